@@ -1,0 +1,19 @@
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+# Keep test runs away from the user's cache, but share one home across the session so the
+# embedded model's HF export is made once per test run.
+os.environ.setdefault("MEDO1_HOME", tempfile.mkdtemp(prefix="medo1-test-home-"))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory) -> Path:
+    """A tiny random Llama checkpoint (2 layers, hidden 64) with a ChatML tokenizer."""
+    from tests.tiny import build_tiny_model
+
+    return build_tiny_model(tmp_path_factory.mktemp("tiny-model"))
