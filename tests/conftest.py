@@ -17,3 +17,12 @@ def tiny_model_dir(tmp_path_factory) -> Path:
     from tests.tiny import build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("tiny-model"))
+
+
+@pytest.fixture
+def openai_server():
+    """A real OpenAI-compatible server on 127.0.0.1 (tests/openai_server.py); script it via `.handler`/`.script()`."""
+    from tests.openai_server import OpenAIServer
+
+    with OpenAIServer() as server:
+        yield server
