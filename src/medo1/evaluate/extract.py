@@ -21,7 +21,7 @@ ends with its final choice). There is exactly one answer per response.
    "option C", a line that starts "C." / "C)" / "C:", "... is C." / "... it's C.",
    or "C项".
 3. method "option_text": the text of an option appears in the response (case and
-   spacing ignored, whole words only); the option mentioned last wins, and a mention
+   spacing ignored, whole Latin words only); the option mentioned last wins, and a mention
    inside a longer option's text counts for the longer option only.
 4. method "none": nothing found; `letter` is None.
 
@@ -133,7 +133,8 @@ def _option_mentions(text: str, options: dict[str, str]) -> list[tuple[int, int,
         needle = _plain(option).rstrip(".")
         if not needle:
             continue
-        pattern = re.compile(rf"(?<!\w){re.escape(needle)}(?!\w)")
+        # Whole words in Latin script; Chinese has no spaces between words, so no boundary there.
+        pattern = re.compile(rf"(?<![a-z0-9]){re.escape(needle)}(?![a-z0-9])")
         found += [(m.start(), m.end(), letter) for m in pattern.finditer(text)]
     return [
         (s, e, letter) for s, e, letter in found
