@@ -1,0 +1,27 @@
+"""The bundled sample question bank: 60 original medical multiple-choice questions.
+
+40 are in the `train` split and 20 in the `eval` split. Four train questions are
+written to be dropped by the curation rule filters (two negated stems, two very short
+ones) and carry `meta.expect == "rule_filtered"`, so a demo run shows the funnel.
+
+    from medo1.data import SAMPLE_MCQ, load_sample
+    load_sample("eval")   # -> list[MCQ]
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from medo1.errors import Medo1Error
+from medo1.records import MCQ, read_jsonl
+
+SAMPLE_MCQ: Path = Path(__file__).with_name("sample_mcq.jsonl")
+SPLITS = ("train", "eval")
+
+
+def load_sample(split: str | None = None) -> list[MCQ]:
+    """The sample questions, all of them or only one split ("train" or "eval")."""
+    if split is not None and split not in SPLITS:
+        raise Medo1Error(f"unknown sample split {split!r}; expected one of {', '.join(SPLITS)}")
+    questions = read_jsonl(SAMPLE_MCQ, MCQ)
+    return [q for q in questions if split is None or q.split == split]
