@@ -1,0 +1,380 @@
+"""Run a model on benchmarks and score it: `medo1 eval`.
+
+    results = run_eval("hf:ckpt/rl", "runs/eval-rl", EvalConfig(benches=("medqa", "pubmedqa"), limit=100))
+
+Output directory:
+    <bench>.items.jsonl         one line per question and run: prompt, output, extracted letter,
+                                how it was found, correct (appended as answers arrive)
+    <bench>.items.failed.jsonl  questions whose model call failed, with the reason (retried on re-run)
+    setup.json                  model and decoding settings; a re-run must match them
+    results.json                per benchmark (and subset): n, correct, accuracy, 95% Wilson
+                                interval, unparsed rate, truncated rate, mean generated tokens, runs
+    results.md                  the paper's Table 1 row for this model, and the details
+
+A re-run with the same directory asks only the questions not answered yet. All pending
+questions of all benchmarks are sent at once; the model's own concurrency bounds what
+is in flight, so a batching backend (hf) sees full batches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+from rich.console import Console
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn,
+                           TimeRemainingColumn)
+from rich.text import Text
+
+from medo1.errors import Medo1Error
+from medo1.evaluate.benchmarks import PAPER_BENCHES, Benchmark, RunItem, expand_runs, get_benchmark, load_benchmark
+from medo1.evaluate.extract import extract_answer
+from medo1.evaluate.tables import details_table, paper_table
+from medo1.llm.base import ChatModel
+from medo1.prompts import load_prompt, render
+from medo1.records import EvalItem, StageOutput, iter_json_values
+
+STYLES = ("free", "strict")
+
+
+@dataclass
+class EvalConfig:
+    """What to ask and how. Defaults follow the paper's evaluation: greedy decoding, one answer per response."""
+
+    benches: tuple[str, ...] = PAPER_BENCHES  # registry names or local MCQ files
+    data: dict[str, str] = field(default_factory=dict)  # bench -> local file instead of the hub
+    style: str = "free"  # "free": question + options; "strict": asks to end with "The answer is X"
+    lang: str = "en"  # prompt language (prompts/<lang>/eval/*.txt)
+    prompts: str | None = None  # a folder overriding the bundled prompts
+    max_tokens: int = 2048  # room for a full "## Thinking ... ## Final Response" answer
+    temperature: float = 0.0
+    runs: int | None = None  # None: each benchmark's own default (GPQA: 5, others: 1)
+    seed: int = 0  # sampling seed (+ run number) and GPQA option order
+    limit: int | None = None  # first N questions per benchmark
+    progress: bool = True
+
+
+# ---------------------------------------------------------------- prompts
+
+
+def build_prompt(item: EvalItem, style: str = "free", *, lang: str = "en", prompts: str | None = None) -> str:
+    """The user message for one question: its context (if any), the question and lettered options."""
+    if style not in STYLES:
+        raise Medo1Error(f"unknown prompt style {style!r}; use one of {', '.join(STYLES)}")
+    question = item.question
+    if item.context:
+        question = render(load_prompt("eval/context", lang=lang, override=prompts), context=item.context,
+                          question=question).strip()
+    options = "\n".join(f"{letter}. {text}" for letter, text in item.options.items())
+    template = load_prompt(f"eval/{style}", lang=lang, override=prompts)
+    return render(template, question=question, options=options).strip()
+
+
+def data_files(benches: Iterable[str], values: Iterable[str]) -> dict[str, str]:
+    """`--data` values: `FILE` when one benchmark runs, else `BENCH=FILE` (repeatable) -> {bench: file}."""
+    names = [get_benchmark(b).name for b in benches]
+    out: dict[str, str] = {}
+    for value in values:
+        bench, eq, path = value.partition("=")
+        if not eq:
+            if len(names) != 1:
+                raise Medo1Error(f"--data {value}: with several benchmarks, say which one: --data BENCH={value}")
+            bench, path = names[0], value
+        if bench not in names:
+            raise Medo1Error(f"--data {value}: {bench!r} is not among the benchmarks being run ({', '.join(names)})")
+        if bench in out:
+            raise Medo1Error(f"--data {value}: {bench} was given a file twice")
+        out[bench] = path
+    return out
+
+
+def model_spec(model: str) -> str:
+    """A checkpoint directory means `hf:<dir>`; anything else is a model spec as is."""
+    if ":" not in model and model != "embedded" and Path(model).is_dir():
+        return f"hf:{model}"
+    return model
+
+
+# ---------------------------------------------------------------- scoring
+
+
+def wilson_interval(successes: float, n: float, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval of a proportion (95% for z = 1.96); (0, 1) when n is 0."""
+    if n <= 0:
+        return 0.0, 1.0
+    p = successes / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def score(rows: list[dict], runs: int = 1, failed: int = 0) -> dict[str, Any]:
+    """Accuracy and friends over item rows (`correct`, `method`, `run`, `completion_tokens`, ...).
+
+    With several runs, accuracy is the mean over runs and the interval treats that mean as
+    one proportion over the questions (not over questions x runs, which would overstate
+    the evidence).
+    """
+    answered = len(rows)
+    correct = sum(1 for r in rows if r["correct"])
+    accuracy = correct / answered if answered else 0.0
+    questions = answered / max(runs, 1)
+    low, high = wilson_interval(accuracy * questions, questions)
+    per_run: dict[int, list[bool]] = {}
+    for r in rows:
+        per_run.setdefault(r.get("run", 0), []).append(bool(r["correct"]))
+    return {
+        "n": round(questions, 3) if runs > 1 else answered,
+        "answered": answered,
+        "correct": correct,
+        "accuracy": accuracy,
+        "ci_low": low,
+        "ci_high": high,
+        "unparsed_rate": sum(1 for r in rows if r["method"] == "none") / answered if answered else 0.0,
+        "truncated_rate": sum(1 for r in rows if r.get("finish_reason") == "length") / answered if answered else 0.0,
+        "mean_tokens": sum(r.get("completion_tokens", 0) for r in rows) / answered if answered else 0.0,
+        "runs": runs,
+        "run_accuracy": [sum(v) / len(v) for _, v in sorted(per_run.items())],
+        "failed": failed,
+    }
+
+
+def score_bench(bench: Benchmark, rows: list[dict], runs: int, failed: int = 0) -> dict[str, Any]:
+    result = {"title": bench.title, **score(rows, runs, failed)}
+    subsets = sorted({r["subset"] for r in rows if r.get("subset")}, key=_subset_order(bench))
+    if bench.subsets and subsets:
+        result["subsets"] = {s: score([r for r in rows if r.get("subset") == s], runs) for s in subsets}
+    return result
+
+
+def _subset_order(bench: Benchmark):
+    return lambda s: (bench.subsets.index(s) if s in bench.subsets else len(bench.subsets), s)
+
+
+# ---------------------------------------------------------------- the run
+
+
+def _setup(model: ChatModel, config: EvalConfig) -> dict[str, Any]:
+    """What makes answers comparable: a directory holds answers of one setup only."""
+    templates = [load_prompt(f"eval/{name}", lang=config.lang, override=config.prompts)
+                 for name in (config.style, "context")]
+    return {
+        "model": model.name,
+        "style": config.style,
+        "lang": config.lang,
+        "max_tokens": config.max_tokens,
+        "temperature": config.temperature,
+        "seed": config.seed,
+        "prompt_sha": hashlib.sha256("\0".join(templates).encode()).hexdigest()[:16],
+    }
+
+
+def _check_setup(out_dir: Path, setup: dict[str, Any]) -> None:
+    path = out_dir / "setup.json"
+    if path.exists():
+        try:
+            before = json.loads(path.read_text())
+        except json.JSONDecodeError as err:
+            raise Medo1Error(f"{path}: not valid JSON ({err.msg}); delete it to start over") from None
+        changed = [f"{k} {before.get(k)!r} -> {v!r}" for k, v in setup.items() if before.get(k) != v]
+        if changed:
+            raise Medo1Error(f"{out_dir} holds answers from another setup ({'; '.join(changed)}); "
+                             "use another --out directory")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(setup, indent=2) + "\n")
+
+
+def _secret_free(text: str) -> str:
+    for name in ("OPENAI_API_KEY", "DEEPSEEK_API_KEY", "HF_TOKEN"):
+        secret = os.environ.get(name)
+        if secret and len(secret) >= 8:
+            text = text.replace(secret, "***")
+    return text
+
+
+@dataclass
+class _Plan:
+    bench: Benchmark
+    runs: int
+    items: list[RunItem]
+    out: StageOutput
+
+
+def _read_rows(path: Path, ids: set[str]) -> list[dict]:
+    """The latest row of each wanted id in a (possibly missing) items file."""
+    if not path.exists() or path.stat().st_size == 0:
+        return []
+    rows: dict[str, dict] = {}
+    for _, row in iter_json_values(path):
+        if isinstance(row, dict) and row.get("id") in ids:
+            rows[row["id"]] = row
+    return list(rows.values())
+
+
+async def evaluate(model: ChatModel, out_dir: str | os.PathLike, config: EvalConfig | None = None) -> dict[str, Any]:
+    """Ask every pending question of every benchmark, then score all answers in `out_dir`."""
+    out_dir, config = Path(out_dir), config or EvalConfig()
+    if not config.benches:
+        raise Medo1Error("no benchmarks to run; name at least one with --bench")
+    if config.style not in STYLES:
+        raise Medo1Error(f"unknown prompt style {config.style!r}; use one of {', '.join(STYLES)}")
+    unknown = sorted(set(config.data) - {get_benchmark(b).name for b in config.benches})
+    if unknown:
+        raise Medo1Error(f"--data names {', '.join(unknown)}, which is not among the benchmarks being run")
+    if config.runs is not None and config.runs < 1:
+        raise Medo1Error("--runs must be at least 1")
+    setup = _setup(model, config)
+    loaded = []
+    for name in config.benches:  # load everything first: a bad file fails before any model call
+        bench = get_benchmark(name)
+        runs = config.runs or bench.runs
+        items = load_benchmark(name, config.data.get(bench.name), limit=config.limit)
+        loaded.append((bench, runs, expand_runs(bench, items, runs, config.seed)))
+    _check_setup(out_dir, setup)
+    # retry_failed: questions whose call failed last time are asked again.
+    plans = [_Plan(bench, runs, items, StageOutput(out_dir / f"{bench.name}.items.jsonl", retry_failed=True))
+             for bench, runs, items in loaded]
+    try:
+        await _ask_all(model, plans, config)
+    finally:
+        for plan in plans:
+            plan.out.close()
+    return _write_results(model, out_dir, plans, setup)
+
+
+async def _ask_all(model: ChatModel, plans: list[_Plan], config: EvalConfig) -> None:
+    pending = [(plan, ri) for plan in plans for ri in plan.items if not plan.out.done(ri.id)]
+    if not pending:
+        return
+    errors: list[str] = []
+    with _Progress(plans, enabled=config.progress) as progress:
+
+        async def ask(plan: _Plan, ri: RunItem) -> None:
+            prompt = build_prompt(ri.item, config.style, lang=config.lang, prompts=config.prompts)
+            try:
+                completion = await model.chat(
+                    [{"role": "user", "content": prompt}], max_tokens=config.max_tokens,
+                    temperature=config.temperature, seed=config.seed + ri.run, tag="eval",
+                )
+            except Exception as err:  # one failed call never ends the run; it is recorded and retried next time
+                reason = _secret_free(f"{type(err).__name__}: {err}")
+                errors.append(reason)
+                plan.out.fail(ri.id, reason, bench=plan.bench.name, run=ri.run, item_id=ri.item.id)
+                progress.advance(plan.bench.name, None)
+                return
+            found = extract_answer(completion.text, ri.item.options)
+            correct = found.letter == ri.item.answer
+            plan.out.write({
+                "id": ri.id, "bench": plan.bench.name, "run": ri.run, "item_id": ri.item.id,
+                "source_id": ri.item.source_id, "subset": ri.item.meta.get("subset"),
+                "prompt": prompt, "output": completion.text, "extracted": found.letter, "method": found.method,
+                "answer": ri.item.answer, "correct": correct,
+                "completion_tokens": completion.usage.completion_tokens,
+                "prompt_tokens": completion.usage.prompt_tokens,
+                "finish_reason": completion.finish_reason, "cached": completion.cached,
+            })
+            progress.advance(plan.bench.name, correct)
+
+        await asyncio.gather(*(ask(plan, ri) for plan, ri in pending))
+    if errors and len(errors) == len(pending):
+        raise Medo1Error(f"all {len(pending)} model calls failed; the first: {errors[0]}")
+
+
+def _write_results(model: ChatModel, out_dir: Path, plans: list[_Plan], setup: dict[str, Any]) -> dict[str, Any]:
+    benches = {}
+    for plan in plans:
+        ids = {ri.id for ri in plan.items}
+        rows = _read_rows(plan.out.ok.path, ids)
+        failed = len({r["id"] for r in _read_rows(plan.out.failed.path, ids)} - {r["id"] for r in rows})
+        benches[plan.bench.name] = score_bench(plan.bench, rows, plan.runs, failed)
+    previous = {}
+    if (out_dir / "results.json").exists():  # keep benchmarks run earlier into the same directory
+        try:
+            previous = json.loads((out_dir / "results.json").read_text()).get("benches", {})
+        except (json.JSONDecodeError, AttributeError):
+            previous = {}
+    results = {
+        "model": setup["model"],
+        "setup": setup,
+        "benches": {**previous, **benches},
+        "usage": model.meter.as_dict().get("eval", {}),
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
+    (out_dir / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    (out_dir / "results.md").write_text(
+        f"# Evaluation of `{results['model']}`\n\n{paper_table([results])}\n\n{details_table(results)}\n"
+    )
+    return results
+
+
+def run_eval(model: str, out_dir: str | os.PathLike, config: EvalConfig | None = None, *,
+             concurrency: int = 32, cache: bool | str | os.PathLike = True) -> dict[str, Any]:
+    """Load the model named by `model` (a spec or a checkpoint directory) and evaluate it."""
+    from medo1.llm import load_model
+
+    llm = load_model(model_spec(model), concurrency=concurrency, cache=cache)
+
+    async def main() -> dict[str, Any]:
+        try:
+            return await evaluate(llm, out_dir, config)
+        finally:
+            await llm.aclose()
+
+    return asyncio.run(main())
+
+
+# ---------------------------------------------------------------- progress
+
+
+class _Progress:
+    """One bar per benchmark: done / total, accuracy so far, items/s and ETA."""
+
+    def __init__(self, plans: Iterable[_Plan], *, enabled: bool):
+        self.plans = list(plans)
+        self.enabled = enabled
+        self.stats: dict[str, list[int]] = {p.bench.name: [0, 0] for p in self.plans}  # correct, answered
+        self.tasks: dict[str, Any] = {}
+        self.bar = None
+
+    def __enter__(self) -> "_Progress":
+        if not self.enabled:
+            return self
+        self.bar = Progress(
+            TextColumn("[bold]{task.description:<14}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.fields[stats]}"), _SpeedColumn(), TimeElapsedColumn(), TextColumn("ETA"),
+            TimeRemainingColumn(), console=Console(stderr=True),
+        )
+        self.bar.start()
+        for plan in self.plans:
+            done = sum(1 for ri in plan.items if plan.out.done(ri.id))
+            self.tasks[plan.bench.name] = self.bar.add_task(plan.bench.name, total=len(plan.items), completed=done,
+                                                            stats="")
+        return self
+
+    def advance(self, bench: str, correct: bool | None) -> None:
+        """One question finished: `correct` True / False, or None when its call failed."""
+        stats = self.stats[bench]
+        if correct is not None:
+            stats[0] += int(correct)
+            stats[1] += 1
+        if self.bar is not None:
+            text = f"acc {stats[0] / stats[1]:.3f}" if stats[1] else ""
+            self.bar.update(self.tasks[bench], advance=1, stats=text)
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+class _SpeedColumn(ProgressColumn):
+    def render(self, task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed:.2f} items/s" if speed else "- items/s", style="progress.data.speed")
