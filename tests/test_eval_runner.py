@@ -128,6 +128,7 @@ async def test_eval_writes_items_results_and_table(openai_server, model, files, 
     assert (medqa["ci_low"], medqa["ci_high"]) == wilson_interval(1, 2)
     assert (pubmed["correct"], pubmed["unparsed_rate"], pubmed["truncated_rate"]) == (1, 0.5, 0.5)
     assert medqa["mean_tokens"] == 12.0 and results["model"] == f"openai:scripted@{openai_server.url}"
+    assert results["usage"]["calls"] == 4 and results["usage"]["completion_tokens"] == 48
 
     rows = [json.loads(line) for line in (out / "medqa.items.jsonl").read_text().splitlines()]
     by_answer = {r["answer"]: r for r in rows}
@@ -248,3 +249,24 @@ def test_cli_eval_and_compare(openai_server, files, tmp_path):
     result = CliRunner().invoke(app, ["eval", "--compare", str(out), str(out), "--out", str(tmp_path / "t.md")])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "t.md").read_text().count(f"| {spec} (strict) | 50.0 | 50.0 | 50.0 |") == 2
+
+
+# ---------------------------------------------------------------- a real model
+
+
+@pytest.mark.embedded
+def test_embedded_model_on_the_bundled_eval_split(tmp_path):
+    from medo1.evaluate import run_eval
+    from medo1.evaluate.extract import METHODS
+
+    out = tmp_path / "eval"
+    config = EvalConfig(benches=("sample",), limit=5, max_tokens=12, style="strict", progress=False)
+    results = run_eval("embedded", out, config, cache=False)
+    sample = results["benches"]["sample"]
+    assert sample["answered"] == 5 and sample["failed"] == 0 and 0 < sample["mean_tokens"] <= 12
+    rows = [json.loads(line) for line in (out / "sample.items.jsonl").read_text().splitlines()]
+    assert len(rows) == 5 and all(r["output"].strip() for r in rows)
+    for r in rows:
+        assert r["method"] in METHODS and r["correct"] == (r["extracted"] == r["answer"])
+    assert sample["correct"] == sum(r["correct"] for r in rows)
+    assert "| embedded (strict) |" in (out / "results.md").read_text()

@@ -8,8 +8,9 @@
 |---------------|-----------------------------------------------|------------------------------------------------|
 | medqa         | GBaker/MedQA-USMLE-4-options, test            | question, options{A-D}, answer_idx             |
 | medmcqa       | openlifescienceai/medmcqa, validation         | question, opa-opd, cop (0-based), subject_name |
-| pubmedqa      | qiaojin/PubMedQA pqa_labeled, train (the 1000  | question, context{contexts,labels},            |
-|               | expert-labelled questions)                    | final_decision -> options yes / no / maybe     |
+| pubmedqa      | qiaojin/PubMedQA pqa_labeled, train (all 1000  | question, context{contexts,labels},            |
+|               | expert-labelled questions; the paper's 500-   | final_decision -> options yes / no / maybe     |
+|               | question test split can be given with --data) |                                                |
 | mmlu_pro_med  | TIGER-Lab/MMLU-Pro, test; health + biology    | question, options[<=10], answer_index, category|
 | gpqa_med      | Idavidrein/gpqa gpqa_main, train (gated);     | Question, Correct Answer, Incorrect Answer 1-3,|
 |               | Genetics + Molecular Biology; 5 runs          | Subdomain; options shuffled per run            |
@@ -63,13 +64,16 @@ def _text(raw: dict, key: str) -> str:
     return value
 
 
-def _from_mcq(bench: str, raw: dict, *, subset: str | None = None) -> EvalItem:
-    mcq = MCQ.from_raw(raw)
+def _item(bench: str, mcq: MCQ, *, subset: str | None = None) -> EvalItem:
     meta = {"subset": subset} if subset else {}
     if mcq.subject:
         meta["subject"] = mcq.subject
     return EvalItem(bench=bench, question=mcq.question, options=mcq.options, answer=mcq.answer,
                     source_id=mcq.source_id, meta=meta)
+
+
+def _from_mcq(bench: str, raw: dict, *, subset: str | None = None) -> EvalItem:
+    return _item(bench, MCQ.from_raw(raw), subset=subset)
 
 
 def medqa(raw: dict) -> EvalItem:
@@ -235,11 +239,10 @@ def load_benchmark(name: str, data: str | os.PathLike | None = None, *, limit: i
     skipped; `limit` keeps the first N items.
     """
     bench = get_benchmark(name)
-    if data is None and bench.name == "sample" and name == "sample":
+    if name == "sample" and data is None:
         from medo1.data import load_sample
 
-        items = [_from_mcq("sample", q.model_dump(exclude={"id"}, exclude_none=True)) for q in load_sample("eval")]
-        return items[:limit] if limit is not None else items
+        return [_item("sample", q) for q in load_sample("eval")][:limit]
     path = Path(data) if data is not None else (Path(name) if name not in BENCHMARKS else None)
     rows = _rows_from_file(path) if path is not None else _rows_from_hub(bench)
     where = path if path is not None else f"{bench.hf_id}[{bench.split}]"

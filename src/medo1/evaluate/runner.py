@@ -29,9 +29,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from rich.console import Console
-from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn,
-                           TimeRemainingColumn)
-from rich.text import Text
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from medo1.errors import Medo1Error
 from medo1.evaluate.benchmarks import PAPER_BENCHES, Benchmark, RunItem, expand_runs, get_benchmark, load_benchmark
@@ -242,12 +240,14 @@ async def evaluate(model: ChatModel, out_dir: str | os.PathLike, config: EvalCon
     # retry_failed: questions whose call failed last time are asked again.
     plans = [_Plan(bench, runs, items, StageOutput(out_dir / f"{bench.name}.items.jsonl", retry_failed=True))
              for bench, runs, items in loaded]
+    usage_before = model.meter.as_dict().get("eval", {})
     try:
         await _ask_all(model, plans, config)
     finally:
         for plan in plans:
             plan.out.close()
-    return _write_results(model, out_dir, plans, setup)
+    usage = {k: v - usage_before.get(k, 0) for k, v in model.meter.as_dict().get("eval", {}).items()}
+    return _write_results(out_dir, plans, setup, usage)
 
 
 async def _ask_all(model: ChatModel, plans: list[_Plan], config: EvalConfig) -> None:
@@ -288,7 +288,7 @@ async def _ask_all(model: ChatModel, plans: list[_Plan], config: EvalConfig) -> 
         raise Medo1Error(f"all {len(pending)} model calls failed; the first: {errors[0]}")
 
 
-def _write_results(model: ChatModel, out_dir: Path, plans: list[_Plan], setup: dict[str, Any]) -> dict[str, Any]:
+def _write_results(out_dir: Path, plans: list[_Plan], setup: dict[str, Any], usage: dict[str, Any]) -> dict[str, Any]:
     benches = {}
     for plan in plans:
         ids = {ri.id for ri in plan.items}
@@ -305,7 +305,7 @@ def _write_results(model: ChatModel, out_dir: Path, plans: list[_Plan], setup: d
         "model": setup["model"],
         "setup": setup,
         "benches": {**previous, **benches},
-        "usage": model.meter.as_dict().get("eval", {}),
+        "usage": usage,  # this run's model calls (a resumed run counts only what it asked)
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
     (out_dir / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
@@ -340,41 +340,39 @@ class _Progress:
     def __init__(self, plans: Iterable[_Plan], *, enabled: bool):
         self.plans = list(plans)
         self.enabled = enabled
-        self.stats: dict[str, list[int]] = {p.bench.name: [0, 0] for p in self.plans}  # correct, answered
+        self.stats: dict[str, list[int]] = {p.bench.name: [0, 0, 0] for p in self.plans}  # correct, answered, done
         self.tasks: dict[str, Any] = {}
-        self.bar = None
+        self.bar: Progress | None = None
+        self.start = time.perf_counter()
 
     def __enter__(self) -> "_Progress":
         if not self.enabled:
             return self
         self.bar = Progress(
             TextColumn("[bold]{task.description:<14}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("{task.fields[stats]}"), _SpeedColumn(), TimeElapsedColumn(), TextColumn("ETA"),
-            TimeRemainingColumn(), console=Console(stderr=True),
+            TextColumn("{task.fields[stats]}"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+            console=Console(stderr=True),
         )
         self.bar.start()
         for plan in self.plans:
             done = sum(1 for ri in plan.items if plan.out.done(ri.id))
             self.tasks[plan.bench.name] = self.bar.add_task(plan.bench.name, total=len(plan.items), completed=done,
                                                             stats="")
+        self.start = time.perf_counter()
         return self
 
     def advance(self, bench: str, correct: bool | None) -> None:
         """One question finished: `correct` True / False, or None when its call failed."""
         stats = self.stats[bench]
+        stats[2] += 1
         if correct is not None:
             stats[0] += int(correct)
             stats[1] += 1
         if self.bar is not None:
-            text = f"acc {stats[0] / stats[1]:.3f}" if stats[1] else ""
-            self.bar.update(self.tasks[bench], advance=1, stats=text)
+            rate = stats[2] / max(time.perf_counter() - self.start, 1e-9)  # this run's items, not resumed ones
+            accuracy = f"acc {stats[0] / stats[1]:.3f}" if stats[1] else "acc -"
+            self.bar.update(self.tasks[bench], advance=1, stats=f"{accuracy}  {rate:.2f} items/s")
 
     def __exit__(self, *exc) -> None:
         if self.bar is not None:
             self.bar.stop()
-
-
-class _SpeedColumn(ProgressColumn):
-    def render(self, task) -> Text:
-        speed = task.finished_speed or task.speed
-        return Text(f"{speed:.2f} items/s" if speed else "- items/s", style="progress.data.speed")

@@ -78,7 +78,7 @@ def paper_table(all_results: list[dict[str, Any]]) -> str:
 
 def details_table(results: dict[str, Any]) -> str:
     """Per benchmark (and subset): n, accuracy with its 95% Wilson interval, and how answers were read."""
-    header = ["Benchmark", "n", "Runs", "Accuracy", "95% CI", "Unparsed", "Truncated", "Mean tokens", "Failed"]
+    header = ["Benchmark", "n", "Runs", "Accuracy %", "95% CI", "Unparsed %", "Truncated %", "Mean tokens", "Failed"]
     lines = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
 
     def row(name: str, s: dict[str, Any]) -> str:
