@@ -17,12 +17,14 @@ or a `Reply` for anything else:
     status          HTTP status; >= 400 sends an OpenAI-style error body
     latency         seconds to wait before replying (a slow model, or a timeout)
     retry_after     `Retry-After` header: seconds (number) or an HTTP date (str)
-    retry_after_ms  `retry-after-ms` header, in milliseconds
     drop            close the connection without sending any response
     malformed       send status 200 with a truncated, unparseable JSON body
     error_message   the `error.message` of an error reply
     finish_reason   "stop", "length", ...
     usage           {"prompt_tokens": p, "completion_tokens": c}; default: word counts
+    retry_after_ms  `retry-after-ms` header, in milliseconds
+    headers         extra response headers (dict)
+    raw             send exactly this body (JSON content type, `status`) instead of a completion
 
 The handler may also be `async`. If it raises, the server answers 500 with the
 exception text and keeps it in `server.errors`. Helpers make scripting short:
@@ -97,6 +99,7 @@ class Reply:
     usage: dict[str, int] | None = None
     retry_after_ms: float | None = None
     headers: dict[str, str] = field(default_factory=dict)  # extra response headers
+    raw: str | None = None  # send exactly this body (with `status`) instead of a chat completion
 
 
 @dataclass
@@ -254,6 +257,8 @@ class _App:
             headers["Retry-After"] = str(reply.retry_after)
         if reply.retry_after_ms is not None:
             headers["retry-after-ms"] = str(reply.retry_after_ms)
+        if reply.raw is not None:
+            return web.Response(status=reply.status, text=reply.raw, headers=headers, content_type="application/json")
         if reply.malformed:
             return web.Response(
                 status=200, text='{"id": "chatcmpl-broken", "choices": [{"index": 0, "mess', headers=headers,
@@ -371,12 +376,20 @@ class OpenAIServer:
     def stop(self) -> None:
         if self._loop is None:
             return
-        if self._runner is not None:
-            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(timeout=10)
+        asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(timeout=10)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
         self._loop.close()
         self._loop = self._thread = self._runner = None
+
+    async def _shutdown(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+        # Handlers still sleeping (slow replies the client gave up on) end here, quietly.
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     def __enter__(self) -> "OpenAIServer":
         return self.start()
@@ -407,7 +420,8 @@ def _serve_forever(handler, host, port, models, conn) -> None:
 class OpenAIServerProcess:
     """The server in its own process (spawned), so its CPU work does not share the caller's GIL.
 
-    The handler must be picklable (a module-level function or e.g. `fixed(...)`). Requests
+    Scripts that start it need the usual `if __name__ == "__main__":` guard (multiprocessing
+    spawn re-imports the main module). The handler must be picklable (a module-level function or e.g. `fixed(...)`). Requests
     are not recorded; `stats()` returns {"requests", "max_in_flight", "in_flight"}.
     """
 
@@ -427,9 +441,12 @@ class OpenAIServerProcess:
             target=_serve_forever, args=(self.handler, self.host, self.port, self.models, child), daemon=True
         )
         self._process.start()
-        if not parent.poll(30):
-            self.stop()
-            raise RuntimeError("test server process did not start within 30 s")
+        deadline = time.monotonic() + 60
+        while not parent.poll(0.05):
+            if not self._process.is_alive() or time.monotonic() > deadline:
+                code = self._process.exitcode
+                self.stop()
+                raise RuntimeError(f"test server process failed to start (exit code {code})")
         self.port = parent.recv()
         return self
 
