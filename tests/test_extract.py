@@ -35,6 +35,10 @@ CASES = [
     ("C", DRUGS, "C", "letter"),
     ("(c).", DRUGS, "C", "letter"),
     ("C. Metformin", DRUGS, "C", "letter"),
+    ("A. Aspirin\nC. Metformin\nC fits best.", DRUGS, "C", "letter"),
+    ("Options:\nA. Aspirin\nB. Heparin\nC. Metformin\nD. Insulin", DRUGS, None, "none"),  # the list repeated
+    ("A. Aspirin\nB. Heparin\nC. Metformin\nD. Insulin\n\nI pick metformin.", DRUGS, "C", "option_text"),
+    ("A. Aspirin\nB. Heparin\nC. Metformin\nD. Insulin\nThe answer is B.", DRUGS, "B", "answer_is"),
     ("Looking at the labs, I think it's B.", DRUGS, "B", "letter"),
     ("Option D, since the patient is type 1.", DRUGS, "D", "letter"),
     # option text only (the last option mentioned wins)

@@ -18,8 +18,9 @@ ends with its final choice). There is exactly one answer per response.
    letter ("The answer is metformin", "答案是：二甲双胍") that option is the answer.
 2. method "letter": a standalone option letter with nothing stating it is the answer:
    the whole response is one letter ("C", "(c)."), a bracketed letter "(C)" / "[C]",
-   "option C", a line that starts "C." / "C)" / "C:", "... is C." / "... it's C.",
-   or "C项".
+   "option C", a line that starts "C." / "C)" / "C:", "... is C." / "... it's C.", or "C项".
+   When every option starts a line of its own, the response repeats the option list:
+   those lines are ignored by this rule and the next.
 3. method "option_text": the text of an option appears in the response (case and
    spacing ignored, whole Latin words only); the option mentioned last wins, and a mention
    inside a longer option's text counts for the longer option only.
@@ -92,6 +93,8 @@ _NAMED_BY_LETTER = re.compile(
     r"(?:(?<![A-Za-z])(?i:vitamin|hepatitis|type|group|class|factor|protein|complex|phase|stage|grade|zone|"
     r"band|schedule|chain|lead|wave|cluster|serotype|strain)|维生素|維生素)\s*[(\[]?\s*$"
 )
+# A line that starts with an option letter ("C. Metformin"), to spot a repeated option list.
+_LIST_LINE = re.compile(r"(?m)^[ \t>\-]*(?P<letter>[A-Z])\s*[.):](?:[ \t].*)?$")
 _AFTER_LOWER_OK = re.compile(r"\s*(?:[.,;:!?)\]]|$)|[^\x00-\x7f]")
 _CLAUSE_END = re.compile(r"\n|[.;!?](?:\s|$)|。|；")
 
@@ -177,16 +180,25 @@ def _standalone_letters(text: str, valid: dict[str, str]) -> list[tuple[int, str
     return hits
 
 
+def _without_option_list(text: str, valid: dict[str, str]) -> str:
+    """`text` less its lines that start with an option letter, when every option has one (a repeated list)."""
+    letters = {m.group("letter") for m in _LIST_LINE.finditer(text)}
+    return _LIST_LINE.sub("", text) if set(valid) <= letters else text
+
+
 def extract_answer(response: str, options: dict[str, str]) -> Extraction:
     """The option letter `response` chose among `options` ({letter: text}), and how it was found."""
     valid = {str(k).strip().upper(): str(v) for k, v in options.items()}
     text = _normalise(final_answer_text(response or "")).strip()
     if not text or not valid:
         return Extraction(None, "none")
-    for method, hits in (("answer_is", _answer_statements(text, valid)),
-                         ("letter", _standalone_letters(text, valid))):
-        if hits:
-            return Extraction(max(hits, key=lambda hit: hit[0])[1], method)
+    hits = _answer_statements(text, valid)
+    if hits:
+        return Extraction(max(hits, key=lambda hit: hit[0])[1], "answer_is")
+    text = _without_option_list(text, valid)
+    hits = _standalone_letters(text, valid)
+    if hits:
+        return Extraction(max(hits, key=lambda hit: hit[0])[1], "letter")
     mentions = _option_mentions(_plain(text), valid)
     if mentions:
         return Extraction(max(mentions, key=lambda hit: hit[0])[2], "option_text")
