@@ -1,0 +1,210 @@
+"""Structured replies from a teacher: find the JSON, validate it, re-ask with the error.
+
+The search stage's chain of thought is a JSON list of steps:
+
+    {"CoT": [{"action": "Inner Thinking", "title": "...", "content": "..."}, ...,
+             {"action": "Final Conclusion", "content": "..."},
+             {"action": "Verification", "content": "..."}]}
+
+`parse_cot` accepts it only in that order: one or more Inner Thinking steps, then the
+Final Conclusion, then the Verification. `ask_parsed` sends a request, parses the reply
+with any parser and, when the reply is invalid, shows the teacher its reply and what is
+wrong with it, a bounded number of times.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Callable, TypeVar
+
+from medo1.errors import Medo1Error
+from medo1.llm.base import ChatModel, Message
+from medo1.prompts import render
+from medo1.records import CoTStep, Usage
+
+T = TypeVar("T")
+
+INNER, FINAL, VERIFY = "Inner Thinking", "Final Conclusion", "Verification"
+_ACTIONS = {"inner thinking": INNER, "final conclusion": FINAL, "verification": VERIFY}
+_NAMES = frozenset(_ACTIONS.values())
+
+COT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "CoT": {
+            "type": "array",
+            "minItems": 3,
+            "items": {
+                "type": "object",
+                "properties": {
+                    "action": {"type": "string", "enum": [INNER, FINAL, VERIFY]},
+                    "title": {"type": "string"},
+                    "content": {"type": "string"},
+                },
+                "required": ["action", "title", "content"],
+                "additionalProperties": False,
+            },
+        }
+    },
+    "required": ["CoT"],
+    "additionalProperties": False,
+}
+
+
+class ReplyError(Medo1Error):
+    """A model reply that does not have the required structure (the message says why)."""
+
+
+# ---------------------------------------------------------------- finding JSON in a reply
+
+_FENCE = re.compile(r"```(?:json|JSON)?\s*\n?(.*?)```", re.DOTALL)
+
+
+def extract_json(text: str) -> Any:
+    """The JSON value in a reply: the whole text, a fenced block, or the first object in it."""
+    text = (text or "").strip()
+    if not text:
+        raise ReplyError("the reply is empty")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        pass
+    for block in _FENCE.findall(text):
+        try:
+            return json.loads(block.strip())
+        except json.JSONDecodeError:
+            continue
+    decoder = json.JSONDecoder()
+    for match in re.finditer(r"[{\[]", text):
+        try:
+            value, _ = decoder.raw_decode(text, match.start())
+        except json.JSONDecodeError:
+            continue
+        if isinstance(value, (dict, list)) and value:
+            return value
+    raise ReplyError("the reply contains no valid JSON object")
+
+
+def get_key(obj: dict, *names: str) -> Any:
+    """obj[name] for the first name present, compared without case, spaces or underscores."""
+    for name in names:
+        if name in obj:
+            return obj[name]
+    squash = {re.sub(r"[\s_\-]", "", str(k)).lower(): k for k in obj}
+    for name in names:
+        key = squash.get(re.sub(r"[\s_\-]", "", name).lower())
+        if key is not None:
+            return obj[key]
+    return None
+
+
+# ---------------------------------------------------------------- the chain-of-thought JSON
+
+
+def parse_cot(text: str) -> list[CoTStep]:
+    """Parse and validate a CoT reply; ReplyError names the first thing that is wrong."""
+    value = extract_json(text)
+    if isinstance(value, dict):
+        steps = get_key(value, "CoT", "chain_of_thought", "steps")
+        if steps is None:
+            raise ReplyError('the JSON object has no "CoT" list')
+    else:
+        steps = value
+    if not isinstance(steps, list):
+        raise ReplyError('"CoT" must be a list of steps')
+    out: list[CoTStep] = []
+    for number, step in enumerate(steps, start=1):
+        if not isinstance(step, dict):
+            raise ReplyError(f"step {number} is not an object with action and content")
+        action = get_key(step, "action")
+        if isinstance(action, str) and action in _NAMES:
+            name = action
+        else:
+            name = _ACTIONS.get(re.sub(r"\s+", " ", str(action or "")).strip().lower())
+        if name is None:
+            raise ReplyError(f'step {number}: action {action!r} is not one of "{INNER}", "{FINAL}", "{VERIFY}"')
+        content = get_key(step, "content")
+        if not isinstance(content, str) or not content.strip():
+            raise ReplyError(f'step {number} ({name}): "content" must be non-empty text')
+        title = get_key(step, "title")
+        title = title.strip() if isinstance(title, str) and title.strip() else None
+        out.append(CoTStep(action=name, title=title, content=content.strip()))
+    check_cot_order(out)
+    return out
+
+
+def check_cot_order(steps: list[CoTStep]) -> None:
+    if len(steps) < 3:
+        raise ReplyError(f'the CoT needs at least 3 steps ("{INNER}"..., "{FINAL}", "{VERIFY}"), got {len(steps)}')
+    if steps[-1].action != VERIFY:
+        raise ReplyError(f'the last step must be "{VERIFY}", got "{steps[-1].action}"')
+    if steps[-2].action != FINAL:
+        raise ReplyError(f'the step before the last must be "{FINAL}", got "{steps[-2].action}"')
+    for number, step in enumerate(steps[:-2], start=1):
+        if step.action != INNER:
+            raise ReplyError(
+                f'step {number} is "{step.action}": only "{INNER}" steps may come before the "{FINAL}"'
+            )
+
+
+def conclusion_of(steps: list[CoTStep]) -> str:
+    """The answer a CoT reached: its (last) Final Conclusion."""
+    for step in reversed(steps):
+        if step.action == FINAL:
+            return step.content
+    return ""
+
+
+def cot_json(steps: list[CoTStep]) -> str:
+    """Steps as the JSON the teacher writes (used to show it its previous reasoning)."""
+    rows = [{"action": s.action, **({"title": s.title} if s.title else {}), "content": s.content} for s in steps]
+    return json.dumps({"CoT": rows}, ensure_ascii=False, indent=1)
+
+
+def cot_text(steps: list[CoTStep]) -> str:
+    """Steps as readable sections (`### title` then the content): the trajectory for synthesis."""
+    names = {FINAL: "Conclusion", VERIFY: "Verification"}
+    parts = [f"### {s.title or names.get(s.action, s.action)}\n{s.content}" for s in steps]
+    return "\n\n".join(parts)
+
+
+# ---------------------------------------------------------------- asking until the reply is valid
+
+
+async def ask_parsed(
+    model: ChatModel,
+    messages: list[Message],
+    parse: Callable[[str], T],
+    *,
+    tag: str,
+    max_tokens: int,
+    temperature: float = 0.0,
+    seed: int | None = None,
+    json_schema: dict | None = None,
+    retries: int = 2,
+    fix_template: str = "{problem}",
+) -> tuple[T, Usage, int]:
+    """(parsed value, summed usage, number of calls). Raises ReplyError after `retries` re-asks.
+
+    A re-ask shows the teacher its own reply and the problem found in it; each re-ask
+    is a new request (so a cached bad reply is never served again). `fix_template` is the
+    re-ask message, with a `{problem}` placeholder.
+    """
+    usage = Usage()
+    asked = list(messages)
+    problem = ""
+    for call in range(1, retries + 2):
+        completion = await model.chat(
+            asked, max_tokens=max_tokens, temperature=temperature, seed=seed, json_schema=json_schema, tag=tag
+        )
+        usage = usage + completion.usage
+        try:
+            return parse(completion.text), usage, call
+        except ReplyError as err:
+            problem = str(err)
+            if completion.finish_reason == "length":
+                problem += f" (the reply was cut off at the {max_tokens}-token limit)"
+        asked = [*messages, {"role": "assistant", "content": completion.text},
+                 {"role": "user", "content": render(fix_template, problem=problem)}]
+    raise ReplyError(f"invalid reply after {retries + 1} tries: {problem}")
