@@ -216,9 +216,8 @@ class _App:
         return web.json_response({"object": "list", "data": data})
 
     async def stats(self, request: web.Request) -> web.Response:
-        return web.json_response(
-            {"requests": self.count, "max_in_flight": self.max_in_flight, "in_flight": self.in_flight}
-        )
+        return web.json_response({"requests": self.count, "max_in_flight": self.max_in_flight,
+                                  "in_flight": self.in_flight, "cpu_seconds": time.process_time()})
 
     async def chat(self, request: web.Request) -> web.StreamResponse:
         self.count += 1
@@ -422,7 +421,7 @@ class OpenAIServerProcess:
 
     Scripts that start it need the usual `if __name__ == "__main__":` guard (multiprocessing
     spawn re-imports the main module). The handler must be picklable (a module-level function or e.g. `fixed(...)`). Requests
-    are not recorded; `stats()` returns {"requests", "max_in_flight", "in_flight"}.
+    are not recorded; `stats()` returns {"requests", "max_in_flight", "in_flight", "cpu_seconds"}.
     """
 
     def __init__(self, handler: Handler | None = None, *, host: str = "127.0.0.1", port: int = 0,

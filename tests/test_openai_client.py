@@ -10,7 +10,7 @@ import pytest
 from medo1.errors import Medo1Error, ModelError
 from medo1.llm import load_model
 from medo1.llm.openai import OpenAIChatModel, RetryPolicy
-from tests.openai_server import OpenAIServer, Reply, by_last_user, by_tag, fixed
+from tests.openai_server import Reply, by_last_user, by_tag, fixed
 
 FAST = RetryPolicy(max_retries=3, initial_delay=0.01, max_delay=0.05)
 USER = [{"role": "user", "content": "What is the first-line drug for stable angina?"}]
@@ -210,12 +210,19 @@ async def test_handler_helpers_script_a_teacher_and_a_judge(openai_server):
     assert teacher.text == "echo: " + USER[0]["content"]
 
 
+@pytest.mark.filterwarnings("ignore::ResourceWarning")  # the first loop's session is left unclosed on purpose
 def test_one_model_works_across_event_loops(openai_server):
-    model = make(openai_server)
-    for _ in range(2):  # e.g. two stages, each in its own asyncio.run
-        assert asyncio.run(model.chat(USER)).text == USER[0]["content"]
-    asyncio.run(model.aclose())
-    assert openai_server.count == 2
+    model = make(openai_server, concurrency=2)
+    # e.g. two stages, each in its own asyncio.run, the first one forgetting aclose()
+    assert asyncio.run(model.chat(USER)).text == USER[0]["content"]
+
+    async def second_stage():
+        results = await asyncio.gather(*[model.chat(USER) for _ in range(4)])
+        await model.aclose()
+        return results
+
+    assert len(asyncio.run(second_stage())) == 4
+    assert openai_server.count == 5
 
 
 # ---------------------------------------------------------------- keys and URLs

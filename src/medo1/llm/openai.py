@@ -88,7 +88,13 @@ class _Failure:
 
 
 class OpenAIChatModel:
-    """A ChatModel on any OpenAI-compatible `/chat/completions` endpoint."""
+    """A ChatModel on any OpenAI-compatible `/chat/completions` endpoint.
+
+    Key: `api_key`, else env OPENAI_API_KEY (a server that needs none gets a placeholder).
+    Base URL: `base_url`, else env OPENAI_BASE_URL, else the OpenAI API. `timeout` bounds
+    each attempt; `retry` (or just `max_retries`) says how failed attempts are retried.
+    Call `await model.aclose()` before the event loop it ran in ends.
+    """
 
     def __init__(
         self,
