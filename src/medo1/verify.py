@@ -133,7 +133,9 @@ def _strip_letter(text: str) -> str:
 
 
 def _negated(tokens: list[str], start: int, end: int) -> bool:
-    before = tokens[max(0, start - 2): start]
+    """A negation among the 2 content words before tokens[start:end] ("no evidence of X"), or a
+    dismissal right after it ("X was ruled out")."""
+    before = [t for t in tokens[max(0, start - 5): start] if t not in _FILLER or t in _NEGATIONS][-2:]
     after = tokens[end: end + 2]
     return any(t in _NEGATIONS for t in before) or any(t in _AFTER_NEGATIONS for t in after)
 

@@ -1,0 +1,387 @@
+"""Stage 0: multiple-choice questions -> open-ended verifiable problems.
+
+Each question goes through the funnel, cheapest check first, and stops at the first
+that drops it:
+
+    rule        too short, negated ("NOT", "EXCEPT", "incorrect"), "all of the following",
+                or multi-answer options ("all of the above", "A and B", "1, 2 and 3")
+    difficulty  every difficulty model answers it correctly (paper: 3 small models)
+    filter      the teacher labels it Too Simple / Ambiguous Answer / Not Reformulatable
+    reformat    the teacher's rewrite to {question, answer} is unusable, or its answer is
+                not the correct option
+
+Survivors go to `problems.jsonl` (lineage: source, source id, the original question,
+options and answer); every other input id goes to `problems.rejected.jsonl` with the
+stage and the reason. A re-run skips ids already in either file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from medo1.cot import ReplyError, ask_parsed, extract_json, get_key
+from medo1.errors import Medo1Error
+from medo1.llm.base import ChatModel
+from medo1.pool import CallPool, StageProgress, StageUsage, run_items
+from medo1.prompts import load_prompt, render
+from medo1.records import MCQ, Problem, StageOutput, content_id, read_jsonl
+from medo1.verify import MatchVerifier
+
+LABELS = ("Pass", "Too Simple", "Ambiguous Answer", "Not Reformulatable")
+STAGES = ("rule", "difficulty", "filter", "reformat")
+
+LABEL_SCHEMA = {
+    "type": "object",
+    "properties": {"label": {"type": "string", "enum": list(LABELS)}},
+    "required": ["label"],
+    "additionalProperties": False,
+}
+REWRITE_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "Open-ended Verifiable Question": {"type": "string"},
+        "Standard Answer": {"type": "string"},
+    },
+    "required": ["Open-ended Verifiable Question", "Standard Answer"],
+    "additionalProperties": False,
+}
+
+
+@dataclass
+class CurateConfig:
+    """Settings of stage 0. The paper drops short, negated and multi-answer questions, those
+    that all of 3 small models answer, and those its LLM filter does not label Pass."""
+
+    min_words: int = 10  # stems shorter than this are dropped (CJK characters count as words)
+    rule_filter: bool = True  # the negated / EXCEPT / multi-answer / short rules
+    difficulty_max_tokens: int = 256  # answer budget of each difficulty model
+    llm_filter: bool = True  # the four-label check; only "Pass" continues
+    reformat: str = "llm"  # "llm": the teacher rewrites to JSON; "rule": stem + option text, no model
+    check_answer: bool = True  # the rewrite's answer must match the correct option's text
+    max_tokens: int = 1024  # budget of each teacher call
+    retries: int = 2  # re-asks after an invalid structured reply
+    max_answer_words: int = 30  # a "short" standard answer
+    only_split: str | None = None  # keep only input questions of this split (e.g. "train")
+    lang: str = "en"
+    prompts: str | None = None  # a folder overriding the bundled prompt templates
+
+    def __post_init__(self) -> None:
+        if self.reformat not in ("llm", "rule"):
+            raise Medo1Error(f"reformat must be 'llm' or 'rule', got {self.reformat!r}")
+
+    @property
+    def needs_teacher(self) -> bool:
+        return self.llm_filter or self.reformat == "llm"
+
+
+@dataclass
+class CurateSummary:
+    input: int = 0
+    skipped: int = 0  # done by an earlier run
+    kept: int = 0
+    dropped: dict[str, int] = field(default_factory=lambda: {stage: 0 for stage in STAGES})
+    errors: int = 0  # model failures (recorded in the rejected file, stage "error")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"input": self.input, "skipped": self.skipped, "kept": self.kept, "dropped": dict(self.dropped),
+                "errors": self.errors}
+
+
+class Rejected(Exception):
+    """An MCQ leaves the funnel at `stage` for `reason`."""
+
+    def __init__(self, stage: str, reason: str, **details: Any):
+        self.stage, self.reason, self.details = stage, reason, details
+        super().__init__(reason)
+
+
+# ---------------------------------------------------------------- rule filters
+
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_NEGATED_UPPER = re.compile(r"\b(NOT|EXCEPT|FALSE|INCORRECT|LEAST|NEVER)\b")
+_NEGATED_ASKED = re.compile(
+    r"\b(except|incorrect|untrue|false|least|not\s+(?:true|correct|seen|found|associated|a|an|used|indicated|"
+    r"recommended|characteristic|typical|likely|recognised|recognized|appropriate|a\s+feature)|"
+    r"(?:is|are|was|were|does|do|would|will|should|can|could)\s+not|isn't|aren't|doesn't|wouldn't|cannot)\b",
+    re.IGNORECASE,
+)
+_NEGATED_ZH = re.compile(r"(不正确|不正確|错误的是|錯誤的是|不是|不属于|不屬於|除外|不包括|不符合|不恰当|不宜)")
+_ALL_OF_FOLLOWING = re.compile(r"\ball of the following\b|\ball the following\b|以下都|下列各项都", re.IGNORECASE)
+_MULTI_ASK = re.compile(
+    r"\b(?:which|what)\s+(?:of\s+the\s+following\s+)?(?:statements\s+)?are\s+(?:true|correct|false)\b|"
+    r"\bselect\s+all\b|\bchoose\s+all\b|\bmore\s+than\s+one\b|多选|多選",
+    re.IGNORECASE,
+)
+_MULTI_OPTION = re.compile(
+    r"^\s*(?:all|none|both)\s+(?:of\s+)?(?:the\s+)?(?:above|these|of\s+them|following)?\s*\.?\s*$|"
+    r"^\s*(?:both\s+)?[a-e1-9]\s*(?:,\s*[a-e1-9]\s*)*(?:,?\s*(?:and|&|or)\s*[a-e1-9])\s*\.?\s*$|"
+    r"^\s*(?:only\s+)?[a-e1-9](?:\s*,\s*[a-e1-9])+\s*\.?\s*$|"
+    r"^\s*(?:以上都是|以上均是|以上都不是|以上皆是|以上皆非)\s*$",
+    re.IGNORECASE,
+)
+
+
+def stem_length(text: str) -> int:
+    """Words, with each CJK character counted as one word."""
+    return len(_CJK.sub(" ", text).split()) + len(_CJK.findall(text))
+
+
+def asked_part(question: str) -> str:
+    """The sentence that asks (the last one), where negation decides what is asked."""
+    parts = [p for p in re.split(r"(?<=[.!?。！？])\s+", question.strip()) if p.strip()]
+    return parts[-1] if parts else question
+
+
+def rule_reason(mcq: MCQ, min_words: int) -> str | None:
+    """Why the rules drop this MCQ, or None when it passes them."""
+    length = stem_length(mcq.question)
+    if length < min_words:
+        return f"short stem ({length} words, fewer than {min_words})"
+    upper = _NEGATED_UPPER.search(mcq.question)
+    if upper:
+        return f"negated question ({upper.group(0)!r})"
+    asked = asked_part(mcq.question)
+    negated = _NEGATED_ASKED.search(asked) or _NEGATED_ZH.search(asked)
+    if negated:
+        return f"negated question ({negated.group(0)!r})"
+    if _ALL_OF_FOLLOWING.search(mcq.question):
+        return "'all of the following' question"
+    if _MULTI_ASK.search(mcq.question):
+        return "multi-answer question"
+    for letter, text in mcq.options.items():
+        if _MULTI_OPTION.match(text):
+            return f"multi-answer option {letter} ({text!r})"
+    return None
+
+
+# ---------------------------------------------------------------- model steps
+
+
+def format_options(options: dict[str, str]) -> str:
+    return "\n".join(f"{letter}. {text}" for letter, text in options.items())
+
+
+async def difficulty_answers(mcq: MCQ, models: Sequence[ChatModel], cfg: CurateConfig) -> dict[str, str | None]:
+    """The option letter each difficulty model picks (None: it picked nothing readable)."""
+    from medo1.evaluate.extract import extract_answer
+
+    template = load_prompt("curate/difficulty", lang=cfg.lang, override=cfg.prompts)
+    prompt = render(template, question=mcq.question, options=format_options(mcq.options))
+    messages = [{"role": "user", "content": prompt}]
+    replies = await asyncio.gather(*(
+        m.chat(messages, max_tokens=cfg.difficulty_max_tokens, temperature=0.0, tag="curate.difficulty")
+        for m in models
+    ))
+    return {m.name: extract_answer(r.text, mcq.options).letter for m, r in zip(models, replies)}
+
+
+def parse_label(text: str) -> str:
+    """One of the four labels, from `{"label": ...}` or a bare label; anything else is a ReplyError."""
+    try:
+        value = extract_json(text)
+        said = get_key(value, "label") if isinstance(value, dict) else value
+    except ReplyError:
+        said = text
+    if not isinstance(said, str):
+        raise ReplyError('expected {"label": "<label>"}')
+    plain = re.sub(r"[^a-z ]", "", said.lower()).strip()
+    for label in LABELS:
+        if plain == label.lower():
+            return label
+    raise ReplyError(f"the label must be one of {', '.join(LABELS)}; got {said[:60]!r}")
+
+
+def rewrite_parser(mcq: MCQ, cfg: CurateConfig):
+    """A parser of the teacher's rewrite that checks it against the original MCQ."""
+    match = MatchVerifier()
+    correct = mcq.answer_text
+
+    def parse(text: str) -> tuple[str, str]:
+        value = extract_json(text)
+        if not isinstance(value, dict):
+            raise ReplyError('expected a JSON object with "Open-ended Verifiable Question" and "Standard Answer"')
+        question = get_key(value, "Open-ended Verifiable Question", "question")
+        answer = get_key(value, "Standard Answer", "Ground-True Answer", "answer")
+        if not isinstance(question, str) or not question.strip():
+            raise ReplyError('"Open-ended Verifiable Question" must be non-empty text')
+        if not isinstance(answer, str) or not answer.strip():
+            raise ReplyError('"Standard Answer" must be non-empty text')
+        question, answer = question.strip(), answer.strip()
+        if len(re.findall(r"(?m)^\s*\(?[A-E][.)]\s", question)) >= 2:
+            raise ReplyError("the question must not list the options")
+        if stem_length(answer) > cfg.max_answer_words:
+            raise ReplyError(f"the standard answer must be a short phrase (got {stem_length(answer)} words)")
+        if cfg.check_answer and not (match.check(answer, correct) or match.check(correct, answer)):
+            raise ReplyError(f"the standard answer {answer!r} is not the correct option ({correct!r})")
+        return question, answer
+
+    return parse
+
+
+_WHICH = [
+    (re.compile(r"\bwhich of the following (is|are|was|were|would be|will be|should be)\b", re.IGNORECASE), r"what \1"),
+    (re.compile(r"\bwhich of the following\b", re.IGNORECASE), "what"),
+    (re.compile(r"\bwhich one of these\b", re.IGNORECASE), "what"),
+]
+
+
+def rule_rewrite(mcq: MCQ) -> tuple[str, str]:
+    """No model: the stem asked directly ("which of the following is" -> "what is"), and the option's text."""
+    question = mcq.question.strip()
+    for pattern, repl in _WHICH:
+        question = pattern.sub(repl, question)
+    question = re.sub(r"(^|[.?!]\s+)([a-z])", lambda m: m.group(1) + m.group(2).upper(), question)
+    return question, mcq.answer_text
+
+
+# ---------------------------------------------------------------- one question through the funnel
+
+
+async def curate_one(mcq: MCQ, cfg: CurateConfig, teacher: ChatModel | None,
+                     difficulty_models: Sequence[ChatModel]) -> Problem:
+    """The problem made from one MCQ, or Rejected(stage, reason)."""
+    meta: dict[str, Any] = {"original_question": mcq.question}
+    if mcq.subject:
+        meta["subject"] = mcq.subject
+    if cfg.rule_filter:
+        reason = rule_reason(mcq, cfg.min_words)
+        if reason:
+            raise Rejected("rule", reason)
+    if difficulty_models:
+        answers = await difficulty_answers(mcq, difficulty_models, cfg)
+        meta["difficulty"] = answers
+        if all(letter == mcq.answer for letter in answers.values()):
+            raise Rejected("difficulty", f"all {len(answers)} difficulty models answered correctly",
+                           answers=answers)
+    fix = load_prompt("curate/fix_reply", lang=cfg.lang, override=cfg.prompts)
+    if cfg.llm_filter:
+        prompt = render(load_prompt("curate/filter", lang=cfg.lang, override=cfg.prompts), question=mcq.question,
+                        options=format_options(mcq.options), answer=f"{mcq.answer}. {mcq.answer_text}")
+        try:
+            label, _, _ = await ask_parsed(
+                teacher, [{"role": "user", "content": prompt}], parse_label, tag="curate.filter",
+                max_tokens=cfg.max_tokens, json_schema=LABEL_SCHEMA, retries=cfg.retries, fix_template=fix,
+            )
+        except ReplyError as err:
+            raise Rejected("filter", f"no usable label: {err}") from None
+        meta["filter_label"] = label
+        if label != "Pass":
+            raise Rejected("filter", f"labelled {label!r}", label=label)
+    if cfg.reformat == "llm":
+        prompt = render(load_prompt("curate/reformat", lang=cfg.lang, override=cfg.prompts), question=mcq.question,
+                        options=format_options(mcq.options), answer=f"{mcq.answer}. {mcq.answer_text}")
+        try:
+            (question, answer), _, _ = await ask_parsed(
+                teacher, [{"role": "user", "content": prompt}], rewrite_parser(mcq, cfg), tag="curate.reformat",
+                max_tokens=cfg.max_tokens, json_schema=REWRITE_SCHEMA, retries=cfg.retries, fix_template=fix,
+            )
+        except ReplyError as err:
+            raise Rejected("reformat", str(err)) from None
+    else:
+        question, answer = rule_rewrite(mcq)
+    meta["reformat"] = cfg.reformat
+    return Problem(
+        id=problem_id(mcq), question=question, answer=answer, source=mcq.source, source_id=mcq.source_id,
+        mcq_id=mcq.id, options=dict(mcq.options), original_answer=mcq.answer, meta=meta,
+    )
+
+
+def problem_id(mcq: MCQ) -> str:
+    """A problem's id comes from its source MCQ, so re-runs recognise it whatever the rewrite says."""
+    return content_id("prob", mcq.id)
+
+
+# ---------------------------------------------------------------- the stage
+
+
+async def curate(
+    mcqs: Iterable[MCQ],
+    out: str | os.PathLike,
+    cfg: CurateConfig,
+    *,
+    teacher: ChatModel | None = None,
+    difficulty_models: Sequence[ChatModel] = (),
+    concurrency: int = 32,
+    retry_failed: bool = False,
+    progress: bool = True,
+) -> CurateSummary:
+    """Run stage 0 over `mcqs`, appending to `out` and `<out>.rejected.jsonl`; resumable."""
+    if cfg.needs_teacher and teacher is None:
+        raise Medo1Error("curate: the LLM filter and the LLM rewrite need a teacher model (or use "
+                         "--no-llm-filter --reformat rule)")
+    mcqs = [m for m in mcqs if cfg.only_split is None or m.split == cfg.only_split]
+    pool = CallPool(concurrency)
+    pooled_teacher = pool.wrap(teacher) if teacher is not None else None
+    pooled_difficulty = [pool.wrap(m) for m in difficulty_models]
+    summary = CurateSummary(input=len(mcqs))
+    usage = StageUsage([m for m in [teacher, *difficulty_models] if m is not None])
+    seen: set[str] = set()
+    output = StageOutput(out, failed_kind="rejected", retry_failed=retry_failed)
+    with output, usage.recorded(out, "curate", summary):
+        todo = []
+        for mcq in mcqs:
+            if output.done(problem_id(mcq)) or output.done(mcq.id) or mcq.id in seen:
+                summary.skipped += 1
+            else:
+                todo.append(mcq)
+            seen.add(mcq.id)
+
+        with StageProgress("curate", len(todo), ["kept", "dropped", "errors"], usage, enabled=progress) as bar:
+
+            async def work(_: int, mcq: MCQ) -> None:
+                lineage = {"source": mcq.source, "source_id": mcq.source_id}
+                try:
+                    problem = await curate_one(mcq, cfg, pooled_teacher, pooled_difficulty)
+                except Rejected as rej:
+                    output.fail(mcq.id, rej.reason, stage=rej.stage, **lineage, **rej.details)
+                    summary.dropped[rej.stage] += 1
+                    bar.count("dropped")
+                    return
+                except Medo1Error as err:  # a model that failed for good: recorded, the run goes on
+                    output.fail(mcq.id, f"{type(err).__name__}: {err}", stage="error", **lineage)
+                    summary.errors += 1
+                    bar.count("errors")
+                    return
+                output.write(problem)
+                summary.kept += 1
+                bar.count("kept")
+
+            await run_items(todo, work, window=max(4 * concurrency, 16))
+    return summary
+
+
+def curate_file(
+    input: str | os.PathLike,
+    out: str | os.PathLike,
+    cfg: CurateConfig,
+    *,
+    teacher: str | None = "embedded",
+    difficulty_models: Sequence[str] = (),
+    concurrency: int = 32,
+    cache: bool | str | os.PathLike = True,
+    retry_failed: bool = False,
+    progress: bool = True,
+) -> CurateSummary:
+    """`medo1 curate`: read MCQs (ours, MedQA or MedMCQA fields), load the models, run the stage."""
+    from medo1.llm import load_model
+
+    mcqs = read_jsonl(input, MCQ)
+    if Path(out).resolve() == Path(input).resolve():
+        raise Medo1Error(f"{out}: the output must not be the input file")
+    teacher_model = load_model(teacher, concurrency=concurrency, cache=cache) if cfg.needs_teacher else None
+    judges = [load_model(spec, concurrency=concurrency, cache=cache) for spec in difficulty_models]
+
+    async def main() -> CurateSummary:
+        try:
+            return await curate(mcqs, out, cfg, teacher=teacher_model, difficulty_models=judges,
+                                concurrency=concurrency, retry_failed=retry_failed, progress=progress)
+        finally:
+            for model in {id(m): m for m in [teacher_model, *judges] if m is not None}.values():
+                await model.aclose()
+
+    return asyncio.run(main())

@@ -1,0 +1,251 @@
+"""Verifiers: match (no model), LLM judge over real HTTP, classifier on a tiny real checkpoint,
+the reward rule, and `medo1 verifier-eval`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from medo1.cli import app
+from medo1.errors import InputError, Medo1Error
+from medo1.llm.openai import OpenAIChatModel, RetryPolicy
+from medo1.verify import (ClassifierVerifier, JudgeVerifier, LabeledVerdict, MatchVerifier, VerifierError,
+                          evaluate_verifier, load_verifier, normalize_tokens, option_letter, parse_verdict, reward)
+
+# ---------------------------------------------------------------- match
+
+
+@pytest.mark.parametrize("response, reference, expected", [
+    ("The most likely diagnosis is acute myocardial infarction.", "Myocardial infarction", True),
+    ("Myocardial infarctions", "myocardial infarction", True),  # plural
+    ("MI", "Myocardial infarction", True),  # abbreviation
+    ("Beta-blockers", "β-blocker", True),  # punctuation, Greek letter, plural
+    ("The Right Coronary Artery!", "right coronary artery", True),  # case, punctuation, article
+    ("An inferior STEMI from right coronary artery occlusion", "Right coronary artery", True),
+    ("Give 2.5 mg intravenously", "2.5 mg", True),  # decimals survive the sentence split
+    ("B. Aspirin", "Aspirin", True),  # an option label before the text
+    ("The answer is (C).", "C", True),  # option letters
+    ("C", "(C)", True),
+    ("The answer is C.", "B", False),
+    ("Acute myocardial infarction", "Acute inferior myocardial infarction", True),  # token F1 0.86
+    ("It is not myocardial infarction; it is pneumonia.", "Myocardial infarction", False),  # negated
+    ("Not pneumonia but myocardial infarction.", "Myocardial infarction", True),
+    ("Myocardial infarction was ruled out.", "Myocardial infarction", False),
+    ("There is no evidence of diabetes mellitus.", "Diabetes mellitus", False),
+    ("Pneumonia", "Myocardial infarction", False),
+    ("Left anterior descending artery", "Right coronary artery", False),
+    ("Infarction", "Myocardial infarction", False),  # half of the answer is not the answer
+    ("", "Aspirin", False),
+    ("Aspirin", "", False),
+])
+def test_match_verifier(response, reference, expected):
+    assert MatchVerifier().check(response, reference) is expected
+
+
+def test_match_thresholds_are_options():
+    loose = MatchVerifier(min_containment=0.5, min_f1=0.5)
+    assert loose.check("Infarction", "Myocardial infarction")
+    assert not MatchVerifier().check("Infarction", "Myocardial infarction")
+
+
+def test_normalisation_and_letters():
+    assert normalize_tokens("The Beta-Blockers") == ["beta", "blocker"]
+    assert normalize_tokens("COPD") == ["chronic", "obstructive", "pulmonary", "disease"]
+    assert option_letter("(D)") == "D" and option_letter("E. coli") == "E"
+    assert option_letter("Cardiac tamponade") is None
+    assert option_letter("I would say the answer is option B") == "B"
+
+
+# ---------------------------------------------------------------- judge
+
+
+@pytest.mark.parametrize("reply, verdict", [
+    ("True", True), ("False", False), ("**True**", True), ("false.", False), ('"TRUE"', True), ("`False`\n", False),
+])
+def test_parse_verdict_accepts_a_clear_word(reply, verdict):
+    assert parse_verdict(reply) is verdict
+
+
+@pytest.mark.parametrize("reply", ["not true", "True or False", "Yes", "The response is true.", "", "Tru", "1"])
+def test_parse_verdict_rejects_anything_unclear(reply):
+    with pytest.raises(VerifierError, match="not exactly True or False"):
+        parse_verdict(reply)
+
+
+def judge_client(server) -> OpenAIChatModel:
+    return OpenAIChatModel("judge", base_url=server.url, concurrency=4,
+                           retry=RetryPolicy(max_retries=1, initial_delay=0.01))
+
+
+async def test_judge_asks_again_after_an_unclear_verdict(openai_server):
+    openai_server.script("not true", "True")
+    model = judge_client(openai_server)
+    judge = JudgeVerifier(model)
+    assert await judge.verify("It is aspirin.", "Aspirin") is True
+    first, second = openai_server.requests
+    assert "It is aspirin." in first.json["messages"][0]["content"]
+    assert "Aspirin" in first.json["messages"][0]["content"]
+    assert [m["role"] for m in second.json["messages"]] == ["user", "assistant", "user"]
+    assert second.json["messages"][1]["content"] == "not true"
+    assert first.json["temperature"] == 0 and first.headers["x-medo1-tag"] == "verify"
+    assert model.meter.by_tag["verify"].calls == 2
+    await model.aclose()
+
+
+async def test_judge_gives_up_with_an_error_never_a_guess(openai_server):
+    openai_server.handler = lambda body, headers: "Yes, it matches."
+    model = judge_client(openai_server)
+    with pytest.raises(VerifierError, match="after 3 tries"):
+        await JudgeVerifier(model, retries=2).verify("It is aspirin.", "Aspirin")
+    assert openai_server.count == 3
+    await model.aclose()
+
+
+def test_load_verifier_specs(openai_server):
+    assert isinstance(load_verifier("match"), MatchVerifier)
+    judge = load_verifier(f"judge:openai:judge@{openai_server.url}", cache=False)
+    assert isinstance(judge, JudgeVerifier) and judge.name == f"judge:openai:judge@{openai_server.url}"
+    for bad in ("judge", "judge:", "classifier:", "regex", "match:strict"):
+        with pytest.raises(Medo1Error, match="verifier spec"):
+            load_verifier(bad)
+    with pytest.raises(Medo1Error, match="not a checkpoint directory"):
+        load_verifier("classifier:/no/such/dir")
+
+
+# ---------------------------------------------------------------- classifier
+
+
+@pytest.fixture(scope="module")
+def classifier_dirs(tmp_path_factory):
+    """Two tiny random sequence classifiers (2 labels, and 1 logit) with the test tokenizer."""
+    import torch
+    from transformers import LlamaConfig, LlamaForSequenceClassification
+
+    from tests.tiny import build_tokenizer
+
+    tokenizer = build_tokenizer()
+    dirs = {}
+    for labels in (2, 1):
+        config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+                             num_attention_heads=2, num_key_value_heads=2, num_labels=labels,
+                             pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id)
+        if labels == 2:
+            config.id2label, config.label2id = {0: "wrong", 1: "correct"}, {"wrong": 0, "correct": 1}
+        torch.manual_seed(labels)
+        path = tmp_path_factory.mktemp(f"classifier{labels}")
+        LlamaForSequenceClassification(config).save_pretrained(path)
+        tokenizer.save_pretrained(path)
+        dirs[labels] = path
+    return dirs
+
+
+PAIRS = [("The answer is aspirin.", "Aspirin"), ("Heparin", "Aspirin"),
+         ("A 45-year-old man has myocardial infarction and needs aspirin now", "Myocardial infarction"),
+         ("yes", "no"), ("The answer is B.", "B")]
+
+
+async def test_classifier_threshold_and_batching(classifier_dirs):
+    verifier = ClassifierVerifier(classifier_dirs[2], threshold=0.5, batch_size=2)
+    probs = await asyncio.gather(*(verifier.probability(r, ref) for r, ref in PAIRS))
+    assert verifier.batches == [2, 2, 1]  # concurrent calls were gathered into batches
+    assert all(0.0 < p < 1.0 for p in probs)
+    verdicts = await asyncio.gather(*(verifier.verify(r, ref) for r, ref in PAIRS))
+    assert verdicts == [p > 0.5 for p in probs]
+    verifier.threshold = min(probs) - 1e-6
+    assert all(await asyncio.gather(*(verifier.verify(r, ref) for r, ref in PAIRS)))
+    verifier.threshold = max(probs)
+    assert not any(await asyncio.gather(*(verifier.verify(r, ref) for r, ref in PAIRS)))
+
+
+def test_classifier_encodes_reference_then_response_and_pads_safely(classifier_dirs):
+    import torch
+
+    verifier = ClassifierVerifier(classifier_dirs[2])
+    response, reference = PAIRS[2]
+    encoded = verifier.tokenizer(reference, response, return_tensors="pt")
+    with torch.inference_mode():
+        expected = torch.softmax(verifier.model(**encoded).logits, -1)[0, 1].item()
+    alone = verifier.probabilities([(response, reference)])[0]
+    batched = verifier.probabilities([("x", "y"), (response, reference), ("short", "s")])[1]
+    assert alone == pytest.approx(expected, abs=1e-5)
+    assert batched == pytest.approx(expected, abs=1e-4)  # padding in a batch does not change the score
+    swapped = verifier.probabilities([(reference, response)])[0]
+    assert swapped != pytest.approx(expected, abs=1e-6)
+
+
+def test_classifier_with_one_logit_uses_a_sigmoid(classifier_dirs):
+    import torch
+
+    verifier = ClassifierVerifier(classifier_dirs[1])
+    response, reference = PAIRS[0]
+    encoded = verifier.tokenizer(reference, response, return_tensors="pt")
+    with torch.inference_mode():
+        expected = torch.sigmoid(verifier.model(**encoded).logits[0, 0]).item()
+    assert verifier.probabilities([PAIRS[0]])[0] == pytest.approx(expected, abs=1e-5)
+    assert isinstance(load_verifier(f"classifier:{classifier_dirs[1]}", threshold=0.3), ClassifierVerifier)
+
+
+# ---------------------------------------------------------------- reward
+
+
+async def test_reward_rule():
+    match = MatchVerifier()
+    good = "## Thinking\n\nHmm, B12 fits.\n\n## Final Response\n\nVitamin B12 deficiency."
+    wrong = "## Thinking\n\nFolate?\n\n## Final Response\n\nFolate deficiency."
+    assert await reward(good, "Vitamin B12 deficiency", match) == 1.0
+    assert await reward(wrong, "Vitamin B12 deficiency", match) == 0.1
+    assert await reward("Vitamin B12 deficiency.", "Vitamin B12 deficiency", match) == 0.0
+    assert await reward("## Final Response\n\nVitamin B12 deficiency", "Vitamin B12 deficiency", match) == 0.0
+
+
+# ---------------------------------------------------------------- verifier-eval
+
+LABELED = [
+    {"response": "The answer is aspirin.", "reference": "Aspirin", "label": True},  # tp
+    {"response": "Heparin", "reference": "Aspirin", "label": False},  # tn
+    {"response": "MI", "reference": "Myocardial infarction", "label": "true"},  # tp
+    {"response": "Acetylsalicylic acid", "reference": "Aspirin", "label": 1},  # fn: match misses synonyms
+    {"response": "Not aspirin, heparin.", "reference": "Aspirin", "label": "false"},  # tn
+    {"id": "x6", "response": "Infarction of the heart muscle", "reference": "Myocardial infarction", "label": "yes"},
+]
+
+
+def test_evaluate_verifier_confusion_matrix():
+    items = [LabeledVerdict.from_raw(row) for row in LABELED]
+    report = asyncio.run(evaluate_verifier(MatchVerifier(), items))
+    assert (report.tp, report.fp, report.tn, report.fn, report.errors) == (2, 0, 2, 2, 0)
+    assert report.accuracy == pytest.approx(4 / 6)
+    assert report.precision == 1.0 and report.recall == 0.5
+    assert [m["index"] for m in report.mistakes] == [3, 5] and report.mistakes[1]["id"] == "x6"
+
+
+def test_verifier_eval_cli(tmp_path):
+    labeled = tmp_path / "labeled.jsonl"
+    labeled.write_text("".join(json.dumps(row) + "\n" for row in LABELED))
+    out = tmp_path / "report.json"
+    result = CliRunner().invoke(app, ["verifier-eval", "--labeled", str(labeled), "--verifier", "match",
+                                      "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "accuracy 0.667" in result.output and "precision 1.000" in result.output
+    report = json.loads(out.read_text())
+    assert (report["tp"], report["fn"], report["tn"], report["fp"]) == (2, 2, 2, 0)
+
+
+def test_verifier_eval_bad_label_is_one_line(tmp_path):
+    labeled = tmp_path / "labeled.jsonl"
+    labeled.write_text(json.dumps(LABELED[0]) + "\n" + json.dumps({**LABELED[1], "label": "maybe"}) + "\n")
+    with pytest.raises(InputError, match=r"labeled.jsonl:2: label: .*true/false"):
+        from medo1.verify import evaluate_verifier_file
+
+        evaluate_verifier_file(labeled, "match")
+    done = subprocess.run([sys.executable, "-m", "medo1.cli", "verifier-eval", "--labeled", str(labeled)],
+                          capture_output=True, text=True)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [f"error: {labeled}:2: label: "
+                                                "Value error, expected true/false (or 1/0, correct/incorrect), "
+                                                'got "maybe"']
