@@ -34,7 +34,7 @@ exception text and keeps it in `server.errors`. Helpers make scripting short:
     by_tag({"verify": judge, "search.init": teacher}, default=echo)  # route by X-Medo1-Tag
     fixed("ok", latency=0.1)                                   # the same reply every time
 
-Examples: a judge that says True when the answer contains the reference,
+Examples: a judge that answers True when the prompt holds the reference answer B,
 
     def judge(body, headers):
         prompt = last_user_message(body)
@@ -51,6 +51,10 @@ pytest fixture (tests/conftest.py), where every request is recorded:
         model = load_model(f"openai:test-model@{server.url}", cache=False)
         ...
         assert server.tags() == ["verify"] and server.max_in_flight <= 8
+
+The thread server exposes `url` (ends in /v1), `handler` (replaceable at any time),
+`script(*replies)` (sets a queue), `requests` (each a `Request` with `.json`, `.headers`,
+`.time`, `.tag`), `count`, `max_in_flight`, `errors` and `reset()`.
 
 or (b) in a separate process (`OpenAIServerProcess`, same arguments, the handler must
 be picklable, e.g. `fixed(...)`), so a benchmark's client does not share its GIL; the
