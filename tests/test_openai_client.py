@@ -5,6 +5,7 @@ import email.utils
 import logging
 import time
 
+import openai
 import pytest
 
 from medo1.errors import Medo1Error, ModelError
@@ -188,7 +189,7 @@ def test_backoff_grows_exponentially_with_full_jitter():
 
 
 async def test_concurrency_bound_holds(openai_server):
-    openai_server.handler = fixed("ok", latency=0.05)
+    openai_server.handler = fixed("ok", latency=0.1)
     model = make(openai_server, concurrency=5)
     results = await asyncio.gather(*[model.chat(USER) for _ in range(40)])
     await model.aclose()
@@ -211,6 +212,27 @@ async def test_handler_helpers_script_a_teacher_and_a_judge(openai_server):
 
 
 @pytest.mark.filterwarnings("ignore::ResourceWarning")  # the first loop's session is left unclosed on purpose
+async def test_server_helpers_async_handlers_errors_and_models(openai_server):
+    async def slow_echo(body, headers):
+        await asyncio.sleep(0.01)
+        return "async " + body["messages"][-1]["content"]
+
+    def broken(body, headers):
+        raise KeyError("options")
+
+    model = make(openai_server, retry=RetryPolicy(max_retries=0))
+    openai_server.handler = slow_echo
+    assert (await model.chat(USER)).text == "async " + USER[0]["content"]
+    openai_server.handler = broken
+    with pytest.raises(ModelError, match="HTTP 500: test server handler failed: KeyError"):
+        await model.chat(USER)
+    assert openai_server.errors == ["KeyError: 'options'"]
+    await model.aclose()
+    sdk = openai.AsyncOpenAI(base_url=openai_server.url, api_key="unused")
+    assert [m.id for m in (await sdk.models.list()).data] == ["test-model"]
+    await sdk.close()
+
+
 def test_one_model_works_across_event_loops(openai_server):
     model = make(openai_server, concurrency=2)
     # e.g. two stages, each in its own asyncio.run, the first one forgetting aclose()
