@@ -1,0 +1,209 @@
+"""Pieces every training stage shares: where a model is, which precision to train in, the metrics
+log (`<out>/metrics.jsonl` + TensorBoard under `<out>/runs`) and checkpoint folders."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from transformers import TrainerCallback
+
+from medo1.errors import Medo1Error
+
+METRICS_FILE = "metrics.jsonl"
+CHECKPOINT_RE = re.compile(r"^checkpoint-(\d+)$")
+
+
+# ---------------------------------------------------------------- models
+
+
+def resolve_model_path(spec: str) -> str:
+    """What `from_pretrained` accepts for a model spec: `embedded`, `hf:<path-or-repo>`, a checkpoint
+    directory or a hub repo id."""
+    from medo1.embedded import resolve_checkpoint
+
+    return str(resolve_checkpoint(spec))
+
+
+def bf16_supported() -> bool:
+    """bf16 compute that is native on this hardware (Ampere+ GPUs; CPUs with AVX512-BF16 or AMX)."""
+    if torch.cuda.is_available():
+        return torch.cuda.is_bf16_supported()
+    cpu = getattr(torch, "cpu", None)
+    return any(bool(getattr(cpu, probe, lambda: False)()) for probe in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"))
+
+
+def world_size() -> int:
+    """Processes in this run (`accelerate launch` / `torchrun` set WORLD_SIZE)."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def split_batch(batch_size: int, micro_batch_size: int, processes: int | None = None) -> tuple[int, int]:
+    """(per-device micro batch, gradient accumulation steps) whose product over all processes is exactly
+    `batch_size`. The micro batch is lowered to the nearest size that divides the per-process batch."""
+    processes = processes or world_size()
+    if batch_size < processes or batch_size % processes:
+        raise Medo1Error(f"batch size {batch_size} must be a multiple of the number of processes ({processes})")
+    per_process = batch_size // processes
+    micro = max(1, min(micro_batch_size, per_process))
+    while per_process % micro:
+        micro -= 1
+    return micro, per_process // micro
+
+
+# ---------------------------------------------------------------- output folders and checkpoints
+
+
+def checkpoints(out: str | os.PathLike) -> list[Path]:
+    """`<out>/checkpoint-<step>` folders, oldest first."""
+    out = Path(out)
+    if not out.is_dir():
+        return []
+    found = [(int(m.group(1)), p) for p in out.iterdir() if p.is_dir() and (m := CHECKPOINT_RE.match(p.name))]
+    return [p for _, p in sorted(found)]
+
+
+def last_checkpoint(out: str | os.PathLike) -> Path | None:
+    found = checkpoints(out)
+    return found[-1] if found else None
+
+
+def checkpoint_step(path: str | os.PathLike) -> int:
+    return int(CHECKPOINT_RE.match(Path(path).name).group(1))
+
+
+def prune_checkpoints(out: str | os.PathLike, keep: int | None) -> None:
+    """Keep only the newest `keep` checkpoints (None keeps all)."""
+    if keep is None:
+        return
+    for old in checkpoints(out)[: max(0, len(checkpoints(out)) - keep)]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def check_out_dir(out: str | os.PathLike, resume: bool) -> Path | None:
+    """The checkpoint to resume from, or None to start fresh. Refuses to silently train over an earlier run."""
+    found = last_checkpoint(out)
+    if found is not None and not resume:
+        raise Medo1Error(
+            f"{out} already holds checkpoints of an earlier run (latest: {found.name}); "
+            "pass --resume to continue it, or choose another --out"
+        )
+    return found if resume else None
+
+
+# ---------------------------------------------------------------- metrics
+
+
+class MetricsLog:
+    """One JSON line per logging step in `<out>/metrics.jsonl` (appended and flushed, so a killed run
+    keeps its curve) and the same scalars in TensorBoard under `<out>/runs`."""
+
+    def __init__(self, out: str | os.PathLike, *, resume_step: int | None = None, tensorboard: bool = True):
+        self.path = Path(out) / METRICS_FILE
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if resume_step is not None:
+            self._drop_after(resume_step)
+        elif self.path.exists():
+            self.path.unlink()  # a fresh run starts a fresh curve
+        self._file = open(self.path, "a", encoding="utf-8")
+        self._tb = None
+        if tensorboard:
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+
+                self._tb = SummaryWriter(log_dir=str(Path(out) / "runs"))
+            except ImportError:  # tensorboard not installed: the JSONL log is the record
+                self._tb = None
+
+    def _drop_after(self, step: int) -> None:
+        """Forget lines logged after the checkpoint we resume from: they are about to be redone."""
+        if not self.path.exists():
+            return
+        kept = []
+        for line in self.path.read_text(encoding="utf-8").splitlines():
+            try:
+                if json.loads(line).get("step", 0) <= step:
+                    kept.append(line)
+            except json.JSONDecodeError:
+                continue  # a half-written line from a killed run
+        self.path.write_text("".join(k + "\n" for k in kept), encoding="utf-8")
+
+    def log(self, step: int, metrics: dict[str, Any]) -> None:
+        row = {"step": step, "time": round(time.time(), 3)}
+        row.update({k: _plain(v) for k, v in metrics.items()})
+        self._file.write(json.dumps(row) + "\n")
+        self._file.flush()
+        if self._tb is not None:
+            for key, value in row.items():
+                if key not in ("step", "time") and isinstance(value, (int, float)) and math.isfinite(value):
+                    self._tb.add_scalar(key, value, step)
+            self._tb.flush()
+
+    def close(self) -> None:
+        self._file.close()
+        if self._tb is not None:
+            self._tb.close()
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, torch.Tensor):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def read_metrics(out: str | os.PathLike) -> list[dict[str, Any]]:
+    """The rows of `<out>/metrics.jsonl` (for reports and tests)."""
+    path = Path(out) / METRICS_FILE
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+class MetricsCallback(TrainerCallback):
+    """Sends a Trainer's logs to a MetricsLog, adding training tokens per second between logs."""
+
+    def __init__(self, out: str | os.PathLike):
+        self.out = out
+        self.log_file: MetricsLog | None = None
+        self._last: tuple[float, float] | None = None  # (time, tokens seen) at the previous log
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        if state.is_world_process_zero:
+            self.log_file = MetricsLog(self.out, resume_step=state.global_step if state.global_step else None)
+        self._last = (time.perf_counter(), 0)  # the trainer counts tokens from 0 in every train() call
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if self.log_file is None or not logs:
+            return
+        row = dict(logs)
+        now, tokens = time.perf_counter(), row.get("num_tokens")
+        if tokens is not None and self._last is not None:
+            last_time, last_tokens = self._last
+            if now > last_time:
+                row["tokens_per_second"] = (tokens - last_tokens) / (now - last_time)
+            self._last = (now, tokens)
+        if "epoch" in row and row["epoch"] is not None:
+            row["epoch"] = round(float(row["epoch"]), 4)
+        self.log_file.log(state.global_step, row)
+
+    def on_train_end(self, args, state, control, **kwargs):
+        if self.log_file is not None:
+            self.log_file.close()
+            self.log_file = None
+
+
+def write_json(path: str | os.PathLike, value: Any) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+    tmp.replace(path)

@@ -1,0 +1,254 @@
+"""Stage 2: supervised fine-tuning on complex CoT with TRL's SFTTrainer.
+
+Each example is the question as a user turn and `## Thinking ... ## Final Response ...` as the
+assistant turn, in the base model's chat template; only the assistant turn is trained.
+
+    medo1 sft --data sft.jsonl --model embedded --out ckpt/sft
+    python -m medo1.train.sft --data sft.jsonl --model hf:Qwen/Qwen2.5-7B-Instruct --out ckpt/sft
+    accelerate launch --config_file configs/accelerate/zero3.yaml -m medo1.train.sft --data ... --model ... --out ...
+
+Micro batches are padding-free (the examples of a micro batch are laid end to end in one row, with
+position ids restarting at each example) when the model's attention keeps them apart, which is
+checked by running the model once; otherwise examples of similar length are batched together.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+
+from medo1.errors import Medo1Error
+from medo1.train.common import (
+    MetricsCallback,
+    bf16_supported,
+    check_out_dir,
+    resolve_model_path,
+    split_batch,
+    world_size,
+    write_json,
+)
+from medo1.train.data import check_chat_template, load_sft_examples, tokenize_sft
+
+
+@dataclass
+class SFTSettings:
+    """SFT settings. Defaults follow the paper (HuatuoGPT-o1, 8B: 3 epochs, lr 5e-6, batch 128)."""
+
+    data: str = field(metadata={"help": "SFT examples: .jsonl/.json (ours or medical-o1 `Question, Complex_CoT, Response`) or a HF dataset id (`name[:config]`)."})
+    model: str = field(metadata={"help": "Base model: `embedded`, `hf:<path-or-repo>`, a checkpoint directory or a hub repo id."})
+    out: str = field(metadata={"help": "Output directory: the trained model, checkpoints, metrics.jsonl."})
+    epochs: float = field(default=3.0, metadata={"help": "Passes over the data (paper: 3)."})
+    lr: float = field(default=5e-6, metadata={"help": "Peak learning rate (paper: 5e-6)."})
+    batch_size: int = field(default=128, metadata={"help": "Effective batch: examples per optimizer step over all devices (paper: 128)."})
+    micro_batch_size: int = field(default=4, metadata={"help": "Examples per forward pass on one device; the rest is gradient accumulation."})
+    max_length: int = field(default=4096, metadata={"help": "Longest tokenized example; longer ones are cut at the end."})
+    lora: bool = field(default=False, metadata={"help": "Train LoRA adapters (peft) instead of all weights; the saved model is merged."})
+    lora_r: int = field(default=16, metadata={"help": "LoRA rank."})
+    lora_alpha: int = field(default=32, metadata={"help": "LoRA alpha."})
+    lora_dropout: float = field(default=0.05, metadata={"help": "LoRA dropout."})
+    padding_free: str = field(default="auto", metadata={"help": "auto | on | off. auto: on when the model's attention keeps flattened examples apart.", "choices": ["auto", "on", "off"]})
+    packing: bool = field(default=False, metadata={"help": "Pack examples into rows of max_length tokens (TRL bfd packing); the batch then counts rows, not examples."})
+    gradient_checkpointing: bool = field(default=False, metadata={"help": "Recompute activations in backward: less memory, ~30% slower."})
+    bf16: bool | None = field(default=None, metadata={"help": "bf16 mixed precision; default: when the hardware supports it natively."})
+    lr_scheduler: str = field(default="cosine", metadata={"help": "Learning-rate schedule (transformers names)."})
+    warmup_ratio: float = field(default=0.05, metadata={"help": "Fraction of steps for linear warmup."})
+    weight_decay: float = field(default=0.0, metadata={"help": "AdamW weight decay."})
+    max_steps: int = field(default=-1, metadata={"help": "Stop after this many optimizer steps (-1: run all epochs)."})
+    logging_steps: int = field(default=1, metadata={"help": "Optimizer steps between metric lines."})
+    save_steps: int = field(default=100, metadata={"help": "Optimizer steps between checkpoints."})
+    save_total_limit: int = field(default=2, metadata={"help": "Checkpoints kept."})
+    resume: bool = field(default=False, metadata={"help": "Continue from the latest checkpoint in --out."})
+    seed: int = field(default=42, metadata={"help": "Random seed (data order, LoRA init)."})
+    chat_template: str | None = field(default=None, metadata={"help": "Jinja chat template file, for models without one."})
+    attn_implementation: str | None = field(default=None, metadata={"help": "transformers attention kernel (e.g. sdpa, flash_attention_2); default: transformers' choice."})
+
+
+def packed_attention_is_exact(model) -> bool:
+    """Whether flattening sequences into one row (position ids restarting at 0) gives exactly the
+    logits of running them one by one, i.e. the attention kernel keeps them apart (flash-attention
+    varlen kernels do; transformers >= 5 builds a block-diagonal mask for sdpa/eager)."""
+    from transformers.integrations.deepspeed import is_deepspeed_zero3_enabled
+
+    if is_deepspeed_zero3_enabled():  # weights are sharded until the trainer gathers them: trust the kernel
+        return model.config._attn_implementation.startswith("flash_attention")
+    param = next(model.parameters())
+    vocab = model.config.get_text_config().vocab_size
+    gen = torch.Generator().manual_seed(0)
+    a, b = (torch.randint(0, vocab, (1, n), generator=gen).to(param.device) for n in (5, 7))
+    positions = torch.cat([torch.arange(5), torch.arange(7)])[None].to(param.device)
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():  # no KV cache, as in training: with one, transformers does not look for packed rows
+        apart = torch.cat([model(input_ids=x, use_cache=False).logits for x in (a, b)], dim=1).float()
+        flat = model(input_ids=torch.cat([a, b], dim=1), position_ids=positions, use_cache=False).logits.float()
+    model.train(was_training)
+    scale = apart.abs().max().clamp(min=1.0)
+    tolerance = 1e-4 if param.dtype == torch.float32 else 3e-2
+    return bool(((apart - flat).abs().max() / scale) < tolerance)
+
+
+def build_dataset(tokenizer, examples, max_length: int):
+    """A tokenized `datasets.Dataset` (input_ids, completion_mask) and the examples left out, with reasons."""
+    from datasets import Dataset
+
+    rows, skipped, truncated = [], [], 0
+    for example in examples:
+        try:
+            tokens = tokenize_sft(tokenizer, example, max_length)
+        except ValueError as err:
+            skipped.append({"id": example.id, "reason": str(err)})
+            continue
+        truncated += tokens.truncated
+        rows.append({"input_ids": tokens.input_ids, "completion_mask": tokens.completion_mask})
+    if not rows:
+        raise Medo1Error(f"no SFT example fits in max_length {max_length} (first problem: {skipped[0]['reason']})")
+    return Dataset.from_list(rows), skipped, truncated
+
+
+def _say(message: str) -> None:
+    from accelerate import PartialState
+
+    if PartialState().is_main_process:
+        print(message, file=sys.stderr, flush=True)
+
+
+def train_sft(settings: SFTSettings) -> Path:
+    """Fine-tune `settings.model` on `settings.data`; returns the output directory (a HF checkpoint)."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from trl import SFTConfig, SFTTrainer
+
+    s = settings
+    out = Path(s.out)
+    resume_from = check_out_dir(out, s.resume)
+    examples = load_sft_examples(s.data)
+    model_path = resolve_model_path(s.model)
+
+    tokenizer = AutoTokenizer.from_pretrained(model_path)
+    if s.chat_template:
+        tokenizer.chat_template = Path(s.chat_template).read_text(encoding="utf-8")
+    check_chat_template(tokenizer, s.model)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    dataset, skipped, truncated = build_dataset(tokenizer, examples, s.max_length)
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / "sft.skipped.json", skipped)
+
+    # fp32 master weights; bf16 comes from autocast (mixed precision), so small updates are not lost.
+    model_kwargs = {"dtype": torch.float32}
+    if s.attn_implementation:
+        model_kwargs["attn_implementation"] = s.attn_implementation
+    model = AutoModelForCausalLM.from_pretrained(model_path, **model_kwargs)
+
+    exact = packed_attention_is_exact(model) if (s.padding_free != "off" or s.packing) else False
+    if (s.padding_free == "on" or s.packing) and not exact:
+        raise Medo1Error(
+            f"{s.model}: its attention ({model.config._attn_implementation}) mixes examples laid in one row, so "
+            "padding-free training and packing would be wrong; use --padding-free off without --packing"
+        )
+    padding_free = exact and s.padding_free != "off"
+    micro, accumulation = split_batch(s.batch_size, s.micro_batch_size)
+    bf16 = bf16_supported() if s.bf16 is None else s.bf16
+    if len(dataset) < s.batch_size:
+        _say(f"note: {len(dataset)} examples is less than one batch of {s.batch_size}; each epoch is one step")
+
+    peft_config = None
+    if s.lora:
+        from peft import LoraConfig
+
+        peft_config = LoraConfig(
+            r=s.lora_r, lora_alpha=s.lora_alpha, lora_dropout=s.lora_dropout, target_modules="all-linear",
+            task_type="CAUSAL_LM",
+        )
+
+    config = SFTConfig(
+        output_dir=str(out),
+        num_train_epochs=s.epochs,
+        max_steps=s.max_steps,
+        learning_rate=s.lr,
+        lr_scheduler_type=s.lr_scheduler,
+        warmup_steps=s.warmup_ratio,
+        weight_decay=s.weight_decay,
+        per_device_train_batch_size=micro,
+        gradient_accumulation_steps=accumulation,
+        # Examples are already tokenized and cut to max_length; TRL only needs it to size packed rows.
+        max_length=s.max_length if s.packing else None,
+        packing=s.packing,
+        padding_free=padding_free,
+        completion_only_loss=True,
+        train_sampling_strategy="random" if (padding_free or s.packing) else "group_by_length",
+        gradient_checkpointing=s.gradient_checkpointing,
+        bf16=bf16,
+        logging_steps=s.logging_steps,
+        save_strategy="steps",
+        save_steps=s.save_steps,
+        save_total_limit=s.save_total_limit,
+        report_to="none",
+        seed=s.seed,
+        use_cpu=not torch.cuda.is_available(),
+    )
+    _say(
+        f"sft: {len(dataset)} examples ({truncated} cut to {s.max_length} tokens, {len(skipped)} left out), "
+        f"batch {s.batch_size} = {micro} x {accumulation} accumulation x {world_size()} process(es), "
+        f"{'padding-free' if padding_free else 'length-grouped padding'}{', packed' if s.packing else ''}, "
+        f"{'bf16 mixed' if bf16 else 'fp32'}{', LoRA' if s.lora else ''}"
+    )
+    trainer = SFTTrainer(
+        model=model,
+        args=config,
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        peft_config=peft_config,
+        callbacks=[MetricsCallback(out)],
+    )
+    started = time.time()
+    result = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
+    _save_final(trainer, tokenizer, out, s.lora)
+    if trainer.is_world_process_zero():
+        write_json(
+            out / "medo1_sft.json",
+            {
+                "settings": asdict(s),
+                "model_path": model_path,
+                "examples": len(dataset),
+                "skipped": len(skipped),
+                "truncated": truncated,
+                "padding_free": padding_free,
+                "bf16": bf16,
+                "steps": trainer.state.global_step,
+                "train_loss": result.training_loss,
+                "seconds": round(time.time() - started, 1),
+            },
+        )
+    return out
+
+
+def _save_final(trainer, tokenizer, out: Path, lora: bool) -> None:
+    """The final model at the top of `out`, loadable as `hf:<out>`; with LoRA, merged (adapter kept in out/adapter)."""
+    if not lora:
+        trainer.save_model(str(out))
+        return
+    trainer.model.save_pretrained(str(out / "adapter"))
+    if trainer.is_world_process_zero():
+        merged = trainer.accelerator.unwrap_model(trainer.model).merge_and_unload()
+        merged.save_pretrained(str(out))
+        tokenizer.save_pretrained(str(out))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m medo1.train.sft` (and `accelerate launch -m medo1.train.sft`): the same options as `medo1 sft`."""
+    from transformers import HfArgumentParser
+
+    (settings,) = HfArgumentParser(SFTSettings).parse_args_into_dataclasses(args=argv)
+    try:
+        print(train_sft(settings))
+    except Medo1Error as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()
