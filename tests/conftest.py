@@ -19,6 +19,14 @@ def tiny_model_dir(tmp_path_factory) -> Path:
     return build_tiny_model(tmp_path_factory.mktemp("tiny-model"))
 
 
+@pytest.fixture(scope="session")
+def embedded_checkpoint() -> Path:
+    """The embedded SmolLM2-135M-Instruct as a plain HF checkpoint (exported once per test run, ~25 s)."""
+    from medo1.embedded import embedded_hf_checkpoint
+
+    return embedded_hf_checkpoint()
+
+
 @pytest.fixture
 def openai_server():
     """A real OpenAI-compatible server on 127.0.0.1 (tests/openai_server.py); script it via `.handler`/`.script()`."""
