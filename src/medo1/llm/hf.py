@@ -133,7 +133,7 @@ class HFChatModel:
                 try:
                     tokenizer = AutoTokenizer.from_pretrained(self.source)
                     model = AutoModelForCausalLM.from_pretrained(self.source, dtype=getattr(torch, self.dtype))
-                except OSError as err:
+                except (OSError, ValueError) as err:  # missing files, unknown repo, bad repo id
                     raise Medo1Error(f"{self.name}: cannot load the checkpoint: {err}") from None
                 if not tokenizer.chat_template:
                     raise Medo1Error(f"{self.name}: the tokenizer has no chat template")

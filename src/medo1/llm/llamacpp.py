@@ -96,13 +96,20 @@ class LlamaCppChatModel:
         if seed is None:  # llama-cpp-python would derive it from the previous seed: same "random" runs each process
             seed = secrets.randbits(31)
         with self._lock:
+            # The message texts alone are a lower bound on the prompt's length; llama-cpp-python fails
+            # on an over-long prompt with an unhelpful numpy error, so catch the clear cases first.
+            n_text = len(llama.tokenize("\n".join(m.get("content") or "" for m in messages).encode(), add_bos=False))
+            if n_text >= llama.n_ctx():
+                raise ModelError(f"{self.name}: the prompt (at least {n_text} tokens) exceeds the context window "
+                                 f"of {llama.n_ctx()} tokens")
             try:
                 out = llama.create_chat_completion(
                     messages=messages, max_tokens=max_tokens, temperature=max(0.0, temperature), seed=seed,
                     top_k=0, top_p=1.0, min_p=0.0, repeat_penalty=1.0, grammar=grammar,
                 )
             except ValueError as err:  # e.g. "Requested tokens (9000) exceed context window of 8192"
-                raise ModelError(f"{self.name}: {err}") from None
+                raise ModelError(f"{self.name}: generation failed (is the prompt longer than the context window "
+                                 f"of {llama.n_ctx()} tokens?): {err}") from None
         choice, usage = out["choices"][0], out["usage"]
         return Completion(
             text=choice["message"]["content"] or "",
