@@ -181,3 +181,17 @@ def test_exposes_model_and_tokenizer(varied_dir):
     model = HFChatModel(varied_dir, dtype="float32")
     assert model.model.dtype == torch.float32 and model.tokenizer.chat_template
     assert model.model is model.load()[0]
+
+
+async def test_aclose_fails_waiting_calls_and_reloads_later(model):
+    running = asyncio.ensure_future(model.chat(conv(PROMPTS[0]), max_tokens=3))
+    await asyncio.sleep(0.05)  # the first call is in its batch (or done)
+    waiting = asyncio.ensure_future(model.chat(conv(PROMPTS[1]), max_tokens=3))
+    await asyncio.sleep(0)  # queued
+    await model.aclose()
+    with pytest.raises(ModelError, match="closed"):
+        await waiting
+    done, _ = await asyncio.wait([running], timeout=10)  # in its batch when closed: fails, never hangs
+    assert done and (running.exception() is None or "closed" in str(running.exception()))
+    completion = await model.chat(conv(PROMPTS[1]), max_tokens=3)  # loads again
+    assert completion.usage.completion_tokens == 3

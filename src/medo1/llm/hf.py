@@ -193,6 +193,10 @@ class HFChatModel:
         """Stop the batcher and free the model; a later call loads it again."""
         if self._batcher is not None and self._loop is asyncio.get_running_loop():
             self._batcher.cancel()
+            while not self._queue.empty():  # calls still waiting for a batch fail instead of hanging
+                request = self._queue.get_nowait()
+                if not request.future.done():
+                    request.future.set_exception(ModelError(f"{self.name}: the model was closed"))
         self._batcher = self._queue = self._loop = None
         await asyncio.get_running_loop().run_in_executor(self._worker, self._unload)
 
@@ -211,27 +215,35 @@ class HFChatModel:
 
     async def _batch_loop(self, queue: asyncio.Queue) -> None:
         loop = asyncio.get_running_loop()
-        while True:
-            batch = [await queue.get()]
-            await asyncio.sleep(self.gather_window_s)  # let callers that started together join this batch
-            while len(batch) < self.max_batch_size and not queue.empty():
-                batch.append(queue.get_nowait())
-            batch = [r for r in batch if not r.future.done()]  # cancelled while waiting
-            if not batch:
-                continue
-            try:
-                results = await loop.run_in_executor(self._worker, self._generate_batch, batch)
-            except Exception as err:  # the whole generate call failed (e.g. out of memory)
-                if not isinstance(err, Medo1Error):
-                    err = ModelError(f"{self.name}: generation failed: {type(err).__name__}: {err}")
-                results = [err] * len(batch)
-            for request, result in zip(batch, results):
-                if request.future.done():
+        batch: list[_Request] = []
+        try:
+            while True:
+                batch = [await queue.get()]
+                await asyncio.sleep(self.gather_window_s)  # let callers that started together join this batch
+                while len(batch) < self.max_batch_size and not queue.empty():
+                    batch.append(queue.get_nowait())
+                batch = [r for r in batch if not r.future.done()]  # cancelled while waiting
+                if not batch:
                     continue
-                if isinstance(result, Exception):
-                    request.future.set_exception(result)
-                else:
-                    request.future.set_result(result)
+                try:
+                    results = await loop.run_in_executor(self._worker, self._generate_batch, batch)
+                except Exception as err:  # the whole generate call failed (e.g. out of memory)
+                    if not isinstance(err, Medo1Error):
+                        err = ModelError(f"{self.name}: generation failed: {type(err).__name__}: {err}")
+                    results = [err] * len(batch)
+                for request, result in zip(batch, results):
+                    if request.future.done():
+                        continue
+                    if isinstance(result, Exception):
+                        request.future.set_exception(result)
+                    else:
+                        request.future.set_result(result)
+                batch = []
+        except asyncio.CancelledError:  # aclose(): the calls of the batch in hand fail instead of hanging
+            for request in batch:
+                if not request.future.done():
+                    request.future.set_exception(ModelError(f"{self.name}: the model was closed"))
+            raise
 
     def _generate_batch(self, batch: list[_Request]) -> list[Completion | Exception]:
         """One padded `generate` call for the batch (runs on the worker thread)."""
