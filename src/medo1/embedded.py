@@ -90,6 +90,7 @@ def embedded_hf_checkpoint() -> Path:
         try:
             _export(gguf, tmp)
             (tmp / _EXPORT_MARKER).write_text(json.dumps({"source": str(gguf), "sha256": sha}, indent=2) + "\n")
+            tmp.chmod(0o755)  # mkdtemp made it private; the export is an ordinary shared cache entry
             os.rename(tmp, target)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
