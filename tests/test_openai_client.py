@@ -94,8 +94,13 @@ async def test_429_waits_as_long_as_retry_after_asks(openai_server):
 
 
 async def test_retry_after_ms_and_http_date_are_honoured(openai_server):
-    at = email.utils.formatdate(time.time() + 2, usegmt=True)  # whole seconds: waits 1..2 s
-    openai_server.script(Reply(status=503, retry_after_ms=250), Reply(status=429, retry_after=at), "ok")
+    replies = iter([
+        lambda: Reply(status=503, retry_after_ms=250),
+        # An HTTP date, made when the request arrives; whole seconds, so the wait is 1..2 s.
+        lambda: Reply(status=429, retry_after=email.utils.formatdate(time.time() + 2, usegmt=True)),
+        lambda: "ok",
+    ])
+    openai_server.handler = lambda body, headers: next(replies)()
     model = make(openai_server)
     assert (await model.chat(USER)).text == "ok"
     await model.aclose()
