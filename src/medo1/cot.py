@@ -52,6 +52,60 @@ COT_SCHEMA: dict[str, Any] = {
 }
 
 
+
+
+def _step_schema(action: str, min_content: int, content: str | None = None) -> dict[str, Any]:
+    text = {"const": content} if content is not None else \
+        {"type": "string", "minLength": min_content, "maxLength": 400}
+    return {
+        "type": "object",
+        "properties": {
+            "action": {"const": action},
+            "title": {"type": "string", "minLength": 3, "maxLength": 60},
+            "content": text,
+        },
+        "required": ["action", "title", "content"],
+        "additionalProperties": False,
+    }
+
+
+def grammar_cot_schema(conclusion: str | None = None) -> dict[str, Any]:
+    """The CoT format spelled out step by step (1 to 4 Inner Thinking steps, then the Final
+    Conclusion, then the Verification), for backends that enforce a schema exactly with a
+    grammar: a small local model then cannot get the order wrong, leave a step empty or ramble
+    past the token budget. `conclusion` fixes the Final Conclusion's text (the label-hint round)."""
+    return {
+        "type": "object",
+        "properties": {
+            "CoT": {
+                "anyOf": [
+                    {"type": "array", "prefixItems": [_step_schema(INNER, 12)] * k
+                     + [_step_schema(FINAL, 3, conclusion), _step_schema(VERIFY, 12)]}
+                    for k in range(1, 5)
+                ]
+            }
+        },
+        "required": ["CoT"],
+        "additionalProperties": False,
+    }
+
+
+GRAMMAR_COT_SCHEMA = grammar_cot_schema()
+
+
+def grammar_backed(model: Any) -> bool:
+    """Whether a model follows JSON schemas exactly through a grammar (in-process llama.cpp)."""
+    try:
+        return model.identity().get("backend") == "llama.cpp"
+    except Exception:  # noqa: BLE001 - an unknown backend gets the portable schemas
+        return False
+
+
+def cot_schema(model: Any) -> dict[str, Any]:
+    """The CoT schema to send: exact for grammar-backed models, portable (OpenAI strict mode) otherwise."""
+    return GRAMMAR_COT_SCHEMA if grammar_backed(model) else COT_SCHEMA
+
+
 class ReplyError(Medo1Error):
     """A model reply that does not have the required structure (the message says why)."""
 
@@ -61,24 +115,35 @@ class ReplyError(Medo1Error):
 _FENCE = re.compile(r"```(?:json|JSON)?\s*\n?(.*?)```", re.DOTALL)
 
 
+# Lenient about raw control characters inside strings (a raw line break in a long text):
+# some grammar-constrained local models write them, and the meaning is unambiguous.
+_DECODER = json.JSONDecoder(strict=False)
+
+
+def _loads(text: str) -> Any:
+    value, end = _DECODER.raw_decode(text)
+    if text[end:].strip():
+        raise json.JSONDecodeError("Extra data", text, end)
+    return value
+
+
 def extract_json(text: str) -> Any:
     """The JSON value in a reply: the whole text, a fenced block, or the first object in it."""
     text = (text or "").strip()
     if not text:
         raise ReplyError("the reply is empty")
     try:
-        return json.loads(text)
+        return _loads(text)
     except json.JSONDecodeError:
         pass
     for block in _FENCE.findall(text):
         try:
-            return json.loads(block.strip())
+            return _loads(block.strip())
         except json.JSONDecodeError:
             continue
-    decoder = json.JSONDecoder()
     for match in re.finditer(r"[{\[]", text):
         try:
-            value, _ = decoder.raw_decode(text, match.start())
+            value, _ = _DECODER.raw_decode(text, match.start())
         except json.JSONDecodeError:
             continue
         if isinstance(value, (dict, list)) and value:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from medo1.cot import ReplyError, ask_parsed, extract_json, get_key
+from medo1.cot import ReplyError, ask_parsed, extract_json, get_key, grammar_backed
 from medo1.errors import Medo1Error
 from medo1.llm.base import ChatModel
 from medo1.pool import CallPool, StageProgress, StageUsage, run_items
@@ -50,6 +50,15 @@ REWRITE_SCHEMA = {
     "required": ["Open-ended Verifiable Question", "Standard Answer"],
     "additionalProperties": False,
 }
+
+
+def rewrite_schema(model: ChatModel) -> dict:
+    """Grammar-backed models also get minimum lengths, so a small model cannot leave a field empty."""
+    if not grammar_backed(model):
+        return REWRITE_SCHEMA
+    props = {"Open-ended Verifiable Question": {"type": "string", "minLength": 20},
+             "Standard Answer": {"type": "string", "minLength": 2}}
+    return {**REWRITE_SCHEMA, "properties": props}
 
 
 @dataclass
@@ -278,7 +287,8 @@ async def curate_one(mcq: MCQ, cfg: CurateConfig, teacher: ChatModel | None,
         try:
             (question, answer), _, _ = await ask_parsed(
                 teacher, [{"role": "user", "content": prompt}], rewrite_parser(mcq, cfg), tag="curate.reformat",
-                max_tokens=cfg.max_tokens, json_schema=REWRITE_SCHEMA, retries=cfg.retries, fix_template=fix,
+                max_tokens=cfg.max_tokens, json_schema=rewrite_schema(teacher), retries=cfg.retries,
+                fix_template=fix,
             )
         except ReplyError as err:
             raise Rejected("reformat", str(err)) from None

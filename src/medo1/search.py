@@ -28,7 +28,8 @@ import random
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
-from medo1.cot import COT_SCHEMA, ReplyError, ask_parsed, conclusion_of, cot_json, parse_cot
+from medo1.cot import (ReplyError, ask_parsed, conclusion_of, cot_json, cot_schema, grammar_backed,
+                       grammar_cot_schema, parse_cot)
 from medo1.errors import Medo1Error
 from medo1.llm.base import ChatModel
 from medo1.pool import CallPool, StageProgress, StageUsage, run_items
@@ -46,7 +47,8 @@ class SearchConfig:
     max_depth: int = 3  # N: refinements per attempt after the initial CoT
     max_attempts: int = 3  # T: attempts, each from a fresh initial CoT
     strategies: tuple[str, ...] = STRATEGIES  # sampled uniformly per refinement
-    label_hint: bool = False  # after T failed attempts, one round that is told the reference answer
+    label_hint: bool = False  # after T failed attempts, one round told the reference answer (a local
+    # grammar-backed teacher is then also held to stating it as the Final Conclusion)
     seed: int = 0  # strategy draws and sampling seeds derive from (seed, problem id)
     temperature: float = 0.7  # teacher sampling temperature
     max_tokens: int = 2048  # budget of each teacher reply
@@ -97,16 +99,21 @@ def call_seed(seed: int, problem_id: str, attempt: int, depth: int) -> int:
 
 @dataclass
 class _Prompts:
+    """The search prompts of one run, and the CoT schema its teacher gets."""
+
     templates: dict[str, str]
     format: str
     fix: str
+    schema: dict
+    grammar: bool  # the teacher follows schemas exactly (a local llama.cpp model)
 
     @classmethod
-    def load(cls, lang: str, override: str | None) -> "_Prompts":
+    def load(cls, cfg: SearchConfig, teacher: ChatModel) -> "_Prompts":
         names = ["init", *STRATEGIES, "label_hint"]
-        templates = {n: load_prompt(f"search/{n}", lang=lang, override=override) for n in names}
-        return cls(templates, render(load_prompt("search/format", lang=lang, override=override)),
-                   load_prompt("search/fix_reply", lang=lang, override=override))
+        templates = {n: load_prompt(f"search/{n}", lang=cfg.lang, override=cfg.prompts) for n in names}
+        return cls(templates, render(load_prompt("search/format", lang=cfg.lang, override=cfg.prompts)),
+                   load_prompt("search/fix_reply", lang=cfg.lang, override=cfg.prompts), cot_schema(teacher),
+                   grammar_backed(teacher))
 
     def render(self, name: str, **values: str) -> str:
         return render(self.templates[name], format=self.format, **values)
@@ -124,7 +131,7 @@ class _State:
 async def search_one(problem: Problem, cfg: SearchConfig, teacher: ChatModel, verifier: Verifier,
                      prompts: _Prompts | None = None) -> SearchTrace:
     """Algorithm 1 on one problem: a trace that found a verified answer, or one that was discarded."""
-    prompts = prompts or _Prompts.load(cfg.lang, cfg.prompts)
+    prompts = prompts or _Prompts.load(cfg, teacher)
     rng = random.Random(f"{cfg.seed}:{problem.id}")
     state = _State(problem)
     path: list[CoTStep] = []
@@ -143,22 +150,24 @@ async def search_one(problem: Problem, cfg: SearchConfig, teacher: ChatModel, ve
     if cfg.label_hint:
         prompt = prompts.render("label_hint", question=problem.question, previous=cot_json(path),
                                 answer=problem.answer)
+        # A grammar-backed (local) teacher is held to stating the reference as its conclusion here.
+        schema = grammar_cot_schema(problem.answer) if prompts.grammar else None
         step = await _step(state, cfg, teacher, verifier, prompts, prompt, "label_hint",
-                           cfg.max_attempts - 1, cfg.max_depth + 1)
+                           cfg.max_attempts - 1, cfg.max_depth + 1, schema=schema)
         if step.verdict:
             return _trace(state, cfg, found=True, label_hint=True)
     return _trace(state, cfg, found=False)
 
 
 async def _step(state: _State, cfg: SearchConfig, teacher: ChatModel, verifier: Verifier, prompts: _Prompts,
-                prompt: str, strategy: str, attempt: int, depth: int) -> TraceStep:
+                prompt: str, strategy: str, attempt: int, depth: int, schema: dict | None = None) -> TraceStep:
     """One teacher call (re-asked while invalid) and the verdict on its conclusion."""
     tag = f"search.{strategy}"
     try:
         cot, usage, calls = await ask_parsed(
             teacher, [{"role": "user", "content": prompt}], parse_cot, tag=tag, max_tokens=cfg.max_tokens,
             temperature=cfg.temperature, seed=call_seed(cfg.seed, state.problem.id, attempt, depth),
-            json_schema=COT_SCHEMA, retries=cfg.retries, fix_template=prompts.fix,
+            json_schema=schema or prompts.schema, retries=cfg.retries, fix_template=prompts.fix,
         )
     except ReplyError as err:
         raise SearchFailed(f"{tag} (attempt {attempt}, depth {depth}): {err}", state.steps) from None
@@ -203,7 +212,7 @@ async def search(
 ) -> SearchSummary:
     """Search every problem, appending to `out` (found and discarded traces) and `<out>.failed.jsonl`."""
     problems = list(problems)
-    prompts = _Prompts.load(cfg.lang, cfg.prompts)
+    prompts = _Prompts.load(cfg, teacher)
     pool = CallPool(concurrency)
     pooled_teacher = pool.wrap(teacher)
     judge_model = verifier_model(verifier)
