@@ -384,3 +384,33 @@ def test_parse_cot_accepts_fences_and_loose_spelling():
     steps = parse_cot(reply)
     assert [s.action for s in steps] == ["Inner Thinking", "Final Conclusion", "Verification"]
     assert steps[1].content == "B12" and steps[1].title is None
+
+
+# ---------------------------------------------------------------- prompts
+
+
+def test_english_and_chinese_prompt_sets_have_the_same_placeholders():
+    import string
+
+    from medo1.prompts import BUNDLED, load_prompt
+
+    names = sorted(str(p.relative_to(BUNDLED / "en"))[:-4] for part in ("curate", "search", "synth", "verify")
+                   for p in (BUNDLED / "en" / part).glob("*.txt"))
+    assert len(names) == 17
+    for name in names:
+        fields = [{f for _, f, _, _ in string.Formatter().parse(load_prompt(name, lang=lang)) if f}
+                  for lang in ("en", "zh")]
+        assert fields[0] == fields[1], name
+
+
+async def test_prompts_folder_and_chinese_set(openai_server, tmp_path):
+    items = problems(1)
+    openai_server.handler = Teacher(plan_for(items, [1]))
+    custom = tmp_path / "prompts" / "en" / "search"
+    custom.mkdir(parents=True)
+    (custom / "init.txt").write_text("<question>\n{question}\n</question>\nHOUSE STYLE.\n{format}\n")
+    await run_search(openai_server, items, tmp_path / "a.jsonl", SearchConfig(prompts=str(tmp_path / "prompts")))
+    assert "HOUSE STYLE." in openai_server.requests[0].json["messages"][0]["content"]
+    openai_server.reset()
+    await run_search(openai_server, items, tmp_path / "b.jsonl", SearchConfig(lang="zh"))
+    assert "请先一步一步推理" in openai_server.requests[0].json["messages"][0]["content"]
