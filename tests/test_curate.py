@@ -3,7 +3,6 @@ lineage, resume, split and decontamination."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import pytest

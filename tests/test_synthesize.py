@@ -8,13 +8,12 @@ import pytest
 from typer.testing import CliRunner
 
 from medo1.cli import app
-from medo1.cot import parse_cot
+from medo1.cot import ReplyError, parse_cot
 from medo1.llm.openai import OpenAIChatModel, RetryPolicy
-from medo1.records import (Problem, SearchTrace, SFTExample, TraceStep, failed_path, read_jsonl)
+from medo1.records import Problem, SearchTrace, SFTExample, TraceStep, failed_path, read_jsonl
 from medo1.synthesize import (SynthConfig, example_id, official_path, reasoning_parser, synthesize,
                               synthesize_file)
 from medo1.thinking import format_target, parse_output
-from medo1.cot import ReplyError
 
 QUESTION = "A vegan woman has numbness in her feet and macrocytic anaemia. What is the most likely cause?"
 REASONING = "Hmm, macrocytic anaemia with numbness.\nWait, she is vegan, so B12 is low.\nOh, that fits B12 deficiency."

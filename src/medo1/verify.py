@@ -20,9 +20,11 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Protocol, runtime_checkable
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 
 from medo1.errors import Medo1Error, ModelError
+from medo1.prompts import load_prompt, render
+from medo1.records import Record
 from medo1.thinking import parse_output
 
 REWARD_CORRECT = 1.0
@@ -244,8 +246,6 @@ class JudgeVerifier:
     name: str = field(default="")
 
     def __post_init__(self) -> None:
-        from medo1.prompts import load_prompt
-
         self.name = self.name or f"judge:{self.model.name}"
         self._template = load_prompt("verify/judge", lang=self.lang, override=self.prompts)
         self._fix = load_prompt("verify/fix_verdict", lang=self.lang, override=self.prompts)
@@ -254,8 +254,6 @@ class JudgeVerifier:
         return JudgeVerifier(model, self.lang, self.prompts, self.retries, self.max_tokens, self.name)
 
     async def verify(self, response: str, reference: str) -> bool:
-        from medo1.prompts import render
-
         messages = [{"role": "user", "content": render(self._template, response=response, reference=reference)}]
         asked = messages
         error: VerifierError | None = None
@@ -284,13 +282,13 @@ class ClassifierVerifier:
 
     def __init__(self, path: str | os.PathLike, *, threshold: float = 0.5, batch_size: int = 16,
                  max_length: int = 512, device: str | None = None):
-        import torch
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
         self.path, self.threshold, self.batch_size, self.max_length = str(path), threshold, batch_size, max_length
         self.name = f"classifier:{self.path}"
         if not os.path.isdir(self.path):
             raise Medo1Error(f"classifier verifier: {self.path} is not a checkpoint directory")
+        import torch
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
         self.tokenizer = AutoTokenizer.from_pretrained(self.path)
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
@@ -386,8 +384,6 @@ def verifier_model(verifier: Verifier) -> Any | None:
 # ---------------------------------------------------------------- verifier-eval: agreement with people
 
 
-from medo1.records import Record  # noqa: E402  (kept beside its only use)
-
 _TRUE = {"true", "1", "yes", "correct", "y", "t"}
 _FALSE = {"false", "0", "no", "incorrect", "wrong", "n", "f"}
 
@@ -399,7 +395,7 @@ class LabeledVerdict(Record):
     response: str
     reference: str
     label: bool
-    meta: dict[str, Any] = {}
+    meta: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("label", mode="before")
     @classmethod
