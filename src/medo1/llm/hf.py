@@ -17,8 +17,11 @@ Each row keeps its own settings inside a shared batch:
 Reproducibility: on the same checkpoint, dtype, device and library versions, a greedy
 request gives the same tokens, and a sampled request with a seed gives the same tokens,
 whatever else is in its batch, up to floating-point effects of padding and batch shape on
-the logits (none observed in float32 on CPU; in bfloat16 a near-tie can flip). A sampled
-request without a seed gets a fresh random one.
+the logits. In float32 on CPU we have seen none. In bfloat16 (the default where the hardware
+has it) rounding differs with batch shape and greedy outputs often part ways after a few
+dozen tokens (4 of 16 identical over 64 tokens in benchmarks/hf_batching.py): pass
+dtype="float32" where outputs must not depend on batching. A sampled request without a
+seed gets a fresh random one.
 
 `json_schema` is NOT enforced here (transformers has no constrained decoding built in):
 callers validate the JSON they get and re-ask, as every stage does.
@@ -57,10 +60,10 @@ def resolve_dtype(dtype: str, device: str) -> str:
     if device.startswith("cuda"):
         return "bfloat16" if torch.cuda.is_bf16_supported() else "float32"
     if device == "cpu":
-        # Measured on SmolLM2-135M, 2 shared cores with AVX512_BF16 (benchmarks/hf_batching.py and
-        # single decode steps, fp32 and bf16 interleaved): bf16 was never slower, about 1.5x faster
-        # per decode step at batch 16 and 3x in end-to-end batched tokens/s (oneDNN runs bf16
-        # natively). CPUs without AVX512_BF16 / AMX emulate bf16 and are slower: float32 there.
+        # Measured on SmolLM2-135M, 2 busy shared cores with AVX512_BF16, fp32 and bf16 decode steps
+        # interleaved (best of 8): batch 1 43 ms bf16 vs 55 ms fp32, batch 16 72 ms vs 113 ms; and
+        # benchmarks/hf_batching.py, 16 concurrent calls: 141 vs 43 tokens/s. oneDNN runs bf16
+        # natively there. CPUs without AVX512_BF16 / AMX emulate bf16 and are slower: float32.
         return "bfloat16" if _cpu_has_native_bf16() else "float32"
     return "float32"
 
