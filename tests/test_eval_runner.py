@@ -186,6 +186,19 @@ async def test_a_failed_call_is_recorded_and_retried_on_rerun(openai_server, mod
     assert openai_server.count == 3
 
 
+async def test_longest_prompts_are_sent_first(openai_server, files, tmp_path):
+    openai_server.handler = by_last_user(answer)
+    one_at_a_time = load_model(f"openai:scripted@{openai_server.url}", cache=False, concurrency=1)
+    try:
+        await evaluate(one_at_a_time, tmp_path / "eval", EvalConfig(
+            benches=("medqa", "pubmedqa"), data={"medqa": files["medqa"], "pubmedqa": files["pubmedqa"]},
+            progress=False))
+    finally:
+        await one_at_a_time.aclose()
+    sent = [len(r.json["messages"][-1]["content"]) for r in openai_server.requests]
+    assert len(sent) == 4 and sent == sorted(sent, reverse=True)
+
+
 async def test_all_calls_failing_is_an_error(openai_server, model, files, tmp_path):
     openai_server.handler = by_last_user(lambda prompt: Reply(status=401, error_message="bad key"))
     with pytest.raises(Medo1Error, match="all 2 model calls failed; the first: .*bad key"):

@@ -251,14 +251,17 @@ async def evaluate(model: ChatModel, out_dir: str | os.PathLike, config: EvalCon
 
 
 async def _ask_all(model: ChatModel, plans: list[_Plan], config: EvalConfig) -> None:
-    pending = [(plan, ri) for plan in plans for ri in plan.items if not plan.out.done(ri.id)]
+    pending = [(plan, ri, build_prompt(ri.item, config.style, lang=config.lang, prompts=config.prompts))
+               for plan in plans for ri in plan.items if not plan.out.done(ri.id)]
     if not pending:
         return
+    # Longest prompts first: a batching backend takes calls in arrival order, so prompts of
+    # similar length share a batch (less padding), and the largest batch comes first.
+    pending.sort(key=lambda p: -len(p[2]))
     errors: list[str] = []
     with _Progress(plans, enabled=config.progress) as progress:
 
-        async def ask(plan: _Plan, ri: RunItem) -> None:
-            prompt = build_prompt(ri.item, config.style, lang=config.lang, prompts=config.prompts)
+        async def ask(plan: _Plan, ri: RunItem, prompt: str) -> None:
             try:
                 completion = await model.chat(
                     [{"role": "user", "content": prompt}], max_tokens=config.max_tokens,
@@ -283,7 +286,7 @@ async def _ask_all(model: ChatModel, plans: list[_Plan], config: EvalConfig) -> 
             })
             progress.advance(plan.bench.name, correct)
 
-        await asyncio.gather(*(ask(plan, ri) for plan, ri in pending))
+        await asyncio.gather(*(ask(plan, ri, prompt) for plan, ri, prompt in pending))
     if errors and len(errors) == len(pending):
         raise Medo1Error(f"all {len(pending)} model calls failed; the first: {errors[0]}")
 
