@@ -64,7 +64,7 @@ async def test_llamacpp_json_schema_is_enforced(llama):
 
 async def test_llamacpp_seed_makes_sampling_reproducible(llama):
     messages = [{"role": "user", "content": "Name a random fruit and a colour."}]
-    a, b = [await llama.chat(messages, max_tokens=12, temperature=1.0, seed=7) for _ in range(2)]
+    a, b = [await llama.chat(messages, max_tokens=6, temperature=1.0, seed=7) for _ in range(2)]
     assert a.text == b.text
 
 
@@ -78,7 +78,7 @@ async def test_llamacpp_keeps_the_event_loop_free(llama):
             ticks += 1
 
     task = asyncio.create_task(ticker())
-    calls = [llama.chat([{"role": "user", "content": f"Write a poem about the number {n}."}], max_tokens=16) for n in (3, 4, 5)]
+    calls = [llama.chat([{"role": "user", "content": f"Write a poem about the number {n}."}], max_tokens=10) for n in (3, 4, 5)]
     results = await asyncio.gather(*calls)
     task.cancel()
     assert all(r.text for r in results)
