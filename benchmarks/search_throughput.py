@@ -99,13 +99,15 @@ def main() -> None:
         result = asyncio.run(run(args, server.url, Path(tmp) / "traces.jsonl"))
         cpu = time.process_time() - cpu
         stats = server.stats()
+        floor_cpu = time.process_time()
         floor_wall = asyncio.run(floor(args, server.url, stats["requests"]))
+        floor_cpu = time.process_time() - floor_cpu
     calls = stats["requests"]
     ideal = calls * args.latency / args.concurrency
     s = result["summary"]
     print(f"problems {args.problems}: found {s['found']}, discarded {s['discarded']}, failed {s['failed']}")
     print(f"calls {calls} (client counted {result['calls']}), max in flight {stats['max_in_flight']}, "
-          f"client CPU {1000 * cpu / calls:.2f} ms/call, load average {os.getloadavg()[0]:.1f} "
+          f"client CPU {1000 * cpu / calls:.2f} ms/call (bare client {1000 * floor_cpu / calls:.2f}), load average {os.getloadavg()[0]:.1f} "
           f"on {os.cpu_count()} CPUs")
     print(f"search wall {result['wall']:.2f} s, ideal {ideal:.2f} s (calls x {args.latency} s / "
           f"{args.concurrency}), bare-client floor {floor_wall:.2f} s")
