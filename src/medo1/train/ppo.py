@@ -193,6 +193,9 @@ class PolicyAndValue(nn.Module):
     def __init__(self, policy: nn.Module, value: nn.Module):
         super().__init__()
         self.policy, self.value = policy, value
+        # what sharding wrappers must keep whole (transformer blocks), as on a transformers model
+        self._no_split_modules = sorted(set(getattr(policy, "_no_split_modules", None) or [])
+                                        | set(getattr(value, "_no_split_modules", None) or []))
 
     def forward(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(log-probs, entropies, values) of the response tokens, each (batch, response width)."""
@@ -393,6 +396,10 @@ class PPOTrainer:
         if cfg.max_steps > 0:
             self.num_steps = cfg.max_steps
 
+        if acc.distributed_type.name == "FSDP":
+            raise Medo1Error("PPO runs under DDP or DeepSpeed; launch it with configs/accelerate/zero3.yaml or ddp.yaml")
+        if acc.state.deepspeed_plugin is not None:  # DeepSpeed wants the micro batch; there is no dataloader to infer it
+            acc.state.deepspeed_plugin.deepspeed_config["train_micro_batch_size_per_gpu"] = self.micro_batch
         policy, self.reference, value = load_models(cfg, model_path, value_path)
         self.eos_ids = eos_token_ids(tok, policy)
         model = PolicyAndValue(policy, value)
