@@ -13,7 +13,7 @@ from medo1.records import SFTExample
 from medo1.thinking import format_target
 from medo1.train.common import read_metrics
 from medo1.train.data import load_sft_examples, tokenize_sft
-from medo1.train.sft import SFTSettings, build_dataset, packed_attention_is_exact, train_sft
+from medo1.train.sft import SFTSettings, build_dataset, choose_padding_free, packed_attention_is_exact, train_sft
 
 
 def _examples(n: int, seed: int = 0) -> list[dict]:
@@ -81,6 +81,10 @@ def test_trainer_labels_and_padding_free_batches_give_the_padded_loss(tiny_model
     for impl in ("sdpa", "eager"):
         model = AutoModelForCausalLM.from_pretrained(tiny_model_dir, attn_implementation=impl)
         assert packed_attention_is_exact(model)
+        # exact, but sdpa / eager compute the whole masked square: only on request, or for packing
+        assert choose_padding_free(model, "auto", False, "tiny") is False
+        assert choose_padding_free(model, "on", False, "tiny") is True
+        assert choose_padding_free(model, "off", True, "tiny") is True
     config = SFTConfig(output_dir=str(tmp_path), max_length=None, completion_only_loss=True, report_to="none",
                        bf16=False, use_cpu=True)
     prepared = SFTTrainer(model=model, args=config, train_dataset=dataset, processing_class=tok).train_dataset
@@ -100,7 +104,8 @@ def test_trainer_labels_and_padding_free_batches_give_the_padded_loss(tiny_model
 def test_sft_reduces_loss_writes_metrics_and_resumes(tiny_model_dir, sft_file, tmp_path):
     out = tmp_path / "run"
     common = dict(data=str(sft_file), model=str(tiny_model_dir), out=str(out), lr=2e-3, batch_size=4,
-                  micro_batch_size=2, lr_scheduler="constant", warmup_ratio=0.0, save_steps=3, bf16=False)
+                  micro_batch_size=2, lr_scheduler="constant", warmup_ratio=0.0, save_steps=3, bf16=False,
+                  padding_free="on")
     train_sft(SFTSettings(**common, max_steps=3))  # "killed" after step 3 (a checkpoint is there)
     assert (out / "checkpoint-3").is_dir() and (out / "model.safetensors").is_file()
     with pytest.raises(Medo1Error, match="--resume"):
@@ -137,6 +142,7 @@ def test_cli_sft_with_lora_saves_a_merged_model(tiny_model_dir, sft_file, tmp_pa
     changed = [n for n, p in merged.named_parameters() if not torch.equal(p, base.state_dict()[n])]
     assert changed and all("proj" in n for n in changed)  # only the adapted linear layers moved
     assert len(read_metrics(out)) >= 2
+    assert json.loads((out / "medo1_sft.json").read_text())["padding_free"] is False  # sdpa on CPU: length-grouped
 
 
 def test_module_entry_point_takes_the_cli_option_names():

@@ -7,9 +7,10 @@ assistant turn, in the base model's chat template; only the assistant turn is tr
     python -m medo1.train.sft --data sft.jsonl --model hf:Qwen/Qwen2.5-7B-Instruct --out ckpt/sft
     accelerate launch --config_file configs/accelerate/zero3.yaml -m medo1.train.sft --data ... --model ... --out ...
 
-Micro batches are padding-free (the examples of a micro batch are laid end to end in one row, with
-position ids restarting at each example) when the model's attention keeps them apart, which is
-checked by running the model once; otherwise examples of similar length are batched together.
+Micro batches are padding-free (the examples of a micro batch laid end to end in one row, position
+ids restarting at each example) with flash-attention kernels, after checking by running the model
+once that its attention keeps the examples apart; otherwise examples of similar length are batched
+together so little padding is left (see `choose_padding_free`).
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ class SFTSettings:
     lora_r: int = field(default=16, metadata={"help": "LoRA rank."})
     lora_alpha: int = field(default=32, metadata={"help": "LoRA alpha."})
     lora_dropout: float = field(default=0.05, metadata={"help": "LoRA dropout."})
-    padding_free: str = field(default="auto", metadata={"help": "auto | on | off. auto: on when the model's attention keeps flattened examples apart.", "choices": ["auto", "on", "off"]})
+    padding_free: str = field(default="auto", metadata={"help": "auto | on | off. on: examples of a micro batch end to end in one row (checked to be exact for the model); auto: on with flash-attention kernels, else length-grouped padding.", "choices": ["auto", "on", "off"]})
     packing: bool = field(default=False, metadata={"help": "Pack examples into rows of max_length tokens (TRL bfd packing); the batch then counts rows, not examples."})
     gradient_checkpointing: bool = field(default=False, metadata={"help": "Recompute activations in backward: less memory, ~30% slower."})
     bf16: bool | None = field(default=None, metadata={"help": "bf16 mixed precision; default: when the hardware supports it natively."})
@@ -89,6 +90,24 @@ def packed_attention_is_exact(model) -> bool:
     scale = apart.abs().max().clamp(min=1.0)
     tolerance = 1e-4 if param.dtype == torch.float32 else 3e-2
     return bool(((apart - flat).abs().max() / scale) < tolerance)
+
+
+def choose_padding_free(model, mode: str, packing: bool, name: str) -> bool:
+    """Padding-free micro batches when they are exact for this model, and, in `auto` mode, when its
+    attention kernel is a varlen one (flash attention) that only computes within each example. With
+    sdpa / eager, transformers makes one-row batches exact with a block-diagonal mask, but the kernel
+    still computes the whole (sum of lengths)^2 square: on CPU that costs more than it saves, so
+    `auto` batches examples of similar length instead (little padding, per-example attention)."""
+    if mode == "off" and not packing:
+        return False
+    if not packed_attention_is_exact(model):
+        if mode == "on" or packing:
+            raise Medo1Error(
+                f"{name}: its attention ({model.config._attn_implementation}) mixes examples laid in one row, "
+                "so padding-free training and packing would be wrong; use --padding-free off without --packing"
+            )
+        return False
+    return mode == "on" or packing or "flash" in str(model.config._attn_implementation)
 
 
 def build_dataset(tokenizer, examples, max_length: int):
@@ -143,13 +162,7 @@ def train_sft(settings: SFTSettings) -> Path:
         model_kwargs["attn_implementation"] = s.attn_implementation
     model = AutoModelForCausalLM.from_pretrained(model_path, **model_kwargs)
 
-    exact = packed_attention_is_exact(model) if (s.padding_free != "off" or s.packing) else False
-    if (s.padding_free == "on" or s.packing) and not exact:
-        raise Medo1Error(
-            f"{s.model}: its attention ({model.config._attn_implementation}) mixes examples laid in one row, so "
-            "padding-free training and packing would be wrong; use --padding-free off without --packing"
-        )
-    padding_free = exact and s.padding_free != "off"
+    padding_free = choose_padding_free(model, s.padding_free, s.packing, s.model)
     micro, accumulation = split_batch(s.batch_size, s.micro_batch_size)
     bf16 = bf16_supported() if s.bf16 is None else s.bf16
     if len(dataset) < s.batch_size:
