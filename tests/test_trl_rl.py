@@ -10,7 +10,7 @@ import pytest
 from medo1.errors import Medo1Error
 from medo1.train.common import read_metrics
 from medo1.train.reward import Scores, trl_reward_func
-from medo1.train.trl_rl import TRLRLSettings, pick_pair, train_dpo, train_online
+from medo1.train.trl_rl import TRLRLSettings, pick_pair, sample_dpo_pairs, train_dpo, train_online
 from medo1.verify import load_verifier
 
 GOOD = "## Thinking\n\nHmm, chest pain.\n\n## Final Response\n\nAspirin"
@@ -77,7 +77,10 @@ def test_rloo_runs_with_k2_and_a_toy_reward(tiny_model_dir, problems_file, tmp_p
 
 
 class ContainsDigit:
+    calls = 0
+
     def score(self, outputs, references, finished=None) -> Scores:
+        self.calls += 1
         return Scores([1.0 if any(c.isdigit() for c in o) else 0.1 for o in outputs], [None] * len(outputs))
 
 
@@ -96,5 +99,11 @@ def test_dpo_samples_verified_pairs_then_trains(tiny_model_dir, problems_file, t
     assert all("correct" in f["reason"] for f in failed)
     assert [r["step"] for r in read_metrics(out) if "loss" in r] == [1, 2]
     assert (out / "model.safetensors").is_file()
-    with pytest.raises(Medo1Error, match="--resume"):
+    again = ContainsDigit()
+    sample_dpo_pairs(settings, scorer=again)  # a re-run samples only what is not done: nothing here
+    assert again.calls == 0 and (out / "dpo_pairs.jsonl").read_text().count("\n") == len(pairs)
+    with pytest.raises(Medo1Error, match="--resume"):  # the trainer left checkpoints
         train_dpo(settings, scorer=ContainsDigit())
+    other = _settings("dpo", tiny_model_dir, problems_file, out, temperature=0.7, resume=True)
+    with pytest.raises(Medo1Error, match="other settings"):  # pairs are only re-used with the same sampling
+        train_dpo(other, scorer=ContainsDigit())

@@ -37,7 +37,8 @@ def bf16_supported() -> bool:
     if torch.cuda.is_available():
         return torch.cuda.is_bf16_supported()
     cpu = getattr(torch, "cpu", None)
-    return any(bool(getattr(cpu, probe, lambda: False)()) for probe in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"))
+    probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return any(bool(getattr(cpu, probe, lambda: False)()) for probe in probes)
 
 
 def world_size() -> int:

@@ -39,22 +39,54 @@ from medo1.train.data import check_chat_template, load_sft_examples, tokenize_sf
 class SFTSettings:
     """SFT settings. Defaults follow the paper (HuatuoGPT-o1, 8B: 3 epochs, lr 5e-6, batch 128)."""
 
-    data: str = field(metadata={"help": "SFT examples: .jsonl/.json (ours or medical-o1 `Question, Complex_CoT, Response`) or a HF dataset id (`name[:config]`)."})
-    model: str = field(metadata={"help": "Base model: `embedded`, `hf:<path-or-repo>`, a checkpoint directory or a hub repo id."})
+    data: str = field(
+        metadata={"help": "SFT examples: .jsonl/.json (ours or medical-o1 `Question, Complex_CoT, Response`) or a HF "
+                          "dataset id (`name[:config]`)."},
+    )
+    model: str = field(
+        metadata={"help": "Base model: `embedded`, `hf:<path-or-repo>`, a checkpoint directory or a hub repo id."},
+    )
     out: str = field(metadata={"help": "Output directory: the trained model, checkpoints, metrics.jsonl."})
     epochs: float = field(default=3.0, metadata={"help": "Passes over the data (paper: 3)."})
     lr: float = field(default=5e-6, metadata={"help": "Peak learning rate (paper: 5e-6)."})
-    batch_size: int = field(default=128, metadata={"help": "Effective batch: examples per optimizer step over all devices (paper: 128)."})
-    micro_batch_size: int = field(default=4, metadata={"help": "Examples per forward pass on one device; the rest is gradient accumulation."})
-    max_length: int = field(default=4096, metadata={"help": "Longest tokenized example; longer ones are cut at the end."})
-    lora: bool = field(default=False, metadata={"help": "Train LoRA adapters (peft) instead of all weights; the saved model is merged."})
+    batch_size: int = field(
+        default=128,
+        metadata={"help": "Effective batch: examples per optimizer step over all devices (paper: 128)."},
+    )
+    micro_batch_size: int = field(
+        default=4,
+        metadata={"help": "Examples per forward pass on one device; the rest is gradient accumulation."},
+    )
+    max_length: int = field(
+        default=4096,
+        metadata={"help": "Longest tokenized example; longer ones are cut at the end."},
+    )
+    lora: bool = field(
+        default=False,
+        metadata={"help": "Train LoRA adapters (peft) instead of all weights; the saved model is merged."},
+    )
     lora_r: int = field(default=16, metadata={"help": "LoRA rank."})
     lora_alpha: int = field(default=32, metadata={"help": "LoRA alpha."})
     lora_dropout: float = field(default=0.05, metadata={"help": "LoRA dropout."})
-    padding_free: str = field(default="auto", metadata={"help": "auto | on | off. on: examples of a micro batch end to end in one row (checked to be exact for the model); auto: on with flash-attention kernels, else length-grouped padding.", "choices": ["auto", "on", "off"]})
-    packing: bool = field(default=False, metadata={"help": "Pack examples into rows of max_length tokens (TRL bfd packing); the batch then counts rows, not examples."})
-    gradient_checkpointing: bool = field(default=False, metadata={"help": "Recompute activations in backward: less memory, ~30% slower."})
-    bf16: bool | None = field(default=None, metadata={"help": "bf16 mixed precision; default: when the hardware supports it natively."})
+    padding_free: str = field(
+        default="auto",
+        metadata={"help": "auto | on | off. on: examples of a micro batch end to end in one row (checked to be exact for "
+                          "the model); auto: on with flash-attention kernels, else length-grouped padding.",
+                  "choices": ["auto", "on", "off"]},
+    )
+    packing: bool = field(
+        default=False,
+        metadata={"help": "Pack examples into rows of max_length tokens (TRL bfd packing); the batch then counts rows, not "
+                          "examples."},
+    )
+    gradient_checkpointing: bool = field(
+        default=False,
+        metadata={"help": "Recompute activations in backward: less memory, ~30% slower."},
+    )
+    bf16: bool | None = field(
+        default=None,
+        metadata={"help": "bf16 mixed precision; default: when the hardware supports it natively."},
+    )
     lr_scheduler: str = field(default="cosine", metadata={"help": "Learning-rate schedule (transformers names)."})
     warmup_ratio: float = field(default=0.05, metadata={"help": "Fraction of steps for linear warmup."})
     weight_decay: float = field(default=0.0, metadata={"help": "AdamW weight decay."})
@@ -64,8 +96,14 @@ class SFTSettings:
     save_total_limit: int = field(default=2, metadata={"help": "Checkpoints kept."})
     resume: bool = field(default=False, metadata={"help": "Continue from the latest checkpoint in --out."})
     seed: int = field(default=42, metadata={"help": "Random seed (data order, LoRA init)."})
-    chat_template: str | None = field(default=None, metadata={"help": "Jinja chat template file, for models without one."})
-    attn_implementation: str | None = field(default=None, metadata={"help": "transformers attention kernel (e.g. sdpa, flash_attention_2); default: transformers' choice."})
+    chat_template: str | None = field(
+        default=None,
+        metadata={"help": "Jinja chat template file, for models without one."},
+    )
+    attn_implementation: str | None = field(
+        default=None,
+        metadata={"help": "transformers attention kernel (e.g. sdpa, flash_attention_2); default: transformers' choice."},
+    )
 
 
 def packed_attention_is_exact(model) -> bool:

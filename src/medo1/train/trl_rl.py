@@ -7,11 +7,13 @@ pairs of verified responses (the paper compares RLOO with k=2 and DPO with 5 sam
 
 DPO runs in two resumable parts: sampling (`<out>/dpo_pairs.jsonl`: one chosen/rejected pair per
 problem with a correct and an incorrect response; problems without one go to
-`<out>/dpo_pairs.failed.jsonl` with the reason), then TRL's DPOTrainer on the pairs.
+`<out>/dpo_pairs.failed.jsonl` with the reason; a re-run samples only the problems not done yet),
+then TRL's DPOTrainer on the pairs (checkpoints; `--resume` continues it).
 """
 
 from __future__ import annotations
 
+import json
 import random
 import sys
 import time
@@ -21,7 +23,7 @@ from pathlib import Path
 import torch
 
 from medo1.errors import Medo1Error
-from medo1.records import StageOutput, read_jsonl, Record
+from medo1.records import Record, StageOutput, read_jsonl
 from medo1.train.common import (
     MetricsCallback,
     bf16_supported,
@@ -45,26 +47,46 @@ class TRLRLSettings:
     (lr 5e-7, batch 128, KL beta 0.03, temperature 0.5, responses up to ~1300 tokens)."""
 
     algo: str = field(metadata={"help": "grpo | rloo | dpo", "choices": list(ALGOS)})
-    problems: str = field(metadata={"help": "RL problems: .jsonl/.json (ours or medical-o1 verifiable problems) or a HF dataset id."})
+    problems: str = field(
+        metadata={"help": "RL problems: .jsonl/.json (ours or medical-o1 verifiable problems) or a HF dataset id."},
+    )
     model: str = field(metadata={"help": "The SFT model: a checkpoint directory, `hf:<path-or-repo>` or `embedded`."})
     out: str = field(metadata={"help": "Output directory: the trained model, checkpoints, metrics.jsonl."})
-    verifier: str = field(default="match", metadata={"help": "Verifier spec: match, judge:<model spec> or classifier:<path>."})
+    verifier: str = field(
+        default="match",
+        metadata={"help": "Verifier spec: match, judge:<model spec> or classifier:<path>."},
+    )
     learning_rate: float = field(default=5e-7, metadata={"help": "Learning rate (paper, RL: 5e-7)."})
-    batch_size: int = field(default=128, metadata={"help": "Per optimizer step, all devices: completions (grpo, rloo) or pairs (dpo)."})
+    batch_size: int = field(
+        default=128,
+        metadata={"help": "Per optimizer step, all devices: completions (grpo, rloo) or pairs (dpo)."},
+    )
     micro_batch_size: int = field(default=8, metadata={"help": "Sequences (or pairs) per forward pass on one device."})
-    num_generations: int | None = field(default=None, metadata={"help": "Samples per problem: rloo 2 (paper's k), grpo 8 (TRL's default), dpo 5 (paper)."})
+    num_generations: int | None = field(
+        default=None,
+        metadata={"help": "Samples per problem: rloo 2 (paper's k), grpo 8 (TRL's default), dpo 5 (paper)."},
+    )
     temperature: float = field(default=0.5, metadata={"help": "Sampling temperature (paper: 0.5)."})
     max_new_tokens: int = field(default=1300, metadata={"help": "Longest response in tokens (paper: ~1300)."})
-    kl_coef: float = field(default=0.03, metadata={"help": "KL beta to the SFT model for grpo / rloo (paper, PPO: 0.03)."})
+    kl_coef: float = field(
+        default=0.03,
+        metadata={"help": "KL beta to the SFT model for grpo / rloo (paper, PPO: 0.03)."},
+    )
     dpo_beta: float = field(default=0.1, metadata={"help": "DPO beta (TRL's default)."})
     epochs: float = field(default=1.0, metadata={"help": "Passes over the problems (dpo: over the pairs)."})
     max_steps: int = field(default=-1, metadata={"help": "Stop after this many optimizer steps (-1: all epochs)."})
-    bf16: bool | None = field(default=None, metadata={"help": "bf16 mixed precision; default: when the hardware supports it natively."})
-    gradient_checkpointing: bool = field(default=False, metadata={"help": "Recompute activations in backward: less memory, slower."})
+    bf16: bool | None = field(
+        default=None,
+        metadata={"help": "bf16 mixed precision; default: when the hardware supports it natively."},
+    )
+    gradient_checkpointing: bool = field(
+        default=False,
+        metadata={"help": "Recompute activations in backward: less memory, slower."},
+    )
     logging_steps: int = field(default=1, metadata={"help": "Optimizer steps between metric lines."})
     save_steps: int = field(default=50, metadata={"help": "Optimizer steps between checkpoints."})
     save_total_limit: int = field(default=2, metadata={"help": "Checkpoints kept."})
-    resume: bool = field(default=False, metadata={"help": "Continue from the latest checkpoint in --out (dpo: also the sampling)."})
+    resume: bool = field(default=False, metadata={"help": "Continue from the latest checkpoint in --out."})
     seed: int = field(default=42, metadata={"help": "Random seed."})
 
     def generations(self) -> int:
@@ -183,6 +205,13 @@ def sample_dpo_pairs(s: TRLRLSettings, scorer: Scorer | None = None, *, problems
 
     out = Path(s.out)
     pairs_path = out / "dpo_pairs.jsonl"
+    # Like every data stage, sampling picks up where it stopped, but only with the same sampling settings.
+    sampling = {"model": s.model, "verifier": s.verifier, "samples": s.generations(), "temperature": s.temperature,
+                "max_new_tokens": s.max_new_tokens, "seed": s.seed}
+    settings_path = out / "dpo_sampling.json"
+    if settings_path.exists() and json.loads(settings_path.read_text()) != sampling:
+        raise Medo1Error(f"{out} holds DPO pairs sampled with other settings ({settings_path}); choose another --out")
+    write_json(settings_path, sampling)
     problems = load_problems(s.problems)
     model_path = resolve_model_path(s.model)
     tokenizer = AutoTokenizer.from_pretrained(model_path)
@@ -243,8 +272,6 @@ def train_dpo(s: TRLRLSettings, scorer: Scorer | None = None) -> Path:
 
     out = Path(s.out)
     resume_from = check_out_dir(out, s.resume)
-    if (out / "dpo_pairs.jsonl").exists() and not s.resume:
-        raise Medo1Error(f"{out} already holds sampled DPO pairs; pass --resume to use them, or choose another --out")
     pairs_path = sample_dpo_pairs(s, scorer)
     pairs = read_jsonl(pairs_path, DPOPair) if pairs_path.stat().st_size else []
     if not pairs:
@@ -273,8 +300,11 @@ def train_dpo(s: TRLRLSettings, scorer: Scorer | None = None) -> Path:
 
 
 def train_trl_rl(s: TRLRLSettings) -> Path:
+    """GRPO, RLOO or DPO from `s.model` on `s.problems`; returns the output directory (the trained model)."""
     if s.algo not in ALGOS:
         raise Medo1Error(f"--algo {s.algo!r}: expected one of {', '.join(ALGOS)} (or ppo)")
+    if s.temperature <= 0:
+        raise Medo1Error(f"temperature {s.temperature}: {s.algo} samples, so it must be above 0 (paper: 0.5)")
     return train_dpo(s) if s.algo == "dpo" else train_online(s)
 
 
