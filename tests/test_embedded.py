@@ -143,3 +143,15 @@ def test_resolve_checkpoint(tmp_path, tiny_model_dir):
         resolve_checkpoint("gguf:/x/model.gguf")
     with pytest.raises(Medo1Error, match="no such checkpoint"):
         resolve_checkpoint(str(tmp_path / "missing"))
+
+
+async def test_replicas_share_the_calls_and_give_the_same_greedy_answers():
+    model = LlamaCppChatModel(embedded_gguf_path(), name="embedded", n_ctx=512, replicas=2)
+    assert model.n_threads == 1  # one core per replica
+    prompt = [{"role": "user", "content": "Name one organ of the human body."}]
+    results = await asyncio.gather(*(model.chat(prompt, max_tokens=8) for _ in range(4)))
+    assert all(r is not None for r in (rep.llama for rep in model._replicas))  # both replicas generated
+    assert len({r.text for r in results}) == 1  # greedy decoding is the same on every replica
+    assert model.meter.by_tag["chat"].calls == 4
+    await model.aclose()
+    assert all(rep.llama is None for rep in model._replicas)
