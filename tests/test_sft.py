@@ -171,3 +171,27 @@ def test_reads_public_formats_hf_datasets_and_reports_bad_lines(tmp_path):
         load_sft_examples(str(bad))
     with pytest.raises(InputError, match="no such file"):
         load_sft_examples(str(tmp_path / "missing.jsonl"))
+
+
+def test_plain_cpu_loss_equals_trl_fused_loss(tiny_model_dir, sft_file, tmp_path):
+    """The CPU trainer's cross-entropy on logits is the loss TRL's chunked LM-head kernel computes."""
+    from transformers import AutoModelForCausalLM
+    from trl import SFTConfig, SFTTrainer
+
+    from medo1.train.sft import plain_loss_trainer
+
+    tok = _tokenizer(tiny_model_dir)
+    dataset, _, _ = build_dataset(tok, load_sft_examples(str(sft_file)), max_length=256)
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir, dtype=torch.float32).train()  # no dropout
+    config = SFTConfig(output_dir=str(tmp_path / "o"), per_device_train_batch_size=4, completion_only_loss=True,
+                       report_to="none", use_cpu=True, bf16=False)
+    losses = {}
+    for name, cls in (("trl", SFTTrainer), ("plain", plain_loss_trainer())):
+        trainer = cls(model=model, args=config, train_dataset=dataset, processing_class=tok)
+        batch = trainer._prepare_inputs(trainer.data_collator([dataset[i] for i in range(4)]))
+        assert (batch["labels"] == -100).any() and (batch["labels"] != -100).any()  # prompt masked, answer not
+        with torch.no_grad():
+            losses[name] = trainer.compute_loss(model, dict(batch)).item()
+        accuracy = trainer._metrics["train"]["mean_token_accuracy"][-1]
+        assert 0.0 <= accuracy <= 1.0
+    assert losses["plain"] == pytest.approx(losses["trl"], rel=1e-4)

@@ -166,6 +166,45 @@ def build_dataset(tokenizer, examples, max_length: int):
     return Dataset.from_list(rows), skipped, truncated
 
 
+def plain_loss_trainer():
+    """SFTTrainer with the loss computed from the model's logits (cross-entropy on the assistant tokens).
+
+    TRL computes the SFT loss with a chunked LM-head kernel that never builds the full logits: it
+    saves GPU memory on long sequences and large vocabularies, but on a CPU it doubles the time of a
+    training step (measured: 62 vs 125 tokens/s for the embedded model). The loss is the same.
+    """
+    import torch.nn.functional as F
+    from trl import SFTTrainer
+
+    class PlainLossSFTTrainer(SFTTrainer):
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            mode = "train" if self.model.training else "eval"
+            labels = inputs["labels"]
+            inputs = {k: v for k, v in inputs.items() if k != "labels"} | {"use_cache": False}
+            outputs = model(**inputs)
+            logits = outputs.logits[:, :-1].float()
+            targets = labels[:, 1:].to(logits.device)
+            loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), targets.reshape(-1), ignore_index=-100,
+                                   reduction="sum")
+            valid = targets != -100
+            loss = loss / (num_items_in_batch if num_items_in_batch is not None else valid.sum().clamp(min=1))
+            if self.args.average_tokens_across_devices and num_items_in_batch is not None:
+                loss = loss * self.accelerator.num_processes  # as Trainer: DDP averages the gradients
+            with torch.no_grad():
+                correct = ((logits.argmax(-1) == targets) & valid).sum()
+                n_valid = self.accelerator.gather_for_metrics(valid.sum()).sum()
+                n_correct = self.accelerator.gather_for_metrics(correct).sum()
+                self._metrics[mode]["mean_token_accuracy"].append((n_correct / n_valid.clamp(min=1)).item())
+                if mode == "train":
+                    mask = inputs.get("attention_mask")
+                    count = mask.sum() if mask is not None else torch.tensor(inputs["input_ids"].numel())
+                    self._total_train_tokens += self.accelerator.gather_for_metrics(count).sum().item()
+                self._metrics[mode]["num_tokens"] = [self._total_train_tokens]
+            return (loss, outputs) if return_outputs else loss
+
+    return PlainLossSFTTrainer
+
+
 def _say(message: str) -> None:
     from accelerate import PartialState
 
@@ -247,7 +286,9 @@ def train_sft(settings: SFTSettings) -> Path:
         f"{'padding-free' if padding_free else 'length-grouped padding'}{', packed' if s.packing else ''}, "
         f"{'bf16 mixed' if bf16 else 'fp32'}{', LoRA' if s.lora else ''}"
     )
-    trainer = SFTTrainer(
+    # TRL's fused LM-head loss is the right call on GPUs; on CPUs the plain one is twice as fast.
+    trainer_class = SFTTrainer if torch.cuda.is_available() else plain_loss_trainer()
+    trainer = trainer_class(
         model=model,
         args=config,
         train_dataset=dataset,
