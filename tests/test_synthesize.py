@@ -11,7 +11,7 @@ from medo1.cli import app
 from medo1.cot import ReplyError, parse_cot
 from medo1.llm.openai import OpenAIChatModel, RetryPolicy
 from medo1.records import Problem, SearchTrace, SFTExample, TraceStep, failed_path, read_jsonl
-from medo1.synthesize import (SynthConfig, example_id, official_path, reasoning_parser, synthesize,
+from medo1.synthesize import (SynthConfig, example_id, official_path, reasoning_parser, repeated_share, synthesize,
                               synthesize_file)
 from medo1.thinking import format_target, parse_output
 
@@ -162,6 +162,29 @@ def test_reasoning_parser():
         parse(json.dumps({"NaturalReasoning": "one line"}))
     with pytest.raises(ReplyError, match="NaturalReasoning"):
         parse(json.dumps({"reasoning_text": "a\nb"}))
+
+
+def test_looping_replies_are_rejected():
+    loop = "I will check the heart. " * 12
+    assert repeated_share(loop) > 0.8 and repeated_share(REASONING) < 0.1
+    with pytest.raises(ReplyError, match="repeats itself"):
+        reasoning_parser(2, max_repeated=0.5)(json.dumps({"NaturalReasoning": f"First.\n{loop}"}))
+    assert reasoning_parser(2, max_repeated=0.5)(json.dumps({"NaturalReasoning": REASONING}))
+
+
+async def test_looping_response_is_reasked(openai_server, tmp_path):
+    answers = ["## Final Response\n\n" + "It is B12. " * 10, "## Final Response\n\n" + RESPONSE]
+
+    def handler(body: dict, headers: dict) -> str:
+        if headers["x-medo1-tag"] == "synth.cot":
+            return json.dumps({"NaturalReasoning": REASONING})
+        return answers.pop(0)
+
+    openai_server.handler = handler
+    summary = await run(openai_server, [trace(0)], tmp_path / "sft.jsonl")
+    assert summary.written == 1 and read_jsonl(tmp_path / "sft.jsonl", SFTExample)[0].response == RESPONSE
+    reask = [r for r in openai_server.requests if r.tag == "synth.response"][1].json["messages"]
+    assert "repeats itself" in reask[-1]["content"]
 
 
 def test_synthesize_file_needs_a_teacher_except_for_mcq(tmp_path):

@@ -58,6 +58,7 @@ def reasoning_schema(model: ChatModel, min_lines: int) -> dict:
 class SynthConfig:
     variant: str = "complex"  # complex | simple | direct | mcq
     min_lines: int = 2  # the natural reasoning must have at least this many separate thoughts (lines)
+    max_repeated: float = 0.5  # a reply whose 4-word sequences are more than this share repeats is re-asked
     temperature: float = 0.0
     max_tokens: int = 2048  # budget of each teacher reply
     retries: int = 2  # re-asks after an invalid reply
@@ -91,7 +92,22 @@ def example_id(trace_id: str, variant: str) -> str:
 # ---------------------------------------------------------------- parsing the teacher's replies
 
 
-def reasoning_parser(min_lines: int):
+def repeated_share(text: str, n: int = 4) -> float:
+    """The share of the text's word n-grams that already occurred earlier in it (0: none, ~1: a loop)."""
+    words = text.lower().split()
+    grams = [tuple(words[i:i + n]) for i in range(len(words) - n + 1)]
+    return 1 - len(set(grams)) / len(grams) if grams else 0.0
+
+
+def check_not_looping(text: str, limit: float) -> None:
+    """Small teachers fall into loops ("I will check. I will check. ..."); training on them teaches the loop."""
+    share = repeated_share(text)
+    if share > limit:
+        raise ReplyError(f"the text repeats itself ({share:.0%} of its 4-word sequences are repeats); "
+                         "write each thought once")
+
+
+def reasoning_parser(min_lines: int, max_repeated: float = 1.0):
     def parse(text: str) -> str:
         value = extract_json(text)
         reasoning = get_key(value, "NaturalReasoning", "natural_reasoning", "reasoning") \
@@ -102,6 +118,7 @@ def reasoning_parser(min_lines: int):
         if len(lines) < min_lines:
             raise ReplyError(f"the reasoning must put each thought on its own line ({len(lines)} line(s), "
                              f"at least {min_lines} needed)")
+        check_not_looping(reasoning, max_repeated)
         return "\n\n".join(lines)
 
     return parse
@@ -111,11 +128,17 @@ _HEADERS = re.compile(rf"^\s*(?:{re.escape(THINKING_HEADER)}|{re.escape(FINAL_HE
                       re.IGNORECASE | re.MULTILINE)
 
 
-def parse_response(text: str) -> str:
-    text = _HEADERS.sub("", text or "").strip()
-    if not text:
-        raise ReplyError("the response is empty")
-    return text
+def response_parser(max_repeated: float = 1.0):
+    def parse(text: str) -> str:
+        text = _HEADERS.sub("", text or "").strip()
+        if not text:
+            raise ReplyError("the response is empty")
+        check_not_looping(text, max_repeated)
+        return text
+
+    return parse
+
+
 
 
 # ---------------------------------------------------------------- one trace
@@ -149,7 +172,8 @@ async def synthesize_one(trace: SearchTrace, cfg: SynthConfig, teacher: ChatMode
         prompt = render(load_prompt("synth/natural_reasoning", lang=cfg.lang, override=cfg.prompts),
                         question=trace.question, trajectory=trajectory)
         thinking, _, _ = await ask_parsed(
-            teacher, [{"role": "user", "content": prompt}], reasoning_parser(cfg.min_lines), tag="synth.cot",
+            teacher, [{"role": "user", "content": prompt}], reasoning_parser(cfg.min_lines, cfg.max_repeated),
+            tag="synth.cot",
             max_tokens=cfg.max_tokens, temperature=cfg.temperature,
             json_schema=reasoning_schema(teacher, cfg.min_lines),
             retries=cfg.retries, fix_template=fix,
@@ -157,7 +181,7 @@ async def synthesize_one(trace: SearchTrace, cfg: SynthConfig, teacher: ChatMode
     prompt = render(load_prompt("synth/response", lang=cfg.lang, override=cfg.prompts),
                     question=trace.question, thinking=thinking)
     response, _, _ = await ask_parsed(
-        teacher, [{"role": "user", "content": prompt}], parse_response, tag="synth.response",
+        teacher, [{"role": "user", "content": prompt}], response_parser(cfg.max_repeated), tag="synth.response",
         max_tokens=cfg.max_tokens, temperature=cfg.temperature, retries=cfg.retries, fix_template=fix,
     )
     return SFTExample(question=trace.question, complex_cot="" if cfg.variant == "direct" else thinking,
