@@ -195,3 +195,15 @@ def test_plain_cpu_loss_equals_trl_fused_loss(tiny_model_dir, sft_file, tmp_path
         accuracy = trainer._metrics["train"]["mean_token_accuracy"][-1]
         assert 0.0 <= accuracy <= 1.0
     assert losses["plain"] == pytest.approx(losses["trl"], rel=1e-4)
+
+
+def test_a_checkpoint_cut_short_by_a_kill_is_not_resumed_from(tmp_path):
+    from medo1.train.common import last_checkpoint
+
+    for step, done in ((2, "trainer_state.json"), (4, "medo1_ppo_state.json"), (6, None)):
+        folder = tmp_path / f"checkpoint-{step}"
+        folder.mkdir()
+        (folder / "model.safetensors").write_bytes(b"")
+        if done:
+            (folder / done).write_text("{}")
+    assert last_checkpoint(tmp_path).name == "checkpoint-4"  # checkpoint-6 has no state file: killed mid-save

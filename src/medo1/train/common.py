@@ -62,12 +62,18 @@ def split_batch(batch_size: int, micro_batch_size: int, processes: int | None = 
 # ---------------------------------------------------------------- output folders and checkpoints
 
 
+# Written last into a checkpoint (by transformers' Trainer, by our PPO): a folder without one was cut
+# short by a kill and cannot be resumed from.
+CHECKPOINT_DONE_FILES = ("trainer_state.json", "medo1_ppo_state.json")
+
+
 def checkpoints(out: str | os.PathLike) -> list[Path]:
-    """`<out>/checkpoint-<step>` folders, oldest first."""
+    """Complete `<out>/checkpoint-<step>` folders, oldest first."""
     out = Path(out)
     if not out.is_dir():
         return []
-    found = [(int(m.group(1)), p) for p in out.iterdir() if p.is_dir() and (m := CHECKPOINT_RE.match(p.name))]
+    found = [(int(m.group(1)), p) for p in out.iterdir() if p.is_dir() and (m := CHECKPOINT_RE.match(p.name))
+             and any((p / name).exists() for name in CHECKPOINT_DONE_FILES)]
     return [p for _, p in sorted(found)]
 
 
