@@ -58,7 +58,7 @@ def reasoning_schema(model: ChatModel, min_lines: int) -> dict:
 class SynthConfig:
     variant: str = "complex"  # complex | simple | direct | mcq
     min_lines: int = 2  # the natural reasoning must have at least this many separate thoughts (lines)
-    max_repeated: float = 0.5  # a reply whose 4-word sequences are more than this share repeats is re-asked
+    max_repeated: float = 0.3  # a reply with more than this share of repeated text (a loop) is re-asked
     temperature: float = 0.0
     max_tokens: int = 2048  # budget of each teacher reply
     retries: int = 2  # re-asks after an invalid reply
@@ -92,10 +92,12 @@ def example_id(trace_id: str, variant: str) -> str:
 # ---------------------------------------------------------------- parsing the teacher's replies
 
 
-def repeated_share(text: str, n: int = 4) -> float:
-    """The share of the text's word n-grams that already occurred earlier in it (0: none, ~1: a loop)."""
-    words = text.lower().split()
-    grams = [tuple(words[i:i + n]) for i in range(len(words) - n + 1)]
+def repeated_share(text: str, n: int = 16) -> float:
+    """The share of the text's n-character sequences that already occurred earlier in it (0: none, ~1: a
+    loop). Written text scores near 0 at any length (this module's docs: 0.001); loops of a small model
+    ("I will check. I will check.", "1.1.1.1.1") score 0.4 and more."""
+    flat = " ".join(text.lower().split())
+    grams = [flat[i:i + n] for i in range(len(flat) - n + 1)]
     return 1 - len(set(grams)) / len(grams) if grams else 0.0
 
 
@@ -103,7 +105,7 @@ def check_not_looping(text: str, limit: float) -> None:
     """Small teachers fall into loops ("I will check. I will check. ..."); training on them teaches the loop."""
     share = repeated_share(text)
     if share > limit:
-        raise ReplyError(f"the text repeats itself ({share:.0%} of its 4-word sequences are repeats); "
+        raise ReplyError(f"the text repeats itself ({share:.0%} of it repeats earlier text); "
                          "write each thought once")
 
 
