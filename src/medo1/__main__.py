@@ -1,0 +1,5 @@
+"""`python -m medo1 ...` (and `accelerate launch -m medo1 run RECIPE --only sft`): the medo1 CLI."""
+
+from medo1.cli import main
+
+main()

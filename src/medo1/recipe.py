@@ -1,0 +1,281 @@
+"""A recipe: one YAML file that names the data, the models and every stage's settings.
+
+Each stage section takes exactly the fields of that stage's config dataclass (CurateConfig,
+SearchConfig, SynthConfig, SFTSettings, PPOConfig / TRLRLSettings, EvalConfig), so the
+documented defaults live in one place. What the run wires between stages (input and output
+paths, resume flags) and what is shared (seed, lang, prompts) is set at the top level, not
+per stage. An unknown key, a wrong type or a missing file is a one-line error naming the
+file, line and key.
+
+Input paths are relative to the recipe file; `sample` names the bundled question bank.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import typing
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+
+from medo1.curate import CurateConfig
+from medo1.errors import InputError, Medo1Error
+from medo1.evaluate import EvalConfig
+from medo1.search import SearchConfig
+from medo1.synthesize import SynthConfig
+
+BUNDLED_RECIPES = Path(__file__).parent / "recipes"
+SAMPLE = "sample"  # the bundled question bank in `data.mcq`
+RL_ALGOS = ("ppo", "grpo", "rloo", "dpo")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _section(config_cls: type, name: str, exclude: tuple[str, ...], **extra: Any) -> type[BaseModel]:
+    """A pydantic model with the fields (types, defaults, help) of a stage's config dataclass."""
+    hints = typing.get_type_hints(config_cls)
+    fields: dict[str, Any] = dict(extra)
+    for f in dataclasses.fields(config_cls):
+        if f.name in exclude:
+            continue
+        description = f.metadata.get("help")
+        if f.default is not dataclasses.MISSING:
+            fields[f.name] = (hints[f.name], Field(default=f.default, description=description))
+        elif f.default_factory is not dataclasses.MISSING:
+            fields[f.name] = (hints[f.name], Field(default_factory=f.default_factory, description=description))
+    return create_model(name, __base__=Strict, **fields)
+
+
+def _training_sections():
+    # Imported here: the training modules pull in transformers/TRL, which the data stages do not need.
+    from medo1.train.ppo import PPOConfig
+    from medo1.train.sft import SFTSettings
+    from medo1.train.trl_rl import TRLRLSettings
+
+    sft = _section(SFTSettings, "SFTSection", ("data", "model", "out", "resume", "seed", "chat_template"))
+    ppo = _section(PPOConfig, "PPOSection", ("problems", "model", "out", "verifier", "resume", "seed"),
+                   algo=(Literal["ppo"], "ppo"))
+    trl = _section(TRLRLSettings, "TRLSection", ("algo", "problems", "model", "out", "verifier", "resume", "seed"),
+                   algo=(Literal["grpo", "rloo", "dpo"], ...))
+    return sft, ppo, trl
+
+
+class DataSection(Strict):
+    mcq: list[str] = Field(default_factory=lambda: [SAMPLE], description="MCQ files (ours, MedQA, MedMCQA); `sample` = bundled bank.")
+    split: str | None = Field(default="train", description="Keep only questions whose `split` field is this (None: all).")
+    limit: int | None = Field(default=None, ge=1, description="Keep the first N questions (quick runs).")
+
+
+class ModelsSection(Strict):
+    teacher: str = Field(default="embedded", description="Writes filters, rewrites, reasoning trajectories and responses.")
+    difficulty: list[str] = Field(default_factory=lambda: ["embedded"], description="Small models of the difficulty filter.")
+    policy: str = Field(default="embedded", description="The base model that is trained (SFT, then RL).")
+    verifier: str = Field(default="match", description="match | judge:<model spec> | classifier:<path>.")
+    concurrency: int = Field(default=32, ge=1, description="Model requests in flight at once (hf: batch size).")
+
+
+class SplitSection(Strict):
+    rl_fraction: float = Field(default=0.5, ge=0.0, le=1.0, description="Share of problems kept for RL (paper: 20K/40K).")
+
+
+class DecontaminateSection(Strict):
+    enabled: bool = True
+    span: int = Field(default=64, ge=8, description="Drop items sharing a span this long with an eval item (Med-PaLM 2 rule).")
+
+
+_EvalSection = _section(EvalConfig, "EvalSection", ("lang", "prompts", "progress", "seed"))
+
+
+class ReportSection(Strict):
+    prices: dict[str, tuple[float, float]] = Field(
+        default_factory=dict, description="USD per 1M (prompt, completion) tokens per model spec, for the cost column."
+    )
+
+
+def build_recipe_model() -> type[BaseModel]:
+    sft, ppo, trl = _training_sections()
+    rl = Annotated[Union[ppo, trl], Field(discriminator="algo")]
+    curate = _section(CurateConfig, "CurateSection", ("only_split", "lang", "prompts"))
+    search = _section(SearchConfig, "SearchSection", ("seed", "lang", "prompts"))
+    synthesize = _section(SynthConfig, "SynthSection", ("lang", "prompts"))
+    return create_model(
+        "Recipe",
+        __base__=Strict,
+        name=(str, "run"),
+        out=(str | None, None),
+        seed=(int, 0),
+        lang=(Literal["en", "zh"], "en"),
+        prompts=(str | None, None),
+        data=(DataSection, Field(default_factory=DataSection)),
+        models=(ModelsSection, Field(default_factory=ModelsSection)),
+        curate=(curate, Field(default_factory=curate)),
+        split=(SplitSection, Field(default_factory=SplitSection)),
+        decontaminate=(DecontaminateSection, Field(default_factory=DecontaminateSection)),
+        search=(search, Field(default_factory=search)),
+        synthesize=(synthesize, Field(default_factory=synthesize)),
+        sft=(sft, Field(default_factory=sft)),
+        rl=(rl, Field(default_factory=ppo)),
+        eval=(_EvalSection, Field(default_factory=_EvalSection)),
+        report=(ReportSection, Field(default_factory=ReportSection)),
+    )
+
+
+class Recipe:
+    """A validated recipe: `.config` (the pydantic model), `.path`, `.base` (folder for relative paths)."""
+
+    def __init__(self, config: BaseModel, path: Path | None, raw: dict[str, Any]):
+        self.config, self.path, self.raw = config, path, raw
+        self.base = path.parent if path else Path.cwd()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.config, name)
+
+    def input_path(self, value: str) -> Path:
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else self.base / path
+
+    def model_spec(self, spec: str) -> str:
+        """A model spec with a relative local path (`hf:./ckpt`, `gguf:m.gguf`) made absolute."""
+        kind, sep, target = spec.partition(":")
+        if sep and kind in ("hf", "gguf") and (kind == "gguf" or target.startswith((".", "~"))):
+            return f"{kind}:{self.input_path(target)}"
+        return spec
+
+    def dump(self) -> dict[str, Any]:
+        return self.config.model_dump(mode="json")
+
+
+# ---------------------------------------------------------------- loading
+
+
+def resolve_recipe_path(recipe: str | os.PathLike | None) -> Path:
+    """A recipe file, or the name of a bundled one (`demo`, `paper-8b`); None is the demo."""
+    if recipe is None:
+        return BUNDLED_RECIPES / "demo.yaml"
+    path = Path(recipe)
+    if path.exists():
+        return path
+    bundled = BUNDLED_RECIPES / f"{recipe}.yaml"
+    if bundled.exists() and path.suffix == "":
+        return bundled
+    names = ", ".join(sorted(p.stem for p in BUNDLED_RECIPES.glob("*.yaml")))
+    raise Medo1Error(f"{recipe}: no such recipe file (bundled recipes: {names})")
+
+
+def _deep_merge(base: dict, over: dict) -> dict:
+    out = dict(base)
+    for key, value in over.items():
+        out[key] = _deep_merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def _find_line(root: yaml.Node | None, loc: tuple[Any, ...]) -> tuple[int, bool]:
+    """The 1-based line of the YAML node at `loc` (or of the deepest existing one), and whether it exists."""
+    node, line = root, (root.start_mark.line + 1 if root is not None else 1)
+    for key in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = next(((k, v) for k, v in node.value if k.value == str(key)), None)
+            if match is None:
+                return line, False
+            node = match[1]
+            line = match[0].start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+            line = node.start_mark.line + 1
+        else:
+            return line, False
+    return line, True
+
+
+def _node_line(root: yaml.Node | None, loc: tuple[Any, ...], quick: bool = False) -> int:
+    """The line of `loc`; with --quick, the line of its override in the `quick:` section when it has one."""
+    if quick:
+        line, found = _find_line(root, ("quick",) + loc)
+        if found:
+            return line
+    return _find_line(root, loc)[0]
+
+
+def _loc_name(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(recipe)"
+
+
+def _validation_error(path: Path, root: yaml.Node | None, err: ValidationError, quick: bool) -> InputError:
+    first = err.errors()[0]
+    # Tagged unions put the tag in the location (rl.PPOSection.lr); drop what is not a key.
+    loc = tuple(p for p in first["loc"] if not (isinstance(p, str) and p.endswith("Section")) and p not in RL_ALGOS)
+    kind = first["type"]
+    if kind == "extra_forbidden":
+        problem = "unknown key"
+    elif kind == "missing":
+        problem = "missing"
+    elif kind == "union_tag_invalid":
+        problem = f"unknown algo; choose one of {', '.join(RL_ALGOS)}"
+        loc = loc + ("algo",)
+    else:
+        problem = f"{first['msg']}, got {first.get('input')!r}"
+    line = _node_line(root, loc, quick)
+    where = f"{_loc_name(loc)}{' (with --quick)' if quick else ''}"
+    return InputError(path, line, where, problem)
+
+
+def load_recipe(recipe: str | os.PathLike | None = None, *, quick: bool = False, check_files: bool = True) -> Recipe:
+    """Read and validate a recipe. `quick=True` applies the recipe's `quick:` overrides first;
+    `check_files=False` skips checking that the input files it names exist (e.g. for templates)."""
+    path = resolve_recipe_path(recipe)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise InputError(path, 1, "(encoding)", f"not valid UTF-8 ({err.reason})") from None
+    try:
+        root = yaml.compose(text)
+        raw = yaml.safe_load(text) or {}
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        line = mark.line + 1 if mark else 1
+        raise InputError(path, line, "(yaml)", str(getattr(err, "problem", None) or err).strip()) from None
+    if not isinstance(raw, dict):
+        raise InputError(path, 1, "(recipe)", f"expected a mapping of sections, got {type(raw).__name__}")
+    overrides = raw.pop("quick", None)
+    if quick:
+        if not isinstance(overrides, dict):
+            raise Medo1Error(f"{path}: --quick needs a `quick:` section of overrides in the recipe")
+        raw = _deep_merge(raw, overrides)
+    try:
+        config = build_recipe_model().model_validate(raw)
+    except ValidationError as err:
+        raise _validation_error(path, root, err, quick) from None
+    result = Recipe(config, path, raw)
+    if check_files:
+        _check_files(result, root, quick)
+    return result
+
+
+def _check_files(recipe: Recipe, root: yaml.Node | None, quick: bool) -> None:
+    """Input files named in the recipe must exist (before hours of work start)."""
+    def missing(loc: tuple[Any, ...], value: str) -> InputError:
+        return InputError(recipe.path, _node_line(root, loc, quick), _loc_name(loc), f"file not found: {value}")
+
+    for i, value in enumerate(recipe.data.mcq):
+        if value != SAMPLE and not recipe.input_path(value).is_file():
+            raise missing(("data", "mcq", i), value)
+    for bench, value in recipe.eval.data.items():
+        if not recipe.input_path(value).is_file():
+            raise missing(("eval", "data", bench), value)
+    if recipe.prompts and not recipe.input_path(recipe.prompts).is_dir():
+        raise missing(("prompts",), recipe.prompts)
+    for key in ("policy", "teacher"):
+        spec = getattr(recipe.models, key)
+        if spec.startswith(("hf:", "gguf:")):
+            target = spec.split(":", 1)[1]
+            looks_local = target.startswith((".", "/", "~")) or spec.startswith("gguf:")
+            if looks_local and not recipe.input_path(target).exists():
+                raise missing(("models", key), target)
