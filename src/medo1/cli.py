@@ -24,10 +24,6 @@ ConcurrencyOpt = typer.Option(32, "--concurrency", min=1, help="Model requests i
 NoCacheOpt = typer.Option(False, "--no-cache", help="Do not read or write the request cache.")
 
 
-def _not_available(stage: str) -> None:
-    raise Medo1Error(f"`medo1 {stage}` is not available yet in this version of medo1")
-
-
 @app.command()
 def curate(
     input: Path = typer.Option(..., "--input", help="MCQ file (.jsonl or .json): ours, MedQA or MedMCQA fields."),
@@ -207,7 +203,8 @@ def sft(
     max_length: int = typer.Option(4096, "--max-length", min=8, help="Longest example in tokens; longer ones are cut."),
     lora: bool = typer.Option(False, "--lora", help="Train LoRA adapters (saved merged, adapter in out/adapter)."),
     lora_r: int = typer.Option(16, "--lora-r", min=1, help="LoRA rank."),
-    padding_free: str = typer.Option("auto", "--padding-free", help="auto | on | off (auto: on when exact for the model)."),
+    padding_free: str = typer.Option("auto", "--padding-free",
+                                     help="auto | on | off (auto: on with flash attention, else length-grouped)."),
     packing: bool = typer.Option(False, "--packing", help="Pack examples into rows of max-length tokens."),
     gradient_checkpointing: bool = typer.Option(False, "--gradient-checkpointing", help="Less memory, slower."),
     bf16: Optional[bool] = typer.Option(None, "--bf16/--no-bf16", help="bf16 mixed precision (default: if supported)."),
@@ -339,11 +336,34 @@ def eval_(
 
 @app.command()
 def run(
-    recipe: Optional[Path] = typer.Argument(None, help="Recipe YAML (default: the bundled offline demo)."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Run directory."),
+    recipe: Optional[str] = typer.Argument(
+        None, help="Recipe YAML, or a bundled recipe name (demo, paper-8b). Default: the offline demo."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Run directory (default: runs/<recipe name>)."),
+    quick: bool = typer.Option(False, "--quick", help="Apply the recipe's `quick:` overrides (demo: ~5 minutes)."),
+    only: Optional[str] = typer.Option(None, "--only", help="Comma-separated stages to run, e.g. sft,rl."),
+    start: Optional[str] = typer.Option(None, "--from", help="Run this stage and every later one."),
+    force: bool = typer.Option(False, "--force", help="Redo the selected stages from scratch (their outputs are removed)."),
+    concurrency: Optional[int] = typer.Option(None, "--concurrency", min=1, help="Override models.concurrency."),
+    no_cache: bool = NoCacheOpt,
 ):
-    """Run the whole recipe as one resumable run."""
-    _not_available("run")
+    """Run the whole recipe (curate, split, decontaminate, search, synthesize, sft, rl, eval) as one
+    resumable run. Kill it at any time; the same command resumes where it stopped."""
+    from medo1.pipeline import run_recipe
+
+    stages = [s.strip() for s in only.split(",") if s.strip()] if only else None
+    run_recipe(recipe, out, quick=quick, only=stages, start=start, force=force, concurrency=concurrency,
+               cache=not no_cache)
+
+
+@app.command()
+def report(run_dir: Path = typer.Argument(..., help="A run directory of `medo1 run`.")):
+    """Write (again) report.md and report.html of a run directory."""
+    from medo1.report import write_report
+
+    if not (run_dir / "run.json").exists():
+        raise Medo1Error(f"{run_dir}: not a run directory (no run.json)")
+    md, html = write_report(run_dir)
+    typer.echo(f"{md}\n{html}")
 
 
 @app.command()
