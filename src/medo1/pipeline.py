@@ -385,7 +385,7 @@ def run_recipe(
     for number, stage in enumerate(stages, start=1):
         title = f"[{number}/{len(stages)}] {stage}"
         finished = run.done(stage)
-        if finished and force:
+        if force:  # finished or half-done: start the stage over
             _remove_outputs(run, stage)
             finished = None
         if finished:
@@ -396,8 +396,6 @@ def run_recipe(
                 )
             console.print(f"[dim]{title}: done earlier ({finished['seconds']:.0f} s), skipped[/dim]")
             continue
-        if force:
-            _remove_outputs(run, stage)
         console.rule(title)
         run.log(f"start {stage}")
         t0 = time.perf_counter()
