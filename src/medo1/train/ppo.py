@@ -400,6 +400,7 @@ class PPOTrainer:
 
     def __init__(self, cfg: PPOConfig, scorer: Scorer | None = None):
         from accelerate import Accelerator, PartialState
+        from accelerate.state import AcceleratorState
         from accelerate.utils import set_seed
         from transformers import AutoTokenizer, get_scheduler
 
@@ -423,6 +424,9 @@ class PPOTrainer:
         self.mini_batch = self.local_batch // cfg.num_mini_batches
         self.micro_batch, accumulation = split_batch(self.mini_batch, cfg.micro_batch_size, processes=1)
         bf16 = bf16_supported() if cfg.bf16 is None else cfg.bf16
+        # An earlier trainer in this process (SFT before RL in `medo1 run`) leaves its mixed precision in
+        # accelerate's shared state, which a new Accelerator may not change; the process group stays.
+        AcceleratorState._reset_state()
         self.accelerator = acc = Accelerator(mixed_precision="bf16" if bf16 else "no",
                                              gradient_accumulation_steps=accumulation)
         set_seed(cfg.seed + self.rank)
