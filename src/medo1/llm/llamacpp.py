@@ -31,6 +31,10 @@ from medo1.records import Usage
 
 log = logging.getLogger(__name__)
 
+# llama-cpp-python swaps sys.stdout / sys.stderr while it loads or frees a model (to silence it);
+# two replicas doing that at once would leave a closed stream behind. One at a time.
+_STREAMS_LOCK = threading.Lock()
+
 SMALL_MODEL_BYTES = 1 << 30  # GGUF files under 1 GiB get one one-thread replica per core by default
 
 
@@ -79,11 +83,12 @@ class LlamaCppChatModel:
             if replica.llama is None:
                 from llama_cpp import Llama
 
-                # flash attention: ~20% faster decoding of the embedded model on a 2-core CPU (measured)
-                replica.llama = Llama(
-                    model_path=str(self.path), n_ctx=self.n_ctx, n_threads=self.n_threads, flash_attn=True,
-                    verbose=False,
-                )
+                with _STREAMS_LOCK:
+                    # flash attention: ~20% faster decoding of the embedded model on a 2-core CPU (measured)
+                    replica.llama = Llama(
+                        model_path=str(self.path), n_ctx=self.n_ctx, n_threads=self.n_threads, flash_attn=True,
+                        verbose=False,
+                    )
         return replica.llama
 
     @property
@@ -180,5 +185,6 @@ class LlamaCppChatModel:
     def _close(replica: _Replica) -> None:
         with replica.lock:
             if replica.llama is not None:
-                replica.llama.close()
+                with _STREAMS_LOCK:
+                    replica.llama.close()
                 replica.llama = None
