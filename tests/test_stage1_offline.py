@@ -32,9 +32,9 @@ def invoke(*args: str) -> str:
 
 
 def test_stage0_and_stage1_offline(tmp_path):
-    # one plain train question and one the rules drop (each embedded call takes seconds on 2 cores)
+    # three plain train questions and one the rules drop (each embedded call takes seconds on 2 cores)
     rows = [json.loads(line) for line in SAMPLE_MCQ.read_text().splitlines()]
-    picked = [r for r in rows if r["split"] == "train" and not r.get("meta")][:1]
+    picked = [r for r in rows if r["split"] == "train" and not r.get("meta")][:3]
     picked += [r for r in rows if r.get("meta", {}).get("expect") == "rule_filtered"][:1]
     mcq_path = tmp_path / "mcq.jsonl"
     mcq_path.write_text("".join(json.dumps(r) + "\n" for r in picked))
@@ -62,7 +62,7 @@ def test_stage0_and_stage1_offline(tmp_path):
 
     sft = tmp_path / "sft.jsonl"
     output = invoke("synthesize", "--traces", str(traces), "--out", str(sft), "--teacher", "embedded",
-                    "--max-tokens", "400", "--format", "official")
+                    "--max-tokens", "400", "--temperature", "0.7", "--format", "official")
     examples = read_jsonl(sft, SFTExample)
     assert {e.problem_id for e in examples} | ids_in(failed_path(sft)) == {t.id for t in found}
     assert examples, output

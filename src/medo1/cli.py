@@ -170,6 +170,10 @@ def synthesize(
     min_lines: int = typer.Option(2, "--min-lines", min=1, help="Thoughts (lines) the natural reasoning needs."),
     max_tokens: int = typer.Option(2048, "--max-tokens", min=1, help="Budget of each teacher reply."),
     retries: int = typer.Option(2, "--retries", min=0, help="Re-asks after an invalid reply."),
+    temperature: float = typer.Option(0.0, "--temperature", min=0.0, help="Teacher sampling temperature."),
+    seed: int = typer.Option(0, "--seed", help="Seed of sampled calls (reproducible re-runs)."),
+    max_repeated: float = typer.Option(0.3, "--max-repeated", min=0.0, max=1.0,
+                                       help="Re-ask replies with more than this share of repeated text (loops)."),
     lang: str = typer.Option("en", "--lang", help="Prompt language: en or zh."),
     prompts: Optional[Path] = typer.Option(None, "--prompts", help="Folder overriding the bundled prompts."),
     retry_failed: bool = typer.Option(False, "--retry-failed", help="Try failed traces again."),
@@ -181,7 +185,8 @@ def synthesize(
 
     if format not in ("medo1", "official"):
         raise Medo1Error(f"--format must be 'medo1' or 'official', got {format!r}")
-    cfg = SynthConfig(variant=variant, min_lines=min_lines, max_tokens=max_tokens, retries=retries, lang=lang,
+    cfg = SynthConfig(variant=variant, min_lines=min_lines, max_tokens=max_tokens, retries=retries,
+                      temperature=temperature, seed=seed, max_repeated=max_repeated, lang=lang,
                       prompts=str(prompts) if prompts else None)
     s = synthesize_file(traces, out, cfg, teacher=teacher, concurrency=concurrency, cache=not no_cache,
                         retry_failed=retry_failed, official=format == "official")

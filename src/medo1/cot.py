@@ -14,6 +14,7 @@ wrong with it, a bounded number of times.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from typing import Any, Callable, TypeVar
@@ -235,6 +236,12 @@ def cot_text(steps: list[CoTStep]) -> str:
 
 
 # ---------------------------------------------------------------- asking until the reply is valid
+
+
+def call_seed(seed: int, item_id: str, attempt: int, depth: int) -> int:
+    """The sampling seed of one teacher call: the same run seed and item give the same calls on a re-run."""
+    digest = hashlib.sha256(f"{seed}:{item_id}:{attempt}:{depth}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
 
 
 async def ask_parsed(

@@ -50,7 +50,7 @@ DEPENDS: dict[str, tuple[str, ...]] = {
     "split": ("split", "seed"),
     "decontaminate": ("decontaminate", "eval.benches", "eval.data"),
     "search": ("search", "models.teacher", "models.verifier", "seed", "lang", "prompts"),
-    "synthesize": ("synthesize", "models.teacher", "lang", "prompts"),
+    "synthesize": ("synthesize", "models.teacher", "seed", "lang", "prompts"),
     "sft": ("sft", "models.policy", "seed"),
     "rl": ("rl", "models.verifier", "seed"),
     "eval": ("eval", "models.policy", "lang", "prompts", "seed"),
@@ -227,7 +227,7 @@ def stage_synthesize(run: Run) -> dict[str, Any]:
     from medo1.synthesize import SynthConfig, synthesize_file
 
     r, p = run.recipe, run.paths
-    cfg = SynthConfig(**r.synthesize.model_dump(), lang=r.lang, prompts=_prompts(r))
+    cfg = SynthConfig(**r.synthesize.model_dump(), seed=r.seed, lang=r.lang, prompts=_prompts(r))
     summary = synthesize_file(p.traces, p.sft_data, cfg, teacher=run.spec("teacher"),
                               concurrency=run.concurrency, cache=run.cache)
     if _count(p.sft_data) == 0:

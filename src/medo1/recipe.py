@@ -102,7 +102,7 @@ def build_recipe_model() -> type[BaseModel]:
     rl = Annotated[Union[ppo, trl], Field(discriminator="algo")]
     curate = _section(CurateConfig, "CurateSection", ("only_split", "lang", "prompts"))
     search = _section(SearchConfig, "SearchSection", ("seed", "lang", "prompts"))
-    synthesize = _section(SynthConfig, "SynthSection", ("lang", "prompts"))
+    synthesize = _section(SynthConfig, "SynthSection", ("seed", "lang", "prompts"))
     return create_model(
         "Recipe",
         __base__=Strict,

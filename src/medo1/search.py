@@ -22,13 +22,12 @@ killed run resumes where it stopped (finished problems cost no new calls).
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import os
 import random
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
-from medo1.cot import (ReplyError, ask_parsed, conclusion_of, cot_json, cot_schema, grammar_backed,
+from medo1.cot import (ReplyError, ask_parsed, call_seed, conclusion_of, cot_json, cot_schema, grammar_backed,
                        grammar_cot_schema, parse_cot)
 from medo1.errors import Medo1Error
 from medo1.llm.base import ChatModel
@@ -90,11 +89,6 @@ class SearchFailed(Medo1Error):
     def __init__(self, reason: str, steps: list[TraceStep]):
         self.steps = steps
         super().__init__(reason)
-
-
-def call_seed(seed: int, problem_id: str, attempt: int, depth: int) -> int:
-    digest = hashlib.sha256(f"{seed}:{problem_id}:{attempt}:{depth}".encode()).digest()
-    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
 
 
 @dataclass

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from medo1.cot import ReplyError, ask_parsed, cot_text, extract_json, get_key, grammar_backed
+from medo1.cot import ReplyError, ask_parsed, call_seed, cot_text, extract_json, get_key, grammar_backed
 from medo1.errors import Medo1Error
 from medo1.llm.base import ChatModel
 from medo1.pool import CallPool, StageProgress, StageUsage, run_items
@@ -60,6 +60,7 @@ class SynthConfig:
     min_lines: int = 2  # the natural reasoning must have at least this many separate thoughts (lines)
     max_repeated: float = 0.3  # a reply with more than this share of repeated text (a loop) is re-asked
     temperature: float = 0.0
+    seed: int = 0  # sampled calls (temperature > 0) get a seed from this and the trace: re-runs are reproducible
     max_tokens: int = 2048  # budget of each teacher reply
     retries: int = 2  # re-asks after an invalid reply
     lang: str = "en"
@@ -176,7 +177,7 @@ async def synthesize_one(trace: SearchTrace, cfg: SynthConfig, teacher: ChatMode
         thinking, _, _ = await ask_parsed(
             teacher, [{"role": "user", "content": prompt}], reasoning_parser(cfg.min_lines, cfg.max_repeated),
             tag="synth.cot",
-            max_tokens=cfg.max_tokens, temperature=cfg.temperature,
+            max_tokens=cfg.max_tokens, temperature=cfg.temperature, seed=call_seed(cfg.seed, trace.id, 0, 0),
             json_schema=reasoning_schema(teacher, cfg.min_lines),
             retries=cfg.retries, fix_template=fix,
         )
@@ -184,7 +185,8 @@ async def synthesize_one(trace: SearchTrace, cfg: SynthConfig, teacher: ChatMode
                     question=trace.question, thinking=thinking)
     response, _, _ = await ask_parsed(
         teacher, [{"role": "user", "content": prompt}], response_parser(cfg.max_repeated), tag="synth.response",
-        max_tokens=cfg.max_tokens, temperature=cfg.temperature, retries=cfg.retries, fix_template=fix,
+        max_tokens=cfg.max_tokens, temperature=cfg.temperature, seed=call_seed(cfg.seed, trace.id, 0, 1),
+        retries=cfg.retries, fix_template=fix,
     )
     return SFTExample(question=trace.question, complex_cot="" if cfg.variant == "direct" else thinking,
                       response=response, **common)
