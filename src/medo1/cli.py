@@ -22,6 +22,8 @@ app = typer.Typer(
 # Options shared by every command that calls models.
 ConcurrencyOpt = typer.Option(32, "--concurrency", min=1, help="Model requests in flight at once (hf: batch size).")
 NoCacheOpt = typer.Option(False, "--no-cache", help="Do not read or write the request cache.")
+LangOpt = typer.Option("en", "--lang", help="Prompt language: en or zh.")
+PromptsOpt = typer.Option(None, "--prompts", help="Folder overriding the bundled prompts.")
 
 
 @app.command()
@@ -43,8 +45,8 @@ def curate(
     max_tokens: int = typer.Option(1024, "--max-tokens", min=1, help="Budget of each teacher reply."),
     difficulty_max_tokens: int = typer.Option(256, "--difficulty-max-tokens", min=1,
                                               help="Budget of each difficulty model's answer."),
-    lang: str = typer.Option("en", "--lang", help="Prompt language: en or zh."),
-    prompts: Optional[Path] = typer.Option(None, "--prompts", help="Folder overriding the bundled prompts."),
+    lang: str = LangOpt,
+    prompts: Optional[Path] = PromptsOpt,
     retry_failed: bool = typer.Option(False, "--retry-failed", help="Run rejected questions again."),
     concurrency: int = ConcurrencyOpt,
     no_cache: bool = NoCacheOpt,
@@ -106,7 +108,7 @@ def verifier_eval(
     threshold: float = typer.Option(0.5, "--threshold", help="classifier: P(correct) above which it says True."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write the report (with every disagreement) as JSON."),
     lang: str = typer.Option("en", "--lang", help="Prompt language of the judge: en or zh."),
-    prompts: Optional[Path] = typer.Option(None, "--prompts", help="Folder overriding the bundled prompts."),
+    prompts: Optional[Path] = PromptsOpt,
     concurrency: int = ConcurrencyOpt,
     no_cache: bool = NoCacheOpt,
 ):
@@ -140,8 +142,8 @@ def search(
     max_tokens: int = typer.Option(2048, "--max-tokens", min=1, help="Budget of each teacher reply."),
     retries: int = typer.Option(2, "--retries", min=0, help="Re-asks after an invalid CoT reply."),
     limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Search only the first N problems."),
-    lang: str = typer.Option("en", "--lang", help="Prompt language: en or zh."),
-    prompts: Optional[Path] = typer.Option(None, "--prompts", help="Folder overriding the bundled prompts."),
+    lang: str = LangOpt,
+    prompts: Optional[Path] = PromptsOpt,
     retry_failed: bool = typer.Option(False, "--retry-failed", help="Search failed problems again (cached "
                                       "invalid replies come back: use --no-cache or another --seed to resample)."),
     concurrency: int = ConcurrencyOpt,
@@ -174,8 +176,8 @@ def synthesize(
     seed: int = typer.Option(0, "--seed", help="Seed of sampled calls (reproducible re-runs)."),
     max_repeated: float = typer.Option(0.3, "--max-repeated", min=0.0, max=1.0,
                                        help="Re-ask replies with more than this share of repeated text (loops)."),
-    lang: str = typer.Option("en", "--lang", help="Prompt language: en or zh."),
-    prompts: Optional[Path] = typer.Option(None, "--prompts", help="Folder overriding the bundled prompts."),
+    lang: str = LangOpt,
+    prompts: Optional[Path] = PromptsOpt,
     retry_failed: bool = typer.Option(False, "--retry-failed", help="Try failed traces again."),
     concurrency: int = ConcurrencyOpt,
     no_cache: bool = NoCacheOpt,
@@ -307,8 +309,8 @@ def eval_(
     runs: Optional[int] = typer.Option(None, "--runs", min=1, help="Runs averaged per benchmark "
                                        "[default: GPQA 5, others 1]."),
     seed: int = typer.Option(0, "--seed", help="Sampling seed (+ run number) and GPQA option order."),
-    lang: str = typer.Option("en", "--lang", help="Prompt language: en or zh."),
-    prompts: Optional[Path] = typer.Option(None, "--prompts", help="Folder overriding the bundled prompts."),
+    lang: str = LangOpt,
+    prompts: Optional[Path] = PromptsOpt,
     concurrency: int = ConcurrencyOpt,
     no_cache: bool = NoCacheOpt,
     compare: bool = typer.Option(False, "--compare", help="Print Table 1 for the saved eval directories DIRS."),
