@@ -91,11 +91,6 @@ class LlamaCppChatModel:
                     )
         return replica.llama
 
-    @property
-    def llama(self):
-        """A loaded `llama_cpp.Llama` (the first replica), e.g. for tokenizing."""
-        return self._load(self._replicas[0])
-
     def _free_replicas(self) -> asyncio.Queue:
         loop = asyncio.get_running_loop()
         if self._free is None or self._free_loop is not loop:  # a queue belongs to one event loop
