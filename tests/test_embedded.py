@@ -155,3 +155,22 @@ async def test_replicas_share_the_calls_and_give_the_same_greedy_answers():
     assert model.meter.by_tag["chat"].calls == 4
     await model.aclose()
     assert all(rep.llama is None for rep in model._replicas)
+
+
+async def test_models_load_without_extra_buffer_types(monkeypatch):
+    """Weight-repacking buffers (AMX) crash llama-cpp-python's first generation on some CPUs: off by
+    default, on again only when asked; the library's defaults are restored after each load."""
+    import llama_cpp.llama_cpp as bindings
+
+    defaults = bindings.llama_model_default_params
+    model = LlamaCppChatModel(embedded_gguf_path(), name="embedded", n_ctx=256, replicas=1)
+    await model.chat([{"role": "user", "content": "Hi"}], max_tokens=2)
+    assert model._replicas[0].llama.model_params.use_extra_bufts is False
+    assert bindings.llama_model_default_params is defaults and defaults().use_extra_bufts is True
+    await model.aclose()
+
+    monkeypatch.setenv("MEDO1_LLAMA_EXTRA_BUFFERS", "1")
+    model = LlamaCppChatModel(embedded_gguf_path(), name="embedded", n_ctx=256, replicas=1)
+    model._load(model._replicas[0])  # loading only: generating may crash where these buffers are broken
+    assert model._replicas[0].llama.model_params.use_extra_bufts is True
+    await model.aclose()

@@ -16,6 +16,7 @@ reproducible. `json_schema` is enforced by a llama.cpp grammar built from the sc
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -35,6 +36,13 @@ log = logging.getLogger(__name__)
 # two replicas doing that at once would leave a closed stream behind. One at a time.
 _STREAMS_LOCK = threading.Lock()
 
+# llama.cpp's "extra buffer types" repack weights for special CPU kernels. On CPUs with AMX
+# (Intel Sapphire Rapids and later) llama-cpp-python 0.3.36 then crashes the process with a
+# segfault in ggml_backend_amx_mul_mat on the first generation. The plain CPU kernels are what
+# every other CPU runs, so medo1 turns the extra buffers off; `MEDO1_LLAMA_EXTRA_BUFFERS=1`
+# turns them back on where they work.
+EXTRA_BUFFERS_ENV = "MEDO1_LLAMA_EXTRA_BUFFERS"
+
 SMALL_MODEL_BYTES = 1 << 30  # GGUF files under 1 GiB get one one-thread replica per core by default
 
 
@@ -42,6 +50,29 @@ def default_replicas(path: Path) -> int:
     """One replica per core for small models (memory is cheap, decoding is latency-bound); one otherwise."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     return max(1, min(cores, 8)) if path.stat().st_size < SMALL_MODEL_BYTES else 1
+
+
+@contextlib.contextmanager
+def _model_params(*, extra_buffers: bool):
+    """While a `Llama` is built: its model parameters get `use_extra_bufts = extra_buffers`.
+
+    `Llama.__init__` takes no argument for that field; it reads `llama_model_default_params()`
+    and loads the model in the same call, so the defaults are adjusted for the duration of the
+    load (callers hold _STREAMS_LOCK: one load at a time)."""
+    import llama_cpp.llama_cpp as bindings  # the module `Llama.__init__` calls it from
+
+    defaults = bindings.llama_model_default_params
+
+    def params():
+        value = defaults()
+        value.use_extra_bufts = extra_buffers
+        return value
+
+    bindings.llama_model_default_params = params
+    try:
+        yield
+    finally:
+        bindings.llama_model_default_params = defaults
 
 
 class _Replica:
@@ -83,7 +114,7 @@ class LlamaCppChatModel:
             if replica.llama is None:
                 from llama_cpp import Llama
 
-                with _STREAMS_LOCK:
+                with _STREAMS_LOCK, _model_params(extra_buffers=os.environ.get(EXTRA_BUFFERS_ENV) == "1"):
                     # flash attention: ~20% faster decoding of the embedded model on a 2-core CPU (measured)
                     replica.llama = Llama(
                         model_path=str(self.path), n_ctx=self.n_ctx, n_threads=self.n_threads, flash_attn=True,
