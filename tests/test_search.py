@@ -46,7 +46,8 @@ def question_of(body: dict) -> str:
 
 def previous_of(prompt: str) -> list[dict]:
     """The steps a refinement prompt shows as the previous reasoning."""
-    return json.loads(re.search(r"<previous reasoning>\n(.*?)\n</previous reasoning>", prompt, re.DOTALL).group(1))["CoT"]
+    shown = re.search(r"<previous reasoning>\n(.*?)\n</previous reasoning>", prompt, re.DOTALL).group(1)
+    return json.loads(shown)["CoT"]
 
 
 class Teacher:
@@ -726,5 +727,9 @@ async def test_prompts_folder_and_chinese_set(openai_server, tmp_path):
     await run_search(openai_server, items, tmp_path / "a.jsonl", SearchConfig(prompts=str(tmp_path / "prompts")))
     assert "HOUSE STYLE." in openai_server.requests[0].json["messages"][0]["content"]
     openai_server.reset()
-    await run_search(openai_server, items, tmp_path / "b.jsonl", SearchConfig(lang="zh"))
-    assert "请先一步一步推理" in openai_server.requests[0].json["messages"][0]["content"]
+    items = problems(2)
+    openai_server.handler = Teacher(plan_for(items, [2])).routes()
+    summary = await run_search(openai_server, items, tmp_path / "b.jsonl", SearchConfig(lang="zh"))
+    init, refinement = (r.json["messages"][0]["content"] for r in openai_server.requests)
+    assert "请先一步一步推理" in init and summary.found == 1
+    assert "先写一个 Verification 步骤" in refinement and '1. "Verification"：第一步' in refinement
