@@ -1,8 +1,10 @@
 """Stage 1 search (Algorithm 1) against a real OpenAI-compatible server on 127.0.0.1.
 
 The server plays the teacher: it reads the question out of the prompt and answers with
-a CoT whose conclusion is right on a scripted call number. A second route plays the
-judge. Everything the client sends is recorded, so the tests count calls per problem.
+a CoT whose conclusion is right on a scripted call number; it answers a refinement
+(X-Medo1-Tag `search.<strategy>`) in the paper's shape, starting with a Verification that
+rejects the previous conclusion. A second route plays the judge. Everything the client sends
+is recorded, so the tests count calls per problem and read the prompts.
 """
 
 from __future__ import annotations
@@ -14,20 +16,26 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from medo1.cot import ReplyError, parse_cot
+from medo1.cot import ReplyError, parse_cot, parse_refinement
 from medo1.llm.openai import OpenAIChatModel, RetryPolicy
-from medo1.records import Problem, SearchTrace, failed_path, read_jsonl
+from medo1.records import CoTStep, Problem, SearchTrace, failed_path, read_jsonl
 from medo1.search import STRATEGIES, SearchConfig, search, search_file
 from medo1.verify import JudgeVerifier, MatchVerifier
 from tests.openai_server import Reply, by_tag
 
 RIGHT = "Vitamin B12 deficiency"
+WRONG = "The answer is folate deficiency."
 
 
-def cot(conclusion: str, *, thoughts: int = 2) -> str:
-    steps = [{"action": "Inner Thinking", "title": f"Step {i}", "content": f"Thought {i}."} for i in range(thoughts)]
+def cot(conclusion: str, *, thoughts: int = 2, refine: bool = False, call: str = "") -> str:
+    """A CoT reply; `refine`: the paper's refinement shape, opening with a Verification that rejects the
+    previous conclusion. `call` makes every step's text unique to the reply."""
+    steps = [{"action": "Verification", "title": "Recheck", "content": f"{call}The previous conclusion is wrong: "
+              "it does not explain the neuropathy."}] if refine else []
+    steps += [{"action": "Inner Thinking", "title": f"Step {i}", "content": f"{call}Thought {i}."}
+              for i in range(thoughts)]
     steps += [{"action": "Final Conclusion", "title": "Conclusion", "content": conclusion},
-              {"action": "Verification", "title": "Check", "content": "Checked against the findings."}]
+              {"action": "Verification", "title": "Check", "content": f"{call}Checked against the findings."}]
     return json.dumps({"CoT": steps})
 
 
@@ -36,20 +44,41 @@ def question_of(body: dict) -> str:
     return re.search(r"<question>\n(.*?)\n</question>", first, re.DOTALL).group(1)
 
 
-class Teacher:
-    """Right on call number `plan[question]` (1-based) for that question, wrong before and after."""
+def previous_of(prompt: str) -> list[dict]:
+    """The steps a refinement prompt shows as the previous reasoning."""
+    shown = re.search(r"<previous reasoning>\n(.*?)\n</previous reasoning>", prompt, re.DOTALL).group(1)
+    return json.loads(shown)["CoT"]
 
-    def __init__(self, plan: dict[str, int]):
+
+class Teacher:
+    """Right on call number `plan[question]` (1-based) for that question, wrong before and after.
+
+    It answers the initial CoT (tag `search.init`) in the initial shape and every refinement
+    (`search.<strategy>`, `search.label_hint`) in the paper's refinement shape; `old_shape`
+    answers refinements the way earlier versions asked for (no leading Verification)."""
+
+    def __init__(self, plan: dict[str, int], *, old_shape: bool = False):
         self.plan = plan
+        self.old_shape = old_shape
         self.calls: Counter[str] = Counter()
         self.tags: dict[str, list[str]] = defaultdict(list)
+        self.replies: dict[str, list[str]] = defaultdict(list)
 
     def __call__(self, body: dict, headers: dict) -> str:
         question = question_of(body)
         self.calls[question] += 1
-        self.tags[question].append(headers["x-medo1-tag"])
+        tag = headers["x-medo1-tag"]
+        self.tags[question].append(tag)
         right = self.calls[question] == self.plan.get(question, 0)
-        return cot(f"The answer is {RIGHT.lower()}." if right else "The answer is folate deficiency.")
+        refine = tag != "search.init" and not self.old_shape
+        reply = cot(f"The answer is {RIGHT.lower()}." if right else WRONG, refine=refine,
+                    call=f"[{question[:7]} call {self.calls[question]}] ")
+        self.replies[question].append(reply)
+        return reply
+
+    def routes(self):
+        """The teacher behind the server's tag routes: a request with any other tag is an error."""
+        return by_tag({f"search.{kind}": self for kind in ("init", *STRATEGIES, "label_hint")})
 
 
 def problems(*needs: int) -> list[Problem]:
@@ -111,26 +140,89 @@ async def test_calls_per_problem_follow_algorithm_1(openai_server, tmp_path):
     assert found.steps[-1].conclusion == f"The answer is {RIGHT.lower()}."
 
 
-async def test_refinements_continue_the_previous_reasoning(openai_server, tmp_path):
+async def test_paper_shaped_refinements_are_accepted_and_found(openai_server, tmp_path):
+    # 48 problems: 8 solved by the initial CoT, 40 only by a refinement (every refinement call of
+    # the 3 attempts: calls 2-4, 6-8, 10-12). A teacher that opens each refinement with the
+    # Verification rejecting the previous conclusion must have every one of them found.
+    refinement_calls = [2, 3, 4, 6, 7, 8, 10, 11, 12]
+    needs = [1] * 8 + [refinement_calls[i % len(refinement_calls)] for i in range(40)]
+    items = problems(*needs)
+    teacher = Teacher(plan_for(items, needs))
+    openai_server.handler = teacher.routes()
+    out = tmp_path / "traces.jsonl"
+    summary = await run_search(openai_server, items, out)
+
+    assert (summary.found, summary.discarded, summary.failed) == (48, 0, 0)
+    assert not failed_path(out).exists() or not failed_path(out).read_text().strip()
+    assert openai_server.count == sum(needs)  # no re-asks: every paper-shaped reply was accepted as it came
+    traces = {t.id: t for t in read_jsonl(out, SearchTrace)}
+    for problem, need in zip(items, needs):
+        trace = traces[problem.id]
+        assert trace.found and len(trace.steps) == need and trace.steps[-1].verdict
+        for step in trace.steps:
+            assert [s.action for s in step.cot][0] == ("Inner Thinking" if step.depth == 0 else "Verification")
+    # the refinements were asked for in their own shape (schema and format), the initial CoTs in theirs
+    init = next(r for r in openai_server.requests if r.tag == "search.init")
+    refinement = next(r for r in openai_server.requests if r.tag != "search.init")
+    assert init.json["response_format"]["json_schema"]["schema"]["properties"]["CoT"]["minItems"] == 3
+    assert refinement.json["response_format"]["json_schema"]["schema"]["properties"]["CoT"]["minItems"] == 4
+    assert '1. "Verification"' in refinement.json["messages"][0]["content"]
+    assert '1. "Inner Thinking"' in init.json["messages"][0]["content"]
+
+
+async def test_refinement_prompt_drops_the_last_verification_and_keeps_the_rest(openai_server, tmp_path):
     items = problems(3)
-    teacher = Teacher(plan_for(items, [3]))
-    openai_server.handler = teacher
-    await run_search(openai_server, items, tmp_path / "t.jsonl")
+    openai_server.handler = Teacher(plan_for(items, [3])).routes()
+    out = tmp_path / "t.jsonl"
+    await run_search(openai_server, items, out)
+    trace = read_jsonl(out, SearchTrace)[0]
+    init, first, second = (s.cot for s in trace.steps)
+    as_json = [[{"action": s.action, "title": s.title, "content": s.content} for s in c] for c in (init, first)]
     prompts = [r.json["messages"][0]["content"] for r in openai_server.requests]
     assert "<previous reasoning>" not in prompts[0]
-    # the 2nd refinement sees both earlier chains, i.e. the whole reasoning so far
-    previous = re.search(r"<previous reasoning>\n(.*?)\n</previous reasoning>", prompts[2], re.DOTALL).group(1)
-    shown = json.loads(previous)["CoT"]
-    assert [s["action"] for s in shown].count("Final Conclusion") == 2
-    assert shown[-1]["action"] == "Verification" and len(shown) == 8
+
+    # the 1st refinement sees the initial CoT up to its Final Conclusion, not the Verification after it
+    assert previous_of(prompts[1]) == as_json[0][:-1]
+    assert init[-1].action == "Verification" and init[-1].content not in prompts[1]
+    assert all(step.content in prompts[1] for step in init[:-1])
+    # the 2nd sees path[:-1] + reply[:-1]: the 1st refinement's opening Verification (the rejection)
+    # stays, its closing Verification and the initial CoT's one are gone
+    assert previous_of(prompts[2]) == as_json[0][:-1] + as_json[1][:-1]
+    assert first[0].action == "Verification" and first[0].content in prompts[2]
+    assert init[-1].content not in prompts[2] and first[-1].content not in prompts[2]
+    assert [s["action"] for s in previous_of(prompts[2])].count("Final Conclusion") == 2
+
     # a fresh attempt does not see the failed one
     items = problems(6)
     openai_server.reset()
-    openai_server.handler = Teacher(plan_for(items, [6]))
+    openai_server.handler = Teacher(plan_for(items, [6])).routes()
     await run_search(openai_server, items, tmp_path / "t2.jsonl")
     fifth = openai_server.requests[4].json["messages"][0]["content"]
     assert openai_server.requests[4].headers["x-medo1-tag"] == "search.init"
     assert "<previous reasoning>" not in fifth
+
+
+async def test_trace_keeps_each_reply_and_the_trajectory_is_path_minus_last_verification_plus_reply(
+        openai_server, tmp_path):
+    items = problems(7)  # attempt 0 fails (calls 1-4); attempt 1: init, refinement, refinement (right)
+    teacher = Teacher(plan_for(items, [7]))
+    openai_server.handler = teacher.routes()
+    out = tmp_path / "t.jsonl"
+    await run_search(openai_server, items, out)
+    trace = read_jsonl(out, SearchTrace)[0]  # as read back from the file
+    replies = [json.loads(text)["CoT"] for text in teacher.replies[items[0].question]]
+    recorded = [[{"action": s.action, "title": s.title, "content": s.content} for s in step.cot]
+                for step in trace.steps]
+    assert recorded == replies  # each step records exactly what the teacher replied
+    init, first, second = (s.cot for s in trace.successful_path())
+    expected = init[:-1] + first[:-1] + second
+    assert trace.trajectory() == expected
+    actions = [s.action for s in expected]
+    assert actions == ["Inner Thinking"] * 2 + ["Final Conclusion", "Verification"] + ["Inner Thinking"] * 2 \
+        + ["Final Conclusion", "Verification"] + ["Inner Thinking"] * 2 + ["Final Conclusion", "Verification"]
+    assert expected[-2].content == f"The answer is {RIGHT.lower()}."
+    assert all(s.attempt == 1 for s in trace.successful_path())  # nothing of the failed attempt
+    assert not any("call 1]" in s.content or "call 4]" in s.content for s in expected)
 
 
 async def test_strategy_draws_are_seeded_and_cover_all_strategies(openai_server, tmp_path):
@@ -170,6 +262,199 @@ async def test_label_hint_round_is_marked_and_still_verified(openai_server, tmp_
     openai_server.reset()
     await run_search(openai_server, problems(99), tmp_path / "t2.jsonl")
     assert not any(RIGHT in r.json["messages"][0]["content"] for r in openai_server.requests)
+
+
+async def test_refinement_in_the_old_shape_is_reasked_naming_the_expected_shape(openai_server, tmp_path):
+    items = problems(2)
+    teacher = Teacher(plan_for(items, [2]))
+    fixed = Teacher(plan_for(items, [1]))  # answers the re-ask, in the paper's shape, with the right answer
+    old = Teacher({}, old_shape=True)
+
+    def handler(body: dict, headers: dict) -> str:
+        if headers["x-medo1-tag"] == "search.init":
+            return teacher(body, headers)
+        return old(body, headers) if len(body["messages"]) == 1 else fixed(body, headers)
+
+    openai_server.handler = handler
+    out = tmp_path / "t.jsonl"
+    summary = await run_search(openai_server, items, out)
+    assert summary.found == 1
+    first, again = openai_server.requests[1:]
+    assert first.tag == again.tag != "search.init"
+    fix = again.json["messages"]
+    assert [m["role"] for m in fix] == ["user", "assistant", "user"] and fix[0] == first.json["messages"][0]
+    assert fix[1]["content"] == old.replies[items[0].question][0]  # the old-shape reply, shown back
+    assert 'must start with a "Verification" step, got "Inner Thinking"' in fix[2]["content"]
+    assert ('expected one "Verification" step that says why the previous conclusion is wrong, then one or more '
+            '"Inner Thinking" steps, then one "Final Conclusion", then one "Verification"') in fix[2]["content"]
+    trace = read_jsonl(out, SearchTrace)[0]
+    assert trace.meta["teacher_calls"] == 3 and trace.steps[1].cot[0].action == "Verification"
+
+    # a teacher that keeps to the old shape: each refinement is re-asked, then the problem is recorded as failed
+    openai_server.reset()
+    openai_server.handler = by_tag({"search.init": Teacher({})}, default=Teacher({}, old_shape=True))
+    out = tmp_path / "t2.jsonl"
+    summary = await run_search(openai_server, items, out, SearchConfig(retries=1))
+    assert summary.failed == 1
+    reason = json.loads(failed_path(out).read_text())["reason"]
+    assert "after 2 tries" in reason and 'must start with a "Verification"' in reason
+
+
+async def test_label_hint_round_continues_the_last_path(openai_server, tmp_path):
+    items = problems(3)  # never right before the hint: one attempt (init + 1 refinement), then the hint round
+    teacher = Teacher(plan_for(items, [3]))
+    openai_server.handler = teacher.routes()
+    out = tmp_path / "t.jsonl"
+    cfg = SearchConfig(max_attempts=1, max_depth=1, label_hint=True)
+    summary = await run_search(openai_server, items, out, cfg)
+    assert summary.label_hint == 1
+    trace = read_jsonl(out, SearchTrace)[0]
+    init, first, hint = (s.cot for s in trace.steps)
+    prompt = openai_server.requests[2].json["messages"][0]["content"]
+    assert openai_server.requests[2].tag == "search.label_hint" and RIGHT in prompt
+    shown = [CoTStep(**s) for s in previous_of(prompt)]
+    assert shown == init[:-1] + first[:-1]
+    assert hint[0].action == "Verification" and trace.trajectory() == init[:-1] + first[:-1] + hint
+
+
+def test_grammar_schemas_spell_out_each_shape():
+    import jsonschema
+
+    from medo1.cot import COT_SCHEMA, GRAMMAR_COT_SCHEMA, GRAMMAR_REFINEMENT_SCHEMA, REFINEMENT_SCHEMA, \
+        grammar_cot_schema
+
+    def reply(*actions: str, conclusion: str = "Vitamin B12 deficiency") -> dict:
+        content = {"Final Conclusion": conclusion}
+        return {"CoT": [{"action": a, "title": "A title", "content": content.get(a, f"Some text about {a}.")}
+                        for a in actions]}
+
+    def valid(schema: dict, value: dict) -> bool:
+        return jsonschema.Draft202012Validator(schema).is_valid(value)
+
+    V, T, F = "Verification", "Inner Thinking", "Final Conclusion"
+    for k in range(1, 5):
+        assert valid(GRAMMAR_REFINEMENT_SCHEMA, reply(V, *[T] * k, F, V))
+        assert valid(GRAMMAR_COT_SCHEMA, reply(*[T] * k, F, V))
+        assert valid(REFINEMENT_SCHEMA, reply(V, *[T] * k, F, V))  # the portable one does not contradict it
+        assert valid(COT_SCHEMA, reply(*[T] * k, F, V))
+    for wrong in [(T, F, V), (V, F, V), (V, V, T, F, V), (V, T, F, V, T), (V, T, V, F), (V, T, F), (T, V, F, V)]:
+        assert not valid(GRAMMAR_REFINEMENT_SCHEMA, reply(*wrong)), wrong
+    assert not valid(GRAMMAR_COT_SCHEMA, reply(V, T, F, V))  # the initial CoT keeps its shape
+    assert not valid(REFINEMENT_SCHEMA, reply(T, F, V))
+    # the label-hint round: the refinement shape with the reference as the Final Conclusion
+    hinted = grammar_cot_schema("Vitamin B12 deficiency", refinement=True)
+    assert valid(hinted, reply(V, T, T, F, V))
+    assert not valid(hinted, reply(V, T, F, V, conclusion="Folate deficiency"))
+    assert not valid(hinted, reply(T, F, V))
+    # and what the schema lets through, the parser accepts
+    assert parse_refinement(json.dumps(reply(V, T, T, F, V)))[0].action == V
+
+
+def test_llama_cpp_builds_an_exact_grammar_for_each_shape():
+    llama_grammar = pytest.importorskip("llama_cpp.llama_grammar")
+
+    from medo1.cot import GRAMMAR_COT_SCHEMA, GRAMMAR_REFINEMENT_SCHEMA, grammar_cot_schema
+
+    for schema in (GRAMMAR_COT_SCHEMA, GRAMMAR_REFINEMENT_SCHEMA, grammar_cot_schema("B12", refinement=True)):
+        rules = llama_grammar.json_schema_to_gbnf(json.dumps(schema))  # raises on what it cannot convert
+        assert "tuple-0" in rules and "Verification" in rules and "Final Conclusion" in rules
+        llama_grammar.LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)  # what the backend builds
+    # the refinement tuples start with a Verification step, the initial ones with Inner Thinking
+    refine = llama_grammar.json_schema_to_gbnf(json.dumps(GRAMMAR_REFINEMENT_SCHEMA))
+    first = re.search(r"^CoT-0-tuple-0-action ::= (.*)$", refine, re.MULTILINE)
+    assert first and "Verification" in first.group(1)
+    init = llama_grammar.json_schema_to_gbnf(json.dumps(GRAMMAR_COT_SCHEMA))
+    assert "Inner Thinking" in re.search(r"^CoT-0-tuple-0-action ::= (.*)$", init, re.MULTILINE).group(1)
+
+
+def test_traces_written_before_the_refinement_shape_still_read_back(tmp_path):
+    # a trace as earlier versions wrote it: the refinement has no leading Verification and was
+    # appended after the whole previous path; it reads back and its trajectory is what it was
+    def steps(*pairs):
+        return [{"action": a, "title": None, "content": c} for a, c in pairs]
+
+    init = steps(("Inner Thinking", "Folate fits."), ("Final Conclusion", "Folate deficiency"),
+                 ("Verification", "It holds."))
+    refined = steps(("Inner Thinking", "Neuropathy points to B12."), ("Final Conclusion", RIGHT),
+                    ("Verification", "It holds."))
+    row = {"id": "p1", "question": "Q?", "answer": RIGHT, "found": True, "label_hint": False, "seed": 0,
+           "problem": None, "meta": {"strategies": ["init", "correction"], "teacher_calls": 2},
+           "steps": [{"attempt": 0, "depth": 0, "strategy": "init", "tag": "search.init", "cot": init,
+                      "conclusion": "Folate deficiency", "verdict": False,
+                      "usage": {"prompt_tokens": 1, "completion_tokens": 1}},
+                     {"attempt": 0, "depth": 1, "strategy": "correction", "tag": "search.correction",
+                      "cot": refined, "conclusion": RIGHT, "verdict": True,
+                      "usage": {"prompt_tokens": 1, "completion_tokens": 1}}]}
+    path = tmp_path / "old.jsonl"
+    path.write_text(json.dumps(row) + "\n")
+    trace = read_jsonl(path, SearchTrace)[0]
+    assert [s.content for s in trace.trajectory()] == [s["content"] for s in init + refined]
+    assert SearchTrace(id="x", question="Q", answer="A", found=False).trajectory() == []
+
+
+def _synth_teacher(prompts: list[str]):
+    """The rewriting teacher of the synthesis stage: records each `synth.cot` prompt."""
+
+    def rewrite(body: dict, headers: dict) -> str:
+        prompts.append(body["messages"][0]["content"])
+        return json.dumps({"NaturalReasoning": "Hmm, folate first.\nWait, the neuropathy rules it out.\n"
+                                               f"So it is {RIGHT.lower()}."})
+
+    return {"synth.cot": rewrite, "synth.response": lambda b, h: f"The most likely cause is {RIGHT.lower()}."}
+
+
+async def test_synthesis_rewrites_the_trajectory(openai_server, tmp_path):
+    from medo1.cot import cot_text
+    from medo1.synthesize import SynthConfig, synthesize
+
+    items = problems(3)
+    rewrites: list[str] = []
+    openai_server.handler = by_tag({**_synth_teacher(rewrites)}, default=Teacher(plan_for(items, [3])).routes())
+    out = tmp_path / "traces.jsonl"
+    await run_search(openai_server, items, out)
+    trace = read_jsonl(out, SearchTrace)[0]
+    init, first, second = (s.cot for s in trace.steps)
+    model = client(openai_server)
+    try:
+        summary = await synthesize([trace], tmp_path / "sft.jsonl", SynthConfig(), teacher=model, concurrency=2,
+                                   progress=False)
+    finally:
+        await model.aclose()
+    assert summary.written == 1 and len(rewrites) == 1
+    shown = re.search(r"<reasoning steps>\n(.*?)\n</reasoning steps>", rewrites[0], re.DOTALL).group(1)
+    assert shown == cot_text(init[:-1] + first[:-1] + second)
+    # the rejections stay in, in order; the superseded "it holds" checks are gone
+    assert shown.index(init[-2].content) < shown.index(first[0].content) < shown.index(second[0].content)
+    assert init[-1].content not in shown and first[-1].content not in shown and second[-1].content in shown
+
+
+def test_teacher_budgets_default_to_the_papers_8192(openai_server, tmp_path):
+    from typer.testing import CliRunner
+
+    from medo1.cli import app
+    from medo1.recipe import load_recipe
+    from medo1.synthesize import SynthConfig
+
+    assert SearchConfig().max_tokens == 8192 and SynthConfig().max_tokens == 8192
+    paper = load_recipe("paper-8b", check_files=False)
+    assert paper.search.max_tokens == paper.synthesize.max_tokens == 8192
+    demo, quick = load_recipe("demo"), load_recipe("demo", quick=True)  # the offline demo keeps small budgets
+    assert (demo.search.max_tokens, demo.synthesize.max_tokens) == (320, 320)
+    assert (quick.search.max_tokens, quick.synthesize.max_tokens) == (256, 256)
+
+    # what the commands send when no budget is given
+    items = problems(2)
+    openai_server.handler = by_tag(_synth_teacher([]), default=Teacher(plan_for(items, [2])).routes())
+    problems_path, traces, sft = tmp_path / "problems.jsonl", tmp_path / "traces.jsonl", tmp_path / "sft.jsonl"
+    problems_path.write_text("".join(p.model_dump_json() + "\n" for p in items))
+    spec = f"openai:teacher@{openai_server.url}"
+    for args in (["search", "--problems", str(problems_path), "--out", str(traces)],
+                 ["synthesize", "--traces", str(traces), "--out", str(sft)]):
+        result = CliRunner().invoke(app, [*args, "--teacher", spec, "--no-cache"])
+        assert result.exit_code == 0, result.output
+    sent = {(r.tag, r.json["max_tokens"]) for r in openai_server.requests}
+    assert {tag for tag, _ in sent} >= {"search.init", "synth.cot", "synth.response"}
+    assert {budget for _, budget in sent} == {8192}
 
 
 # ---------------------------------------------------------------- the judge verifier
@@ -374,8 +659,38 @@ def test_config_rejects_impossible_strategy_sets():
      ' {"action": "Verification", "content": "v"}]}', "non-empty"),
 ])
 def test_parse_cot_rejects_with_a_reason(reply, problem):
-    with pytest.raises(ReplyError, match=re.escape(problem)):
+    with pytest.raises(ReplyError, match=re.escape(problem)) as err:
         parse_cot(reply)
+    if "step" in problem:  # a wrong shape: the message says which shape is expected
+        assert 'expected one or more "Inner Thinking" steps, then one "Final Conclusion", then one "Verification"' \
+            in str(err.value)
+
+
+def _steps(*actions: str) -> str:
+    return json.dumps({"CoT": [{"action": a, "title": "t", "content": f"{a} text"} for a in actions]})
+
+
+@pytest.mark.parametrize("actions, problem", [
+    (("Inner Thinking", "Final Conclusion", "Verification"), "at least 4 steps, got 3"),
+    (("Inner Thinking", "Inner Thinking", "Final Conclusion", "Verification"),
+     'must start with a "Verification" step, got "Inner Thinking"'),
+    (("Verification", "Final Conclusion", "Inner Thinking", "Verification"), 'before the last must be "Final'),
+    (("Verification", "Verification", "Inner Thinking", "Final Conclusion", "Verification"),
+     'step 2 is "Verification": only "Inner Thinking" steps'),
+    (("Verification", "Inner Thinking", "Final Conclusion", "Verification", "Inner Thinking"),
+     'last step must be "Verification"'),
+])
+def test_refinement_must_open_with_a_verification(actions, problem):
+    with pytest.raises(ReplyError, match=re.escape(problem)) as err:
+        parse_refinement(_steps(*actions))
+    assert 'expected one "Verification" step that says why the previous conclusion is wrong' in str(err.value)
+
+
+def test_each_turn_accepts_its_own_shape():
+    refinement = _steps("Verification", "Inner Thinking", "Inner Thinking", "Final Conclusion", "Verification")
+    assert [s.action for s in parse_refinement(refinement)][:2] == ["Verification", "Inner Thinking"]
+    with pytest.raises(ReplyError, match='only "Inner Thinking" steps may come before'):
+        parse_cot(refinement)  # the initial CoT keeps its shape
 
 
 def test_parse_cot_accepts_fences_and_loose_spelling():
@@ -396,7 +711,7 @@ def test_english_and_chinese_prompt_sets_have_the_same_placeholders():
 
     names = sorted(str(p.relative_to(BUNDLED / "en"))[:-4] for part in ("curate", "search", "synth", "verify")
                    for p in (BUNDLED / "en" / part).glob("*.txt"))
-    assert len(names) == 17
+    assert len(names) == 18
     for name in names:
         fields = [{f for _, f, _, _ in string.Formatter().parse(load_prompt(name, lang=lang)) if f}
                   for lang in ("en", "zh")]
@@ -412,5 +727,9 @@ async def test_prompts_folder_and_chinese_set(openai_server, tmp_path):
     await run_search(openai_server, items, tmp_path / "a.jsonl", SearchConfig(prompts=str(tmp_path / "prompts")))
     assert "HOUSE STYLE." in openai_server.requests[0].json["messages"][0]["content"]
     openai_server.reset()
-    await run_search(openai_server, items, tmp_path / "b.jsonl", SearchConfig(lang="zh"))
-    assert "请先一步一步推理" in openai_server.requests[0].json["messages"][0]["content"]
+    items = problems(2)
+    openai_server.handler = Teacher(plan_for(items, [2])).routes()
+    summary = await run_search(openai_server, items, tmp_path / "b.jsonl", SearchConfig(lang="zh"))
+    init, refinement = (r.json["messages"][0]["content"] for r in openai_server.requests)
+    assert "请先一步一步推理" in init and summary.found == 1
+    assert "先写一个 Verification 步骤" in refinement and '1. "Verification"：第一步' in refinement

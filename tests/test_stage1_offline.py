@@ -1,9 +1,10 @@
 """Stages 0-1 fully offline: the bundled sample, the embedded SmolLM2-135M teacher (llama.cpp, JSON
 schemas as grammars) and the `match` verifier, through the real CLI commands. Small N, small budgets.
 
-A 135M model rarely solves a clinical question, so the search uses the label-hint round, in which a
-grammar-backed teacher must state the reference as its conclusion: the run then yields traces and
-SFT examples, each marked as label-hinted, and every id is accounted for at every stage.
+A 135M model rarely solves a clinical question, so the search uses the label-hint round (a refinement
+of the initial CoT), in which a grammar-backed teacher must open with a Verification and state the
+reference as its conclusion: the run then yields traces and SFT examples, each marked as label-hinted,
+and every id is accounted for at every stage.
 """
 
 from __future__ import annotations
@@ -59,6 +60,13 @@ def test_stage0_and_stage1_offline(tmp_path):
         assert t.steps[0].strategy == "init" and t.steps[-1].strategy == "label_hint"
         assert all(s.cot[-1].action == "Verification" and s.cot[-2].action == "Final Conclusion" for s in t.steps)
         assert t.found == t.label_hint  # a 135M teacher is only "right" when told the answer
+        # the hint round is a refinement: its reply opens with a Verification (the grammar holds the
+        # model to that shape) and the trajectory is the initial CoT without its Verification + the reply
+        init, hint = t.steps[0].cot, t.steps[-1].cot
+        assert init[0].action == "Inner Thinking" and hint[0].action == "Verification"
+        if t.found:
+            assert t.trajectory() == init[:-1] + hint
+            assert hint[-2].content == t.answer  # the grammar fixed the conclusion to the reference
 
     sft = tmp_path / "sft.jsonl"
     output = invoke("synthesize", "--traces", str(traces), "--out", str(sft), "--teacher", "embedded",

@@ -1,15 +1,18 @@
 """Structured replies from a teacher: find the JSON, validate it, re-ask with the error.
 
-The search stage's chain of thought is a JSON list of steps:
+The search stage's chain of thought is a JSON list of steps. An initial CoT is
 
     {"CoT": [{"action": "Inner Thinking", "title": "...", "content": "..."}, ...,
              {"action": "Final Conclusion", "content": "..."},
              {"action": "Verification", "content": "..."}]}
 
-`parse_cot` accepts it only in that order: one or more Inner Thinking steps, then the
-Final Conclusion, then the Verification. `ask_parsed` sends a request, parses the reply
-with any parser and, when the reply is invalid, shows the teacher its reply and what is
-wrong with it, a bounded number of times.
+and a refinement continues a path whose conclusion was judged wrong: the teacher sees the
+path without its last Verification and replies with a Verification that rejects the previous
+conclusion (and says why), new Inner Thinking, a new Final Conclusion and its Verification;
+the path becomes `path[:-1] + reply` (`SearchTrace.trajectory`). `parse_cot` accepts each
+shape only in that order and names the expected shape when a reply is wrong. `ask_parsed`
+sends a request, parses the reply with any parser and, when the reply is invalid, shows the
+teacher its reply and what is wrong with it, a bounded number of times.
 """
 
 from __future__ import annotations
@@ -30,29 +33,40 @@ INNER, FINAL, VERIFY = "Inner Thinking", "Final Conclusion", "Verification"
 _ACTIONS = {"inner thinking": INNER, "final conclusion": FINAL, "verification": VERIFY}
 _NAMES = frozenset(_ACTIONS.values())
 
-COT_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "CoT": {
-            "type": "array",
-            "minItems": 3,
-            "items": {
-                "type": "object",
-                "properties": {
-                    "action": {"type": "string", "enum": [INNER, FINAL, VERIFY]},
-                    "title": {"type": "string"},
-                    "content": {"type": "string"},
+# The two shapes, as the error messages and schema descriptions spell them out.
+INIT_SHAPE = f'one or more "{INNER}" steps, then one "{FINAL}", then one "{VERIFY}"'
+REFINEMENT_SHAPE = (f'one "{VERIFY}" step that says why the previous conclusion is wrong, then one or more '
+                    f'"{INNER}" steps, then one "{FINAL}", then one "{VERIFY}"')
+
+
+def _portable_schema(refinement: bool) -> dict[str, Any]:
+    # OpenAI strict mode has no tuples: the order is in the description and checked by `parse_cot`.
+    return {
+        "type": "object",
+        "properties": {
+            "CoT": {
+                "type": "array",
+                "description": "The steps in this order: " + (REFINEMENT_SHAPE if refinement else INIT_SHAPE) + ".",
+                "minItems": 4 if refinement else 3,
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "action": {"type": "string", "enum": [INNER, FINAL, VERIFY]},
+                        "title": {"type": "string"},
+                        "content": {"type": "string"},
+                    },
+                    "required": ["action", "title", "content"],
+                    "additionalProperties": False,
                 },
-                "required": ["action", "title", "content"],
-                "additionalProperties": False,
-            },
-        }
-    },
-    "required": ["CoT"],
-    "additionalProperties": False,
-}
+            }
+        },
+        "required": ["CoT"],
+        "additionalProperties": False,
+    }
 
 
+COT_SCHEMA = _portable_schema(refinement=False)
+REFINEMENT_SCHEMA = _portable_schema(refinement=True)
 
 
 def _step_schema(action: str, min_content: int, content: str | None = None) -> dict[str, Any]:
@@ -70,21 +84,21 @@ def _step_schema(action: str, min_content: int, content: str | None = None) -> d
     }
 
 
-def grammar_cot_schema(conclusion: str | None = None) -> dict[str, Any]:
+def grammar_cot_schema(conclusion: str | None = None, *, refinement: bool = False) -> dict[str, Any]:
     """The CoT format spelled out step by step (1 to 4 Inner Thinking steps, then the Final
-    Conclusion, then the Verification), for backends that enforce a schema exactly with a
-    grammar: a small local model then cannot get the order wrong, leave a step empty or ramble
-    past the token budget. `conclusion` fixes the Final Conclusion's text (the label-hint round)."""
+    Conclusion, then the Verification; a refinement starts with a Verification of the previous
+    conclusion), for backends that enforce a schema exactly with a grammar: a small local model
+    then cannot get the order wrong, leave a step empty or ramble past the token budget.
+    `conclusion` fixes the Final Conclusion's text (the label-hint round)."""
+    head = [_step_schema(VERIFY, 12)] if refinement else []
+    shapes = [head + [_step_schema(INNER, 12)] * k + [_step_schema(FINAL, 3, conclusion), _step_schema(VERIFY, 12)]
+              for k in range(1, 5)]
     return {
         "type": "object",
         "properties": {
-            "CoT": {
-                "anyOf": [
-                    {"type": "array", "prefixItems": [_step_schema(INNER, 12)] * k
-                     + [_step_schema(FINAL, 3, conclusion), _step_schema(VERIFY, 12)]}
-                    for k in range(1, 5)
-                ]
-            }
+            # exactly these items: a tuple to llama.cpp's converter, and to any JSON Schema validator
+            "CoT": {"anyOf": [{"type": "array", "prefixItems": steps, "items": False, "minItems": len(steps)}
+                              for steps in shapes]}
         },
         "required": ["CoT"],
         "additionalProperties": False,
@@ -92,6 +106,7 @@ def grammar_cot_schema(conclusion: str | None = None) -> dict[str, Any]:
 
 
 GRAMMAR_COT_SCHEMA = grammar_cot_schema()
+GRAMMAR_REFINEMENT_SCHEMA = grammar_cot_schema(refinement=True)
 
 
 def grammar_backed(model: Any) -> bool:
@@ -102,9 +117,11 @@ def grammar_backed(model: Any) -> bool:
         return False
 
 
-def cot_schema(model: Any) -> dict[str, Any]:
+def cot_schema(model: Any, *, refinement: bool = False) -> dict[str, Any]:
     """The CoT schema to send: exact for grammar-backed models, portable (OpenAI strict mode) otherwise."""
-    return GRAMMAR_COT_SCHEMA if grammar_backed(model) else COT_SCHEMA
+    if grammar_backed(model):
+        return GRAMMAR_REFINEMENT_SCHEMA if refinement else GRAMMAR_COT_SCHEMA
+    return REFINEMENT_SCHEMA if refinement else COT_SCHEMA
 
 
 class ReplyError(Medo1Error):
@@ -168,8 +185,9 @@ def get_key(obj: dict, *names: str) -> Any:
 # ---------------------------------------------------------------- the chain-of-thought JSON
 
 
-def parse_cot(text: str) -> list[CoTStep]:
-    """Parse and validate a CoT reply; ReplyError names the first thing that is wrong."""
+def parse_cot(text: str, *, refinement: bool = False) -> list[CoTStep]:
+    """Parse and validate a CoT reply (an initial CoT, or a refinement when `refinement`);
+    ReplyError names the first thing that is wrong."""
     value = extract_json(text)
     if isinstance(value, dict):
         steps = get_key(value, "CoT", "chain_of_thought", "steps")
@@ -196,22 +214,32 @@ def parse_cot(text: str) -> list[CoTStep]:
         title = get_key(step, "title")
         title = title.strip() if isinstance(title, str) and title.strip() else None
         out.append(CoTStep(action=name, title=title, content=content.strip()))
-    check_cot_order(out)
+    check_cot_order(out, refinement=refinement)
     return out
 
 
-def check_cot_order(steps: list[CoTStep]) -> None:
-    if len(steps) < 3:
-        raise ReplyError(f'the CoT needs at least 3 steps ("{INNER}"..., "{FINAL}", "{VERIFY}"), got {len(steps)}')
+def parse_refinement(text: str) -> list[CoTStep]:
+    """`parse_cot` for a refinement: Verification, Inner Thinking..., Final Conclusion, Verification."""
+    return parse_cot(text, refinement=True)
+
+
+def check_cot_order(steps: list[CoTStep], *, refinement: bool = False) -> None:
+    expected = f"expected {REFINEMENT_SHAPE if refinement else INIT_SHAPE}"
+    need = 4 if refinement else 3
+    if len(steps) < need:
+        raise ReplyError(f"the CoT needs at least {need} steps, got {len(steps)}; {expected}")
+    if refinement and steps[0].action != VERIFY:
+        raise ReplyError(f'a continuation of the previous reasoning must start with a "{VERIFY}" step, got '
+                         f'"{steps[0].action}"; {expected}')
     if steps[-1].action != VERIFY:
-        raise ReplyError(f'the last step must be "{VERIFY}", got "{steps[-1].action}"')
+        raise ReplyError(f'the last step must be "{VERIFY}", got "{steps[-1].action}"; {expected}')
     if steps[-2].action != FINAL:
-        raise ReplyError(f'the step before the last must be "{FINAL}", got "{steps[-2].action}"')
-    for number, step in enumerate(steps[:-2], start=1):
+        raise ReplyError(f'the step before the last must be "{FINAL}", got "{steps[-2].action}"; {expected}')
+    first = 2 if refinement else 1
+    for number, step in enumerate(steps[first - 1:-2], start=first):
         if step.action != INNER:
-            raise ReplyError(
-                f'step {number} is "{step.action}": only "{INNER}" steps may come before the "{FINAL}"'
-            )
+            raise ReplyError(f'step {number} is "{step.action}": only "{INNER}" steps may come before the '
+                             f'"{FINAL}"{" (after the first Verification)" if refinement else ""}; {expected}')
 
 
 def conclusion_of(steps: list[CoTStep]) -> str:

@@ -245,6 +245,18 @@ class SearchTrace(Record):
         last = self.steps[-1].attempt
         return [s for s in self.steps if s.attempt == last]
 
+    def trajectory(self) -> list[CoTStep]:
+        """The successful reasoning path as the paper defines it: the initial CoT, then for each
+        refinement `path[:-1] + reply` (the reply's leading Verification, which rejects the previous
+        conclusion, replaces the path's last Verification). A refinement without that leading
+        Verification (traces written by earlier versions) is appended after the path, as it was then."""
+        path: list[CoTStep] = []
+        for step in self.successful_path():
+            reply = step.cot
+            replaces = path and reply and reply[0].action == "Verification" and path[-1].action == "Verification"
+            path = path[:-1] + reply if replaces else path + reply
+        return path
+
 
 class SFTExample(Record):
     """A training example: question, reasoning, and the final response."""

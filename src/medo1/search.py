@@ -3,20 +3,23 @@
 For each problem (x, y*):
 
     for attempt in 1..T:                          # restarts (paper: T = 3)
-        e0, y0 = teacher(init prompt)             # a fresh chain of thought
+        path = teacher(init prompt)               # a fresh chain of thought e0, ending in y0
         if verify(y0, y*): found
         for i in 1..N:                            # refinements (paper: N = 3)
             k = a strategy sampled at random      # Backtracking only from the 2nd refinement on
-            ei, yi = teacher(strategy k, continuing after the last Verification step)
-            if verify(yi, y*): found
+            reply = teacher(strategy k, path[:-1])  # the path without its last Verification
+            path = path[:-1] + reply              # reply: a Verification saying why y(i-1) is wrong,
+            if verify(yi, y*): found              #   Inner Thinking, Final Conclusion yi, Verification
     discard                                       # (or one label-hint round, when enabled)
 
-Every call's reply is a CoT JSON checked by `medo1.cot.parse_cot`; an invalid reply is
-asked again with the problem stated, a bounded number of times, and then the problem is
-recorded as failed. Each problem is its own asyncio task; all of them share one pool of
-in-flight calls (teacher and judge alike), so no problem waits for any other. Strategy
-draws and sampling seeds derive from (seed, problem id): a run is reproducible, and a
-killed run resumes where it stopped (finished problems cost no new calls).
+The label-hint round is one more refinement of the last attempt's path, told the reference
+answer. Every reply is a CoT JSON checked by `medo1.cot.parse_cot` in the shape of its turn
+(initial or refinement); an invalid reply is asked again with the problem stated, a bounded
+number of times, and then the problem is recorded as failed. The trace keeps every reply;
+`SearchTrace.trajectory()` rebuilds the successful path. Each problem is its own asyncio task;
+all of them share one pool of in-flight calls (teacher and judge alike), so no problem waits
+for any other. Strategy draws and sampling seeds derive from (seed, problem id): a run is
+reproducible, and a killed run resumes where it stopped (finished problems cost no new calls).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
 from medo1.cot import (ReplyError, ask_parsed, call_seed, conclusion_of, cot_json, cot_schema, grammar_backed,
-                       grammar_cot_schema, parse_cot)
+                       grammar_cot_schema, parse_cot, parse_refinement)
 from medo1.errors import Medo1Error
 from medo1.llm.base import ChatModel
 from medo1.pool import CallPool, StageProgress, StageUsage, run_items
@@ -50,7 +53,7 @@ class SearchConfig:
     # grammar-backed teacher is then also held to stating it as the Final Conclusion)
     seed: int = 0  # strategy draws and sampling seeds derive from (seed, problem id)
     temperature: float = 0.7  # teacher sampling temperature
-    max_tokens: int = 2048  # budget of each teacher reply
+    max_tokens: int = 8192  # budget of each teacher reply (the paper's; a small one cuts long chains)
     retries: int = 2  # re-asks after an invalid CoT reply
     lang: str = "en"
     prompts: str | None = None  # a folder overriding the bundled prompt templates
@@ -93,24 +96,26 @@ class SearchFailed(Medo1Error):
 
 @dataclass
 class _Prompts:
-    """The search prompts of one run, and the CoT schema its teacher gets."""
+    """The search prompts of one run, and the CoT schemas its teacher gets (initial, refinement)."""
 
     templates: dict[str, str]
-    format: str
+    formats: dict[str, str]  # "init" | "refine": the reply format each kind of turn asks for
     fix: str
-    schema: dict
+    schemas: dict[str, dict]
     grammar: bool  # the teacher follows schemas exactly (a local llama.cpp model)
 
     @classmethod
     def load(cls, cfg: SearchConfig, teacher: ChatModel) -> "_Prompts":
-        names = ["init", *STRATEGIES, "label_hint"]
-        templates = {n: load_prompt(f"search/{n}", lang=cfg.lang, override=cfg.prompts) for n in names}
-        return cls(templates, render(load_prompt("search/format", lang=cfg.lang, override=cfg.prompts)),
-                   load_prompt("search/fix_reply", lang=cfg.lang, override=cfg.prompts), cot_schema(teacher),
-                   grammar_backed(teacher))
+        def load(name: str) -> str:
+            return load_prompt(f"search/{name}", lang=cfg.lang, override=cfg.prompts)
+
+        templates = {n: load(n) for n in ["init", *STRATEGIES, "label_hint"]}
+        formats = {"init": render(load("format")), "refine": render(load("format_refinement"))}
+        schemas = {"init": cot_schema(teacher), "refine": cot_schema(teacher, refinement=True)}
+        return cls(templates, formats, load("fix_reply"), schemas, grammar_backed(teacher))
 
     def render(self, name: str, **values: str) -> str:
-        return render(self.templates[name], format=self.format, **values)
+        return render(self.templates[name], format=self.formats["init" if name == "init" else "refine"], **values)
 
 
 @dataclass
@@ -136,16 +141,18 @@ async def search_one(problem: Problem, cfg: SearchConfig, teacher: ChatModel, ve
                 strategy, prompt = "init", prompts.render("init", question=problem.question)
             else:
                 strategy = rng.choice(cfg.allowed(depth))
-                prompt = prompts.render(strategy, question=problem.question, previous=cot_json(path))
+                # the teacher continues the path from before its last Verification, which it rewrites
+                prompt = prompts.render(strategy, question=problem.question, previous=cot_json(path[:-1]))
             step = await _step(state, cfg, teacher, verifier, prompts, prompt, strategy, attempt, depth)
-            path += step.cot
+            path = step.cot if depth == 0 else path[:-1] + step.cot
             if step.verdict:
                 return _trace(state, cfg, found=True)
     if cfg.label_hint:
-        prompt = prompts.render("label_hint", question=problem.question, previous=cot_json(path),
+        # a refinement of the last attempt's path, told the answer (as in the paper's scripts)
+        prompt = prompts.render("label_hint", question=problem.question, previous=cot_json(path[:-1]),
                                 answer=problem.answer)
         # A grammar-backed (local) teacher is held to stating the reference as its conclusion here.
-        schema = grammar_cot_schema(problem.answer) if prompts.grammar else None
+        schema = grammar_cot_schema(problem.answer, refinement=True) if prompts.grammar else None
         step = await _step(state, cfg, teacher, verifier, prompts, prompt, "label_hint",
                            cfg.max_attempts - 1, cfg.max_depth + 1, schema=schema)
         if step.verdict:
@@ -157,11 +164,13 @@ async def _step(state: _State, cfg: SearchConfig, teacher: ChatModel, verifier: 
                 prompt: str, strategy: str, attempt: int, depth: int, schema: dict | None = None) -> TraceStep:
     """One teacher call (re-asked while invalid) and the verdict on its conclusion."""
     tag = f"search.{strategy}"
+    kind = "init" if strategy == "init" else "refine"
+    parse = parse_cot if kind == "init" else parse_refinement
     try:
         cot, usage, calls = await ask_parsed(
-            teacher, [{"role": "user", "content": prompt}], parse_cot, tag=tag, max_tokens=cfg.max_tokens,
+            teacher, [{"role": "user", "content": prompt}], parse, tag=tag, max_tokens=cfg.max_tokens,
             temperature=cfg.temperature, seed=call_seed(cfg.seed, state.problem.id, attempt, depth),
-            json_schema=schema or prompts.schema, retries=cfg.retries, fix_template=prompts.fix,
+            json_schema=schema or prompts.schemas[kind], retries=cfg.retries, fix_template=prompts.fix,
         )
     except ReplyError as err:
         raise SearchFailed(f"{tag} (attempt {attempt}, depth {depth}): {err}", state.steps) from None

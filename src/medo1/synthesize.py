@@ -61,7 +61,7 @@ class SynthConfig:
     max_repeated: float = 0.3  # a reply with more than this share of repeated text (a loop) is re-asked
     temperature: float = 0.0
     seed: int = 0  # sampled calls (temperature > 0) get a seed from this and the trace: re-runs are reproducible
-    max_tokens: int = 2048  # budget of each teacher reply
+    max_tokens: int = 8192  # budget of each teacher reply (the paper's; a small one cuts long rewrites)
     retries: int = 2  # re-asks after an invalid reply
     lang: str = "en"
     prompts: str | None = None
@@ -171,7 +171,7 @@ async def synthesize_one(trace: SearchTrace, cfg: SynthConfig, teacher: ChatMode
                                  "(e0, y0) pairs whose y0 is correct)")
         thinking = cot_text(first.cot)
     else:
-        trajectory = cot_text([step for s in path for step in s.cot])
+        trajectory = cot_text(trace.trajectory())
         prompt = render(load_prompt("synth/natural_reasoning", lang=cfg.lang, override=cfg.prompts),
                         question=trace.question, trajectory=trajectory)
         thinking, _, _ = await ask_parsed(
