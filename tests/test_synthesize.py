@@ -451,3 +451,24 @@ async def test_report_shows_the_consistency_rate(openai_server, tmp_path):
     report = build_markdown(tmp_path, {})
     assert "## Synthesis: agreement with the verified answer" in report
     assert "| 3 | 2 | 1 | 0 | 0 | 66.7 |" in report
+
+
+@pytest.mark.embedded
+def test_embedded_teacher_yields_examples_that_state_the_answer(tmp_path, capsys):
+    """The demo's settings on the embedded 135M teacher (llama.cpp, grammar-held reasoning): told the verified
+    answer, it still yields SFT examples, and every one of them passes the check."""
+    from medo1.consistency import final_thought
+    from medo1.verify import MatchVerifier
+
+    traces_path = tmp_path / "traces.jsonl"
+    traces_path.write_text("".join(trace(n, hint=True).model_dump_json() + "\n" for n in range(3)))
+    out = tmp_path / "sft.jsonl"
+    summary = synthesize_file(traces_path, out, SynthConfig(max_tokens=320, temperature=0.7), teacher="embedded",
+                              verifier="match", concurrency=1, cache=False, progress=False)
+    with capsys.disabled():
+        print(f"\nembedded synthesis: {summary.as_dict()}")
+    examples = read_jsonl(out, SFTExample)
+    assert examples and summary.checked == summary.agreed_first + summary.reasked + summary.drifted
+    for example in examples:
+        assert "vitamin b12 deficiency" in final_thought(example.complex_cot).lower()
+        assert MatchVerifier().check(example.response, ANSWER)
