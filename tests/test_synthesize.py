@@ -414,6 +414,10 @@ async def test_judge_outage_is_a_failure_with_its_reason(openai_server, tmp_path
 
 
 def test_pipeline_stage_checks_with_the_runs_verifier(openai_server, tmp_path):
+    import io
+
+    from rich.console import Console
+
     from medo1.pipeline import Run, stage_synthesize
     from medo1.recipe import load_recipe
 
@@ -422,10 +426,13 @@ def test_pipeline_stage_checks_with_the_runs_verifier(openai_server, tmp_path):
     recipe.write_text(f"name: t\nmodels:\n  teacher: openai:teacher@{openai_server.url}\n"
                       f"  verifier: judge:openai:judge@{openai_server.url}\n  concurrency: 2\n"
                       "synthesize:\n  answer_retries: 1\n")
-    run = Run(load_recipe(recipe), tmp_path / "run", concurrency=None, cache=False)
+    console = Console(file=io.StringIO(), width=200)
+    run = Run(load_recipe(recipe), tmp_path / "run", concurrency=None, cache=False, console=console)
     run.paths.traces.write_text(trace(0).model_dump_json() + "\n")
     summary = stage_synthesize(run)
     assert (summary["written"], summary["reasked"], summary["consistency_rate"]) == (1, 1, 0.0)
+    assert "consistency with the verified answer 0.0% (0 of 1 at the first ask, 1 after a re-ask" \
+        in console.file.getvalue()
     assert [r.json["model"] for r in openai_server.requests if r.tag == "verify"] == ["judge"] * 3
     # the recipe section takes the new settings, and the stage's fingerprint follows the verifier
     before = run.fingerprint("synthesize")

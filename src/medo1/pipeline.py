@@ -233,6 +233,10 @@ def stage_synthesize(run: Run) -> dict[str, Any]:
     if _count(p.sft_data) == 0:
         raise Medo1Error("synthesize: no SFT example was written (the search found no trajectory, or every "
                          "rewrite drifted from the verified answer?); see traces.jsonl and sft.failed.jsonl")
+    if summary.checked:
+        run.console.print(f"synthesize: consistency with the verified answer {100 * summary.consistency_rate:.1f}% "
+                          f"({summary.agreed_first} of {summary.checked} at the first ask, {summary.reasked} after a "
+                          f"re-ask, {summary.drifted} dropped for drift)")
     return summary.as_dict()
 
 
