@@ -479,3 +479,30 @@ def test_embedded_teacher_yields_examples_that_state_the_answer(tmp_path, capsys
     for example in examples:
         assert "vitamin b12 deficiency" in final_thought(example.complex_cot).lower()
         assert MatchVerifier().check(example.response, ANSWER)
+
+
+def test_grammar_backed_reasoning_must_end_with_the_answer():
+    """For the embedded (llama.cpp) teacher the schema's pattern holds the last line to the answer, word for word."""
+    import re
+
+    from llama_cpp.llama_grammar import json_schema_to_gbnf
+
+    from medo1.llm import load_model
+    from medo1.synthesize import REASONING_SCHEMA, reasoning_schema
+
+    model = load_model("embedded", cache=False)  # loads nothing until the first call
+    answer = "Type 2 diabetes mellitus (T2DM)."
+    pattern = reasoning_schema(model, 2, answer)["properties"]["NaturalReasoning"]["pattern"]
+
+    def body(*lines: str) -> str:  # the string as it appears inside the JSON reply, which the grammar constrains
+        return json.dumps("\n\n".join(lines))[1:-1]
+
+    assert re.fullmatch(pattern, body("Hmm, thirst and weight loss in an adult.", f"So it is {answer}"))
+    assert not re.fullmatch(pattern, body(f"So it is {answer}", "Hmm, or maybe type 1 after all."))
+    assert not re.fullmatch(pattern, body("Hmm, thirst and weight loss in an adult.", "So it is diabetes."))
+    assert not re.fullmatch(pattern, body(f"Only one line: {answer}"))  # still at least min_lines thoughts
+    # llama.cpp reads the answer back as a literal (the brackets and the point are not pattern syntax)
+    assert '"Type 2 diabetes mellitus (T2DM)" [.]' in json_schema_to_gbnf(json.dumps(reasoning_schema(model, 2, answer)))
+    # an answer a pattern cannot hold leaves the plain line schema; other backends get the portable schema
+    assert reasoning_schema(model, 2, 'the "Q" wave') == reasoning_schema(model, 2)
+    assert reasoning_schema(OpenAIChatModel("t", base_url="http://127.0.0.1:9/v1"), 2, answer) == REASONING_SCHEMA
