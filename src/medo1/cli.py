@@ -184,7 +184,8 @@ def synthesize(
                                        help="Re-ask replies with more than this share of repeated text (loops)."),
     lang: str = LangOpt,
     prompts: Optional[Path] = PromptsOpt,
-    retry_failed: bool = typer.Option(False, "--retry-failed", help="Try failed traces again."),
+    retry_failed: bool = typer.Option(False, "--retry-failed", help="Try failed traces again (cached replies "
+                                      "come back: use --no-cache or another --seed to resample)."),
     concurrency: int = ConcurrencyOpt,
     no_cache: bool = NoCacheOpt,
 ):

@@ -5,11 +5,14 @@ natural reasoning, the formal response) must still commit to it. Each reply is p
 invalid one is re-asked by `medo1.cot.ask_parsed`), then its conclusion is judged by the run's
 verifier against the reference:
 
-    reply = teacher(prompt)                       # re-asked while invalid
-    for turn in 1..answer_retries:
+    for turn in 0..answer_retries:
+        reply = teacher(prompt)                   # turn > 0: prompt, last reply, "it does not commit to
+                                                  # the verified answer <answer> ..." (re-asked while invalid)
         if verify(conclusion(reply), answer): keep it
-        reply = teacher(prompt, reply, "your reply does not commit to the verified answer ...")
     AnswerDrift                                   # the trace is recorded as failed, with the reason
+
+The conclusion of a response is the whole response (a verifier finds the committed answer in
+it); that of a natural reasoning is its final thought, which the prompt asks to state the answer.
 
 A verifier that reaches no verdict (a judge outage) is VerifyFailed, never a guess.
 """
