@@ -55,9 +55,9 @@ class Teacher:
         if tag.startswith("search."):
             return Reply(text=cot(answer_in(prompt)), latency=self.search_latency)
         if tag == "synth.cot":
-            return json.dumps({"NaturalReasoning": "First, the findings.\nThen, what they point to."})
+            return json.dumps({"NaturalReasoning": f"First, the findings.\nSo it is {answer_in(prompt)}."})
         if tag == "synth.response":
-            return "The most likely answer follows from the findings."
+            return f"The answer is {answer_in(prompt)}, as the findings show."
         raise AssertionError(f"unexpected call {tag}")
 
 

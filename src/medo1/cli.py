@@ -169,6 +169,12 @@ def synthesize(
     variant: str = typer.Option("complex", "--variant", help="complex | simple | direct | mcq."),
     format: str = typer.Option("medo1", "--format", help="official: also write Question, Complex_CoT, Response."),
     teacher: str = typer.Option("embedded", "--teacher", help="Model spec of the teacher that rewrites."),
+    verifier: str = typer.Option("match", "--verifier", help="Checks each reply against the verified answer: "
+                                 "match | judge:<model spec> | classifier:<path>."),
+    check_answer: bool = typer.Option(True, "--check-answer/--no-check-answer",
+                                      help="Keep only replies that state the verified answer."),
+    answer_retries: int = typer.Option(2, "--answer-retries", min=0,
+                                       help="Re-asks after a reply that does not state the verified answer."),
     min_lines: int = typer.Option(2, "--min-lines", min=1, help="Thoughts (lines) the natural reasoning needs."),
     max_tokens: int = typer.Option(8192, "--max-tokens", min=1, help="Budget of each teacher reply (paper: 8192)."),
     retries: int = typer.Option(2, "--retries", min=0, help="Re-asks after an invalid reply."),
@@ -178,7 +184,8 @@ def synthesize(
                                        help="Re-ask replies with more than this share of repeated text (loops)."),
     lang: str = LangOpt,
     prompts: Optional[Path] = PromptsOpt,
-    retry_failed: bool = typer.Option(False, "--retry-failed", help="Try failed traces again."),
+    retry_failed: bool = typer.Option(False, "--retry-failed", help="Try failed traces again (cached replies "
+                                      "come back: use --no-cache or another --seed to resample)."),
     concurrency: int = ConcurrencyOpt,
     no_cache: bool = NoCacheOpt,
 ):
@@ -188,11 +195,17 @@ def synthesize(
     if format not in ("medo1", "official"):
         raise Medo1Error(f"--format must be 'medo1' or 'official', got {format!r}")
     cfg = SynthConfig(variant=variant, min_lines=min_lines, max_tokens=max_tokens, retries=retries,
-                      temperature=temperature, seed=seed, max_repeated=max_repeated, lang=lang,
-                      prompts=str(prompts) if prompts else None)
-    s = synthesize_file(traces, out, cfg, teacher=teacher, concurrency=concurrency, cache=not no_cache,
-                        retry_failed=retry_failed, official=format == "official")
+                      temperature=temperature, seed=seed, max_repeated=max_repeated, check_answer=check_answer,
+                      answer_retries=answer_retries, lang=lang, prompts=str(prompts) if prompts else None)
+    s = synthesize_file(traces, out, cfg, teacher=teacher, verifier=verifier, concurrency=concurrency,
+                        cache=not no_cache, retry_failed=retry_failed, official=format == "official")
     typer.echo(f"synthesize ({variant}): {s.written} examples, {s.failed} failed, {s.skipped} done earlier -> {out}")
+    if s.checked:
+        typer.echo(f"  answer check ({verifier}): consistency {100 * s.consistency_rate:.1f}% "
+                   f"({s.agreed_first} of {s.checked} agreed at the first ask, {s.reasked} kept after a re-ask, "
+                   f"{s.drifted} dropped for drift)")
+    if s.verify_errors:
+        typer.echo(f"  {s.verify_errors} failed without a verdict from the verifier (see {out.name}.failed.jsonl)")
     if format == "official":
         typer.echo(f"  official format: {official_path(out)}")
 

@@ -50,7 +50,7 @@ DEPENDS: dict[str, tuple[str, ...]] = {
     "split": ("split", "seed"),
     "decontaminate": ("decontaminate", "eval.benches", "eval.data"),
     "search": ("search", "models.teacher", "models.verifier", "seed", "lang", "prompts"),
-    "synthesize": ("synthesize", "models.teacher", "seed", "lang", "prompts"),
+    "synthesize": ("synthesize", "models.teacher", "models.verifier", "seed", "lang", "prompts"),
     "sft": ("sft", "models.policy", "seed"),
     "rl": ("rl", "models.verifier", "seed"),
     "eval": ("eval", "models.policy", "lang", "prompts", "seed"),
@@ -228,11 +228,15 @@ def stage_synthesize(run: Run) -> dict[str, Any]:
 
     r, p = run.recipe, run.paths
     cfg = SynthConfig(**r.synthesize.model_dump(), seed=r.seed, lang=r.lang, prompts=_prompts(r))
-    summary = synthesize_file(p.traces, p.sft_data, cfg, teacher=run.spec("teacher"),
+    summary = synthesize_file(p.traces, p.sft_data, cfg, teacher=run.spec("teacher"), verifier=_verifier(run),
                               concurrency=run.concurrency, cache=run.cache)
     if _count(p.sft_data) == 0:
-        raise Medo1Error("synthesize: no SFT example was written (the search found no trajectory?); "
-                         "see traces.jsonl and sft.failed.jsonl")
+        raise Medo1Error("synthesize: no SFT example was written (the search found no trajectory, or every "
+                         "rewrite drifted from the verified answer?); see traces.jsonl and sft.failed.jsonl")
+    if summary.checked:
+        run.console.print(f"synthesize: consistency with the verified answer {100 * summary.consistency_rate:.1f}% "
+                          f"({summary.agreed_first} of {summary.checked} at the first ask, {summary.reasked} after a "
+                          f"re-ask, {summary.drifted} dropped for drift)")
     return summary.as_dict()
 
 

@@ -1,9 +1,10 @@
 """The run report: `report.md` and a self-contained `report.html` (PNG plots embedded) in a run directory.
 
 It reads only what the stages wrote, so it can be rebuilt at any time (`medo1 report RUN_DIR`):
-the funnel from questions to RL problems, calls / tokens / cost per stage, the verifier, the SFT
-loss curve, the RL reward / KL / correct-rate curves, the eval table before vs after with 95%
-intervals, the format rate and thinking length of each model, and three example outputs.
+the funnel from questions to RL problems, the synthesis consistency rate (rewrites that state the
+verified answer), calls / tokens / cost per stage, the verifier, the SFT loss curve, the RL reward /
+KL / correct-rate curves, the eval table before vs after with 95% intervals, the format rate and
+thinking length of each model, and three example outputs.
 """
 
 from __future__ import annotations
@@ -65,6 +66,16 @@ def funnel(root: Path) -> list[tuple[str, int]]:
         ("SFT examples", len(_jsonl(root / "sft.jsonl"))),
         ("RL problems (after decontamination)", len(_jsonl(root / "clean/rl.jsonl"))),
     ]
+
+
+def consistency_row(root: Path) -> list[Any] | None:
+    """The synthesis answer check over everything in sft.jsonl and sft.failed.jsonl (None: nothing checked)."""
+    from medo1.synthesize import answer_checks
+
+    s = answer_checks(root / "sft.jsonl")
+    if not (s.checked or s.verify_errors):
+        return None
+    return [s.checked, s.agreed_first, s.reasked, s.drifted, s.verify_errors, _pct(s.consistency_rate)]
 
 
 def usage_rows(root: Path, recipe: dict[str, Any]) -> list[list[Any]]:
@@ -207,6 +218,14 @@ def build_markdown(root: Path, made: dict[str, Path]) -> str:
                         [[name, f"{s.get('seconds', 0):.1f}", s.get("finished", "")] for name, s in state.items()]
                         + [["total", f"{total:.1f}", ""]]))
     parts += ["", "## Funnel", "", _table(["Step", "Count"], [[a, b] for a, b in funnel(root)])]
+    row = consistency_row(root)
+    if row:
+        parts += ["", "## Synthesis: agreement with the verified answer", "",
+                  "Each rewrite (response; for complex and direct also the reasoning's final thought) is checked "
+                  "against the verified answer; a drifting one is re-asked, then dropped. The consistency rate is the "
+                  "share of checked examples whose first replies already stated the answer.", "",
+                  _table(["Checked", "Agreed at the first ask", "Kept after a re-ask", "Dropped for drift",
+                          "No verdict (verifier error)", "Consistency rate %"], [row])]
     rows = usage_rows(root, recipe)
     if rows:
         parts += ["", "## Calls, tokens and cost", "",

@@ -13,6 +13,16 @@ Variants (the paper's Table 2 ablations):
 Only traces whose search found a verified answer are used; every other trace id is
 recorded in `<out>.failed.jsonl` with the reason. `--format official` also writes
 `<out>.official.json` with the public fields `Question, Complex_CoT, Response`.
+
+Answer check. A rewrite can drift from the answer the search verified (by hand labels, about
+half of the public medical-o1 Responses do not commit to their reference answer). So the
+prompts give the teacher the verified answer, and the run's verifier checks every reply
+against it: the response, and for complex and direct also the final thought of the natural
+reasoning. A reply that does not state the answer is shown back to the teacher with what is
+wrong (at most `answer_retries` times); then the trace goes to `<out>.failed.jsonl` with the
+reason. Each example records its re-asks in `meta["answer_check"]`; the stage summary counts
+how many examples agreed at the first ask (the consistency rate), needed a re-ask, or were
+dropped for drift.
 """
 
 from __future__ import annotations
@@ -23,15 +33,17 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 
-from medo1.cot import ReplyError, ask_parsed, call_seed, cot_text, extract_json, get_key, grammar_backed
+from medo1.consistency import CheckFailed, CommittedAsker, Part, final_thought, short
+from medo1.cot import ReplyError, cot_text, extract_json, get_key, grammar_backed
 from medo1.errors import Medo1Error
 from medo1.llm.base import ChatModel
 from medo1.pool import CallPool, StageProgress, StageUsage, run_items
 from medo1.prompts import load_prompt, render
-from medo1.records import SearchTrace, SFTExample, StageOutput, content_id, read_jsonl
+from medo1.records import SearchTrace, SFTExample, StageOutput, content_id, failed_path, read_jsonl
 from medo1.thinking import FINAL_HEADER, THINKING_HEADER
+from medo1.verify import JudgeVerifier, MatchVerifier, Verifier, verifier_model
 
 VARIANTS = ("complex", "simple", "direct", "mcq")
 REASONING_SCHEMA = {
@@ -42,16 +54,30 @@ REASONING_SCHEMA = {
 }
 
 
-def reasoning_schema(model: ChatModel, min_lines: int) -> dict:
+def reasoning_schema(model: ChatModel, min_lines: int, answer: str | None = None) -> dict:
     """For grammar-backed models, a schema that forces at least `min_lines` lines of at most 160
     characters (JSON `\\n\\n` between runs of plain text): a small local model can then neither write
-    one long line nor ramble past its token budget."""
+    one long line nor ramble past its token budget. With `answer`, the last line must contain it word
+    for word (as the label-hint round of the search holds a local teacher to the reference)."""
     if not grammar_backed(model):
         return REASONING_SCHEMA
     line = r'[^"\\\n]{10,160}'
-    pattern = rf"^{line}(\\n\\n{line}){{{max(min_lines - 1, 0)},{max(min_lines, 3)}}}$"
+    last = line
+    literal = _pattern_literal(answer) if answer else None
+    if literal:
+        last = rf'[^"\\\n]{{0,80}}{literal}[^"\\\n]{{0,80}}'
+    pattern = rf"^({line}\\n\\n){{{max(min_lines - 1, 0)},{max(min_lines, 3)}}}{last}$"
     return {"type": "object", "properties": {"NaturalReasoning": {"type": "string", "pattern": pattern}},
             "required": ["NaturalReasoning"], "additionalProperties": False}
+
+
+def _pattern_literal(text: str) -> str | None:
+    """`text` as a schema-pattern literal that llama.cpp's grammar converter reads back exactly, or None
+    for text it cannot hold (quotes, backslashes, control characters, long answers)."""
+    text = " ".join(text.split())
+    if not text or len(text) > 120 or any(ch in '"\\' or not ch.isprintable() for ch in text):
+        return None
+    return "".join("[.]" if ch == "." else "\\" + ch if ch in "[](){}|*+?" else ch for ch in text)
 
 
 @dataclass
@@ -63,23 +89,57 @@ class SynthConfig:
     seed: int = 0  # sampled calls (temperature > 0) get a seed from this and the trace: re-runs are reproducible
     max_tokens: int = 8192  # budget of each teacher reply (the paper's; a small one cuts long rewrites)
     retries: int = 2  # re-asks after an invalid reply
+    check_answer: bool = True  # verify each reply against the trace's verified answer (not for mcq)
+    answer_retries: int = 2  # re-asks after a reply that does not state the verified answer; then the trace fails
     lang: str = "en"
     prompts: str | None = None
 
     def __post_init__(self) -> None:
         if self.variant not in VARIANTS:
             raise Medo1Error(f"unknown SFT variant {self.variant!r}; choose from {', '.join(VARIANTS)}")
+        if self.answer_retries < 0:
+            raise Medo1Error(f"answer_retries must be 0 or more, got {self.answer_retries}")
 
 
 @dataclass
 class SynthSummary:
+    """Counts of one run of the stage. The answer check counts only examples whose replies reached a
+    verdict: `checked = agreed_first + reasked + drifted`."""
+
     input: int = 0
     skipped: int = 0
     written: int = 0
-    failed: int = 0
+    failed: int = 0  # every trace without an example (drift and verifier errors included)
+    checked: int = 0  # examples whose replies were checked against the verified answer to a verdict
+    agreed_first: int = 0  # ... whose first replies all stated it
+    reasked: int = 0  # ... kept after at least one re-ask for drift
+    drifted: int = 0  # ... dropped: a reply still did not state it after the re-asks
+    verify_errors: int = 0  # traces failed because the verifier gave no verdict (e.g. a judge outage)
 
-    def as_dict(self) -> dict[str, int]:
-        return dict(self.__dict__)
+    @property
+    def consistency_rate(self) -> float | None:
+        """The share of checked examples whose teacher replies stated the verified answer at the first
+        ask (every kept example states it; this measures how often the teacher drifts)."""
+        return self.agreed_first / self.checked if self.checked else None
+
+    def add_check(self, check: dict | None) -> None:
+        """Count one `answer_check` record (from an example's meta or a failed row)."""
+        if not check or "reasks" not in check:
+            return
+        if check.get("error"):
+            self.verify_errors += 1
+            return
+        self.checked += 1
+        if check.get("drifted"):
+            self.drifted += 1
+        elif any(check["reasks"].values()):
+            self.reasked += 1
+        else:
+            self.agreed_first += 1
+
+    def as_dict(self) -> dict[str, Any]:
+        rate = self.consistency_rate
+        return {**self.__dict__, "consistency_rate": None if rate is None else round(rate, 4)}
 
 
 class NotSynthesized(Medo1Error):
@@ -147,7 +207,10 @@ def response_parser(max_repeated: float = 1.0):
 # ---------------------------------------------------------------- one trace
 
 
-async def synthesize_one(trace: SearchTrace, cfg: SynthConfig, teacher: ChatModel | None) -> SFTExample:
+async def synthesize_one(trace: SearchTrace, cfg: SynthConfig, teacher: ChatModel | None,
+                         verifier: Verifier | None = None) -> SFTExample:
+    """One SFT example of `cfg.variant` from a trace, or NotSynthesized saying why not. With
+    `cfg.check_answer`, the replies are held to the verified answer by `verifier` (default: `match`)."""
     if not trace.found:
         raise NotSynthesized("search found no verified answer for this problem")
     problem = trace.problem
@@ -162,32 +225,30 @@ async def synthesize_one(trace: SearchTrace, cfg: SynthConfig, teacher: ChatMode
         letter = problem.original_answer
         return SFTExample(question=f"{stem}\n\n{options}", response=f"{letter}. {problem.options[letter]}",
                           **common)
+    verifier = (verifier or MatchVerifier()) if cfg.check_answer else None
+    prompt_of = lambda name: load_prompt(f"synth/{name}", lang=cfg.lang, override=cfg.prompts)  # noqa: E731
+    asker = CommittedAsker(teacher, trace, cfg, verifier, prompt_of("fix_answer"))
     path = trace.successful_path()
-    fix = load_prompt("synth/fix_reply", lang=cfg.lang, override=cfg.prompts)
     if cfg.variant == "simple":
         first = path[0]
         if not first.verdict:
             raise NotSynthesized("the initial CoT's conclusion was not verified correct (simple keeps only "
                                  "(e0, y0) pairs whose y0 is correct)")
         thinking = cot_text(first.cot)
-    else:
+    else:  # complex, and direct (the same calls and checks: a cached complex run makes it free)
         trajectory = cot_text(trace.trajectory())
-        prompt = render(load_prompt("synth/natural_reasoning", lang=cfg.lang, override=cfg.prompts),
-                        question=trace.question, trajectory=trajectory)
-        thinking, _, _ = await ask_parsed(
-            teacher, [{"role": "user", "content": prompt}], reasoning_parser(cfg.min_lines, cfg.max_repeated),
-            tag="synth.cot",
-            max_tokens=cfg.max_tokens, temperature=cfg.temperature, seed=call_seed(cfg.seed, trace.id, 0, 0),
-            json_schema=reasoning_schema(teacher, cfg.min_lines),
-            retries=cfg.retries, fix_template=fix,
-        )
-    prompt = render(load_prompt("synth/response", lang=cfg.lang, override=cfg.prompts),
-                    question=trace.question, thinking=thinking)
-    response, _, _ = await ask_parsed(
-        teacher, [{"role": "user", "content": prompt}], response_parser(cfg.max_repeated), tag="synth.response",
-        max_tokens=cfg.max_tokens, temperature=cfg.temperature, seed=call_seed(cfg.seed, trace.id, 0, 1),
-        retries=cfg.retries, fix_template=fix,
-    )
+        prompt = render(prompt_of("natural_reasoning"), question=trace.question, trajectory=trajectory,
+                        answer=trace.answer)
+        thinking = await asker.ask(prompt, Part(
+            "reasoning", "synth.cot", 0, reasoning_parser(cfg.min_lines, cfg.max_repeated), final_thought,
+            lambda said: f"the final thought of the reasoning ({short(said)!r}) does not state it",
+            prompt_of("fix_reply"), reasoning_schema(teacher, cfg.min_lines, trace.answer if verifier else None)))
+    prompt = render(prompt_of("response"), question=trace.question, thinking=thinking, answer=trace.answer)
+    response = await asker.ask(prompt, Part(
+        "response", "synth.response", 1, response_parser(cfg.max_repeated), lambda text: text,
+        lambda said: "the response does not state it as its conclusion", prompt_of("fix_response")))
+    if verifier is not None:
+        common["meta"]["answer_check"] = asker.record()
     return SFTExample(question=trace.question, complex_cot="" if cfg.variant == "direct" else thinking,
                       response=response, **common)
 
@@ -201,18 +262,26 @@ async def synthesize(
     cfg: SynthConfig,
     *,
     teacher: ChatModel | None,
+    verifier: Verifier | None = None,
     concurrency: int = 32,
     retry_failed: bool = False,
     official: bool = False,
     progress: bool = True,
 ) -> SynthSummary:
-    """Write one SFT example per usable trace to `out`; the rest to `<out>.failed.jsonl`."""
+    """Write one SFT example per usable trace to `out`; the rest to `<out>.failed.jsonl`.
+
+    `verifier` checks the replies against each trace's verified answer (`cfg.check_answer`; default
+    `match`); a judge's calls share the teacher's pool and are counted in the usage file."""
     traces = list(traces)
     if cfg.variant != "mcq" and teacher is None:
         raise Medo1Error(f"synthesize --variant {cfg.variant} needs a teacher model")
     pool = CallPool(concurrency)
     pooled = pool.wrap(teacher) if teacher is not None else None
-    usage = StageUsage([teacher] if teacher is not None else [])
+    verifier = verifier or MatchVerifier()
+    judge_model = verifier_model(verifier) if cfg.check_answer else None
+    if judge_model is not None and isinstance(verifier, JudgeVerifier):
+        verifier = verifier.with_model(pool.wrap(judge_model))
+    usage = StageUsage([m for m in (teacher, judge_model) if m is not None])
     summary = SynthSummary(input=len(traces))
     output = StageOutput(out, retry_failed=retry_failed)
     with output, usage.recorded(out, "synthesize", summary):
@@ -229,20 +298,40 @@ async def synthesize(
 
             async def work(_: int, trace: SearchTrace) -> None:
                 try:
-                    example = await synthesize_one(trace, cfg, pooled)
+                    example = await synthesize_one(trace, cfg, pooled, verifier)
                 except Medo1Error as err:
-                    reason = str(err) if isinstance(err, NotSynthesized) else f"{type(err).__name__}: {err}"
-                    output.fail(trace.id, reason, variant=cfg.variant)
+                    known = isinstance(err, (NotSynthesized, CheckFailed))
+                    reason = str(err) if known else f"{type(err).__name__}: {err}"
+                    extra = {"answer_check": err.check} if isinstance(err, CheckFailed) else {}
+                    output.fail(trace.id, reason, variant=cfg.variant, **extra)
+                    summary.add_check(extra.get("answer_check"))
                     summary.failed += 1
                     bar.count("failed")
                     return
                 output.write(example)
+                summary.add_check(example.meta.get("answer_check"))
                 summary.written += 1
                 bar.count("written")
 
             await run_items(todo, work, window=max(4 * concurrency, 16))
     if official:
         write_official(out)
+    return summary
+
+
+def answer_checks(out: str | os.PathLike) -> SynthSummary:
+    """The answer-check counts of everything a synthesis output holds (all runs of the stage, resumed
+    ones included): from the examples' `meta.answer_check` and the failed rows' `answer_check`."""
+    summary = SynthSummary()
+    for path, meta in ((Path(out), True), (failed_path(out), False)):
+        if not path.exists():
+            continue
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a half-written last line of a killed run
+            summary.add_check((row.get("meta") or {}).get("answer_check") if meta else row.get("answer_check"))
     return summary
 
 
@@ -269,24 +358,30 @@ def synthesize_file(
     cfg: SynthConfig,
     *,
     teacher: str | None = "embedded",
+    verifier: str = "match",
     concurrency: int = 32,
     cache: bool | str | os.PathLike = True,
     retry_failed: bool = False,
     official: bool = False,
     progress: bool = True,
 ) -> SynthSummary:
-    """`medo1 synthesize`: read traces, load the teacher (not needed for mcq), run."""
+    """`medo1 synthesize`: read traces, load the teacher and the verifier (neither needed for mcq), run."""
     from medo1.llm import load_model
+    from medo1.verify import load_verifier
 
     items = read_jsonl(traces, SearchTrace)
     model = load_model(teacher, concurrency=concurrency, cache=cache) if cfg.variant != "mcq" and teacher else None
+    checker = None
+    if cfg.variant != "mcq" and cfg.check_answer:
+        checker = load_verifier(verifier, concurrency=concurrency, cache=cache, lang=cfg.lang, prompts=cfg.prompts)
 
     async def main() -> SynthSummary:
         try:
-            return await synthesize(items, out, cfg, teacher=model, concurrency=concurrency,
+            return await synthesize(items, out, cfg, teacher=model, verifier=checker, concurrency=concurrency,
                                     retry_failed=retry_failed, official=official, progress=progress)
         finally:
-            if model is not None:
-                await model.aclose()
+            judge = verifier_model(checker) if checker is not None else None
+            for m in {id(m): m for m in (model, judge) if m is not None}.values():
+                await m.aclose()
 
     return asyncio.run(main())
