@@ -14,8 +14,9 @@ from medo1.cot import ReplyError
 from medo1.data import SAMPLE_MCQ, load_sample
 from medo1.decontaminate import decontaminate_file
 from medo1.errors import InputError
+from medo1.jsonl import failed_path, read_jsonl
 from medo1.llm.openai import OpenAIChatModel, RetryPolicy
-from medo1.records import MCQ, Problem, failed_path, read_jsonl
+from medo1.records import MCQ, Problem
 from medo1.split import split_file, split_ids
 from tests.openai_server import Reply
 

@@ -7,16 +7,8 @@ import textwrap
 import pytest
 
 from medo1.errors import InputError
-from medo1.records import (
-    MCQ,
-    EvalItem,
-    JsonlWriter,
-    Problem,
-    SFTExample,
-    StageOutput,
-    failed_path,
-    read_jsonl,
-)
+from medo1.jsonl import JsonlWriter, StageOutput, failed_path, read_jsonl
+from medo1.records import MCQ, EvalItem, Problem, SFTExample
 
 OURS = {"question": "A 30-year-old has fever. Diagnosis?", "options": {"A": "Flu", "B": "Cold"}, "answer": "A"}
 
@@ -203,7 +195,7 @@ def test_resume_after_kill(tmp_path):
     out = tmp_path / "stage.jsonl"
     script = textwrap.dedent(f"""
         import os, sys, time
-        from medo1.records import StageOutput
+        from medo1.jsonl import StageOutput
         stage = StageOutput({str(out)!r})
         for i in range(100):
             if stage.done(f"item-{{i}}"):

@@ -26,10 +26,11 @@ from typing import Any, Iterable, Sequence
 
 from medo1.cot import ReplyError, ask_parsed, extract_json, get_key, grammar_backed
 from medo1.errors import Medo1Error
+from medo1.jsonl import StageOutput, read_jsonl
 from medo1.llm.base import ChatModel
 from medo1.pool import CallPool, StageProgress, StageUsage, run_items
 from medo1.prompts import load_prompt, render
-from medo1.records import MCQ, Problem, StageOutput, content_id, read_jsonl
+from medo1.records import MCQ, Problem, content_id
 from medo1.verify import MatchVerifier
 
 LABELS = ("Pass", "Too Simple", "Ambiguous Answer", "Not Reformulatable")

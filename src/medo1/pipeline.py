@@ -38,8 +38,9 @@ import yaml
 from rich.console import Console
 
 from medo1.errors import Medo1Error
+from medo1.jsonl import read_jsonl
 from medo1.recipe import SAMPLE, Recipe, load_recipe
-from medo1.records import MCQ, read_jsonl
+from medo1.records import MCQ
 
 STAGES = ("curate", "split", "decontaminate", "search", "synthesize", "sft", "rl", "eval")
 TRAINING = ("sft", "rl")  # the stages that may run under `accelerate launch` (several processes)
@@ -430,7 +431,7 @@ def _remove_outputs(run: Run, stage: str) -> None:
 
     from medo1.decontaminate import dropped_path
     from medo1.pool import usage_path
-    from medo1.records import failed_path
+    from medo1.jsonl import failed_path
     from medo1.synthesize import official_path
 
     for key in OUTPUTS[stage]:

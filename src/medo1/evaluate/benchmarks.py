@@ -30,7 +30,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from medo1.errors import InputError, Medo1Error
-from medo1.records import LETTERS, MCQ, EvalItem, FieldProblem, iter_json_values
+from medo1.jsonl import iter_json_values
+from medo1.records import LETTERS, MCQ, EvalItem, FieldProblem
 
 Converter = Callable[[dict], "EvalItem | None"]  # None: the row is not part of the benchmark
 

@@ -35,9 +35,10 @@ from medo1.errors import Medo1Error
 from medo1.evaluate.benchmarks import PAPER_BENCHES, Benchmark, RunItem, expand_runs, get_benchmark, load_benchmark
 from medo1.evaluate.extract import extract_answer
 from medo1.evaluate.tables import details_table, paper_table
+from medo1.jsonl import StageOutput, iter_json_values
 from medo1.llm.base import ChatModel
 from medo1.prompts import load_prompt, render
-from medo1.records import EvalItem, StageOutput, iter_json_values
+from medo1.records import EvalItem
 
 STYLES = ("free", "strict")
 
