@@ -377,11 +377,14 @@ def curate_file(
     cache: bool | str | os.PathLike = True,
     retry_failed: bool = False,
     progress: bool = True,
+    cop_base: int | None = None,
 ) -> CurateSummary:
-    """`medo1 curate`: read MCQs (ours, MedQA or MedMCQA fields), load the models, run the stage."""
+    """`medo1 curate`: read MCQs (ours, MedQA or MedMCQA fields), load the models, run the stage.
+
+    `cop_base` states where MedMCQA `cop` counts from (0: hub, 1: original); None detects it per file."""
     from medo1.llm import load_model
 
-    mcqs = read_jsonl(input, MCQ)
+    mcqs = read_jsonl(input, MCQ, cop_base=cop_base)
     if Path(out).resolve() == Path(input).resolve():
         raise Medo1Error(f"{out}: the output must not be the input file")
     teacher_model = load_model(teacher, concurrency=concurrency, cache=cache) if cfg.needs_teacher else None

@@ -8,14 +8,17 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 from pathlib import Path
 from typing import Any, Iterable, Iterator, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from medo1.errors import InputError
-from medo1.records import FieldProblem, Record, short_value
+from medo1.errors import InputError, Medo1Error
+from medo1.records import MCQ, MEDMCQA_OPTIONS, FieldProblem, Record, is_medmcqa, short_value
+
+log = logging.getLogger(__name__)
 
 # ---------------------------------------------------------------- reading
 
@@ -26,7 +29,10 @@ def _first_validation_problem(err: ValidationError) -> tuple[str, str]:
     first = err.errors()[0]
     field = ".".join(str(p) for p in first.get("loc", ())) or "(record)"
     msg = first.get("msg", "invalid")
-    if first.get("type") == "missing":
+    if first.get("type") == "meta_conflict":  # an extra column that contradicts the row's meta
+        column = first["ctx"]["column"]
+        field = f"{field}.{column}" if first.get("loc") else column
+    elif first.get("type") == "missing":
         msg = "missing"
     elif "input" in first and first.get("type") != "extra_forbidden":
         msg = f"{msg}, got {short_value(first['input'])}"
@@ -35,12 +41,12 @@ def _first_validation_problem(err: ValidationError) -> tuple[str, str]:
     return field, msg
 
 
-def parse_record(model: type[R], raw: Any, path: str | os.PathLike, line: int) -> R:
+def parse_record(model: type[R], raw: Any, path: str | os.PathLike, line: int, **options: Any) -> R:
     """Turn one decoded JSON value into a record, or raise a one-line InputError."""
     if not isinstance(raw, dict):
         raise InputError(path, line, "(record)", f"expected a JSON object, got {type(raw).__name__}")
     try:
-        return model.from_raw(raw)
+        return model.from_raw(raw, **options)
     except FieldProblem as err:
         raise InputError(path, line, err.field, err.problem) from None
     except ValidationError as err:
@@ -113,10 +119,61 @@ def _iter_json_array(path: Path, data: bytes) -> Iterator[tuple[int, Any]]:
         raise InputError(path, line_of(pos), "(json)", "expected ',' or ']' after an array element")
 
 
-def read_jsonl(path: str | os.PathLike, model: type[R]) -> list[R]:
-    """Read every record of `path` (JSONL or a JSON array) as `model`; errors are one line."""
-    records = [parse_record(model, raw, path, line) for line, raw in iter_json_values(path)]
-    return records
+def read_jsonl(path: str | os.PathLike, model: type[R], *, cop_base: int | None = None) -> list[R]:
+    """Read every record of `path` (JSONL or a JSON array) as `model`; errors are one line.
+
+    MCQ files: the base of MedMCQA `cop` is decided for the whole file (`medmcqa_cop_base`);
+    `cop_base` (0 or 1) states it instead.
+    """
+    rows = list(iter_json_values(path))
+    options = {"cop_base": medmcqa_cop_base(rows, path, cop_base)} if issubclass(model, MCQ) else {}
+    return [parse_record(model, raw, path, line, **options) for line, raw in rows]
+
+
+def medmcqa_cop_base(rows: Iterable[tuple[int, Any]], path: str | os.PathLike, stated: int | None = None) -> int:
+    """The base of MedMCQA `cop` in one file: 0 (the hub release) or 1 (the original release).
+
+    Decided per file, never per row: a row with cop 0 means 0-based, a row whose cop
+    equals its number of options (4 of 4) means 1-based; a file with both is an error.
+    A file with neither (every cop in 1..3) is refused: guessing would shift every answer
+    of a wrong guess by one option. `stated` (0 or 1) overrides the detection. A
+    1-based file is reported with a warning naming it. Rows outside either range are an
+    error naming their line.
+    """
+    if stated not in (None, 0, 1):
+        raise Medo1Error(f"cop_base must be 0 (hub release) or 1 (original release), got {stated!r}")
+    zero = top = first = None
+    count = 0
+    for line, raw in rows:
+        if not isinstance(raw, dict) or not is_medmcqa(raw):
+            continue
+        cop = raw.get("cop")
+        if not isinstance(cop, int) or isinstance(cop, bool):
+            continue  # reading the row names the problem
+        n = sum(raw.get(key) is not None for key in MEDMCQA_OPTIONS)
+        if not 0 <= cop <= n:
+            raise InputError(path, line, "cop", f"{cop} is out of range for {n} options (0..{n - 1} counted "
+                                                f"from 0, 1..{n} counted from 1)")
+        count += 1
+        first = line if first is None else first
+        if cop == 0 and zero is None:
+            zero = line
+        if cop == n and top is None:
+            top, top_n = line, n
+    if stated is not None or not count:
+        return 0 if stated is None else stated
+    if zero is not None and top is not None:
+        raise InputError(path, top, "cop", f"{top_n} of {top_n} options here but 0 on line {zero}: the file mixes "
+                                           "0-based and 1-based answers")
+    if top is not None:
+        log.warning("%s: MedMCQA cop is read as 1-based (the original release): line %d has cop %d of %d options "
+                    "and no row has cop 0; the hub release is 0-based", path, top, top_n, top_n)
+        return 1
+    if zero is None:
+        raise InputError(path, first, "cop", f"no cop is 0 or the last option's number in the {count} MedMCQA rows, so "
+                                             "it may count from 0 (hub release) or from 1 (original release); state "
+                                             "which: --cop-base 0 or --cop-base 1 (recipe: data.cop_base)")
+    return 0
 
 
 def read_many(paths: Iterable[str | os.PathLike], model: type[R]) -> list[R]:

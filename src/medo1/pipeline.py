@@ -156,7 +156,8 @@ def gather_mcqs(recipe: Recipe) -> list[MCQ]:
 
     mcqs: list[MCQ] = []
     for value in recipe.data.mcq:
-        mcqs += read_jsonl(SAMPLE_MCQ if value == SAMPLE else recipe.input_path(value), MCQ)
+        mcqs += read_jsonl(SAMPLE_MCQ if value == SAMPLE else recipe.input_path(value), MCQ,
+                           cop_base=recipe.data.cop_base)
     if recipe.data.split is not None:
         mcqs = [m for m in mcqs if m.split in (None, recipe.data.split)]
     unique = list({m.id: m for m in mcqs}.values())  # the same question twice is one question

@@ -13,7 +13,8 @@ import hashlib
 import json
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
+from pydantic_core import PydanticCustomError
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
@@ -32,13 +33,55 @@ class FieldProblem(ValueError):
         super().__init__(f"{field}: {problem}")
 
 
+# Validation context of a row read from a file: its extra columns go to `meta` (see Record).
+ROW = {"extra_to_meta": True}
+
+
 class Record(BaseModel):
+    """A record read from or written to JSONL.
+
+    Built in code (`Problem(question=..., answr=...)`), an unknown field is an error, so
+    a typo never passes. Read from a file (`from_raw`), a row's extra columns are kept:
+    a record with a `meta` field stores each unknown column under its own name in
+    `meta` (lineage), at any depth (a trace's nested `problem` too). A column whose
+    name is already a key of the row's own `meta` object must carry the same value;
+    if it differs the row is an error (`difficulty: column and meta.difficulty
+    differ`), so neither value is dropped silently. Records without `meta` still
+    reject unknown fields.
+    """
+
     model_config = ConfigDict(extra="forbid")
 
     @classmethod
     def from_raw(cls, raw: dict) -> "Record":
         """Build from our own fields; subclasses also accept public formats."""
-        return cls.model_validate(raw)
+        return cls.model_validate(raw, context=ROW)
+
+    @classmethod
+    def _public(cls, raw: dict, read: set[str], **fields: Any):
+        """A record from a public-format row: `fields` come from the columns in `read`; every other
+        column is kept in `meta` under its own name, next to our own notes (`fields["meta"]`)."""
+        notes = fields.pop("meta", {})
+        return cls(**fields, meta={**{k: v for k, v in raw.items() if k not in read}, **notes})
+
+    @model_validator(mode="before")
+    @classmethod
+    def _extra_columns_to_meta(cls, data: Any, info: ValidationInfo) -> Any:
+        if not (info.context or {}).get("extra_to_meta") or "meta" not in cls.model_fields:
+            return data
+        if not isinstance(data, dict) or not isinstance(data.get("meta", {}), dict):
+            return data  # not a row, or a `meta` that is not an object: validation says so
+        extra = {key: value for key, value in data.items() if key not in cls.model_fields}
+        if not extra:
+            return data
+        meta = dict(data.get("meta") or {})
+        for key, value in extra.items():
+            if key in meta and meta[key] != value:
+                raise PydanticCustomError(
+                    "meta_conflict", "column and meta.{column} differ ({value} vs {meta_value}); rename the column",
+                    {"column": key, "value": short_value(value), "meta_value": short_value(meta[key])})
+            meta[key] = value
+        return {**{k: v for k, v in data.items() if k not in extra}, "meta": meta}
 
 
 # ---------------------------------------------------------------- helpers for converters
@@ -117,44 +160,66 @@ class MCQ(Record):
         return self.options[self.answer]
 
     @classmethod
-    def from_raw(cls, raw: dict) -> "MCQ":
+    def from_raw(cls, raw: dict, *, cop_base: int = 0) -> "MCQ":
+        """One row: ours, MedQA, MedMCQA or MMLU-Pro fields. A public row's other columns go to `meta`.
+
+        MedMCQA's `cop` counts from `cop_base`: 0 in the hub release, 1 in the original
+        one. A row cannot tell which; `medmcqa_cop_base` decides it for a whole file.
+        """
         question = _require(raw, "question")
-        common = {
-            "source_id": _optional_str(raw.get("source_id", raw.get("id"))),
-            "split": raw.get("split"),
-            "subject": raw.get("subject", raw.get("subject_name", raw.get("category"))),
-        }
-        if "opa" in raw or "cop" in raw:  # MedMCQA (HF shape: cop is 0-based)
+        lineage, read = _lineage(raw)
+        if is_medmcqa(raw):
             options = {}
-            for i, key in enumerate(["opa", "opb", "opc", "opd", "ope"]):
-                if key in raw and raw[key] is not None:
+            for i, key in enumerate(MEDMCQA_OPTIONS):
+                if raw.get(key) is not None:
                     options[LETTERS[i]] = str(_require(raw, key, (str, int, float))).strip()
             if len(options) < 4:
-                missing = [k for k in ("opa", "opb", "opc", "opd") if k not in raw]
+                missing = [k for k in MEDMCQA_OPTIONS[:4] if k not in raw]
                 raise FieldProblem(missing[0] if missing else "opa", "missing")
             cop = _require(raw, "cop", int)
-            if not 0 <= cop < len(options):
-                raise FieldProblem("cop", f"{cop} is not a 0-based option index below {len(options)}")
-            return cls(question=question, options=options, answer=LETTERS[cop], source="medmcqa", **common)
+            if not 0 <= cop - cop_base < len(options):
+                raise FieldProblem("cop", f"{cop} is not a {cop_base}-based option index "
+                                          f"({cop_base}..{cop_base + len(options) - 1})")
+            return cls._public(raw, {"question", "cop", *MEDMCQA_OPTIONS, *read}, question=question,
+                               options=options, answer=LETTERS[cop - cop_base], source="medmcqa",
+                               **lineage, meta={"cop_base": cop_base})
         options = _options_from(raw)
-        if "answer_idx" in raw:  # MedQA
+        if "answer_idx" in raw:  # MedQA ("answer" is the correct option's text)
             answer = _letter("answer_idx", raw["answer_idx"], options)
-            return cls(question=question, options=options, answer=answer, source="medqa", **common)
-        if "answer_index" in raw:  # MMLU-Pro style
+            return cls._public(raw, {"question", "options", "answer_idx", "answer", *read}, question=question,
+                               options=options, answer=answer, source="medqa", **lineage)
+        if "answer_index" in raw:  # MMLU-Pro style ("answer" is the letter again)
             index = _require(raw, "answer_index", int)
             if not 0 <= index < len(options):
                 raise FieldProblem("answer_index", f"{index} is out of range for {len(options)} options")
-            return cls(question=question, options=options, answer=LETTERS[index], source="mmlu_pro", **common)
+            return cls._public(raw, {"question", "options", "answer_index", "answer", *read}, question=question,
+                               options=options, answer=LETTERS[index], source="mmlu_pro", **lineage)
         if "answer" not in raw:
             raise FieldProblem("answer", "missing (expected an option letter)")
         answer = _letter("answer", raw["answer"], options)
-        known = set(cls.model_fields)
-        unknown = sorted(set(raw) - known)
-        if unknown:
-            raise FieldProblem(unknown[0], "unknown field")
-        fields = {k: v for k, v in raw.items() if k in known}
-        fields.update(question=question, options=options, answer=answer)
-        return cls.model_validate(fields)
+        return cls.model_validate({**raw, "question": question, "options": options, "answer": answer}, context=ROW)
+
+
+MEDMCQA_OPTIONS = ("opa", "opb", "opc", "opd", "ope")
+
+
+def is_medmcqa(raw: dict) -> bool:
+    return "opa" in raw or "cop" in raw
+
+
+def _lineage(raw: dict) -> tuple[dict[str, Any], set[str]]:
+    """source_id / split / subject of a public row, and the columns they were read from."""
+    out: dict[str, Any] = {}
+    read: set[str] = set()
+    for field, keys in (("source_id", ("source_id", "id")), ("split", ("split",)),
+                        ("subject", ("subject", "subject_name", "category"))):
+        for key in keys:
+            if key in raw and raw[key] is None:
+                read.add(key)
+            elif key in raw and field not in out:
+                out[field] = str(raw[key]) if field == "source_id" else raw[key]
+                read.add(key)
+    return out, read
 
 
 def _optional_str(value: Any) -> str | None:
@@ -181,7 +246,8 @@ class Problem(Record):
     @classmethod
     def from_raw(cls, raw: dict) -> "Problem":
         if "Open-ended Verifiable Question" in raw:  # medical-o1 verifiable problems
-            return cls(
+            return cls._public(
+                raw, {"Open-ended Verifiable Question", "Ground-True Answer", "id"},
                 question=_require(raw, "Open-ended Verifiable Question"),
                 answer=_require(raw, "Ground-True Answer"),
                 source="medical-o1",
@@ -263,7 +329,8 @@ class SFTExample(Record):
     @classmethod
     def from_raw(cls, raw: dict) -> "SFTExample":
         if "Question" in raw or "Complex_CoT" in raw:  # medical-o1 SFT
-            return cls(
+            return cls._public(
+                raw, {"Question", "Complex_CoT", "Response"},
                 question=_require(raw, "Question"),
                 complex_cot=_require(raw, "Complex_CoT"),
                 response=_require(raw, "Response"),
