@@ -125,9 +125,11 @@ def read_jsonl(path: str | os.PathLike, model: type[R], *, cop_base: int | None 
     MCQ files: the base of MedMCQA `cop` is decided for the whole file (`medmcqa_cop_base`);
     `cop_base` (0 or 1) states it instead.
     """
-    rows = list(iter_json_values(path))
-    options = {"cop_base": medmcqa_cop_base(rows, path, cop_base)} if issubclass(model, MCQ) else {}
-    return [parse_record(model, raw, path, line, **options) for line, raw in rows]
+    if not issubclass(model, MCQ):
+        return [parse_record(model, raw, path, line) for line, raw in iter_json_values(path)]
+    rows = list(iter_json_values(path))  # MCQs: the whole file decides the base of MedMCQA `cop`
+    base = medmcqa_cop_base(rows, path, cop_base)
+    return [parse_record(model, raw, path, line, cop_base=base) for line, raw in rows]
 
 
 def medmcqa_cop_base(rows: Iterable[tuple[int, Any]], path: str | os.PathLike, stated: int | None = None) -> int:
