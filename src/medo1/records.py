@@ -67,13 +67,12 @@ class Record(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _extra_columns_to_meta(cls, data: Any, info: ValidationInfo) -> Any:
-        if not (info.context or {}).get("extra_to_meta") or "meta" not in cls.model_fields:
+        if not isinstance(data, dict) or not (info.context or {}).get("extra_to_meta"):
             return data
-        if not isinstance(data, dict) or not isinstance(data.get("meta", {}), dict):
-            return data  # not a row, or a `meta` that is not an object: validation says so
-        extra = {key: value for key, value in data.items() if key not in cls.model_fields}
-        if not extra:
-            return data
+        fields = cls.model_fields
+        extra = {key: value for key, value in data.items() if key not in fields}
+        if not extra or "meta" not in fields or not isinstance(data.get("meta", {}), dict):
+            return data  # nothing to keep, nowhere to keep it, or a `meta` that validation rejects
         meta = dict(data.get("meta") or {})
         for key, value in extra.items():
             if key in meta and meta[key] != value:
