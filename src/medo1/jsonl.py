@@ -1,6 +1,7 @@
 """JSONL in and out: records read with one-line errors, outputs appended so a kill loses nothing.
 
     read_jsonl("problems.jsonl", Problem)      # JSONL or a JSON array; `file:line: field: ...`
+    read_jsonl("medmcqa.jsonl", MCQ)           # MedMCQA `cop`: 0- or 1-based, decided per file
     with StageOutput("traces.jsonl") as out:   # + traces.failed.jsonl; re-runs skip done ids
         out.write(trace) / out.fail(id, reason)
 """
@@ -19,6 +20,7 @@ from medo1.errors import InputError, Medo1Error
 from medo1.records import MCQ, MEDMCQA_OPTIONS, FieldProblem, Record, is_medmcqa, short_value
 
 log = logging.getLogger(__name__)
+
 
 # ---------------------------------------------------------------- reading
 
