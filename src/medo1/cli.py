@@ -307,6 +307,9 @@ def eval_(
     style: str = typer.Option("free", "--style", help="free: question + options; strict: asks to end with "
                               "'The answer is X'."),
     limit: Optional[int] = typer.Option(None, "--limit", min=1, help="First N questions per benchmark."),
+    cop_base: Optional[int] = typer.Option(None, "--cop-base", min=0, max=1,
+                                           help="MedMCQA cop in local files counts from 0 (hub release) or 1 "
+                                                "(original release); default: detected per file."),
     max_tokens: int = typer.Option(2048, "--max-tokens", min=1, help="Most tokens generated per answer."),
     temperature: float = typer.Option(0.0, "--temperature", min=0.0, help="Sampling temperature (0: greedy)."),
     runs: Optional[int] = typer.Option(None, "--runs", min=1, help="Runs averaged per benchmark "
@@ -337,7 +340,7 @@ def eval_(
     config = EvalConfig(
         benches=benches, data=data_files(benches, data), style=style, lang=lang,
         prompts=str(prompts) if prompts else None, max_tokens=max_tokens, temperature=temperature, runs=runs,
-        seed=seed, limit=limit,
+        seed=seed, limit=limit, cop_base=cop_base,
     )
     results = run_eval(model, out, config, concurrency=concurrency, cache=not no_cache)
     typer.echo(tables.paper_table([results]) + "\n\n" + tables.details_table(results))

@@ -134,7 +134,8 @@ def read_jsonl(path: str | os.PathLike, model: type[R], *, cop_base: int | None 
     return [parse_record(model, raw, path, line, cop_base=base) for line, raw in rows]
 
 
-def medmcqa_cop_base(rows: Iterable[tuple[int, Any]], path: str | os.PathLike, stated: int | None = None) -> int:
+def medmcqa_cop_base(rows: Iterable[tuple[int, Any]], path: str | os.PathLike, stated: int | None = None, *,
+                     recipe_key: str = "data.cop_base") -> int:
     """The base of MedMCQA `cop` in one file: 0 (the hub release) or 1 (the original release).
 
     Decided per file, never per row: a row with cop 0 means 0-based, a row whose cop
@@ -142,7 +143,7 @@ def medmcqa_cop_base(rows: Iterable[tuple[int, Any]], path: str | os.PathLike, s
     A file with neither (every cop in 1..3) is refused: guessing would shift every answer
     of a wrong guess by one option. `stated` (0 or 1) overrides the detection. A
     1-based file is reported with a warning naming it. Rows outside either range are an
-    error naming their line.
+    error naming their line. `recipe_key` is the recipe setting the refusal points to.
     """
     if stated not in (None, 0, 1):
         raise Medo1Error(f"cop_base must be 0 (hub release) or 1 (original release), got {stated!r}")
@@ -176,7 +177,7 @@ def medmcqa_cop_base(rows: Iterable[tuple[int, Any]], path: str | os.PathLike, s
     if zero is None:
         raise InputError(path, first, "cop", f"no cop is 0 or the last option's number in the {count} MedMCQA rows, so "
                                              "it may count from 0 (hub release) or from 1 (original release); state "
-                                             "which: --cop-base 0 or --cop-base 1 (recipe: data.cop_base)")
+                                             f"which: --cop-base 0 or --cop-base 1 (recipe: {recipe_key})")
     return 0
 
 

@@ -203,7 +203,8 @@ def eval_items(recipe: Recipe):
     for bench in recipe.eval.benches:
         data = recipe.eval.data.get(bench)
         name = bench if bench in _registry() else str(recipe.input_path(bench))
-        items += load_benchmark(name, recipe.input_path(data) if data else None, limit=recipe.eval.limit)
+        items += load_benchmark(name, recipe.input_path(data) if data else None, limit=recipe.eval.limit,
+                                cop_base=recipe.eval.cop_base)
     return items
 
 
