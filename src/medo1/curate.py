@@ -11,8 +11,9 @@ that drops it:
                 not the correct option
 
 Survivors go to `problems.jsonl` (lineage: source, source id, the original question,
-options and answer); every other input id goes to `problems.rejected.jsonl` with the
-stage and the reason. A re-run skips ids already in either file.
+options and answer, and the MCQ's own `meta`, e.g. a file's extra columns; see
+`problem_meta`); every other input id goes to `problems.rejected.jsonl` with the stage
+and the reason. A re-run skips ids already in either file.
 """
 
 from __future__ import annotations
@@ -255,7 +256,7 @@ def rule_rewrite(mcq: MCQ) -> tuple[str, str]:
 async def curate_one(mcq: MCQ, cfg: CurateConfig, teacher: ChatModel | None,
                      difficulty_models: Sequence[ChatModel]) -> Problem:
     """The problem made from one MCQ, or Rejected(stage, reason)."""
-    meta: dict[str, Any] = {"original_question": mcq.question}
+    meta: dict[str, Any] = {"original_question": mcq.question}  # curate's notes; see problem_meta
     if mcq.subject:
         meta["subject"] = mcq.subject
     if cfg.rule_filter:
@@ -264,7 +265,7 @@ async def curate_one(mcq: MCQ, cfg: CurateConfig, teacher: ChatModel | None,
             raise Rejected("rule", reason)
     if difficulty_models:
         answers = await difficulty_answers(mcq, difficulty_models, cfg)
-        meta["difficulty"] = answers
+        meta["difficulty_answers"] = answers
         if all(letter == mcq.answer for letter in answers.values()):
             raise Rejected("difficulty", f"all {len(answers)} difficulty models answered correctly",
                            answers=answers)
@@ -298,8 +299,23 @@ async def curate_one(mcq: MCQ, cfg: CurateConfig, teacher: ChatModel | None,
     meta["reformat"] = cfg.reformat
     return Problem(
         id=problem_id(mcq), question=question, answer=answer, source=mcq.source, source_id=mcq.source_id,
-        mcq_id=mcq.id, options=dict(mcq.options), original_answer=mcq.answer, meta=meta,
+        mcq_id=mcq.id, options=dict(mcq.options), original_answer=mcq.answer, meta=problem_meta(mcq, meta),
     )
+
+
+def problem_meta(mcq: MCQ, notes: dict[str, Any]) -> dict[str, Any]:
+    """A problem's meta: the MCQ's meta (lineage: e.g. a `difficulty` or `topic` column of the
+    input file, MedMCQA's `exp`) carried under the same keys, plus curate's own notes
+    (`original_question`, `subject`, `difficulty_answers`, `filter_label`, `reformat`).
+
+    The notes win: they say how this problem was made, and later stages read them (synthesis
+    starts from `original_question`). An MCQ key that a note takes with a different value is
+    kept as `mcq_<key>`, so no value of the input is lost.
+    """
+    meta = {}
+    for key, value in mcq.meta.items():
+        meta[f"mcq_{key}" if key in notes and notes[key] != value else key] = value
+    return {**meta, **notes}
 
 
 def problem_id(mcq: MCQ) -> str:
