@@ -304,17 +304,11 @@ async def curate_one(mcq: MCQ, cfg: CurateConfig, teacher: ChatModel | None,
 
 
 def problem_meta(mcq: MCQ, notes: dict[str, Any]) -> dict[str, Any]:
-    """A problem's meta: the MCQ's meta (lineage: e.g. a `difficulty` or `topic` column of the
-    input file, MedMCQA's `exp`) carried under the same keys, plus curate's own notes
-    (`original_question`, `subject`, `difficulty_answers`, `filter_label`, `reformat`).
-
-    The notes win: they say how this problem was made, and later stages read them (synthesis
-    starts from `original_question`). An MCQ key that a note takes with a different value is
-    kept as `mcq_<key>`, so no value of the input is lost.
-    """
-    meta = {}
-    for key, value in mcq.meta.items():
-        meta[f"mcq_{key}" if key in notes and notes[key] != value else key] = value
+    """The MCQ's meta (lineage: e.g. an input's `difficulty` column, MedMCQA's `exp`) under the same
+    keys, plus curate's notes (`original_question`, `subject`, `difficulty_answers`, `filter_label`,
+    `reformat`). The notes win: later stages read them (synthesis starts from `original_question`);
+    an MCQ key that a note takes with another value is kept as `mcq_<key>`, so nothing is lost."""
+    meta = {f"mcq_{k}" if k in notes and notes[k] != v else k: v for k, v in mcq.meta.items()}
     return {**meta, **notes}
 
 
