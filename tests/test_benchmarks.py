@@ -175,7 +175,7 @@ def test_bundled_sample_eval_split():
 @pytest.mark.parametrize("bench,rows,field,line", [
     ("medqa", [MEDQA_ROWS[0], {**MEDQA_ROWS[1], "answer_idx": "E"}], "answer_idx", 2),
     ("medqa", [{k: v for k, v in MEDQA_ROWS[0].items() if k != "answer_idx"}], "answer_idx", 1),
-    ("medmcqa", [{**MEDMCQA_ROWS[0], "cop": 4}], "cop", 1),
+    ("medmcqa", [MEDMCQA_ROWS[1], {**MEDMCQA_ROWS[0], "cop": 5}], "cop", 2),  # 4 would be a 1-based file
     ("pubmedqa", [{**PUBMEDQA_ROWS[0], "final_decision": "perhaps"}], "final_decision", 1),
     ("mmlu_pro_med", [{**MMLU_PRO_ROWS[0], "answer_index": 12}], "answer_index", 1),
     ("gpqa_med", [{**GPQA_ROWS[0], "Incorrect Answer 2": ""}], "Incorrect Answer 2", 1),

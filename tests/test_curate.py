@@ -3,6 +3,7 @@ lineage, resume, split and decontamination."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -14,10 +15,13 @@ from medo1.cot import ReplyError
 from medo1.data import SAMPLE_MCQ, load_sample
 from medo1.decontaminate import decontaminate_file
 from medo1.errors import InputError
+from medo1.jsonl import failed_path, read_jsonl
 from medo1.llm.openai import OpenAIChatModel, RetryPolicy
-from medo1.records import MCQ, Problem, failed_path, read_jsonl
+from medo1.records import MCQ, Problem, SearchTrace
+from medo1.search import SearchConfig, search
 from medo1.split import split_file, split_ids
-from tests.openai_server import Reply
+from medo1.verify import MatchVerifier
+from tests.openai_server import Reply, fixed
 
 VIGNETTE = ("A 34-year-old woman has had fatigue and numbness in both feet for three months. She follows a "
             "strict vegan diet and does not take supplements. Her haemoglobin is low with a raised mean "
@@ -112,7 +116,7 @@ def test_parse_label_rejects(reply):
 QUESTIONS = {
     "easy": mcq(VIGNETTE + "Case easy. What is the most likely diagnosis?"),
     "simple": mcq(VIGNETTE + "Case simple. What is the most likely diagnosis?"),
-    "keep": mcq(VIGNETTE + "Case keep. What is the most likely diagnosis?"),
+    "keep": mcq(VIGNETTE + "Case keep. What is the most likely diagnosis?", meta={"difficulty": "hard"}),
     "reask": mcq(VIGNETTE + "Case reask. What is the most likely diagnosis?"),
     "lists": mcq(VIGNETTE + "Case lists. What is the most likely diagnosis?"),
     "short": mcq("Case short: B12 or folate?"),
@@ -187,7 +191,8 @@ async def test_curate_funnel_over_http(openai_server, tmp_path):
     assert keep.id == problem_id(QUESTIONS["keep"]) and keep.answer == "Vitamin B12 deficiency"
     assert keep.question.startswith("A vegan woman") and keep.meta["filter_label"] == "Pass"
     assert keep.options == QUESTIONS["keep"].options and keep.original_answer == "A"
-    assert set(keep.meta["difficulty"].values()) == {"A", "B"}
+    assert set(keep.meta["difficulty_answers"].values()) == {"A", "B"}
+    assert keep.meta["difficulty"] == "hard"  # the input's own column, next to the difficulty models' answers
 
     # the short one cost nothing; the re-asked one was shown its reply and the problem with it
     assert not [s for s in models.seen if s[0] == "short"]
@@ -223,6 +228,66 @@ def test_curate_bad_input_is_one_line(tmp_path):
         from medo1.curate import curate_file
 
         curate_file(bad, tmp_path / "p.jsonl", CurateConfig(llm_filter=False, reformat="rule"))
+
+
+# ---------------------------------------------------------------- the MCQ's own columns (lineage)
+
+SCURVY = ("A 40-year-old sailor returns from eight months at sea with bleeding swollen gums, "
+          "perifollicular haemorrhages and poor wound healing. ")
+SCURVY_COT = [{"action": "Inner Thinking", "title": "Findings", "content": "Gum bleeding and perifollicular "
+               "haemorrhages after a long voyage without fresh food point to a collagen defect."},
+              {"action": "Final Conclusion", "content": "Vitamin C deficiency"},
+              {"action": "Verification", "content": "Scurvy explains every finding."}]
+
+
+def test_mcq_columns_reach_problems_and_through_them_traces(openai_server, tmp_path):
+    ours = {"question": SCURVY + "Which deficiency is the most likely cause?", "options": {
+        "A": "Vitamin A deficiency", "B": "Vitamin C deficiency", "C": "Vitamin D deficiency"}, "answer": "B",
+        "subject": "nutrition", "difficulty": "hard", "topic": "vitamins", "reviewer": {"name": "R. Osei"}}
+    original = {"id": "5d1e3f0a-77b2-4c1e-9a0b-3c4d5e6f7a8b", "question": SCURVY + "The cause is:",
+                "opa": "Vitamin B1 deficiency", "opb": "Vitamin B12 deficiency", "opc": "Iron deficiency",
+                "opd": "Vitamin C deficiency", "cop": 4, "choice_type": "single", "exp": "Scurvy.",
+                "subject_name": "Medicine", "topic_name": None}  # the original MedMCQA release: cop counts from 1
+    bank = tmp_path / "bank.jsonl"
+    bank.write_text(json.dumps(ours) + "\n" + json.dumps(original) + "\n")
+    out = tmp_path / "problems.jsonl"
+    result = CliRunner().invoke(app, ["curate", "--input", str(bank), "--out", str(out), "--no-llm-filter",
+                                      "--reformat", "rule"])
+    assert result.exit_code == 0, result.output
+    problems = {p.source: p for p in read_jsonl(out, Problem)}
+    notes = {"reformat": "rule"}
+    assert problems["local"].meta == {"difficulty": "hard", "topic": "vitamins", "reviewer": {"name": "R. Osei"},
+                                      "original_question": ours["question"], "subject": "nutrition", **notes}
+    assert problems["medmcqa"].meta == {"choice_type": "single", "exp": "Scurvy.", "topic_name": None, "cop_base": 1,
+                                        "original_question": original["question"], "subject": "Medicine", **notes}
+    assert problems["medmcqa"].answer == "Vitamin C deficiency"
+
+    openai_server.handler = fixed(json.dumps({"CoT": SCURVY_COT}))
+
+    async def run_search():
+        teacher = OpenAIChatModel("teacher", base_url=openai_server.url)
+        try:
+            return await search(list(problems.values()), tmp_path / "traces.jsonl", SearchConfig(), teacher=teacher,
+                                verifier=MatchVerifier(), progress=False)
+        finally:
+            await teacher.aclose()
+
+    assert asyncio.run(run_search()).found == 2
+    traces = {t.problem.source: t for t in read_jsonl(tmp_path / "traces.jsonl", SearchTrace)}
+    assert traces["local"].problem.meta["topic"] == "vitamins" and traces["local"].problem.meta["difficulty"] == "hard"
+    assert traces["medmcqa"].problem.meta == problems["medmcqa"].meta
+
+
+async def test_curates_own_notes_win_and_a_clashing_column_is_kept_as_mcq_key(tmp_path):
+    translated = "Un marin revient après huit mois en mer avec des gencives qui saignent. Quelle est la cause ?"
+    question = mcq(VIGNETTE + "What is the most likely diagnosis?", subject="haematology",
+                   meta={"original_question": translated, "subject": "haematology", "topic": "anaemia"})
+    out = tmp_path / "problems.jsonl"
+    summary = await curate([question], out, CurateConfig(llm_filter=False, reformat="rule"), progress=False)
+    assert summary.kept == 1
+    (problem,) = read_jsonl(out, Problem)
+    assert problem.meta == {"original_question": question.question, "mcq_original_question": translated,
+                            "subject": "haematology", "topic": "anaemia", "reformat": "rule"}
 
 
 # ---------------------------------------------------------------- split

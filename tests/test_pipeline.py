@@ -18,8 +18,9 @@ import pytest
 
 from medo1.data import load_sample
 from medo1.errors import Medo1Error
+from medo1.jsonl import read_jsonl
 from medo1.pipeline import STAGES, run_recipe
-from medo1.records import SearchTrace, read_jsonl
+from medo1.records import SearchTrace
 from tests.openai_server import Reply
 
 REPO = Path(__file__).resolve().parents[1]

@@ -7,16 +7,8 @@ import textwrap
 import pytest
 
 from medo1.errors import InputError
-from medo1.records import (
-    MCQ,
-    EvalItem,
-    JsonlWriter,
-    Problem,
-    SFTExample,
-    StageOutput,
-    failed_path,
-    read_jsonl,
-)
+from medo1.jsonl import JsonlWriter, StageOutput, failed_path, read_jsonl
+from medo1.records import MCQ, EvalItem, Problem, SFTExample
 
 OURS = {"question": "A 30-year-old has fever. Diagnosis?", "options": {"A": "Flu", "B": "Cold"}, "answer": "A"}
 
@@ -61,10 +53,10 @@ def test_reads_medqa_shape(tmp_path):
 def test_reads_medmcqa_shape(tmp_path):
     raw = {"id": "abc-1", "question": "Q?", "opa": "a", "opb": "b", "opc": "c", "opd": "d", "cop": 3,
            "subject_name": "Anatomy", "choice_type": "single", "exp": None}
-    (mcq,) = read_jsonl(write(tmp_path, "medmcqa.jsonl", lines(raw)), MCQ)
+    path = write(tmp_path, "medmcqa.jsonl", lines(raw, {**raw, "id": "abc-2", "cop": 0}))
+    mcq, first = read_jsonl(path, MCQ)
     assert mcq.answer == "D" and mcq.source == "medmcqa" and mcq.source_id == "abc-1" and mcq.subject == "Anatomy"
-
-
+    assert first.answer == "A"
 def test_reads_medical_o1_problem_and_sft_shapes(tmp_path):
     prob = {"Open-ended Verifiable Question": "What causes scurvy?", "Ground-True Answer": "Vitamin C deficiency"}
     (p,) = read_jsonl(write(tmp_path, "p.jsonl", lines(prob)), Problem)
@@ -107,16 +99,6 @@ def test_wrong_type_names_field(tmp_path):
 def test_answer_not_an_option(tmp_path):
     path = write(tmp_path, "q.jsonl", lines({**OURS, "answer": "E"}))
     assert error_of(path, MCQ).startswith(f"{path}:1: answer: 'E' is not one of the options AB")
-
-
-def test_medmcqa_cop_out_of_range(tmp_path):
-    raw = {"question": "Q?", "opa": "a", "opb": "b", "opc": "c", "opd": "d", "cop": 4}
-    assert ": cop: 4 is not a 0-based option index" in error_of(write(tmp_path, "m.jsonl", lines(raw)), MCQ)
-
-
-def test_unknown_field_in_our_format(tmp_path):
-    path = write(tmp_path, "q.jsonl", lines({**OURS, "answr": "A"}))
-    assert error_of(path, MCQ) == f"{path}:1: answr: unknown field"
 
 
 def test_pydantic_type_error_in_problem(tmp_path):
@@ -203,7 +185,7 @@ def test_resume_after_kill(tmp_path):
     out = tmp_path / "stage.jsonl"
     script = textwrap.dedent(f"""
         import os, sys, time
-        from medo1.records import StageOutput
+        from medo1.jsonl import StageOutput
         stage = StageOutput({str(out)!r})
         for i in range(100):
             if stage.done(f"item-{{i}}"):

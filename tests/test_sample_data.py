@@ -8,7 +8,8 @@ import pytest
 
 from medo1.data import SAMPLE_MCQ, load_sample
 from medo1.errors import Medo1Error
-from medo1.records import MCQ, read_jsonl
+from medo1.jsonl import read_jsonl
+from medo1.records import MCQ
 
 NEGATED = re.compile(r"\b(EXCEPT|NOT)\b")
 NEGATION_WORD = re.compile(r"\b(not|except|incorrect|false|least|untrue)\b", re.IGNORECASE)

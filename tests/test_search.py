@@ -17,8 +17,9 @@ from collections import Counter, defaultdict
 import pytest
 
 from medo1.cot import ReplyError, parse_cot, parse_refinement
+from medo1.jsonl import failed_path, read_jsonl
 from medo1.llm.openai import OpenAIChatModel, RetryPolicy
-from medo1.records import CoTStep, Problem, SearchTrace, failed_path, read_jsonl
+from medo1.records import CoTStep, Problem, SearchTrace
 from medo1.search import STRATEGIES, SearchConfig, search, search_file
 from medo1.verify import JudgeVerifier, MatchVerifier
 from tests.openai_server import Reply, by_tag

@@ -16,7 +16,8 @@ from typer.testing import CliRunner
 
 from medo1.cli import app
 from medo1.data import SAMPLE_MCQ
-from medo1.records import MCQ, Problem, SearchTrace, SFTExample, failed_path, read_jsonl
+from medo1.jsonl import failed_path, read_jsonl
+from medo1.records import MCQ, Problem, SearchTrace, SFTExample
 from medo1.thinking import format_target, parse_output
 
 pytestmark = pytest.mark.embedded

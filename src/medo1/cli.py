@@ -42,6 +42,9 @@ def curate(
     check_answer: bool = typer.Option(True, "--check-answer/--no-check-answer",
                                       help="The rewritten answer must match the correct option."),
     split: Optional[str] = typer.Option(None, "--split", help="Only input questions of this split (e.g. train)."),
+    cop_base: Optional[int] = typer.Option(None, "--cop-base", min=0, max=1,
+                                           help="MedMCQA cop counts from 0 (hub release) or 1 (original release); "
+                                                "default: detected per file."),
     max_tokens: int = typer.Option(1024, "--max-tokens", min=1, help="Budget of each teacher reply."),
     difficulty_max_tokens: int = typer.Option(256, "--difficulty-max-tokens", min=1,
                                               help="Budget of each difficulty model's answer."),
@@ -59,7 +62,7 @@ def curate(
                        only_split=split, lang=lang, prompts=str(prompts) if prompts else None)
     specs = [s.strip() for s in (difficulty_models or "").split(",") if s.strip()]
     summary = curate_file(input, out, cfg, teacher=teacher, difficulty_models=specs, concurrency=concurrency,
-                          cache=not no_cache, retry_failed=retry_failed)
+                          cache=not no_cache, retry_failed=retry_failed, cop_base=cop_base)
     dropped = ", ".join(f"{stage} {n}" for stage, n in summary.dropped.items())
     typer.echo(f"curate: {summary.kept} problems kept of {summary.input} questions "
                f"(dropped: {dropped}; errors {summary.errors}; done earlier {summary.skipped}) -> {out}")
@@ -317,6 +320,9 @@ def eval_(
     style: str = typer.Option("free", "--style", help="free: question + options; strict: asks to end with "
                               "'The answer is X'."),
     limit: Optional[int] = typer.Option(None, "--limit", min=1, help="First N questions per benchmark."),
+    cop_base: Optional[int] = typer.Option(None, "--cop-base", min=0, max=1,
+                                           help="MedMCQA cop in local files counts from 0 (hub release) or 1 "
+                                                "(original release); default: detected per file."),
     max_tokens: int = typer.Option(2048, "--max-tokens", min=1, help="Most tokens generated per answer."),
     temperature: float = typer.Option(0.0, "--temperature", min=0.0, help="Sampling temperature (0: greedy)."),
     runs: Optional[int] = typer.Option(None, "--runs", min=1, help="Runs averaged per benchmark "
@@ -347,7 +353,7 @@ def eval_(
     config = EvalConfig(
         benches=benches, data=data_files(benches, data), style=style, lang=lang,
         prompts=str(prompts) if prompts else None, max_tokens=max_tokens, temperature=temperature, runs=runs,
-        seed=seed, limit=limit,
+        seed=seed, limit=limit, cop_base=cop_base,
     )
     results = run_eval(model, out, config, concurrency=concurrency, cache=not no_cache)
     typer.echo(tables.paper_table([results]) + "\n\n" + tables.details_table(results))

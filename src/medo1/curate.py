@@ -11,8 +11,9 @@ that drops it:
                 not the correct option
 
 Survivors go to `problems.jsonl` (lineage: source, source id, the original question,
-options and answer); every other input id goes to `problems.rejected.jsonl` with the
-stage and the reason. A re-run skips ids already in either file.
+options and answer, and the MCQ's own `meta`, e.g. a file's extra columns; see
+`problem_meta`); every other input id goes to `problems.rejected.jsonl` with the stage
+and the reason. A re-run skips ids already in either file.
 """
 
 from __future__ import annotations
@@ -26,10 +27,11 @@ from typing import Any, Iterable, Sequence
 
 from medo1.cot import ReplyError, ask_parsed, extract_json, get_key, grammar_backed
 from medo1.errors import Medo1Error
+from medo1.jsonl import StageOutput, read_jsonl
 from medo1.llm.base import ChatModel
 from medo1.pool import CallPool, StageProgress, StageUsage, run_items
 from medo1.prompts import load_prompt, render
-from medo1.records import MCQ, Problem, StageOutput, content_id, read_jsonl
+from medo1.records import MCQ, Problem, content_id
 from medo1.verify import MatchVerifier
 
 LABELS = ("Pass", "Too Simple", "Ambiguous Answer", "Not Reformulatable")
@@ -254,7 +256,7 @@ def rule_rewrite(mcq: MCQ) -> tuple[str, str]:
 async def curate_one(mcq: MCQ, cfg: CurateConfig, teacher: ChatModel | None,
                      difficulty_models: Sequence[ChatModel]) -> Problem:
     """The problem made from one MCQ, or Rejected(stage, reason)."""
-    meta: dict[str, Any] = {"original_question": mcq.question}
+    meta: dict[str, Any] = {"original_question": mcq.question}  # curate's notes; see problem_meta
     if mcq.subject:
         meta["subject"] = mcq.subject
     if cfg.rule_filter:
@@ -263,7 +265,7 @@ async def curate_one(mcq: MCQ, cfg: CurateConfig, teacher: ChatModel | None,
             raise Rejected("rule", reason)
     if difficulty_models:
         answers = await difficulty_answers(mcq, difficulty_models, cfg)
-        meta["difficulty"] = answers
+        meta["difficulty_answers"] = answers
         if all(letter == mcq.answer for letter in answers.values()):
             raise Rejected("difficulty", f"all {len(answers)} difficulty models answered correctly",
                            answers=answers)
@@ -297,8 +299,17 @@ async def curate_one(mcq: MCQ, cfg: CurateConfig, teacher: ChatModel | None,
     meta["reformat"] = cfg.reformat
     return Problem(
         id=problem_id(mcq), question=question, answer=answer, source=mcq.source, source_id=mcq.source_id,
-        mcq_id=mcq.id, options=dict(mcq.options), original_answer=mcq.answer, meta=meta,
+        mcq_id=mcq.id, options=dict(mcq.options), original_answer=mcq.answer, meta=problem_meta(mcq, meta),
     )
+
+
+def problem_meta(mcq: MCQ, notes: dict[str, Any]) -> dict[str, Any]:
+    """The MCQ's meta (lineage: e.g. an input's `difficulty` column, MedMCQA's `exp`) under the same
+    keys, plus curate's notes (`original_question`, `subject`, `difficulty_answers`, `filter_label`,
+    `reformat`). The notes win: later stages read them (synthesis starts from `original_question`);
+    an MCQ key that a note takes with another value is kept as `mcq_<key>`, so nothing is lost."""
+    meta = {f"mcq_{k}" if k in notes and notes[k] != v else k: v for k, v in mcq.meta.items()}
+    return {**meta, **notes}
 
 
 def problem_id(mcq: MCQ) -> str:
@@ -376,11 +387,14 @@ def curate_file(
     cache: bool | str | os.PathLike = True,
     retry_failed: bool = False,
     progress: bool = True,
+    cop_base: int | None = None,
 ) -> CurateSummary:
-    """`medo1 curate`: read MCQs (ours, MedQA or MedMCQA fields), load the models, run the stage."""
+    """`medo1 curate`: read MCQs (ours, MedQA or MedMCQA fields), load the models, run the stage.
+
+    `cop_base` states where MedMCQA `cop` counts from (0: hub, 1: original); None detects it per file."""
     from medo1.llm import load_model
 
-    mcqs = read_jsonl(input, MCQ)
+    mcqs = read_jsonl(input, MCQ, cop_base=cop_base)
     if Path(out).resolve() == Path(input).resolve():
         raise Medo1Error(f"{out}: the output must not be the input file")
     teacher_model = load_model(teacher, concurrency=concurrency, cache=cache) if cfg.needs_teacher else None

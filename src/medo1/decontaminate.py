@@ -23,7 +23,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from medo1.errors import Medo1Error
-from medo1.records import iter_json_values
+from medo1.jsonl import iter_json_values
 
 SPAN = 64
 _SKIP_KEYS = {"id", "reason", "mcq_id", "problem_id", "source", "source_id", "split", "bench", "variant", "tag"}

@@ -38,8 +38,9 @@ import yaml
 from rich.console import Console
 
 from medo1.errors import Medo1Error
+from medo1.jsonl import read_jsonl
 from medo1.recipe import SAMPLE, Recipe, load_recipe
-from medo1.records import MCQ, read_jsonl
+from medo1.records import MCQ
 
 STAGES = ("curate", "split", "decontaminate", "search", "synthesize", "sft", "rl", "eval")
 TRAINING = ("sft", "rl")  # the stages that may run under `accelerate launch` (several processes)
@@ -155,7 +156,8 @@ def gather_mcqs(recipe: Recipe) -> list[MCQ]:
 
     mcqs: list[MCQ] = []
     for value in recipe.data.mcq:
-        mcqs += read_jsonl(SAMPLE_MCQ if value == SAMPLE else recipe.input_path(value), MCQ)
+        mcqs += read_jsonl(SAMPLE_MCQ if value == SAMPLE else recipe.input_path(value), MCQ,
+                           cop_base=recipe.data.cop_base)
     if recipe.data.split is not None:
         mcqs = [m for m in mcqs if m.split in (None, recipe.data.split)]
     unique = list({m.id: m for m in mcqs}.values())  # the same question twice is one question
@@ -201,7 +203,8 @@ def eval_items(recipe: Recipe):
     for bench in recipe.eval.benches:
         data = recipe.eval.data.get(bench)
         name = bench if bench in _registry() else str(recipe.input_path(bench))
-        items += load_benchmark(name, recipe.input_path(data) if data else None, limit=recipe.eval.limit)
+        items += load_benchmark(name, recipe.input_path(data) if data else None, limit=recipe.eval.limit,
+                                cop_base=recipe.eval.cop_base)
     return items
 
 
@@ -434,7 +437,7 @@ def _remove_outputs(run: Run, stage: str) -> None:
 
     from medo1.decontaminate import dropped_path
     from medo1.pool import usage_path
-    from medo1.records import failed_path
+    from medo1.jsonl import failed_path
     from medo1.synthesize import official_path
 
     for key in OUTPUTS[stage]:

@@ -69,6 +69,8 @@ class DataSection(Strict):
     mcq: list[str] = Field(default_factory=lambda: [SAMPLE], description="MCQ files (ours, MedQA, MedMCQA); `sample` = bundled bank.")
     split: str | None = Field(default="train", description="Keep only questions whose `split` field is this (None: all).")
     limit: int | None = Field(default=None, ge=1, description="Keep the first N questions (quick runs).")
+    cop_base: int | None = Field(default=None, ge=0, le=1, description="MedMCQA `cop` counts from 0 (hub release) "
+                                 "or 1 (original release); None: detected per file.")
 
 
 class ModelsSection(Strict):

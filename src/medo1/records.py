@@ -1,22 +1,20 @@
-"""Records that flow between stages, and JSONL reading/writing.
+"""Records that flow between stages (MCQ, Problem, SearchTrace, SFTExample, EvalItem).
 
 Every record has a stable `id`: a hash of its source content, so a re-run of a stage
-recognises work it already did. Readers accept our own snake_case fields and the
-public formats (MedQA, MedMCQA, medical-o1 problems, medical-o1 SFT); any problem in
-the input is reported as one line: `file:line: field: what is wrong`.
+recognises work it already did. `Record.from_raw` accepts our own snake_case fields and
+the public formats (MedQA, MedMCQA, medical-o1 problems, medical-o1 SFT); a problem
+with a row is raised as `FieldProblem(field, what is wrong)`, which the JSONL reader
+(medo1.jsonl) turns into one line: `file:line: field: what is wrong`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-from pathlib import Path
-from typing import Any, Iterable, Iterator, TypeVar
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
-from medo1.errors import InputError
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
+from pydantic_core import PydanticCustomError
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
@@ -35,13 +33,54 @@ class FieldProblem(ValueError):
         super().__init__(f"{field}: {problem}")
 
 
+# Validation context of a row read from a file: its extra columns go to `meta` (see Record).
+ROW = {"extra_to_meta": True}
+
+
 class Record(BaseModel):
+    """A record read from or written to JSONL.
+
+    Built in code (`Problem(question=..., answr=...)`), an unknown field is an error, so
+    a typo never passes. Read from a file (`from_raw`), a row's extra columns are kept:
+    a record with a `meta` field stores each unknown column under its own name in
+    `meta` (lineage), at any depth (a trace's nested `problem` too). A column whose
+    name is already a key of the row's own `meta` object must carry the same value;
+    if it differs the row is an error (`difficulty: column and meta.difficulty
+    differ`), so neither value is dropped silently. Records without `meta` still
+    reject unknown fields.
+    """
+
     model_config = ConfigDict(extra="forbid")
 
     @classmethod
     def from_raw(cls, raw: dict) -> "Record":
         """Build from our own fields; subclasses also accept public formats."""
-        return cls.model_validate(raw)
+        return cls.model_validate(raw, context=ROW)
+
+    @classmethod
+    def _public(cls, raw: dict, read: set[str], **fields: Any):
+        """A record from a public-format row: `fields` come from the columns in `read`; every other
+        column is kept in `meta` under its own name, next to our own notes (`fields["meta"]`)."""
+        notes = fields.pop("meta", {})
+        return cls(**fields, meta={**{k: v for k, v in raw.items() if k not in read}, **notes})
+
+    @model_validator(mode="before")
+    @classmethod
+    def _extra_columns_to_meta(cls, data: Any, info: ValidationInfo) -> Any:
+        if not isinstance(data, dict) or not (info.context or {}).get("extra_to_meta"):
+            return data
+        fields = cls.model_fields
+        extra = {key: value for key, value in data.items() if key not in fields}
+        if not extra or "meta" not in fields or not isinstance(data.get("meta", {}), dict):
+            return data  # nothing to keep, nowhere to keep it, or a `meta` that validation rejects
+        meta = dict(data.get("meta") or {})
+        for key, value in extra.items():
+            if key in meta and meta[key] != value:
+                raise PydanticCustomError(
+                    "meta_conflict", "column and meta.{column} differ ({value} vs {meta_value}); rename the column",
+                    {"column": key, "value": short_value(value), "meta_value": short_value(meta[key])})
+            meta[key] = value
+        return {**{k: v for k, v in data.items() if k not in extra}, "meta": meta}
 
 
 # ---------------------------------------------------------------- helpers for converters
@@ -53,13 +92,13 @@ def _require(raw: dict, field: str, kind: type | tuple = str) -> Any:
     value = raw[field]
     if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
         want = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-        raise FieldProblem(field, f"expected {want}, got {type(value).__name__} {_short(value)}")
+        raise FieldProblem(field, f"expected {want}, got {type(value).__name__} {short_value(value)}")
     if isinstance(value, str) and not value.strip():
         raise FieldProblem(field, "empty")
     return value
 
 
-def _short(value: Any) -> str:
+def short_value(value: Any) -> str:
     text = json.dumps(value, ensure_ascii=False)
     return text if len(text) <= 40 else text[:37] + "..."
 
@@ -88,7 +127,7 @@ def _options_from(raw: dict, field: str = "options") -> dict[str, str]:
 
 def _letter(field: str, value: Any, options: dict[str, str]) -> str:
     if not isinstance(value, str):
-        raise FieldProblem(field, f"expected an option letter, got {type(value).__name__} {_short(value)}")
+        raise FieldProblem(field, f"expected an option letter, got {type(value).__name__} {short_value(value)}")
     letter = value.strip().upper()
     if letter not in options:
         raise FieldProblem(field, f"{value!r} is not one of the options {''.join(options)}")
@@ -120,44 +159,66 @@ class MCQ(Record):
         return self.options[self.answer]
 
     @classmethod
-    def from_raw(cls, raw: dict) -> "MCQ":
+    def from_raw(cls, raw: dict, *, cop_base: int = 0) -> "MCQ":
+        """One row: ours, MedQA, MedMCQA or MMLU-Pro fields. A public row's other columns go to `meta`.
+
+        MedMCQA's `cop` counts from `cop_base`: 0 in the hub release, 1 in the original
+        one. A row cannot tell which; `medmcqa_cop_base` decides it for a whole file.
+        """
         question = _require(raw, "question")
-        common = {
-            "source_id": _optional_str(raw.get("source_id", raw.get("id"))),
-            "split": raw.get("split"),
-            "subject": raw.get("subject", raw.get("subject_name", raw.get("category"))),
-        }
-        if "opa" in raw or "cop" in raw:  # MedMCQA (HF shape: cop is 0-based)
+        lineage, read = _lineage(raw)
+        if is_medmcqa(raw):
             options = {}
-            for i, key in enumerate(["opa", "opb", "opc", "opd", "ope"]):
-                if key in raw and raw[key] is not None:
+            for i, key in enumerate(MEDMCQA_OPTIONS):
+                if raw.get(key) is not None:
                     options[LETTERS[i]] = str(_require(raw, key, (str, int, float))).strip()
             if len(options) < 4:
-                missing = [k for k in ("opa", "opb", "opc", "opd") if k not in raw]
+                missing = [k for k in MEDMCQA_OPTIONS[:4] if k not in raw]
                 raise FieldProblem(missing[0] if missing else "opa", "missing")
             cop = _require(raw, "cop", int)
-            if not 0 <= cop < len(options):
-                raise FieldProblem("cop", f"{cop} is not a 0-based option index below {len(options)}")
-            return cls(question=question, options=options, answer=LETTERS[cop], source="medmcqa", **common)
+            if not 0 <= cop - cop_base < len(options):
+                raise FieldProblem("cop", f"{cop} is not a {cop_base}-based option index "
+                                          f"({cop_base}..{cop_base + len(options) - 1})")
+            return cls._public(raw, {"question", "cop", *MEDMCQA_OPTIONS, *read}, question=question,
+                               options=options, answer=LETTERS[cop - cop_base], source="medmcqa",
+                               **lineage, meta={"cop_base": cop_base})
         options = _options_from(raw)
-        if "answer_idx" in raw:  # MedQA
+        if "answer_idx" in raw:  # MedQA ("answer" is the correct option's text)
             answer = _letter("answer_idx", raw["answer_idx"], options)
-            return cls(question=question, options=options, answer=answer, source="medqa", **common)
-        if "answer_index" in raw:  # MMLU-Pro style
+            return cls._public(raw, {"question", "options", "answer_idx", "answer", *read}, question=question,
+                               options=options, answer=answer, source="medqa", **lineage)
+        if "answer_index" in raw:  # MMLU-Pro style ("answer" is the letter again)
             index = _require(raw, "answer_index", int)
             if not 0 <= index < len(options):
                 raise FieldProblem("answer_index", f"{index} is out of range for {len(options)} options")
-            return cls(question=question, options=options, answer=LETTERS[index], source="mmlu_pro", **common)
+            return cls._public(raw, {"question", "options", "answer_index", "answer", *read}, question=question,
+                               options=options, answer=LETTERS[index], source="mmlu_pro", **lineage)
         if "answer" not in raw:
             raise FieldProblem("answer", "missing (expected an option letter)")
         answer = _letter("answer", raw["answer"], options)
-        known = set(cls.model_fields)
-        unknown = sorted(set(raw) - known)
-        if unknown:
-            raise FieldProblem(unknown[0], "unknown field")
-        fields = {k: v for k, v in raw.items() if k in known}
-        fields.update(question=question, options=options, answer=answer)
-        return cls.model_validate(fields)
+        return cls.model_validate({**raw, "question": question, "options": options, "answer": answer}, context=ROW)
+
+
+MEDMCQA_OPTIONS = ("opa", "opb", "opc", "opd", "ope")
+
+
+def is_medmcqa(raw: dict) -> bool:
+    return "opa" in raw or "cop" in raw
+
+
+def _lineage(raw: dict) -> tuple[dict[str, Any], set[str]]:
+    """source_id / split / subject of a public row, and the columns they were read from."""
+    out: dict[str, Any] = {}
+    read: set[str] = set()
+    for field, keys in (("source_id", ("source_id", "id")), ("split", ("split",)),
+                        ("subject", ("subject", "subject_name", "category"))):
+        for key in keys:
+            if key in raw and raw[key] is None:
+                read.add(key)
+            elif key in raw and field not in out:
+                out[field] = str(raw[key]) if field == "source_id" else raw[key]
+                read.add(key)
+    return out, read
 
 
 def _optional_str(value: Any) -> str | None:
@@ -184,7 +245,8 @@ class Problem(Record):
     @classmethod
     def from_raw(cls, raw: dict) -> "Problem":
         if "Open-ended Verifiable Question" in raw:  # medical-o1 verifiable problems
-            return cls(
+            return cls._public(
+                raw, {"Open-ended Verifiable Question", "Ground-True Answer", "id"},
                 question=_require(raw, "Open-ended Verifiable Question"),
                 answer=_require(raw, "Ground-True Answer"),
                 source="medical-o1",
@@ -278,7 +340,8 @@ class SFTExample(Record):
     @classmethod
     def from_raw(cls, raw: dict) -> "SFTExample":
         if "Question" in raw or "Complex_CoT" in raw:  # medical-o1 SFT
-            return cls(
+            return cls._public(
+                raw, {"Question", "Complex_CoT", "Response"},
                 question=_require(raw, "Question"),
                 complex_cot=_require(raw, "Complex_CoT"),
                 response=_require(raw, "Response"),
@@ -302,237 +365,3 @@ class EvalItem(Record):
     def model_post_init(self, _context: Any) -> None:
         if not self.id:
             self.id = content_id("eval", self.bench, self.question, self.options, self.answer)
-
-
-# ---------------------------------------------------------------- reading
-
-R = TypeVar("R", bound=Record)
-
-
-def _first_validation_problem(err: ValidationError) -> tuple[str, str]:
-    first = err.errors()[0]
-    field = ".".join(str(p) for p in first.get("loc", ())) or "(record)"
-    msg = first.get("msg", "invalid")
-    if first.get("type") == "missing":
-        msg = "missing"
-    elif "input" in first and first.get("type") != "extra_forbidden":
-        msg = f"{msg}, got {_short(first['input'])}"
-    elif first.get("type") == "extra_forbidden":
-        msg = "unknown field"
-    return field, msg
-
-
-def parse_record(model: type[R], raw: Any, path: str | os.PathLike, line: int) -> R:
-    """Turn one decoded JSON value into a record, or raise a one-line InputError."""
-    if not isinstance(raw, dict):
-        raise InputError(path, line, "(record)", f"expected a JSON object, got {type(raw).__name__}")
-    try:
-        return model.from_raw(raw)
-    except FieldProblem as err:
-        raise InputError(path, line, err.field, err.problem) from None
-    except ValidationError as err:
-        field, msg = _first_validation_problem(err)
-        raise InputError(path, line, field, msg) from None
-
-
-def _decode_utf8(path: Path, line: int, data: bytes) -> str:
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise InputError(path, line, "(encoding)", f"not valid UTF-8 (byte 0x{data[err.start]:02x} at column {err.start + 1})") from None
-
-
-def iter_json_values(path: str | os.PathLike) -> Iterator[tuple[int, Any]]:
-    """(line number, decoded value) for each record of a .jsonl file or a .json array."""
-    path = Path(path)
-    if not path.exists():
-        raise InputError(path, 0, "(file)", "no such file")
-    if path.is_dir():
-        raise InputError(path, 0, "(file)", "is a directory, expected a .jsonl or .json file")
-    data = path.read_bytes()
-    if not data.strip():
-        raise InputError(path, 1, "(file)", "empty file, expected JSON records")
-    if data.lstrip()[:1] == b"[":
-        yield from _iter_json_array(path, data)
-        return
-    for number, raw_line in enumerate(data.split(b"\n"), start=1):
-        text = _decode_utf8(path, number, raw_line).strip()
-        if not text:
-            continue
-        try:
-            yield number, json.loads(text)
-        except json.JSONDecodeError as err:
-            raise InputError(path, number, "(json)", f"{err.msg} at column {err.colno}") from None
-
-
-def _iter_json_array(path: Path, data: bytes) -> Iterator[tuple[int, Any]]:
-    """Walk a JSON array element by element so errors can name the element's line."""
-    for number, raw_line in enumerate(data.split(b"\n"), start=1):
-        _decode_utf8(path, number, raw_line)
-    text = data.decode("utf-8")
-    decoder = json.JSONDecoder()
-    pos = text.index("[") + 1
-
-    def line_of(offset: int) -> int:
-        return text.count("\n", 0, offset) + 1
-
-    def skip_ws(p: int) -> int:
-        while p < len(text) and text[p] in " \t\r\n":
-            p += 1
-        return p
-
-    pos = skip_ws(pos)
-    if pos < len(text) and text[pos] == "]":
-        raise InputError(path, line_of(pos), "(file)", "empty JSON array, expected records")
-    while True:
-        pos = skip_ws(pos)
-        try:
-            value, end = decoder.raw_decode(text, pos)
-        except json.JSONDecodeError as err:
-            raise InputError(path, err.lineno, "(json)", f"{err.msg} at column {err.colno}") from None
-        yield line_of(pos), value
-        pos = skip_ws(end)
-        if pos < len(text) and text[pos] == ",":
-            pos += 1
-            continue
-        if pos < len(text) and text[pos] == "]":
-            return
-        raise InputError(path, line_of(pos), "(json)", "expected ',' or ']' after an array element")
-
-
-def read_jsonl(path: str | os.PathLike, model: type[R]) -> list[R]:
-    """Read every record of `path` (JSONL or a JSON array) as `model`; errors are one line."""
-    records = [parse_record(model, raw, path, line) for line, raw in iter_json_values(path)]
-    return records
-
-
-def read_many(paths: Iterable[str | os.PathLike], model: type[R]) -> list[R]:
-    out: list[R] = []
-    for path in paths:
-        out.extend(read_jsonl(path, model))
-    return out
-
-
-# ---------------------------------------------------------------- writing (resumable)
-
-
-def _repair_tail(path: Path) -> None:
-    """Cut a half-written last line (a killed process) so appends start on a fresh line."""
-    size = path.stat().st_size
-    if size == 0:
-        return
-    with open(path, "rb+") as f:
-        f.seek(size - 1)
-        if f.read(1) == b"\n":
-            return
-        # Walk back to the last newline; everything after it is a partial record.
-        block = 1 << 16
-        pos = size
-        while pos > 0:
-            start = max(0, pos - block)
-            f.seek(start)
-            chunk = f.read(pos - start)
-            idx = chunk.rfind(b"\n")
-            if idx >= 0:
-                f.truncate(start + idx + 1)
-                return
-            pos = start
-        f.truncate(0)
-
-
-def _ids_in(path: Path) -> set[str]:
-    ids: set[str] = set()
-    with open(path, "rb") as f:
-        for raw_line in f:
-            try:
-                value = json.loads(raw_line)
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                continue
-            if isinstance(value, dict) and isinstance(value.get("id"), str):
-                ids.add(value["id"])
-    return ids
-
-
-class JsonlWriter:
-    """Append-only JSONL output that survives kills: one flushed line per record.
-
-    Opening an existing file repairs a half-written last line and remembers the ids
-    already there, so a re-run can skip them (`id in writer`).
-    """
-
-    def __init__(self, path: str | os.PathLike, *, fsync: bool = False):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        if self.path.exists():
-            _repair_tail(self.path)
-            self.ids = _ids_in(self.path)
-        else:
-            self.ids = set()
-        self._fsync = fsync
-        self._file = open(self.path, "a", encoding="utf-8")
-
-    def __contains__(self, record_id: str) -> bool:
-        return record_id in self.ids
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    def write(self, record: BaseModel | dict) -> None:
-        value = record.model_dump(mode="json", exclude_none=False) if isinstance(record, BaseModel) else record
-        self._file.write(json.dumps(value, ensure_ascii=False) + "\n")
-        self._file.flush()
-        if self._fsync:
-            os.fsync(self._file.fileno())
-        if isinstance(value.get("id"), str):
-            self.ids.add(value["id"])
-
-    def close(self) -> None:
-        self._file.close()
-
-    def __enter__(self) -> "JsonlWriter":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-
-def failed_path(out: str | os.PathLike, kind: str = "failed") -> Path:
-    """`problems.jsonl` -> `problems.failed.jsonl` (or `.rejected.jsonl`)."""
-    out = Path(out)
-    stem = out.name[: -len(".jsonl")] if out.name.endswith(".jsonl") else out.stem
-    return out.with_name(f"{stem}.{kind}.jsonl")
-
-
-class StageOutput:
-    """A stage's outputs: the main file and the file of items that did not make it.
-
-    Every input id ends up in exactly one of them. `done(id)` tells a re-run what to
-    skip; `retry_failed=True` drops earlier failures so they are attempted again.
-    """
-
-    def __init__(self, out: str | os.PathLike, *, failed_kind: str = "failed", retry_failed: bool = False):
-        self.ok = JsonlWriter(out)
-        fpath = failed_path(out, failed_kind)
-        if retry_failed and fpath.exists():
-            fpath.unlink()
-        self.failed = JsonlWriter(fpath)
-
-    def done(self, record_id: str) -> bool:
-        return record_id in self.ok or record_id in self.failed
-
-    def write(self, record: BaseModel | dict) -> None:
-        self.ok.write(record)
-
-    def fail(self, record_id: str, reason: str, **extra: Any) -> None:
-        self.failed.write({"id": record_id, "reason": reason, **extra})
-
-    def close(self) -> None:
-        self.ok.close()
-        self.failed.close()
-
-    def __enter__(self) -> "StageOutput":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-

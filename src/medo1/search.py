@@ -33,10 +33,11 @@ from typing import Any, Iterable, Sequence
 from medo1.cot import (ReplyError, ask_parsed, call_seed, conclusion_of, cot_json, cot_schema, grammar_backed,
                        grammar_cot_schema, parse_cot, parse_refinement)
 from medo1.errors import Medo1Error
+from medo1.jsonl import StageOutput, read_jsonl
 from medo1.llm.base import ChatModel
 from medo1.pool import CallPool, StageProgress, StageUsage, run_items
 from medo1.prompts import load_prompt, render
-from medo1.records import CoTStep, Problem, SearchTrace, StageOutput, TraceStep, read_jsonl
+from medo1.records import CoTStep, Problem, SearchTrace, TraceStep
 from medo1.verify import JudgeVerifier, Verifier, verifier_model
 
 STRATEGIES = ("explore_new_paths", "backtracking", "verification", "correction")

@@ -12,7 +12,8 @@ import random
 from pathlib import Path
 
 from medo1.errors import Medo1Error
-from medo1.records import Problem, iter_json_values, parse_record
+from medo1.jsonl import iter_json_values, parse_record
+from medo1.records import Problem
 
 
 def split_ids(ids: list[str], *, rl_fraction: float = 0.5, seed: int = 0) -> tuple[set[str], set[str]]:

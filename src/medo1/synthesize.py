@@ -38,10 +38,11 @@ from typing import Any, Iterable
 from medo1.consistency import CheckFailed, CommittedAsker, Part, final_thought, short
 from medo1.cot import ReplyError, cot_text, extract_json, get_key, grammar_backed
 from medo1.errors import Medo1Error
+from medo1.jsonl import StageOutput, failed_path, read_jsonl
 from medo1.llm.base import ChatModel
 from medo1.pool import CallPool, StageProgress, StageUsage, run_items
 from medo1.prompts import load_prompt, render
-from medo1.records import SearchTrace, SFTExample, StageOutput, content_id, failed_path, read_jsonl
+from medo1.records import SearchTrace, SFTExample, content_id
 from medo1.thinking import FINAL_HEADER, THINKING_HEADER
 from medo1.verify import JudgeVerifier, MatchVerifier, Verifier, verifier_model
 

@@ -491,7 +491,7 @@ def evaluate_verifier_file(
     import json
     from pathlib import Path
 
-    from medo1.records import read_jsonl
+    from medo1.jsonl import read_jsonl
 
     items = read_jsonl(labeled, LabeledVerdict)
     verifier = load_verifier(spec, concurrency=concurrency, cache=cache, lang=lang, prompts=prompts,

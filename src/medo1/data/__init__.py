@@ -13,7 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from medo1.errors import Medo1Error
-from medo1.records import MCQ, read_jsonl
+from medo1.jsonl import read_jsonl
+from medo1.records import MCQ
 
 SAMPLE_MCQ: Path = Path(__file__).with_name("sample_mcq.jsonl")
 SPLITS = ("train", "eval")

@@ -7,7 +7,7 @@
 | name          | source (hub id, config, split)                | fields read                                    |
 |---------------|-----------------------------------------------|------------------------------------------------|
 | medqa         | GBaker/MedQA-USMLE-4-options, test            | question, options{A-D}, answer_idx             |
-| medmcqa       | openlifescienceai/medmcqa, validation         | question, opa-opd, cop (0-based), subject_name |
+| medmcqa       | openlifescienceai/medmcqa, validation         | question, opa-opd, cop (0-based*), subject_name|
 | pubmedqa      | qiaojin/PubMedQA pqa_labeled, train (all 1000  | question, context{contexts,labels},            |
 |               | expert-labelled questions; the paper's 500-   | final_decision -> options yes / no / maybe     |
 |               | question test split can be given with --data) |                                                |
@@ -17,7 +17,14 @@
 | sample        | the bundled sample bank, eval split           | our MCQ format                                 |
 
 Local files may be .jsonl, .json (an array) or .parquet (GPQA also .csv). A row that
-does not fit its benchmark's shape is an error naming the file, row and field.
+does not fit its benchmark's shape is an error naming the file, row and field; a row's
+other columns are kept in the item's `meta`.
+
+* The hub release of MedMCQA counts `cop` from 0, the original release from 1. In a
+local file the base is decided for the whole file as `medo1 curate` decides it
+(`medmcqa_cop_base`: a 1-based file is reported, a file that cannot tell is refused)
+unless it is stated: `load_benchmark(..., cop_base=1)`, `medo1 eval --cop-base 1`,
+recipe `eval.cop_base`.
 """
 
 from __future__ import annotations
@@ -30,9 +37,13 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from medo1.errors import InputError, Medo1Error
-from medo1.records import LETTERS, MCQ, EvalItem, FieldProblem, iter_json_values
+from medo1.jsonl import iter_json_values, medmcqa_cop_base
+from medo1.records import LETTERS, MCQ, EvalItem, FieldProblem
 
-Converter = Callable[[dict], "EvalItem | None"]  # None: the row is not part of the benchmark
+# (row, base of MedMCQA `cop` in the row's file) -> item; None: the row is not part of the benchmark.
+# The base matters only to the converters that read rows with MCQ.from_raw.
+Converter = Callable[[dict, int], "EvalItem | None"]
+HUB_COP_BASE = 0  # openlifescienceai/medmcqa counts `cop` from 0
 
 
 @dataclass(frozen=True)
@@ -65,33 +76,36 @@ def _text(raw: dict, key: str) -> str:
 
 
 def _item(bench: str, mcq: MCQ, *, subset: str | None = None) -> EvalItem:
-    meta = {"subset": subset} if subset else {}
+    """An eval item from an MCQ: its meta (the row's other columns, lineage) plus subject and subset."""
+    meta = dict(mcq.meta)
     if mcq.subject:
         meta["subject"] = mcq.subject
+    if subset:
+        meta["subset"] = subset
     return EvalItem(bench=bench, question=mcq.question, options=mcq.options, answer=mcq.answer,
                     source_id=mcq.source_id, meta=meta)
 
 
-def _from_mcq(bench: str, raw: dict, *, subset: str | None = None) -> EvalItem:
-    return _item(bench, MCQ.from_raw(raw), subset=subset)
+def _from_mcq(bench: str, raw: dict, cop_base: int, *, subset: str | None = None) -> EvalItem:
+    return _item(bench, MCQ.from_raw(raw, cop_base=cop_base), subset=subset)
 
 
-def medqa(raw: dict) -> EvalItem:
+def medqa(raw: dict, cop_base: int = HUB_COP_BASE) -> EvalItem:
     if "answer_idx" not in raw:
         raise FieldProblem("answer_idx", "missing (MedQA shape: question, options{A-D}, answer_idx)")
-    return _from_mcq("medqa", raw)
+    return _from_mcq("medqa", raw, cop_base)
 
 
-def medmcqa(raw: dict) -> EvalItem:
+def medmcqa(raw: dict, cop_base: int = HUB_COP_BASE) -> EvalItem:
     if "cop" not in raw:
         raise FieldProblem("cop", "missing (MedMCQA shape: question, opa-opd, cop)")
-    return _from_mcq("medmcqa", raw)
+    return _from_mcq("medmcqa", raw, cop_base)
 
 
 PUBMEDQA_OPTIONS = {"A": "yes", "B": "no", "C": "maybe"}
 
 
-def pubmedqa(raw: dict) -> EvalItem:
+def pubmedqa(raw: dict, cop_base: int = HUB_COP_BASE) -> EvalItem:
     question = _text(raw, "question")
     decision = _text(raw, "final_decision").lower()
     answers = {text: letter for letter, text in PUBMEDQA_OPTIONS.items()}
@@ -118,7 +132,7 @@ def pubmedqa(raw: dict) -> EvalItem:
 MMLU_PRO_CATEGORIES = ("health", "biology")
 
 
-def mmlu_pro_med(raw: dict) -> EvalItem | None:
+def mmlu_pro_med(raw: dict, cop_base: int = HUB_COP_BASE) -> EvalItem | None:
     category = _text(raw, "category").lower()
     if category not in MMLU_PRO_CATEGORIES:
         return None
@@ -127,7 +141,7 @@ def mmlu_pro_med(raw: dict) -> EvalItem | None:
     options = raw.get("options")
     if isinstance(options, list):  # some MMLU-Pro rows pad their option list with "N/A"
         raw = {**raw, "options": [o for o in options if str(o).strip() not in ("", "N/A")]}
-    item = _from_mcq("mmlu_pro_med", {k: v for k, v in raw.items() if k != "id"}, subset=category)
+    item = _from_mcq("mmlu_pro_med", {k: v for k, v in raw.items() if k != "id"}, cop_base, subset=category)
     source_id = raw.get("question_id", raw.get("id"))
     return item.model_copy(update={"source_id": None if source_id is None else str(source_id)})
 
@@ -135,7 +149,7 @@ def mmlu_pro_med(raw: dict) -> EvalItem | None:
 GPQA_SUBDOMAINS = {"genetics": "genetics", "molecular biology": "molecular biology"}
 
 
-def gpqa_med(raw: dict) -> EvalItem | None:
+def gpqa_med(raw: dict, cop_base: int = HUB_COP_BASE) -> EvalItem | None:
     subdomain = _text(raw, "Subdomain").lower()
     if subdomain not in GPQA_SUBDOMAINS:
         return None
@@ -151,7 +165,7 @@ def gpqa_med(raw: dict) -> EvalItem | None:
 
 def local_mcq(bench: str) -> Converter:
     """Our MCQ format (and the MedQA / MedMCQA / MMLU-Pro shapes MCQ.from_raw reads)."""
-    return lambda raw: _from_mcq(bench, raw)
+    return lambda raw, cop_base=HUB_COP_BASE: _from_mcq(bench, raw, cop_base)
 
 
 BENCHMARKS: dict[str, Benchmark] = {
@@ -232,11 +246,14 @@ def _rows_from_hub(bench: Benchmark) -> Iterator[tuple[int, Any]]:
     yield from enumerate(rows, start=1)
 
 
-def load_benchmark(name: str, data: str | os.PathLike | None = None, *, limit: int | None = None) -> list[EvalItem]:
+def load_benchmark(name: str, data: str | os.PathLike | None = None, *, limit: int | None = None,
+                   cop_base: int | None = None) -> list[EvalItem]:
     """The items of benchmark `name` (registry name or local file), from `data` or its hub source.
 
     Rows outside the benchmark (other MMLU-Pro categories, other GPQA subdomains) are
-    skipped; `limit` keeps the first N items.
+    skipped; `limit` keeps the first N items. `cop_base` states where MedMCQA `cop`
+    counts from in a local file (0: hub release, 1: original release); None decides it
+    per file. The hub release is 0-based.
     """
     bench = get_benchmark(name)
     if name == "sample" and data is None:
@@ -244,8 +261,11 @@ def load_benchmark(name: str, data: str | os.PathLike | None = None, *, limit: i
 
         return [_item("sample", q) for q in load_sample("eval")][:limit]
     path = Path(data) if data is not None else (Path(name) if name not in BENCHMARKS else None)
-    rows = _rows_from_file(path) if path is not None else _rows_from_hub(bench)
-    where = path if path is not None else f"{bench.hf_id}[{bench.split}]"
+    if path is not None:
+        where, rows = path, list(_rows_from_file(path))  # the whole file decides the base of MedMCQA `cop`
+        base = medmcqa_cop_base(rows, path, cop_base, recipe_key="eval.cop_base")
+    else:
+        where, rows, base = f"{bench.hf_id}[{bench.split}]", _rows_from_hub(bench), HUB_COP_BASE
     items: list[EvalItem] = []
     for number, raw in rows:
         if limit is not None and len(items) >= limit:
@@ -253,7 +273,7 @@ def load_benchmark(name: str, data: str | os.PathLike | None = None, *, limit: i
         if not isinstance(raw, dict):
             raise InputError(where, number, "(record)", f"expected an object, got {type(raw).__name__}")
         try:
-            item = bench.convert(raw)
+            item = bench.convert(raw, base)
         except FieldProblem as err:
             raise InputError(where, number, err.field, err.problem) from None
         except ValueError as err:  # pydantic validation of the built record

@@ -26,7 +26,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Literal
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -35,9 +35,10 @@ from medo1.errors import Medo1Error
 from medo1.evaluate.benchmarks import PAPER_BENCHES, Benchmark, RunItem, expand_runs, get_benchmark, load_benchmark
 from medo1.evaluate.extract import extract_answer
 from medo1.evaluate.tables import details_table, paper_table
+from medo1.jsonl import StageOutput, iter_json_values
 from medo1.llm.base import ChatModel
 from medo1.prompts import load_prompt, render
-from medo1.records import EvalItem, StageOutput, iter_json_values
+from medo1.records import EvalItem
 
 STYLES = ("free", "strict")
 
@@ -56,6 +57,7 @@ class EvalConfig:
     runs: int | None = None  # None: each benchmark's own default (GPQA: 5, others: 1)
     seed: int = 0  # sampling seed (+ run number) and GPQA option order
     limit: int | None = None  # first N questions per benchmark
+    cop_base: Literal[0, 1] | None = None  # MedMCQA `cop` in local files: 0 (hub), 1 (original); None: detected
     progress: bool = True
 
 
@@ -234,7 +236,7 @@ async def evaluate(model: ChatModel, out_dir: str | os.PathLike, config: EvalCon
     for name in config.benches:  # load everything first: a bad file fails before any model call
         bench = get_benchmark(name)
         runs = config.runs or bench.runs
-        items = load_benchmark(name, config.data.get(bench.name), limit=config.limit)
+        items = load_benchmark(name, config.data.get(bench.name), limit=config.limit, cop_base=config.cop_base)
         loaded.append((bench, runs, expand_runs(bench, items, runs, config.seed)))
     _check_setup(out_dir, setup)
     # retry_failed: questions whose call failed last time are asked again.

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import TypeVar
 
 from medo1.errors import InputError, Medo1Error
-from medo1.records import Problem, Record, SFTExample, parse_record, read_jsonl
+from medo1.jsonl import parse_record, read_jsonl
+from medo1.records import Problem, Record, SFTExample
 from medo1.thinking import format_target
 
 R = TypeVar("R", bound=Record)

@@ -31,7 +31,7 @@ import torch
 import torch.nn as nn
 
 from medo1.errors import Medo1Error
-from medo1.records import JsonlWriter
+from medo1.jsonl import JsonlWriter
 from medo1.train.common import (
     MetricsLog,
     bf16_supported,

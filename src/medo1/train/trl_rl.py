@@ -23,7 +23,8 @@ from pathlib import Path
 import torch
 
 from medo1.errors import Medo1Error
-from medo1.records import Record, StageOutput, read_jsonl
+from medo1.jsonl import StageOutput, read_jsonl
+from medo1.records import Record
 from medo1.train.common import (
     MetricsCallback,
     bf16_supported,
