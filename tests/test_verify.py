@@ -249,3 +249,34 @@ def test_verifier_eval_bad_label_is_one_line(tmp_path):
     assert done.stderr.strip().splitlines() == [f"error: {labeled}:2: label: "
                                                 "Value error, expected true/false (or 1/0, correct/incorrect), "
                                                 'got "maybe"']
+
+
+def test_verifier_eval_reports_each_kind(tmp_path):
+    rows = [{**row, "kind": kind} for row, kind in zip(LABELED, ["plain", "plain", "synonym", "synonym", "negated"])]
+    rows.append({**LABELED[5], "kind": None})  # a row without a kind is counted under "-"
+    labeled = tmp_path / "labeled.jsonl"
+    labeled.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    out = tmp_path / "report.json"
+    result = CliRunner().invoke(app, ["verifier-eval", "--labeled", str(labeled), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.split()[:2] == ["kind", "n"])
+    table = {line.split()[0]: line.split()[1:] for line in lines[header + 1:]}
+    # kind: n, accuracy, precision, accepted (share said True), errors
+    assert table == {"-": ["1", "0.000", "-", "0.000", "0"], "negated": ["1", "1.000", "-", "0.000", "0"],
+                     "plain": ["2", "1.000", "1.000", "0.500", "0"], "synonym": ["2", "0.500", "1.000", "0.500", "0"]}
+    report = json.loads(out.read_text())
+    assert report["by_kind"]["synonym"] == {"n": 2, "tp": 1, "fp": 0, "tn": 0, "fn": 1, "errors": 0, "accuracy": 0.5,
+                                            "precision": 1.0, "recall": 0.5, "f1": pytest.approx(2 / 3),
+                                            "accept_rate": 0.5}
+    assert [m["kind"] for m in report["mistakes"]] == ["synonym", None]
+
+
+def test_verifier_eval_without_kinds_prints_no_kind_table(tmp_path):
+    labeled = tmp_path / "labeled.jsonl"
+    labeled.write_text("".join(json.dumps(row) + "\n" for row in LABELED))
+    result = CliRunner().invoke(app, ["verifier-eval", "--labeled", str(labeled)])
+    assert result.exit_code == 0, result.output
+    assert "kind" not in result.output
+    report = asyncio.run(evaluate_verifier(MatchVerifier(), [LabeledVerdict.from_raw(r) for r in LABELED]))
+    assert report.by_kind == {} and report.as_dict()["by_kind"] == {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import math
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from pydantic import Field, field_validator
@@ -19,12 +19,17 @@ _FALSE = {"false", "0", "no", "incorrect", "wrong", "n", "f"}
 
 
 class LabeledVerdict(Record):
-    """A human judgement: is `response` a correct answer given `reference`?"""
+    """A human judgement: is `response` a correct answer given `reference`?
+
+    `kind` names the case the row tests (e.g. hedge, rejection, near_miss, synonym); when a
+    file has it, `medo1 verifier-eval` also reports the figures per kind.
+    """
 
     id: str | None = None
     response: str
     reference: str
     label: bool
+    kind: str | None = None
     meta: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("label", mode="before")
@@ -40,20 +45,23 @@ class LabeledVerdict(Record):
 
 
 @dataclass
-class VerifierReport:
-    verifier: str
+class Agreement:
+    """A confusion matrix of verdicts against labels, and the figures read from it."""
+
     n: int = 0
     tp: int = 0
     fp: int = 0
     tn: int = 0
     fn: int = 0
     errors: int = 0  # items where the verifier reached no verdict
-    mistakes: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def judged(self) -> int:
+        return self.tp + self.fp + self.tn + self.fn
 
     @property
     def accuracy(self) -> float:
-        judged = self.tp + self.fp + self.tn + self.fn
-        return (self.tp + self.tn) / judged if judged else math.nan
+        return (self.tp + self.tn) / self.judged if self.judged else math.nan
 
     @property
     def precision(self) -> float:
@@ -68,38 +76,68 @@ class VerifierReport:
         p, r = self.precision, self.recall
         return 2 * p * r / (p + r) if p + r else math.nan
 
+    @property
+    def accept_rate(self) -> float:
+        """How often the verifier said True (for a kind whose rows are all wrong: how often it was fooled)."""
+        return (self.tp + self.fp) / self.judged if self.judged else math.nan
+
+    def add(self, said: bool, label: bool) -> None:
+        if said and label:
+            self.tp += 1
+        elif said:
+            self.fp += 1
+        elif label:
+            self.fn += 1
+        else:
+            self.tn += 1
+
+    def figures(self) -> dict[str, Any]:
+        return {"n": self.n, "tp": self.tp, "fp": self.fp, "tn": self.tn, "fn": self.fn, "errors": self.errors,
+                "accuracy": self.accuracy, "precision": self.precision, "recall": self.recall, "f1": self.f1,
+                "accept_rate": self.accept_rate}
+
+
+@dataclass
+class VerifierReport(Agreement):
+    verifier: str = ""
+    by_kind: dict[str, Agreement] = field(default_factory=dict)  # empty when no row has a kind
+    mistakes: list[dict[str, Any]] = field(default_factory=list)
+
     def as_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        out.update(accuracy=self.accuracy, precision=self.precision, recall=self.recall, f1=self.f1)
-        return out
+        return {"verifier": self.verifier, **self.figures(),
+                "by_kind": {kind: counts.figures() for kind, counts in self.by_kind.items()},
+                "mistakes": self.mistakes}
 
 
 async def evaluate_verifier(verifier: Verifier, items: Iterable[LabeledVerdict], *,
                             concurrency: int = 32) -> VerifierReport:
-    """Agreement of a verifier with human labels: accuracy, precision, recall, confusion matrix."""
+    """Agreement of a verifier with human labels: accuracy, precision, recall, confusion matrix,
+    overall and per `kind` (rows without a kind are counted as kind "-" when others have one)."""
     items = list(items)
     report = VerifierReport(verifier=verifier.name, n=len(items))
+    if any(item.kind for item in items):
+        for item in items:
+            report.by_kind.setdefault(item.kind or "-", Agreement()).n += 1
     slots = asyncio.Semaphore(concurrency)
 
     async def judge(index: int, item: LabeledVerdict) -> None:
+        kind = report.by_kind.get(item.kind or "-")
         async with slots:
             try:
                 said = await verifier.verify(item.response, item.reference)
             except ModelError as err:
-                report.errors += 1
-                report.mistakes.append({"index": index, "id": item.id, "label": item.label, "error": str(err)})
+                for counts in (report, kind):
+                    if counts is not None:
+                        counts.errors += 1
+                report.mistakes.append({"index": index, "id": item.id, "kind": item.kind, "label": item.label,
+                                        "error": str(err)})
                 return
-        if said and item.label:
-            report.tp += 1
-        elif said:
-            report.fp += 1
-        elif item.label:
-            report.fn += 1
-        else:
-            report.tn += 1
+        for counts in (report, kind):
+            if counts is not None:
+                counts.add(said, item.label)
         if said != item.label:
-            report.mistakes.append({"index": index, "id": item.id, "label": item.label, "verdict": said,
-                                    "response": item.response, "reference": item.reference})
+            report.mistakes.append({"index": index, "id": item.id, "kind": item.kind, "label": item.label,
+                                    "verdict": said, "response": item.response, "reference": item.reference})
 
     await asyncio.gather(*(judge(i, item) for i, item in enumerate(items)))
     report.mistakes.sort(key=lambda m: m["index"])
