@@ -1,4 +1,13 @@
-"""The `match` verifier: no model, the normalised reference against the response."""
+"""The `match` verifier: no model; the committed answer of a response against the reference.
+
+Only what the response commits to is compared (see `medo1.verify.answer`): the final
+response, its answer statement, the segments that assert rather than reject or weigh. The
+comparison is tolerant where wording varies (case, punctuation, accents, plurals, adjective
+and noun forms, abbreviations, British spellings) and exact where a small token changes the
+answer: numbers, Roman numerals (II == 2, II != III), letters after type/group/hepatitis/…,
+negating prefixes (non-, anti-), hypo- vs hyper-, and opposites (left/right, primary/secondary,
+acute/chronic, …). A hedge (several candidates, a range for a single value) is never correct.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +16,12 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 
+from medo1.verify.answer import committed_letters, committed_sentences, hedged, segments
+
 _ARTICLES = {"a", "an", "the"}
 # Words that carry no answer content; removed before comparing token bags.
 _FILLER = _ARTICLES | {"of", "and", "or", "to", "in", "with", "for", "on", "by", "is", "are", "was", "be", "it",
                        "this", "that", "answer", "final", "most", "likely", "diagnosis", "correct"}
-_NEGATIONS = {"not", "no", "never", "without", "nor", "unlikely", "exclude", "excluded", "excludes", "rather",
-              "instead", "neither", "absence", "absent", "isnt", "arent", "doesnt", "dont", "cannot", "cant"}
-_AFTER_NEGATIONS = {"excluded", "unlikely", "ruled"}
 _GREEK = {"α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "κ": "kappa", "μ": "micro"}
 # Common clinical abbreviations, expanded on both sides before comparing.
 ABBREVIATIONS = {
@@ -30,42 +38,124 @@ ABBREVIATIONS = {
     "ppi": "proton pump inhibitor", "bph": "benign prostatic hyperplasia", "sah": "subarachnoid hemorrhage",
     "tia": "transient ischemic attack", "cva": "cerebrovascular accident", "hcc": "hepatocellular carcinoma",
     "aml": "acute myeloid leukemia", "cml": "chronic myeloid leukemia", "cll": "chronic lymphocytic leukemia",
+    "nsclc": "non small cell lung cancer", "sclc": "small cell lung cancer",
+    "esrd": "end stage renal disease", "av": "atrioventricular", "iv": "intravenous", "im": "intramuscular",
+    "gi": "gastrointestinal", "hsv": "herpes simplex virus",
+    "ebv": "epstein barr virus", "cmv": "cytomegalovirus", "rsv": "respiratory syncytial virus",
+    "vsd": "ventricular septal defect", "asd": "atrial septal defect", "pda": "patent ductus arteriosus",
+    "siadh": "syndrome of inappropriate antidiuretic hormone", "adh": "antidiuretic hormone",
+    "acth": "adrenocorticotropic hormone", "tsh": "thyroid stimulating hormone", "itp": "immune thrombocytopenia",
+    "ttp": "thrombotic thrombocytopenic purpura", "hus": "hemolytic uremic syndrome",
+    "dic": "disseminated intravascular coagulation", "aids": "acquired immunodeficiency syndrome",
 }
+# The same drug or word by its British / international name.
+SPELLINGS = {
+    "paracetamol": "acetaminophen", "adrenaline": "epinephrine", "noradrenaline": "norepinephrine",
+    "salbutamol": "albuterol", "frusemide": "furosemide", "lignocaine": "lidocaine", "pethidine": "meperidine",
+    "glibenclamide": "glyburide", "ciclosporin": "cyclosporine", "cyclosporin": "cyclosporine",
+    "rifampicin": "rifampin", "aciclovir": "acyclovir", "amoxycillin": "amoxicillin", "tumour": "tumor",
+}
+_BRITISH = [(re.compile(p), r) for p, r in [
+    (r"^(h|an|isch|leuk|hyperk|hypok|hypercalc|hypocalc|hyperglyc|hypoglyc|sept|ur|bacter|vir|tox)aem", r"\1em"),
+    (r"^haem", "hem"), (r"^oe(s|d|st)", r"e\1"), (r"^foet", "fet"), (r"paed", "ped"), (r"oea$", "ea"),
+    (r"aetiolog", "etiolog"), (r"sulph", "sulf"),
+]]
+# A number or letter after these words names a subtype that must match exactly (type II, hepatitis B).
+QUALIFIERS = {"type", "grade", "stage", "class", "phase", "factor", "nerve", "cn", "mobitz", "group", "hepatitis",
+              "vitamin", "schedule", "level", "zone", "tier", "serotype", "subtype"}
+_ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6, "vii": 7, "viii": 8, "ix": 9, "x": 10, "xi": 11,
+          "xii": 12}
+# Prefix words that reverse the answer ("non-small cell" vs "small cell").
+_PREFIXES = {"non", "anti"}
+# Groups of words of which an answer names one: naming another is a different answer.
+_OPPOSITES_RAW = [
+    {"left", "right", "bilateral"}, {"upper", "lower"}, {"anterior", "posterior"}, {"superior", "inferior"},
+    {"medial", "lateral"}, {"proximal", "distal"}, {"primary", "secondary", "tertiary"},
+    {"acute", "chronic", "subacute"}, {"systolic", "diastolic"}, {"central", "nephrogenic", "peripheral"},
+    {"benign", "malignant"}, {"dilated", "hypertrophic", "restrictive"},
+    {"myeloid", "lymphoid", "lymphoblastic", "lymphocytic"}, {"internal", "external"}, {"ascending", "descending"},
+    {"afferent", "efferent"}, {"sensory", "motor"}, {"unilateral", "bilateral"}, {"positive", "negative"},
+    {"increased", "decreased"}, {"high", "low"}, {"major", "minor"}, {"maternal", "paternal"},
+    {"dominant", "recessive"}, {"congenital", "acquired"}, {"obstructive", "restrictive"}, {"total", "partial"},
+    {"complete", "incomplete"}, {"direct", "indirect"}, {"conjugated", "unconjugated"},
+]
+
+
+def _stem(token: str) -> str:
+    """Plurals and adjective/noun endings, the same way on both sides (myocardial = myocardium)."""
+    if len(token) <= 3 or not token.isalpha():
+        return token
+    if token.endswith("ies") and len(token) > 4:
+        token = token[:-3] + "y"
+    elif token.endswith(("ches", "shes", "sses", "xes", "zes")):
+        token = token[:-2]
+    elif token.endswith("s") and not token.endswith(("ss", "us", "is")):
+        token = token[:-1]
+    for ending, root in (("ularly", "ular"), ("ously", "ous"), ("ically", "ic"), ("ally", "al")):
+        if token.endswith(ending):
+            token = token[:-len(ending)] + root
+            break
+    for suffix in ("ious", "ium", "ial", "ism", "ive", "ion", "ous", "ic", "al", "um", "us", "ia", "ae", "ed", "y"):
+        if token.endswith(suffix) and len(token) - len(suffix) >= 5:
+            return token[:-len(suffix)]
+    return token
+
+
+_OPPOSITES = [{_stem(w) for w in group} for group in _OPPOSITES_RAW]
+
+
+@dataclass(frozen=True)
+class Token:
+    word: str  # normalised
+    start: int  # the source characters it came from
+    end: int
+    qualified: bool = False  # a number or letter right after a qualifier word ("type 2", "hepatitis B")
+
+
+def tokens(text: str, *, expand: bool = True) -> list[Token]:
+    """Normalised tokens with their source spans: lower case, no accents or punctuation, no
+    articles or possessive 's, Roman numerals after a qualifier (or II, III, … anywhere) as
+    numbers, abbreviations expanded, British names and spellings made American, stems."""
+    out: list[Token] = []
+    for m in re.finditer(r"\d+(?:\.\d+)?|[^\W\d_]+", text or ""):
+        raw, start, end = m.group(0), m.start(), m.end()
+        if raw in ("s", "t") and start and text[start - 1] in "'\u2019":
+            continue  # possessive 's, don't
+        word = "".join(_GREEK.get(ch, ch) for ch in raw)
+        word = "".join(ch for ch in unicodedata.normalize("NFKD", word) if not unicodedata.combining(ch)).lower()
+        after_qualifier = bool(out) and out[-1].word in QUALIFIERS
+        if word in _ROMAN and (after_qualifier and (raw.isupper() or len(word) > 1)
+                               or raw.isupper() and len(raw) > 1 and raw != "IV"):
+            out.append(Token(str(_ROMAN[word]), start, end, qualified=after_qualifier))
+            continue
+        if word.isdigit() or re.fullmatch(r"\d+\.\d+", word) or len(word) == 1:
+            if word in _ARTICLES and not after_qualifier:
+                continue
+            out.append(Token(word, start, end, qualified=after_qualifier))
+            continue
+        if word in _ARTICLES:
+            continue
+        word = SPELLINGS.get(word, word)
+        for pattern, repl in _BRITISH:
+            word = pattern.sub(repl, word)
+        if word == "without":
+            word = "non"  # "without contrast" = "non-contrast"
+        if expand and word in ABBREVIATIONS:
+            out.extend(Token(_stem(w), start, end) for w in ABBREVIATIONS[word].split())
+        else:
+            out.append(Token(_stem(word), start, end))
+    return out
+
+
+def normalize_tokens(text: str, *, expand: bool = True) -> list[str]:
+    """The normalised words of a text (see `tokens`)."""
+    return [t.word for t in tokens(text, expand=expand)]
+
+
 _LETTER_RE = re.compile(r"^\s*[\(\[]?([A-J])[\)\]]?(?:\s*[\.\):]\s*|\s*$)(.*)$", re.DOTALL)
 _LETTER_IN_TEXT = re.compile(
     r"(?:answer|option|choice)\s*(?:is|:)?\s*(?:option\s*)?[\(\[]?([A-J])[\)\]]?(?![A-Za-z])", re.IGNORECASE
 )
-
-
-def _stem(token: str) -> str:
-    """A tiny plural stemmer, applied the same way to both sides."""
-    if len(token) <= 3 or token.isdigit():
-        return token
-    if token.endswith("ies") and len(token) > 4:
-        return token[:-3] + "y"
-    if token.endswith(("ches", "shes", "sses", "xes", "zes")):
-        return token[:-2]
-    if token.endswith("s") and not token.endswith(("ss", "us", "is")):
-        return token[:-1]
-    return token
-
-
-def normalize_tokens(text: str, *, expand: bool = True) -> list[str]:
-    """Lower case, no accents or punctuation, no articles, plurals stemmed, abbreviations expanded."""
-    text = "".join(_GREEK.get(ch, ch) for ch in text)
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
-    text = re.sub(r"['\u2019](?=t\b)", "", text)  # don't -> dont
-    tokens = re.findall(r"\d+(?:\.\d+)?|[a-z]+", text)
-    out: list[str] = []
-    for token in tokens:
-        if token in _ARTICLES:
-            continue
-        if expand and token in ABBREVIATIONS:
-            out.extend(ABBREVIATIONS[token].split())
-        else:
-            out.append(_stem(token))
-    return [_stem(t) for t in out]
 
 
 def option_letter(text: str) -> str | None:
@@ -88,14 +178,6 @@ def _strip_letter(text: str) -> str:
     return text
 
 
-def _negated(tokens: list[str], start: int, end: int) -> bool:
-    """A negation among the 2 content words before tokens[start:end] ("no evidence of X"), or a
-    dismissal right after it ("X was ruled out")."""
-    before = [t for t in tokens[max(0, start - 5): start] if t not in _FILLER or t in _NEGATIONS][-2:]
-    after = tokens[end: end + 2]
-    return any(t in _NEGATIONS for t in before) or any(t in _AFTER_NEGATIONS for t in after)
-
-
 def token_f1(response: list[str], reference: list[str]) -> float:
     common = sum((Counter(response) & Counter(reference)).values())
     if common == 0:
@@ -104,21 +186,22 @@ def token_f1(response: list[str], reference: list[str]) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
-# Sentence breaks, but not the point of a decimal number ("2.5 mg").
-_SENTENCE_BREAK = re.compile(r"(?<!\d)[.;!?](?!\d)|\n+")
-
-
 @dataclass
 class MatchVerifier:
-    """No model: the normalised reference must appear in the response (or overlap enough).
+    """No model: the reference must be what the response commits to.
 
-    Each sentence of the response is compared with the reference; it is correct when, in
-    one sentence whose matching words are not negated ("not X", "no X", "X was ruled out"):
-      - the reference words appear as a contiguous phrase, or
-      - at least `min_containment` of the reference's content words appear, or
+    The committed sentences of the response are cut into segments (`medo1.verify.answer`).
+    The response is correct when a segment that asserts its words (not rejected, negated,
+    conceded or merely explanatory) names the reference — and no committed segment rejects
+    the reference or hedges between it and others. A segment names the reference when
+      - the reference's normalised words appear in it as a phrase, or
+      - at least `min_containment` of the reference's content words appear in it, or
       - the token F1 of the content words is at least `min_f1`, or
-      - the sentence is the reference's initials ("MI" for "myocardial infarction").
-    A reference that is an option letter ("C", "(C)") is compared by letter.
+      - it is the reference's initials ("MI" for "myocardial infarction"),
+    and, around the words it matched, its numbers, qualified letters, negating prefixes,
+    hypo-/hyper- and opposites (left/right, primary/secondary, …) agree with the reference.
+    A reference that is an option letter ("C", "(C)") is compared with the one letter the
+    response commits to.
     """
 
     min_containment: float = 1.0
@@ -131,34 +214,75 @@ class MatchVerifier:
     def check(self, response: str, reference: str) -> bool:
         response, reference = response or "", reference or ""
         if len(reference.strip()) <= 4 and option_letter(reference):
-            return option_letter(response) == option_letter(reference)
-        ref = normalize_tokens(_strip_letter(reference))
+            letters, hedge = committed_letters(response)
+            return not hedge and set(letters) == {option_letter(reference)}
+        ref = tokens(_strip_letter(reference))
         if not ref:
             return False
-        response = _strip_letter(response)
-        if normalize_tokens(response) == ref:
-            return True
-        return any(self._sentence_matches(s, ref, reference) for s in _SENTENCE_BREAK.split(response) if s.strip())
+        named = False
+        for sentence in committed_sentences(response):
+            sentence = _strip_letter(sentence)
+            for segment in segments(sentence):
+                seg = tokens(segment.text)
+                window = self._find(seg, ref, segment.text, reference)
+                if window is None:
+                    continue
+                start, end = seg[window[0]].start, seg[window[1] - 1].end
+                if segment.role in ("concession", "explanation"):
+                    continue
+                if not segment.asserts(start, end) or hedged(segment.text, reference):
+                    return False  # rejected, negated, weighed or hedged: never correct
+                named = True
+        return named
 
-    def _sentence_matches(self, sentence: str, ref: list[str], reference: str) -> bool:
-        resp = normalize_tokens(sentence)
-        if not resp:
+    def _find(self, seg: list[Token], ref: list[Token], seg_text: str, reference: str) -> tuple[int, int] | None:
+        """The token window of `seg` that names the reference, or None."""
+        words, ref_words = [t.word for t in seg], [t.word for t in ref]
+        if not words:
+            return None
+        n = len(ref_words)
+        for i in range(len(words) - n + 1):
+            if words[i:i + n] == ref_words and self._agrees(seg, i, i + n, ref):
+                return i, i + n
+        content_ref = [w for w in ref_words if w not in _FILLER] or ref_words
+        wanted = Counter(content_ref)
+        positions = [i for i, w in enumerate(words) if w in wanted]
+        hits = sum((Counter(words[i] for i in positions) & wanted).values())
+        if positions and hits / len(content_ref) >= self.min_containment:
+            window = (min(positions), max(positions) + 1)
+            if self._agrees(seg, *window, ref):
+                return window
+        content = [w for w in words if w not in _FILLER] or words
+        if token_f1(content, content_ref) >= self.min_f1 and self._agrees(seg, 0, len(seg), ref):
+            return 0, len(seg)
+        if self._initials(seg_text, reference):
+            return 0, len(seg)
+        return None
+
+    @staticmethod
+    def _agrees(seg: list[Token], start: int, end: int, ref: list[Token]) -> bool:
+        """Numbers, qualified letters, prefixes, hypo/hyper and opposites agree around seg[start:end]."""
+        near = seg[max(0, start - 2): end + 2]
+        core = {t.word for t in seg[max(0, start - 1): end]}
+        ref_words = {t.word for t in ref}
+        numbers = {t.word for t in ref if t.word[:1].isdigit()}
+        if numbers and {t.word for t in near if t.word[:1].isdigit()} != numbers:
             return False
-        n = len(ref)
-        for start in range(len(resp) - n + 1):
-            if resp[start:start + n] == ref and not _negated(resp, start, start + n):
-                return True
-        content_ref = [t for t in ref if t not in _FILLER] or ref
-        wanted = set(content_ref)
-        if any(_negated(resp, i, i + 1) for i, t in enumerate(resp) if t in wanted):
+        letters = {t.word for t in ref if t.qualified and t.word.isalpha()}
+        if letters and {t.word for t in near if t.qualified and t.word.isalpha()} != letters:
             return False
-        content_resp = [t for t in resp if t not in _FILLER] or resp
-        hits = sum((Counter(content_resp) & Counter(content_ref)).values())
-        if hits / len(content_ref) >= self.min_containment:
-            return True
-        if token_f1(content_resp, content_ref) >= self.min_f1:
-            return True
-        return self._initials(sentence, reference)
+        if (core & _PREFIXES) != (ref_words & _PREFIXES):
+            return False
+        near_words = {t.word for t in near}
+        for word in ref_words:
+            for a, b in (("hypo", "hyper"), ("hyper", "hypo")):
+                if word.startswith(a) and b + word[len(a):] in near_words:
+                    return False
+        for group in _OPPOSITES:  # "right" for "left"; "acute on chronic" for "chronic" is fine
+            said, wanted = near_words & group, ref_words & group
+            if said and wanted and not said & wanted:
+                return False
+        return True
 
     @staticmethod
     def _initials(sentence: str, reference: str) -> bool:
