@@ -15,7 +15,7 @@ the findings that explain it. Only the committed answer may be compared with the
    is rejected too.
 
 A hedge — several candidates ("X or Y", "X vs Y", "the differential includes …") or a range
-("5-10 mg") — is judged by `hedged(segment)`.
+("5-10 mg") — is judged by `hedged(segment, start, end, reference)`.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ _WEAK_CONCLUSION = re.compile(
     re.IGNORECASE)
 
 # Words that negate or dismiss what they stand next to ("not X", "no evidence of X", "X is unlikely").
-_NEGATION_WORDS = (r"not|no|never|nor|neither|none|cannot|can't|\w+n't|unlikely|improbable|less\s+likely|against|"
+_NEGATION_WORDS = (r"not(?!\s+only)|no(?!\s+doubt)|never|nor|neither|none|cannot|can't|\w+n't|unlikely|improbable|less\s+likely|against|"
                    r"exclud\w*|ruled?\s+out|rules\s+out|ruling\s+out|contraindicated|avoid\w*|inappropriate|"
                    r"incorrect|wrong|doubtful|discard\w*|dismiss\w*|eliminat\w*|inconsistent|rejected")
 _NEGATION = re.compile(rf"\b(?:{_NEGATION_WORDS})\b", re.IGNORECASE)
@@ -71,13 +71,23 @@ _COMMITS = re.compile(
     r"\bindicat|\bconsistent\s+with\b|\bmakes?\s+|\bmeans\s+|\bthis\s+is\b|\bit\s+is\b|"
     r"\bthe\s+(?:real|actual|true)\b|\bof\s+choice\b|\bfits?\s+better\b|\bbetter\s+(?:fit|explain)", re.IGNORECASE)
 
-# Several candidates, or a range: not a committed single answer.
-_HEDGE = re.compile(
-    r"\b(?:or|either|vs|versus|differentials?|candidates?|possibilities|alternatives|and/or)\b|"
-    r"\b(?:can|could|may|might|are|were)\s+both\b|\bboth\s+(?:of\s+)?(?:these|them|conditions|diagnoses|are|could|can|may|might)\b|"
-    r"\bcannot\s+(?:be\s+)?(?:distinguish|differentiat|separat|tell|decide)\w*|\bcan't\s+(?:distinguish|tell|decide)|"
-    r"\b(?:diagnoses|causes|options)\s+(?:are|include)|\binclude[sd]?\b|[A-Za-z]{3,}\s*/\s*[A-Za-z]{3,}",
+# Several candidates, or a range: not a committed single answer. A segment that lists candidates
+# hedges whatever it names; "or" / "vs" / "/" hedge the answer they stand next to ("X or Y",
+# "A, B, or C") but not another part of the sentence ("X; treat with A or B").
+_CANDIDATES = re.compile(
+    r"\b(?:differentials?|candidates?|possibilities|alternatives|either)\b|"
+    r"\b(?:can|could|may|might|are|were)\s+both\b|\bboth\s+(?:of\s+)?(?:these|them|conditions|diagnoses|are|could|"
+    r"can|may|might)\b|\bcannot\s+(?:be\s+)?(?:distinguish|differentiat|separat|tell|decide)\w*|"
+    r"\bcan't\s+(?:distinguish|tell|decide)|"
+    r"\b(?:diagnoses|causes|options|organisms|possibilities|considerations)\b(?:\s+[\w'-]+){0,4}?\s+(?:are|include\w*)\b|"
+    r"\bone\s+of\s+(?:the\s+)?(?:following|these|them)\b",
     re.IGNORECASE)
+_OR = r"(?:\bor\b|\bvs\b\.?|\bversus\b|\band/or\b|/)"
+_OR_INSIDE = re.compile(_OR, re.IGNORECASE)
+_LIST_ITEM = r"(?:(?!\b(?:with|by|for|to|from|because|which|that|who|after|before|using|via|including)\b)[^,;:.]){1,40}"
+_OR_AFTER = re.compile(rf"^\W*(?:[\w'-]+\s+){{0,2}}{_OR}|^(?:\s*,\s*{_LIST_ITEM}){{1,6}}?\s*,?\s*{_OR}",
+                       re.IGNORECASE)
+_OR_BEFORE = re.compile(rf"{_OR}\s*(?:[\w'-]+\W+){{0,2}}$", re.IGNORECASE)
 _NUMBER = r"(?:\d+(?:\.\d+)?|\b[IVX]{1,4}\b)"
 _RANGE = re.compile(rf"{_NUMBER}\s*(?:-|–|—|to)\s*{_NUMBER}|\bbetween\s+{_NUMBER}\s*\S*\s+and\s+{_NUMBER}",
                     re.IGNORECASE)
@@ -170,11 +180,18 @@ def _part_segments(part: str) -> list[Segment]:
     return [s for s in out if s.text.strip(" ,.")]
 
 
-def hedged(segment: str, reference: str) -> bool:
-    """Several candidates or a range in a segment (unless the reference itself is one)."""
-    if _HEDGE.search(segment) and not _HEDGE.search(reference):
+def hedged(segment: str, start: int, end: int, reference: str) -> bool:
+    """Whether a segment hedges the answer it names at segment[start:end]: it lists candidates,
+    joins that answer with another by or / vs / "/", or gives a range around it — unless the
+    reference itself does so."""
+    if _CANDIDATES.search(segment) and not _CANDIDATES.search(reference):
         return True
-    return bool(_RANGE.search(segment)) and not _RANGE.search(reference)
+    if not _OR_INSIDE.search(reference) and (_OR_INSIDE.search(segment[start:end])
+                                             or _OR_AFTER.search(segment[end:]) or _OR_BEFORE.search(segment[:start])):
+        return True
+    if _RANGE.search(reference):
+        return False
+    return any(m.start() < end + 15 and m.end() > start - 15 for m in _RANGE.finditer(segment))
 
 
 # ---------------------------------------------------------------- option letters

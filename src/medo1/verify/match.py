@@ -102,6 +102,7 @@ def _stem(token: str) -> str:
 
 
 _OPPOSITES = [{_stem(w) for w in group} for group in _OPPOSITES_RAW]
+_FILLER |= {_stem(w) for w in _FILLER}
 
 
 @dataclass(frozen=True)
@@ -230,7 +231,7 @@ class MatchVerifier:
                 start, end = seg[window[0]].start, seg[window[1] - 1].end
                 if segment.role in ("concession", "explanation"):
                     continue
-                if not segment.asserts(start, end) or hedged(segment.text, reference):
+                if not segment.asserts(start, end) or hedged(segment.text, start, end, reference):
                     return False  # rejected, negated, weighed or hedged: never correct
                 named = True
         return named
@@ -253,8 +254,8 @@ class MatchVerifier:
             if self._agrees(seg, *window, ref):
                 return window
         content = [w for w in words if w not in _FILLER] or words
-        if token_f1(content, content_ref) >= self.min_f1 and self._agrees(seg, 0, len(seg), ref):
-            return 0, len(seg)
+        if positions and token_f1(content, content_ref) >= self.min_f1 and self._agrees(seg, 0, len(seg), ref):
+            return min(positions), max(positions) + 1
         if self._initials(seg_text, reference):
             return 0, len(seg)
         return None
