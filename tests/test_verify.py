@@ -211,9 +211,17 @@ def test_match_compares_the_committed_answer(response, reference, expected):
     ("Answer: (D) Amiodarone", "D", True),
     ("E. coli is the causative organism.", "E", False),
     ("## Thinking\n\nOption B is tempting.\n\n## Final Response\n\nThe answer is D.", "B", False),
+    ("A is incorrect; C is correct.", "C", True),
+    ("A is incorrect; C is correct.", "A", False),
 ])
 def test_match_option_letters_are_committed_too(response, reference, expected):
     assert MatchVerifier().check(response, reference) is expected
+
+
+def test_match_compares_chinese_answers_by_character():
+    match = MatchVerifier()
+    assert match.check("答案是维生素B12缺乏。", "维生素B12缺乏")
+    assert not match.check("最可能的诊断是急性胰腺炎。", "急性阑尾炎")
 
 
 # ---------------------------------------------------------------- judge

@@ -22,10 +22,10 @@ from medo1.verify.judge import JudgeVerifier, parse_verdict
 from medo1.verify.match import ABBREVIATIONS, MatchVerifier, normalize_tokens, option_letter, token_f1
 
 __all__ = [
-    "ABBREVIATIONS", "Agreement", "REWARD_CORRECT", "REWARD_NO_FORMAT", "REWARD_WRONG", "ClassifierVerifier", "JudgeVerifier",
-    "LabeledVerdict", "MatchVerifier", "Verifier", "VerifierError", "VerifierReport", "evaluate_verifier",
-    "evaluate_verifier_file", "load_verifier", "normalize_tokens", "option_letter", "parse_verdict", "reward",
-    "token_f1", "verifier_model",
+    "ABBREVIATIONS", "Agreement", "REWARD_CORRECT", "REWARD_NO_FORMAT", "REWARD_WRONG", "ClassifierVerifier",
+    "JudgeVerifier", "LabeledVerdict", "MatchVerifier", "Verifier", "VerifierError", "VerifierReport",
+    "evaluate_verifier", "evaluate_verifier_file", "load_verifier", "normalize_tokens", "option_letter",
+    "parse_verdict", "reward", "token_f1", "verifier_model",
 ]
 
 

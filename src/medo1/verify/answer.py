@@ -8,7 +8,7 @@ the findings that explain it. Only the committed answer may be compared with the
    "final answer: …", "the most likely diagnosis is …", "… makes X the diagnosis") and the
    conclusions after it; without one, the conclusions ("most consistent with", "therefore",
    "points to", "this is …", "she has …"); without those, every sentence;
-3. that sentence cut into segments, each with a role: `main` (asserted), `rejected`
+3. those sentences cut into segments, each with a role: `main` (asserted), `rejected`
    ("not X", "X, not Y", "rather than X", "X was ruled out"), `concession` ("although X, …",
    "X is tempting, but the answer is Y") or `explanation` ("…, given X", "because X").
    A segment that negates or dismisses what it names ("X is unlikely", "no evidence of X")
@@ -27,7 +27,7 @@ from medo1.thinking import final_answer_text
 
 # A sentence ends at . ! ? or a line break, but not at a decimal point ("2.5 mg"), after a single
 # letter ("E. coli", "H. influenzae", "B. Aspirin", "i.e.") or after "vs." / "e.g.".
-_SENTENCE_END = re.compile(r"(?<!\d)(?<!\b[A-Za-z])(?<!\bvs)(?<!\be\.g)(?<!\bi\.e)[.!?](?!\d)|\n+")
+_SENTENCE_END = re.compile(r"(?<!\d)(?<!\b[A-Za-z])(?<!\bvs)(?<!\be\.g)(?<!\bi\.e)[.!?](?!\d)|[。！？]|\n+")
 _MARKUP = re.compile(r"[*_`#>]+|^\s*[-•]\s+", re.MULTILINE)
 
 _ANSWER_WORD = r"(?:answer|diagnosis|dx)"
@@ -41,9 +41,10 @@ _EXPLICIT = [
 ]
 _CONCLUSION = re.compile(
     r"\b(?:most\s+likely|most\s+probable|most\s+consistent|consistent\s+with|compatible\s+with|in\s+keeping\s+with|"
-    r"best\s+explain\w*|points?\s+(?:to|toward)|pointing\s+to|indicat(?:e|es|ing)\b|therefore|thus|hence|in\s+conclusion|"
-    r"in\s+summary|overall|of\s+choice|next\s+(?:best\s+)?step|best\s+(?:initial\s+|next\s+)?(?:step|test|treatment|"
-    r"management)|treatment\s+is|management\s+is|the\s+(?:likely\s+|underlying\s+|most\s+likely\s+)?cause\s+is|"
+    r"best\s+explain\w*|points?\s+(?:to|toward)|pointing\s+to|indicat(?:e|es|ing)\b|therefore|thus|hence|"
+    r"in\s+conclusion|in\s+summary|overall|of\s+choice|next\s+(?:best\s+)?step|"
+    r"best\s+(?:initial\s+|next\s+)?(?:step|test|treatment|management)|treatment\s+is|management\s+is|"
+    r"the\s+(?:likely\s+|underlying\s+|most\s+likely\s+)?cause\s+is|"
     r"culprit|causative|responsible)\b", re.IGNORECASE)
 _WEAK_CONCLUSION = re.compile(
     r"^\s*(?:so\s+)?(?:this|it|that)\s+(?:is|was|represents|looks\s+like|sounds\s+like)\b|"
@@ -51,9 +52,9 @@ _WEAK_CONCLUSION = re.compile(
     re.IGNORECASE)
 
 # Words that negate or dismiss what they stand next to ("not X", "no evidence of X", "X is unlikely").
-_NEGATION_WORDS = (r"not(?!\s+only)|no(?!\s+doubt)|never|nor|neither|none|cannot|can't|\w+n't|unlikely|improbable|less\s+likely|against|"
-                   r"exclud\w*|ruled?\s+out|rules\s+out|ruling\s+out|contraindicated|avoid\w*|inappropriate|"
-                   r"incorrect|wrong|doubtful|discard\w*|dismiss\w*|eliminat\w*|inconsistent|rejected")
+_NEGATION_WORDS = (r"not(?!\s+only)|no(?!\s+doubt)|never|nor|neither|none|cannot|can't|\w+n't|unlikely|improbable|"
+                   r"less\s+likely|against|exclud\w*|ruled?\s+out|rules\s+out|ruling\s+out|contraindicated|avoid\w*|"
+                   r"inappropriate|incorrect|wrong|doubtful|discard\w*|dismiss\w*|eliminat\w*|inconsistent|rejected")
 _NEGATION = re.compile(rf"\b(?:{_NEGATION_WORDS})\b", re.IGNORECASE)
 _NEGATED_BEFORE = re.compile(rf"\b(?:{_NEGATION_WORDS})\b(?:\W+\w+){{0,3}}\W*$", re.IGNORECASE)
 _AUXILIARY = (r"is|was|are|were|be|been|being|has|have|had|can|could|should|would|will|may|might|must|seems?|"
@@ -79,12 +80,14 @@ _CANDIDATES = re.compile(
     r"\b(?:can|could|may|might|are|were)\s+both\b|\bboth\s+(?:of\s+)?(?:these|them|conditions|diagnoses|are|could|"
     r"can|may|might)\b|\bcannot\s+(?:be\s+)?(?:distinguish|differentiat|separat|tell|decide)\w*|"
     r"\bcan't\s+(?:distinguish|tell|decide)|"
-    r"\b(?:diagnoses|causes|options|organisms|possibilities|considerations)\b(?:\s+[\w'-]+){0,4}?\s+(?:are|include\w*)\b|"
+    r"\b(?:diagnoses|causes|options|organisms|possibilities|considerations)\b(?:\s+[\w'-]+){0,4}?\s+"
+    r"(?:are|include\w*)\b|"
     r"\bone\s+of\s+(?:the\s+)?(?:following|these|them)\b",
     re.IGNORECASE)
 _OR = r"(?:\bor\b|\bvs\b\.?|\bversus\b|\band/or\b|/)"
 _OR_INSIDE = re.compile(_OR, re.IGNORECASE)
-_LIST_ITEM = r"(?:(?!\b(?:with|by|for|to|from|because|which|that|who|after|before|using|via|including)\b)[^,;:.]){1,40}"
+_LIST_ITEM = (r"(?:(?!\b(?:with|by|for|to|from|because|which|that|who|after|before|using|via|including)\b)"
+              r"[^,;:.]){1,40}")  # a short noun phrase in a list "A, B or C"
 _OR_AFTER = re.compile(rf"^\W*(?:[\w'-]+\s+){{0,2}}{_OR}|^(?:\s*,\s*{_LIST_ITEM}){{1,6}}?\s*,?\s*{_OR}",
                        re.IGNORECASE)
 _OR_BEFORE = re.compile(rf"{_OR}\s*(?:[\w'-]+\W+){{0,2}}$", re.IGNORECASE)
@@ -144,7 +147,7 @@ def committed_sentences(text: str) -> list[str]:
 def segments(sentence: str) -> list[Segment]:
     """A sentence cut into segments, each with its role (see the module docstring)."""
     out: list[Segment] = []
-    for part in re.split(r"\s*[;:]\s+|\s+[-–—]\s+", sentence):
+    for part in re.split(r"\s*[;:]\s+|\s+[-–—]\s+|[；：]", sentence):
         if part.strip():
             out.extend(_part_segments(part))
     return out
@@ -186,8 +189,9 @@ def hedged(segment: str, start: int, end: int, reference: str) -> bool:
     reference itself does so."""
     if _CANDIDATES.search(segment) and not _CANDIDATES.search(reference):
         return True
-    if not _OR_INSIDE.search(reference) and (_OR_INSIDE.search(segment[start:end])
-                                             or _OR_AFTER.search(segment[end:]) or _OR_BEFORE.search(segment[:start])):
+    joined = (_OR_INSIDE.search(segment[start:end]) or _OR_AFTER.search(segment[end:])
+              or _OR_BEFORE.search(segment[:start]))
+    if joined and not _OR_INSIDE.search(reference):
         return True
     if _RANGE.search(reference):
         return False
@@ -207,23 +211,21 @@ _LETTER_NEGATED = re.compile(r"\b(?:not|over|rather\s+than|instead\s+of|except|t
 
 
 def committed_letters(text: str) -> tuple[list[str], bool]:
-    """The option letters a response commits to, and whether it hedges between letters."""
+    """The option letters a response asserts ("the answer is C", "(D) Amiodarone", "it is C" after
+    "not A"), and whether it hedges between letters ("A or C", "both A and B")."""
     letters: list[str] = []
     hedge = False
     for sentence in committed_sentences(text):
         for segment in segments(sentence):
-            if segment.role != "main":
-                continue
-            found = _letters(segment.text)
+            found = [letter for letter, start, end in _letters(segment.text) if segment.asserts(start, end)]
             letters += found
-            hedge = hedge or (bool(found) and bool(re.search(r"\b(?:or|either|both|vs|versus)\b", segment.text,
-                                                                re.IGNORECASE)))
+            hedge = hedge or bool(found and re.search(r"\b(?:or|either|both|vs|versus)\b", segment.text, re.IGNORECASE))
     return letters, hedge
 
 
-def _letters(text: str) -> list[str]:
-    text = text.strip()
-    out: list[str] = []
+def _letters(text: str) -> list[tuple[str, int, int]]:
+    """Standalone option letters in a text that read as answers, not as "E. coli", "type A" or "A tear"."""
+    out: list[tuple[str, int, int]] = []
     for m in _LETTER.finditer(text):
         before, after = text[:m.start()], text[m.end():]
         bracketed = m.group(0) != m.group(1)
@@ -231,10 +233,11 @@ def _letters(text: str) -> list[str]:
             continue
         if re.match(r"\.\s*[a-z]", after):  # "E. coli"
             continue
-        alone = not before.strip() and (not after.strip() or re.match(r"\s*[.:)\]]", after)
-                                        or re.match(r"\s*(?:or|and)\b", after))
+        first = not before.strip()
+        alone = first and (not after.strip() or re.match(r"\s*[.:)\]]", after) or re.match(r"\s*(?:or|and)\b", after)
+                           or re.match(r"\s+(?:is|was|would\s+be)\s+(?:the\s+)?(?:correct|right|best|answer)\b", after))
         if bracketed or alone or _LETTER_CONTEXT_BEFORE.search(before) or re.match(r"\s*(?:or|and)\s+[A-J]\b", after):
-            if m.group(1) == "A" and not bracketed and re.match(r"\s+[a-z]", after) and not before.strip():
+            if m.group(1) == "A" and not bracketed and first and re.match(r"\s+[a-z]", after):
                 continue  # "A tear of ...": the article
-            out.append(m.group(1))
+            out.append((m.group(1), m.start(), m.end()))
     return out

@@ -118,7 +118,7 @@ def tokens(text: str, *, expand: bool = True) -> list[Token]:
     articles or possessive 's, Roman numerals after a qualifier (or II, III, … anywhere) as
     numbers, abbreviations expanded, British names and spellings made American, stems."""
     out: list[Token] = []
-    for m in re.finditer(r"\d+(?:\.\d+)?|[^\W\d_]+", text or ""):
+    for m in re.finditer(r"\d+(?:\.\d+)?|[\u3400-\u9fff]|[^\W\d_\u3400-\u9fff]+", text or ""):  # CJK: one a character
         raw, start, end = m.group(0), m.start(), m.end()
         if raw in ("s", "t") and start and text[start - 1] in "'\u2019":
             continue  # possessive 's, don't
