@@ -433,7 +433,8 @@ def test_verifier_eval_reports_each_kind(tmp_path):
     # kind: n, accuracy, precision, accepted (share said True), errors
     assert table == {"-": ["1", "0.000", "-", "0.000", "0"], "negated": ["1", "1.000", "-", "0.000", "0"],
                      "plain": ["2", "1.000", "1.000", "0.500", "0"], "synonym": ["2", "0.500", "1.000", "0.500", "0"]}
-    report = json.loads(out.read_text())
+    report = json.loads(out.read_text(), parse_constant=lambda name: pytest.fail(f"{name} is not JSON"))
+    assert report["by_kind"]["negated"]["precision"] is None  # undefined (never said True): null, not NaN
     assert report["by_kind"]["synonym"] == {"n": 2, "tp": 1, "fp": 0, "tn": 0, "fn": 1, "errors": 0, "accuracy": 0.5,
                                             "precision": 1.0, "recall": 0.5, "f1": pytest.approx(2 / 3),
                                             "accept_rate": 0.5}

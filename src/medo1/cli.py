@@ -103,7 +103,8 @@ def decontaminate(
 
 @app.command("verifier-eval")
 def verifier_eval(
-    labeled: Path = typer.Option(..., "--labeled", help="JSONL of human labels: response, reference, label (and optionally kind, id)."),
+    labeled: Path = typer.Option(..., "--labeled",
+                                 help="JSONL of human labels: response, reference, label (optional: kind, id)."),
     verifier: str = typer.Option("match", "--verifier", help="match | judge:<model spec> | classifier:<path>."),
     threshold: float = typer.Option(0.5, "--threshold", help="classifier: P(correct) above which it says True."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write the report (with every disagreement) as JSON."),

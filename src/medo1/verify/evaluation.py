@@ -177,5 +177,16 @@ def evaluate_verifier_file(
     report = asyncio.run(main())
     if out is not None:
         Path(out).parent.mkdir(parents=True, exist_ok=True)
-        Path(out).write_text(json.dumps(report.as_dict(), indent=2, default=str) + "\n")
+        Path(out).write_text(json.dumps(_no_nan(report.as_dict()), indent=2, default=str) + "\n")
     return report
+
+
+def _no_nan(value: Any) -> Any:
+    """An undefined figure (precision with no positive verdict) as null: the report stays valid JSON."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _no_nan(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_no_nan(v) for v in value]
+    return value

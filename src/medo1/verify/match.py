@@ -47,6 +47,7 @@ ABBREVIATIONS = {
     "acth": "adrenocorticotropic hormone", "tsh": "thyroid stimulating hormone", "itp": "immune thrombocytopenia",
     "ttp": "thrombotic thrombocytopenic purpura", "hus": "hemolytic uremic syndrome",
     "dic": "disseminated intravascular coagulation", "aids": "acquired immunodeficiency syndrome",
+    "hbv": "hepatitis b virus", "hcv": "hepatitis c virus",
 }
 # The same drug or word by its British / international name.
 SPELLINGS = {
@@ -102,7 +103,7 @@ def _stem(token: str) -> str:
 
 
 _OPPOSITES = [{_stem(w) for w in group} for group in _OPPOSITES_RAW]
-_FILLER |= {_stem(w) for w in _FILLER}
+_FILLER |= {_stem(w) for w in _FILLER}  # "likely" is "likel" once stemmed
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,8 @@ def tokens(text: str, *, expand: bool = True) -> list[Token]:
     articles or possessive 's, Roman numerals after a qualifier (or II, III, … anywhere) as
     numbers, abbreviations expanded, British names and spellings made American, stems."""
     out: list[Token] = []
-    for m in re.finditer(r"\d+(?:\.\d+)?|[\u3400-\u9fff]|[^\W\d_\u3400-\u9fff]+", text or ""):  # CJK: one a character
+    # numbers, CJK characters one by one, runs of other letters
+    for m in re.finditer(r"\d+(?:\.\d+)?|[\u3400-\u9fff]|[^\W\d_\u3400-\u9fff]+", text or ""):
         raw, start, end = m.group(0), m.start(), m.end()
         if raw in ("s", "t") and start and text[start - 1] in "'\u2019":
             continue  # possessive 's, don't
@@ -142,7 +144,9 @@ def tokens(text: str, *, expand: bool = True) -> list[Token]:
         if word == "without":
             word = "non"  # "without contrast" = "non-contrast"
         if expand and word in ABBREVIATIONS:
-            out.extend(Token(_stem(w), start, end) for w in ABBREVIATIONS[word].split())
+            for w in ABBREVIATIONS[word].split():  # "hbv" -> hepatitis b virus, with "b" qualified
+                qualified = len(w) == 1 and bool(out) and out[-1].word in QUALIFIERS
+                out.append(Token(_stem(w), start, end, qualified=qualified))
         else:
             out.append(Token(_stem(word), start, end))
     return out
