@@ -7,6 +7,7 @@ import asyncio
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -14,6 +15,7 @@ from typer.testing import CliRunner
 from medo1.cli import app
 from medo1.errors import InputError, Medo1Error
 from medo1.llm.openai import OpenAIChatModel, RetryPolicy
+from medo1.records import read_jsonl
 from medo1.verify import (ClassifierVerifier, JudgeVerifier, LabeledVerdict, MatchVerifier, VerifierError,
                           evaluate_verifier, load_verifier, normalize_tokens, option_letter, parse_verdict, reward)
 
@@ -55,10 +57,171 @@ def test_match_thresholds_are_options():
 
 def test_normalisation_and_letters():
     assert normalize_tokens("The Beta-Blockers") == ["beta", "blocker"]
-    assert normalize_tokens("COPD") == ["chronic", "obstructive", "pulmonary", "disease"]
+    assert normalize_tokens("COPD") == normalize_tokens("chronic obstructive pulmonary disease")
+    # plurals and adjective / noun endings share a stem; Roman numerals after a qualifier are numbers
+    assert normalize_tokens("Myocardial infarctions") == normalize_tokens("myocardium infarction")
+    assert normalize_tokens("Type II, grade III, stage IV") == ["type", "2", "grade", "3", "stage", "4"]
+    assert normalize_tokens("IV heparin") == ["intraven", "heparin"]  # not a numeral here
+    assert normalize_tokens("Addison's disease") == normalize_tokens("Addison disease")
     assert option_letter("(D)") == "D" and option_letter("E. coli") == "E"
     assert option_letter("Cardiac tamponade") is None
     assert option_letter("I would say the answer is option B") == "B"
+
+
+# ---------------------------------------------------------------- match: the committed answer only
+
+LABELS = Path(__file__).parent / "data" / "verifier_labels.jsonl"
+
+
+def test_match_verifier_meets_the_targets_on_the_labelled_set():
+    """The hand-labelled set (free-text clinical answers, hedges, rejections, near misses, synonyms, letters)."""
+    items = read_jsonl(LABELS, LabeledVerdict)
+    assert len(items) >= 150 and all(item.kind for item in items)
+    report = asyncio.run(evaluate_verifier(MatchVerifier(), items))
+    kinds = report.by_kind
+    assert report.errors == 0 and report.precision >= 0.95
+    fooled = [kinds[k] for k in ("hedge", "rejection")]
+    assert sum(k.tp + k.fp for k in fooled) / sum(k.judged for k in fooled) <= 0.05
+    free_text = [counts for kind, counts in kinds.items() if kind != "letter"]
+    assert sum(k.tp + k.tn for k in free_text) / sum(k.judged for k in free_text) >= 0.75
+    for kind in ("near_miss", "mention", "wrong"):  # every row of these is wrong: at most 5% accepted
+        assert kinds[kind].accept_rate <= 0.05, kind
+    # tolerance is kept: correct answers in other words, abbreviations and synonyms still pass
+    for kind in ("correct", "paraphrase", "synonym", "differential"):
+        assert kinds[kind].recall >= 0.75, kind
+
+
+@pytest.mark.parametrize("response, reference, expected", [
+    ("This could be acute pancreatitis or a perforated peptic ulcer.", "Acute pancreatitis", False),
+    ("It is either Crohn disease or ulcerative colitis.", "Crohn disease", False),
+    ("Meningioma vs schwannoma; imaging cannot tell.", "Meningioma", False),
+    ("The differential includes myocardial infarction, aortic dissection, and pulmonary embolism.",
+     "Pulmonary embolism", False),
+    ("Type 1 or type 2 diabetes mellitus.", "Type 1 diabetes mellitus", False),
+    ("Staphylococcus aureus / Streptococcus pyogenes.", "Staphylococcus aureus", False),
+    ("The dose is 5-10 mg.", "10 mg", False),  # a range for a single value
+    ("Give between 20 and 40 mg daily.", "40 mg", False),
+    ("Grade II-III astrocytoma.", "Grade II astrocytoma", False),
+    ("The dose is 5-10 mg.", "5-10 mg", True),  # unless the reference is the range
+    ("The dose is 10 mg.", "10 mg", True),
+    # "or" and ranges elsewhere in the sentence do not hedge the answer
+    ("Final answer: an ectopic pregnancy, treated with methotrexate or surgery.", "Ectopic pregnancy", True),
+    ("Give 0.5 mg of atropine, repeated every 3-5 minutes.", "0.5 mg atropine", True),
+])
+def test_match_hedges_are_not_correct(response, reference, expected):
+    assert MatchVerifier().check(response, reference) is expected
+
+
+@pytest.mark.parametrize("response, reference, expected", [
+    ("Aortic dissection is unlikely given the equal pulses; the answer is acute coronary syndrome.",
+     "Aortic dissection", False),
+    ("Aortic dissection is unlikely given the equal pulses; the answer is acute coronary syndrome.",
+     "Acute coronary syndrome", True),
+    ("Although tuberculosis was considered, the non-caseating granulomas make sarcoidosis the diagnosis.",
+     "Tuberculosis", False),
+    ("Although tuberculosis was considered, the non-caseating granulomas make sarcoidosis the diagnosis.",
+     "Sarcoidosis", True),
+    ("The answer is hypothyroidism, not depression.", "Depression", False),
+    ("The answer is hypothyroidism, not depression.", "Hypothyroidism", True),
+    ("Rather than multiple sclerosis, the findings indicate neuromyelitis optica.", "Multiple sclerosis", False),
+    ("Hyperkalemia is not the cause of these changes; hypokalemia is.", "Hyperkalemia", False),
+    ("Hyperkalemia is not the cause of these changes; hypokalemia is.", "Hypokalemia", True),
+    ("Appendicitis seems less likely than mesenteric adenitis.", "Appendicitis", False),
+    ("Appendicitis seems less likely than mesenteric adenitis.", "Mesenteric adenitis", True),
+    ("Multiple myeloma has been excluded by the normal electrophoresis.", "Multiple myeloma", False),
+    ("Wilson disease is a consideration, but the normal ceruloplasmin argues against it.", "Wilson disease", False),
+    ("Streptococcus pneumoniae is the commonest cause overall, but here the most likely organism is Klebsiella "
+     "pneumoniae.", "Streptococcus pneumoniae", False),
+    ("The most likely diagnosis is acute appendicitis, although ovarian torsion should be excluded.",
+     "Acute appendicitis", True),
+    ("The most likely diagnosis is acute appendicitis, although ovarian torsion should be excluded.",
+     "Ovarian torsion", False),
+    ("Ceftriaxone is contraindicated in this neonate; use cefotaxime instead.", "Cefotaxime", True),
+    ("Type 2 diabetes is unlikely.", "Type 2 diabetes mellitus", False),  # a partial match is rejected too
+    ("There is no doubt that this is Kawasaki disease.", "Kawasaki disease", True),
+])
+def test_match_rejected_or_conceded_mentions_are_not_correct(response, reference, expected):
+    assert MatchVerifier().check(response, reference) is expected
+
+
+@pytest.mark.parametrize("response, reference", [
+    ("Type 2 diabetes mellitus.", "Type 1 diabetes mellitus"),
+    ("The patient has chronic hepatitis C infection.", "Hepatitis B"),
+    ("Small cell lung carcinoma.", "Non-small cell lung carcinoma"),
+    ("The most likely diagnosis is non-small cell lung carcinoma.", "Small cell lung carcinoma"),
+    ("Non-Hodgkin lymphoma.", "Hodgkin lymphoma"),
+    ("Grade III astrocytoma.", "Grade II astrocytoma"),
+    ("Stage 4 chronic kidney disease.", "Stage 3 chronic kidney disease"),
+    ("The correct dose is 250 mg.", "25 mg"),
+    ("Vitamin B6 deficiency.", "Vitamin B12 deficiency"),
+    ("The lesion is in the right middle cerebral artery territory.", "Left middle cerebral artery"),
+    ("An upper motor neuron lesion.", "Lower motor neuron lesion"),
+    ("Hyperthyroidism.", "Hypothyroidism"),
+    ("Type A aortic dissection.", "Type B aortic dissection"),
+    ("Second-degree heart block, Mobitz type II.", "Mobitz type I second-degree heart block"),
+])
+def test_match_near_misses_are_not_correct(response, reference):
+    assert MatchVerifier().check(response, reference) is False
+
+
+@pytest.mark.parametrize("response, reference, expected", [
+    ("Grade III hypertensive retinopathy.", "Grade 3 hypertensive retinopathy", True),
+    ("Type II diabetes mellitus.", "Type 2 diabetes mellitus", True),
+    ("The patient has stage IV non-small cell lung cancer.", "Stage 4 NSCLC", True),
+    ("Cranial nerve VI palsy.", "Cranial nerve III palsy", False),
+    ("Type II hypersensitivity reaction.", "Type IV hypersensitivity reaction", False),
+    ("Give IV heparin.", "Intravenous heparin", True),  # IV here is a route, not a numeral
+])
+def test_match_roman_numerals(response, reference, expected):
+    assert MatchVerifier().check(response, reference) is expected
+
+
+THOUGHT_OF_B12 = "Vitamin B12 deficiency fits the neuropathy, but the MMA is normal and folate is low."
+CHOSE_B12 = "Folate looked possible at first, but the methylmalonic acid is high."
+
+
+@pytest.mark.parametrize("response, reference, expected", [
+    (f"## Thinking\n\n{THOUGHT_OF_B12}\n\n## Final Response\n\nFolate deficiency.", "Vitamin B12 deficiency", False),
+    (f"## Thinking\n\n{CHOSE_B12}\n\n## Final Response\n\nVitamin B12 deficiency.", "Vitamin B12 deficiency", True),
+    (f"## Thinking\n\n{CHOSE_B12}\n\n## Final Response\n\nVitamin B12 deficiency.", "Folate deficiency", False),
+    # the last explicit answer statement is the one that counts
+    ("At first the answer seemed to be folate deficiency. The final answer is vitamin B12 deficiency.",
+     "Folate deficiency", False),
+    ("At first the answer seemed to be folate deficiency. The final answer is vitamin B12 deficiency.",
+     "Vitamin B12 deficiency", True),
+    # a search conclusion: the answer with its reasons
+    ("The most likely diagnosis is vitamin B12 deficiency, given the macrocytosis, the neuropathy and the raised "
+     "methylmalonic acid.", "Vitamin B12 deficiency", True),
+    ("The findings are most consistent with pernicious anemia. Folate deficiency would not raise the MMA.",
+     "Folate deficiency", False),
+    # a conclusion after the answer statement still counts (diagnosis, then treatment)
+    ("The diagnosis is pernicious anemia. The treatment of choice is intramuscular vitamin B12.",
+     "Intramuscular vitamin B12", True),
+])
+def test_match_compares_the_committed_answer(response, reference, expected):
+    assert MatchVerifier().check(response, reference) is expected
+
+
+@pytest.mark.parametrize("response, reference, expected", [
+    ("The answer is not A; it is C.", "A", False),
+    ("The answer is not A; it is C.", "C", True),
+    ("I would choose option B over option D.", "D", False),
+    ("A or C", "A", False),
+    ("Both A and B are correct.", "A", False),
+    ("Answer: (D) Amiodarone", "D", True),
+    ("E. coli is the causative organism.", "E", False),
+    ("## Thinking\n\nOption B is tempting.\n\n## Final Response\n\nThe answer is D.", "B", False),
+    ("A is incorrect; C is correct.", "C", True),
+    ("A is incorrect; C is correct.", "A", False),
+])
+def test_match_option_letters_are_committed_too(response, reference, expected):
+    assert MatchVerifier().check(response, reference) is expected
+
+
+def test_match_compares_chinese_answers_by_character():
+    match = MatchVerifier()
+    assert match.check("答案是维生素B12缺乏。", "维生素B12缺乏")
+    assert not match.check("最可能的诊断是急性胰腺炎。", "急性阑尾炎")
 
 
 # ---------------------------------------------------------------- judge
@@ -201,6 +364,11 @@ async def test_reward_rule():
     assert await reward(wrong, "Vitamin B12 deficiency", match) == 0.1
     assert await reward("Vitamin B12 deficiency.", "Vitamin B12 deficiency", match) == 0.0
     assert await reward("## Final Response\n\nVitamin B12 deficiency", "Vitamin B12 deficiency", match) == 0.0
+    # only the final response is judged: naming the reference while thinking earns nothing
+    drifted = "## Thinking\n\nVitamin B12 deficiency? No, folate.\n\n## Final Response\n\nFolate deficiency."
+    assert await reward(drifted, "Vitamin B12 deficiency", match) == 0.1
+    listed = "## Thinking\n\nHmm.\n\n## Final Response\n\nFolate or vitamin B12 deficiency."
+    assert await reward(listed, "Vitamin B12 deficiency", match) == 0.1
 
 
 # ---------------------------------------------------------------- verifier-eval
@@ -249,3 +417,35 @@ def test_verifier_eval_bad_label_is_one_line(tmp_path):
     assert done.stderr.strip().splitlines() == [f"error: {labeled}:2: label: "
                                                 "Value error, expected true/false (or 1/0, correct/incorrect), "
                                                 'got "maybe"']
+
+
+def test_verifier_eval_reports_each_kind(tmp_path):
+    rows = [{**row, "kind": kind} for row, kind in zip(LABELED, ["plain", "plain", "synonym", "synonym", "negated"])]
+    rows.append({**LABELED[5], "kind": None})  # a row without a kind is counted under "-"
+    labeled = tmp_path / "labeled.jsonl"
+    labeled.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    out = tmp_path / "report.json"
+    result = CliRunner().invoke(app, ["verifier-eval", "--labeled", str(labeled), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.split()[:2] == ["kind", "n"])
+    table = {line.split()[0]: line.split()[1:] for line in lines[header + 1:]}
+    # kind: n, accuracy, precision, accepted (share said True), errors
+    assert table == {"-": ["1", "0.000", "-", "0.000", "0"], "negated": ["1", "1.000", "-", "0.000", "0"],
+                     "plain": ["2", "1.000", "1.000", "0.500", "0"], "synonym": ["2", "0.500", "1.000", "0.500", "0"]}
+    report = json.loads(out.read_text(), parse_constant=lambda name: pytest.fail(f"{name} is not JSON"))
+    assert report["by_kind"]["negated"]["precision"] is None  # undefined (never said True): null, not NaN
+    assert report["by_kind"]["synonym"] == {"n": 2, "tp": 1, "fp": 0, "tn": 0, "fn": 1, "errors": 0, "accuracy": 0.5,
+                                            "precision": 1.0, "recall": 0.5, "f1": pytest.approx(2 / 3),
+                                            "accept_rate": 0.5}
+    assert [m["kind"] for m in report["mistakes"]] == ["synonym", None]
+
+
+def test_verifier_eval_without_kinds_prints_no_kind_table(tmp_path):
+    labeled = tmp_path / "labeled.jsonl"
+    labeled.write_text("".join(json.dumps(row) + "\n" for row in LABELED))
+    result = CliRunner().invoke(app, ["verifier-eval", "--labeled", str(labeled)])
+    assert result.exit_code == 0, result.output
+    assert "kind" not in result.output
+    report = asyncio.run(evaluate_verifier(MatchVerifier(), [LabeledVerdict.from_raw(r) for r in LABELED]))
+    assert report.by_kind == {} and report.as_dict()["by_kind"] == {}

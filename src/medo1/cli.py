@@ -106,7 +106,8 @@ def decontaminate(
 
 @app.command("verifier-eval")
 def verifier_eval(
-    labeled: Path = typer.Option(..., "--labeled", help="JSONL of human labels: response, reference, label."),
+    labeled: Path = typer.Option(..., "--labeled",
+                                 help="JSONL of human labels: response, reference, label (optional: kind, id)."),
     verifier: str = typer.Option("match", "--verifier", help="match | judge:<model spec> | classifier:<path>."),
     threshold: float = typer.Option(0.5, "--threshold", help="classifier: P(correct) above which it says True."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write the report (with every disagreement) as JSON."),
@@ -115,7 +116,8 @@ def verifier_eval(
     concurrency: int = ConcurrencyOpt,
     no_cache: bool = NoCacheOpt,
 ):
-    """Agreement of a verifier with human labels: accuracy, precision, recall, confusion matrix."""
+    """Agreement of a verifier with human labels: accuracy, precision, recall, confusion matrix;
+    per kind too when the file has a `kind` column (accepted = how often the verifier said True)."""
     from medo1.verify import evaluate_verifier_file
 
     report = evaluate_verifier_file(labeled, verifier, concurrency=concurrency, cache=not no_cache,
@@ -126,6 +128,13 @@ def verifier_eval(
     typer.echo("                 label True  label False")
     typer.echo(f"  said True      {report.tp:10d}  {report.fp:11d}")
     typer.echo(f"  said False     {report.fn:10d}  {report.tn:11d}")
+    if report.by_kind:
+        width = max(len("kind"), *(len(kind) for kind in report.by_kind))
+        typer.echo(f"  {'kind':<{width}}  {'n':>4}  accuracy  precision  accepted  errors")
+        for kind, counts in sorted(report.by_kind.items()):
+            figures = [f"{x:.3f}" if x == x else "-" for x in (counts.accuracy, counts.precision, counts.accept_rate)]
+            typer.echo(f"  {kind:<{width}}  {counts.n:4d}  {figures[0]:>8}  {figures[1]:>9}  {figures[2]:>8}"
+                       f"  {counts.errors:6d}")
 
 
 @app.command()

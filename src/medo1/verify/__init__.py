@@ -1,0 +1,58 @@
+"""Verifiers: is a response's answer the reference answer? And the RL reward rule.
+
+Verifier specs (`load_verifier(spec)`):
+    match               no model: normalised containment / token-F1, option letters (offline default)
+    judge:<model spec>  an LLM judge that answers exactly True or False (the paper: GPT-4o)
+    classifier:<path>   a Hugging Face sequence-classification checkpoint: P(correct) > threshold
+
+Modules: `base` (the protocol and the reward rule), `match`, `judge`, `classifier`, and
+`evaluation` (`medo1 verifier-eval`: agreement with human labels).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from medo1.errors import Medo1Error
+from medo1.verify.base import REWARD_CORRECT, REWARD_NO_FORMAT, REWARD_WRONG, Verifier, VerifierError, reward
+from medo1.verify.classifier import ClassifierVerifier
+from medo1.verify.evaluation import Agreement, LabeledVerdict, VerifierReport, evaluate_verifier, evaluate_verifier_file
+from medo1.verify.judge import JudgeVerifier, parse_verdict
+from medo1.verify.match import ABBREVIATIONS, MatchVerifier, normalize_tokens, option_letter, token_f1
+
+__all__ = [
+    "ABBREVIATIONS", "Agreement", "REWARD_CORRECT", "REWARD_NO_FORMAT", "REWARD_WRONG", "ClassifierVerifier",
+    "JudgeVerifier", "LabeledVerdict", "MatchVerifier", "Verifier", "VerifierError", "VerifierReport",
+    "evaluate_verifier", "evaluate_verifier_file", "load_verifier", "normalize_tokens", "option_letter",
+    "parse_verdict", "reward", "token_f1", "verifier_model",
+]
+
+
+def load_verifier(
+    spec: str = "match",
+    *,
+    concurrency: int = 32,
+    cache: bool | str | os.PathLike = True,
+    lang: str = "en",
+    prompts: str | os.PathLike | None = None,
+    threshold: float = 0.5,
+) -> Verifier:
+    """A Verifier from its spec: `match`, `judge:<model spec>` or `classifier:<path>`."""
+    spec = (spec or "match").strip()
+    kind, _, rest = spec.partition(":")
+    if kind == "match" and not rest:
+        return MatchVerifier()
+    if kind == "judge" and rest:
+        from medo1.llm import load_model
+
+        return JudgeVerifier(load_model(rest, concurrency=concurrency, cache=cache), lang=lang,
+                             prompts=str(prompts) if prompts else None)
+    if kind == "classifier" and rest:
+        return ClassifierVerifier(rest, threshold=threshold)
+    raise Medo1Error(f"verifier spec {spec!r}: expected 'match', 'judge:<model spec>' or 'classifier:<path>'")
+
+
+def verifier_model(verifier: Verifier) -> Any | None:
+    """The ChatModel a verifier calls, if any (for usage accounting and the call pool)."""
+    return verifier.model if isinstance(verifier, JudgeVerifier) else None

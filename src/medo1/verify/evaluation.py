@@ -1,0 +1,192 @@
+"""`medo1 verifier-eval`: agreement of a verifier with human labels."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from pydantic import Field, field_validator
+
+from medo1.errors import ModelError
+from medo1.records import Record
+from medo1.verify.base import Verifier
+
+_TRUE = {"true", "1", "yes", "correct", "y", "t"}
+_FALSE = {"false", "0", "no", "incorrect", "wrong", "n", "f"}
+
+
+class LabeledVerdict(Record):
+    """A human judgement: is `response` a correct answer given `reference`?
+
+    `kind` names the case the row tests (e.g. hedge, rejection, near_miss, synonym); when a
+    file has it, `medo1 verifier-eval` also reports the figures per kind.
+    """
+
+    id: str | None = None
+    response: str
+    reference: str
+    label: bool
+    kind: str | None = None
+    meta: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("label", mode="before")
+    @classmethod
+    def _label(cls, value: Any) -> bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, (int, float)) and value in (0, 1):
+            return bool(value)
+        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+            return value.strip().lower() in _TRUE
+        raise ValueError("expected true/false (or 1/0, correct/incorrect)")
+
+
+@dataclass
+class Agreement:
+    """A confusion matrix of verdicts against labels, and the figures read from it."""
+
+    n: int = 0
+    tp: int = 0
+    fp: int = 0
+    tn: int = 0
+    fn: int = 0
+    errors: int = 0  # items where the verifier reached no verdict
+
+    @property
+    def judged(self) -> int:
+        return self.tp + self.fp + self.tn + self.fn
+
+    @property
+    def accuracy(self) -> float:
+        return (self.tp + self.tn) / self.judged if self.judged else math.nan
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else math.nan
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else math.nan
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else math.nan
+
+    @property
+    def accept_rate(self) -> float:
+        """How often the verifier said True (for a kind whose rows are all wrong: how often it was fooled)."""
+        return (self.tp + self.fp) / self.judged if self.judged else math.nan
+
+    def add(self, said: bool, label: bool) -> None:
+        if said and label:
+            self.tp += 1
+        elif said:
+            self.fp += 1
+        elif label:
+            self.fn += 1
+        else:
+            self.tn += 1
+
+    def figures(self) -> dict[str, Any]:
+        return {"n": self.n, "tp": self.tp, "fp": self.fp, "tn": self.tn, "fn": self.fn, "errors": self.errors,
+                "accuracy": self.accuracy, "precision": self.precision, "recall": self.recall, "f1": self.f1,
+                "accept_rate": self.accept_rate}
+
+
+@dataclass
+class VerifierReport(Agreement):
+    verifier: str = ""
+    by_kind: dict[str, Agreement] = field(default_factory=dict)  # empty when no row has a kind
+    mistakes: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"verifier": self.verifier, **self.figures(),
+                "by_kind": {kind: counts.figures() for kind, counts in self.by_kind.items()},
+                "mistakes": self.mistakes}
+
+
+async def evaluate_verifier(verifier: Verifier, items: Iterable[LabeledVerdict], *,
+                            concurrency: int = 32) -> VerifierReport:
+    """Agreement of a verifier with human labels: accuracy, precision, recall, confusion matrix,
+    overall and per `kind` (rows without a kind are counted as kind "-" when others have one)."""
+    items = list(items)
+    report = VerifierReport(verifier=verifier.name, n=len(items))
+    if any(item.kind for item in items):
+        for item in items:
+            report.by_kind.setdefault(item.kind or "-", Agreement()).n += 1
+    slots = asyncio.Semaphore(concurrency)
+
+    async def judge(index: int, item: LabeledVerdict) -> None:
+        kind = report.by_kind.get(item.kind or "-")
+        async with slots:
+            try:
+                said = await verifier.verify(item.response, item.reference)
+            except ModelError as err:
+                for counts in (report, kind):
+                    if counts is not None:
+                        counts.errors += 1
+                report.mistakes.append({"index": index, "id": item.id, "kind": item.kind, "label": item.label,
+                                        "error": str(err)})
+                return
+        for counts in (report, kind):
+            if counts is not None:
+                counts.add(said, item.label)
+        if said != item.label:
+            report.mistakes.append({"index": index, "id": item.id, "kind": item.kind, "label": item.label,
+                                    "verdict": said, "response": item.response, "reference": item.reference})
+
+    await asyncio.gather(*(judge(i, item) for i, item in enumerate(items)))
+    report.mistakes.sort(key=lambda m: m["index"])
+    return report
+
+
+def evaluate_verifier_file(
+    labeled: str | os.PathLike,
+    spec: str = "match",
+    *,
+    concurrency: int = 32,
+    cache: bool | str | os.PathLike = True,
+    threshold: float = 0.5,
+    lang: str = "en",
+    prompts: str | os.PathLike | None = None,
+    out: str | os.PathLike | None = None,
+) -> VerifierReport:
+    """`medo1 verifier-eval`: read labelled verdicts, run the verifier, optionally write the report as JSON."""
+    import json
+    from pathlib import Path
+
+    from medo1.jsonl import read_jsonl
+    from medo1.verify import load_verifier, verifier_model
+
+    items = read_jsonl(labeled, LabeledVerdict)
+    verifier = load_verifier(spec, concurrency=concurrency, cache=cache, lang=lang, prompts=prompts,
+                             threshold=threshold)
+
+    async def main() -> VerifierReport:
+        try:
+            return await evaluate_verifier(verifier, items, concurrency=concurrency)
+        finally:
+            model = verifier_model(verifier)
+            if model is not None:
+                await model.aclose()
+
+    report = asyncio.run(main())
+    if out is not None:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text(json.dumps(_no_nan(report.as_dict()), indent=2, default=str) + "\n")
+    return report
+
+
+def _no_nan(value: Any) -> Any:
+    """An undefined figure (precision with no positive verdict) as null: the report stays valid JSON."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _no_nan(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_no_nan(v) for v in value]
+    return value
