@@ -134,6 +134,14 @@ REJECTIONS = [
     # letters that are rejected
     ("(D) fits; (C) is ruled out.", DRUGS, "D", "letter"),
     ("Option D, not option C.", DRUGS, "D", "letter"),
+    # option-by-option analyses
+    ("A. Aspirin - incorrect\nB. Heparin - incorrect\nC. Metformin - incorrect, contraindicated\nD. Insulin - correct",
+     DRUGS, "D", "answer_is"),
+    ("This is diabetic ketoacidosis. Insulin corrects it. Metformin is contraindicated because of the acidosis, and "
+     "aspirin and heparin do not treat hyperglycemia.", DRUGS, "D", "option_text"),
+    ("Insulin (D). Metformin (C) is contraindicated in DKA.", DRUGS, "D", "letter"),
+    ("The most appropriate pharmacotherapy for this patient is insulin; metformin would worsen the acidosis.", DRUGS,
+     "D", "answer_is"),
     # Chinese
     ("答案不是二甲双胍，而是胰岛素。", ZH, "C", "option_text"),
     ("胰岛素。二甲双胍禁忌。", ZH, "C", "option_text"),

@@ -242,7 +242,7 @@ def test_failed_verifications_get_zero_advantage_and_leave_the_baseline_alone(al
     verified = [(r, a) for r, a in zip(*mixed_group) if not math.isnan(r)]
     assert sorted(r for r, _ in verified) == pytest.approx([0.1, 1.0])
     assert [a for r, a in zip(*mixed_group) if math.isnan(r)] == [0.0, 0.0]
-    (low_r, low_a), (high_r, high_a) = sorted(verified)
+    (_, low_a), (_, high_a) = sorted(verified)
     assert high_a > 0 and low_a == pytest.approx(-high_a, rel=1e-3)  # scored against each other only
     assert len(failures) == 6 and {f["id"] for f in failures} == {"q0", "q1"}
     assert all(f["step"] == 1 and "no verdict" in f["reason"] for f in failures)

@@ -72,8 +72,9 @@ _LETTER = r"[(\[]?\s*(?P<letter>[A-Za-z])\s*[)\]]?(?![A-Za-z0-9'’\-])"
 _VERB = r"(?:is|was|would\s+be|will\s+be|should\s+be|must\s+be|seems\s+to\s+be|appears\s+to\s+be|=|:)"
 _HEDGE = r"(?:\s+(?:most\s+likely|likely|probably|clearly|definitely|therefore|thus|then))?"
 # What a question asks for: "the most likely diagnosis (of this patient) is ...".
-_ASKED = (r"(?:option|choice|response|diagnosis|treatment|management|next\s+step|step|therapy|drug|medication|"
-          r"cause|explanation|mechanism|test|investigation|intervention)(?:\s+(?:of|in|for)\s+[^.;:\n]{1,60}?)?")
+_ASKED = (r"(?:option|choice|response|diagnosis|treatment|management|next\s+step|step|therapy|pharmacotherapy|drug|"
+          r"medication|agent|antibiotic|cause|explanation|mechanism|finding|organism|pathogen|test|investigation|"
+          r"intervention|approach)(?:\s+(?:of|in|for)\s+[^.;:\n]{1,60}?)?")
 
 # Phrases after which the answer follows: (regex, may the answer be an option's text?).
 _LEADS = [
@@ -108,7 +109,8 @@ _IS_THE_ANSWER = re.compile(
     r"(?:(?:the|my)\s+(?:(?:most\s+)?(?:correct|right|best|final|likely|appropriate)\s+)?(?:answer|choice|option)"
     rf"|the\s+(?:most\s+likely|most\s+appropriate|best|correct)\s+{_ASKED}"
     r"|the\s+(?:drug|treatment|test|investigation|agent)\s+of\s+choice|(?:the\s+)?(?:correct|right)(?![a-z]))"
-    r"(?![a-z])|\s*(?:是|为|為)?\s*(?:正确|正確|最佳)(?:的)?(?:答案|选项|選項|选择|選擇)",
+    r"(?![a-z])|\s*[:\-–—]\s*(?:the\s+)?(?:correct|right|best)(?:\s+(?:answer|choice|option))?(?=\s*(?:[.!;,)]|$))"
+    r"|\s*(?:是|为|為)?\s*(?:正确|正確|最佳)(?:的)?(?:答案|选项|選項|选择|選擇)",
     _I,
 )
 
