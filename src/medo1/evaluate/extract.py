@@ -18,7 +18,8 @@ ends with its final choice). There is exactly one answer per response.
    "Answer: (C)", "correct option is C", "the most likely diagnosis is C", "I would choose C",
    "Option C is correct", "C is the best answer", "\\boxed{C}". Chinese: "答案是 C", "答案：C",
    "正确答案为C", "选C", "故选 C", "C项正确". A statement may name an option's text instead
-   of a letter ("The answer is metformin", "Metformin is the answer", "答案是：二甲双胍");
+   of a letter ("The answer is metformin", "Metformin is the answer", "D. Insulin - correct",
+   "答案是：二甲双胍");
    after a negated statement ("the answer is not metformin but insulin") the first option
    it does not reject is the answer.
 2. method "letter": a standalone option letter with nothing stating it is the answer:
@@ -34,12 +35,16 @@ ends with its final choice). There is exactly one answer per response.
 Rejected options never count, in any rule: a mention that the response negates or rules out
 is not a choice. Before it, in the same part of the sentence (parts end at punctuation and at
 "but", "however", "so", ...): "not", "no", "never", "neither/nor", "rule out", "exclude",
-"avoid", "stop", "rather than", "instead of", "other than", "unlike", "不是", "排除", ...;
-or right after another option: "insulin over metformin", "insulin is better than metformin".
+"avoid", "stop", "rather than", "instead of", "other than", "unlike", "不是", "排除", ..., up to
+the option before it (whose own predicate may have used the negation: "metformin is not safe,
+insulin is"); or right after another option: "insulin over metformin", "insulin is better than
+metformin".
 After it, as its predicate: "metformin is not / isn't / would not be ...", "is contraindicated",
 "is ruled out", "can be excluded", "is incorrect / wrong / unlikely / less likely / a
 distractor", "metformin: incorrect", "metformin, which is contraindicated", "二甲双胍是错误的".
-Double negatives are not rejections ("cannot rule out metformin", "there is no doubt").
+The options of one list ("aspirin, heparin or metformin") share a rejection before or after it
+("neither aspirin nor heparin", "tuberculosis and lymphoma are unlikely"). Double negatives are
+not rejections ("cannot rule out metformin", "there is no doubt").
 
 Letters must be options of the question. An upper-case letter always counts; a lower-case
 one only when bracketed or followed by punctuation, the end of the text or a non-Latin
