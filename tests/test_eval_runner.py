@@ -12,6 +12,7 @@ from medo1.errors import Medo1Error
 from medo1.evaluate import EvalConfig, build_prompt, compare, evaluate, load_benchmark, score, wilson_interval
 from medo1.evaluate.runner import data_files, model_spec
 from medo1.llm import load_model
+from medo1.report import output_stats
 from tests.openai_server import Reply, by_last_user
 from tests.test_benchmarks import GPQA_ROWS, MEDQA_ROWS, PUBMEDQA_ROWS, write_jsonl
 
@@ -147,6 +148,24 @@ async def test_eval_writes_items_results_and_table(openai_server, model, files, 
     md = (out / "results.md").read_text()
     assert "| Model | MedQA | PubMedQA | Avg. |" in md and "| 50.0 | 50.0 | 50.0 |" in md
     assert "| MedQA | 2 | 1 | 50.0 | 9.5-90.5 |" in md
+
+
+async def test_an_output_cut_off_in_its_thinking_is_unparsed_and_wrong(openai_server, model, files, tmp_path):
+    def cut_off(prompt):
+        if "burning on urination" in prompt:  # answer D: the thinking names it, then the length limit cuts in
+            return Reply("## Thinking\n\nCystitis in a young woman: nitrofurantoin, so the answer is D. Wait, let",
+                         usage={"prompt_tokens": 50, "completion_tokens": 2048}, finish_reason="length")
+        return Reply("Ventricular septal defect.", usage={"prompt_tokens": 50, "completion_tokens": 5})  # a plain answer
+
+    openai_server.handler = by_last_user(cut_off)
+    out = tmp_path / "eval"
+    results = await evaluate(model, out, EvalConfig(benches=("medqa",), data={"medqa": files["medqa"]}, progress=False))
+    medqa = results["benches"]["medqa"]
+    assert (medqa["correct"], medqa["accuracy"], medqa["unparsed_rate"], medqa["truncated_rate"]) == (1, 0.5, 0.5, 0.5)
+    rows = {r["answer"]: r for r in map(json.loads, (out / "medqa.items.jsonl").read_text().splitlines())}
+    assert (rows["D"]["extracted"], rows["D"]["method"], rows["D"]["correct"]) == (None, "none", False)
+    assert (rows["B"]["extracted"], rows["B"]["method"], rows["B"]["correct"]) == ("B", "option_text", True)
+    assert output_stats(list(rows.values()))["format_rate"] == 0.0  # neither has thinking + final response
 
 
 async def test_rerun_resumes_and_a_larger_limit_asks_only_new_questions(openai_server, model, files, tmp_path):

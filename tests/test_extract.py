@@ -1,11 +1,13 @@
 import pytest
 
 from medo1.evaluate.extract import METHODS, Extraction, extract_answer
+from medo1.thinking import final_answer_text
 
 DRUGS = {"A": "Aspirin", "B": "Heparin", "C": "Metformin", "D": "Insulin"}
 YES_NO = {"A": "yes", "B": "no", "C": "maybe"}
 ZH = {"A": "阿司匹林", "B": "二甲双胍", "C": "胰岛素", "D": "肝素"}
 TEN = {letter: f"choice number {i}" for i, letter in enumerate("ABCDEFGHIJ")}
+DX = {"A": "Sarcoidosis", "B": "Tuberculosis", "C": "Lymphoma", "D": "Histoplasmosis"}
 
 CASES = [
     # strict style
@@ -66,9 +68,109 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("response,options,letter,method", CASES)
+# How models state a choice while rejecting other options: a rejected option is never the answer.
+REJECTIONS = [
+    # a negated answer statement turns to the option it does not reject
+    ("The answer is not metformin but insulin.", DRUGS, "D", "answer_is"),
+    ("The answer isn't metformin, it's insulin.", DRUGS, "D", "answer_is"),
+    ("The answer is not C but D.", DRUGS, "D", "answer_is"),
+    ("The answer is not C, it's D.", DRUGS, "D", "answer_is"),
+    ("The answer is not C.", DRUGS, None, "none"),
+    ("The answer is C not A.", DRUGS, "C", "answer_is"),
+    ("I would not choose C; I'd choose D.", DRUGS, "D", "answer_is"),
+    ("I would not choose C.", DRUGS, None, "none"),
+    # the option's text first, then that it is the answer; later rejections do not override it
+    ("Insulin is the answer. Metformin is contraindicated.", DRUGS, "D", "answer_is"),
+    ("Insulin would be my choice.", DRUGS, "D", "answer_is"),
+    ("Sarcoidosis is correct.", DX, "A", "answer_is"),
+    ("Sarcoidosis is the most likely diagnosis; tuberculosis is less likely given the negative culture.", DX, "A",
+     "answer_is"),
+    ("The most likely diagnosis is sarcoidosis. Tuberculosis would also present with cough.", DX, "A", "answer_is"),
+    ("Metformin is the drug of choice in type 2 diabetes, but in this patient insulin is the best option.", DRUGS, "D",
+     "answer_is"),
+    ("Lymphoma cannot be excluded, but sarcoidosis is the best answer.", DX, "A", "answer_is"),
+    # the rejecting predicate after an option
+    ("Metformin is not appropriate; insulin is.", DRUGS, "D", "option_text"),
+    ("Metformin is not appropriate, insulin is.", DRUGS, "D", "option_text"),
+    ("Give insulin. Metformin is ruled out by the renal failure.", DRUGS, "D", "option_text"),
+    ("Insulin. Metformin isn't safe here.", DRUGS, "D", "option_text"),
+    ("Insulin. Metformin would not be safe with this creatinine.", DRUGS, "D", "option_text"),
+    ("Insulin; metformin, which is contraindicated in renal failure, is out.", DRUGS, "D", "option_text"),
+    ("Given the ketoacidosis, insulin is required; metformin has no role.", DRUGS, "D", "option_text"),
+    ("Sarcoidosis. Histoplasmosis doesn't explain the hypercalcemia.", DX, "A", "option_text"),
+    ("Sarcoidosis. Histoplasmosis - incorrect, no travel history.", DX, "A", "option_text"),
+    ("Insulin fits, but heparin: incorrect, metformin: incorrect.", DRUGS, "D", "option_text"),
+    ("Metformin is contraindicated.", DRUGS, None, "none"),
+    # a negation or rejection before an option
+    ("Rather than metformin, insulin.", DRUGS, "D", "option_text"),
+    ("Start insulin rather than metformin.", DRUGS, "D", "option_text"),
+    ("I'd go with insulin instead of metformin.", DRUGS, "D", "option_text"),
+    ("Insulin, not metformin.", DRUGS, "D", "option_text"),
+    ("Insulin fits; we can rule out metformin.", DRUGS, "D", "option_text"),
+    ("Use insulin and avoid metformin.", DRUGS, "D", "option_text"),
+    ("Stop metformin and start insulin.", DRUGS, "D", "option_text"),
+    ("The answer cannot be metformin; it is insulin.", DRUGS, "D", "option_text"),
+    ("It is not tuberculosis; it is sarcoidosis.", DX, "A", "option_text"),
+    ("Sarcoidosis (not tuberculosis, which causes caseating granulomas).", DX, "A", "option_text"),
+    # one rejection for a whole list
+    ("Insulin is needed; neither aspirin nor heparin helps.", DRUGS, "D", "option_text"),
+    ("Insulin. Not aspirin, heparin or metformin.", DRUGS, "D", "option_text"),
+    ("Sarcoidosis fits the non-caseating granulomas; tuberculosis and lymphoma are unlikely.", DX, "A",
+     "option_text"),
+    ("Insulin; aspirin, heparin and metformin are all inappropriate.", DRUGS, "D", "option_text"),
+    # one option preferred over another
+    ("I would prefer insulin over metformin.", DRUGS, "D", "option_text"),
+    ("Insulin is better than metformin here.", DRUGS, "D", "option_text"),
+    ("Although lymphoma is possible, sarcoidosis is more likely than lymphoma.", DX, "A", "option_text"),
+    # not rejections: double negatives, set phrases, comparisons that favour the later option
+    ("Insulin fits; we cannot rule out metformin though.", DRUGS, "C", "option_text"),
+    ("There is no doubt this is sarcoidosis.", DX, "A", "option_text"),
+    ("There is no contraindication to metformin.", DRUGS, "C", "option_text"),
+    ("Metformin is less effective than insulin here.", DRUGS, "D", "option_text"),
+    ("Switch from metformin to insulin.", DRUGS, "D", "option_text"),
+    ("While tuberculosis is common, sarcoidosis explains the findings.", DX, "A", "option_text"),
+    ("No, the intervention did not reduce mortality.", YES_NO, "B", "option_text"),
+    ("The answer is not yes but maybe.", YES_NO, "C", "answer_is"),
+    # letters that are rejected
+    ("(D) fits; (C) is ruled out.", DRUGS, "D", "letter"),
+    ("Option D, not option C.", DRUGS, "D", "letter"),
+    # option-by-option analyses
+    ("A. Aspirin - incorrect\nB. Heparin - incorrect\nC. Metformin - incorrect, contraindicated\nD. Insulin - correct",
+     DRUGS, "D", "answer_is"),
+    ("This is diabetic ketoacidosis. Insulin corrects it. Metformin is contraindicated because of the acidosis, and "
+     "aspirin and heparin do not treat hyperglycemia.", DRUGS, "D", "option_text"),
+    ("Insulin (D). Metformin (C) is contraindicated in DKA.", DRUGS, "D", "letter"),
+    ("The most appropriate pharmacotherapy for this patient is insulin; metformin would worsen the acidosis.", DRUGS,
+     "D", "answer_is"),
+    # Chinese
+    ("答案不是二甲双胍，而是胰岛素。", ZH, "C", "option_text"),
+    ("胰岛素。二甲双胍禁忌。", ZH, "C", "option_text"),
+    ("排除二甲双胍，选择胰岛素。", ZH, "C", "option_text"),
+    ("二甲双胍是错误的，胰岛素是正确答案。", ZH, "C", "answer_is"),
+]
+
+# Outputs in a thinking format that never reached their answer: nothing is read from the thinking.
+UNFINISHED = [
+    ("## Thinking\n\nThe answer is C, metformin. Wait, let me check the renal function", DRUGS, None, "none"),
+    ("## Thinking\n\nMetformin is first line.", DRUGS, None, "none"),
+    ("## Thinking\n\nThe answer is C.\n\n## Final Response\n\n", DRUGS, None, "none"),
+    ("<think>The answer is C, metformin", DRUGS, None, "none"),
+    ("<think>The answer is C.</think>\n\nThe answer is D.", DRUGS, "D", "answer_is"),
+    ("</think>\n\nInsulin.", DRUGS, "D", "option_text"),  # the template opened <think> in the prompt
+]
+
+
+@pytest.mark.parametrize("response,options,letter,method", CASES + REJECTIONS + UNFINISHED)
 def test_extract_answer(response, options, letter, method):
     assert extract_answer(response, options) == Extraction(letter, method)
+
+
+def test_what_is_read_from_an_output():
+    assert final_answer_text("## Thinking\n\nhmm\n\n## Final Response\n\nThe answer is C.") == "The answer is C."
+    assert final_answer_text("## Thinking\n\nThe answer is C, but") is None  # cut off: no answer
+    assert final_answer_text("## Thinking\n\nhmm\n\n## Final Response\n") == ""
+    assert final_answer_text("The answer is C.") == "The answer is C."  # a plain answer is read whole
+    assert final_answer_text("<think>C?</think> D") == "D" and final_answer_text("<think>C?") is None
 
 
 def test_methods_are_the_documented_ones():

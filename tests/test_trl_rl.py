@@ -1,17 +1,22 @@
-"""GRPO / RLOO / DPO on TRL with a tiny random model: the reward bridge, pair picking, one short real run each."""
+"""GRPO / RLOO / DPO on TRL with a tiny random model: the reward bridge, pair picking, one short real run each,
+and what a failed verification (the judge is down) does to the learning signal: nothing."""
 
 from __future__ import annotations
 
 import json
+import math
 import random
+from pathlib import Path
 
 import pytest
 
 from medo1.errors import Medo1Error
+from medo1.llm import load_model
 from medo1.train.common import read_metrics
-from medo1.train.reward import Scores, trl_reward_func
+from medo1.train.reward import Scores, completion_text, trl_reward_func
 from medo1.train.trl_rl import TRLRLSettings, pick_pair, sample_dpo_pairs, train_dpo, train_online
-from medo1.verify import load_verifier
+from medo1.verify import JudgeVerifier, VerifierError, load_verifier
+from tests.openai_server import Reply, by_last_user
 
 GOOD = "## Thinking\n\nHmm, chest pain.\n\n## Final Response\n\nAspirin"
 WRONG = "## Thinking\n\nHmm.\n\n## Final Response\n\nHeparin"
@@ -27,8 +32,42 @@ async def test_trl_reward_function_verifies_a_batch_and_logs_rates():
         answer=["aspirin"] * 4, log_metric=lambda name, value: logged.setdefault(name, value), trainer_state=None,
     )
     assert rewards == [1.0, 0.1, 0.0, 0.0]
-    assert logged == {"correct_rate": 0.25, "format_rate": 0.5, "truncated_rate": 0.25}
+    assert logged == {"correct_rate": 0.25, "format_rate": 0.5, "truncated_rate": 0.25, "verify_failed_rate": 0.0}
     assert failures == []
+
+
+async def test_a_judge_outage_gives_no_reward_never_the_no_format_reward(openai_server):
+    """A real judge over HTTP that fails for one response: that sample gets None (TRL: unscorable), the
+    others their rewards; the failure is recorded with its problem id, step and reason."""
+
+    def judge(prompt):
+        if "Heparin" in prompt:
+            return Reply(status=503, error_message="judge overloaded", retry_after_ms=1)
+        return "True"
+
+    openai_server.handler = by_last_user(judge)
+    model = load_model(f"openai:judge@{openai_server.url}", cache=False, max_retries=1)
+    logged, failures = {}, []
+    func = trl_reward_func(JudgeVerifier(model), eos_token_ids=[2], failures=failures)
+    try:
+        rewards = await func(
+            prompts=[[{"role": "user", "content": "Q?"}]] * 4, answer=["aspirin"] * 4, id=["p0", "p1", "p2", "p3"],
+            completions=[[{"role": "assistant", "content": t}] for t in (GOOD, WRONG, "Aspirin", GOOD)],
+            completion_ids=[[7, 2], [7, 2], [7, 2], [7, 8]],  # the last one was cut off (no EOS)
+            log_metric=lambda name, value: logged.setdefault(name, value), trainer_state=State(global_step=6),
+        )
+    finally:
+        await model.aclose()
+    assert rewards == [1.0, None, 0.0, 0.0]  # only well-formed, finished responses reach the judge
+    assert [(f["id"], f["step"], f["answer"]) for f in failures] == [("p1", 7, "aspirin")]
+    assert "ModelError" in failures[0]["reason"] and "judge overloaded" in failures[0]["reason"]
+    # the failed response was well formed: it counts for the format rate, not for the correct rate
+    assert logged == {"correct_rate": 1 / 3, "format_rate": 0.5, "truncated_rate": 0.25, "verify_failed_rate": 0.25}
+
+
+class State:
+    def __init__(self, global_step: int):
+        self.global_step = global_step
 
 
 def test_pick_pair_needs_a_correct_and_an_incorrect_response():
@@ -107,3 +146,121 @@ def test_dpo_samples_verified_pairs_then_trains(tiny_model_dir, problems_file, t
     other = _settings("dpo", tiny_model_dir, problems_file, out, temperature=0.7, resume=True)
     with pytest.raises(Medo1Error, match="other settings"):  # pairs are only re-used with the same sampling
         train_dpo(other, scorer=ContainsDigit())
+
+
+# ---------------------------------------------------------------- failed verifications under GRPO / RLOO
+
+ANSWERED = "## Thinking\n\nHmm, chest pain.\n\n## Final Response\n\nAspirin"
+
+
+@pytest.fixture(scope="module")
+def answering_model_dir(tiny_model_dir, tmp_path_factory) -> Path:
+    """The tiny model taught to answer every question with ANSWERED (well formed), so its samples reach the
+    verifier: a few dozen optimizer steps on that one reply."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    reply = tokenizer(ANSWERED + tokenizer.eos_token, add_special_tokens=False)["input_ids"]
+    rows = [list(tokenizer.apply_chat_template([{"role": "user", "content": f"Question number {i}?"}],
+                                               add_generation_prompt=True, tokenize=True, return_dict=True)["input_ids"])
+            for i in range(8)]
+    width = max(len(p) for p in rows) + len(reply)
+    ids = torch.full((len(rows), width), tokenizer.pad_token_id)
+    labels = torch.full_like(ids, -100)
+    for r, prompt in enumerate(rows):
+        ids[r, : len(prompt) + len(reply)] = torch.tensor(prompt + reply)
+        labels[r, len(prompt) : len(prompt) + len(reply)] = torch.tensor(reply)
+    attention = (labels != -100) | (torch.arange(width)[None, :] < torch.tensor([len(p) for p in rows])[:, None])
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # a tiny model: threads only contend
+    try:
+        torch.manual_seed(0)
+        optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+        for _ in range(80):
+            model(input_ids=ids, attention_mask=attention.long(), labels=labels).loss.backward()
+            optimizer.step()
+            optimizer.zero_grad()
+    finally:
+        torch.set_num_threads(threads)
+    out = tmp_path_factory.mktemp("answering-model")
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    return out
+
+
+class FlakyJudge:
+    """A verifier whose every other call fails, as a judge does when its server drops requests:
+    call 1 True, 2 fails, 3 False, 4 fails, ...; for the reference `judge down` every call fails."""
+
+    name = "flaky"
+
+    def __init__(self):
+        self.calls = 0
+
+    async def verify(self, response: str, reference: str) -> bool:
+        if reference == "judge down":
+            raise VerifierError("the judge gave no verdict")
+        self.calls += 1
+        if self.calls % 2 == 0:
+            raise VerifierError("the judge gave no verdict")
+        return self.calls % 4 == 1
+
+
+@pytest.mark.parametrize("algo", ["grpo", "rloo"])
+def test_failed_verifications_get_zero_advantage_and_leave_the_baseline_alone(algo, answering_model_dir, tmp_path):
+    """Real TRL trainers with our reward function: a prompt whose four verifications all failed gets advantage 0
+    everywhere; in a group where two of four failed, those two get 0 and the other two are scored against each
+    other only (a failure counted as 0.0 would make them [+1.5, -0.6, -0.4, -0.6] in GRPO)."""
+    from datasets import Dataset
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from trl import GRPOConfig, GRPOTrainer, RLOOConfig, RLOOTrainer
+
+    from medo1.train.ppo import eos_token_ids
+
+    tokenizer = AutoTokenizer.from_pretrained(answering_model_dir)
+    model = AutoModelForCausalLM.from_pretrained(answering_model_dir)
+    failures = []
+    reward = trl_reward_func(FlakyJudge(), eos_token_ids(tokenizer, model), failures)
+    dataset = Dataset.from_list([{"prompt": [{"role": "user", "content": f"Question number {i}?"}], "answer": a,
+                                  "id": f"q{i}"} for i, a in enumerate(["judge down", "aspirin"])])
+    config_cls, trainer_cls = (GRPOConfig, GRPOTrainer) if algo == "grpo" else (RLOOConfig, RLOOTrainer)
+    args = config_cls(output_dir=str(tmp_path / algo), per_device_train_batch_size=8, num_generations=4,
+                      max_completion_length=32, temperature=0.5, beta=0.03, max_steps=1, learning_rate=1e-5,
+                      report_to="none", use_cpu=True, save_strategy="no", logging_steps=1, seed=0)
+    trainer = trainer_cls(model=model, reward_funcs=reward, args=args, train_dataset=dataset,
+                          processing_class=tokenizer)
+    trainer.train()
+
+    assert all(completion_text(c) == ANSWERED for c in trainer._logs["completion"])  # all reached the verifier
+    rewards = list(trainer._logs["rewards"]["medo1_reward"])
+    advantages = list(trainer._logs["advantages"])
+    groups = [(rewards[i : i + 4], advantages[i : i + 4]) for i in (0, 4)]
+    failed_group, mixed_group = sorted(groups, key=lambda g: not all(math.isnan(r) for r in g[0]))
+    assert all(math.isnan(r) for r in failed_group[0]) and failed_group[1] == [0.0] * 4
+    verified = [(r, a) for r, a in zip(*mixed_group) if not math.isnan(r)]
+    assert sorted(r for r, _ in verified) == pytest.approx([0.1, 1.0])
+    assert [a for r, a in zip(*mixed_group) if math.isnan(r)] == [0.0, 0.0]
+    (_, low_a), (_, high_a) = sorted(verified)
+    assert high_a > 0 and low_a == pytest.approx(-high_a, rel=1e-3)  # scored against each other only
+    assert len(failures) == 6 and {f["id"] for f in failures} == {"q0", "q1"}
+    assert all(f["step"] == 1 and "no verdict" in f["reason"] for f in failures)
+
+
+def test_grpo_with_the_judge_down_learns_nothing_and_records_every_failure(answering_model_dir, problems_file,
+                                                                         openai_server, tmp_path):
+    """`medo1 rl --algo grpo --verifier judge:...` while the judge answers 503: no sample is scored 0.0 (the
+    no-format reward); every failure is in <out>/grpo.failed.jsonl; the run finishes."""
+    openai_server.handler = lambda body, headers: Reply(status=503, error_message="service unavailable",
+                                                        retry_after_ms=1)
+    settings = _settings("grpo", answering_model_dir, problems_file, tmp_path / "grpo", num_generations=2,
+                         max_new_tokens=32, temperature=0.5, verifier=f"judge:openai:judge@{openai_server.url}")
+    out = train_online(settings)
+    rows = [r for r in read_metrics(out) if "loss" in r]
+    assert len(rows) == 2 and all(r["verify_failed_rate"] == 1.0 and r["format_rate"] == 1.0 for r in rows)
+    assert all(r.get("reward") is None for r in rows)  # nothing was scored, and nothing was scored 0.0
+    failed = [json.loads(line) for line in (out / "grpo.failed.jsonl").read_text().splitlines()]
+    assert len(failed) == 8 and [f["step"] for f in failed] == [1] * 4 + [2] * 4
+    assert all(f["answer"] == "aspirin" and "service unavailable" in f["reason"] for f in failed)
+    assert json.loads((out / "medo1_grpo.json").read_text())["failed_verifications"] == 8

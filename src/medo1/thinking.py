@@ -19,6 +19,7 @@ FINAL_HEADER = "## Final Response"
 
 _FINAL_RE = re.compile(r"^\s*##\s*Final\s+Response\s*$", re.IGNORECASE | re.MULTILINE)
 _THINKING_RE = re.compile(r"^\s*##\s*Thinking\s*$", re.IGNORECASE | re.MULTILINE)
+_THINK_OPEN, _THINK_CLOSE = "<think>", "</think>"  # the tags of other reasoning models (DeepSeek-R1, Qwen3)
 
 
 def format_target(thinking: str, response: str) -> str:
@@ -53,7 +54,26 @@ def parse_output(text: str) -> Parsed:
     return Parsed(thinking=thinking, final=final, well_formed=well_formed)
 
 
-def final_answer_text(text: str) -> str:
-    """The part of an output that states the answer: the final response when present."""
+def final_answer_text(text: str) -> str | None:
+    """The part of an output that states its answer (read by evaluation and curation), or None:
+
+    - the `## Final Response` section when the output has one (possibly empty);
+    - None when the output starts a `## Thinking` section but never reaches `## Final Response`
+      (cut off by the length limit, or it stopped): it has no answer, and what it was still
+      weighing in its thinking is not one;
+    - the same for the `<think> ... </think>` format of other reasoning models: the text after the
+      last `</think>`, None when a `<think>` is never closed;
+    - the whole text when it has neither (a plain answer, e.g. from a base model).
+
+    The RL reward agrees and is stricter: without both sections an output gets the no-format reward
+    (medo1.verify.reward), a plain answer included.
+    """
     parsed = parse_output(text)
-    return parsed.final if parsed.final is not None else text
+    if _FINAL_RE.search(text):
+        return parsed.final or ""
+    if parsed.thinking is not None:
+        return None
+    closed = text.rfind(_THINK_CLOSE)
+    if closed >= 0:
+        return text[closed + len(_THINK_CLOSE):].strip()
+    return None if _THINK_OPEN in text else text

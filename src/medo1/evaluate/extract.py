@@ -8,14 +8,20 @@ answers the same way. The rules, in order; the first rule that finds anything de
 and within a rule the *last* mention in the text wins (a model that changes its mind
 ends with its final choice). There is exactly one answer per response.
 
-0. Only the final response is read when the output has a `## Final Response` section
-   (medo1.thinking); the text is NFKC-normalised (full-width `Ｃ`, `：`, `（` become
-   ASCII) and markdown emphasis (`*`, backticks) is dropped.
+0. What is read (medo1.thinking.final_answer_text): the `## Final Response` section when
+   the output has one; nothing when it opened `## Thinking` but never reached
+   `## Final Response` (cut off: method "none", whatever the thinking leaned to); the text
+   after `</think>` for `<think>` models; else the whole text (a plain answer). The text
+   is NFKC-normalised (full-width `Ｃ`, `：`, `（` become ASCII) and markdown emphasis
+   (`*`, backticks) is dropped.
 1. method "answer_is": an explicit answer statement. English: "the answer is C",
-   "Answer: (C)", "correct option is C", "I would choose C", "Option C is correct",
-   "C is the best answer", "\\boxed{C}". Chinese: "答案是 C", "答案：C", "正确答案为C",
-   "选C", "故选 C", "C项正确". When the statement names an option's text instead of a
-   letter ("The answer is metformin", "答案是：二甲双胍") that option is the answer.
+   "Answer: (C)", "correct option is C", "the most likely diagnosis is C", "I would choose C",
+   "Option C is correct", "C is the best answer", "\\boxed{C}". Chinese: "答案是 C", "答案：C",
+   "正确答案为C", "选C", "故选 C", "C项正确". A statement may name an option's text instead
+   of a letter ("The answer is metformin", "Metformin is the answer", "D. Insulin - correct",
+   "答案是：二甲双胍");
+   after a negated statement ("the answer is not metformin but insulin") the first option
+   it does not reject is the answer.
 2. method "letter": a standalone option letter with nothing stating it is the answer:
    the whole response is one letter ("C", "(c)."), a bracketed letter "(C)" / "[C]",
    "option C", a line that starts "C." / "C)" / "C:", "... is C." / "... it's C.", or "C项".
@@ -26,6 +32,20 @@ ends with its final choice). There is exactly one answer per response.
    inside a longer option's text counts for the longer option only.
 4. method "none": nothing found; `letter` is None.
 
+Rejected options never count, in any rule: a mention that the response negates or rules out
+is not a choice. Before it, in the same part of the sentence (parts end at punctuation and at
+"but", "however", "so", ...): "not", "no", "never", "neither/nor", "rule out", "exclude",
+"avoid", "stop", "rather than", "instead of", "other than", "unlike", "不是", "排除", ..., up to
+the option before it (whose own predicate may have used the negation: "metformin is not safe,
+insulin is"); or right after another option: "insulin over metformin", "insulin is better than
+metformin".
+After it, as its predicate: "metformin is not / isn't / would not be ...", "is contraindicated",
+"is ruled out", "can be excluded", "is incorrect / wrong / unlikely / less likely / a
+distractor", "metformin: incorrect", "metformin, which is contraindicated", "二甲双胍是错误的".
+The options of one list ("aspirin, heparin or metformin") share a rejection before or after it
+("neither aspirin nor heparin", "tuberculosis and lymphoma are unlikely"). Double negatives are
+not rejections ("cannot rule out metformin", "there is no doubt").
+
 Letters must be options of the question. An upper-case letter always counts; a lower-case
 one only when bracketed or followed by punctuation, the end of the text or a non-Latin
 character ("the answer is c." yes, "the answer is a benign tumour" no).
@@ -33,6 +53,7 @@ character ("the answer is c." yes, "the answer is a benign tumour" no).
 
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -55,19 +76,28 @@ _I = re.IGNORECASE
 _LETTER = r"[(\[]?\s*(?P<letter>[A-Za-z])\s*[)\]]?(?![A-Za-z0-9'’\-])"
 _VERB = r"(?:is|was|would\s+be|will\s+be|should\s+be|must\s+be|seems\s+to\s+be|appears\s+to\s+be|=|:)"
 _HEDGE = r"(?:\s+(?:most\s+likely|likely|probably|clearly|definitely|therefore|thus|then))?"
+# What a question asks for: "the most likely diagnosis (of this patient) is ...".
+_ASKED = (r"(?:option|choice|response|diagnosis|treatment|management|next\s+step|step|therapy|pharmacotherapy|drug|"
+          r"medication|agent|antibiotic|cause|explanation|mechanism|finding|organism|pathogen|test|investigation|"
+          r"intervention|approach)(?:\s+(?:of|in|for)\s+[^.;:\n]{1,60}?)?")
 
 # Phrases after which the answer follows: (regex, may the answer be an option's text?).
 _LEADS = [
     (re.compile(rf"(?<![a-z])answer(?:\s+(?:choice|option))?\s*{_VERB}{_HEDGE}\s*:?", _I), True),
     (re.compile(rf"(?<![a-z])(?:correct|right|best|final|most\s+appropriate|most\s+likely)\s+"
-                rf"(?:option|choice|response)\s*{_VERB}{_HEDGE}\s*:?", _I), True),
+                rf"{_ASKED}\s*{_VERB}{_HEDGE}\s*:?", _I), True),
     (re.compile(r"(?<![a-z])(?:I\s+(?:would|will|'d|’d)\s+)?(?:choose|select|pick|go\s+with)\s*:?", _I), False),
     (re.compile(r"\\boxed\{\s*(?:\\text\{)?", _I), True),
     (re.compile(r"答案\s*(?:应该|应|應該|應)?\s*(?:是|为|為|:)\s*(?:选项|選項)?\s*:?"), True),
+    (re.compile(r"最(?:可能|合适|合適|佳)的?(?:诊断|診斷|治疗|治療|选择|選擇|药物|藥物|处理|處理)\s*(?:是|为|為|:)\s*"), True),
     (re.compile(r"答案\s*(?:选项|選項)?"), False),
     (re.compile(r"(?:选择|選擇|选|選)(?:项|項)?\s*:?"), False),
 ]
 _LETTER_AT = re.compile(rf"\s*(?:(?i:option|choice)\s*)?{_LETTER}")
+# After a negated statement, the letter it turns to: "the answer is not A but C", "... not A, it's C".
+_LETTER_AFTER_TURN = re.compile(
+    r"(?:(?<![a-z])(?:but|rather|instead)(?![a-z])\s*,?|,)\s*(?:(?:it|this)\s*(?:is|['’]s)|the\s+answer\s+is)"
+    r"|(?<![a-z])(?:but|rather|instead)(?![a-z])", _I)
 
 # The letter comes first, then the statement that it is the answer.
 _LETTER_FIRST = [
@@ -77,6 +107,17 @@ _LETTER_FIRST = [
     re.compile(r"(?<![A-Za-z0-9])[(\[]?(?P<letter>[A-Za-z])[)\]]?\s*(?:选项|選項|项|項)?\s*(?:是|为|為)?\s*"
                r"(?:正确|正確|最佳|最合适|最合適)"),
 ]
+# An option's text comes first, then the statement that it is the answer ("Insulin is the answer").
+_IS_THE_ANSWER = re.compile(
+    r"\s*(?:\([^()]{0,40}\)\s*)?(?:is|would\s+be|seems\s+to\s+be|appears\s+to\s+be|remains)"
+    r"(?:\s+(?:therefore|thus|clearly|definitely|probably|likely|most\s+likely))?\s+"
+    r"(?:(?:the|my)\s+(?:(?:most\s+)?(?:correct|right|best|final|likely|appropriate)\s+)?(?:answer|choice|option)"
+    rf"|the\s+(?:most\s+likely|most\s+appropriate|best|correct)\s+{_ASKED}"
+    r"|the\s+(?:drug|treatment|test|investigation|agent)\s+of\s+choice|(?:the\s+)?(?:correct|right)(?![a-z]))"
+    r"(?![a-z])|\s*[:\-–—]\s*(?:the\s+)?(?:correct|right|best)(?:\s+(?:answer|choice|option))?(?=\s*(?:[.!;,)]|$))"
+    r"|\s*(?:是|为|為)?\s*(?:正确|正確|最佳)(?:的)?(?:答案|选项|選項|选择|選擇)",
+    _I,
+)
 
 # Standalone letters (rule 2).
 _STANDALONE = [
@@ -97,6 +138,47 @@ _NAMED_BY_LETTER = re.compile(
 _LIST_LINE = re.compile(r"(?m)^[ \t>\-]*(?P<letter>[A-Z])\s*[.):](?:[ \t].*)?$")
 _AFTER_LOWER_OK = re.compile(r"\s*(?:[.,;:!?)\]]|$)|[^\x00-\x7f]")
 _CLAUSE_END = re.compile(r"\n|[.;!?](?:\s|$)|。|；")
+
+# ---------------------------------------------------------------- rejections
+
+# Where a part of a sentence ends: a negation before it does not reach past.
+_PART_END = re.compile(
+    r"[.;:!?,\n。；：！？，]|(?<![a-z])(?:but|however|whereas|while|although|though|yet|so|thus|hence|therefore|"
+    r"instead(?!\s+of)|rather(?!\s+than))(?![a-z])|但|而是|所以|因此|然而", _I)
+# Negations and rejections before a mention, in its part of the sentence.
+_REJECT_BEFORE = re.compile(
+    r"(?<![a-z])(?:not|no|never|nor|neither|cannot|except|excluding|exclude[sd]?|rule[sd]?\s+out|ruling\s+out|"
+    r"eliminat(?:e|es|ed|ing)|avoid(?:s|ed|ing)?|stop(?:s|ped|ping)?|discontinu(?:e|es|ed|ing)|withh(?:o|e)ld(?:s|ing)?|"
+    r"unlikely\s+to\s+be|(?:argues?|speaks?|points?)\s+against|unlike|rather\s+than|instead\s+of|other\s+than|"
+    r"as\s+opposed\s+to|in\s+preference\s+to)(?![a-z])|n['’]t(?![a-z])"
+    r"|不是|并非|並非|而非|不选|不選|排除|不考虑|不考慮|不应|不應|不能|不宜|避免|停用|禁用", _I)
+# Between two mentions: the second one loses ("insulin over metformin", "insulin is better than metformin").
+_PREFERRED_OVER = re.compile(
+    r"\s*,?\s*(?:(?:is|are|would\s+be|seems)\s+)?(?:(?:preferred|favou?red|chosen|better|superior|preferable|"
+    r"more\s+[a-z]+)\s+(?:over|to|than)|over|rather\s+than)\s+(?:the\s+|an?\s+)?", _I)
+_AUX = (r"(?:is|are|was|were|be|been|being|would|should|could|can|will|must|may|might|does|do|did|has|have|had|"
+        r"seems?|appears?|looks?|remains?|to|wo|ca)(?=n['’]t(?![a-z])|(?![a-z]))")
+_ADVERB = (r"(?:also|clearly|definitely|certainly|probably|likely|therefore|thus|then|really|actually|simply|still|"
+           r"now|here|obviously|usually|typically|generally|absolutely|just|even|all|both)(?![a-z])")
+# The predicate right after a mention that rejects it: "is not", "isn't", "is contraindicated", ": wrong".
+_REJECT_AFTER = re.compile(
+    r"\s*(?:\([^()]{0,40}\)\s*)?(?:[:\-–—]\s*|,?\s*(?:which|that|as\s+it|since\s+it|because\s+it|it)(?=\s))?"
+    rf"(?:(?:\s*(?:{_AUX}|{_ADVERB}))*?\s*{_AUX}\s*(?:not|never|no\s+longer)(?![a-z])|(?:\s*(?:{_AUX}|{_ADVERB}))*\s*"
+    r"(?:n['’]t|cannot|contraindicated|ruled\s+out|excluded|eliminated|avoided|discarded|rejected|unlikely|"
+    r"less\s+likely|incorrect|wrong|inappropriate|unsuitable|inferior|ineffective|inadequate|insufficient|"
+    r"fails?\s+to|a\s+distractor|no\s+(?:role|place|indication|benefit))(?![a-z]))"
+    r"|\s*(?:是|为|為|则|則|也|并|並)?\s*(?:不是|不正确|不正確|不对|不對|错误|錯誤|禁忌|禁用|不合适|不合適|不适用|"
+    r"不適用|被排除|可排除|可以排除|不太可能|不选|不選|不宜)", _I)
+# What joins the options of one list: "aspirin, heparin or metformin", "neither aspirin nor heparin".
+_COMMA = re.compile(r"\s*,\s*")
+_LIST_GLUE = re.compile(r"\s*,?\s*(?:and|or|nor|and/or|/)(?![a-z])\s*(?:the\s+|an?\s+)?", _I)
+# Double negatives and set phrases that reject nothing; blanked out before looking for rejections.
+_NOT_A_REJECTION = re.compile(
+    r"(?<![a-z])(?:(?:not|never|cannot|can['’]t|could\s*n['’]?o?t|no\s+reason\s+to)\s+(?:be\s+|been\s+)?"
+    r"(?:rule[sd]?\s+out|ruling\s+out|exclude[sd]?|excluding|eliminated?|unlikely|avoid(?:ed)?|wrong|incorrect|"
+    r"contraindicated)|(?:no|without(?:\s+a)?)\s+(?:doubt|question)|no\s+contraindications?|not\s+only|no\s+matter|"
+    r"if\s+not)(?![a-z])"
+    r"|不能排除|无法排除|無法排除|不排除", _I)
 
 
 # ---------------------------------------------------------------- helpers
@@ -127,55 +209,138 @@ def _letter_ok(text: str, m: re.Match, valid: dict[str, str]) -> str | None:
 
 
 def _option_mentions(text: str, options: dict[str, str]) -> list[tuple[int, int, str]]:
-    """(start, end, letter) of whole-word mentions of option texts in `text` (already `_plain`).
+    """(start, end, letter) of whole-word mentions of option texts in `text`, case and spacing ignored.
 
     A mention inside a longer option's mention is dropped ("aspirin" inside "aspirin and heparin").
     """
     found = []
     for letter, option in options.items():
-        needle = _plain(option).rstrip(".")
-        if not needle:
+        words = _plain(option).rstrip(".").split(" ")
+        if not words[0]:
             continue
         # Whole words in Latin script; Chinese has no spaces between words, so no boundary there.
-        pattern = re.compile(rf"(?<![a-z0-9]){re.escape(needle)}(?![a-z0-9])")
+        needle = r"\s+".join(re.escape(w) for w in words)
+        pattern = re.compile(rf"(?<![a-z0-9]){needle}(?![a-z0-9])", _I)
         found += [(m.start(), m.end(), letter) for m in pattern.finditer(text)]
-    return [
-        (s, e, letter) for s, e, letter in found
-        if not any(s2 <= s and e <= e2 and (e2 - s2) > (e - s) for s2, e2, _ in found)
-    ]
+    found.sort(key=lambda hit: (hit[0], -hit[1]))
+    kept, reach, reach_start = [], -1, -1  # the furthest end so far, and where that mention starts
+    for start, end, letter in found:
+        if end < reach or (end == reach and reach_start < start):
+            continue  # inside a longer mention
+        kept.append((start, end, letter))
+        if end > reach:
+            reach, reach_start = end, start
+    return kept
+
+
+class _Reading:
+    """A normalised response with its option mentions, able to tell a rejected mention from a chosen one."""
+
+    def __init__(self, text: str, options: dict[str, str]):
+        self.text = text
+        self.mentions = mentions = _option_mentions(text, options)
+        # Same length as `text` (positions agree), double negatives blanked out.
+        self._neutral = neutral = _NOT_A_REJECTION.sub(lambda m: " " * len(m.group()), text)
+        self._ends = sorted({e for _, e, _ in mentions})
+        self._boundaries = [m.end() for m in _PART_END.finditer(neutral)]
+        # Where the rejecting predicate of a mention ends ("metformin is not"): that negation is used up.
+        predicates = [_REJECT_AFTER.match(neutral, e) for _, e, _ in mentions]
+        self._used = sorted(m.end() for m in predicates if m)
+        # listed[i]: mentions i and i + 1 are items of one list ("aspirin, heparin or metformin").
+        n = len(mentions)
+        listed = [False] * n
+        for i in range(n - 2, -1, -1):
+            gap = mentions[i][1], mentions[i + 1][0]
+            listed[i] = bool(_LIST_GLUE.fullmatch(neutral, *gap)) or (
+                bool(_COMMA.fullmatch(neutral, *gap)) and listed[i + 1])
+        # A list shares its rejection: "neither aspirin nor heparin", "tuberculosis and lymphoma are unlikely".
+        self._after = [False] * n
+        for i in range(n - 1, -1, -1):
+            self._after[i] = bool(predicates[i]) or (listed[i] and self._after[i + 1])
+        self._before: list[bool] = []
+        for i, (start, _, _) in enumerate(mentions):
+            self._before.append(self._before[i - 1] if i and listed[i - 1] else self._rejected_before(start))
+        self._index = {(s, e): i for i, (s, e, _) in enumerate(mentions)}
+        self._by_start = {s: i for i, (s, _, _) in enumerate(mentions)}
+
+    def rejected(self, start: int, end: int) -> bool:
+        """Does the response reject the option mentioned (or the letter) at text[start:end]?"""
+        i = self._index.get((start, end))
+        if i is not None:
+            return self._after[i] or self._before[i]
+        return bool(_REJECT_AFTER.match(self._neutral, end)) or self._rejected_before(start)
+
+    def rejected_before(self, start: int) -> bool:
+        i = self._by_start.get(start)
+        return self._before[i] if i is not None else self._rejected_before(start)
+
+    def _rejected_before(self, start: int) -> bool:
+        """A negation earlier in its part of the sentence ("not metformin"), unless another option's predicate
+        used it up ("metformin is not ..., insulin"); or another option is preferred to it ("insulin over metformin")."""
+        floor = max(_last_at_most(self._used, start), _last_at_most(self._boundaries, start))
+        previous = _last_at_most(self._ends, start)
+        if previous and previous >= floor:
+            if _PREFERRED_OVER.fullmatch(self._neutral, previous, start):
+                return True
+            floor = previous
+        return bool(_REJECT_BEFORE.search(self._neutral, floor, start))
+
+
+def _last_at_most(positions: list[int], limit: int) -> int:
+    """The largest of sorted `positions` that is at most `limit`, or 0."""
+    i = bisect.bisect_right(positions, limit)
+    return positions[i - 1] if i else 0
 
 
 # ---------------------------------------------------------------- the rules
 
 
-def _answer_statements(text: str, valid: dict[str, str]) -> list[tuple[int, str]]:
+def _token_end(text: str, m: re.Match) -> int:
+    """Where the letter of a match ends, with its closing bracket."""
+    end = m.end("letter")
+    close = re.match(r"\s*[)\]]", text[end:])
+    return end + close.end() if close else end
+
+
+def _letter_at(text: str, pos: int, valid: dict[str, str]) -> tuple[int, int, str] | None:
+    """(start, end, letter) of an option letter in answer position at `pos`, if there is one."""
+    at = _LETTER_AT.match(text, pos)
+    letter = _letter_ok(text, at, valid) if at else None
+    return (at.start("letter"), _token_end(text, at), letter) if letter else None
+
+
+def _answer_statements(reading: _Reading, valid: dict[str, str]) -> list[tuple[int, str]]:
+    text = reading.text
     hits: list[tuple[int, str]] = []
     for lead, text_ok in _LEADS:
         for m in lead.finditer(text):
-            at = _LETTER_AT.match(text, m.end())
-            letter = _letter_ok(text, at, valid) if at else None
-            if letter:
-                hits.append((at.start("letter"), letter))
-            elif text_ok:
+            named = [_letter_at(text, m.end(), valid)]  # (start, end, letter): what the statement names
+            stop = len(text)
+            if text_ok:
                 end = _CLAUSE_END.search(text, m.end())
-                clause = _plain(text[m.end(): end.start() if end else len(text)])
-                mentions = _option_mentions(clause, valid)
-                if mentions:  # the option named first after the lead is the one stated
-                    hits.append((m.end(), min(mentions, key=lambda hit: hit[0])[2]))
+                stop = end.start() if end else stop
+                named += [hit for hit in reading.mentions if m.end() <= hit[0] and hit[1] <= stop]
+                named += [_letter_at(text, turn.end(), valid) for turn in _LETTER_AFTER_TURN.finditer(text, m.end(), stop)]
+            chosen = sorted(hit for hit in named if hit and hit[0] < stop and not reading.rejected(hit[0], hit[1]))
+            if chosen:  # the first option the statement names and does not reject is the one stated
+                hits.append((chosen[0][0], chosen[0][2]))
     for pattern in _LETTER_FIRST:
         for m in pattern.finditer(text):
             letter = _letter_ok(text, m, valid)
-            if letter:
+            if letter and not reading.rejected_before(m.start("letter")):
                 hits.append((m.start("letter"), letter))
+    for start, end, letter in reading.mentions:
+        if _IS_THE_ANSWER.match(text, end) and not reading.rejected_before(start):
+            hits.append((start, letter))
     return hits
 
 
-def _standalone_letters(text: str, valid: dict[str, str]) -> list[tuple[int, str]]:
-    hits = []
+def _standalone_letters(reading: _Reading, valid: dict[str, str]) -> list[tuple[int, str]]:
+    text, hits = reading.text, []
     for pattern in _STANDALONE:
         for m in pattern.finditer(text):
             letter = _letter_ok(text, m, valid)
-            if letter:
+            if letter and not reading.rejected(m.start("letter"), _token_end(text, m)):
                 hits.append((m.start("letter"), letter))
     return hits
 
@@ -189,17 +354,17 @@ def _without_option_list(text: str, valid: dict[str, str]) -> str:
 def extract_answer(response: str, options: dict[str, str]) -> Extraction:
     """The option letter `response` chose among `options` ({letter: text}), and how it was found."""
     valid = {str(k).strip().upper(): str(v) for k, v in options.items()}
-    text = _normalise(final_answer_text(response or "")).strip()
+    text = _normalise(final_answer_text(response or "") or "").strip()
     if not text or not valid:
         return Extraction(None, "none")
-    hits = _answer_statements(text, valid)
+    hits = _answer_statements(_Reading(text, valid), valid)
     if hits:
         return Extraction(max(hits, key=lambda hit: hit[0])[1], "answer_is")
-    text = _without_option_list(text, valid)
-    hits = _standalone_letters(text, valid)
+    reading = _Reading(_without_option_list(text, valid), valid)
+    hits = _standalone_letters(reading, valid)
     if hits:
         return Extraction(max(hits, key=lambda hit: hit[0])[1], "letter")
-    mentions = _option_mentions(_plain(text), valid)
+    mentions = [(s, letter) for s, e, letter in reading.mentions if not reading.rejected(s, e)]
     if mentions:
-        return Extraction(max(mentions, key=lambda hit: hit[0])[2], "option_text")
+        return Extraction(max(mentions, key=lambda hit: hit[0])[1], "option_text")
     return Extraction(None, "none")

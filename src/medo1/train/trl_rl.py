@@ -5,6 +5,11 @@ pairs of verified responses (the paper compares RLOO with k=2 and DPO with 5 sam
     medo1 rl --algo dpo  --problems rl.jsonl --model ckpt/sft --out ckpt/dpo
     accelerate launch --config_file configs/accelerate/zero3.yaml -m medo1.train.trl_rl --algo grpo ...
 
+GRPO / RLOO: a verification that fails (the judge is down, no verdict) gives its sample no reward,
+so advantage 0 and no policy-gradient signal (medo1.train.reward.trl_reward_func); each is recorded
+as it happens in `<out>/<algo>.failed.jsonl` with the problem id, step and reason (from every
+process), and the main process's count goes into `medo1_<algo>.json`.
+
 DPO runs in two resumable parts: sampling (`<out>/dpo_pairs.jsonl`: one chosen/rejected pair per
 problem with a correct and an incorrect response; problems without one go to
 `<out>/dpo_pairs.failed.jsonl` with the reason; a re-run samples only the problems not done yet),
@@ -23,7 +28,7 @@ from pathlib import Path
 import torch
 
 from medo1.errors import Medo1Error
-from medo1.jsonl import StageOutput, read_jsonl
+from medo1.jsonl import JsonlWriter, StageOutput, read_jsonl
 from medo1.records import Record
 from medo1.train.common import (
     MetricsCallback,
@@ -145,7 +150,7 @@ def train_online(s: TRLRLSettings, reward_func=None) -> Path:
     if s.batch_size % k:
         raise Medo1Error(f"batch size {s.batch_size} must be a multiple of --num-generations {k}")
 
-    failures: list[dict] = []
+    failures = FailedVerifications(out / f"{s.algo}.failed.jsonl")
     if reward_func is None:
         from medo1.verify import load_verifier
 
@@ -162,13 +167,38 @@ def train_online(s: TRLRLSettings, reward_func=None) -> Path:
     trainer = trainer_cls(model=model, reward_funcs=reward_func, args=args, train_dataset=dataset,
                           processing_class=tokenizer, callbacks=[MetricsCallback(out)])
     started = time.time()
-    trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
+    try:
+        trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
+    finally:
+        failures.close()
     trainer.save_model(str(out))
     if trainer.is_world_process_zero():
         write_json(out / f"medo1_{s.algo}.json", {"settings": asdict(s), "problems": len(problems),
-                                                 "steps": trainer.state.global_step, "failed_verifications": failures,
+                                                 "steps": trainer.state.global_step,
+                                                 "failed_verifications": failures.count,
                                                  "seconds": round(time.time() - started, 1)})
     return out
+
+
+class FailedVerifications:
+    """Verifications that failed during GRPO / RLOO (a sample without reward, so without gradient), one
+    line each in `<out>/<algo>.failed.jsonl` as they happen: id, step, reference answer, reason. Every
+    process appends its own (one short flushed line per write)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.count = 0  # this process's, in this run
+        self._file: JsonlWriter | None = None
+
+    def append(self, failure: dict) -> None:
+        if self._file is None:
+            self._file = JsonlWriter(self.path)
+        self._file.write(failure)
+        self.count += 1
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
 
 
 # ---------------------------------------------------------------- DPO
