@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from medo1.cli import app
 from medo1.errors import InputError, Medo1Error
 from medo1.llm.openai import OpenAIChatModel, RetryPolicy
-from medo1.records import read_jsonl
+from medo1.jsonl import read_jsonl
 from medo1.verify import (ClassifierVerifier, JudgeVerifier, LabeledVerdict, MatchVerifier, VerifierError,
                           evaluate_verifier, load_verifier, normalize_tokens, option_letter, parse_verdict, reward)
 
