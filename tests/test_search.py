@@ -712,7 +712,7 @@ def test_english_and_chinese_prompt_sets_have_the_same_placeholders():
 
     names = sorted(str(p.relative_to(BUNDLED / "en"))[:-4] for part in ("curate", "search", "synth", "verify")
                    for p in (BUNDLED / "en" / part).glob("*.txt"))
-    assert len(names) == 20
+    assert len(names) == 21
     for name in names:
         fields = [{f for _, f, _, _ in string.Formatter().parse(load_prompt(name, lang=lang)) if f}
                   for lang in ("en", "zh")]

@@ -482,28 +482,49 @@ def test_embedded_teacher_yields_examples_that_state_the_answer(tmp_path, capsys
         assert MatchVerifier().check(example.response, ANSWER)
 
 
-def test_grammar_backed_reasoning_must_end_with_the_answer():
-    """For the embedded (llama.cpp) teacher the schema's pattern holds the last line to the answer, word for word."""
+def test_grammar_backed_replies_state_the_answer_in_a_fixed_sentence():
+    """For the embedded (llama.cpp) teacher the schemas hold the reasoning's last line and the response's
+    first sentence to the rendered answer line ("The answer is X."), word for word."""
     import re
 
     from llama_cpp.llama_grammar import json_schema_to_gbnf
 
     from medo1.llm import load_model
-    from medo1.synthesize import REASONING_SCHEMA, reasoning_schema
+    from medo1.synthesize import REASONING_SCHEMA, reasoning_schema, response_schema
 
     model = load_model("embedded", cache=False)  # loads nothing until the first call
-    answer = "Type 2 diabetes mellitus (T2DM)."
-    pattern = reasoning_schema(model, 2, answer)["properties"]["NaturalReasoning"]["pattern"]
+    line = "The answer is Type 2 diabetes mellitus (T2DM)."
+    pattern = reasoning_schema(model, 2, line)["properties"]["NaturalReasoning"]["pattern"]
 
     def body(*lines: str) -> str:  # the string as it appears inside the JSON reply, which the grammar constrains
         return json.dumps("\n\n".join(lines))[1:-1]
 
-    assert re.fullmatch(pattern, body("Hmm, thirst and weight loss in an adult.", f"So it is {answer}"))
-    assert not re.fullmatch(pattern, body(f"So it is {answer}", "Hmm, or maybe type 1 after all."))
+    assert re.fullmatch(pattern, body("Hmm, thirst and weight loss in an adult.", line))
+    assert not re.fullmatch(pattern, body(line, "Hmm, or maybe type 1 after all."))
     assert not re.fullmatch(pattern, body("Hmm, thirst and weight loss in an adult.", "So it is diabetes."))
-    assert not re.fullmatch(pattern, body(f"Only one line: {answer}"))  # still at least min_lines thoughts
+    assert not re.fullmatch(pattern, body(f"So {line}"))  # still at least one thought before the answer line
     # llama.cpp reads the answer back as a literal (the brackets and the point are not pattern syntax)
-    assert '"Type 2 diabetes mellitus (T2DM)" [.]' in json_schema_to_gbnf(json.dumps(reasoning_schema(model, 2, answer)))
-    # an answer a pattern cannot hold leaves the plain line schema; other backends get the portable schema
-    assert reasoning_schema(model, 2, 'the "Q" wave') == reasoning_schema(model, 2)
-    assert reasoning_schema(OpenAIChatModel("t", base_url="http://127.0.0.1:9/v1"), 2, answer) == REASONING_SCHEMA
+    assert '"The answer is Type 2 diabetes mellitus (T2DM)" [.]' in json_schema_to_gbnf(
+        json.dumps(reasoning_schema(model, 2, line)))
+
+    reply = response_schema(model, line)["properties"]["Response"]["pattern"]
+    assert re.fullmatch(reply, body(f"{line} Polyuria, thirst and weight loss in an overweight adult."))
+    assert not re.fullmatch(reply, body("Polyuria and thirst point to diabetes. " + line))
+    assert not re.fullmatch(reply, body(f"{line} " + "It fits. " * 40))  # at most 240 more characters
+
+    # an answer a pattern cannot hold leaves the plain schemas; other backends get the portable ones
+    assert reasoning_schema(model, 2, 'The answer is the "Q" wave.') == reasoning_schema(model, 2)
+    assert response_schema(model, 'The answer is the "Q" wave.') is None
+    openai = OpenAIChatModel("t", base_url="http://127.0.0.1:9/v1")
+    assert reasoning_schema(openai, 2, line) == REASONING_SCHEMA and response_schema(openai, line) is None
+
+
+async def test_grammar_backed_response_reply_is_read_from_its_json():
+    from medo1.synthesize import response_parser
+
+    parse = response_parser(0.3, json_reply=True)
+    assert parse('{"Response": "The answer is Gout. Monosodium urate crystals in the joint."}') == \
+        "The answer is Gout. Monosodium urate crystals in the joint."
+    with pytest.raises(ReplyError, match="Response"):
+        parse('{"NaturalReasoning": "The answer is Gout."}')
+    assert response_parser(0.3)('{"Response": "x"}') == '{"Response": "x"}'  # plain-text teachers: as written

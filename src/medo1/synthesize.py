@@ -55,21 +55,31 @@ REASONING_SCHEMA = {
 }
 
 
-def reasoning_schema(model: ChatModel, min_lines: int, answer: str | None = None) -> dict:
+def reasoning_schema(model: ChatModel, min_lines: int, answer_line: str | None = None) -> dict:
     """For grammar-backed models, a schema that forces at least `min_lines` lines of at most 160
     characters (JSON `\\n\\n` between runs of plain text): a small local model can then neither write
-    one long line nor ramble past its token budget. With `answer`, the last line must contain it word
-    for word (as the label-hint round of the search holds a local teacher to the reference)."""
+    one long line nor ramble past its token budget. With `answer_line` (the rendered `synth/answer_line`
+    prompt, e.g. "The answer is X."), the last line is exactly that sentence, as the label-hint round of
+    the search holds a local teacher to the reference."""
     if not grammar_backed(model):
         return REASONING_SCHEMA
     line = r'[^"\\\n]{10,160}'
-    last = line
-    literal = _pattern_literal(answer) if answer else None
-    if literal:
-        last = rf'[^"\\\n]{{0,80}}{literal}[^"\\\n]{{0,80}}'
-    pattern = rf"^({line}\\n\\n){{{max(min_lines - 1, 0)},{max(min_lines, 3)}}}{last}$"
+    literal = _pattern_literal(answer_line) if answer_line else None
+    pattern = rf"^({line}\\n\\n){{{max(min_lines - 1, 1 if literal else 0)},{max(min_lines, 3)}}}{literal or line}$"
     return {"type": "object", "properties": {"NaturalReasoning": {"type": "string", "pattern": pattern}},
             "required": ["NaturalReasoning"], "additionalProperties": False}
+
+
+def response_schema(model: ChatModel, answer_line: str | None) -> dict | None:
+    """For grammar-backed models with an `answer_line`: the response as JSON `{"Response": ...}` that opens
+    with exactly that sentence and gives its reasons in at most 240 more characters (a small local model
+    otherwise drifts or loops past its budget). None (plain text) for every other teacher."""
+    literal = _pattern_literal(answer_line) if answer_line else None
+    if not grammar_backed(model) or not literal:
+        return None
+    pattern = rf'^{literal} [^"\\\n]{{20,240}}$'
+    return {"type": "object", "properties": {"Response": {"type": "string", "pattern": pattern}},
+            "required": ["Response"], "additionalProperties": False}
 
 
 def _pattern_literal(text: str) -> str | None:
@@ -192,8 +202,15 @@ _HEADERS = re.compile(rf"^\s*(?:{re.escape(THINKING_HEADER)}|{re.escape(FINAL_HE
                       re.IGNORECASE | re.MULTILINE)
 
 
-def response_parser(max_repeated: float = 1.0):
+def response_parser(max_repeated: float = 1.0, json_reply: bool = False):
+    """Plain text; or, with `json_reply` (a grammar-backed teacher held to `response_schema`), the text of
+    the reply's `{"Response": ...}`."""
     def parse(text: str) -> str:
+        if json_reply:
+            value = extract_json(text)
+            text = get_key(value, "Response") if isinstance(value, dict) else None
+            if not isinstance(text, str):
+                raise ReplyError('expected {"Response": "<text>"}')
         text = _HEADERS.sub("", text or "").strip()
         if not text:
             raise ReplyError("the response is empty")
@@ -229,6 +246,7 @@ async def synthesize_one(trace: SearchTrace, cfg: SynthConfig, teacher: ChatMode
     verifier = (verifier or MatchVerifier()) if cfg.check_answer else None
     prompt_of = lambda name: load_prompt(f"synth/{name}", lang=cfg.lang, override=cfg.prompts)  # noqa: E731
     asker = CommittedAsker(teacher, trace, cfg, verifier, prompt_of("fix_answer"))
+    answer_line = render(prompt_of("answer_line"), answer=" ".join(trace.answer.split())) if verifier else None
     path = trace.successful_path()
     if cfg.variant == "simple":
         first = path[0]
@@ -243,11 +261,13 @@ async def synthesize_one(trace: SearchTrace, cfg: SynthConfig, teacher: ChatMode
         thinking = await asker.ask(prompt, Part(
             "reasoning", "synth.cot", 0, reasoning_parser(cfg.min_lines, cfg.max_repeated), final_thought,
             lambda said: f"the final thought of the reasoning ({short(said)!r}) does not state it",
-            prompt_of("fix_reply"), reasoning_schema(teacher, cfg.min_lines, trace.answer if verifier else None)))
+            prompt_of("fix_reply"), reasoning_schema(teacher, cfg.min_lines, answer_line)))
     prompt = render(prompt_of("response"), question=trace.question, thinking=thinking, answer=trace.answer)
+    schema = response_schema(teacher, answer_line)
     response = await asker.ask(prompt, Part(
-        "response", "synth.response", 1, response_parser(cfg.max_repeated), lambda text: text,
-        lambda said: "the response does not state it as its conclusion", prompt_of("fix_response")))
+        "response", "synth.response", 1, response_parser(cfg.max_repeated, json_reply=schema is not None),
+        lambda text: text, lambda said: "the response does not state it as its conclusion",
+        prompt_of("fix_reply" if schema else "fix_response"), schema))
     if verifier is not None:
         common["meta"]["answer_check"] = asker.record()
     return SFTExample(question=trace.question, complex_cot="" if cfg.variant == "direct" else thinking,
