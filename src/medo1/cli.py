@@ -122,19 +122,7 @@ def verifier_eval(
 
     report = evaluate_verifier_file(labeled, verifier, concurrency=concurrency, cache=not no_cache,
                                     threshold=threshold, lang=lang, prompts=prompts, out=out)
-    typer.echo(f"verifier {report.verifier} on {report.n} labelled items ({report.errors} without a verdict)")
-    typer.echo(f"  accuracy {report.accuracy:.3f}  precision {report.precision:.3f}  recall {report.recall:.3f}"
-               f"  f1 {report.f1:.3f}")
-    typer.echo("                 label True  label False")
-    typer.echo(f"  said True      {report.tp:10d}  {report.fp:11d}")
-    typer.echo(f"  said False     {report.fn:10d}  {report.tn:11d}")
-    if report.by_kind:
-        width = max(len("kind"), *(len(kind) for kind in report.by_kind))
-        typer.echo(f"  {'kind':<{width}}  {'n':>4}  accuracy  precision  accepted  errors")
-        for kind, counts in sorted(report.by_kind.items()):
-            figures = [f"{x:.3f}" if x == x else "-" for x in (counts.accuracy, counts.precision, counts.accept_rate)]
-            typer.echo(f"  {kind:<{width}}  {counts.n:4d}  {figures[0]:>8}  {figures[1]:>9}  {figures[2]:>8}"
-                       f"  {counts.errors:6d}")
+    typer.echo("\n".join(report.lines()))
 
 
 @app.command()

@@ -108,6 +108,23 @@ class VerifierReport(Agreement):
                 "by_kind": {kind: counts.figures() for kind, counts in self.by_kind.items()},
                 "mistakes": self.mistakes}
 
+    def lines(self) -> list[str]:
+        """The report as `medo1 verifier-eval` prints it: figures, confusion matrix, a row per kind."""
+        out = [f"verifier {self.verifier} on {self.n} labelled items ({self.errors} without a verdict)",
+               f"  accuracy {self.accuracy:.3f}  precision {self.precision:.3f}  recall {self.recall:.3f}"
+               f"  f1 {self.f1:.3f}",
+               "                 label True  label False",
+               f"  said True      {self.tp:10d}  {self.fp:11d}",
+               f"  said False     {self.fn:10d}  {self.tn:11d}"]
+        if self.by_kind:
+            width = max(len("kind"), *(len(kind) for kind in self.by_kind))
+            out.append(f"  {'kind':<{width}}  {'n':>4}  accuracy  precision  accepted  errors")
+            for kind, counts in sorted(self.by_kind.items()):
+                figures = [f"{x:.3f}" if x == x else "-" for x in (counts.accuracy, counts.precision, counts.accept_rate)]
+                out.append(f"  {kind:<{width}}  {counts.n:4d}  {figures[0]:>8}  {figures[1]:>9}  {figures[2]:>8}"
+                           f"  {counts.errors:6d}")
+        return out
+
 
 async def evaluate_verifier(verifier: Verifier, items: Iterable[LabeledVerdict], *,
                             concurrency: int = 32) -> VerifierReport:
