@@ -120,7 +120,8 @@ class VerifierReport(Agreement):
             width = max(len("kind"), *(len(kind) for kind in self.by_kind))
             out.append(f"  {'kind':<{width}}  {'n':>4}  accuracy  precision  accepted  errors")
             for kind, counts in sorted(self.by_kind.items()):
-                figures = [f"{x:.3f}" if x == x else "-" for x in (counts.accuracy, counts.precision, counts.accept_rate)]
+                figures = [f"{x:.3f}" if x == x else "-"  # NaN: undefined (no row said True)
+                           for x in (counts.accuracy, counts.precision, counts.accept_rate)]
                 out.append(f"  {kind:<{width}}  {counts.n:4d}  {figures[0]:>8}  {figures[1]:>9}  {figures[2]:>8}"
                            f"  {counts.errors:6d}")
         return out
