@@ -217,7 +217,10 @@ async def test_trace_keeps_each_reply_and_the_trajectory_is_path_minus_last_veri
     assert recorded == replies  # each step records exactly what the teacher replied
     init, first, second = (s.cot for s in trace.successful_path())
     expected = init[:-1] + first[:-1] + second
-    assert trace.trajectory() == expected
+    assert trace.trajectory == expected
+    # the file itself holds that trajectory (a reader of traces.jsonl needs no medo1 to see it)
+    written = json.loads(out.read_text().splitlines()[0])["trajectory"]
+    assert written == [s.model_dump(mode="json") for s in expected]
     actions = [s.action for s in expected]
     assert actions == ["Inner Thinking"] * 2 + ["Final Conclusion", "Verification"] + ["Inner Thinking"] * 2 \
         + ["Final Conclusion", "Verification"] + ["Inner Thinking"] * 2 + ["Final Conclusion", "Verification"]
@@ -315,7 +318,7 @@ async def test_label_hint_round_continues_the_last_path(openai_server, tmp_path)
     assert openai_server.requests[2].tag == "search.label_hint" and RIGHT in prompt
     shown = [CoTStep(**s) for s in previous_of(prompt)]
     assert shown == init[:-1] + first[:-1]
-    assert hint[0].action == "Verification" and trace.trajectory() == init[:-1] + first[:-1] + hint
+    assert hint[0].action == "Verification" and trace.trajectory == init[:-1] + first[:-1] + hint
 
 
 def test_grammar_schemas_spell_out_each_shape():
@@ -389,8 +392,8 @@ def test_traces_written_before_the_refinement_shape_still_read_back(tmp_path):
     path = tmp_path / "old.jsonl"
     path.write_text(json.dumps(row) + "\n")
     trace = read_jsonl(path, SearchTrace)[0]
-    assert [s.content for s in trace.trajectory()] == [s["content"] for s in init + refined]
-    assert SearchTrace(id="x", question="Q", answer="A", found=False).trajectory() == []
+    assert [s.content for s in trace.trajectory] == [s["content"] for s in init + refined]
+    assert SearchTrace(id="x", question="Q", answer="A", found=False).trajectory == []
 
 
 def _synth_teacher(prompts: list[str]):

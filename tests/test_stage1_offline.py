@@ -66,7 +66,7 @@ def test_stage0_and_stage1_offline(tmp_path):
         init, hint = t.steps[0].cot, t.steps[-1].cot
         assert init[0].action == "Inner Thinking" and hint[0].action == "Verification"
         if t.found:
-            assert t.trajectory() == init[:-1] + hint
+            assert t.trajectory == init[:-1] + hint
             assert hint[-2].content == t.answer  # the grammar fixed the conclusion to the reference
 
     sft = tmp_path / "sft.jsonl"

@@ -298,6 +298,10 @@ class SearchTrace(Record):
     steps: list[TraceStep] = Field(default_factory=list)
     seed: int | None = None
     problem: Problem | None = None  # lineage
+    # the successful path as the paper defines it (`rebuild_trajectory`), written out with the trace so
+    # a reader of traces.jsonl sees what synthesis rewrites; empty when nothing was found. Traces
+    # written without it (earlier versions) get it rebuilt from `steps` when read.
+    trajectory: list[CoTStep] = Field(default_factory=list)
     meta: dict[str, Any] = Field(default_factory=dict)
 
     def successful_path(self) -> list[TraceStep]:
@@ -307,10 +311,16 @@ class SearchTrace(Record):
         last = self.steps[-1].attempt
         return [s for s in self.steps if s.attempt == last]
 
-    def trajectory(self) -> list[CoTStep]:
-        """The successful reasoning path as the paper defines it: the initial CoT, then for each
-        refinement `path[:-1] + reply` (the reply's leading Verification, which rejects the previous
-        conclusion, replaces the path's last Verification). A refinement without that leading
+    @model_validator(mode="after")
+    def _fill_trajectory(self) -> "SearchTrace":
+        if not self.trajectory:
+            self.trajectory = self.rebuild_trajectory()
+        return self
+
+    def rebuild_trajectory(self) -> list[CoTStep]:
+        """The successful reasoning path as the paper defines it, from the replies in `steps`: the initial
+        CoT, then for each refinement `path[:-1] + reply` (the reply's leading Verification, which rejects
+        the previous conclusion, replaces the path's last Verification). A refinement without that leading
         Verification (traces written by earlier versions) is appended after the path, as it was then."""
         path: list[CoTStep] = []
         for step in self.successful_path():

@@ -15,10 +15,10 @@ For each problem (x, y*):
 The label-hint round is one more refinement of the last attempt's path, told the reference
 answer. Every reply is a CoT JSON checked by `medo1.cot.parse_cot` in the shape of its turn
 (initial or refinement); an invalid reply is asked again with the problem stated, a bounded
-number of times, and then the problem is recorded as failed. The trace keeps every reply;
-`SearchTrace.trajectory()` rebuilds the successful path. Each problem is its own asyncio task;
-all of them share one pool of in-flight calls (teacher and judge alike), so no problem waits
-for any other. Strategy draws and sampling seeds derive from (seed, problem id): a run is
+number of times, and then the problem is recorded as failed. The trace keeps every reply in
+`steps`, and the successful path (path[:-1] + reply per refinement) in `trajectory`. Each
+problem is its own asyncio task; all of them share one pool of in-flight calls (teacher and
+judge alike), so no problem waits for any other. Strategy draws and sampling seeds derive from (seed, problem id): a run is
 reproducible, and a killed run resumes where it stopped (finished problems cost no new calls).
 """
 

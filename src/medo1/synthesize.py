@@ -255,7 +255,7 @@ async def synthesize_one(trace: SearchTrace, cfg: SynthConfig, teacher: ChatMode
                                  "(e0, y0) pairs whose y0 is correct)")
         thinking = cot_text(first.cot)
     else:  # complex, and direct (the same calls and checks: a cached complex run makes it free)
-        trajectory = cot_text(trace.trajectory())
+        trajectory = cot_text(trace.trajectory)
         prompt = render(prompt_of("natural_reasoning"), question=trace.question, trajectory=trajectory,
                         answer=trace.answer)
         thinking = await asker.ask(prompt, Part(
