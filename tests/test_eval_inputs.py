@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from medo1.cli import app
 from medo1.errors import InputError
 from medo1.evaluate import load_benchmark
-from medo1.pipeline import eval_items
+from medo1.stages import eval_items
 from medo1.recipe import load_recipe
 from tests.openai_server import fixed
 from tests.test_benchmarks import MEDQA_ROWS, MMLU_PRO_ROWS

@@ -231,7 +231,7 @@ def test_cop_base_from_the_cli_and_the_recipe(tmp_path):
     done = CliRunner().invoke(app, [*args, "--cop-base", "1"])
     assert done.exit_code == 0, done.output
     assert [p.answer for p in read_jsonl(tmp_path / "p.jsonl", Problem)] == ["Beta", "Alpha", "Gamma"]
-    from medo1.pipeline import gather_mcqs
+    from medo1.stages import gather_mcqs
 
     recipe = tmp_path / "r.yaml"
     recipe.write_text(f"name: x\ndata:\n  mcq: [{path}]\n  split: null\n  cop_base: 0\n")

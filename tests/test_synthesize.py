@@ -419,8 +419,9 @@ def test_pipeline_stage_checks_with_the_runs_verifier(openai_server, tmp_path):
 
     from rich.console import Console
 
-    from medo1.pipeline import Run, stage_synthesize
+    from medo1.pipeline import Run
     from medo1.recipe import load_recipe
+    from medo1.stages import stage_synthesize
 
     openai_server.handler = by_tag({"verify": judge}, default=Teacher(responses=[DRIFTING_RESPONSE]))
     recipe = tmp_path / "recipe.yaml"

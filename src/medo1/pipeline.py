@@ -7,6 +7,7 @@ Every stage writes its outputs into the run directory and, when it finishes, a l
 finished stages; a stage killed half-way resumes from its own outputs (item stages skip
 finished ids, training resumes from its latest checkpoint). Changing the settings of a
 finished stage is an error rather than a silent mix: redo it with `--from STAGE --force`.
+What each stage reads and which settings it gets is `medo1.stages`; this module owns the run.
 
 Run directory:
     recipe.yaml        the validated recipe, every default filled in
@@ -32,15 +33,14 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import yaml
 from rich.console import Console
 
 from medo1.errors import Medo1Error
-from medo1.jsonl import read_jsonl
-from medo1.recipe import SAMPLE, Recipe, load_recipe
-from medo1.records import MCQ
+from medo1.recipe import Recipe, load_recipe
+from medo1.stages import RUNNERS
 
 STAGES = ("curate", "split", "decontaminate", "search", "synthesize", "sft", "rl", "eval")
 TRAINING = ("sft", "rl")  # the stages that may run under `accelerate launch` (several processes)
@@ -49,7 +49,7 @@ TRAINING = ("sft", "rl")  # the stages that may run under `accelerate launch` (s
 DEPENDS: dict[str, tuple[str, ...]] = {
     "curate": ("data", "curate", "models.teacher", "models.difficulty", "lang", "prompts"),
     "split": ("split", "seed"),
-    "decontaminate": ("decontaminate", "eval.benches", "eval.data"),
+    "decontaminate": ("decontaminate", "eval.benches", "eval.data", "eval.cop_base"),
     "search": ("search", "models.teacher", "models.verifier", "seed", "lang", "prompts"),
     "synthesize": ("synthesize", "models.teacher", "models.verifier", "seed", "lang", "prompts"),
     "sft": ("sft", "models.policy", "seed"),
@@ -131,197 +131,6 @@ class Run:
     def spec(self, role: str) -> str:
         return self.recipe.model_spec(getattr(self.recipe.models, role))
 
-
-# ---------------------------------------------------------------- stages
-
-
-def stage_curate(run: Run) -> dict[str, Any]:
-    from medo1.curate import CurateConfig, curate_file
-
-    r, p = run.recipe, run.paths
-    if not p.mcq.exists():  # the inputs, gathered once (a re-run keeps the same questions)
-        mcqs = gather_mcqs(r)
-        tmp = p.mcq.with_suffix(".tmp")
-        tmp.write_text("".join(m.model_dump_json() + "\n" for m in mcqs), encoding="utf-8")
-        tmp.replace(p.mcq)
-    cfg = CurateConfig(**r.curate.model_dump(), lang=r.lang, prompts=_prompts(r))
-    summary = curate_file(p.mcq, p.problems, cfg, teacher=run.spec("teacher") if cfg.needs_teacher else None,
-                          difficulty_models=[r.model_spec(s) for s in r.models.difficulty],
-                          concurrency=run.concurrency, cache=run.cache)
-    return summary.as_dict()
-
-
-def gather_mcqs(recipe: Recipe) -> list[MCQ]:
-    from medo1.data import SAMPLE_MCQ
-
-    mcqs: list[MCQ] = []
-    for value in recipe.data.mcq:
-        mcqs += read_jsonl(SAMPLE_MCQ if value == SAMPLE else recipe.input_path(value), MCQ,
-                           cop_base=recipe.data.cop_base)
-    if recipe.data.split is not None:
-        mcqs = [m for m in mcqs if m.split in (None, recipe.data.split)]
-    unique = list({m.id: m for m in mcqs}.values())  # the same question twice is one question
-    if recipe.data.limit:
-        unique = unique[: recipe.data.limit]
-    if not unique:
-        raise Medo1Error(f"{recipe.path}: data: no questions (split {recipe.data.split!r})")
-    return unique
-
-
-def stage_split(run: Run) -> dict[str, Any]:
-    from medo1.split import split_file
-
-    p = run.paths
-    n_search, n_rl = split_file(p.problems, p.search_split, p.rl_split,
-                                rl_fraction=run.recipe.split.rl_fraction, seed=run.recipe.seed)
-    return {"search": n_search, "rl": n_rl}
-
-
-def stage_decontaminate(run: Run) -> dict[str, Any]:
-    from medo1.decontaminate import decontaminate_file
-
-    r, p = run.recipe, run.paths
-    items = eval_items(r)
-    p.eval_items.write_text("".join(i.model_dump_json() + "\n" for i in items), encoding="utf-8")
-    summary: dict[str, Any] = {"eval_items": len(items)}
-    for part, source, out in (("search", p.search_split, p.search_problems), ("rl", p.rl_split, p.rl_problems)):
-        out.parent.mkdir(parents=True, exist_ok=True)
-        if not r.decontaminate.enabled:
-            out.write_bytes(source.read_bytes())
-            summary[part] = {"input": _count(source), "dropped": 0}
-            continue
-        report = decontaminate_file(source, out, [p.eval_items], n=r.decontaminate.span)
-        summary[part] = {"input": report.input, "dropped": len(report.dropped),
-                         "ids": [d.get("id") for d in report.dropped]}
-    return summary
-
-
-def eval_items(recipe: Recipe):
-    from medo1.evaluate import load_benchmark
-
-    items = []
-    for bench in recipe.eval.benches:
-        data = recipe.eval.data.get(bench)
-        name = bench if bench in _registry() else str(recipe.input_path(bench))
-        items += load_benchmark(name, recipe.input_path(data) if data else None, limit=recipe.eval.limit,
-                                cop_base=recipe.eval.cop_base)
-    return items
-
-
-def _registry():
-    from medo1.evaluate.benchmarks import BENCHMARKS
-
-    return BENCHMARKS
-
-
-def stage_search(run: Run) -> dict[str, Any]:
-    from medo1.search import SearchConfig, search_file
-
-    r, p = run.recipe, run.paths
-    cfg = SearchConfig(**r.search.model_dump(), seed=r.seed, lang=r.lang, prompts=_prompts(r))
-    if _count(p.search_problems) == 0:
-        raise Medo1Error("search: no problems left after curation, split and decontamination; see problems.rejected.jsonl")
-    summary = search_file(p.search_problems, p.traces, cfg, teacher=run.spec("teacher"),
-                          verifier=_verifier(run), concurrency=run.concurrency, cache=run.cache)
-    return summary.as_dict()
-
-
-def stage_synthesize(run: Run) -> dict[str, Any]:
-    from medo1.synthesize import SynthConfig, synthesize_file
-
-    r, p = run.recipe, run.paths
-    cfg = SynthConfig(**r.synthesize.model_dump(), seed=r.seed, lang=r.lang, prompts=_prompts(r))
-    summary = synthesize_file(p.traces, p.sft_data, cfg, teacher=run.spec("teacher"), verifier=_verifier(run),
-                              concurrency=run.concurrency, cache=run.cache)
-    if _count(p.sft_data) == 0:
-        raise Medo1Error("synthesize: no SFT example was written (the search found no trajectory, or every "
-                         "rewrite drifted from the verified answer?); see traces.jsonl and sft.failed.jsonl")
-    if summary.checked:
-        run.console.print(f"synthesize: consistency with the verified answer {100 * summary.consistency_rate:.1f}% "
-                          f"({summary.agreed_first} of {summary.checked} at the first ask, {summary.reasked} after a "
-                          f"re-ask, {summary.drifted} dropped for drift)")
-    return summary.as_dict()
-
-
-def stage_sft(run: Run) -> dict[str, Any]:
-    from medo1.train.common import last_checkpoint
-    from medo1.train.sft import SFTSettings, train_sft
-
-    r, p = run.recipe, run.paths
-    settings = SFTSettings(**r.sft.model_dump(), data=str(p.sft_data), model=run.spec("policy"),
-                           out=str(p.sft_model), seed=r.seed, resume=last_checkpoint(p.sft_model) is not None)
-    train_sft(settings)
-    return json.loads((p.sft_model / "medo1_sft.json").read_text())
-
-
-def stage_rl(run: Run) -> dict[str, Any]:
-    from medo1.train.common import last_checkpoint, read_metrics
-
-    r, p = run.recipe, run.paths
-    fields = r.rl.model_dump()
-    algo = fields.pop("algo")
-    common = dict(problems=str(p.rl_problems), model=str(p.sft_model), out=str(p.rl_model), verifier=_verifier(run),
-                  seed=r.seed, resume=last_checkpoint(p.rl_model) is not None)
-    if _count(p.rl_problems) == 0:
-        raise Medo1Error("rl: no RL problems (split.rl_fraction is 0 or every problem was dropped)")
-    if algo == "ppo":
-        from medo1.train.ppo import PPOConfig, train_ppo
-
-        train_ppo(PPOConfig(**fields, **common))
-    else:
-        from medo1.train.trl_rl import TRLRLSettings, train_trl_rl
-
-        train_trl_rl(TRLRLSettings(algo=algo, **fields, **common))
-    rows = [m for m in read_metrics(p.rl_model) if "reward" in m]
-    last = rows[-1] if rows else {}
-    return {"algo": algo, "steps": len(rows), **{k: last.get(k) for k in ("reward", "correct_rate", "format_rate", "kl")}}
-
-
-def stage_eval(run: Run) -> dict[str, Any]:
-    """The base model (before) and the SFT and RL models (after), on the same items and settings."""
-    from medo1.embedded import resolve_checkpoint
-    from medo1.evaluate import EvalConfig, run_eval
-
-    r, p = run.recipe, run.paths
-    fields = r.eval.model_dump()
-    fields["benches"] = tuple(b if b in _registry() else str(r.input_path(b)) for b in fields["benches"])
-    fields["data"] = {k: str(r.input_path(v)) for k, v in fields["data"].items()}
-    cfg = EvalConfig(**fields, lang=r.lang, prompts=_prompts(r), seed=r.seed)
-    base = resolve_checkpoint(run.spec("policy"))
-    models = {"base": f"hf:{base}", "sft": f"hf:{p.sft_model}", "rl": f"hf:{p.rl_model}"}
-    summary = {}
-    for name, spec in models.items():
-        run.console.print(f"[bold]eval[/bold] {name}: {spec}")
-        results = run_eval(spec, p.eval / name, cfg, concurrency=run.concurrency, cache=run.cache)
-        summary[name] = {bench: {k: v.get(k) for k in ("n", "accuracy", "ci_low", "ci_high", "unparsed_rate")}
-                         for bench, v in results.get("benches", {}).items()}
-    return summary
-
-
-def _verifier(run: Run) -> str:
-    spec = run.recipe.models.verifier
-    if spec.startswith("judge:"):
-        return "judge:" + run.recipe.model_spec(spec.removeprefix("judge:"))
-    if spec.startswith("classifier:"):
-        return "classifier:" + str(run.recipe.input_path(spec.removeprefix("classifier:")))
-    return spec
-
-
-def _prompts(recipe: Recipe) -> str | None:
-    return str(recipe.input_path(recipe.prompts)) if recipe.prompts else None
-
-
-def _count(path: Path) -> int:
-    if not path.exists():
-        return 0
-    with open(path, "rb") as f:
-        return sum(1 for line in f if line.strip())
-
-
-RUNNERS: dict[str, Callable[[Run], dict[str, Any]]] = {
-    "curate": stage_curate, "split": stage_split, "decontaminate": stage_decontaminate, "search": stage_search,
-    "synthesize": stage_synthesize, "sft": stage_sft, "rl": stage_rl, "eval": stage_eval,
-}
 
 # What each stage writes: removed by --force so the stage starts over.
 OUTPUTS: dict[str, tuple[str, ...]] = {
