@@ -70,11 +70,15 @@ class State:
         self.global_step = global_step
 
 
-def test_pick_pair_needs_a_correct_and_an_incorrect_response():
-    rng = random.Random(0)
-    assert pick_pair([1.0, 0.1, 0.0, None, 1.0], rng) in [(0, 1), (0, 2), (4, 1), (4, 2)]
-    assert pick_pair([0.1, 0.0, None], rng) == "no correct response among 3"
-    assert pick_pair([1.0, 1.0, None], rng) == "all 2 verified responses are correct"
+def test_pick_pair_rejects_a_well_formed_wrong_response_never_a_cut_off_or_unverified_one():
+    rewards = [1.0, 0.1, 0.0, None, 1.0, 0.1]
+    picks = {pick_pair(rewards, random.Random(seed)) for seed in range(50)}
+    assert picks == {(0, 1), (0, 5), (4, 1), (4, 5)}  # random among equals, never the 0.0 or the None
+    assert pick_pair(rewards, random.Random(7)) == pick_pair(rewards, random.Random(7))  # seeded
+    assert pick_pair([0.1, 0.0, None], random.Random(0)) == "no correct response among 3"
+    assert pick_pair([1.0, 0.0, None, 0.0, 1.0], random.Random(0)) == (
+        "no well-formed wrong response among 5 (2 correct, 2 cut off or unformatted)")
+    assert pick_pair([1.0, 1.0, None], random.Random(0)).startswith("no well-formed wrong response among 3")
 
 
 @pytest.fixture
@@ -146,6 +150,31 @@ def test_dpo_samples_verified_pairs_then_trains(tiny_model_dir, problems_file, t
     other = _settings("dpo", tiny_model_dir, problems_file, out, temperature=0.7, resume=True)
     with pytest.raises(Medo1Error, match="other settings"):  # pairs are only re-used with the same sampling
         train_dpo(other, scorer=ContainsDigit())
+
+
+class ByPosition:
+    """Rewards by sample position within each problem's 5: problems alternate between having a
+    well-formed wrong response (0.1) and having only cut-off / unformatted (0.0) or unverified ones."""
+
+    WITH_WRONG = [0.0, 1.0, None, 0.1, 0.0]
+    WITHOUT_WRONG = [1.0, 0.0, 0.0, None, 1.0]
+
+    def score(self, outputs, references, finished=None) -> Scores:
+        rewards = [(self.WITH_WRONG if (i // 5) % 2 == 0 else self.WITHOUT_WRONG)[i % 5] for i in range(len(outputs))]
+        return Scores(rewards, ["judge down" if r is None else None for r in rewards])
+
+
+def test_dpo_pairs_reject_well_formed_wrong_answers_not_cut_off_ones(tiny_model_dir, problems_file, tmp_path):
+    out = tmp_path / "dpo"
+    settings = _settings("dpo", tiny_model_dir, problems_file, out, temperature=1.0)
+    sample_dpo_pairs(settings, scorer=ByPosition(), problems_per_batch=2)
+    pairs = [json.loads(line) for line in (out / "dpo_pairs.jsonl").read_text().splitlines()]
+    failed = [json.loads(line) for line in (out / "dpo_pairs.failed.jsonl").read_text().splitlines()]
+    assert len(pairs) == 4 and len(failed) == 4  # problems 0, 2, 4, 6 have a 0.1; 1, 3, 5, 7 do not
+    assert all((p["chosen_reward"], p["rejected_reward"]) == (1.0, 0.1) for p in pairs)
+    for f in failed:
+        assert f["reason"] == ("no well-formed wrong response among 5 (2 correct, 2 cut off or unformatted) "
+                               "(1 failed verification: judge down)")
 
 
 # ---------------------------------------------------------------- failed verifications under GRPO / RLOO

@@ -11,7 +11,7 @@ as it happens in `<out>/<algo>.failed.jsonl` with the problem id, step and reaso
 process), and the main process's count goes into `medo1_<algo>.json`.
 
 DPO runs in two resumable parts: sampling (`<out>/dpo_pairs.jsonl`: one chosen/rejected pair per
-problem with a correct and an incorrect response; problems without one go to
+problem with a correct and a well-formed wrong response, see `pick_pair`; problems without one go to
 `<out>/dpo_pairs.failed.jsonl` with the reason; a re-run samples only the problems not done yet),
 then TRL's DPOTrainer on the pairs (checkpoints; `--resume` continues it).
 """
@@ -42,7 +42,7 @@ from medo1.train.common import (
 from medo1.train.data import load_problems, prompt_ids, prompt_messages
 from medo1.train.ppo import Scorer, eos_token_ids, sample_responses
 from medo1.train.reward import RewardScorer, trl_reward_func
-from medo1.verify import REWARD_CORRECT
+from medo1.verify import REWARD_CORRECT, REWARD_NO_FORMAT, REWARD_WRONG
 
 ALGOS = ("grpo", "rloo", "dpo")
 
@@ -205,7 +205,7 @@ class FailedVerifications:
 
 
 class DPOPair(Record):
-    """A problem with one correct (chosen) and one incorrect (rejected) sampled response."""
+    """A problem with one correct (chosen) and one well-formed wrong (rejected) sampled response."""
 
     id: str  # the problem id
     question: str
@@ -218,14 +218,20 @@ class DPOPair(Record):
 
 
 def pick_pair(rewards: list[float | None], rng: random.Random) -> tuple[int, int] | str:
-    """(chosen, rejected) indices: a correct response against an incorrect one, or why there is none."""
+    """(chosen, rejected) indices, or why the problem has no pair: a correct response (reward 1.0) against a
+    well-formed wrong one (0.1), each drawn at random (`rng`) among its equals. A cut-off or unformatted
+    response (0.0) is never the rejected one: against it a pair teaches finishing and formatting (often:
+    being shorter), not correctness, so a problem without a well-formed wrong response has no pair. A
+    response whose verification failed (None) is never used."""
     correct = [i for i, r in enumerate(rewards) if r == REWARD_CORRECT]
-    incorrect = [i for i, r in enumerate(rewards) if r is not None and r != REWARD_CORRECT]
+    wrong = [i for i, r in enumerate(rewards) if r == REWARD_WRONG]
+    unformatted = sum(r == REWARD_NO_FORMAT for r in rewards)
     if not correct:
         return f"no correct response among {len(rewards)}"
-    if not incorrect:
-        return f"all {len(correct)} verified responses are correct"
-    return rng.choice(correct), rng.choice(incorrect)
+    if not wrong:
+        return (f"no well-formed wrong response among {len(rewards)} ({len(correct)} correct, "
+                f"{unformatted} cut off or unformatted)")
+    return rng.choice(correct), rng.choice(wrong)
 
 
 def sample_dpo_pairs(s: TRLRLSettings, scorer: Scorer | None = None, *, problems_per_batch: int = 8) -> Path:
@@ -238,7 +244,7 @@ def sample_dpo_pairs(s: TRLRLSettings, scorer: Scorer | None = None, *, problems
     pairs_path = out / "dpo_pairs.jsonl"
     # Like every data stage, sampling picks up where it stopped, but only with the same sampling settings.
     sampling = {"model": s.model, "verifier": s.verifier, "samples": s.generations(), "temperature": s.temperature,
-                "max_new_tokens": s.max_new_tokens, "seed": s.seed}
+                "max_new_tokens": s.max_new_tokens, "seed": s.seed, "rejected": "well-formed wrong"}
     settings_path = out / "dpo_sampling.json"
     if settings_path.exists() and json.loads(settings_path.read_text()) != sampling:
         raise Medo1Error(f"{out} holds DPO pairs sampled with other settings ({settings_path}); choose another --out")
@@ -306,7 +312,7 @@ def train_dpo(s: TRLRLSettings, scorer: Scorer | None = None) -> Path:
     pairs_path = sample_dpo_pairs(s, scorer)
     pairs = read_jsonl(pairs_path, DPOPair) if pairs_path.stat().st_size else []
     if not pairs:
-        raise Medo1Error(f"no DPO pair: no problem had both a correct and an incorrect response "
+        raise Medo1Error(f"no DPO pair: no problem had both a correct and a well-formed wrong response "
                          f"(see {pairs_path.with_name('dpo_pairs.failed.jsonl')})")
     dataset = Dataset.from_list([
         {"prompt": prompt_messages(p.question), "chosen": [{"role": "assistant", "content": p.chosen}],
