@@ -123,6 +123,25 @@ def test_sft_reduces_loss_writes_metrics_and_resumes(tiny_model_dir, sft_file, t
     AutoModelForCausalLM.from_pretrained(out)  # the output is a plain checkpoint
 
 
+def warmup_then_linear(lr: float, warmup: int, total: int) -> list[float]:
+    """The learning rate of each optimizer step under a linear warmup then linear decay to 0."""
+    return [lr * (s / warmup if s < warmup else (total - s) / (total - warmup)) for s in range(total)]
+
+
+def test_sft_warms_up_over_the_ratio_of_steps(tiny_model_dir, sft_file, tmp_path):
+    # transformers 4.x only takes an int warmup_steps (a ratio there is refused); 5.x reads a float below
+    # 1 as the ratio and has no warmup_ratio from 5.2: the schedule must be the same on both.
+    out = train_sft(SFTSettings(data=str(sft_file), model=str(tiny_model_dir), out=str(tmp_path / "run"), lr=1e-3,
+                                batch_size=2, micro_batch_size=2, lr_scheduler="linear", warmup_ratio=0.3,
+                                max_steps=10, save_steps=100, bf16=False))
+    lrs = [r["learning_rate"] for r in read_metrics(out) if "loss" in r]
+    assert lrs == pytest.approx(warmup_then_linear(1e-3, 3, 10))  # ceil(0.3 * 10) = 3 warmup steps
+    with pytest.raises(Medo1Error, match="warmup_ratio 1.0"):  # transformers 5 would warm up for 1 step
+        train_sft(SFTSettings(data=str(sft_file), model=str(tiny_model_dir), out=str(tmp_path / "bad"),
+                              warmup_ratio=1.0))
+    assert not (tmp_path / "bad").exists()  # refused before anything ran
+
+
 def test_cli_sft_with_lora_saves_a_merged_model(tiny_model_dir, sft_file, tmp_path):
     from typer.testing import CliRunner
     from transformers import AutoModelForCausalLM

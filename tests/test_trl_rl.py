@@ -14,7 +14,14 @@ from medo1.errors import Medo1Error
 from medo1.llm import load_model
 from medo1.train.common import read_metrics
 from medo1.train.reward import Scores, completion_text, trl_reward_func
-from medo1.train.trl_rl import TRLRLSettings, pick_pair, sample_dpo_pairs, train_dpo, train_online
+from medo1.train.trl_rl import (
+    TRLRLSettings,
+    pick_pair,
+    sample_dpo_pairs,
+    train_dpo,
+    train_online,
+    train_trl_rl,
+)
 from medo1.verify import JudgeVerifier, VerifierError, load_verifier
 from tests.openai_server import Reply, by_last_user
 
@@ -117,6 +124,20 @@ def test_rloo_runs_with_k2_and_a_toy_reward(tiny_model_dir, problems_file, tmp_p
     rows = [r for r in read_metrics(out) if "loss" in r]
     assert len(rows) == 2 and all("reward" in r and "kl" in r for r in rows)
     assert seen and all(n % 2 == 0 for n in seen)
+
+
+def test_grpo_warms_up_over_the_ratio_of_steps(tiny_model_dir, problems_file, tmp_path):
+    async def length(prompts, completions, completion_ids, answer, **_):
+        return [float(len(ids)) for ids in completion_ids]
+
+    settings = _settings("grpo", tiny_model_dir, problems_file, tmp_path / "grpo", num_generations=2, max_steps=4,
+                         warmup_ratio=0.5, learning_rate=1e-4)
+    out = train_online(settings, reward_func=length)
+    lrs = [r["learning_rate"] for r in read_metrics(out) if "loss" in r]
+    assert lrs == pytest.approx([0.0, 0.5e-4, 1e-4, 0.5e-4])  # 2 warmup steps, then linear decay
+    with pytest.raises(Medo1Error, match="warmup_ratio 1.5"):
+        train_trl_rl(_settings("dpo", tiny_model_dir, problems_file, tmp_path / "bad", warmup_ratio=1.5))
+    assert not (tmp_path / "bad").exists()  # refused before sampling
 
 
 class ContainsDigit:

@@ -59,6 +59,18 @@ def split_batch(batch_size: int, micro_batch_size: int, processes: int | None = 
     return micro, per_process // micro
 
 
+def warmup_args(ratio: float) -> dict[str, float]:
+    """The TrainingArguments (SFTConfig, DPOConfig, ...) fields for a linear warmup over `ratio` of the
+    optimizer steps, on every supported transformers. 4.x: `warmup_ratio` (`warmup_steps` must be an int);
+    5.x: a float `warmup_steps` below 1 is the ratio (`warmup_ratio` is deprecated in 5.0, gone from 5.2)."""
+    import transformers
+    from packaging.version import Version
+
+    if not 0 <= ratio < 1:  # transformers 5 would read 1.0 as one step
+        raise Medo1Error(f"warmup_ratio {ratio}: the fraction of optimizer steps spent warming up, in [0, 1)")
+    return {"warmup_steps": ratio} if Version(transformers.__version__).major >= 5 else {"warmup_ratio": ratio}
+
+
 # ---------------------------------------------------------------- output folders and checkpoints
 
 

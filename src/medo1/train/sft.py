@@ -29,6 +29,7 @@ from medo1.train.common import (
     check_out_dir,
     resolve_model_path,
     split_batch,
+    warmup_args,
     world_size,
     write_json,
 )
@@ -88,7 +89,10 @@ class SFTSettings:
         metadata={"help": "bf16 mixed precision; default: when the hardware supports it natively."},
     )
     lr_scheduler: str = field(default="cosine", metadata={"help": "Learning-rate schedule (transformers names)."})
-    warmup_ratio: float = field(default=0.05, metadata={"help": "Fraction of steps for linear warmup."})
+    warmup_ratio: float = field(
+        default=0.05,
+        metadata={"help": "Fraction of the optimizer steps for linear warmup, in [0, 1)."},
+    )
     weight_decay: float = field(default=0.0, metadata={"help": "AdamW weight decay."})
     max_steps: int = field(default=-1, metadata={"help": "Stop after this many optimizer steps (-1: run all epochs)."})
     logging_steps: int = field(default=1, metadata={"help": "Optimizer steps between metric lines."})
@@ -219,6 +223,7 @@ def train_sft(settings: SFTSettings) -> Path:
 
     s = settings
     out = Path(s.out)
+    warmup = warmup_args(s.warmup_ratio)  # a bad ratio fails before anything loads
     resume_from = check_out_dir(out, s.resume)
     examples = load_sft_examples(s.data)
     model_path = resolve_model_path(s.model)
@@ -260,7 +265,7 @@ def train_sft(settings: SFTSettings) -> Path:
         max_steps=s.max_steps,
         learning_rate=s.lr,
         lr_scheduler_type=s.lr_scheduler,
-        warmup_steps=s.warmup_ratio,
+        **warmup,
         weight_decay=s.weight_decay,
         per_device_train_batch_size=micro,
         gradient_accumulation_steps=accumulation,

@@ -36,6 +36,7 @@ from medo1.train.common import (
     check_out_dir,
     resolve_model_path,
     split_batch,
+    warmup_args,
     world_size,
     write_json,
 )
@@ -79,6 +80,10 @@ class TRLRLSettings:
         metadata={"help": "KL beta to the SFT model for grpo / rloo (paper, PPO: 0.03)."},
     )
     dpo_beta: float = field(default=0.1, metadata={"help": "DPO beta (TRL's default)."})
+    warmup_ratio: float = field(
+        default=0.0,
+        metadata={"help": "Fraction of the optimizer steps for linear warmup, in [0, 1) (TRL's default: none)."},
+    )
     epochs: float = field(default=1.0, metadata={"help": "Passes over the problems (dpo: over the pairs)."})
     max_steps: int = field(default=-1, metadata={"help": "Stop after this many optimizer steps (-1: all epochs)."})
     bf16: bool | None = field(
@@ -118,6 +123,7 @@ def _trainer_args(s: TRLRLSettings, config_cls, **extra):
         report_to="none",
         seed=s.seed,
         use_cpu=not torch.cuda.is_available(),
+        **warmup_args(s.warmup_ratio),
         **extra,
     )
 
@@ -342,6 +348,7 @@ def train_trl_rl(s: TRLRLSettings) -> Path:
         raise Medo1Error(f"--algo {s.algo!r}: expected one of {', '.join(ALGOS)} (or ppo)")
     if s.temperature <= 0:
         raise Medo1Error(f"temperature {s.temperature}: {s.algo} samples, so it must be above 0 (paper: 0.5)")
+    warmup_args(s.warmup_ratio)  # a bad ratio fails before DPO samples for hours
     return train_dpo(s) if s.algo == "dpo" else train_online(s)
 
 
