@@ -192,6 +192,14 @@ def test_ppo_learns_a_toy_reward(tiny_model_dir, problems_file, tmp_path):
     assert kls[-1] > 0.05  # it got there by moving away from the reference
 
 
+def test_ppo_warms_up_and_logs_the_rate_each_step_used(tiny_model_dir, problems_file, tmp_path):
+    cfg = _config(tiny_model_dir, problems_file, tmp_path / "warmup", learning_rate=1e-4, lr_scheduler="linear",
+                  warmup_steps=2, max_steps=4)
+    trainer = PPOTrainer(cfg, ContainsDigit())
+    lrs = [trainer.step(step)["lr"] for step in range(cfg.max_steps)]
+    assert lrs == pytest.approx([0.0, 0.5e-4, 1e-4, 0.5e-4])  # 2 warmup steps, then linear decay
+
+
 class FailsOnFirst(ContainsDigit):
     """Toy reward whose verification fails for one problem: that sample must be left out and recorded."""
 

@@ -549,6 +549,7 @@ class PPOTrainer:
         advantages = masked_whiten(advantages, mask)
         t_evaluate = time.perf_counter()
 
+        lr = self.scheduler.get_last_lr()[0]  # the rate this step's update used (logged as such)
         stats = self.update(queries, responses, ev, advantages, returns, mask)
         self.scheduler.step()
         t_update = time.perf_counter()
@@ -575,7 +576,7 @@ class PPOTrainer:
         metrics = {k: acc.reduce(v.detach().float().reshape(1), reduction="mean").item() for k, v in local.items()}
         metrics["verify_failed"] *= self.world  # a count, summed over processes
         metrics.update(
-            lr=self.scheduler.get_last_lr()[0],
+            lr=lr,
             rollout_seconds=t_generate - t0,
             score_seconds=t_score - t_generate,
             evaluate_seconds=t_evaluate - t_score,
