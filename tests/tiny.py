@@ -26,7 +26,10 @@ _CORPUS = [
 ]
 
 
-def build_tokenizer(corpus: list[str] | None = None, vocab_size: int = 512):
+def build_tokenizer(corpus: list[str] | None = None, vocab_size: int = 512, *, specials: list[str] = SPECIALS,
+                    eos_token: str = "<|im_end|>", pad_token: str | None = "<|endoftext|>",
+                    chat_template: str | None = CHATML_TEMPLATE):
+    """The chat tokenizer by default; other `specials` / `eos_token` / no `chat_template` make a base model's."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -34,24 +37,24 @@ def build_tokenizer(corpus: list[str] | None = None, vocab_size: int = 512):
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size, special_tokens=SPECIALS, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
+        vocab_size=vocab_size, special_tokens=specials, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
     )
     tok.train_from_iterator((corpus or []) + _CORPUS * 4, trainer=trainer)
     fast = PreTrainedTokenizerFast(
-        tokenizer_object=tok, eos_token="<|im_end|>", pad_token="<|endoftext|>", bos_token=None, unk_token=None
+        tokenizer_object=tok, eos_token=eos_token, pad_token=pad_token, bos_token=None, unk_token=None
     )
-    fast.chat_template = CHATML_TEMPLATE
+    fast.chat_template = chat_template
     return fast
 
 
 def build_tiny_model(out_dir: str | Path, *, layers: int = 2, hidden: int = 64, heads: int = 4,
-                     seed: int = 0, corpus: list[str] | None = None) -> Path:
-    """Save a random tiny Llama + tokenizer to `out_dir`; returns the directory."""
+                     seed: int = 0, corpus: list[str] | None = None, tokenizer=None) -> Path:
+    """Save a random tiny Llama + tokenizer (default: `build_tokenizer(corpus)`) to `out_dir`; returns the directory."""
     import torch
     from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
 
     out_dir = Path(out_dir)
-    tokenizer = build_tokenizer(corpus)
+    tokenizer = tokenizer or build_tokenizer(corpus)
     config = LlamaConfig(
         vocab_size=len(tokenizer), hidden_size=hidden, intermediate_size=hidden * 2, num_hidden_layers=layers,
         num_attention_heads=heads, num_key_value_heads=heads, max_position_embeddings=1024,

@@ -232,7 +232,9 @@ def sft(
     save_steps: int = typer.Option(100, "--save-steps", min=1, help="Optimizer steps between checkpoints."),
     resume: bool = typer.Option(False, "--resume", help="Continue from the latest checkpoint in --out."),
     seed: int = typer.Option(42, "--seed", help="Random seed."),
-    chat_template: Optional[Path] = typer.Option(None, "--chat-template", help="Jinja chat template file."),
+    chat_template: Optional[Path] = typer.Option(
+        None, "--chat-template", help="Jinja chat template file, for a base model; the token that closes its "
+                                      "assistant turn is saved as an EOS of the checkpoint."),
 ):
     """Stage 2: supervised fine-tuning on complex CoT (TRL SFTTrainer, loss on the assistant turn)."""
     from medo1.train.sft import SFTSettings, train_sft

@@ -369,11 +369,16 @@ def sample_responses(
 
 
 def eos_token_ids(tokenizer, model) -> list[int]:
-    """Every token that ends a response: the generation config's (may be several) and the tokenizer's."""
+    """Every token that ends a response: the generation config's (may be several), the tokenizer's, and
+    the chat template's end-of-turn token (a checkpoint whose config does not register it still stops)."""
+    from medo1.train.data import end_of_turn_token
+
     ids = model.generation_config.eos_token_id
     ids = [ids] if isinstance(ids, int) else list(ids or [])
-    if tokenizer.eos_token_id is not None and tokenizer.eos_token_id not in ids:
-        ids.append(tokenizer.eos_token_id)
+    eot = end_of_turn_token(tokenizer)
+    for token_id in (tokenizer.eos_token_id, tokenizer.convert_tokens_to_ids(eot) if eot else None):
+        if token_id is not None and token_id not in ids:
+            ids.append(token_id)
     if not ids:
         raise Medo1Error("the model has no end-of-sequence token; RL needs one to know where responses end")
     return ids

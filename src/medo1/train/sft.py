@@ -33,7 +33,7 @@ from medo1.train.common import (
     world_size,
     write_json,
 )
-from medo1.train.data import check_chat_template, load_sft_examples, tokenize_sft
+from medo1.train.data import check_chat_template, load_sft_examples, register_end_of_turn, tokenize_sft
 
 
 @dataclass
@@ -102,7 +102,8 @@ class SFTSettings:
     seed: int = field(default=42, metadata={"help": "Random seed (data order, LoRA init)."})
     chat_template: str | None = field(
         default=None,
-        metadata={"help": "Jinja chat template file, for models without one."},
+        metadata={"help": "Jinja chat template file, for models without one. The token that closes its assistant "
+                          "turn (e.g. <|eot_id|>, <|im_end|>) is saved as an EOS of the checkpoint."},
     )
     attn_implementation: str | None = field(
         default=None,
@@ -243,6 +244,9 @@ def train_sft(settings: SFTSettings) -> Path:
     if s.attn_implementation:
         model_kwargs["attn_implementation"] = s.attn_implementation
     model = AutoModelForCausalLM.from_pretrained(model_path, **model_kwargs)
+    # A base model with --chat-template learns to end its turns with the template's token; unless that
+    # token is an EOS of the saved checkpoint, generation (PPO rollouts, evaluation) never stops.
+    eot = register_end_of_turn(tokenizer, model)
 
     padding_free = choose_padding_free(model, s.padding_free, s.packing, s.model)
     micro, accumulation = split_batch(s.batch_size, s.micro_batch_size)
@@ -289,7 +293,8 @@ def train_sft(settings: SFTSettings) -> Path:
         f"sft: {len(dataset)} examples ({truncated} cut to {s.max_length} tokens, {len(skipped)} left out), "
         f"batch {s.batch_size} = {micro} x {accumulation} accumulation x {world_size()} process(es), "
         f"{'padding-free' if padding_free else 'length-grouped padding'}{', packed' if s.packing else ''}, "
-        f"{'bf16 mixed' if bf16 else 'fp32'}{', LoRA' if s.lora else ''}"
+        f"{'bf16 mixed' if bf16 else 'fp32'}{', LoRA' if s.lora else ''}, "
+        f"turns end with {eot or tokenizer.eos_token} (eos ids {model.generation_config.eos_token_id})"
     )
     # TRL's fused LM-head loss is the right call on GPUs; on CPUs the plain one is twice as fast.
     trainer_class = SFTTrainer if torch.cuda.is_available() else plain_loss_trainer()
