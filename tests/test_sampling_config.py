@@ -1,8 +1,8 @@
 """Sampling exactly as configured, whatever the checkpoint's generation_config.json says.
 
 The checkpoint here asks for the opposite of what we configure: do_sample with top-k 1, top-p 0.5,
-temperature 0.1, repetition penalty 2.0, no repeated tokens, and a quarter of the vocabulary
-suppressed. transformers fills every field we leave unset from it; none of it may apply: plain
+temperature 0.1, repetition penalty 2.0, no repeated tokens, and half of the vocabulary
+suppressed or banned. transformers fills every field we leave unset from it; none of it may apply: plain
 temperature sampling for PPO / DPO rollouts and `hf:` sampled chat, plain argmax for greedy chat.
 """
 
@@ -38,8 +38,11 @@ def hostile_dir(tiny_model_dir, tmp_path_factory):
     tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
     tokenizer.save_pretrained(out)
     config = json.loads((out / "generation_config.json").read_text())
-    # Suppress a quarter of the vocabulary, none of the special tokens: greedy must still see it all.
-    config.update(HOSTILE, suppress_tokens=list(range(len(tokenizer.all_special_ids) + 1, len(tokenizer), 4)))
+    # Suppress a quarter of the vocabulary and ban another (bad_words_ids has no "off" but None, so only
+    # hiding the model's config during our calls keeps it out): greedy must still see every token.
+    first = len(tokenizer.all_special_ids) + 1
+    config.update(HOSTILE, suppress_tokens=list(range(first, len(tokenizer), 4)),
+                  bad_words_ids=[[t] for t in range(first + 2, len(tokenizer), 4)])
     (out / "generation_config.json").write_text(json.dumps(config))
     return out
 
@@ -63,9 +66,9 @@ def record_effective_configs(model) -> list:
     return seen
 
 
-def assert_owned(config, *, do_sample: bool, temperature: float = 1.0, suppress: bool = True):
-    if suppress:  # a field whose only "off" is None: the model's own config is hidden during our calls
-        assert config.suppress_tokens is None
+def assert_owned(config, *, do_sample: bool, temperature: float = 1.0, hidden: bool = True):
+    if hidden:  # the model's config was hidden during the call: nothing of it without a neutral value came in
+        assert config.bad_words_ids is None
     for key, value in owned_fields(do_sample=do_sample, temperature=temperature).items():
         assert getattr(config, key) == value, (key, getattr(config, key), value)
     if do_sample:
@@ -176,5 +179,6 @@ def test_trl_sampling_config_owns_every_field(hostile_dir, tmp_path):
     from transformers import GenerationConfig
 
     merged, _ = model._prepare_generation_config(GenerationConfig(**kwargs, disable_compile=True))
-    # TRL hides nothing of the model's config: None-only fields such as suppress_tokens still come from it.
-    assert_owned(merged, do_sample=True, temperature=0.5, suppress=False)
+    # TRL hides nothing of the model's config: fields whose only "off" is None (bad_words_ids, forced
+    # BOS/EOS, sequence_bias, ...) still come from the checkpoint there.
+    assert_owned(merged, do_sample=True, temperature=0.5, hidden=False)

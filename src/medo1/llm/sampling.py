@@ -11,8 +11,8 @@ and evaluation must be greedy when it says so.
 `owned_fields` gives an explicit neutral value to every field that changes which token is picked
 (and has a neutral value); `generation_config` builds the complete config from it; and
 `model_defaults_off` hides the model's own generation config during a call, for the few fields
-whose only "off" value is `None` (forced BOS/EOS tokens, suppressed tokens, stop strings,
-watermarking, ...). Together they make `generate()` do exactly what the config says.
+whose only "off" value is `None` (forced BOS/EOS tokens, bad words, sequence bias, stop
+strings, watermarking, ...). Together they make `generate()` do exactly what the config says.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ _TOKEN_FIELDS = ("eos_token_id", "pad_token_id", "bos_token_id", "decoder_start_
 def owned_fields(*, do_sample: bool, temperature: float = 1.0) -> dict[str, Any]:
     """Every decoding field set to what it means here: plain softmax sampling at `temperature` when
     `do_sample`, else greedy; one beam, no truncation (top-k 0, top-p / typical-p 1, min-p 0, no
-    epsilon / eta cutoff), no penalties, no n-gram blocking, no minimum length."""
+    epsilon / eta cutoff), no penalties, no n-gram blocking, no minimum length, no suppressed tokens."""
     if do_sample and temperature <= 0:
         raise ValueError(f"temperature {temperature}: sampling needs a temperature above 0 (use do_sample=False)")
     fields = dict(
@@ -39,7 +39,7 @@ def owned_fields(*, do_sample: bool, temperature: float = 1.0) -> dict[str, Any]
         encoder_no_repeat_ngram_size=0, length_penalty=1.0, diversity_penalty=0.0, penalty_alpha=0.0,
         guidance_scale=1.0, min_new_tokens=0, renormalize_logits=False, remove_invalid_values=False,
         early_stopping=False, low_memory=False, token_healing=False, output_scores=False, output_logits=False,
-        return_dict_in_generate=False, use_cache=True,
+        return_dict_in_generate=False, use_cache=True, suppress_tokens=[], begin_suppress_tokens=[],
     )
     if not do_sample:  # greedy applies no warper; transformers flags these two as invalid when set without sampling
         del fields["top_k"], fields["min_p"]
