@@ -15,7 +15,7 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from medo1.llm.hf import HFChatModel
-from medo1.llm.sampling import owned_fields
+from medo1.llm.sampling import owned_fields, unowned_defaults
 from medo1.train.data import prompt_ids
 from medo1.train.ppo import sample_responses
 
@@ -182,3 +182,4 @@ def test_trl_sampling_config_owns_every_field(hostile_dir, tmp_path):
     # TRL hides nothing of the model's config: fields whose only "off" is None (bad_words_ids, forced
     # BOS/EOS, sequence_bias, ...) still come from the checkpoint there.
     assert_owned(merged, do_sample=True, temperature=0.5, hidden=False)
+    assert merged.bad_words_ids and list(unowned_defaults(model)) == ["bad_words_ids"]  # named in a warning

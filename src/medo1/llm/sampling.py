@@ -24,6 +24,11 @@ from transformers import GenerationConfig
 
 # The token ids a checkpoint's generation config names: kept while its sampling defaults are hidden.
 _TOKEN_FIELDS = ("eos_token_id", "pad_token_id", "bos_token_id", "decoder_start_token_id")
+# Decoding fields whose only "off" value is None: no explicit config can switch them off.
+_NONE_ONLY_FIELDS = (
+    "bad_words_ids", "sequence_bias", "forced_bos_token_id", "forced_eos_token_id", "exponential_decay_length_penalty",
+    "watermarking_config", "stop_strings", "top_h", "dola_layers", "prompt_lookup_num_tokens",
+)
 
 
 def owned_fields(*, do_sample: bool, temperature: float = 1.0) -> dict[str, Any]:
@@ -70,3 +75,10 @@ def model_defaults_off(model):
         yield model
     finally:
         model.generation_config = original
+
+
+def unowned_defaults(model) -> dict[str, Any]:
+    """The checkpoint's decoding settings that a passed config cannot switch off (only
+    `model_defaults_off` can): for callers such as TRL that call `generate()` themselves."""
+    config = getattr(model, "generation_config", None)
+    return {k: getattr(config, k) for k in _NONE_ONLY_FIELDS if getattr(config, k, None) is not None}

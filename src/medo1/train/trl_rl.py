@@ -29,7 +29,7 @@ import torch
 
 from medo1.errors import Medo1Error
 from medo1.jsonl import JsonlWriter, StageOutput, read_jsonl
-from medo1.llm.sampling import owned_fields
+from medo1.llm.sampling import owned_fields, unowned_defaults
 from medo1.records import Record
 from medo1.train.common import (
     MetricsCallback,
@@ -173,6 +173,9 @@ def train_online(s: TRLRLSettings, reward_func=None) -> Path:
                                  for p in problems])
     config_cls, trainer_cls = (GRPOConfig, GRPOTrainer) if s.algo == "grpo" else (RLOOConfig, RLOOTrainer)
     args = online_args(s, config_cls, k)
+    if leaks := unowned_defaults(model):
+        _say(f"warning: {model_path}/generation_config.json sets {', '.join(sorted(leaks))}; TRL's generate() "
+             "applies them on top of plain temperature sampling: remove them for exact on-policy samples")
     _say(f"{s.algo}: {len(problems)} problems, {k} samples each, {s.batch_size} completions per step, "
          f"{'bf16 mixed' if args.bf16 else 'fp32'}")
     trainer = trainer_cls(model=model, reward_funcs=reward_func, args=args, train_dataset=dataset,
