@@ -8,7 +8,6 @@ temperature sampling for PPO / DPO rollouts and `hf:` sampled chat, plain argmax
 
 import asyncio
 import json
-import shutil
 
 import pytest
 import torch

@@ -289,7 +289,9 @@ class HFChatModel:
 
         # generate() itself is greedy (sampled rows draw in _RowSampler), owning every decoding field:
         # nothing of the checkpoint's generation_config.json (do_sample, top-k, penalties...) applies.
-        config = generation_config(do_sample=False, max_new_tokens=max(limits), eos_token_id=eos_ids, pad_token_id=pad_id)
+        config = generation_config(
+            do_sample=False, max_new_tokens=max(limits), eos_token_id=eos_ids, pad_token_id=pad_id,
+        )
         with torch.inference_mode(), model_defaults_off(model):
             out = model.generate(
                 input_ids=input_ids.to(model.device), attention_mask=attention_mask.to(model.device),

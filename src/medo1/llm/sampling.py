@@ -37,15 +37,20 @@ def owned_fields(*, do_sample: bool, temperature: float = 1.0) -> dict[str, Any]
     epsilon / eta cutoff), no penalties, no n-gram blocking, no minimum length, no suppressed tokens."""
     if do_sample and temperature <= 0:
         raise ValueError(f"temperature {temperature}: sampling needs a temperature above 0 (use do_sample=False)")
-    fields = dict(
-        do_sample=do_sample, temperature=temperature if do_sample else 1.0, num_beams=1, num_beam_groups=1,
-        num_return_sequences=1, top_k=0, top_p=1.0, min_p=0.0, typical_p=1.0, epsilon_cutoff=0.0, eta_cutoff=0.0,
-        repetition_penalty=1.0, encoder_repetition_penalty=1.0, no_repeat_ngram_size=0,
-        encoder_no_repeat_ngram_size=0, length_penalty=1.0, diversity_penalty=0.0, penalty_alpha=0.0,
-        guidance_scale=1.0, min_new_tokens=0, renormalize_logits=False, remove_invalid_values=False,
-        early_stopping=False, low_memory=False, token_healing=False, output_scores=False, output_logits=False,
-        return_dict_in_generate=False, use_cache=True, suppress_tokens=[], begin_suppress_tokens=[],
-    )
+    fields: dict[str, Any] = {
+        # the decoding method: one sequence, one beam, sampled or greedy
+        "do_sample": do_sample, "num_beams": 1, "num_beam_groups": 1, "num_return_sequences": 1,
+        "penalty_alpha": 0.0, "diversity_penalty": 0.0, "length_penalty": 1.0, "early_stopping": False,
+        "guidance_scale": 1.0, "low_memory": False, "token_healing": False, "use_cache": True,
+        # the distribution sampled from: softmax(logits / temperature), nothing cut off
+        "temperature": temperature if do_sample else 1.0, "top_k": 0, "top_p": 1.0, "min_p": 0.0, "typical_p": 1.0,
+        "epsilon_cutoff": 0.0, "eta_cutoff": 0.0, "renormalize_logits": False, "remove_invalid_values": False,
+        # no penalties, no blocked or suppressed tokens, no minimum length
+        "repetition_penalty": 1.0, "encoder_repetition_penalty": 1.0, "no_repeat_ngram_size": 0,
+        "encoder_no_repeat_ngram_size": 0, "min_new_tokens": 0, "suppress_tokens": [], "begin_suppress_tokens": [],
+        # what generate() returns: the token ids only
+        "output_scores": False, "output_logits": False, "return_dict_in_generate": False,
+    }
     if not do_sample:  # greedy applies no warper; transformers flags these two as invalid when set without sampling
         del fields["top_k"], fields["min_p"]
     return fields

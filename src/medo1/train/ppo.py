@@ -344,7 +344,8 @@ def sample_responses(
     from medo1.llm.sampling import generation_config, model_defaults_off
 
     generation = generation_config(
-        do_sample=True, temperature=temperature, max_new_tokens=max_new_tokens, eos_token_id=eos_ids, pad_token_id=pad_id,
+        do_sample=True, temperature=temperature, max_new_tokens=max_new_tokens, eos_token_id=eos_ids,
+        pad_token_id=pad_id,
     )
     device = next(policy.parameters()).device
     was_training = policy.training
