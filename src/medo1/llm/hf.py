@@ -42,12 +42,13 @@ from typing import Any
 
 import torch
 from transformers import (
-    AutoModelForCausalLM, AutoTokenizer, GenerationConfig, LogitsProcessor, LogitsProcessorList, StoppingCriteria,
+    AutoModelForCausalLM, AutoTokenizer, LogitsProcessor, LogitsProcessorList, StoppingCriteria,
     StoppingCriteriaList,
 )
 
 from medo1.errors import Medo1Error, ModelError
 from medo1.llm.base import Completion, Message, Timer, UsageMeter
+from medo1.llm.sampling import generation_config, model_defaults_off
 from medo1.records import Usage
 
 log = logging.getLogger(__name__)
@@ -286,11 +287,12 @@ class HFChatModel:
         sampled = [(r, batch[i].temperature, batch[i].seed) for r, (i, _, _) in enumerate(rows)
                    if batch[i].temperature > 0]
 
-        config = GenerationConfig(
-            max_new_tokens=max(limits), do_sample=False, num_beams=1, eos_token_id=eos_ids, pad_token_id=pad_id,
-            temperature=1.0, top_p=1.0, repetition_penalty=1.0, no_repeat_ngram_size=0, min_new_tokens=0,
+        # generate() itself is greedy (sampled rows draw in _RowSampler), owning every decoding field:
+        # nothing of the checkpoint's generation_config.json (do_sample, top-k, penalties...) applies.
+        config = generation_config(
+            do_sample=False, max_new_tokens=max(limits), eos_token_id=eos_ids, pad_token_id=pad_id,
         )
-        with torch.inference_mode():
+        with torch.inference_mode(), model_defaults_off(model):
             out = model.generate(
                 input_ids=input_ids.to(model.device), attention_mask=attention_mask.to(model.device),
                 generation_config=config,

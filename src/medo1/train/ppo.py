@@ -341,11 +341,11 @@ def sample_responses(
     """Sample one response per prompt (token ids, up to and including the first EOS; all of it when
     cut off at `max_new_tokens`). Pure temperature sampling: log-probs are computed for exactly this
     distribution, so no top-k / top-p / repetition penalty from the checkpoint's generation config."""
-    from transformers import GenerationConfig
+    from medo1.llm.sampling import generation_config, model_defaults_off
 
-    generation = GenerationConfig(
-        do_sample=True, temperature=temperature, top_k=0, top_p=1.0, max_new_tokens=max_new_tokens,
-        eos_token_id=eos_ids, pad_token_id=pad_id,
+    generation = generation_config(
+        do_sample=True, temperature=temperature, max_new_tokens=max_new_tokens, eos_token_id=eos_ids,
+        pad_token_id=pad_id,
     )
     device = next(policy.parameters()).device
     was_training = policy.training
@@ -359,7 +359,7 @@ def sample_responses(
         for j, q in enumerate(chunk):  # left padding: every prompt ends where generation starts
             ids[j, width - len(q) :] = torch.tensor(q)
             attn[j, width - len(q) :] = 1
-        with autocast():
+        with autocast(), model_defaults_off(policy):
             out = policy.generate(input_ids=ids.to(device), attention_mask=attn.to(device), generation_config=generation)
         tokens = out[:, width:]
         lengths = response_lengths(tokens, eos_ids).tolist()

@@ -29,6 +29,7 @@ import torch
 
 from medo1.errors import Medo1Error
 from medo1.jsonl import JsonlWriter, StageOutput, read_jsonl
+from medo1.llm.sampling import owned_fields, unowned_defaults
 from medo1.records import Record
 from medo1.train.common import (
     MetricsCallback,
@@ -138,6 +139,19 @@ def _say(message: str) -> None:
 # ---------------------------------------------------------------- GRPO / RLOO
 
 
+def online_args(s: TRLRLSettings, config_cls, k: int):
+    """GRPOConfig / RLOOConfig for `s`, sampling at plain temperature. TRL builds its GenerationConfig
+    from temperature/top_p/top_k/min_p/repetition_penalty and leaves every other field None, which
+    transformers v5 fills from the checkpoint's generation_config.json (TRL's own override of the
+    model's config only runs on transformers < 5): `generation_kwargs` owns those fields too."""
+    return _trainer_args(
+        s, config_cls, num_generations=k, max_completion_length=s.max_new_tokens, temperature=s.temperature,
+        top_p=1.0, top_k=0, min_p=0.0, repetition_penalty=1.0,
+        generation_kwargs=owned_fields(do_sample=True, temperature=s.temperature), beta=s.kl_coef,
+        disable_dropout=True,
+    )
+
+
 def train_online(s: TRLRLSettings, reward_func=None) -> Path:
     """GRPO or RLOO with the verifier reward; `reward_func` replaces it (a TRL reward function)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -164,10 +178,10 @@ def train_online(s: TRLRLSettings, reward_func=None) -> Path:
     dataset = Dataset.from_list([{"prompt": prompt_messages(p.question), "answer": p.answer, "id": p.id}
                                  for p in problems])
     config_cls, trainer_cls = (GRPOConfig, GRPOTrainer) if s.algo == "grpo" else (RLOOConfig, RLOOTrainer)
-    args = _trainer_args(
-        s, config_cls, num_generations=k, max_completion_length=s.max_new_tokens, temperature=s.temperature,
-        top_p=1.0, top_k=0, beta=s.kl_coef, disable_dropout=True,
-    )
+    args = online_args(s, config_cls, k)
+    if leaks := unowned_defaults(model):
+        _say(f"warning: {model_path}/generation_config.json sets {', '.join(sorted(leaks))}; TRL's generate() "
+             "applies them on top of plain temperature sampling: remove them for exact on-policy samples")
     _say(f"{s.algo}: {len(problems)} problems, {k} samples each, {s.batch_size} completions per step, "
          f"{'bf16 mixed' if args.bf16 else 'fp32'}")
     trainer = trainer_cls(model=model, reward_funcs=reward_func, args=args, train_dataset=dataset,
