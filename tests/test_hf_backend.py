@@ -11,6 +11,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 from medo1.errors import Medo1Error, ModelError
 from medo1.llm import load_model
 from medo1.llm.hf import HFChatModel
+from tests.tiny import build_varied_model
 
 PROMPTS = ["hi", "The answer is A. " * 3, "chest pain radiating to the left arm", "yes no maybe " * 7, "0 1 2 3"]
 
@@ -22,16 +23,7 @@ def conv(text: str) -> list[dict]:
 @pytest.fixture(scope="module")
 def varied_dir(tiny_model_dir, tmp_path_factory):
     """The tiny checkpoint with larger random weights: its greedy outputs differ from prompt to prompt."""
-    out = tmp_path_factory.mktemp("varied")
-    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
-    torch.manual_seed(0)
-    with torch.no_grad():
-        for p in model.parameters():
-            if p.dim() == 2:
-                p.normal_(0, 0.5)
-    model.save_pretrained(out)
-    AutoTokenizer.from_pretrained(tiny_model_dir).save_pretrained(out)
-    return out
+    return build_varied_model(tiny_model_dir, tmp_path_factory.mktemp("varied"))
 
 
 def reference_greedy(checkpoint, text: str, n: int) -> list[int]:

@@ -17,6 +17,7 @@ from medo1.llm.hf import HFChatModel
 from medo1.llm.sampling import owned_fields, unowned_defaults
 from medo1.train.data import prompt_ids
 from medo1.train.ppo import sample_responses
+from tests.tiny import build_varied_model
 
 HOSTILE = {"do_sample": True, "top_k": 1, "top_p": 0.5, "temperature": 0.1, "repetition_penalty": 2.0,
            "no_repeat_ngram_size": 1, "min_p": 0.5, "typical_p": 0.5}
@@ -26,16 +27,8 @@ PROMPT = [{"role": "user", "content": "chest pain radiating to the left arm"}]
 @pytest.fixture(scope="module")
 def hostile_dir(tiny_model_dir, tmp_path_factory):
     """The tiny checkpoint with larger random weights (greedy outputs vary) and the hostile generation config."""
-    out = tmp_path_factory.mktemp("hostile")
-    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
-    torch.manual_seed(0)
-    with torch.no_grad():
-        for p in model.parameters():
-            if p.dim() == 2:
-                p.normal_(0, 0.5)
-    model.save_pretrained(out)
-    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
-    tokenizer.save_pretrained(out)
+    out = build_varied_model(tiny_model_dir, tmp_path_factory.mktemp("hostile"))
+    tokenizer = AutoTokenizer.from_pretrained(out)
     config = json.loads((out / "generation_config.json").read_text())
     # Suppress a quarter of the vocabulary and ban another (bad_words_ids has no "off" but None, so only
     # hiding the model's config during our calls keeps it out): greedy must still see every token.

@@ -69,3 +69,21 @@ def build_tiny_model(out_dir: str | Path, *, layers: int = 2, hidden: int = 64, 
     model.save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)
     return out_dir
+
+
+def build_varied_model(tiny_dir: str | Path, out_dir: str | Path) -> Path:
+    """A copy of a tiny checkpoint with larger random weights, so its greedy outputs differ from prompt
+    to prompt (the tiny model's small initial weights make every output alike)."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    out = Path(out_dir)
+    model = AutoModelForCausalLM.from_pretrained(tiny_dir)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for p in model.parameters():
+            if p.dim() == 2:
+                p.normal_(0, 0.5)
+    model.save_pretrained(out)
+    AutoTokenizer.from_pretrained(tiny_dir).save_pretrained(out)
+    return out
