@@ -12,8 +12,8 @@ from medo1.cot import ReplyError, parse_cot
 from medo1.jsonl import failed_path, read_jsonl
 from medo1.llm.openai import OpenAIChatModel, RetryPolicy
 from medo1.records import Problem, SearchTrace, SFTExample, TraceStep
-from medo1.synthesize import (SynthConfig, example_id, official_path, reasoning_parser, repeated_share, synthesize,
-                              synthesize_file)
+from medo1.synth_replies import reasoning_parser, repeated_share
+from medo1.synthesize import SynthConfig, example_id, official_path, synthesize, synthesize_file
 from medo1.thinking import format_target, parse_output
 from tests.openai_server import Reply, by_tag
 
@@ -491,7 +491,7 @@ def test_grammar_backed_replies_state_the_answer_in_a_fixed_sentence():
     from llama_cpp.llama_grammar import json_schema_to_gbnf
 
     from medo1.llm import load_model
-    from medo1.synthesize import REASONING_SCHEMA, reasoning_schema, response_schema
+    from medo1.synth_replies import REASONING_SCHEMA, reasoning_schema, response_schema
 
     model = load_model("embedded", cache=False)  # loads nothing until the first call
     line = "The answer is Type 2 diabetes mellitus (T2DM)."
@@ -521,7 +521,7 @@ def test_grammar_backed_replies_state_the_answer_in_a_fixed_sentence():
 
 
 async def test_grammar_backed_response_reply_is_read_from_its_json():
-    from medo1.synthesize import response_parser
+    from medo1.synth_replies import response_parser
 
     parse = response_parser(0.3, json_reply=True)
     assert parse('{"Response": "The answer is Gout. Monosodium urate crystals in the joint."}') == \
