@@ -1,0 +1,3 @@
+from medo1.cli import main
+
+main()
