@@ -1,7 +1,7 @@
 """Training stages on top of Hugging Face tooling.
 
     sft.py      supervised fine-tuning on complex CoT (TRL SFTTrainer)   medo1 sft, python -m medo1.train.sft
-    ppo.py      PPO with the verifier reward (plain torch + accelerate)  medo1 rl --algo ppo, python -m medo1.train.ppo
+    ppo/        PPO with the verifier reward (plain torch + accelerate)  medo1 rl --algo ppo, python -m medo1.train.ppo
     trl_rl.py   GRPO and RLOO (TRL trainers), DPO on verified pairs      medo1 rl --algo grpo|rloo|dpo
     data.py     reading SFT examples and problems, chat prompts, tokenization
     reward.py   the verifier reward for sync and async training code
