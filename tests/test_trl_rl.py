@@ -14,14 +14,8 @@ from medo1.errors import Medo1Error
 from medo1.llm import load_model
 from medo1.train.common import read_metrics
 from medo1.train.reward import Scores, completion_text, trl_reward_func
-from medo1.train.trl_rl import (
-    TRLRLSettings,
-    pick_pair,
-    sample_dpo_pairs,
-    train_dpo,
-    train_online,
-    train_trl_rl,
-)
+from medo1.train.dpo import pick_pair, sample_dpo_pairs, train_dpo
+from medo1.train.trl_rl import TRLRLSettings, train_online, train_trl_rl
 from medo1.verify import JudgeVerifier, VerifierError, load_verifier
 from tests.openai_server import Reply, by_last_user
 

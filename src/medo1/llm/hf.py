@@ -36,13 +36,18 @@ import secrets
 import threading
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 from transformers import (
-    AutoModelForCausalLM, AutoTokenizer, LogitsProcessor, LogitsProcessorList, StoppingCriteria,
+    AutoModelForCausalLM,
+    AutoTokenizer,
+    LogitsProcessor,
+    LogitsProcessorList,
+    StoppingCriteria,
     StoppingCriteriaList,
 )
 
@@ -78,13 +83,28 @@ def _cpu_has_native_bf16() -> bool:
 
 
 def resolve_device(device: str) -> str:
+    """`auto`: this process's GPU (`cuda:<LOCAL_RANK>` under `accelerate launch` / `torchrun`), else mps, else cpu."""
     if device != "auto":
         return device
     if torch.cuda.is_available():
-        return "cuda"
+        return f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"
     if torch.backends.mps.is_available():
         return "mps"
     return "cpu"
+
+
+@contextmanager
+def whole_weights():
+    """Load models whole, even inside a ZeRO-3 launch whose DeepSpeed config would shard every
+    `from_pretrained` (zero3_init_flag): a sampler, a verifier or an evaluated model runs on one device."""
+    from transformers.integrations import deepspeed as hf_deepspeed
+
+    saved = hf_deepspeed._hf_deepspeed_config_weak_ref  # the global transformers reads (no public setter/getter)
+    hf_deepspeed._hf_deepspeed_config_weak_ref = None
+    try:
+        yield
+    finally:
+        hf_deepspeed._hf_deepspeed_config_weak_ref = saved
 
 
 @dataclass
@@ -136,7 +156,8 @@ class HFChatModel:
             if self._model is None:
                 try:
                     tokenizer = AutoTokenizer.from_pretrained(self.source)
-                    model = AutoModelForCausalLM.from_pretrained(self.source, dtype=getattr(torch, self.dtype))
+                    with whole_weights():
+                        model = AutoModelForCausalLM.from_pretrained(self.source, dtype=getattr(torch, self.dtype))
                 except (OSError, ValueError) as err:  # missing files, unknown repo, bad repo id
                     raise Medo1Error(f"{self.name}: cannot load the checkpoint: {err}") from None
                 if not tokenizer.chat_template:

@@ -46,6 +46,27 @@ def world_size() -> int:
     return int(os.environ.get("WORLD_SIZE", "1"))
 
 
+def process_layout() -> tuple[int, int, int]:
+    """(processes, this one's rank, its local rank) of the launch this process belongs to, joining the process
+    group first (accelerate's PartialState). Read from torch.distributed itself: on CPU-only machines
+    accelerate 1.x reports a single process even when `accelerate launch` / `torchrun` started several."""
+    import torch.distributed as dist
+    from accelerate import PartialState
+
+    PartialState()
+    if not (dist.is_available() and dist.is_initialized()):
+        return 1, 0, 0
+    return dist.get_world_size(), dist.get_rank(), int(os.environ.get("LOCAL_RANK", "0"))
+
+
+def barrier(processes: int) -> None:
+    """Wait for every process of the launch (nothing to wait for with one)."""
+    if processes > 1:
+        import torch.distributed as dist
+
+        dist.barrier()
+
+
 def split_batch(batch_size: int, micro_batch_size: int, processes: int | None = None) -> tuple[int, int]:
     """(per-device micro batch, gradient accumulation steps) whose product over all processes is exactly
     `batch_size`. The micro batch is lowered to the nearest size that divides the per-process batch."""

@@ -33,7 +33,12 @@ from medo1.train.common import (
     world_size,
     write_json,
 )
-from medo1.train.data import check_chat_template, load_sft_examples, register_end_of_turn, tokenize_sft
+from medo1.train.data import (
+    check_chat_template,
+    load_sft_examples,
+    register_end_of_turn,
+    tokenize_sft,
+)
 
 
 @dataclass
@@ -239,16 +244,6 @@ def train_sft(settings: SFTSettings) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "sft.skipped.json", skipped)
 
-    # fp32 master weights; bf16 comes from autocast (mixed precision), so small updates are not lost.
-    model_kwargs = {"dtype": torch.float32}
-    if s.attn_implementation:
-        model_kwargs["attn_implementation"] = s.attn_implementation
-    model = AutoModelForCausalLM.from_pretrained(model_path, **model_kwargs)
-    # A base model with --chat-template learns to end its turns with the template's token; unless that
-    # token is an EOS of the saved checkpoint, generation (PPO rollouts, evaluation) never stops.
-    eot = register_end_of_turn(tokenizer, model)
-
-    padding_free = choose_padding_free(model, s.padding_free, s.packing, s.model)
     micro, accumulation = split_batch(s.batch_size, s.micro_batch_size)
     bf16 = bf16_supported() if s.bf16 is None else s.bf16
     if len(dataset) < s.batch_size:
@@ -276,9 +271,7 @@ def train_sft(settings: SFTSettings) -> Path:
         # Examples are already tokenized and cut to max_length; TRL only needs it to size packed rows.
         max_length=s.max_length if s.packing else None,
         packing=s.packing,
-        padding_free=padding_free,
         completion_only_loss=True,
-        train_sampling_strategy="random" if (padding_free or s.packing) else "group_by_length",
         gradient_checkpointing=s.gradient_checkpointing,
         bf16=bf16,
         logging_steps=s.logging_steps,
@@ -289,6 +282,20 @@ def train_sft(settings: SFTSettings) -> Path:
         seed=s.seed,
         use_cpu=not torch.cuda.is_available(),
     )
+    # The model loads after the TrainingArguments exist: under `accelerate launch` with ZeRO-3 they carry the
+    # DeepSpeed config, and with it each process loads only its shard (zero3_init_flag).
+    # fp32 master weights; bf16 comes from autocast (mixed precision), so small updates are not lost.
+    model_kwargs = {"dtype": torch.float32}
+    if s.attn_implementation:
+        model_kwargs["attn_implementation"] = s.attn_implementation
+    model = AutoModelForCausalLM.from_pretrained(model_path, **model_kwargs)
+    # A base model with --chat-template learns to end its turns with the template's token; unless that
+    # token is an EOS of the saved checkpoint, generation (PPO rollouts, evaluation) never stops.
+    eot = register_end_of_turn(tokenizer, model)
+
+    padding_free = choose_padding_free(model, s.padding_free, s.packing, s.model)
+    config.padding_free = padding_free
+    config.train_sampling_strategy = "random" if (padding_free or s.packing) else "group_by_length"
     _say(
         f"sft: {len(dataset)} examples ({truncated} cut to {s.max_length} tokens, {len(skipped)} left out), "
         f"batch {s.batch_size} = {micro} x {accumulation} accumulation x {world_size()} process(es), "

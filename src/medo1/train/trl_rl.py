@@ -10,7 +10,7 @@ so advantage 0 and no policy-gradient signal (medo1.train.reward.trl_reward_func
 as it happens in `<out>/<algo>.failed.jsonl` with the problem id, step and reason (from every
 process), and the main process's count goes into `medo1_<algo>.json`.
 
-DPO runs in two resumable parts: sampling (`<out>/dpo_pairs.jsonl`: one chosen/rejected pair per
+DPO (medo1.train.dpo) runs in two resumable parts: sampling (`<out>/dpo_pairs.jsonl`: one chosen/rejected pair per
 problem with a correct and a well-formed wrong response, see `pick_pair`; problems without one go to
 `<out>/dpo_pairs.failed.jsonl` with the reason; a re-run samples only the problems not done yet),
 then TRL's DPOTrainer on the pairs (checkpoints; `--resume` continues it).
@@ -18,8 +18,6 @@ then TRL's DPOTrainer on the pairs (checkpoints; `--resume` continues it).
 
 from __future__ import annotations
 
-import json
-import random
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -28,9 +26,8 @@ from pathlib import Path
 import torch
 
 from medo1.errors import Medo1Error
-from medo1.jsonl import JsonlWriter, StageOutput, read_jsonl
+from medo1.jsonl import JsonlWriter
 from medo1.llm.sampling import owned_fields, unowned_defaults
-from medo1.records import Record
 from medo1.train.common import (
     MetricsCallback,
     bf16_supported,
@@ -38,13 +35,11 @@ from medo1.train.common import (
     resolve_model_path,
     split_batch,
     warmup_args,
-    world_size,
     write_json,
 )
-from medo1.train.data import load_problems, prompt_ids, prompt_messages
-from medo1.train.ppo import Scorer, eos_token_ids, sample_responses
-from medo1.train.reward import RewardScorer, trl_reward_func
-from medo1.verify import REWARD_CORRECT, REWARD_NO_FORMAT, REWARD_WRONG
+from medo1.train.data import load_problems, prompt_messages
+from medo1.train.ppo import eos_token_ids
+from medo1.train.reward import trl_reward_func
 
 ALGOS = ("grpo", "rloo", "dpo")
 
@@ -154,9 +149,9 @@ def online_args(s: TRLRLSettings, config_cls, k: int):
 
 def train_online(s: TRLRLSettings, reward_func=None) -> Path:
     """GRPO or RLOO with the verifier reward; `reward_func` replaces it (a TRL reward function)."""
+    from datasets import Dataset
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import GRPOConfig, GRPOTrainer, RLOOConfig, RLOOTrainer
-    from datasets import Dataset
 
     out = Path(s.out)
     resume_from = check_out_dir(out, s.resume)
@@ -165,10 +160,14 @@ def train_online(s: TRLRLSettings, reward_func=None) -> Path:
     tokenizer = AutoTokenizer.from_pretrained(model_path)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    model = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch.float32)
     k = s.generations()
     if s.batch_size % k:
         raise Medo1Error(f"batch size {s.batch_size} must be a multiple of --num-generations {k}")
+    config_cls, trainer_cls = (GRPOConfig, GRPOTrainer) if s.algo == "grpo" else (RLOOConfig, RLOOTrainer)
+    # The model loads after the TrainingArguments exist: under ZeRO-3 they carry the DeepSpeed config, and
+    # with it each process loads only its shard (zero3_init_flag).
+    args = online_args(s, config_cls, k)
+    model = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch.float32)
 
     failures = FailedVerifications(out / f"{s.algo}.failed.jsonl")
     if reward_func is None:
@@ -177,8 +176,6 @@ def train_online(s: TRLRLSettings, reward_func=None) -> Path:
         reward_func = trl_reward_func(load_verifier(s.verifier), eos_token_ids(tokenizer, model), failures)
     dataset = Dataset.from_list([{"prompt": prompt_messages(p.question), "answer": p.answer, "id": p.id}
                                  for p in problems])
-    config_cls, trainer_cls = (GRPOConfig, GRPOTrainer) if s.algo == "grpo" else (RLOOConfig, RLOOTrainer)
-    args = online_args(s, config_cls, k)
     if leaks := unowned_defaults(model):
         _say(f"warning: {model_path}/generation_config.json sets {', '.join(sorted(leaks))}; TRL's generate() "
              "applies them on top of plain temperature sampling: remove them for exact on-policy samples")
@@ -221,141 +218,6 @@ class FailedVerifications:
             self._file.close()
 
 
-# ---------------------------------------------------------------- DPO
-
-
-class DPOPair(Record):
-    """A problem with one correct (chosen) and one well-formed wrong (rejected) sampled response."""
-
-    id: str  # the problem id
-    question: str
-    answer: str
-    chosen: str
-    rejected: str
-    chosen_reward: float
-    rejected_reward: float
-    samples: int
-
-
-def pick_pair(rewards: list[float | None], rng: random.Random) -> tuple[int, int] | str:
-    """(chosen, rejected) indices, or why the problem has no pair: a correct response (reward 1.0) against a
-    well-formed wrong one (0.1), each drawn at random (`rng`) among its equals. A cut-off or unformatted
-    response (0.0) is never the rejected one: against it a pair teaches finishing and formatting (often:
-    being shorter), not correctness, so a problem without a well-formed wrong response has no pair. A
-    response whose verification failed (None) is never used."""
-    correct = [i for i, r in enumerate(rewards) if r == REWARD_CORRECT]
-    wrong = [i for i, r in enumerate(rewards) if r == REWARD_WRONG]
-    unformatted = sum(r == REWARD_NO_FORMAT for r in rewards)
-    if not correct:
-        return f"no correct response among {len(rewards)}"
-    if not wrong:
-        return (f"no well-formed wrong response among {len(rewards)} ({len(correct)} correct, "
-                f"{unformatted} cut off or unformatted)")
-    return rng.choice(correct), rng.choice(wrong)
-
-
-def sample_dpo_pairs(s: TRLRLSettings, scorer: Scorer | None = None, *, problems_per_batch: int = 8) -> Path:
-    """Sample `num_generations` responses per problem with the SFT model, verify them, and write a
-    chosen/rejected pair per problem. Resumable: problems already in either output are skipped."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-    from tqdm.auto import tqdm
-
-    out = Path(s.out)
-    pairs_path = out / "dpo_pairs.jsonl"
-    # Like every data stage, sampling picks up where it stopped, but only with the same sampling settings.
-    sampling = {"model": s.model, "verifier": s.verifier, "samples": s.generations(), "temperature": s.temperature,
-                "max_new_tokens": s.max_new_tokens, "seed": s.seed, "rejected": "well-formed wrong"}
-    settings_path = out / "dpo_sampling.json"
-    if settings_path.exists() and json.loads(settings_path.read_text()) != sampling:
-        raise Medo1Error(f"{out} holds DPO pairs sampled with other settings ({settings_path}); choose another --out")
-    write_json(settings_path, sampling)
-    problems = load_problems(s.problems)
-    model_path = resolve_model_path(s.model)
-    tokenizer = AutoTokenizer.from_pretrained(model_path)
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    model = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch.float32).to(device)
-    eos = eos_token_ids(tokenizer, model)
-    k = s.generations()
-    own_scorer = scorer is None
-    if own_scorer:
-        from medo1.verify import load_verifier
-
-        scorer = RewardScorer(load_verifier(s.verifier))
-    bf16 = bf16_supported() if s.bf16 is None else s.bf16
-    autocast = (lambda: torch.autocast(device, dtype=torch.bfloat16)) if bf16 else None
-    torch.manual_seed(s.seed)
-    try:
-        with StageOutput(pairs_path) as output:
-            todo = [p for p in problems if not output.done(p.id)]
-            bar = tqdm(total=len(problems), initial=len(problems) - len(todo), desc="dpo sampling", dynamic_ncols=True)
-            for i in range(0, len(todo), problems_per_batch):
-                chunk = todo[i : i + problems_per_batch]
-                queries = [prompt_ids(tokenizer, p.question) for p in chunk for _ in range(k)]
-                responses = sample_responses(
-                    model, queries, pad_id=tokenizer.pad_token_id, eos_ids=eos, temperature=s.temperature,
-                    max_new_tokens=s.max_new_tokens, batch_size=len(queries),
-                    **({"autocast": autocast} if autocast else {}),
-                )
-                texts = tokenizer.batch_decode(responses, skip_special_tokens=True)
-                finished = [bool(r) and r[-1] in eos for r in responses]
-                scores = scorer.score(texts, [p.answer for p in chunk for _ in range(k)], finished)
-                for j, problem in enumerate(chunk):
-                    rewards = scores.rewards[j * k : (j + 1) * k]
-                    errors = [e for e in scores.errors[j * k : (j + 1) * k] if e]
-                    picked = pick_pair(rewards, random.Random(f"{s.seed}-{problem.id}"))
-                    if isinstance(picked, str):
-                        reason = picked + (f" ({len(errors)} failed verification: {errors[0]})" if errors else "")
-                        output.fail(problem.id, reason, rewards=rewards)
-                        continue
-                    a, b = (j * k + picked[0], j * k + picked[1])
-                    output.write(DPOPair(id=problem.id, question=problem.question, answer=problem.answer,
-                                         chosen=texts[a], rejected=texts[b], chosen_reward=scores.rewards[a],
-                                         rejected_reward=scores.rewards[b], samples=k))
-                bar.update(len(chunk))
-            bar.close()
-    finally:
-        if own_scorer:
-            scorer.close()
-    return pairs_path
-
-
-def train_dpo(s: TRLRLSettings, scorer: Scorer | None = None) -> Path:
-    """Sample and verify pairs (resumable), then TRL DPO from the SFT model on them."""
-    from datasets import Dataset
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-    from trl import DPOConfig, DPOTrainer
-
-    out = Path(s.out)
-    resume_from = check_out_dir(out, s.resume)
-    pairs_path = sample_dpo_pairs(s, scorer)
-    pairs = read_jsonl(pairs_path, DPOPair) if pairs_path.stat().st_size else []
-    if not pairs:
-        raise Medo1Error(f"no DPO pair: no problem had both a correct and a well-formed wrong response "
-                         f"(see {pairs_path.with_name('dpo_pairs.failed.jsonl')})")
-    dataset = Dataset.from_list([
-        {"prompt": prompt_messages(p.question), "chosen": [{"role": "assistant", "content": p.chosen}],
-         "rejected": [{"role": "assistant", "content": p.rejected}]} for p in pairs
-    ])
-    model_path = resolve_model_path(s.model)
-    tokenizer = AutoTokenizer.from_pretrained(model_path)
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    model = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch.float32)
-    args = _trainer_args(s, DPOConfig, beta=s.dpo_beta, max_length=None, disable_dropout=True)
-    _say(f"dpo: {len(pairs)} pairs, batch {s.batch_size}, {world_size()} process(es), "
-         f"{'bf16 mixed' if args.bf16 else 'fp32'}")
-    trainer = DPOTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer,
-                         callbacks=[MetricsCallback(out)])
-    trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
-    trainer.save_model(str(out))
-    if trainer.is_world_process_zero():
-        write_json(out / "medo1_dpo.json", {"settings": asdict(s), "pairs": len(pairs),
-                                            "steps": trainer.state.global_step})
-    return out
-
-
 def train_trl_rl(s: TRLRLSettings) -> Path:
     """GRPO, RLOO or DPO from `s.model` on `s.problems`; returns the output directory (the trained model)."""
     if s.algo not in ALGOS:
@@ -363,7 +225,11 @@ def train_trl_rl(s: TRLRLSettings) -> Path:
     if s.temperature <= 0:
         raise Medo1Error(f"temperature {s.temperature}: {s.algo} samples, so it must be above 0 (paper: 0.5)")
     warmup_args(s.warmup_ratio)  # a bad ratio fails before DPO samples for hours
-    return train_dpo(s) if s.algo == "dpo" else train_online(s)
+    if s.algo == "dpo":
+        from medo1.train.dpo import train_dpo
+
+        return train_dpo(s)
+    return train_online(s)
 
 
 def main(argv: list[str] | None = None) -> None:

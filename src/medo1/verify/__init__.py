@@ -15,11 +15,30 @@ import os
 from typing import Any
 
 from medo1.errors import Medo1Error
-from medo1.verify.base import REWARD_CORRECT, REWARD_NO_FORMAT, REWARD_WRONG, Verifier, VerifierError, reward
+from medo1.verify.base import (
+    REWARD_CORRECT,
+    REWARD_NO_FORMAT,
+    REWARD_WRONG,
+    Verifier,
+    VerifierError,
+    reward,
+)
 from medo1.verify.classifier import ClassifierVerifier
-from medo1.verify.evaluation import Agreement, LabeledVerdict, VerifierReport, evaluate_verifier, evaluate_verifier_file
+from medo1.verify.evaluation import (
+    Agreement,
+    LabeledVerdict,
+    VerifierReport,
+    evaluate_verifier,
+    evaluate_verifier_file,
+)
 from medo1.verify.judge import JudgeVerifier, parse_verdict
-from medo1.verify.match import ABBREVIATIONS, MatchVerifier, normalize_tokens, option_letter, token_f1
+from medo1.verify.match import (
+    ABBREVIATIONS,
+    MatchVerifier,
+    normalize_tokens,
+    option_letter,
+    token_f1,
+)
 
 __all__ = [
     "ABBREVIATIONS", "Agreement", "REWARD_CORRECT", "REWARD_NO_FORMAT", "REWARD_WRONG", "ClassifierVerifier",

@@ -24,15 +24,17 @@ class ClassifierVerifier:
         self.name = f"classifier:{self.path}"
         if not os.path.isdir(self.path):
             raise Medo1Error(f"classifier verifier: {self.path} is not a checkpoint directory")
-        import torch
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
         self.tokenizer = AutoTokenizer.from_pretrained(self.path)
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
-        self.model = AutoModelForSequenceClassification.from_pretrained(self.path)
+        from medo1.llm.hf import resolve_device, whole_weights
+
+        with whole_weights():  # whole on this process's device, also inside a ZeRO-3 training launch
+            self.model = AutoModelForSequenceClassification.from_pretrained(self.path)
         self.model.config.pad_token_id = self.tokenizer.pad_token_id
-        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.device = device or resolve_device("auto")
         self.model.to(self.device).eval()
         labels = {str(v).lower(): int(k) for k, v in (self.model.config.id2label or {}).items()}
         self.correct_index = next((labels[n] for n in ("correct", "true", "yes") if n in labels), 1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
+from medo1.errors import Medo1Error
 from medo1.train.ppo.config import PPOConfig
 from medo1.train.ppo.rollout import _model_inputs, _response_slice, response_logprobs
 
@@ -47,6 +48,11 @@ def load_models(cfg: PPOConfig, policy_path: str, value_path: str):
     policy = AutoModelForCausalLM.from_pretrained(policy_path, dtype=torch.float32)
     reference = AutoModelForCausalLM.from_pretrained(policy_path, dtype=torch.float32)
     value = AutoModelForTokenClassification.from_pretrained(value_path, num_labels=1, dtype=torch.float32)
+    # The value model may be smaller than the policy (less memory at 8B), but it reads the policy's tokens.
+    vocab = {m: m.config.get_text_config().vocab_size for m in (policy, value)}
+    if vocab[value] != vocab[policy]:
+        raise Medo1Error(f"value model {value_path} has a vocabulary of {vocab[value]} tokens, the policy {policy_path} "
+                         f"{vocab[policy]}: the value model must share the policy's tokenizer")
     for model in (policy, reference):
         add_fused_lm_head(model, temperature=cfg.temperature, outputs=("log_probs", "entropy"))
     for model in (policy, reference, value):

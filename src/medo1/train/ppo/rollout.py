@@ -3,7 +3,7 @@ batches (prompt + response in one row) that log-probs and values are computed on
 
 from __future__ import annotations
 
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 
 import torch
 
@@ -88,7 +88,9 @@ def sample_responses(
             ids[j, width - len(q) :] = torch.tensor(q)
             attn[j, width - len(q) :] = 1
         with autocast(), model_defaults_off(policy):
-            out = policy.generate(input_ids=ids.to(device), attention_mask=attn.to(device), generation_config=generation)
+            # synced_gpus off: the weights are whole here (gathered under ZeRO-3), so no process waits for another
+            out = policy.generate(input_ids=ids.to(device), attention_mask=attn.to(device), generation_config=generation,
+                                  synced_gpus=False)
         tokens = out[:, width:]
         lengths = response_lengths(tokens, eos_ids).tolist()
         responses += [tokens[j, :n].tolist() for j, n in enumerate(lengths)]
@@ -110,3 +112,30 @@ def eos_token_ids(tokenizer, model) -> list[int]:
     if not ids:
         raise Medo1Error("the model has no end-of-sequence token; RL needs one to know where responses end")
     return ids
+
+
+@contextmanager
+def policy_for_generation(model, accelerator, *, zero3: bool):
+    """The policy of a prepared PolicyAndValue, ready to generate: gradient checkpointing off and, under
+    ZeRO-3, only the policy's parameters gathered whole (the value model stays sharded), with the engine's
+    parameter-fetching hooks lifted while it generates (as TRL does for its trainers)."""
+    wrapper = accelerator.unwrap_model(model)
+    checkpointing = wrapper.is_gradient_checkpointing
+    if checkpointing:
+        wrapper.gradient_checkpointing_disable()
+    try:
+        if zero3:
+            import deepspeed
+            from trl.models.utils import add_hooks, remove_hooks
+
+            with deepspeed.zero.GatheredParameters(list(wrapper.policy.parameters())):
+                remove_hooks(model)
+                try:
+                    yield wrapper.policy
+                finally:
+                    add_hooks(model)
+        else:
+            yield wrapper.policy
+    finally:
+        if checkpointing:
+            wrapper.gradient_checkpointing_enable()

@@ -61,7 +61,7 @@ class PPOTrainer:
     """A small PPO loop: `train()` runs `step()` until done, with checkpoints and metrics."""
 
     def __init__(self, cfg: PPOConfig, scorer: Scorer | None = None):
-        from accelerate import Accelerator, PartialState
+        from accelerate import Accelerator
         from accelerate.state import AcceleratorState
         from accelerate.utils import set_seed
         from transformers import AutoTokenizer, get_scheduler
@@ -75,22 +75,22 @@ class PPOTrainer:
         model_path = resolve_model_path(cfg.model)
         value_path = resolve_model_path(cfg.value_model) if cfg.value_model else model_path
 
+        bf16 = bf16_supported() if cfg.bf16 is None else cfg.bf16
+        # An earlier trainer in this process (SFT before RL in `medo1 run`) leaves its mixed precision in
+        # accelerate's shared state, which a new Accelerator may not change; the process group stays.
+        AcceleratorState._reset_state()
+        self.accelerator = acc = Accelerator(mixed_precision="bf16" if bf16 else "no")
         # Batch layout: each process rolls out batch_size / processes problems; each PPO epoch splits
         # them into mini batches (one optimizer step each) of micro batches (gradient accumulation).
-        state = PartialState()
-        self.world, self.rank = state.num_processes, state.process_index
+        # The process count is the Accelerator's: it is the one that has joined the process group.
+        self.world, self.rank = acc.num_processes, acc.process_index
         if cfg.batch_size % (self.world * cfg.num_mini_batches):
             raise Medo1Error(f"batch size {cfg.batch_size} must divide into {self.world} process(es) x "
                              f"{cfg.num_mini_batches} mini batches")
         self.local_batch = cfg.batch_size // self.world
         self.mini_batch = self.local_batch // cfg.num_mini_batches
         self.micro_batch, accumulation = split_batch(self.mini_batch, cfg.micro_batch_size, processes=1)
-        bf16 = bf16_supported() if cfg.bf16 is None else cfg.bf16
-        # An earlier trainer in this process (SFT before RL in `medo1 run`) leaves its mixed precision in
-        # accelerate's shared state, which a new Accelerator may not change; the process group stays.
-        AcceleratorState._reset_state()
-        self.accelerator = acc = Accelerator(mixed_precision="bf16" if bf16 else "no",
-                                             gradient_accumulation_steps=accumulation)
+        acc.gradient_accumulation_steps = accumulation
         set_seed(cfg.seed + self.rank)
 
         self.tokenizer = tok = AutoTokenizer.from_pretrained(model_path)
@@ -114,8 +114,16 @@ class PPOTrainer:
 
         if acc.distributed_type.name == "FSDP":
             raise Medo1Error("PPO runs under DDP or DeepSpeed; launch it with configs/accelerate/zero3.yaml or ddp.yaml")
-        if acc.state.deepspeed_plugin is not None:  # DeepSpeed wants the micro batch; there is no dataloader to infer it
-            acc.state.deepspeed_plugin.deepspeed_config["train_micro_batch_size_per_gpu"] = self.micro_batch
+        self.zero3 = False
+        if acc.state.deepspeed_plugin is not None:
+            # The batch layout and clipping go into the DeepSpeed config itself: there is no dataloader to infer
+            # them from, and under DeepSpeed accelerate's clip_grad_norm_ does nothing (the engine clips).
+            ds_config = acc.state.deepspeed_plugin.deepspeed_config
+            ds_config.update(train_micro_batch_size_per_gpu=self.micro_batch, gradient_accumulation_steps=accumulation,
+                             train_batch_size=self.micro_batch * accumulation * self.world,
+                             gradient_clipping=cfg.max_grad_norm)
+            self.zero3 = ds_config.get("zero_optimization", {}).get("stage") == 3
+        # The Accelerator exists, so under ZeRO-3 (zero3_init_flag) each process loads only its shard.
         policy, self.reference, value = load_models(cfg, model_path, value_path)
         self.eos_ids = eos_token_ids(tok, policy)
         model = PolicyAndValue(policy, value)
@@ -152,12 +160,14 @@ class PPOTrainer:
     # ------------------------------------------------------------ rollout
 
     def generate(self, queries: list[list[int]]) -> list[list[int]]:
-        """Sampled responses (token ids, up to and including EOS) to the prompts."""
-        from trl.models import unwrap_model_for_generation
+        """Sampled responses (token ids, up to and including EOS) to the prompts. Under ZeRO-3 only the
+        policy's parameters are gathered (not the value model's), and with them whole on every process
+        generation needs no lock-step between processes (synced_gpus off)."""
+        from medo1.train.ppo.rollout import policy_for_generation
 
-        with unwrap_model_for_generation(self.model, self.accelerator) as unwrapped:
+        with policy_for_generation(self.model, self.accelerator, zero3=self.zero3) as policy:
             return sample_responses(
-                unwrapped.policy, queries, pad_id=self.tokenizer.pad_token_id, eos_ids=self.eos_ids,
+                policy, queries, pad_id=self.tokenizer.pad_token_id, eos_ids=self.eos_ids,
                 temperature=self.cfg.temperature, max_new_tokens=self.cfg.max_new_tokens,
                 batch_size=self.cfg.rollout_batch_size, autocast=self.accelerator.autocast,
             )
@@ -216,10 +226,15 @@ class PPOTrainer:
         self.scheduler.step()
         t_update = time.perf_counter()
 
+        failures = [{"id": self.problems[i].id, "step": step + 1, "reason": error}
+                    for i, error in zip(mine, scored.errors) if error is not None]
+        if self.world > 1:  # every process's failures reach the one file the main process writes
+            from accelerate.utils import gather_object
+
+            failures = gather_object(failures)
         if self.accelerator.is_main_process:
-            for i, error in zip(mine, scored.errors):
-                if error is not None:
-                    self.failed.write({"id": self.problems[i].id, "step": step + 1, "reason": error})
+            for failure in failures:
+                self.failed.write(failure)
         valid = ok.float()
         local = {
             "reward": (scores * valid).sum() / valid.sum().clamp(min=1),
@@ -271,7 +286,7 @@ class PPOTrainer:
                                                             cfg.value_clip_range)
                         policy_loss, value_loss = masked_mean(pg, mb_mask), masked_mean(vf, mb_mask)
                         acc.backward(policy_loss + cfg.vf_coef * value_loss)
-                        if acc.sync_gradients and cfg.max_grad_norm:
+                        if acc.sync_gradients and cfg.max_grad_norm and acc.state.deepspeed_plugin is None:
                             acc.clip_grad_norm_(self.model.parameters(), cfg.max_grad_norm)
                         self.optimizer.step()
                         self.optimizer.zero_grad()
