@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from medo1.llm.hf import stop_token_ids
 from medo1.train.data import end_of_turn_token, register_end_of_turn
 from medo1.train.ppo import eos_token_ids
 from medo1.train.sft import SFTSettings, train_sft
@@ -106,6 +107,7 @@ def test_ppo_eos_set_includes_the_end_of_turn_of_a_checkpoint_that_does_not_regi
     tok, model = AutoTokenizer.from_pretrained(path), AutoModelForCausalLM.from_pretrained(path)
     ids = eos_token_ids(tok, model)
     assert ids == [tok.convert_tokens_to_ids("<|end_of_text|>"), tok.convert_tokens_to_ids("<|eot_id|>")]
+    assert stop_token_ids(model, tok) == ids  # and the `hf` backend (chat, evaluation) stops there too
 
 
 def test_a_template_that_writes_eos_keeps_its_eos_token(tmp_path):

@@ -274,3 +274,24 @@ def test_cli_rl_ppo_runs_with_the_default_verifier(tiny_model_dir, problems_file
     (row,) = read_metrics(out)
     assert row["format_rate"] == 0.0 and row["reward"] == 0.0  # a random model writes no thinking format
     assert (out / "model.safetensors").is_file()
+
+
+def test_a_smaller_value_model_trains_beside_the_policy_and_must_share_its_tokenizer(tiny_model_dir, problems_file,
+                                                                                    tmp_path):
+    """At 8B the value model may be a smaller model of the same family (it reads the policy's tokens)."""
+    from transformers import AutoConfig, AutoModelForTokenClassification, AutoTokenizer
+
+    from tests.tiny import build_tiny_model, build_tokenizer
+
+    small = build_tiny_model(tmp_path / "small", layers=1, hidden=32, heads=2,
+                             tokenizer=AutoTokenizer.from_pretrained(tiny_model_dir))
+    out = tmp_path / "run"
+    train_ppo(_config(tiny_model_dir, problems_file, out, value_model=str(small), max_steps=1), ContainsDigit())
+    value = AutoModelForTokenClassification.from_pretrained(out / "value")
+    policy = AutoConfig.from_pretrained(out)
+    assert (value.config.hidden_size, value.config.num_hidden_layers) == (32, 1)
+    assert (policy.hidden_size, policy.num_hidden_layers) == (64, 2)
+
+    other = build_tiny_model(tmp_path / "other", layers=1, hidden=32, heads=2, tokenizer=build_tokenizer(vocab_size=300))
+    with pytest.raises(Exception, match="must share the policy's tokenizer"):
+        PPOTrainer(_config(tiny_model_dir, problems_file, tmp_path / "bad", value_model=str(other)), ContainsDigit())

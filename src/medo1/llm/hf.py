@@ -273,7 +273,7 @@ class HFChatModel:
     def _generate_batch(self, batch: list[_Request]) -> list[Completion | Exception]:
         """One padded `generate` call for the batch (runs on the worker thread)."""
         model, tokenizer = self.load()
-        eos_ids = _eos_ids(model, tokenizer)
+        eos_ids = stop_token_ids(model, tokenizer)
         pad_id = _pad_id(model, tokenizer, eos_ids)
         max_positions = getattr(model.config, "max_position_embeddings", None)
 
@@ -335,11 +335,18 @@ class HFChatModel:
         return results
 
 
-def _eos_ids(model, tokenizer) -> list[int]:
+def stop_token_ids(model, tokenizer) -> list[int]:
+    """Every token that ends a reply: the generation config's, the tokenizer's EOS and the chat template's
+    end-of-turn token, so a checkpoint that never registered it (saved by older code, or trained
+    elsewhere with a template added) still stops at the end of its turn instead of at max_tokens."""
+    from medo1.train.data import end_of_turn_token
+
     eos = model.generation_config.eos_token_id
     ids = list(eos) if isinstance(eos, (list, tuple)) else ([eos] if eos is not None else [])
-    if tokenizer.eos_token_id is not None and tokenizer.eos_token_id not in ids:
-        ids.append(tokenizer.eos_token_id)
+    eot = end_of_turn_token(tokenizer)
+    for token_id in (tokenizer.eos_token_id, tokenizer.convert_tokens_to_ids(eot) if eot else None):
+        if token_id is not None and token_id not in ids:
+            ids.append(token_id)
     if not ids:
         raise Medo1Error("the checkpoint names no eos token (generation_config.json or the tokenizer)")
     return ids
