@@ -131,6 +131,20 @@ def test_wide_intervals_are_marked_in_the_table(run_dir):
     assert too_wide({"ci_low": 0.30, "ci_high": 0.71}) and not too_wide({"ci_low": 0.30, "ci_high": 0.70})
 
 
+def test_the_eval_table_shows_ambiguous_answers_among_the_unparsed(tmp_path):
+    from medo1.evaluate import score
+    from medo1.report.details import eval_table
+
+    rows = [{"correct": True, "method": "answer_is"}, {"correct": False, "method": "ambiguous"},
+            {"correct": False, "method": "none"}, {"correct": False, "method": "letter"}]
+    (tmp_path / "eval" / "sft").mkdir(parents=True)
+    (tmp_path / "eval" / "sft" / "results.json").write_text(json.dumps({"benches": {"medqa": score(rows)}}))
+    header, table = eval_table(tmp_path)
+    assert header == ["Benchmark", "base (before)", "after SFT", "after RL"]
+    assert table == [["medqa", "-", "25.0 [4.6, 69.9] (n=4, unparsed 50.0 of which 25.0 ambiguous) "
+                                    "*too few items to compare*", "-"]]
+
+
 # ---------------------------------------------------------------- the trace viewer
 
 

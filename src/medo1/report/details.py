@@ -36,8 +36,12 @@ def eval_table(root: Path) -> tuple[list[str], list[list[Any]]]:
         row: list[Any] = [bench]
         for key, _ in MODELS:
             s = results.get(key, {}).get("benches", {}).get(bench)
-            row.append("-" if not s else f"{pct(s['accuracy'])} [{pct(s['ci_low'])}, {pct(s['ci_high'])}] "
-                                         f"(n={s['n']}, unparsed {pct(s['unparsed_rate'])}){mark(s)}")
+            if not s:
+                row.append("-")
+                continue
+            ambiguous = f" of which {pct(s['ambiguous_rate'])} ambiguous" if s.get("ambiguous_rate") else ""
+            row.append(f"{pct(s['accuracy'])} [{pct(s['ci_low'])}, {pct(s['ci_high'])}] "
+                       f"(n={s['n']}, unparsed {pct(s['unparsed_rate'])}{ambiguous}){mark(s)}")
         rows.append(row)
     return header, rows
 

@@ -109,12 +109,12 @@ def caveats(root: Path) -> list[str]:
     if small:
         who = " and the ".join(small)
         said.append(
-            f"The {who} {'are' if len(small) > 1 else 'is'} the embedded {EMBEDDED_NAME}, "
-            "a 135M-parameter model. It can run every stage of the recipe on a laptop and can teach the output "
-            "format (`## Thinking` … `## Final Response`); it teaches the format, not medicine. Its reasoning "
-            "is not medically sound, so its accuracy here does not measure what the recipe does with a capable "
-            "teacher and policy (the paper: GPT-4o as teacher, 8B and 70B policies). Read the format rate; do not "
-            "read the accuracy as a medical result.")
+            f"The {who} {'are' if len(small) > 1 else 'is'} the embedded {EMBEDDED_NAME}, a 135M-parameter "
+            "model. It teaches the format, not medicine: this run can show every stage of the recipe working end to "
+            "end and whether the policy learns the output format (`## Thinking` … `## Final Response`); it cannot "
+            "show medical reasoning, because a model this small does not reason soundly about medicine. Its "
+            "accuracy here does not measure what the recipe does with a capable teacher and policy (the paper: "
+            "GPT-4o as teacher, 8B and 70B policies).")
     search = stages.get("search", {}).get("summary") or {}
     found, hinted = search.get("found", 0), search.get("label_hint", 0)
     if found and hinted:
