@@ -124,6 +124,21 @@ def test_what_the_run_can_and_cannot_show(run_dir, tmp_path):
     assert "The policy is the embedded SmolLM2-135M-Instruct" in said and "teaches the format, not medicine" in said
 
 
+def test_a_run_stopped_half_way_has_a_report_of_what_it_did(run_dir, tmp_path):
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy, ignore=shutil.ignore_patterns("ckpt", "eval", "sft.*", "plots", "report.*"))
+    state = json.loads((copy / "run.json").read_text())
+    for stage in ("synthesize", "sft", "rl", "eval"):
+        del state["stages"][stage]
+    (copy / "run.json").write_text(json.dumps(state))
+    write_report(copy)
+    md = (copy / "report.md").read_text()
+    assert "The run has not finished: synthesize, sft, rl, eval have not run yet" in md
+    assert "7 MCQs → 7 problems → 4 traces → 0 SFT examples → 2 RL problems |" in md
+    assert "Format rate" not in md and "## Evaluation" not in md
+    assert "### Problem 1: found" in md and "synthesis has not run yet" in md
+
+
 def test_wide_intervals_are_marked_in_the_table(run_dir):
     table = section((run_dir / "report.md").read_text(), "Evaluation")
     rows = [line for line in table.splitlines() if line.startswith("| sample |")]

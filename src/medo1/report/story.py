@@ -56,9 +56,9 @@ def summary(root: Path) -> list[Fact]:
     counts = dict(funnel(root))
     sources = ["the bundled sample bank" if s == "sample" else Path(str(s)).name
                for s in recipe.get("data", {}).get("mcq", [])]
-    facts.append(Fact("Went in", f"{_plural(counts['MCQs'], 'MCQ')}{' from ' + ', '.join(sources) if sources else ''}; "
-                                 f"teacher {_model(models.get('teacher'))}, policy {_model(models.get('policy'))}, "
-                                 f"verifier {models.get('verifier')}"))
+    roles = [f"{role} {_model(models[role])}" for role in ("teacher", "policy", "verifier") if models.get(role)]
+    facts.append(Fact("Went in", f"{_plural(counts['MCQs'], 'MCQ')}{' from ' + ', '.join(sources) if sources else ''}"
+                                 + ("; " + ", ".join(roles) if roles else "")))
     flow = (f"{_plural(counts['MCQs'], 'MCQ')} → {_plural(counts['verifiable problems'], 'problem')} → "
             f"{_plural(counts['traces found'], 'trace')} → {_plural(counts['SFT examples'], 'SFT example')} → "
             f"{_plural(counts['RL problems (after decontamination)'], 'RL problem')}")
@@ -87,9 +87,11 @@ def summary(root: Path) -> list[Fact]:
 
     facts.append(Fact("Cost", cost_line(usage_rows(root, recipe))))
     if stages:
+        from medo1.pipeline import STAGES
+
         total = sum(s.get("seconds", 0) for s in stages.values())
-        parts = ", ".join(f"{name} {_seconds(s.get('seconds', 0))}" for name, s in stages.items()
-                          if s.get("seconds", 0) >= 1)
+        parts = ", ".join(f"{name} {_seconds(stages[name].get('seconds', 0))}" for name in STAGES
+                          if stages.get(name, {}).get("seconds", 0) >= 1)
         facts.append(Fact("Wall time", f"{_seconds(total)} over the stages ({parts})"))
     size, parts = disk_usage(root)
     big = ", ".join(f"{name} {human_bytes(n)}" for name, n in sorted(parts.items(), key=lambda p: -p[1])

@@ -67,6 +67,8 @@ def pick(root: Path, k: int = 3) -> list[Shown]:
         item = Shown(t, examples.get(t.id, []), dropped.get(t.id))
         if item.examples:
             item.outcome = f"kept: {len(item.examples)} SFT example{'s' if len(item.examples) > 1 else ''}"
+        elif t.found and not (root / "sft.jsonl").exists():
+            item.outcome = "found: synthesis has not run yet"
         elif t.found:
             item.outcome = "found, then dropped by synthesis" + (f": {item.dropped}" if item.dropped else "")
         else:
