@@ -160,6 +160,19 @@ def test_the_eval_table_shows_ambiguous_answers_among_the_unparsed(tmp_path):
                                     "*too few items to compare*", "-"]]
 
 
+def test_example_outputs_are_not_only_the_best(tmp_path):
+    from medo1.report.details import examples
+
+    good = "## Thinking\n\nhmm\n\n## Final Response\n\nThe answer is A."
+    rows = [{"id": f"ok{i}", "output": good, "extracted": "A", "correct": True} for i in range(3)] + [
+        {"id": "wrong", "output": "The answer is B.", "extracted": "B", "correct": False},
+        {"id": "loop", "output": "The answer is A. The answer is B.", "extracted": None, "correct": False}]
+    (tmp_path / "eval" / "rl").mkdir(parents=True)
+    (tmp_path / "eval" / "rl" / "sample.items.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert [ex["id"] for ex in examples(tmp_path)] == ["ok0", "wrong", "loop"]
+    assert [ex["id"] for ex in examples(tmp_path, k=4)] == ["ok0", "wrong", "loop", "ok1"]
+
+
 # ---------------------------------------------------------------- the trace viewer
 
 

@@ -47,12 +47,18 @@ def eval_table(root: Path) -> tuple[list[str], list[list[Any]]]:
 
 
 def examples(root: Path, k: int = 3) -> list[dict[str, Any]]:
-    """Up to k outputs of the last trained model, well-formed ones first."""
+    """Up to k outputs of the last model evaluated, not only its best: a correct one, a wrong one and an
+    unparsed one where there are such (well-formed ones first within each), then more of the same."""
     for key in ("rl", "sft", "base"):
-        rows = eval_outputs(root, key)
-        if rows:
-            rows = sorted(rows, key=lambda r: (not parse_output(r.get("output", "")).well_formed, not r.get("correct")))
-            return [{**r, "model": key} for r in rows[:k]]
+        rows = sorted(eval_outputs(root, key), key=lambda r: not parse_output(r.get("output", "")).well_formed)
+        if not rows:
+            continue
+        groups = [[r for r in rows if r.get("correct")],
+                  [r for r in rows if not r.get("correct") and r.get("extracted")],
+                  [r for r in rows if not r.get("correct") and not r.get("extracted")]]
+        picked = [g[0] for g in groups if g][:k]
+        picked += [r for r in rows if r not in picked][: k - len(picked)]
+        return [{**r, "model": key} for r in picked]
     return []
 
 
