@@ -22,12 +22,11 @@ per response, or none.
    "答案是：二甲双胍");
    after a negated statement ("the answer is not metformin but insulin") the first option
    it does not reject is the answer.
-   All the statements must agree ("The answer is C. ... The answer is C." is C). A response
-   that states different answers has none, method "ambiguous": a loop or a list ("The answer
-   is: A. ... The answer is: B. ... The answer is: E."), "答案是A。答案是B。". Neither the first
-   nor the last one is taken. One change of mind is allowed when the response marks it ("The
-   answer is B. Wait, no: the answer is D." is D; "but", "however", "actually", "on second
-   thought", "不对", "但是", "其实", ...); a second change, or one it does not mark, is ambiguous.
+   The statements must agree ("The answer is C. ... The answer is C." is C). Different answers
+   (a loop: "The answer is: A. ... The answer is: E.", "答案是A。答案是B。") are none, method
+   "ambiguous": neither the first nor the last is taken. One change of mind that the response
+   marks is allowed ("The answer is B. Wait, no: the answer is D." is D; "but", "actually",
+   "on second thought", "不对", "但是", ...); a second one, or an unmarked one, is ambiguous.
 2. method "letter": a standalone option letter with nothing stating it is the answer:
    the whole response is one letter ("C", "(c)."), a bracketed letter "(C)" / "[C]",
    "option C", a line that starts "C." / "C)" / "C:", "... is C." / "... it's C.", or "C项".
@@ -37,7 +36,6 @@ per response, or none.
    spacing ignored, whole Latin words only); the option mentioned last wins, and a mention
    inside a longer option's text counts for the longer option only.
 4. method "none": nothing found; `letter` is None.
-
 Evaluation counts "none" and "ambiguous" alike as unparsed (UNPARSED).
 
 Rejected options never count, in any rule: a mention that the response negates or rules out
