@@ -168,6 +168,23 @@ async def test_an_output_cut_off_in_its_thinking_is_unparsed_and_wrong(openai_se
     assert output_stats(list(rows.values()))["format_rate"] == 0.0  # neither has thinking + final response
 
 
+async def test_an_output_that_states_several_answers_is_unparsed_and_wrong(openai_server, model, files, tmp_path):
+    def loop(prompt):
+        if "burning on urination" in prompt:  # answer D: a loop that names every option, the right one last
+            return Reply("## Thinking\n\nCystitis.\n\n## Final Response\n\n"
+                         + "\n".join(f"The answer is: {x}." for x in "ABCD"))
+        return Reply("The answer is B. The answer is B.")  # one answer stated twice: right
+
+    openai_server.handler = by_last_user(loop)
+    out = tmp_path / "eval"
+    results = await evaluate(model, out, EvalConfig(benches=("medqa",), data={"medqa": files["medqa"]}, progress=False))
+    rows = {r["answer"]: r for r in map(json.loads, (out / "medqa.items.jsonl").read_text().splitlines())}
+    assert (rows["D"]["extracted"], rows["D"]["method"], rows["D"]["correct"]) == (None, "ambiguous", False)
+    medqa = results["benches"]["medqa"]
+    assert (medqa["correct"], medqa["unparsed_rate"], medqa["ambiguous_rate"]) == (1, 0.5, 0.5)
+    assert "| MedQA | 2 | 1 | 50.0 | 9.5-90.5 | 50.0 |" in (out / "results.md").read_text()  # the unparsed column
+
+
 async def test_rerun_resumes_and_a_larger_limit_asks_only_new_questions(openai_server, model, files, tmp_path):
     openai_server.handler = by_last_user(answer)
     out = tmp_path / "eval"

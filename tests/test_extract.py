@@ -29,7 +29,7 @@ CASES = [
     ("## Thinking\n\nAt first the answer is A, hmm.\n\n## Final Response\n\nThe answer is D.", DRUGS, "D", "answer_is"),
     ("## Thinking\n\nThe answer is A.\n\n## Final Response\n\nMetformin is the first-line drug.", DRUGS, "C",
      "option_text"),
-    # two letters mentioned: an answer statement beats other mentions; the final statement wins
+    # two letters mentioned: an answer statement beats other mentions; a marked change of mind keeps the later one
     ("A looks tempting, but the answer is C, not A.", DRUGS, "C", "answer_is"),
     ("The answer is B. Wait, no: the answer is D.", DRUGS, "D", "answer_is"),
     ("(A) fits the history, but (D) fits the labs better.", DRUGS, "D", "letter"),
@@ -63,6 +63,7 @@ CASES = [
     ("Vitamin C deficiency explains the bleeding gums.", DRUGS, None, "none"),  # a name, not option C
     ("The answer is E.", DRUGS, None, "none"),  # not an option
     ("I am not sure.", DRUGS, None, "none"),
+    ("The answer is A. The answer is B.", DRUGS, None, "ambiguous"),  # see AMBIGUOUS
     ("", DRUGS, None, "none"),
     ("## Thinking\n\nLet me think.\n\n## Final Response\n\n", DRUGS, None, "none"),
 ]
@@ -149,6 +150,53 @@ REJECTIONS = [
     ("二甲双胍是错误的，胰岛素是正确答案。", ZH, "C", "answer_is"),
 ]
 
+FIVE = {"A": "Aspirin", "B": "Heparin", "C": "Metformin", "D": "Insulin", "E": "Warfarin"}
+FUNGI = {"A": "Toxoplasma gondii", "B": "Candida albicans", "C": "Histoplasma capsulatum",
+         "D": "Cryptococcus neoformans", "E": "JC virus"}
+HEP = {"A": "Primary biliary cholangitis", "B": "Primary sclerosing cholangitis", "C": "Autoimmune hepatitis",
+       "D": "Hepatitis B", "E": "Chronic hepatitis C"}
+# Several different answers stated: no answer (neither the first nor the last one). The same answer stated again
+# is one answer; one change of mind the response marks keeps the later answer.
+AMBIGUOUS = [
+    # a looping model lists every option as "the answer"
+    ("The answer is: 1. A.\nThe answer is: 2. B.\nThe answer is: 3. C.\nThe answer is: 4. D.\nThe answer is: 5. E.",
+     FIVE, None, "ambiguous"),
+    ("## Thinking\n\nDKA, so insulin.\n\n## Final Response\n\nThe answer is: A. Aspirin\nThe answer is: B. Heparin\n"
+     "The answer is: C. Metformin\nThe answer is: D. Insulin\nThe answer is: E. Warfarin", FIVE, None, "ambiguous"),
+    ("The answer is A. The answer is C. The answer is A.", DRUGS, None, "ambiguous"),  # first = last, still two answers
+    ("The answer is C. Hmm, the answer is D.", DRUGS, None, "ambiguous"),  # a change it does not mark
+    ("The answer is B. Wait, no, the answer is C. Actually, the answer is D.", DRUGS, None, "ambiguous"),  # twice
+    ("Insulin is the answer. Metformin is the answer.", DRUGS, None, "ambiguous"),  # option texts
+    # a real output of the demo's base model (15 of its lines): statements on the line after "is:"
+    ("A. Toxoplasma gondii\n\nThe correct answer is:\nA. Toxoplasma gondii\n\nThe other options are incorrect because "
+     "they do not fit the given information. The correct answer is:\nB. Candida albicans\n\nThe correct answer is:\n"
+     "C. Histoplasma capsulatum\n\nThe correct answer is:\nE. JC virus\n\nThe correct answer is:\n"
+     "D. Cryptococcus neoformans\n\nThe correct answer is:\nD. Cryptococcus neoformans", FUNGI, None, "ambiguous"),
+    # ... and of the SFT model: a diagnosis, then another letter
+    ("The most likely diagnosis is E. Chronic hepatitis C.\n\nThe answer is:\nC.\n\nThe answer is:\nC.", HEP, None,
+     "ambiguous"),
+    ("答案是A。答案是B。答案是C。", DRUGS, None, "ambiguous"),
+    ("答案：A\n答案：D", DRUGS, None, "ambiguous"),
+    ("答案是：阿司匹林。答案是：胰岛素。", ZH, None, "ambiguous"),
+    # one answer, stated again and again, is one answer
+    ("The answer is: C. Metformin\n\nThe answer is: C. Metformin\n\nThe answer is: C. Metformin", DRUGS, "C",
+     "answer_is"),
+    ("The answer is indeed A.\n\nThe answer is indeed A.\n\nThe answer is indeed A.", DRUGS, "A", "answer_is"),
+    ("The answer is (C). Metformin is the answer. Final answer: C", DRUGS, "C", "answer_is"),
+    ("The answer is: 1. A. Aspirin", FIVE, "A", "answer_is"),
+    ("The correct answer is:\n\nD. Insulin", DRUGS, "D", "answer_is"),
+    ("答案是C。综上，答案为C。", DRUGS, "C", "answer_is"),
+    # other answers in the thinking, one in the final response: only the final response is read
+    ("## Thinking\n\nThe answer is A. No wait, the answer is B. Or the answer is C.\n\n## Final Response\n\n"
+     "The answer is D.", DRUGS, "D", "answer_is"),
+    ("## Thinking\n\n答案是A？不，答案是B。\n\n## Final Response\n\n答案是D。", DRUGS, "D", "answer_is"),
+    # one marked change of mind
+    ("The answer is A. On second thought, the answer is D.", DRUGS, "D", "answer_is"),
+    ("The answer is A. Actually the answer is D. The answer is D.", DRUGS, "D", "answer_is"),
+    ("答案是A。不对，答案应该是C。", DRUGS, "C", "answer_is"),
+    ("答案是A，但是正确答案为B。", DRUGS, "B", "answer_is"),
+]
+
 # Outputs in a thinking format that never reached their answer: nothing is read from the thinking.
 UNFINISHED = [
     ("## Thinking\n\nThe answer is C, metformin. Wait, let me check the renal function", DRUGS, None, "none"),
@@ -160,7 +208,7 @@ UNFINISHED = [
 ]
 
 
-@pytest.mark.parametrize("response,options,letter,method", CASES + REJECTIONS + UNFINISHED)
+@pytest.mark.parametrize("response,options,letter,method", CASES + REJECTIONS + AMBIGUOUS + UNFINISHED)
 def test_extract_answer(response, options, letter, method):
     assert extract_answer(response, options) == Extraction(letter, method)
 

@@ -5,8 +5,8 @@
 
 Used by evaluation (scoring) and by curation (the difficulty filter), so both read
 answers the same way. The rules, in order; the first rule that finds anything decides,
-and within a rule the *last* mention in the text wins (a model that changes its mind
-ends with its final choice). There is exactly one answer per response.
+and within rules 2 and 3 the *last* mention in the text wins. There is exactly one answer
+per response, or none.
 
 0. What is read (medo1.thinking.final_answer_text): the `## Final Response` section when
    the output has one; nothing when it opened `## Thinking` but never reached
@@ -22,6 +22,11 @@ ends with its final choice). There is exactly one answer per response.
    "答案是：二甲双胍");
    after a negated statement ("the answer is not metformin but insulin") the first option
    it does not reject is the answer.
+   The statements must agree ("The answer is C. ... The answer is C." is C). Different answers
+   (a loop: "The answer is: A. ... The answer is: E.", "答案是A。答案是B。") are none, method
+   "ambiguous": neither the first nor the last is taken. One change of mind that the response
+   marks is allowed ("The answer is B. Wait, no: the answer is D." is D; "but", "actually",
+   "on second thought", "不对", "但是", ...); a second one, or an unmarked one, is ambiguous.
 2. method "letter": a standalone option letter with nothing stating it is the answer:
    the whole response is one letter ("C", "(c)."), a bracketed letter "(C)" / "[C]",
    "option C", a line that starts "C." / "C)" / "C:", "... is C." / "... it's C.", or "C项".
@@ -31,6 +36,7 @@ ends with its final choice). There is exactly one answer per response.
    spacing ignored, whole Latin words only); the option mentioned last wins, and a mention
    inside a longer option's text counts for the longer option only.
 4. method "none": nothing found; `letter` is None.
+Evaluation counts "none" and "ambiguous" alike as unparsed (UNPARSED).
 
 Rejected options never count, in any rule: a mention that the response negates or rules out
 is not a choice. Before it, in the same part of the sentence (parts end at punctuation and at
@@ -60,7 +66,8 @@ from dataclasses import dataclass
 
 from medo1.thinking import final_answer_text
 
-METHODS = ("answer_is", "letter", "option_text", "none")
+METHODS = ("answer_is", "letter", "option_text", "none", "ambiguous")
+UNPARSED = ("none", "ambiguous")  # the methods that found no answer
 
 
 @dataclass(frozen=True)
@@ -75,7 +82,7 @@ _I = re.IGNORECASE
 # A letter in answer position: optional bracket, the letter, optional bracket, then no word character.
 _LETTER = r"[(\[]?\s*(?P<letter>[A-Za-z])\s*[)\]]?(?![A-Za-z0-9'’\-])"
 _VERB = r"(?:is|was|would\s+be|will\s+be|should\s+be|must\s+be|seems\s+to\s+be|appears\s+to\s+be|=|:)"
-_HEDGE = r"(?:\s+(?:most\s+likely|likely|probably|clearly|definitely|therefore|thus|then))?"
+_HEDGE = r"(?:\s+(?:most\s+likely|likely|probably|clearly|definitely|indeed|therefore|thus|then))?"
 # What a question asks for: "the most likely diagnosis (of this patient) is ...".
 _ASKED = (r"(?:option|choice|response|diagnosis|treatment|management|next\s+step|step|therapy|pharmacotherapy|drug|"
           r"medication|agent|antibiotic|cause|explanation|mechanism|finding|organism|pathogen|test|investigation|"
@@ -93,7 +100,8 @@ _LEADS = [
     (re.compile(r"答案\s*(?:选项|選項)?"), False),
     (re.compile(r"(?:选择|選擇|选|選)(?:项|項)?\s*:?"), False),
 ]
-_LETTER_AT = re.compile(rf"\s*(?:(?i:option|choice)\s*)?{_LETTER}")
+# A letter in answer position; it may be numbered as in a list ("The answer is: 1. A. Aspirin").
+_LETTER_AT = re.compile(rf"\s*(?:\d{{1,2}}[.)]\s+(?=[A-Za-z]\s*[.):](?:\s|$)))?(?:(?i:option|choice)\s*)?{_LETTER}")
 # After a negated statement, the letter it turns to: "the answer is not A but C", "... not A, it's C".
 _LETTER_AFTER_TURN = re.compile(
     r"(?:(?<![a-z])(?:but|rather|instead)(?![a-z])\s*,?|,)\s*(?:(?:it|this)\s*(?:is|['’]s)|the\s+answer\s+is)"
@@ -138,6 +146,11 @@ _NAMED_BY_LETTER = re.compile(
 _LIST_LINE = re.compile(r"(?m)^[ \t>\-]*(?P<letter>[A-Z])\s*[.):](?:[ \t].*)?$")
 _AFTER_LOWER_OK = re.compile(r"\s*(?:[.,;:!?)\]]|$)|[^\x00-\x7f]")
 _CLAUSE_END = re.compile(r"\n|[.;!?](?:\s|$)|。|；")
+# Between two answer statements: the response marks that it changes its mind ("Wait, no: the answer is D").
+_CHANGE_OF_MIND = re.compile(
+    r"(?<![a-z])(?:but|however|wait|actually|no\s*[,:;.!]|on\s+(?:second\s+thought|reflection)|correction|"
+    r"i\s+mean|scratch\s+that|let\s+me\s+reconsider|rather|instead)(?![a-z])"
+    r"|不对|不對|等等|但是|但|然而|其实|其實|更正|改为|改為", _I)
 
 # ---------------------------------------------------------------- rejections
 
@@ -316,8 +329,9 @@ def _answer_statements(reading: _Reading, valid: dict[str, str]) -> list[tuple[i
         for m in lead.finditer(text):
             named = [_letter_at(text, m.end(), valid)]  # (start, end, letter): what the statement names
             stop = len(text)
-            if text_ok:
-                end = _CLAUSE_END.search(text, m.end())
+            if text_ok:  # its clause, which may start on the next line ("The answer is:\nC.") or numbered ("1. C.")
+                begin = named[0][0] if named[0] else len(text) - len(text[m.end():].lstrip())
+                end = _CLAUSE_END.search(text, begin)
                 stop = end.start() if end else stop
                 named += [hit for hit in reading.mentions if m.end() <= hit[0] and hit[1] <= stop]
                 named += [_letter_at(text, turn.end(), valid) for turn in _LETTER_AFTER_TURN.finditer(text, m.end(), stop)]
@@ -333,6 +347,23 @@ def _answer_statements(reading: _Reading, valid: dict[str, str]) -> list[tuple[i
         if _IS_THE_ANSWER.match(text, end) and not reading.rejected_before(start):
             hits.append((start, letter))
     return hits
+
+
+def _stated_answer(text: str, hits: list[tuple[int, str]]) -> str | None:
+    """The one answer the statements (position, letter) agree on, None when they state different ones.
+
+    The same answer stated again is one answer; one marked change of mind keeps the later answer."""
+    runs: list[list] = []  # [letter, first position, last position] of consecutive statements of one letter
+    for pos, letter in sorted(hits):
+        if runs and runs[-1][0] == letter:
+            runs[-1][2] = pos
+        else:
+            runs.append([letter, pos, pos])
+    if len(runs) == 1:
+        return runs[0][0]
+    if len(runs) == 2 and _CHANGE_OF_MIND.search(text, runs[0][2], runs[1][1]):
+        return runs[1][0]
+    return None
 
 
 def _standalone_letters(reading: _Reading, valid: dict[str, str]) -> list[tuple[int, str]]:
@@ -359,7 +390,8 @@ def extract_answer(response: str, options: dict[str, str]) -> Extraction:
         return Extraction(None, "none")
     hits = _answer_statements(_Reading(text, valid), valid)
     if hits:
-        return Extraction(max(hits, key=lambda hit: hit[0])[1], "answer_is")
+        letter = _stated_answer(text, hits)
+        return Extraction(letter, "answer_is") if letter else Extraction(None, "ambiguous")
     reading = _Reading(_without_option_list(text, valid), valid)
     hits = _standalone_letters(reading, valid)
     if hits:

@@ -33,7 +33,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from medo1.errors import Medo1Error
 from medo1.evaluate.benchmarks import PAPER_BENCHES, Benchmark, RunItem, expand_runs, get_benchmark, load_benchmark
-from medo1.evaluate.extract import extract_answer
+from medo1.evaluate.extract import UNPARSED, extract_answer
 from medo1.evaluate.tables import details_table, paper_table
 from medo1.jsonl import StageOutput, iter_json_values
 from medo1.llm.base import ChatModel
@@ -138,7 +138,9 @@ def score(rows: list[dict], runs: int = 1, failed: int = 0) -> dict[str, Any]:
         "accuracy": accuracy,
         "ci_low": low,
         "ci_high": high,
-        "unparsed_rate": sum(1 for r in rows if r["method"] == "none") / answered if answered else 0.0,
+        # unparsed: no answer found, or several different ones stated (ambiguous_rate: the latter alone)
+        "unparsed_rate": sum(1 for r in rows if r["method"] in UNPARSED) / answered if answered else 0.0,
+        "ambiguous_rate": sum(1 for r in rows if r["method"] == "ambiguous") / answered if answered else 0.0,
         "truncated_rate": sum(1 for r in rows if r.get("finish_reason") == "length") / answered if answered else 0.0,
         "mean_tokens": sum(r.get("completion_tokens", 0) for r in rows) / answered if answered else 0.0,
         "runs": runs,

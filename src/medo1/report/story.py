@@ -1,0 +1,167 @@
+"""The top of the report: the run's story in a summary box, and what the run can and cannot show.
+
+    Went in      12 MCQs (the bundled sample bank); teacher embedded (SmolLM2-135M-Instruct), ...
+    Came out     12 MCQs -> 7 problems -> 5 traces -> 1 SFT example -> 2 RL problems; ...
+    Format rate  base 0.0% -> after SFT 75.0% -> after RL 75.0% (20 outputs each)
+    Accuracy     base 20.0% [8.1, 41.6] -> ... (too few items to compare)
+    Cost, wall time, run directory size
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from medo1.report.facts import (MODELS, TOO_WIDE, cost_line, disk_usage, eval_outputs, eval_results, funnel,
+                                human_bytes, output_stats, pct, recipe_of, stages_of, too_wide, usage_rows)
+
+TOO_FEW = "too few items to compare"
+
+
+@dataclass
+class Fact:
+    """One line of the summary box."""
+
+    label: str
+    text: str
+    note: str = ""  # a warning read with the line ("too few items to compare")
+
+
+def _model(spec: str | None) -> str:
+    from medo1.embedded import EMBEDDED_NAME
+
+    return f"{spec} ({EMBEDDED_NAME})" if spec == "embedded" else str(spec)
+
+
+def _uses_embedded(spec: str | None) -> bool:
+    from medo1.embedded import EMBEDDED_NAME
+
+    return bool(spec) and (spec == "embedded" or EMBEDDED_NAME in spec)
+
+
+def _seconds(s: float) -> str:
+    s = round(s)
+    return f"{s} s" if s < 60 else f"{s // 60} min {s % 60:02d} s"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def summary(root: Path) -> list[Fact]:
+    recipe, stages = recipe_of(root), stages_of(root)
+    models, facts = recipe.get("models", {}), []
+    counts = dict(funnel(root))
+    sources = ["the bundled sample bank" if s == "sample" else Path(str(s)).name
+               for s in recipe.get("data", {}).get("mcq", [])]
+    roles = [f"{role} {_model(models[role])}" for role in ("teacher", "policy", "verifier") if models.get(role)]
+    facts.append(Fact("Went in", f"{_plural(counts['MCQs'], 'MCQ')}{' from ' + ', '.join(sources) if sources else ''}"
+                                 + ("; " + ", ".join(roles) if roles else "")))
+    flow = (f"{_plural(counts['MCQs'], 'MCQ')} → {_plural(counts['verifiable problems'], 'problem')} → "
+            f"{_plural(counts['traces found'], 'trace')} → {_plural(counts['SFT examples'], 'SFT example')} → "
+            f"{_plural(counts['RL problems (after decontamination)'], 'RL problem')}")
+    trained = []
+    if "sft" in stages:
+        trained.append(f"SFT model ckpt/sft ({_plural(int(stages['sft']['summary'].get('steps') or 0), 'step')})")
+    if "rl" in stages:
+        rl = stages["rl"]["summary"]
+        trained.append(f"RL model ckpt/rl ({rl.get('algo', '').upper()}, {_plural(int(rl.get('steps') or 0), 'step')})")
+    facts.append(Fact("Came out", flow + ("; " + ", ".join(trained) if trained else "")))
+
+    results = eval_results(root)
+    labels = dict(MODELS)
+    stats = {key: output_stats(eval_outputs(root, key)) for key in results}
+    if stats:
+        sizes = {s["n"] for s in stats.values()}
+        facts.append(Fact("Format rate", " → ".join(f"{labels[k]} {pct(s['format_rate'])}%" for k, s in stats.items())
+                          + (f" ({_plural(sizes.pop(), 'output')} each)" if len(sizes) == 1 else "")))
+    for bench in sorted({b for r in results.values() for b in r["benches"]}):
+        scored = {k: r["benches"][bench] for k, r in results.items() if bench in r["benches"]}
+        first = next(iter(scored.values()))
+        text = " → ".join(f"{labels[k]} {pct(s['accuracy'])}% [{pct(s['ci_low'])}, {pct(s['ci_high'])}], "
+                          f"unparsed {pct(s.get('unparsed_rate'))}%" for k, s in scored.items())
+        wide = any(too_wide(s) for s in scored.values())
+        facts.append(Fact(f"Accuracy, {first.get('title', bench)} (n={first['n']})", text, TOO_FEW if wide else ""))
+
+    facts.append(Fact("Cost", cost_line(usage_rows(root, recipe))))
+    if stages:
+        from medo1.pipeline import STAGES
+
+        total = sum(s.get("seconds", 0) for s in stages.values())
+        parts = ", ".join(f"{name} {_seconds(stages[name].get('seconds', 0))}" for name in STAGES
+                          if stages.get(name, {}).get("seconds", 0) >= 1)
+        facts.append(Fact("Wall time", f"{_seconds(total)} over the stages ({parts})"))
+    size, parts = disk_usage(root)
+    big = ", ".join(f"{name} {human_bytes(n)}" for name, n in sorted(parts.items(), key=lambda p: -p[1])
+                    if n >= 0.05 * size)
+    facts.append(Fact("Run directory", f"{human_bytes(size)} on disk" + (f" ({big})" if big else "")))
+    return facts
+
+
+def caveats(root: Path) -> list[str]:
+    """Plain sentences: what this run's set-up can show and what it cannot."""
+    from medo1.embedded import EMBEDDED_NAME
+    from medo1.pipeline import STAGES
+
+    recipe, stages = recipe_of(root), stages_of(root)
+    models, said = recipe.get("models", {}), []
+    small = [role for role in ("teacher", "policy") if _uses_embedded(models.get(role))]
+    if small:
+        who = " and the ".join(small)
+        said.append(
+            f"The {who} {'are' if len(small) > 1 else 'is'} the embedded {EMBEDDED_NAME}, a 135M-parameter "
+            "model. It teaches the format, not medicine: this run can show every stage of the recipe working end to "
+            "end and whether the policy learns the output format (`## Thinking` … `## Final Response`); it cannot "
+            "show medical reasoning, because a model this small does not reason soundly about medicine. Its "
+            "accuracy here does not measure what the recipe does with a capable teacher and policy (the paper: "
+            "GPT-4o as teacher, 8B and 70B policies).")
+    search = stages.get("search", {}).get("summary") or {}
+    found, hinted = search.get("found", 0), search.get("label_hint", 0)
+    if found and hinted:
+        said.append(f"{hinted} of {found} search traces reached the reference answer only after the teacher was told "
+                    "it (the label-hint round): their reasoning was steered to the answer, not found by the search.")
+    results = eval_results(root)
+    scored = [s for r in results.values() for s in r["benches"].values()]
+    if scored:
+        n = sorted({s["n"] for s in scored})
+        said.append(f"Each model answered {n[0] if len(n) == 1 else f'{n[0]} to {n[-1]}'} questions per benchmark. "
+                    "Accuracy comes with its 95% interval; a result whose interval spans "
+                    f"more than {100 * TOO_WIDE:.0f} points is marked *{TOO_FEW}*: with so few items a difference "
+                    "between models can be chance.")
+        said.append("An output with no answer, or one that states several different answers (a loop through the "
+                    "options), counts as unparsed and wrong: neither its first nor its last answer is taken.")
+    missing = [s for s in STAGES if s not in stages]
+    if missing:
+        said.append(f"The run has not finished: {', '.join(missing)} {'has' if len(missing) == 1 else 'have'} not run "
+                    "yet; the figures below cover the stages that have.")
+    return said
+
+
+# ---------------------------------------------------------------- rendering
+
+
+def summary_markdown(facts: list[Fact]) -> str:
+    rows = ["| | |", "|---|---|"]
+    for f in facts:
+        note = f" — **{f.note}**" if f.note else ""
+        rows.append(f"| **{f.label}** | {f.text.replace('|', '/')}{note} |")
+    return "\n".join(rows)
+
+
+def summary_html(facts: list[Fact]) -> str:
+    items = []
+    for f in facts:
+        note = f' <span class="warn">{html.escape(f.note)}</span>' if f.note else ""
+        items.append(f"<dt>{html.escape(f.label)}</dt><dd>{html.escape(f.text)}{note}</dd>")
+    return '<dl class="summary">' + "".join(items) + "</dl>"
+
+
+def caveats_markdown(said: list[str]) -> str:
+    return "\n".join(f"- {s}" for s in said)
+
+
+def mark(result: dict[str, Any]) -> str:
+    """The warning an accuracy cell carries, if any."""
+    return f" *{TOO_FEW}*" if too_wide(result) else ""
