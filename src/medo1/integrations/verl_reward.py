@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 from medo1.thinking import parse_output
@@ -58,6 +59,7 @@ def _record_failure(path: str, extra_info: dict | None, ground_truth: str, reaso
     extra = extra_info or {}
     line = {"id": extra.get("id"), "index": extra.get("index"), "split": extra.get("split"),
             "answer": ground_truth, "reason": reason, "time": round(time.time(), 3)}
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a", encoding="utf-8") as f:  # one short append per failure: whole lines from every worker
         f.write(json.dumps(line, ensure_ascii=False) + "\n")
 
