@@ -255,3 +255,33 @@ def test_conversion_error_names_the_folder(tmp_path):
     with pytest.raises(Medo1Error, match="not a verl FSDP actor checkpoint"):
         convert_checkpoint(tmp_path, tmp_path / "hf")
     assert import_metrics(tmp_path, tmp_path / "o") == 0
+
+
+# ---------------------------------------------------------------- the recipe and the CLI
+
+
+def test_medo1_run_print_launch_writes_data_and_a_validated_script_and_starts_nothing(tmp_path, tiny_model_dir):
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from medo1.cli import app
+
+    run = tmp_path / "run"
+    shutil.copytree(tiny_model_dir, run / "ckpt" / "sft")
+    (run / "clean").mkdir(parents=True)
+    (run / "clean" / "rl.jsonl").write_text("".join(p.model_dump_json() + "\n" for p in PROBLEMS))
+    recipe = tmp_path / "cluster.yaml"
+    recipe.write_text("name: cluster\nrl:\n  algo: ppo\n  engine: verl\n  batch_size: 16\n  micro_batch_size: 2\n"
+                      "  verl:\n    nnodes: 2\n    n_gpus_per_node: 8\n")
+    result = CliRunner().invoke(app, ["run", str(recipe), "--out", str(run), "--print-launch"])
+    assert result.exit_code == 0, result.output
+    script = (run / "ckpt" / "rl" / "verl_launch.sh").read_text()
+    assert "-m verl.trainer.main_ppo" in result.output and script.strip() in result.output.strip()
+    assert "trainer.nnodes=2" in script and "trainer.n_gpus_per_node=8" in script
+    assert "export VERL_FILE_LOGGER_PATH=" in script and "medo1.integrations.verl_launch finish" in script
+    assert (run / "ckpt" / "rl" / "verl_data" / "train.parquet").exists()
+    assert not (run / "ckpt" / "rl" / "verl").exists() and not (run / "run.json").exists()  # nothing ran
+    recipe.write_text(recipe.read_text().replace("batch_size: 16", "batch_size: 12"))  # 12 prompts on 16 GPUs
+    result = CliRunner().invoke(app, ["run", str(recipe), "--out", str(run), "--print-launch"])
+    assert result.exit_code != 0 and "divisible" in str(result.exception)
