@@ -4,6 +4,7 @@ and CLI options, and TRL's vLLM colocate mode (`use_vllm`). verl itself checks t
 from __future__ import annotations
 
 import importlib.util
+import json
 import shlex
 from pathlib import Path
 
@@ -12,7 +13,9 @@ from typer.testing import CliRunner
 
 from medo1.errors import InputError, Medo1Error
 from medo1.integrations.verl_data import write_verl_data
-from medo1.integrations.verl_launch import VerlJob, VerlSettings, build_overrides, hydra_value, launch_script
+from medo1.integrations.verl_ckpt import import_metrics, metrics_files
+from medo1.integrations.verl_launch import (VerlJob, VerlSettings, build_overrides, hydra_value, keep_metrics,
+                                            launch_script, metrics_path)
 from medo1.records import Problem
 
 HAS_VERL = importlib.util.find_spec("verl") is not None
@@ -66,19 +69,41 @@ def test_an_api_judge_selects_the_rate_limited_manager_with_its_settings_quoted(
     assert hydra_value("it's a\\b") == "'it\\'s a\\\\b'" and hydra_value([1, "a"]) == "[1,'a']"
 
 
-def test_launch_script_is_one_valid_shell_command(tmp_path):
+def test_launch_script_is_one_valid_shell_command_and_keeps_earlier_metrics(tmp_path):
     import subprocess
 
+    out = tmp_path / "ckpt rl"  # a space: quoting must hold
     command = ["/usr/bin/python3", "-m", "verl.trainer.main_ppo",
                *build_overrides(_job(verifier="judge:openai:m@http://h:1/v1"), {}, VerlSettings())]
-    script = launch_script(command, {"VERL_FILE_LOGGER_PATH": "/runs/x/ckpt/rl/verl/metrics.jsonl"}, "/runs/x/ckpt/rl")
+    script = launch_script(command, {"VERL_FILE_LOGGER_PATH": metrics_path(out)}, out)
     (tmp_path / "launch.sh").write_text(script)
     assert subprocess.run(["bash", "-n", str(tmp_path / "launch.sh")]).returncode == 0
     lines = script.splitlines()
-    body = " ".join(line.rstrip("\\").strip() for line in lines if not line.startswith(("#", "set ", "export")))
+    start = next(i for i, line in enumerate(lines) if line.startswith(shlex.quote(command[0])))
+    body = " ".join(line.rstrip("\\").strip() for line in lines[start:-1])
     words = shlex.split(body)
-    assert words[:3] == command[:3] and words[3:3 + len(command) - 3] == command[3:]  # shell quoting round-trips
-    assert lines[-1].endswith("-m medo1.integrations.verl_launch finish /runs/x/ckpt/rl")
+    assert words == command  # shell quoting round-trips
+    assert lines[-1] == f"/usr/bin/python3 -m medo1.integrations.verl_launch finish {shlex.quote(str(out))}"
+    # the lines before verl starts move an earlier attempt's metrics aside (verl's logger truncates its file)
+    Path(metrics_path(out)).parent.mkdir(parents=True)
+    Path(metrics_path(out)).write_text('{"step": 1, "data": {"critic/score/mean": 0.5}}\n')
+    subprocess.run(["bash", "-c", "\n".join(lines[:start])], check=True)
+    assert [p.name for p in metrics_files(out / "verl")][0].startswith("metrics.")
+    assert not Path(metrics_path(out)).exists() and import_metrics(out / "verl", out) == 1
+
+
+def test_metrics_of_a_resumed_run_keep_the_earlier_steps(tmp_path):
+    verl = tmp_path / "verl"
+    verl.mkdir()
+    first = [{"step": 1, "data": {"critic/score/mean": 0.1}}, {"step": 2, "data": {"critic/score/mean": 0.2}}]
+    (verl / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in first) + '{"step": 3, "da')
+    keep_metrics(tmp_path)
+    second = [{"step": 2, "data": {"critic/score/mean": 0.25, "actor/reward_kl_penalty": 0.01}},
+              {"step": 3, "data": {"critic/score/mean": 0.3}}]
+    (verl / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in second))
+    assert import_metrics(verl, tmp_path / "rl") == 3
+    rows = [json.loads(line) for line in (tmp_path / "rl" / "metrics.jsonl").read_text().splitlines()]
+    assert [(r["step"], r["reward"]) for r in rows] == [(1, 0.1), (2, 0.25), (3, 0.3)] and rows[1]["kl"] == 0.01
 
 
 def test_parquet_rows_have_verls_rl_shape_and_a_held_out_validation_set(tmp_path):

@@ -62,12 +62,25 @@ def convert_checkpoint(actor_dir: str | Path, target_dir: str | Path, *, python:
     return target
 
 
-def read_verl_metrics(path: str | Path) -> dict[int, dict[str, Any]]:
+def metrics_files(verl_dir: str | Path) -> list[Path]:
+    """verl's metrics of every attempt, oldest first: `metrics.<time>.jsonl` moved aside before a resumed
+    run (verl's file logger truncates its file), then `metrics.jsonl`."""
+    root = Path(verl_dir)
+    earlier = sorted((p for p in root.glob("metrics.*.jsonl") if p.name.split(".")[1].isdigit()),
+                     key=lambda p: int(p.name.split(".")[1]))
+    return earlier + ([root / "metrics.jsonl"] if (root / "metrics.jsonl").exists() else [])
+
+
+def read_verl_metrics(files: list[Path]) -> dict[int, dict[str, Any]]:
     """verl's file-logger lines by step (the last line of a step wins: a resumed run redoes steps)."""
     rows: dict[int, dict[str, Any]] = {}
-    file = Path(path)
-    if not file.exists():
-        return rows
+    for file in files:
+        rows.update(_read_metrics_file(file))
+    return rows
+
+
+def _read_metrics_file(file: Path) -> dict[int, dict[str, Any]]:
+    rows: dict[int, dict[str, Any]] = {}
     for line in file.read_text(encoding="utf-8").splitlines():
         try:
             row = json.loads(line)
@@ -102,7 +115,7 @@ def import_metrics(verl_dir: str | Path, out: str | Path) -> int:
     reads (reward, kl, correct_rate, format_rate) and every verl metric under its own name.
     Returns the number of steps."""
     verl = Path(verl_dir)
-    metrics = read_verl_metrics(verl / "metrics.jsonl")
+    metrics = read_verl_metrics(metrics_files(verl))
     rates = rollout_rates(verl / "rollouts")
     lines = []
     for step in sorted(metrics):

@@ -80,6 +80,20 @@ class VerlJob:
     has_val: bool = False
 
 
+def metrics_path(out: str | Path) -> str:
+    """Where verl's `file` logger writes (it truncates the file when it starts: see `keep_metrics`)."""
+    return str(Path(out) / "verl" / "metrics.jsonl")
+
+
+def keep_metrics(out: str | Path) -> None:
+    """Move an earlier attempt's verl metrics aside before verl (resuming) truncates them."""
+    import time
+
+    path = Path(metrics_path(out))
+    if path.exists() and path.stat().st_size:
+        path.replace(path.with_name(f"metrics.{time.time_ns()}.jsonl"))
+
+
 def hydra_value(value: Any) -> str:
     """A Python value as a Hydra override value (strings quoted, so ':' '=' ',' are safe)."""
     if value is None:
@@ -190,6 +204,8 @@ def build_overrides(job: VerlJob, ppo: Mapping[str, Any] | None = None,
     lines = [f"{key}={hydra_value(value)}" for key, value in o.items()]
     # Keys verl's config does not declare are added with '+'.
     lines += [f"+reward.custom_reward_function.reward_kwargs.{k}={hydra_value(v)}" for k, v in kwargs.items()]
+    # verl's file logger runs in a Ray actor, maybe on another node: the path goes through Ray's runtime env
+    lines.append(f"+ray_kwargs.ray_init.runtime_env.env_vars.VERL_FILE_LOGGER_PATH={hydra_value(metrics_path(out))}")
     if api_judge:
         lines += [f"+reward.max_concurrent={s.judge_max_concurrent}", f"+reward.max_rpm={hydra_value(s.judge_max_rpm)}",
                   f"+reward.max_tpm={hydra_value(s.judge_max_tpm)}", f"+reward.timeout={float(s.judge_timeout)}"]
@@ -261,12 +277,15 @@ def prepare(problems: str, model: str, out: str | Path, *, ppo: Mapping[str, Any
                   concurrency=concurrency, has_val=data.val_rows > 0)
     overrides = build_overrides(job, p, s)
     compose(overrides)
-    return launch_command(overrides, python), {"VERL_FILE_LOGGER_PATH": str(out / "verl" / "metrics.jsonl")}
+    return launch_command(overrides, python), {"VERL_FILE_LOGGER_PATH": metrics_path(out)}
 
 
 def launch_script(command: list[str], env: dict[str, str], out: str | Path) -> str:
     """A shell script for a cluster scheduler: verl's PPO, then the Hugging Face conversion and metrics."""
     exports = "\n".join(f"export {k}={shlex.quote(v)}" for k, v in env.items())
+    metrics = metrics_path(Path(out).resolve())
+    exports += (f"\nif [ -s {shlex.quote(metrics)} ]; then  # a resumed run keeps the metrics of earlier attempts\n"
+                f"  mv {shlex.quote(metrics)} {shlex.quote(metrics[:-len('.jsonl')])}.\"$(date +%s%N)\".jsonl\nfi")
     finish = " ".join(shlex.quote(c) for c in [command[0], "-m", "medo1.integrations.verl_launch", "finish",
                                                 str(Path(out).resolve())])
     return f"#!/usr/bin/env bash\n# medo1: the RL stage on verl (PPO)\nset -euo pipefail\n{exports}\n" \
@@ -300,6 +319,7 @@ def run_verl_ppo(problems: str, model: str, out: str | Path, *, print_launch: bo
     (out / "verl_launch.sh").write_text(script, encoding="utf-8")
     if print_launch:
         return script
+    keep_metrics(out)
     done = subprocess.run(command, env={**os.environ, **env})
     if done.returncode != 0:
         raise Medo1Error(f"verl PPO failed (exit {done.returncode}); the command is in {out / 'verl_launch.sh'}, "
