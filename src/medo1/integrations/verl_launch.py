@@ -269,10 +269,16 @@ def prepare(problems: str, model: str, out: str | Path, *, ppo: Mapping[str, Any
     out = Path(out).resolve()
     data = write_verl_data(load_problems(problems), out / "verl_data", run_name=run_name, val_size=s.val_size,
                            seed=int(p["seed"]), style="model" if verifier.startswith("judge:") else "rule")
+
+    def local(spec: str) -> str:  # Ray workers on other nodes, other working directories: absolute paths
+        path = resolve_model_path(spec)
+        return str(Path(path).resolve()) if Path(path).exists() else path
+
     value_model = p.get("value_model")
-    job = VerlJob(train_files=str(data.train), val_files=str(data.val), model=resolve_model_path(model),
+    job = VerlJob(train_files=str(data.train), val_files=str(data.val), model=local(model),
                   out=str(out), run_name=run_name, verifier=verifier,
-                  value_model=resolve_model_path(value_model) if value_model else None, lang=lang, prompts=prompts,
+                  value_model=local(value_model) if value_model else None, lang=lang,
+                  prompts=str(Path(prompts).resolve()) if prompts else None,
                   cache=str(Path(cache).resolve()) if isinstance(cache, (str, Path)) else cache,
                   concurrency=concurrency, has_val=data.val_rows > 0)
     overrides = build_overrides(job, p, s)
