@@ -18,6 +18,7 @@ then TRL's DPOTrainer on the pairs (checkpoints; `--resume` continues it).
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import random
 import sys
@@ -172,11 +173,8 @@ def train_online(s: TRLRLSettings, reward_func=None) -> Path:
     from datasets import Dataset
 
     out = Path(s.out)
-    if s.use_vllm:
-        import importlib.util
-
-        if importlib.util.find_spec("vllm") is None:
-            raise Medo1Error(f"{s.algo} with use_vllm needs vLLM in this environment: pip install vllm")
+    if s.use_vllm and importlib.util.find_spec("vllm") is None:
+        raise Medo1Error(f"{s.algo} with use_vllm needs vLLM in this environment: pip install vllm")
     resume_from = check_out_dir(out, s.resume)
     problems = load_problems(s.problems)
     model_path = resolve_model_path(s.model)
