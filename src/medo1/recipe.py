@@ -30,6 +30,8 @@ from medo1.synthesize import SynthConfig
 BUNDLED_RECIPES = Path(__file__).parent / "recipes"
 SAMPLE = "sample"  # the bundled question bank in `data.mcq`
 RL_ALGOS = ("ppo", "grpo", "rloo", "dpo")
+ENGINE_HELP = ("PPO engine: ours (torch + accelerate, one machine) or verl (Ray, vLLM rollouts, FSDP; "
+               "pip install -e '.[verl]').")
 
 
 class Strict(BaseModel):
@@ -53,13 +55,17 @@ def _section(config_cls: type, name: str, exclude: tuple[str, ...], **extra: Any
 
 def _training_sections():
     # Imported here: the training modules pull in transformers/TRL, which the data stages do not need.
+    from medo1.integrations.verl_launch import VerlSettings
     from medo1.train.ppo import PPOConfig
     from medo1.train.sft import SFTSettings
     from medo1.train.trl_rl import TRLRLSettings
 
     sft = _section(SFTSettings, "SFTSection", ("data", "model", "out", "resume", "seed", "chat_template"))
+    verl = _section(VerlSettings, "VerlSection", ())
     ppo = _section(PPOConfig, "PPOSection", ("problems", "model", "out", "verifier", "resume", "seed"),
-                   algo=(Literal["ppo"], "ppo"))
+                   algo=(Literal["ppo"], "ppo"),
+                   engine=(Literal["ours", "verl"], Field(default="ours", description=ENGINE_HELP)),
+                   verl=(verl, Field(default_factory=verl, description="rl.engine verl: cluster and rollout settings.")))
     trl = _section(TRLRLSettings, "TRLSection", ("algo", "problems", "model", "out", "verifier", "resume", "seed"),
                    algo=(Literal["grpo", "rloo", "dpo"], ...))
     return sft, ppo, trl

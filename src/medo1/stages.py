@@ -149,7 +149,11 @@ def stage_rl(run: Run) -> dict[str, Any]:
                   seed=r.seed, resume=last_checkpoint(p.rl_model) is not None)
     if _count(p.rl_problems) == 0:
         raise Medo1Error("rl: no RL problems (split.rl_fraction is 0 or every problem was dropped)")
-    if algo == "ppo":
+    engine = fields.pop("engine", "ours")
+    if engine == "verl":
+        rl_on_verl(run)
+    elif algo == "ppo":
+        fields.pop("verl", None)
         from medo1.train.ppo import PPOConfig, train_ppo
 
         train_ppo(PPOConfig(**fields, **common))
@@ -159,7 +163,27 @@ def stage_rl(run: Run) -> dict[str, Any]:
         train_trl_rl(TRLRLSettings(algo=algo, **fields, **common))
     rows = [m for m in read_metrics(p.rl_model) if "reward" in m]
     last = rows[-1] if rows else {}
-    return {"algo": algo, "steps": len(rows), **{k: last.get(k) for k in ("reward", "correct_rate", "format_rate", "kl")}}
+    return {"algo": algo, "engine": engine, "steps": len(rows),
+            **{k: last.get(k) for k in ("reward", "correct_rate", "format_rate", "kl")}}
+
+
+def rl_on_verl(run: Run, *, print_launch: bool = False):
+    """The RL stage handed to verl (`rl.engine: verl`): run it, or return its launch script."""
+    from medo1.integrations.verl_launch import VerlSettings, run_verl_ppo
+
+    r, p = run.recipe, run.paths
+    if _count(p.rl_problems) == 0:
+        raise Medo1Error(f"rl: no RL problems in {p.rl_problems} (run the stages before rl first)")
+    if not p.sft_model.exists():
+        raise Medo1Error(f"rl: no SFT model in {p.sft_model} (run the sft stage first)")
+    fields = r.rl.model_dump()
+    if fields.pop("engine", "ours") != "verl":
+        raise Medo1Error(f"{r.path}: rl.engine is not verl (set `engine: verl` in the rl section)")
+    fields.pop("algo")
+    settings = VerlSettings(**fields.pop("verl"))
+    return run_verl_ppo(str(p.rl_problems), str(p.sft_model), p.rl_model, print_launch=print_launch,
+                        ppo={**fields, "seed": r.seed}, settings=settings, run_name=r.name, verifier=_verifier(run),
+                        lang=r.lang, prompts=_prompts(r), cache=run.cache, concurrency=run.concurrency)
 
 
 def stage_eval(run: Run) -> dict[str, Any]:

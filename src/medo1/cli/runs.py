@@ -76,10 +76,22 @@ def run(
     force: bool = typer.Option(False, "--force", help="Redo the selected stages from scratch (their outputs are removed)."),
     concurrency: Optional[int] = typer.Option(None, "--concurrency", min=1, help="Override models.concurrency."),
     no_cache: bool = NoCacheOpt,
+    print_launch: bool = typer.Option(False, "--print-launch", help="rl.engine verl: print (and write to "
+                                      "ckpt/rl/verl_launch.sh) the verl launch of the rl stage; run nothing else."),
 ):
     """Run the whole recipe (curate, split, decontaminate, search, synthesize, sft, rl, eval) as one
     resumable run. Kill it at any time; the same command resumes where it stopped."""
     from medo1.pipeline import run_recipe
+
+    if print_launch:
+        from medo1.pipeline import Run, default_run_dir
+        from medo1.recipe import load_recipe
+        from medo1.stages import rl_on_verl
+
+        loaded = load_recipe(recipe, quick=quick)
+        root = out or default_run_dir(loaded, quick)
+        typer.echo(rl_on_verl(Run(loaded, root, concurrency=concurrency, cache=not no_cache), print_launch=True))
+        return
 
     stages = [s.strip() for s in only.split(",") if s.strip()] if only else None
     run_recipe(recipe, out, quick=quick, only=stages, start=start, force=force, concurrency=concurrency,

@@ -80,8 +80,31 @@ def rl(
     bf16: Optional[bool] = typer.Option(None, "--bf16/--no-bf16", help="bf16 mixed precision (default: if supported)."),
     gradient_checkpointing: bool = typer.Option(False, "--gradient-checkpointing", help="Less memory, slower."),
     seed: int = typer.Option(42, "--seed", help="Random seed."),
+    engine: str = typer.Option("ours", "--engine", help="ppo: ours (torch + accelerate) | verl (Ray, vLLM, FSDP)."),
+    nnodes: int = typer.Option(1, "--nnodes", min=1, help="verl: nodes."),
+    n_gpus_per_node: int = typer.Option(8, "--n-gpus-per-node", min=1, help="verl: GPUs per node."),
+    verl_override: list[str] = typer.Option([], "--verl-override", help="verl: a Hydra override key=value (repeat)."),
+    print_launch: bool = typer.Option(False, "--print-launch", help="verl: write the data, validate, print the "
+                                      "launch script for a cluster scheduler and start nothing."),
+    use_vllm: bool = typer.Option(False, "--use-vllm", help="grpo/rloo: generate with vLLM (colocate mode)."),
 ):
     """Stage 3: reinforcement learning with the verifier reward (PPO, RLOO, GRPO, DPO)."""
+    if engine not in ("ours", "verl"):
+        raise Medo1Error(f"--engine {engine!r}: expected ours or verl")
+    if engine == "verl":
+        from medo1.integrations.verl_launch import VerlSettings, run_verl_ppo
+
+        if algo != "ppo":
+            raise Medo1Error(f"--engine verl runs PPO; --algo {algo} runs on TRL (--use-vllm for vLLM generation)")
+        ppo = dict(value_model=value_model, learning_rate=lr, batch_size=batch_size, micro_batch_size=micro_batch_size,
+                   num_mini_batches=num_mini_batches, ppo_epochs=ppo_epochs, kl_coef=kl_coef, temperature=temperature,
+                   max_new_tokens=max_new_tokens, epochs=epochs, max_steps=max_steps, save_steps=save_steps,
+                   gradient_checkpointing=gradient_checkpointing, seed=seed)
+        settings = VerlSettings(nnodes=nnodes, n_gpus_per_node=n_gpus_per_node, overrides=list(verl_override))
+        done = run_verl_ppo(problems, model, out, print_launch=print_launch, ppo=ppo, settings=settings,
+                            run_name=out.name, verifier=verifier)
+        typer.echo(done if print_launch else f"rl (ppo on verl): model saved to {done}")
+        return
     if algo == "ppo":
         from medo1.train.ppo import PPOConfig, train_ppo
 
@@ -101,6 +124,6 @@ def rl(
             batch_size=batch_size, micro_batch_size=micro_batch_size, num_generations=num_generations,
             temperature=temperature, max_new_tokens=max_new_tokens, kl_coef=kl_coef, epochs=epochs,
             max_steps=max_steps, save_steps=save_steps, resume=resume, bf16=bf16,
-            gradient_checkpointing=gradient_checkpointing, seed=seed,
+            gradient_checkpointing=gradient_checkpointing, seed=seed, use_vllm=use_vllm,
         ))
     typer.echo(f"rl ({algo}): model saved to {done}")

@@ -18,6 +18,7 @@ then TRL's DPOTrainer on the pairs (checkpoints; `--resume` continues it).
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -90,6 +91,15 @@ class TRLRLSettings:
         default=False,
         metadata={"help": "Recompute activations in backward: less memory, slower."},
     )
+    use_vllm: bool = field(
+        default=False,
+        metadata={"help": "grpo / rloo: generate with vLLM inside the training processes (TRL's colocate mode; "
+                          "needs vllm and GPUs)."},
+    )
+    vllm_gpu_memory_utilization: float = field(
+        default=0.3,
+        metadata={"help": "With use_vllm: share of each GPU's memory vLLM takes (TRL's default)."},
+    )
     logging_steps: int = field(default=1, metadata={"help": "Optimizer steps between metric lines."})
     save_steps: int = field(default=50, metadata={"help": "Optimizer steps between checkpoints."})
     save_total_limit: int = field(default=2, metadata={"help": "Checkpoints kept."})
@@ -138,12 +148,16 @@ def online_args(s: TRLRLSettings, config_cls, k: int):
     """GRPOConfig / RLOOConfig for `s`, sampling at plain temperature. TRL builds its GenerationConfig
     from temperature/top_p/top_k/min_p/repetition_penalty and leaves every other field None, which
     transformers v5 fills from the checkpoint's generation_config.json (TRL's own override of the
-    model's config only runs on transformers < 5): `generation_kwargs` owns those fields too."""
+    model's config only runs on transformers < 5): `generation_kwargs` owns those fields too.
+
+    With `use_vllm`, vLLM generates in each training process (colocate mode) from the same sampling
+    fields, which TRL passes to vLLM's SamplingParams; `generation_kwargs` are then vLLM's, and empty."""
+    sampling = (dict(use_vllm=True, vllm_mode="colocate", vllm_gpu_memory_utilization=s.vllm_gpu_memory_utilization,
+                     generation_kwargs={})
+                if s.use_vllm else dict(generation_kwargs=owned_fields(do_sample=True, temperature=s.temperature)))
     return _trainer_args(
         s, config_cls, num_generations=k, max_completion_length=s.max_new_tokens, temperature=s.temperature,
-        top_p=1.0, top_k=0, min_p=0.0, repetition_penalty=1.0,
-        generation_kwargs=owned_fields(do_sample=True, temperature=s.temperature), beta=s.kl_coef,
-        disable_dropout=True,
+        top_p=1.0, top_k=0, min_p=0.0, repetition_penalty=1.0, beta=s.kl_coef, disable_dropout=True, **sampling,
     )
 
 
@@ -154,6 +168,8 @@ def train_online(s: TRLRLSettings, reward_func=None) -> Path:
     from trl import GRPOConfig, GRPOTrainer, RLOOConfig, RLOOTrainer
 
     out = Path(s.out)
+    if s.use_vllm and importlib.util.find_spec("vllm") is None:
+        raise Medo1Error(f"{s.algo} with use_vllm needs vLLM in this environment: pip install vllm")
     resume_from = check_out_dir(out, s.resume)
     problems = load_problems(s.problems)
     model_path = resolve_model_path(s.model)
@@ -225,6 +241,8 @@ def train_trl_rl(s: TRLRLSettings) -> Path:
     if s.temperature <= 0:
         raise Medo1Error(f"temperature {s.temperature}: {s.algo} samples, so it must be above 0 (paper: 0.5)")
     warmup_args(s.warmup_ratio)  # a bad ratio fails before DPO samples for hours
+    if s.use_vllm and s.algo == "dpo":
+        raise Medo1Error("use_vllm applies to grpo and rloo (TRL's online generation); dpo samples its pairs itself")
     if s.algo == "dpo":
         from medo1.train.dpo import train_dpo
 

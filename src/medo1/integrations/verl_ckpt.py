@@ -1,0 +1,133 @@
+"""After a verl PPO run: its checkpoint becomes a Hugging Face checkpoint in medo1's RL output
+directory (so `eval`, `chat` and the report go on as after our PPO), and its metrics become medo1's
+`metrics.jsonl`.
+
+verl's layout under <out>/verl (trainer.default_local_dir):
+    latest_checkpointed_iteration.txt     the last step saved
+    global_step_<N>/actor/                FSDP shards `model_world_size_<W>_rank_<r>.pt`,
+                                          `fsdp_config.json`, `huggingface/` (config + tokenizer)
+    global_step_<N>/critic/               the value model (not converted)
+    rollouts/<step>.jsonl                 every training sample with its score (trainer.rollout_data_dir)
+and verl's `file` logger writes one line per step, {"step": N, "data": {metric: value}}, to the file
+named by VERL_FILE_LOGGER_PATH (we point it at <out>/verl/metrics.jsonl).
+
+The conversion is verl's own: `python -m verl.model_merger merge --backend fsdp`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from medo1.errors import Medo1Error
+
+TRACKER = "latest_checkpointed_iteration.txt"
+STEP_RE = re.compile(r"^global_step_(\d+)$")
+# verl's metric -> the name medo1's report reads
+METRIC_NAMES = {"critic/score/mean": "reward", "actor/reward_kl_penalty": "kl"}
+
+
+def latest_step_dir(verl_dir: str | Path) -> Path | None:
+    """The last `global_step_<N>` folder verl finished saving (its tracker file), else the highest one."""
+    root = Path(verl_dir)
+    tracker = root / TRACKER
+    if tracker.exists():
+        path = root / f"global_step_{int(tracker.read_text().strip())}"
+        if path.is_dir():
+            return path
+    steps = [(int(m.group(1)), p) for p in root.glob("global_step_*") if (m := STEP_RE.match(p.name))]
+    return max(steps)[1] if steps else None
+
+
+def merge_command(actor_dir: str | Path, target_dir: str | Path, python: str | None = None) -> list[str]:
+    return [python or sys.executable, "-m", "verl.model_merger", "merge", "--backend", "fsdp",
+            "--local_dir", str(actor_dir), "--target_dir", str(target_dir)]
+
+
+def convert_checkpoint(actor_dir: str | Path, target_dir: str | Path, *, python: str | None = None) -> Path:
+    """verl's FSDP actor checkpoint -> a Hugging Face checkpoint (model, config, generation config,
+    tokenizer) in `target_dir`, by verl's model merger. Raises Medo1Error with its last output lines."""
+    actor, target = Path(actor_dir), Path(target_dir)
+    if not (actor / "fsdp_config.json").exists():
+        raise Medo1Error(f"{actor}: not a verl FSDP actor checkpoint (no fsdp_config.json)")
+    target.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(merge_command(actor, target, python), capture_output=True, text=True)
+    if done.returncode != 0:
+        tail = " | ".join((done.stderr or done.stdout).strip().splitlines()[-5:])
+        raise Medo1Error(f"verl model merger failed on {actor} (exit {done.returncode}): {tail}")
+    return target
+
+
+def metrics_files(verl_dir: str | Path) -> list[Path]:
+    """verl's metrics of every attempt, oldest first: `metrics.<time>.jsonl` moved aside before a resumed
+    run (verl's file logger truncates its file), then `metrics.jsonl`."""
+    root = Path(verl_dir)
+    earlier = sorted((p for p in root.glob("metrics.*.jsonl") if p.name.split(".")[1].isdigit()),
+                     key=lambda p: int(p.name.split(".")[1]))
+    return earlier + ([root / "metrics.jsonl"] if (root / "metrics.jsonl").exists() else [])
+
+
+def read_verl_metrics(files: list[Path]) -> dict[int, dict[str, Any]]:
+    """verl's file-logger lines by step (the last line of a step wins: a resumed run redoes steps)."""
+    rows: dict[int, dict[str, Any]] = {}
+    for file in files:
+        rows.update(_read_metrics_file(file))
+    return rows
+
+
+def _read_metrics_file(file: Path) -> dict[int, dict[str, Any]]:
+    rows: dict[int, dict[str, Any]] = {}
+    for line in file.read_text(encoding="utf-8").splitlines():
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # a half-written line from a killed run
+        if isinstance(row, dict) and isinstance(row.get("data"), dict) and "step" in row:
+            rows[int(row["step"])] = row["data"]
+    return rows
+
+
+def rollout_rates(rollout_dir: str | Path) -> dict[int, dict[str, float]]:
+    """Per step, from verl's rollout dump: the share of samples verified correct (score 1.0) and of
+    well-formed ones (score above 0.0)."""
+    rates: dict[int, dict[str, float]] = {}
+    for file in Path(rollout_dir).glob("*.jsonl"):
+        if not file.stem.isdigit():
+            continue
+        scores = []
+        for line in file.read_text(encoding="utf-8").splitlines():
+            try:
+                scores.append(float(json.loads(line)["score"]))
+            except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+                continue
+        if scores:
+            rates[int(file.stem)] = {"correct_rate": sum(s >= 1.0 for s in scores) / len(scores),
+                                     "format_rate": sum(s > 0.0 for s in scores) / len(scores)}
+    return rates
+
+
+def import_metrics(verl_dir: str | Path, out: str | Path) -> int:
+    """Write `<out>/metrics.jsonl` from verl's metrics and rollouts: per step the names medo1's report
+    reads (reward, kl, correct_rate, format_rate) and every verl metric under its own name.
+    Returns the number of steps."""
+    verl = Path(verl_dir)
+    metrics = read_verl_metrics(metrics_files(verl))
+    rates = rollout_rates(verl / "rollouts")
+    lines = []
+    for step in sorted(metrics):
+        data = metrics[step]
+        row: dict[str, Any] = {"step": step}
+        row.update({ours: data[theirs] for theirs, ours in METRIC_NAMES.items() if theirs in data})
+        row.update(rates.get(step, {}))
+        row.update({k: v for k, v in data.items() if isinstance(v, (int, float)) and not isinstance(v, bool)})
+        lines.append(json.dumps(row))
+    target = Path(out) / "metrics.jsonl"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(".tmp")
+    tmp.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    tmp.replace(target)
+    return len(lines)
