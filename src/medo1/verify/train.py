@@ -98,8 +98,10 @@ def load_split(cfg: VerifierTrainConfig):
     if not train or not heldout:
         raise Medo1Error(f"{cfg.data}: need rows in both splits to train and stop early "
                          f"(train {len(train)}, heldout {len(heldout)})")
-    if len({r.label for r in train}) < 2:
-        raise Medo1Error(f"{cfg.data}: the training rows all have the label {train[0].label}; a verifier needs both")
+    for name, part in (("training", train), ("held-out", heldout)):
+        if len({r.label for r in part}) < 2:
+            raise Medo1Error(f"{cfg.data}: the {name} rows all have the label {part[0].label}; a verifier needs "
+                             "both to learn, and the threshold needs both to be chosen")
     return train, heldout
 
 
