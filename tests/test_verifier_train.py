@@ -9,6 +9,7 @@ import json
 import math
 import random
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -83,6 +84,15 @@ def test_verifier_data_deduplicates_and_splits(tmp_path):
     assert [e.split for e in again] == [e.split for e in examples]  # seeded
     other, _ = collect([log], [human], heldout=0.25, seed=2)
     assert [e.split for e in other] != [e.split for e in examples]
+    run = tmp_path / "run"
+    run.mkdir()
+    shutil.copy(log, run / "verdicts.jsonl")
+    out = tmp_path / "data.jsonl"
+    result = CliRunner().invoke(app, ["verifier-data", str(run), "--labeled", str(human), "--out", str(out),
+                                      "--heldout", "0.25", "--seed", "1"])
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line)["split"] for line in out.read_text().splitlines()] == [e.split for e in examples]
+    assert "1 pairs dropped for tied judge verdicts" in result.output and "heldout" in result.output
     (tmp_path / "empty-run").mkdir()
     with pytest.raises(Medo1Error, match="no verdicts.jsonl"):
         collect([tmp_path / "empty-run"], [])
