@@ -246,6 +246,8 @@ def test_bad_classifier_specs_are_clear(tmp_path):
             load_verifier(bad)
     with pytest.raises(Medo1Error, match="not a checkpoint directory"):
         load_verifier(f"classifier:official:{tmp_path / 'missing'}")
+    with pytest.raises(Medo1Error, match="cannot load no-such-org/no-such-verifier"):  # a hub id, offline here
+        load_verifier("classifier:official:no-such-org/no-such-verifier")
 
 
 # ---------------------------------------------------------------- batching

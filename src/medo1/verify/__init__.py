@@ -29,8 +29,8 @@ from medo1.verify.verdicts import VerdictLog
 __all__ = [
     "ABBREVIATIONS", "Agreement", "REWARD_CORRECT", "REWARD_NO_FORMAT", "REWARD_WRONG", "ClassifierVerifier",
     "JudgeVerifier", "LabeledVerdict", "MatchVerifier", "VerdictLog", "Verifier", "VerifierError", "VerifierReport",
-    "compare_verifiers", "comparison_lines", "evaluate_verifier", "evaluate_verifier_file", "load_verifier", "normalize_tokens", "option_letter",
-    "parse_verdict", "reward", "token_f1", "verifier_model",
+    "compare_verifiers", "comparison_lines", "evaluate_verifier", "evaluate_verifier_file", "load_verifier",
+    "normalize_tokens", "option_letter", "parse_verdict", "reward", "token_f1", "verifier_model",
 ]
 
 
@@ -56,8 +56,6 @@ def load_verifier(
         return MatchVerifier()
     if kind == "judge" and rest:
         from medo1.llm import load_model
-
-        from medo1.verify.verdicts import VerdictLog
 
         return JudgeVerifier(load_model(rest, concurrency=concurrency, cache=cache), lang=lang,
                              prompts=str(prompts) if prompts else None, source=source,

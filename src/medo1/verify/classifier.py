@@ -93,12 +93,17 @@ class ClassifierVerifier:
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
         source = str(local) if local.is_dir() else target
-        self.tokenizer = AutoTokenizer.from_pretrained(source)
-        if self.tokenizer.pad_token is None:
-            self.tokenizer.pad_token = self.tokenizer.eos_token
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         dtype = torch.bfloat16 if self.device.startswith("cuda") and torch.cuda.is_bf16_supported() else None
-        self.model = AutoModelForSequenceClassification.from_pretrained(source, **({"dtype": dtype} if dtype else {}))
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(source)
+            self.model = AutoModelForSequenceClassification.from_pretrained(
+                source, **({"dtype": dtype} if dtype else {}))
+        except (OSError, ValueError) as err:  # not on the hub / offline / not a classifier checkpoint
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise Medo1Error(f"classifier verifier: cannot load {target}: {first}") from None
+        if self.tokenizer.pad_token is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
         self.model.config.pad_token_id = self.tokenizer.pad_token_id
         self.model.to(self.device).eval()
         labels = {str(v).lower(): int(k) for k, v in (self.model.config.id2label or {}).items()}
