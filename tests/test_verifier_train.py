@@ -372,3 +372,21 @@ def test_a_run_logs_judge_verdicts_and_its_verifier_stage_trains_the_rl_reward(t
 
 def await_(coroutine):
     return asyncio.run(coroutine)
+
+
+def test_rl_depends_on_the_verifier_section_only_when_that_stage_is_on(tmp_path, tiny_model_dir):
+    from medo1.pipeline import Run
+    from medo1.recipe import load_recipe
+    from tests.test_pipeline import recipe_text
+
+    def prints(verifier: str) -> dict[str, str]:
+        path = tmp_path / "recipe.yaml"
+        path.write_text(recipe_text("http://127.0.0.1:9/v1", tiny_model_dir, verifier=verifier))
+        run = Run(load_recipe(path), tmp_path / "run", concurrency=None, cache=False)
+        return {stage: run.fingerprint(stage) for stage in ("verifier", "rl")}
+
+    off, off_other = prints("  enabled: false\n"), prints("  enabled: false\n  lr: 1.0e-3\n")
+    on, on_other = prints("  enabled: true\n"), prints("  enabled: true\n  lr: 1.0e-3\n")
+    assert off["rl"] == off_other["rl"]  # a stage that is off changes nothing downstream (old runs resume)
+    assert on["rl"] != off["rl"] and on_other["rl"] != on["rl"]  # rl rewards with what that stage trains
+    assert len({off["verifier"], off_other["verifier"], on["verifier"], on_other["verifier"]}) == 4

@@ -58,7 +58,7 @@ DEPENDS: dict[str, tuple[str, ...]] = {
     "synthesize": ("synthesize", "models.teacher", "models.verifier", "seed", "lang", "prompts"),
     "verifier": ("verifier", "models.verifier", "seed"),
     "sft": ("sft", "models.policy", "seed"),
-    "rl": ("rl", "models.verifier", "verifier", "seed"),
+    "rl": ("rl", "models.verifier", "seed"),  # + the verifier section when that stage is on (fingerprint)
     "eval": ("eval", "models.policy", "lang", "prompts", "seed"),
 }
 
@@ -111,6 +111,8 @@ class Run:
             for part in dotted.split("."):
                 value = value.get(part) if isinstance(value, dict) else None
             picked[dotted] = value
+        if stage == "rl" and dumped["verifier"]["enabled"]:  # rl rewards with the verifier stage's classifier
+            picked["verifier"] = dumped["verifier"]  # (only then: runs made before that stage keep their prints)
         return hashlib.sha256(json.dumps(picked, sort_keys=True).encode()).hexdigest()[:16]
 
     def done(self, stage: str) -> dict[str, Any] | None:
