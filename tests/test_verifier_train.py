@@ -169,9 +169,12 @@ async def _verify_all(verifier, pairs):
 def test_lora_training_saves_a_merged_classifier(tmp_path, tiny_model_dir):
     data = tmp_path / "toy.jsonl"
     data.write_text("".join(json.dumps(r) + "\n" for r in toy_rows(24, 1)))
-    summary = train_verifier(VerifierTrainConfig(data=str(data), out=str(tmp_path / "out"), model=str(tiny_model_dir),
-                                                 lora=True, lora_r=4, lr=1e-3, epochs=1, batch_size=8, max_length=64))
-    assert summary["steps"] >= 1
+    result = CliRunner().invoke(app, ["verifier-train", "--data", str(data), "--model", f"hf:{tiny_model_dir}",
+                                      "--out", str(tmp_path / "out"), "--lora", "--lr", "1e-3", "--epochs", "1",
+                                      "--batch-size", "8", "--max-length", "64"])
+    assert result.exit_code == 0, result.output
+    assert f"-> classifier:{tmp_path / 'out'}" in result.output and "threshold" in result.output
+    assert json.loads((tmp_path / "out" / "medo1_verifier.json").read_text())["settings"]["lora"] is True
     from safetensors import safe_open
 
     with safe_open(str(tmp_path / "out" / "model.safetensors"), "pt") as f:

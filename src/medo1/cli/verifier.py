@@ -28,8 +28,10 @@ def verifier_data(
 
 @app.command("verifier-train")
 def verifier_train(
-    data: Path = typer.Option(..., "--data", help="`medo1 verifier-data` output (or any response, reference, label file)."),
-    model: str = typer.Option("embedded", "--model", help="Base model: embedded, hf:<path-or-repo>, a directory or a hub id."),
+    data: Path = typer.Option(..., "--data",
+                              help="`medo1 verifier-data` output (or any response, reference, label file)."),
+    model: str = typer.Option("embedded", "--model",
+                              help="Base model: embedded, hf:<path-or-repo>, a directory or a hub id."),
     out: Path = typer.Option(..., "--out", help="Output directory; load it as classifier:<out>."),
     layout: str = typer.Option("pair", "--layout", help="pair | official (the medical_o1_verifier_3B input layout)."),
     lora: bool = typer.Option(False, "--lora", help="Train LoRA adapters and the head (peft); saved merged."),
@@ -37,8 +39,10 @@ def verifier_train(
     lr: float = typer.Option(2e-5, "--lr", help="Peak learning rate."),
     batch_size: int = typer.Option(16, "--batch-size", min=1, help="Rows per optimizer step."),
     max_length: int = typer.Option(512, "--max-length", min=8, help="Longest tokenized pair."),
-    patience: int = typer.Option(2, "--patience", min=1, help="Evaluations without a better held-out loss before stopping."),
-    eval_steps: Optional[int] = typer.Option(None, "--eval-steps", min=1, help="Evaluate every N steps (default: each epoch)."),
+    patience: int = typer.Option(2, "--patience", min=1,
+                                 help="Evaluations without a better held-out loss before stopping."),
+    eval_steps: Optional[int] = typer.Option(None, "--eval-steps", min=1,
+                                             help="Evaluate every N steps (default: each epoch)."),
     target_precision: float = typer.Option(0.95, "--target-precision", min=0.0, max=1.0,
                                            help="Held-out precision the chosen threshold must reach."),
     seed: int = typer.Option(0, "--seed", help="Seed."),

@@ -154,8 +154,9 @@ def _add_human(human: dict[str, VerifierExample], row: LabeledVerdict, summary: 
         if human[key].label != row.label:
             raise Medo1Error(f"human labels disagree on the pair {row.response[:40]!r} / {row.reference[:40]!r}")
         return
+    meta = {**row.meta, **({"label_id": row.id} if row.id else {})}
     human[key] = VerifierExample(id=key, response=row.response, reference=row.reference, label=row.label,
-                                 kind=row.kind, source="human", meta={**row.meta, **({"label_id": row.id} if row.id else {})})
+                                 kind=row.kind, source="human", meta=meta)
 
 
 def split_examples(examples: list[VerifierExample], heldout: float, seed: int) -> None:
