@@ -437,7 +437,7 @@ def test_verifier_eval_reports_each_kind(tmp_path):
     assert report["by_kind"]["negated"]["precision"] is None  # undefined (never said True): null, not NaN
     assert report["by_kind"]["synonym"] == {"n": 2, "tp": 1, "fp": 0, "tn": 0, "fn": 1, "errors": 0, "accuracy": 0.5,
                                             "precision": 1.0, "recall": 0.5, "f1": pytest.approx(2 / 3),
-                                            "accept_rate": 0.5}
+                                            "kappa": 0.0, "accept_rate": 0.5}
     assert [m["kind"] for m in report["mistakes"]] == ["synonym", None]
 
 

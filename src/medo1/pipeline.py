@@ -1,6 +1,8 @@
 """`medo1 run`: the whole recipe as one resumable run in a run directory.
 
-    curate -> split -> decontaminate -> search -> synthesize -> sft -> rl -> eval
+    curate -> split -> decontaminate -> search -> synthesize -> verifier -> sft -> rl -> eval
+
+(`verifier` is optional: `verifier.enabled` in the recipe; otherwise it records that it is off.)
 
 Every stage writes its outputs into the run directory and, when it finishes, a line in
 `run.json` (seconds, summary, a fingerprint of the settings it ran with). A re-run skips
@@ -19,6 +21,8 @@ Run directory:
     split/search.jsonl, split/rl.jsonl, eval_items.jsonl, clean/search.jsonl, clean/rl.jsonl
     traces.jsonl (+ .failed)       stage 1 search
     sft.jsonl (+ .failed)          stage 1 synthesis
+    verdicts.jsonl                 every judge verdict of search and synthesis (kept by --force)
+    verifier/data.jsonl            the verifier stage's training set; ckpt/verifier its classifier
     ckpt/sft, ckpt/rl              trained models (HF checkpoints), metrics.jsonl, checkpoints
     eval/base, eval/sft, eval/rl   per-item outputs and results of each model
     report.md, report.html, plots/
@@ -42,7 +46,7 @@ from medo1.errors import Medo1Error
 from medo1.recipe import Recipe, load_recipe
 from medo1.stages import RUNNERS
 
-STAGES = ("curate", "split", "decontaminate", "search", "synthesize", "sft", "rl", "eval")
+STAGES = ("curate", "split", "decontaminate", "search", "synthesize", "verifier", "sft", "rl", "eval")
 TRAINING = ("sft", "rl")  # the stages that may run under `accelerate launch` (several processes)
 
 # The recipe sections (and model roles) each stage depends on: its fingerprint.
@@ -52,8 +56,9 @@ DEPENDS: dict[str, tuple[str, ...]] = {
     "decontaminate": ("decontaminate", "eval.benches", "eval.data", "eval.cop_base"),
     "search": ("search", "models.teacher", "models.verifier", "seed", "lang", "prompts"),
     "synthesize": ("synthesize", "models.teacher", "models.verifier", "seed", "lang", "prompts"),
+    "verifier": ("verifier", "models.verifier", "seed"),
     "sft": ("sft", "models.policy", "seed"),
-    "rl": ("rl", "models.verifier", "seed"),
+    "rl": ("rl", "models.verifier", "seed"),  # + the verifier section when that stage is on (fingerprint)
     "eval": ("eval", "models.policy", "lang", "prompts", "seed"),
 }
 
@@ -68,7 +73,8 @@ class Paths:
             "mcq": "mcq.jsonl", "problems": "problems.jsonl", "search_split": "split/search.jsonl",
             "rl_split": "split/rl.jsonl", "eval_items": "eval_items.jsonl", "search_problems": "clean/search.jsonl",
             "rl_problems": "clean/rl.jsonl", "traces": "traces.jsonl", "sft_data": "sft.jsonl",
-            "sft_model": "ckpt/sft", "rl_model": "ckpt/rl", "eval": "eval",
+            "verdicts": "verdicts.jsonl", "verifier_data": "verifier/data.jsonl",
+            "verifier_model": "ckpt/verifier", "sft_model": "ckpt/sft", "rl_model": "ckpt/rl", "eval": "eval",
         }
         if name not in files:
             raise AttributeError(name)
@@ -105,6 +111,8 @@ class Run:
             for part in dotted.split("."):
                 value = value.get(part) if isinstance(value, dict) else None
             picked[dotted] = value
+        if stage == "rl" and dumped["verifier"]["enabled"]:  # rl rewards with the verifier stage's classifier
+            picked["verifier"] = dumped["verifier"]  # (only then: runs made before that stage keep their prints)
         return hashlib.sha256(json.dumps(picked, sort_keys=True).encode()).hexdigest()[:16]
 
     def done(self, stage: str) -> dict[str, Any] | None:
@@ -139,6 +147,7 @@ OUTPUTS: dict[str, tuple[str, ...]] = {
     "decontaminate": ("eval_items", "search_problems", "rl_problems"),
     "search": ("traces",),
     "synthesize": ("sft_data",),
+    "verifier": ("verifier_data", "verifier_model"),
     "sft": ("sft_model",),
     "rl": ("rl_model",),
     "eval": ("eval",),

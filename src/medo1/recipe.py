@@ -1,7 +1,7 @@
 """A recipe: one YAML file that names the data, the models and every stage's settings.
 
 Each stage section takes exactly the fields of that stage's config dataclass (CurateConfig,
-SearchConfig, SynthConfig, SFTSettings, PPOConfig / TRLRLSettings, EvalConfig), so the
+SearchConfig, SynthConfig, VerifierTrainConfig, SFTSettings, PPOConfig / TRLRLSettings, EvalConfig), so the
 documented defaults live in one place. What the run wires between stages (input and output
 paths, resume flags) and what is shared (seed, lang, prompts) is set at the top level, not
 per stage. An unknown key, a wrong type or a missing file is a one-line error naming the
@@ -26,6 +26,7 @@ from medo1.errors import InputError, Medo1Error
 from medo1.evaluate import EvalConfig
 from medo1.search import SearchConfig
 from medo1.synthesize import SynthConfig
+from medo1.verify.train import VerifierTrainConfig
 
 BUNDLED_RECIPES = Path(__file__).parent / "recipes"
 SAMPLE = "sample"  # the bundled question bank in `data.mcq`
@@ -111,6 +112,13 @@ def build_recipe_model() -> type[BaseModel]:
     curate = _section(CurateConfig, "CurateSection", ("only_split", "lang", "prompts"))
     search = _section(SearchConfig, "SearchSection", ("seed", "lang", "prompts"))
     synthesize = _section(SynthConfig, "SynthSection", ("seed", "lang", "prompts"))
+    verifier = _section(
+        VerifierTrainConfig, "VerifierSection", ("data", "out", "seed"),
+        enabled=(bool, Field(default=False, description="Train a classifier verifier on the judge's verdicts of "
+                                                        "search and synthesis; `rl` then uses it instead of the judge.")),
+        labeled=(list[str], Field(default_factory=list, description="Files of human labels (response, reference, "
+                                                                    "label) added to the verdicts; they win.")),
+    )
     return create_model(
         "Recipe",
         __base__=Strict,
@@ -126,6 +134,7 @@ def build_recipe_model() -> type[BaseModel]:
         decontaminate=(DecontaminateSection, Field(default_factory=DecontaminateSection)),
         search=(search, Field(default_factory=search)),
         synthesize=(synthesize, Field(default_factory=synthesize)),
+        verifier=(verifier, Field(default_factory=verifier)),
         sft=(sft, Field(default_factory=sft)),
         rl=(rl, Field(default_factory=ppo)),
         eval=(_EvalSection, Field(default_factory=_EvalSection)),
@@ -275,6 +284,9 @@ def _check_files(recipe: Recipe, root: yaml.Node | None, quick: bool) -> None:
     for i, value in enumerate(recipe.data.mcq):
         if value != SAMPLE and not recipe.input_path(value).is_file():
             raise missing(("data", "mcq", i), value)
+    for i, value in enumerate(recipe.verifier.labeled):
+        if not recipe.input_path(value).is_file():
+            raise missing(("verifier", "labeled", i), value)
     for bench, value in recipe.eval.data.items():
         if not recipe.input_path(value).is_file():
             raise missing(("eval", "data", bench), value)

@@ -270,6 +270,7 @@ def search_file(
     retry_failed: bool = False,
     limit: int | None = None,
     progress: bool = True,
+    verdict_log: str | os.PathLike | None = None,  # append every judge verdict here
 ) -> SearchSummary:
     """`medo1 search`: read problems (ours or medical-o1 fields), load teacher and verifier, run."""
     from medo1.llm import load_model
@@ -279,7 +280,8 @@ def search_file(
     if limit is not None:
         items = items[:limit]
     teacher_model = load_model(teacher, concurrency=concurrency, cache=cache)
-    judge = load_verifier(verifier, concurrency=concurrency, cache=cache, lang=cfg.lang, prompts=cfg.prompts)
+    judge = load_verifier(verifier, concurrency=concurrency, cache=cache, lang=cfg.lang, prompts=cfg.prompts,
+                          verdict_log=verdict_log, source="search")
 
     async def main() -> SearchSummary:
         try:

@@ -107,7 +107,7 @@ def stage_search(run: Run) -> dict[str, Any]:
     if _count(p.search_problems) == 0:
         raise Medo1Error("search: no problems left after curation, split and decontamination; see problems.rejected.jsonl")
     summary = search_file(p.search_problems, p.traces, cfg, teacher=run.spec("teacher"),
-                          verifier=_verifier(run), concurrency=run.concurrency, cache=run.cache)
+                          verifier=_verifier(run), concurrency=run.concurrency, cache=run.cache, verdict_log=p.verdicts)
     return summary.as_dict()
 
 
@@ -117,7 +117,7 @@ def stage_synthesize(run: Run) -> dict[str, Any]:
     r, p = run.recipe, run.paths
     cfg = SynthConfig(**r.synthesize.model_dump(), seed=r.seed, lang=r.lang, prompts=_prompts(r))
     summary = synthesize_file(p.traces, p.sft_data, cfg, teacher=run.spec("teacher"), verifier=_verifier(run),
-                              concurrency=run.concurrency, cache=run.cache)
+                              concurrency=run.concurrency, cache=run.cache, verdict_log=p.verdicts)
     if _count(p.sft_data) == 0:
         raise Medo1Error("synthesize: no SFT example was written (the search found no trajectory, or every "
                          "rewrite drifted from the verified answer?); see traces.jsonl and sft.failed.jsonl")
@@ -126,6 +126,31 @@ def stage_synthesize(run: Run) -> dict[str, Any]:
                           f"({summary.agreed_first} of {summary.checked} at the first ask, {summary.reasked} after a "
                           f"re-ask, {summary.drifted} dropped for drift)")
     return summary.as_dict()
+
+
+def stage_verifier(run: Run) -> dict[str, Any]:
+    """Optional: distil the judge's verdicts (verdicts.jsonl) and any human labels into a classifier for `rl`."""
+    from medo1.verify.data import verifier_data
+    from medo1.verify.train import VerifierTrainConfig, train_verifier
+
+    r, p = run.recipe, run.paths
+    if not r.verifier.enabled:
+        return {"enabled": False}
+    fields = r.verifier.model_dump()
+    labeled = [r.input_path(f) for f in fields.pop("labeled")]
+    fields.pop("enabled")
+    sources = [p.verdicts] if p.verdicts.exists() else []
+    if not sources and not labeled:
+        raise Medo1Error(f"verifier: no judge verdicts in {p.verdicts} (models.verifier is {r.models.verifier!r}; "
+                         "the stage distils a judge) and no verifier.labeled files")
+    data = verifier_data(sources, p.verifier_data, labeled=labeled, heldout=fields["heldout"], seed=r.seed)
+    for line in data.lines():
+        run.console.print(f"verifier data: {line}")
+    fields["model"] = r.model_spec(fields["model"])
+    summary = train_verifier(VerifierTrainConfig(**fields, data=str(p.verifier_data), out=str(p.verifier_model),
+                                                 seed=r.seed))
+    return {"enabled": True, "data": data.counts, **{k: summary[k] for k in (
+        "threshold", "target_met", "steps", "best_eval_loss", "heldout")}}
 
 
 def stage_sft(run: Run) -> dict[str, Any]:
@@ -145,7 +170,7 @@ def stage_rl(run: Run) -> dict[str, Any]:
     r, p = run.recipe, run.paths
     fields = r.rl.model_dump()
     algo = fields.pop("algo")
-    common = dict(problems=str(p.rl_problems), model=str(p.sft_model), out=str(p.rl_model), verifier=_verifier(run),
+    common = dict(problems=str(p.rl_problems), model=str(p.sft_model), out=str(p.rl_model), verifier=rl_verifier(run),
                   seed=r.seed, resume=last_checkpoint(p.rl_model) is not None)
     if _count(p.rl_problems) == 0:
         raise Medo1Error("rl: no RL problems (split.rl_fraction is 0 or every problem was dropped)")
@@ -207,6 +232,11 @@ def stage_eval(run: Run) -> dict[str, Any]:
     return summary
 
 
+def rl_verifier(run: Run) -> str:
+    """The RL reward's verifier: the classifier the `verifier` stage trained when it is on, else the recipe's."""
+    return f"classifier:{run.paths.verifier_model}" if run.recipe.verifier.enabled else _verifier(run)
+
+
 def _verifier(run: Run) -> str:
     spec = run.recipe.models.verifier
     if spec.startswith("judge:"):
@@ -229,5 +259,5 @@ def _count(path: Path) -> int:
 
 RUNNERS: dict[str, Callable[[Run], dict[str, Any]]] = {
     "curate": stage_curate, "split": stage_split, "decontaminate": stage_decontaminate, "search": stage_search,
-    "synthesize": stage_synthesize, "sft": stage_sft, "rl": stage_rl, "eval": stage_eval,
+    "synthesize": stage_synthesize, "verifier": stage_verifier, "sft": stage_sft, "rl": stage_rl, "eval": stage_eval,
 }

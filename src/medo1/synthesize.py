@@ -279,6 +279,7 @@ def synthesize_file(
     retry_failed: bool = False,
     official: bool = False,
     progress: bool = True,
+    verdict_log: str | os.PathLike | None = None,  # append every judge verdict here
 ) -> SynthSummary:
     """`medo1 synthesize`: read traces, load the teacher and the verifier (neither needed for mcq), run."""
     from medo1.llm import load_model
@@ -288,7 +289,8 @@ def synthesize_file(
     model = load_model(teacher, concurrency=concurrency, cache=cache) if cfg.variant != "mcq" and teacher else None
     checker = None
     if cfg.variant != "mcq" and cfg.check_answer:
-        checker = load_verifier(verifier, concurrency=concurrency, cache=cache, lang=cfg.lang, prompts=cfg.prompts)
+        checker = load_verifier(verifier, concurrency=concurrency, cache=cache, lang=cfg.lang, prompts=cfg.prompts,
+                                verdict_log=verdict_log, source="synthesize")
 
     async def main() -> SynthSummary:
         try:

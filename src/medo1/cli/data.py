@@ -1,4 +1,4 @@
-"""Commands that make and check data: curate, split, decontaminate, verifier-eval."""
+"""Commands that make and check data: curate, split, decontaminate."""
 
 from __future__ import annotations
 
@@ -86,24 +86,3 @@ def decontaminate(
         typer.echo(f"  ... and {len(report.dropped) - show} more")
     if report.dropped:
         typer.echo(f"  all of them: {dropped_path(out)}")
-
-
-@app.command("verifier-eval")
-def verifier_eval(
-    labeled: Path = typer.Option(..., "--labeled",
-                                 help="JSONL of human labels: response, reference, label (optional: kind, id)."),
-    verifier: str = typer.Option("match", "--verifier", help="match | judge:<model spec> | classifier:<path>."),
-    threshold: float = typer.Option(0.5, "--threshold", help="classifier: P(correct) above which it says True."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Write the report (with every disagreement) as JSON."),
-    lang: str = typer.Option("en", "--lang", help="Prompt language of the judge: en or zh."),
-    prompts: Optional[Path] = PromptsOpt,
-    concurrency: int = ConcurrencyOpt,
-    no_cache: bool = NoCacheOpt,
-):
-    """Agreement of a verifier with human labels: accuracy, precision, recall, confusion matrix;
-    per kind too when the file has a `kind` column (accepted = how often the verifier said True)."""
-    from medo1.verify import evaluate_verifier_file
-
-    report = evaluate_verifier_file(labeled, verifier, concurrency=concurrency, cache=not no_cache,
-                                    threshold=threshold, lang=lang, prompts=prompts, out=out)
-    typer.echo("\n".join(report.lines()))

@@ -28,6 +28,8 @@ def search(
     max_tokens: int = typer.Option(8192, "--max-tokens", min=1, help="Budget of each teacher reply (paper: 8192)."),
     retries: int = typer.Option(2, "--retries", min=0, help="Re-asks after an invalid CoT reply."),
     limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Search only the first N problems."),
+    verdict_log: Optional[Path] = typer.Option(None, "--verdict-log", help="Append every judge verdict to this JSONL "
+                                               "(training data of `medo1 verifier-data`)."),
     lang: str = LangOpt,
     prompts: Optional[Path] = PromptsOpt,
     retry_failed: bool = typer.Option(False, "--retry-failed", help="Search failed problems again (cached "
@@ -43,7 +45,7 @@ def search(
                        label_hint=label_hint, seed=seed, temperature=temperature, max_tokens=max_tokens,
                        retries=retries, lang=lang, prompts=str(prompts) if prompts else None)
     s = search_file(problems, out, cfg, teacher=teacher, verifier=verifier, concurrency=concurrency,
-                    cache=not no_cache, retry_failed=retry_failed, limit=limit)
+                    cache=not no_cache, retry_failed=retry_failed, limit=limit, verdict_log=verdict_log)
     typer.echo(f"search: {s.found} found ({s.label_hint} with the label hint), {s.discarded} discarded, "
                f"{s.failed} failed, {s.skipped} done earlier -> {out}")
 
@@ -68,6 +70,8 @@ def synthesize(
     seed: int = typer.Option(0, "--seed", help="Seed of sampled calls (reproducible re-runs)."),
     max_repeated: float = typer.Option(0.3, "--max-repeated", min=0.0, max=1.0,
                                        help="Re-ask replies with more than this share of repeated text (loops)."),
+    verdict_log: Optional[Path] = typer.Option(None, "--verdict-log", help="Append every judge verdict to this JSONL "
+                                               "(training data of `medo1 verifier-data`)."),
     lang: str = LangOpt,
     prompts: Optional[Path] = PromptsOpt,
     retry_failed: bool = typer.Option(False, "--retry-failed", help="Try failed traces again (cached replies "
@@ -84,7 +88,8 @@ def synthesize(
                       temperature=temperature, seed=seed, max_repeated=max_repeated, check_answer=check_answer,
                       answer_retries=answer_retries, lang=lang, prompts=str(prompts) if prompts else None)
     s = synthesize_file(traces, out, cfg, teacher=teacher, verifier=verifier, concurrency=concurrency,
-                        cache=not no_cache, retry_failed=retry_failed, official=format == "official")
+                        cache=not no_cache, retry_failed=retry_failed, official=format == "official",
+                        verdict_log=verdict_log)
     typer.echo(f"synthesize ({variant}): {s.written} examples, {s.failed} failed, {s.skipped} done earlier -> {out}")
     if s.checked:
         typer.echo(f"  answer check ({verifier}): consistency {100 * s.consistency_rate:.1f}% "

@@ -4,9 +4,12 @@ Verifier specs (`load_verifier(spec)`):
     match               no model: normalised containment / token-F1, option letters (offline default)
     judge:<model spec>  an LLM judge that answers exactly True or False (the paper: GPT-4o)
     classifier:<path>   a Hugging Face sequence-classification checkpoint: P(correct) > threshold
+                        (a local directory or a hub id; `medo1 verifier-train` writes one)
+    classifier:official:<path>  the released medical_o1_verifier_3B input layout (threshold 0.4)
 
-Modules: `base` (the protocol and the reward rule), `match`, `judge`, `classifier`, and
-`evaluation` (`medo1 verifier-eval`: agreement with human labels).
+Modules: `base` (the protocol and the reward rule), `match`, `judge`, `classifier`,
+`verdicts` (the judge verdict log), `data` (`medo1 verifier-data`), `train`
+(`medo1 verifier-train`), `evaluation` and `compare` (`medo1 verifier-eval`).
 """
 
 from __future__ import annotations
@@ -24,27 +27,17 @@ from medo1.verify.base import (
     reward,
 )
 from medo1.verify.classifier import ClassifierVerifier
-from medo1.verify.evaluation import (
-    Agreement,
-    LabeledVerdict,
-    VerifierReport,
-    evaluate_verifier,
-    evaluate_verifier_file,
-)
+from medo1.verify.compare import compare_verifiers, comparison_lines, evaluate_verifier_file
+from medo1.verify.evaluation import Agreement, LabeledVerdict, VerifierReport, evaluate_verifier
 from medo1.verify.judge import JudgeVerifier, parse_verdict
-from medo1.verify.match import (
-    ABBREVIATIONS,
-    MatchVerifier,
-    normalize_tokens,
-    option_letter,
-    token_f1,
-)
+from medo1.verify.match import ABBREVIATIONS, MatchVerifier, normalize_tokens, option_letter, token_f1
+from medo1.verify.verdicts import VerdictLog
 
 __all__ = [
     "ABBREVIATIONS", "Agreement", "REWARD_CORRECT", "REWARD_NO_FORMAT", "REWARD_WRONG", "ClassifierVerifier",
-    "JudgeVerifier", "LabeledVerdict", "MatchVerifier", "Verifier", "VerifierError", "VerifierReport",
-    "evaluate_verifier", "evaluate_verifier_file", "load_verifier", "normalize_tokens", "option_letter",
-    "parse_verdict", "reward", "token_f1", "verifier_model",
+    "JudgeVerifier", "LabeledVerdict", "MatchVerifier", "VerdictLog", "Verifier", "VerifierError", "VerifierReport",
+    "compare_verifiers", "comparison_lines", "evaluate_verifier", "evaluate_verifier_file", "load_verifier",
+    "normalize_tokens", "option_letter", "parse_verdict", "reward", "token_f1", "verifier_model",
 ]
 
 
@@ -55,9 +48,15 @@ def load_verifier(
     cache: bool | str | os.PathLike = True,
     lang: str = "en",
     prompts: str | os.PathLike | None = None,
-    threshold: float = 0.5,
+    threshold: float | None = None,
+    verdict_log: str | os.PathLike | None = None,
+    source: str = "",
 ) -> Verifier:
-    """A Verifier from its spec: `match`, `judge:<model spec>` or `classifier:<path>`."""
+    """A Verifier from its spec: `match`, `judge:<model spec>` or `classifier:[official:]<path>`.
+
+    `threshold` (classifier): None keeps the checkpoint's own (or the layout's default).
+    `verdict_log` (judge): append every verdict to this JSONL file, marked with `source`.
+    """
     spec = (spec or "match").strip()
     kind, _, rest = spec.partition(":")
     if kind == "match" and not rest:
@@ -66,10 +65,12 @@ def load_verifier(
         from medo1.llm import load_model
 
         return JudgeVerifier(load_model(rest, concurrency=concurrency, cache=cache), lang=lang,
-                             prompts=str(prompts) if prompts else None)
-    if kind == "classifier" and rest:
-        return ClassifierVerifier(rest, threshold=threshold)
-    raise Medo1Error(f"verifier spec {spec!r}: expected 'match', 'judge:<model spec>' or 'classifier:<path>'")
+                             prompts=str(prompts) if prompts else None, source=source,
+                             log=VerdictLog(verdict_log) if verdict_log else None)
+    if kind == "classifier" and rest and rest != "official:":
+        return ClassifierVerifier(rest, threshold=threshold, batch_size=concurrency)
+    raise Medo1Error(f"verifier spec {spec!r}: expected 'match', 'judge:<model spec>' or "
+                     "'classifier:[official:]<path>'")
 
 
 def verifier_model(verifier: Verifier) -> Any | None:

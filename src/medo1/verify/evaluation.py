@@ -1,10 +1,12 @@
-"""`medo1 verifier-eval`: agreement of a verifier with human labels."""
+"""Agreement of a verifier with human labels: the confusion matrix and the figures read from it
+(accuracy, precision, recall, F1, Cohen's kappa), per `kind` too, and the verifier's throughput.
+Running it from files, several verifiers side by side and judge costs: `medo1.verify.compare`."""
 
 from __future__ import annotations
 
 import asyncio
 import math
-import os
+import time
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -77,6 +79,15 @@ class Agreement:
         return 2 * p * r / (p + r) if p + r else math.nan
 
     @property
+    def kappa(self) -> float:
+        """Cohen's kappa: agreement with the labels beyond what chance agreement at the same rates gives."""
+        n = self.judged
+        if not n:
+            return math.nan
+        chance = ((self.tp + self.fp) * (self.tp + self.fn) + (self.fn + self.tn) * (self.fp + self.tn)) / n ** 2
+        return (self.accuracy - chance) / (1 - chance) if chance < 1 else math.nan
+
+    @property
     def accept_rate(self) -> float:
         """How often the verifier said True (for a kind whose rows are all wrong: how often it was fooled)."""
         return (self.tp + self.fp) / self.judged if self.judged else math.nan
@@ -94,7 +105,7 @@ class Agreement:
     def figures(self) -> dict[str, Any]:
         return {"n": self.n, "tp": self.tp, "fp": self.fp, "tn": self.tn, "fn": self.fn, "errors": self.errors,
                 "accuracy": self.accuracy, "precision": self.precision, "recall": self.recall, "f1": self.f1,
-                "accept_rate": self.accept_rate}
+                "kappa": self.kappa, "accept_rate": self.accept_rate}
 
 
 @dataclass
@@ -102,9 +113,18 @@ class VerifierReport(Agreement):
     verifier: str = ""
     by_kind: dict[str, Agreement] = field(default_factory=dict)  # empty when no row has a kind
     mistakes: list[dict[str, Any]] = field(default_factory=list)
+    seconds: float = 0.0  # wall time of all verdicts (concurrent calls overlap)
+    cost_per_1k: float | None = None  # USD per 1,000 verdicts (judges with a price), else None
+    cache_hits: int = 0  # judge calls the request cache answered (they make throughput look better)
+
+    @property
+    def verdicts_per_second(self) -> float:
+        return self.judged / self.seconds if self.seconds > 0 else math.nan
 
     def as_dict(self) -> dict[str, Any]:
-        return {"verifier": self.verifier, **self.figures(),
+        return {"verifier": self.verifier, **self.figures(), "seconds": self.seconds,
+                "verdicts_per_second": self.verdicts_per_second, "cost_per_1k": self.cost_per_1k,
+                "cache_hits": self.cache_hits,
                 "by_kind": {kind: counts.figures() for kind, counts in self.by_kind.items()},
                 "mistakes": self.mistakes}
 
@@ -112,7 +132,10 @@ class VerifierReport(Agreement):
         """The report as `medo1 verifier-eval` prints it: figures, confusion matrix, a row per kind."""
         out = [f"verifier {self.verifier} on {self.n} labelled items ({self.errors} without a verdict)",
                f"  accuracy {self.accuracy:.3f}  precision {self.precision:.3f}  recall {self.recall:.3f}"
-               f"  f1 {self.f1:.3f}",
+               f"  f1 {self.f1:.3f}  kappa {self.kappa:.3f}",
+               f"  {self.verdicts_per_second:.1f} verdicts/s"
+               + (f" ({self.cache_hits} answered by the request cache)" if self.cache_hits else "")
+               + (f"  ${self.cost_per_1k:.4f} per 1,000 verdicts" if self.cost_per_1k is not None else ""),
                "                 label True  label False",
                f"  said True      {self.tp:10d}  {self.fp:11d}",
                f"  said False     {self.fn:10d}  {self.tn:11d}"]
@@ -157,45 +180,10 @@ async def evaluate_verifier(verifier: Verifier, items: Iterable[LabeledVerdict],
             report.mistakes.append({"index": index, "id": item.id, "kind": item.kind, "label": item.label,
                                     "verdict": said, "response": item.response, "reference": item.reference})
 
+    started = time.perf_counter()
     await asyncio.gather(*(judge(i, item) for i, item in enumerate(items)))
+    report.seconds = time.perf_counter() - started
     report.mistakes.sort(key=lambda m: m["index"])
-    return report
-
-
-def evaluate_verifier_file(
-    labeled: str | os.PathLike,
-    spec: str = "match",
-    *,
-    concurrency: int = 32,
-    cache: bool | str | os.PathLike = True,
-    threshold: float = 0.5,
-    lang: str = "en",
-    prompts: str | os.PathLike | None = None,
-    out: str | os.PathLike | None = None,
-) -> VerifierReport:
-    """`medo1 verifier-eval`: read labelled verdicts, run the verifier, optionally write the report as JSON."""
-    import json
-    from pathlib import Path
-
-    from medo1.jsonl import read_jsonl
-    from medo1.verify import load_verifier, verifier_model
-
-    items = read_jsonl(labeled, LabeledVerdict)
-    verifier = load_verifier(spec, concurrency=concurrency, cache=cache, lang=lang, prompts=prompts,
-                             threshold=threshold)
-
-    async def main() -> VerifierReport:
-        try:
-            return await evaluate_verifier(verifier, items, concurrency=concurrency)
-        finally:
-            model = verifier_model(verifier)
-            if model is not None:
-                await model.aclose()
-
-    report = asyncio.run(main())
-    if out is not None:
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-        Path(out).write_text(json.dumps(_no_nan(report.as_dict()), indent=2, default=str) + "\n")
     return report
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from medo1.prompts import load_prompt, render
+from medo1.records import Usage
 from medo1.verify.base import VerifierError
+from medo1.verify.verdicts import VerdictLog
 
 _VERDICT_DECORATION = " \t\r\n.!*`'\"“”‘’_#:()[]"
 
@@ -29,7 +31,12 @@ def parse_verdict(text: str) -> bool:
 
 @dataclass
 class JudgeVerifier:
-    """An LLM judge; its verdict is parsed strictly and an unclear reply is asked again."""
+    """An LLM judge; its verdict is parsed strictly and an unclear reply is asked again.
+
+    With a `log`, every verdict is appended to it (response, reference, verdict, `source`):
+    the labels `medo1 verifier-train` learns from. `usage` adds up the tokens of every reply
+    it read, cached or not (what the verdicts would cost uncached), and `verdicts` counts them.
+    """
 
     model: Any  # a ChatModel
     lang: str = "en"
@@ -37,6 +44,10 @@ class JudgeVerifier:
     retries: int = 2  # re-asks after an unclear verdict
     max_tokens: int = 8
     name: str = field(default="")
+    log: VerdictLog | None = None
+    source: str = ""  # where the verdicts are asked for (search, synthesize), written in the log
+    usage: Usage = field(default_factory=Usage, init=False, repr=False)
+    verdicts: int = field(default=0, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.name = self.name or f"judge:{self.model.name}"
@@ -44,7 +55,7 @@ class JudgeVerifier:
         self._fix = load_prompt("verify/fix_verdict", lang=self.lang, override=self.prompts)
 
     def with_model(self, model: Any) -> "JudgeVerifier":
-        return JudgeVerifier(model, self.lang, self.prompts, self.retries, self.max_tokens, self.name)
+        return replace(self, model=model)
 
     async def verify(self, response: str, reference: str) -> bool:
         messages = [{"role": "user", "content": render(self._template, response=response, reference=reference)}]
@@ -52,10 +63,16 @@ class JudgeVerifier:
         error: VerifierError | None = None
         for _ in range(self.retries + 1):
             completion = await self.model.chat(asked, max_tokens=self.max_tokens, temperature=0.0, tag="verify")
+            self.usage = self.usage + completion.usage
             try:
-                return parse_verdict(completion.text)
+                verdict = parse_verdict(completion.text)
             except VerifierError as err:
                 error = err
+            else:
+                self.verdicts += 1
+                if self.log is not None:
+                    self.log.write(response, reference, verdict, source=self.source, verifier=self.name)
+                return verdict
             asked = [*messages, {"role": "assistant", "content": completion.text},
                      {"role": "user", "content": self._fix}]
         raise VerifierError(f"{error} (after {self.retries + 1} tries)")

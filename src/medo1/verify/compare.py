@@ -1,0 +1,112 @@
+"""`medo1 verifier-eval`: one verifier, or several side by side (`--compare`), on a file of human labels.
+
+Each verifier is loaded, run over every labelled pair at the given concurrency and timed; a judge's
+cost per 1,000 verdicts is priced from its tokens (every reply counted, cached or not: the cost of
+the verdicts uncached) at the recipe's `report.prices` (USD per 1M prompt / completion tokens,
+keyed by model spec). The table:
+
+    verifier              n  accuracy  precision  recall     f1  kappa  errors  verdicts/s  $/1k
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+from medo1.verify.evaluation import LabeledVerdict, VerifierReport, _no_nan, evaluate_verifier
+from medo1.verify.verdicts import public_name
+
+Prices = dict[str, tuple[float, float]]
+
+
+def recipe_prices(recipe: str | os.PathLike | None) -> Prices:
+    """`report.prices` of a recipe (file or bundled name); {} without one."""
+    if recipe is None:
+        return {}
+    from medo1.recipe import load_recipe
+
+    return {k: tuple(v) for k, v in load_recipe(recipe, check_files=False).report.prices.items()}
+
+
+def judge_cost_per_1k(verifier: Any, prices: Prices) -> float | None:
+    """USD per 1,000 verdicts of a judge whose model has a price; None for other verifiers."""
+    from medo1.verify.judge import JudgeVerifier
+
+    if not isinstance(verifier, JudgeVerifier) or not verifier.verdicts:
+        return None
+    spec = verifier.name.removeprefix("judge:")
+    price = prices.get(spec) or prices.get(verifier.model.name)
+    if price is None:
+        return None
+    usd = (verifier.usage.prompt_tokens * price[0] + verifier.usage.completion_tokens * price[1]) / 1e6
+    return 1000 * usd / verifier.verdicts
+
+
+async def run_one(spec: str, items: list[LabeledVerdict], *, concurrency: int = 32,
+                  cache: bool | str | os.PathLike = True, threshold: float | None = None, lang: str = "en",
+                  prompts: str | os.PathLike | None = None, prices: Prices | None = None) -> VerifierReport:
+    """Load the verifier of `spec`, measure it on `items`, close it."""
+    from medo1.verify import load_verifier, verifier_model
+
+    verifier = load_verifier(spec, concurrency=concurrency, cache=cache, lang=lang, prompts=prompts,
+                             threshold=threshold)
+    model = verifier_model(verifier)
+    try:
+        report = await evaluate_verifier(verifier, items, concurrency=concurrency)
+    finally:
+        if model is not None:
+            await model.aclose()
+        elif hasattr(verifier, "aclose"):
+            await verifier.aclose()
+    report.verifier = public_name(report.verifier)
+    report.cost_per_1k = judge_cost_per_1k(verifier, prices or {})
+    if model is not None:
+        report.cache_hits = model.meter.by_tag.get("verify").cache_hits if "verify" in model.meter.by_tag else 0
+    return report
+
+
+def compare_verifiers(labeled: str | os.PathLike, specs: list[str], *, out: str | os.PathLike | None = None,
+                      recipe: str | os.PathLike | None = None, **options: Any) -> list[VerifierReport]:
+    """Every verifier of `specs` on the labelled file, one after another (so each is timed alone)."""
+    from medo1.jsonl import read_jsonl
+
+    items = read_jsonl(labeled, LabeledVerdict)
+    prices = recipe_prices(recipe)
+
+    async def main() -> list[VerifierReport]:
+        return [await run_one(spec, items, prices=prices, **options) for spec in specs]
+
+    reports = asyncio.run(main())
+    if out is not None:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        value = reports[0].as_dict() if len(reports) == 1 else [r.as_dict() for r in reports]
+        Path(out).write_text(json.dumps(_no_nan(value), indent=2, default=str) + "\n")
+    return reports
+
+
+def evaluate_verifier_file(labeled: str | os.PathLike, spec: str = "match", **options: Any) -> VerifierReport:
+    """`medo1 verifier-eval --verifier SPEC`: one verifier on a labelled file (optionally `out` as JSON)."""
+    return compare_verifiers(labeled, [spec], **options)[0]
+
+
+def comparison_lines(reports: list[VerifierReport]) -> list[str]:
+    """The side-by-side table of `medo1 verifier-eval --compare`."""
+    def fmt(x: float | None, digits: int = 3) -> str:
+        return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
+
+    width = max(len("verifier"), *(len(r.verifier) for r in reports))
+    head = (f"{'verifier':<{width}}  {'n':>5}  {'accuracy':>8}  {'precision':>9}  {'recall':>6}  {'f1':>5}  "
+            f"{'kappa':>5}  {'errors':>6}  {'verdicts/s':>10}  {'$/1k':>7}")
+    rows = [head, "-" * len(head)]
+    for r in reports:
+        rows.append(f"{r.verifier:<{width}}  {r.n:5d}  {fmt(r.accuracy):>8}  {fmt(r.precision):>9}  "
+                    f"{fmt(r.recall):>6}  {fmt(r.f1):>5}  {fmt(r.kappa):>5}  {r.errors:6d}  "
+                    f"{fmt(r.verdicts_per_second, 1):>10}  {fmt(r.cost_per_1k, 4):>7}")
+    if any(r.cache_hits for r in reports):
+        rows.append("(judge replies answered by the request cache count at their cached speed; --no-cache to time "
+                    "the judge itself)")
+    return rows

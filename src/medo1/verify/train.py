@@ -1,0 +1,195 @@
+"""`medo1 verifier-train`: distil a judge into a sequence classifier that `classifier:DIR` loads.
+
+A transformers `AutoModelForSequenceClassification` (two labels: 0 "False", 1 "True", as the
+released medical_o1_verifier_3B) on any base model, full fine-tuning or LoRA (peft, merged on
+save), trained with the HF Trainer on the `train` rows of `medo1 verifier-data` output. It is
+evaluated on the `heldout` rows every `eval_steps` (default: every epoch); the best held-out loss
+wins and training stops after `patience` evaluations without improvement.
+
+The decision threshold is then chosen on the held-out rows: the lowest threshold whose
+precision reaches `target_precision` (default 0.95: a false "correct" is a reward the policy can
+hack), which keeps recall as high as that allows. It is stored with the layout and the held-out
+figures in `DIR/medo1_verifier.json`, and `classifier:DIR` uses it.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from medo1.errors import Medo1Error
+from medo1.verify.classifier import LAYOUTS, META_FILE, encode_pairs
+
+
+@dataclass
+class VerifierTrainConfig:
+    """Verifier training settings, with defaults for a 0.1B-3B base model on a few thousand verdicts."""
+
+    data: str = field(metadata={"help": "`medo1 verifier-data` output (rows with a `split` column), or any file "
+                                        "of `response, reference, label` rows (then split here)."})
+    out: str = field(metadata={"help": "Output directory: the classifier, its threshold, metrics.jsonl."})
+    model: str = field(default="embedded", metadata={
+        "help": "Base model: `embedded`, `hf:<path-or-repo>`, a checkpoint directory or a hub repo id."})
+    layout: str = field(default="pair", metadata={
+        "help": "Input layout: pair (reference, response as a text pair) or official (the released verifier's)."})
+    epochs: float = field(default=3.0, metadata={"help": "Most passes over the training rows."})
+    lr: float = field(default=2e-5, metadata={"help": "Peak learning rate (LoRA: try 2e-4)."})
+    batch_size: int = field(default=16, metadata={"help": "Rows per optimizer step on one device."})
+    max_length: int = field(default=512, metadata={"help": "Longest tokenized pair; longer ones are cut."})
+    weight_decay: float = field(default=0.0, metadata={"help": "AdamW weight decay."})
+    warmup_ratio: float = field(default=0.05, metadata={"help": "Fraction of the steps for linear warmup."})
+    lora: bool = field(default=False, metadata={"help": "Train LoRA adapters (peft) and the head; saved merged."})
+    lora_r: int = field(default=16, metadata={"help": "LoRA rank."})
+    lora_alpha: int = field(default=32, metadata={"help": "LoRA alpha."})
+    lora_dropout: float = field(default=0.05, metadata={"help": "LoRA dropout."})
+    eval_steps: int | None = field(default=None, metadata={
+        "help": "Evaluate on the held-out rows every N steps (None: every epoch)."})
+    patience: int = field(default=2, metadata={"help": "Stop after this many evaluations without a better loss."})
+    heldout: float = field(default=0.1, metadata={"help": "Held-out share when the data has no split column."})
+    target_precision: float = field(default=0.95, metadata={
+        "help": "The threshold is the lowest whose held-out precision reaches this."})
+    seed: int = field(default=0, metadata={"help": "Seed of the split, the head's init and the data order."})
+
+
+@dataclass
+class ThresholdChoice:
+    threshold: float
+    precision: float
+    recall: float
+    met: bool  # False: no threshold reached the target; the most precise one was taken
+
+
+def choose_threshold(probs: list[float], labels: list[bool], target_precision: float = 0.95) -> ThresholdChoice:
+    """The verdict is `p > threshold`. Of the thresholds between consecutive distinct scores, the
+    lowest whose precision reaches `target_precision` (the most recall at that precision); if none
+    does, the most precise one (ties: the most recall)."""
+    positives = sum(labels)
+    if not probs or positives == 0:
+        return ThresholdChoice(1.0, math.nan, math.nan, False)
+    scores = sorted(set(probs), reverse=True)
+    candidates: list[tuple[float, float, float]] = []  # (threshold, precision, recall)
+    for i, s in enumerate(scores):  # accept every row scoring >= s
+        threshold = (s + scores[i + 1]) / 2 if i + 1 < len(scores) else s / 2
+        tp = sum(1 for p, y in zip(probs, labels) if p > threshold and y)
+        accepted = sum(1 for p in probs if p > threshold)
+        candidates.append((threshold, tp / accepted if accepted else math.nan, tp / positives))
+    meeting = [c for c in candidates if c[1] >= target_precision]
+    if meeting:
+        best = min(meeting, key=lambda c: c[0])
+        return ThresholdChoice(best[0], best[1], best[2], True)
+    best = max(candidates, key=lambda c: (c[1], c[2]))
+    return ThresholdChoice(best[0], best[1], best[2], False)
+
+
+def load_split(cfg: VerifierTrainConfig):
+    """(train, heldout) rows of the data file; rows without a split are split here (seeded, by reference)."""
+    from medo1.jsonl import read_jsonl
+    from medo1.verify.data import VerifierExample, split_examples
+
+    rows = read_jsonl(cfg.data, VerifierExample)
+    if any(r.split is None for r in rows):
+        split_examples(rows, cfg.heldout, cfg.seed)
+    train = [r for r in rows if r.split == "train"]
+    heldout = [r for r in rows if r.split == "heldout"]
+    if not train or not heldout:
+        raise Medo1Error(f"{cfg.data}: need rows in both splits to train and stop early "
+                         f"(train {len(train)}, heldout {len(heldout)})")
+    for name, part in (("training", train), ("held-out", heldout)):
+        if len({r.label for r in part}) < 2:
+            raise Medo1Error(f"{cfg.data}: the {name} rows all have the label {part[0].label}; a verifier needs "
+                             "both to learn, and the threshold needs both to be chosen")
+    return train, heldout
+
+
+def train_verifier(cfg: VerifierTrainConfig) -> dict[str, Any]:
+    """Train, early-stop on held-out loss, choose the threshold, save to `cfg.out`; returns the summary."""
+    import torch
+    from transformers import (AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding,
+                              EarlyStoppingCallback, Trainer, TrainingArguments, set_seed)
+
+    from medo1.train.common import MetricsCallback, bf16_supported, resolve_model_path, warmup_args, write_json
+
+    if cfg.layout not in LAYOUTS:
+        raise Medo1Error(f"verifier-train: layout {cfg.layout!r}, expected one of {', '.join(LAYOUTS)}")
+    if not 0.0 < cfg.target_precision <= 1.0:
+        raise Medo1Error(f"verifier-train: target precision must be in (0, 1], got {cfg.target_precision}")
+    warmup = warmup_args(cfg.warmup_ratio)
+    train_rows, heldout_rows = load_split(cfg)
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    set_seed(cfg.seed)
+    model_path = resolve_model_path(cfg.model)
+    tokenizer = AutoTokenizer.from_pretrained(model_path)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model = AutoModelForSequenceClassification.from_pretrained(
+        model_path, num_labels=2, id2label={0: "False", 1: "True"}, label2id={"False": 0, "True": 1},
+        dtype=torch.float32)
+    model.config.pad_token_id = tokenizer.pad_token_id
+    if cfg.lora:
+        from peft import LoraConfig, get_peft_model
+
+        model = get_peft_model(model, LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
+                                                 target_modules="all-linear", task_type="SEQ_CLS"))
+
+    def dataset(rows):
+        enc = encode_pairs(tokenizer, [(r.response, r.reference) for r in rows], cfg.layout, cfg.max_length)
+        return [{"input_ids": ids, "attention_mask": mask, "labels": int(r.label)}
+                for ids, mask, r in zip(enc["input_ids"], enc["attention_mask"], rows)]
+
+    strategy = "steps" if cfg.eval_steps else "epoch"
+    args = TrainingArguments(
+        output_dir=str(out / "checkpoints"), num_train_epochs=cfg.epochs, learning_rate=cfg.lr, **warmup,
+        weight_decay=cfg.weight_decay, per_device_train_batch_size=cfg.batch_size,
+        per_device_eval_batch_size=cfg.batch_size, eval_strategy=strategy, save_strategy=strategy,
+        eval_steps=cfg.eval_steps, save_steps=cfg.eval_steps, load_best_model_at_end=True,
+        metric_for_best_model="eval_loss", greater_is_better=False, save_total_limit=2, logging_steps=10,
+        bf16=bf16_supported() and torch.cuda.is_available(), report_to="none", seed=cfg.seed,
+        use_cpu=not torch.cuda.is_available(), remove_unused_columns=False,
+    )
+    trainer = Trainer(model=model, args=args, train_dataset=dataset(train_rows), eval_dataset=dataset(heldout_rows),
+                      data_collator=DataCollatorWithPadding(tokenizer), processing_class=tokenizer,
+                      callbacks=[EarlyStoppingCallback(early_stopping_patience=cfg.patience), MetricsCallback(out)])
+    started = time.time()
+    resume = any((out / "checkpoints").glob("checkpoint-*"))
+    result = trainer.train(resume_from_checkpoint=True if resume else None)
+    best = trainer.model.merge_and_unload() if cfg.lora else trainer.model
+    best.save_pretrained(str(out))
+    tokenizer.save_pretrained(str(out))
+
+    # The threshold, on the held-out rows, with the saved (best) model as `classifier:DIR` will score them.
+    from medo1.verify.classifier import ClassifierVerifier
+    from medo1.verify.evaluation import Agreement
+
+    scorer = ClassifierVerifier(out, layout=cfg.layout, threshold=0.5, max_length=cfg.max_length)
+    probs = scorer.probabilities([(r.response, r.reference) for r in heldout_rows])
+    labels = [r.label for r in heldout_rows]
+    choice = choose_threshold(probs, labels, cfg.target_precision)
+    at_half, chosen = Agreement(n=len(labels)), Agreement(n=len(labels))
+    for p, y in zip(probs, labels):
+        at_half.add(p > 0.5, y)
+        chosen.add(p > choice.threshold, y)
+    summary = {
+        "layout": cfg.layout, "threshold": choice.threshold, "target_precision": cfg.target_precision,
+        "target_met": choice.met, "max_length": cfg.max_length, "base_model": str(cfg.model),
+        "train_rows": len(train_rows), "heldout_rows": len(heldout_rows),
+        "heldout": {"at_threshold": chosen.figures(), "at_0.5": at_half.figures()},
+        "steps": trainer.state.global_step, "best_eval_loss": trainer.state.best_metric,
+        "train_loss": result.training_loss, "seconds": round(time.time() - started, 1),
+        "settings": asdict(cfg),
+    }
+    write_json(out / META_FILE, _no_nan(summary))
+    shutil.rmtree(out / "checkpoints", ignore_errors=True)  # the best model is saved above
+    return summary
+
+
+def _no_nan(value: Any) -> Any:
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _no_nan(v) for k, v in value.items()}
+    return value
