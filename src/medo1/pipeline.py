@@ -44,6 +44,8 @@ from medo1.stages import RUNNERS
 
 STAGES = ("curate", "split", "decontaminate", "search", "synthesize", "sft", "rl", "eval")
 TRAINING = ("sft", "rl")  # the stages that may run under `accelerate launch` (several processes)
+# Settings that change what is kept on disk, not what a stage computes: left out of its fingerprint.
+NOT_FINGERPRINTED = ("keep_checkpoints",)
 
 # The recipe sections (and model roles) each stage depends on: its fingerprint.
 DEPENDS: dict[str, tuple[str, ...]] = {
@@ -104,6 +106,8 @@ class Run:
             value: Any = dumped
             for part in dotted.split("."):
                 value = value.get(part) if isinstance(value, dict) else None
+            if isinstance(value, dict):
+                value = {k: v for k, v in value.items() if k not in NOT_FINGERPRINTED}
             picked[dotted] = value
         return hashlib.sha256(json.dumps(picked, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -178,10 +182,16 @@ def run_recipe(
     concurrency: int | None = None,
     cache: bool = True,
     report: bool = True,
+    keep_checkpoints: int | None = None,
     console: Console | None = None,
 ) -> Path:
-    """Run (or resume) the recipe's stages in `out`; returns the run directory."""
+    """Run (or resume) the recipe's stages in `out`; returns the run directory. `keep_checkpoints`
+    overrides the recipe's `sft.keep_checkpoints` and `rl.keep_checkpoints`."""
     loaded = load_recipe(recipe, quick=quick)
+    if keep_checkpoints is not None:
+        if keep_checkpoints < 0:
+            raise Medo1Error(f"--keep-checkpoints {keep_checkpoints}: expected 0 or more")
+        loaded.sft.keep_checkpoints = loaded.rl.keep_checkpoints = keep_checkpoints
     root = Path(out) if out else default_run_dir(loaded, quick)
     stages = select_stages(only, start)
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # under accelerate launch / torchrun

@@ -76,6 +76,9 @@ def run(
     force: bool = typer.Option(False, "--force", help="Redo the selected stages from scratch (their outputs are removed)."),
     concurrency: Optional[int] = typer.Option(None, "--concurrency", min=1, help="Override models.concurrency."),
     no_cache: bool = NoCacheOpt,
+    keep_checkpoints: Optional[int] = typer.Option(
+        None, "--keep-checkpoints", min=0, help="Resumable checkpoints each training stage keeps once its final "
+        "weights are written (overrides the recipe; default 0: only the final weights)."),
 ):
     """Run the whole recipe (curate, split, decontaminate, search, synthesize, sft, rl, eval) as one
     resumable run. Kill it at any time; the same command resumes where it stopped."""
@@ -83,7 +86,7 @@ def run(
 
     stages = [s.strip() for s in only.split(",") if s.strip()] if only else None
     run_recipe(recipe, out, quick=quick, only=stages, start=start, force=force, concurrency=concurrency,
-               cache=not no_cache)
+               cache=not no_cache, keep_checkpoints=keep_checkpoints)
 
 
 @app.command()

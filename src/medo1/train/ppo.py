@@ -33,10 +33,12 @@ import torch.nn as nn
 from medo1.errors import Medo1Error
 from medo1.jsonl import JsonlWriter
 from medo1.train.common import (
+    KEEP_CHECKPOINTS_HELP,
     MetricsLog,
     bf16_supported,
     check_out_dir,
     checkpoint_step,
+    checkpoints_while_training,
     prune_checkpoints,
     resolve_model_path,
     split_batch,
@@ -127,7 +129,7 @@ class PPOConfig:
         metadata={"help": "Recompute activations in backward: less memory, slower."},
     )
     save_steps: int = field(default=20, metadata={"help": "PPO steps between checkpoints."})
-    save_total_limit: int = field(default=2, metadata={"help": "Checkpoints kept."})
+    keep_checkpoints: int = field(default=0, metadata={"help": KEEP_CHECKPOINTS_HELP})
     resume: bool = field(default=False, metadata={"help": "Continue from the latest checkpoint in --out."})
     seed: int = field(default=42, metadata={"help": "Random seed (problem order, sampling)."})
 
@@ -661,7 +663,7 @@ class PPOTrainer:
         self.accelerator.save_state(str(path))
         if self.accelerator.is_main_process:
             write_json(path / "medo1_ppo_state.json", {"step": step, "config": asdict(self.cfg)})
-            prune_checkpoints(self.out, self.cfg.save_total_limit)
+            prune_checkpoints(self.out, checkpoints_while_training(self.cfg.keep_checkpoints))
         self.accelerator.wait_for_everyone()
 
     def save_final(self) -> None:
@@ -679,6 +681,7 @@ class PPOTrainer:
                                                      "problems": len(self.problems)})
             self.metrics.close()
             self.failed.close()
+            prune_checkpoints(self.out, self.cfg.keep_checkpoints)  # the final weights are written
         acc.wait_for_everyone()
 
     def close(self) -> None:
