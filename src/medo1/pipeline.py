@@ -114,9 +114,10 @@ class Run:
     def done(self, stage: str) -> dict[str, Any] | None:
         return self.state["stages"].get(stage)
 
-    def mark_done(self, stage: str, seconds: float, summary: dict[str, Any]) -> None:
+    def mark_done(self, stage: str, seconds: float, summary: dict[str, Any], cpu_seconds: float | None = None) -> None:
         self.state["stages"][stage] = {
             "seconds": round(seconds, 1), "summary": summary, "fingerprint": self.fingerprint(stage),
+            **({"cpu_seconds": round(cpu_seconds, 1)} if cpu_seconds is not None else {}),
             "finished": datetime.now().isoformat(timespec="seconds"),
         }
         self._save_state()
@@ -224,16 +225,17 @@ def run_recipe(
             continue
         console.rule(title)
         run.log(f"start {stage}")
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), time.process_time()
         try:
             summary = RUNNERS[stage](run)
         except BaseException as err:
             run.log(f"stopped {stage} after {time.perf_counter() - t0:.1f} s: {type(err).__name__}: {err}")
             raise
-        seconds = time.perf_counter() - t0
-        run.mark_done(stage, seconds, summary)
-        run.log(f"done {stage} in {seconds:.1f} s: {json.dumps(summary, default=str)[:2000]}")
-        console.print(f"[green]{title} done in {seconds:.1f} s[/green]")
+        seconds, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+        run.mark_done(stage, seconds, summary, cpu)
+        run.log(f"done {stage} in {seconds:.1f} s ({cpu:.1f} CPU s, load {_load()}): "
+                f"{json.dumps(summary, default=str)[:2000]}")
+        console.print(f"[green]{title} done in {seconds:.1f} s[/green] [dim]({cpu:.0f} CPU s)[/dim]")
     run.log(f"finished in {time.perf_counter() - started:.1f} s")
     if report and run.main:
         from medo1.report import write_report
@@ -241,6 +243,14 @@ def run_recipe(
         md, html = write_report(root)
         console.print(f"report: {md}  {html}")
     return root
+
+
+def _load() -> str:
+    """The machine's 1-minute load average (wall times on shared cores stretch with it)."""
+    try:
+        return f"{os.getloadavg()[0]:.1f}"
+    except OSError:
+        return "n/a"
 
 
 def _check_same_recipe(run: Run) -> None:
