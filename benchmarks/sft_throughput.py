@@ -1,9 +1,9 @@
 """SFT training throughput: `medo1 sft` settings vs TRL SFTTrainer defaults, in one run.
 
-    python benchmarks/sft_throughput.py                   # embedded model (SmolLM2-135M), 64 examples
+    python benchmarks/sft_throughput.py                   # embedded model (SmolLM2-135M), 48 examples
     python benchmarks/sft_throughput.py --examples 32 --model hf:DIR
 
-Both sides train the same model on the same 64 examples (question + complex CoT + response, of
+Both sides train the same model on the same 48 examples (question + complex CoT + response, of
 varied length) for one epoch with the same effective batch of 8 examples:
   - ours:  `medo1.train.sft.train_sft` with its defaults (length-grouped micro batches of 4 on
            sdpa, padding-free with flash attention; no activation recomputation; bf16 autocast
@@ -104,7 +104,7 @@ def run_trl_defaults(model_path: str, examples: list[dict], out: Path, batch: in
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="embedded")
-    parser.add_argument("--examples", type=int, default=64)
+    parser.add_argument("--examples", type=int, default=48)
     parser.add_argument("--batch", type=int, default=8, help="effective batch, both sides")
     args = parser.parse_args()
 
