@@ -17,6 +17,7 @@ import time
 
 from medo1.embedded import embedded_hf_checkpoint
 from medo1.llm.hf import HFChatModel
+from medo1.precision import choose_bf16
 
 QUESTIONS = [
     "Explain how aspirin prevents a second myocardial infarction.",
@@ -76,6 +77,8 @@ def main() -> None:
         model = HFChatModel(checkpoint, max_batch_size=args.n, dtype=dtype)
         r = asyncio.run(measure(model, prompts, args.max_tokens))
         print(f"\ndtype={model.dtype} device={model.device}")
+        if dtype == "auto" and model.device in ("cpu", "cuda"):
+            print(f"  {choose_bf16(model.device).line()}")
         print(f"  sequential : {r['seq_tokens']:5d} tokens in {r['seq_s']:6.1f} s = {r['seq_tps']:7.1f} tokens/s")
         print(f"  concurrent : {r['con_tokens']:5d} tokens in {r['con_s']:6.1f} s = {r['con_tps']:7.1f} tokens/s "
               f"(batches: {r['batches']})")

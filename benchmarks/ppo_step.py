@@ -29,6 +29,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from medo1.data import load_sample
+    from medo1.precision import choose_bf16, training_device
     from medo1.train.ppo import PPOConfig, PPOTrainer
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -42,6 +43,7 @@ def main() -> None:
         print(f"model {args.model}: batch {args.batch}, micro batch {trainer.micro_batch}, responses up to "
               f"{args.max_new_tokens} tokens, {cfg.ppo_epochs} PPO epochs, "
               f"{'bf16' if trainer.bf16 else 'fp32'}, threads {torch.get_num_threads()}")
+        print(choose_bf16(training_device()).line())  # why this precision (measured on this machine)
         print(f"{'step':>4} {'rollout':>8} {'score':>7} {'evaluate':>9} {'update':>8} {'total':>8} "
               f"{'resp len':>9} {'sampled tok/s':>14}")
         for step in range(args.steps):

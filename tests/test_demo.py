@@ -1,4 +1,6 @@
-"""The bundled demo end to end: `medo1 run --quick` on the embedded model, fully offline (~5 minutes)."""
+"""The bundled demo end to end: `medo1 run --quick` on the embedded model, fully offline (~5 minutes):
+every stage runs, SFT teaches the output format (held-out format rate >= 80%), RL keeps it, and the
+run directory holds final weights only (no optimizer state)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import sys
 import pytest
 
 from medo1.pipeline import STAGES
+from medo1.thinking import parse_output
 
 pytestmark = pytest.mark.embedded
 
@@ -21,12 +24,23 @@ def test_quick_demo_runs_every_stage_and_writes_the_report(tmp_path):
 
     stages = json.loads((run_dir / "run.json").read_text())["stages"]
     assert list(stages) == list(STAGES)
-    assert stages["curate"]["summary"]["input"] == 12 and stages["curate"]["summary"]["kept"] > 0
+    assert stages["curate"]["summary"]["input"] == 40 and stages["curate"]["summary"]["kept"] > 0
     assert stages["synthesize"]["summary"]["written"] > 0
     assert stages["sft"]["summary"]["steps"] > 0 and stages["rl"]["summary"]["steps"] == 1
     for model in ("base", "sft", "rl"):
         results = json.loads((run_dir / "eval" / model / "results.json").read_text())
         assert results["benches"]["sample"]["n"] == 6
+
+    # The demo teaches the format: enough examples reach SFT, and after SFT (and after RL) the model
+    # writes `## Thinking ... ## Final Response` on at least 80% of the held-out questions.
+    assert stages["synthesize"]["summary"]["written"] >= 8
+    rates = {model: format_rate(run_dir / "eval" / model) for model in ("base", "sft", "rl")}
+    assert rates["base"] < 0.5 and rates["sft"] >= 0.8 and rates["rl"] >= 0.8, rates
+
+    # Disk: final weights only; the resumable checkpoints (optimizer state) went once they were written.
+    assert not list((run_dir / "ckpt").glob("*/checkpoint-*"))
+    assert (run_dir / "ckpt" / "sft" / "model.safetensors").is_file()
+    assert sum(f.stat().st_size for f in run_dir.rglob("*") if f.is_file()) < 2 * 1024**3
 
     report = (run_dir / "report.md").read_text()
     for section in ("## Funnel", "## Calls, tokens and cost", "## Evaluation", "## Output format", "## SFT loss",
@@ -39,3 +53,10 @@ def test_quick_demo_runs_every_stage_and_writes_the_report(tmp_path):
                            capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and again.stderr.count("skipped") == len(STAGES)
     assert json.loads((run_dir / "run.json").read_text())["stages"] == stages
+
+
+def format_rate(eval_dir) -> float:
+    outputs = [json.loads(line)["output"] for path in sorted(eval_dir.glob("*.items.jsonl"))
+               for line in path.read_text().splitlines() if line.strip()]
+    assert outputs
+    return sum(parse_output(o).well_formed for o in outputs) / len(outputs)

@@ -197,3 +197,20 @@ def test_kill_in_the_middle_of_sft_then_resume(recipe, tmp_path, openai_server, 
     steps = [m["step"] for m in read_metrics(sft_dir) if "loss" in m]
     assert steps == sorted(set(steps))  # the curve continues; nothing was trained twice
     assert (sft_dir / "model.safetensors").is_file()
+
+
+def test_keeping_more_checkpoints_is_not_another_training(tmp_path):
+    """`--keep-checkpoints N` changes what stays on disk, not what a stage computes: a finished SFT stage
+    is not redone (nor refused) for it; a changed training setting still is."""
+    from medo1.pipeline import Run
+    from medo1.recipe import load_recipe
+
+    def fingerprints(**sft):
+        recipe = load_recipe("demo")
+        for key, value in sft.items():
+            setattr(recipe.sft, key, value)
+        run = Run(recipe, tmp_path / "run", concurrency=None, cache=False)
+        return run.fingerprint("sft"), run.fingerprint("rl")
+
+    assert fingerprints(keep_checkpoints=3) == fingerprints()
+    assert fingerprints(epochs=2)[0] != fingerprints()[0]

@@ -217,7 +217,7 @@ def test_checkpoints_resume_failed_verifications_and_outputs(tiny_model_dir, pro
     from transformers import AutoModelForCausalLM, AutoModelForTokenClassification
 
     out = tmp_path / "run"
-    train_ppo(_config(tiny_model_dir, problems_file, out, max_steps=2, save_steps=1, save_total_limit=1),
+    train_ppo(_config(tiny_model_dir, problems_file, out, max_steps=2, save_steps=1, keep_checkpoints=1),
               FailsOnFirst())
     assert sorted(p.name for p in out.glob("checkpoint-*")) == ["checkpoint-2"]
     with pytest.raises(Exception, match="--resume"):
@@ -235,6 +235,7 @@ def test_checkpoints_resume_failed_verifications_and_outputs(tiny_model_dir, pro
     AutoModelForCausalLM.from_pretrained(out)
     AutoModelForTokenClassification.from_pretrained(out / "value")
     assert (out / "runs").is_dir()  # TensorBoard
+    assert not list(out.glob("checkpoint-*"))  # by default the final weights only: no optimizer state left
 
 
 def test_reward_scorer_uses_the_verifier_rule():

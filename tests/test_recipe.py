@@ -24,7 +24,7 @@ def test_bundled_recipes_validate():
     demo = load_recipe(None)
     assert demo.name == "demo" and demo.models.teacher == "embedded" and demo.models.verifier == "match"
     quick = load_recipe("demo", quick=True)
-    assert quick.data.limit == 12 and quick.sft.batch_size == 1 and quick.search.max_attempts == 1  # merged
+    assert quick.eval.limit == 6 and quick.sft.batch_size == 1 and quick.search.max_attempts == 1  # merged
     assert demo.data.limit is None
 
     with pytest.raises(InputError, match=r"paper-8b.yaml:\d+: data.mcq\[0\]: file not found"):

@@ -106,11 +106,16 @@ def test_sft_reduces_loss_writes_metrics_and_resumes(tiny_model_dir, sft_file, t
     common = dict(data=str(sft_file), model=str(tiny_model_dir), out=str(out), lr=2e-3, batch_size=4,
                   micro_batch_size=2, lr_scheduler="constant", warmup_ratio=0.0, save_steps=3, bf16=False,
                   padding_free="on")
-    train_sft(SFTSettings(**common, max_steps=3))  # "killed" after step 3 (a checkpoint is there)
+    # "killed" after step 3: a kept checkpoint stands for the one a killed run leaves
+    train_sft(SFTSettings(**common, max_steps=3, keep_checkpoints=1))
     assert (out / "checkpoint-3").is_dir() and (out / "model.safetensors").is_file()
     with pytest.raises(Medo1Error, match="--resume"):
         train_sft(SFTSettings(**common, max_steps=8))
     train_sft(SFTSettings(**common, max_steps=8, resume=True))
+    # by default a finished stage keeps its final weights only: the optimizer state is gone
+    assert not list(out.glob("checkpoint-*")) and (out / "model.safetensors").is_file()
+    with pytest.raises(Medo1Error, match="trained model of a finished run"):  # never silently trained over
+        train_sft(SFTSettings(**common, max_steps=8))
     rows = [r for r in read_metrics(out) if "loss" in r]
     assert [r["step"] for r in rows] == list(range(1, 9))  # resumed at 4, no step logged twice
     assert all(r["tokens_per_second"] > 0 for r in rows)

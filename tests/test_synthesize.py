@@ -512,6 +512,11 @@ def test_grammar_backed_replies_state_the_answer_in_a_fixed_sentence():
     assert re.fullmatch(reply, body(f"{line} Polyuria, thirst and weight loss in an overweight adult."))
     assert not re.fullmatch(reply, body("Polyuria and thirst point to diabetes. " + line))
     assert not re.fullmatch(reply, body(f"{line} " + "It fits. " * 40))  # at most 240 more characters
+    short = response_schema(model, line, max_chars=60)["properties"]["Response"]["pattern"]  # response_max_chars
+    assert re.fullmatch(short, body(f"{line} Polyuria, thirst and weight loss in an adult."))
+    assert not re.fullmatch(short, body(f"{line} Polyuria, thirst and weight loss in an overweight adult, not type 1."))
+    alone = response_schema(model, line, max_chars=0)["properties"]["Response"]["pattern"]
+    assert re.fullmatch(alone, body(line)) and not re.fullmatch(alone, body(f"{line} It fits."))
 
     # an answer a pattern cannot hold leaves the plain schemas; other backends get the portable ones
     assert reasoning_schema(model, 2, 'The answer is the "Q" wave.') == reasoning_schema(model, 2)

@@ -98,11 +98,13 @@ def _settings(algo, tiny_model_dir, problems_file, out, **kw) -> TRLRLSettings:
 
 
 def test_grpo_runs_with_the_verifier_reward(tiny_model_dir, problems_file, tmp_path):
-    out = train_online(_settings("grpo", tiny_model_dir, problems_file, tmp_path / "grpo", num_generations=2))
+    out = train_online(_settings("grpo", tiny_model_dir, problems_file, tmp_path / "grpo", num_generations=2,
+                                 save_steps=1, keep_checkpoints=2))
     rows = read_metrics(out)
     assert [r["step"] for r in rows if "loss" in r] == [1, 2]
     assert all(r["format_rate"] == 0.0 and r["reward"] == 0.0 for r in rows if "loss" in r)  # random model
     assert (out / "model.safetensors").is_file()
+    assert sorted(p.name for p in out.glob("checkpoint-*")) == ["checkpoint-1", "checkpoint-2"]  # --keep-checkpoints 2
 
 
 def test_rloo_runs_with_k2_and_a_toy_reward(tiny_model_dir, problems_file, tmp_path):
@@ -160,7 +162,8 @@ def test_dpo_samples_verified_pairs_then_trains(tiny_model_dir, problems_file, t
     again = ContainsDigit()
     sample_dpo_pairs(settings, scorer=again)  # a re-run samples only what is not done: nothing here
     assert again.calls == 0 and (out / "dpo_pairs.jsonl").read_text().count("\n") == len(pairs)
-    with pytest.raises(Medo1Error, match="--resume"):  # the trainer left checkpoints
+    assert not list(out.glob("checkpoint-*"))  # by default the final weights only
+    with pytest.raises(Medo1Error, match="trained model of a finished run"):  # never silently trained over
         train_dpo(settings, scorer=ContainsDigit())
     other = _settings("dpo", tiny_model_dir, problems_file, out, temperature=0.7, resume=True)
     with pytest.raises(Medo1Error, match="other settings"):  # pairs are only re-used with the same sampling

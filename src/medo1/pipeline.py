@@ -48,6 +48,8 @@ from medo1.stages import RUNNERS
 
 STAGES = ("curate", "split", "decontaminate", "search", "synthesize", "verifier", "sft", "rl", "eval")
 TRAINING = ("sft", "rl")  # the stages that may run under `accelerate launch` (several processes)
+# Settings that change what is kept on disk, not what a stage computes: left out of its fingerprint.
+NOT_FINGERPRINTED = ("keep_checkpoints",)
 
 # The recipe sections (and model roles) each stage depends on: its fingerprint.
 DEPENDS: dict[str, tuple[str, ...]] = {
@@ -110,6 +112,8 @@ class Run:
             value: Any = dumped
             for part in dotted.split("."):
                 value = value.get(part) if isinstance(value, dict) else None
+            if isinstance(value, dict):
+                value = {k: v for k, v in value.items() if k not in NOT_FINGERPRINTED}
             picked[dotted] = value
         if stage == "rl" and dumped["verifier"]["enabled"]:  # rl rewards with the verifier stage's classifier
             picked["verifier"] = dumped["verifier"]  # (only then: runs made before that stage keep their prints)
@@ -118,9 +122,10 @@ class Run:
     def done(self, stage: str) -> dict[str, Any] | None:
         return self.state["stages"].get(stage)
 
-    def mark_done(self, stage: str, seconds: float, summary: dict[str, Any]) -> None:
+    def mark_done(self, stage: str, seconds: float, summary: dict[str, Any], cpu_seconds: float | None = None) -> None:
         self.state["stages"][stage] = {
             "seconds": round(seconds, 1), "summary": summary, "fingerprint": self.fingerprint(stage),
+            **({"cpu_seconds": round(cpu_seconds, 1)} if cpu_seconds is not None else {}),
             "finished": datetime.now().isoformat(timespec="seconds"),
         }
         self._save_state()
@@ -187,10 +192,16 @@ def run_recipe(
     concurrency: int | None = None,
     cache: bool = True,
     report: bool = True,
+    keep_checkpoints: int | None = None,
     console: Console | None = None,
 ) -> Path:
-    """Run (or resume) the recipe's stages in `out`; returns the run directory."""
+    """Run (or resume) the recipe's stages in `out`; returns the run directory. `keep_checkpoints`
+    overrides the recipe's `sft.keep_checkpoints` and `rl.keep_checkpoints`."""
     loaded = load_recipe(recipe, quick=quick)
+    if keep_checkpoints is not None:
+        if keep_checkpoints < 0:
+            raise Medo1Error(f"--keep-checkpoints {keep_checkpoints}: expected 0 or more")
+        loaded.sft.keep_checkpoints = loaded.rl.keep_checkpoints = keep_checkpoints
     root = Path(out) if out else default_run_dir(loaded, quick)
     stages = select_stages(only, start)
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # under accelerate launch / torchrun
@@ -223,16 +234,17 @@ def run_recipe(
             continue
         console.rule(title)
         run.log(f"start {stage}")
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), time.process_time()
         try:
             summary = RUNNERS[stage](run)
         except BaseException as err:
             run.log(f"stopped {stage} after {time.perf_counter() - t0:.1f} s: {type(err).__name__}: {err}")
             raise
-        seconds = time.perf_counter() - t0
-        run.mark_done(stage, seconds, summary)
-        run.log(f"done {stage} in {seconds:.1f} s: {json.dumps(summary, default=str)[:2000]}")
-        console.print(f"[green]{title} done in {seconds:.1f} s[/green]")
+        seconds, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+        run.mark_done(stage, seconds, summary, cpu)
+        run.log(f"done {stage} in {seconds:.1f} s ({cpu:.1f} CPU s, load {_load()}): "
+                f"{json.dumps(summary, default=str)[:2000]}")
+        console.print(f"[green]{title} done in {seconds:.1f} s[/green] [dim]({cpu:.0f} CPU s)[/dim]")
     run.log(f"finished in {time.perf_counter() - started:.1f} s")
     if report and run.main:
         from medo1.report import write_report
@@ -240,6 +252,14 @@ def run_recipe(
         md, html = write_report(root)
         console.print(f"report: {md}  {html}")
     return root
+
+
+def _load() -> str:
+    """The machine's 1-minute load average (wall times on shared cores stretch with it)."""
+    try:
+        return f"{os.getloadavg()[0]:.1f}"
+    except OSError:
+        return "n/a"
 
 
 def _check_same_recipe(run: Run) -> None:

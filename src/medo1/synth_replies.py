@@ -38,14 +38,16 @@ def reasoning_schema(model: ChatModel, min_lines: int, answer_line: str | None =
             "required": ["NaturalReasoning"], "additionalProperties": False}
 
 
-def response_schema(model: ChatModel, answer_line: str | None) -> dict | None:
+def response_schema(model: ChatModel, answer_line: str | None, max_chars: int = 240) -> dict | None:
     """For grammar-backed models with an `answer_line`: the response as JSON `{"Response": ...}` that opens
-    with exactly that sentence and gives its reasons in at most 240 more characters (a small local model
-    otherwise drifts or loops past its budget). None (plain text) for every other teacher."""
+    with exactly that sentence and gives its reasons in at most `max_chars` more characters (a small local
+    model otherwise drifts or loops past its budget; 0: the answer line alone). None (plain text) for every
+    other teacher."""
     literal = _pattern_literal(answer_line) if answer_line else None
     if not grammar_backed(model) or not literal:
         return None
-    pattern = rf'^{literal} [^"\\\n]{{20,240}}$'
+    reasons = rf' [^"\\\n]{{{min(20, max_chars)},{max_chars}}}' if max_chars > 0 else ""
+    pattern = rf'^{literal}{reasons}$'
     return {"type": "object", "properties": {"Response": {"type": "string", "pattern": pattern}},
             "required": ["Response"], "additionalProperties": False}
 

@@ -57,6 +57,7 @@ class SynthConfig:
     retries: int = 2  # re-asks after an invalid reply
     check_answer: bool = True  # verify each reply against the trace's verified answer (not for mcq)
     answer_retries: int = 2  # re-asks after a reply that does not state the verified answer; then the trace fails
+    response_max_chars: int = 240  # grammar-backed teachers: most characters of reasons after the response's answer line
     lang: str = "en"
     prompts: str | None = None
 
@@ -157,7 +158,7 @@ async def synthesize_one(trace: SearchTrace, cfg: SynthConfig, teacher: ChatMode
             lambda said: f"the final thought of the reasoning ({short(said)!r}) does not state it",
             prompt_of("fix_reply"), reasoning_schema(teacher, cfg.min_lines, answer_line)))
     prompt = render(prompt_of("response"), question=trace.question, thinking=thinking, answer=trace.answer)
-    schema = response_schema(teacher, answer_line)
+    schema = response_schema(teacher, answer_line, cfg.response_max_chars)
     response = await asker.ask(prompt, Part(
         "response", "synth.response", 1, response_parser(cfg.max_repeated, json_reply=schema is not None),
         lambda text: text, lambda said: "the response does not state it as its conclusion",

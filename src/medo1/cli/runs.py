@@ -78,6 +78,9 @@ def run(
     no_cache: bool = NoCacheOpt,
     print_launch: bool = typer.Option(False, "--print-launch", help="rl.engine verl: print (and write to "
                                       "ckpt/rl/verl_launch.sh) the verl launch of the rl stage; run nothing else."),
+    keep_checkpoints: Optional[int] = typer.Option(
+        None, "--keep-checkpoints", min=0, help="Resumable checkpoints each training stage keeps once its final "
+        "weights are written (overrides the recipe; default 0: only the final weights)."),
 ):
     """Run the whole recipe (curate, split, decontaminate, search, synthesize, sft, rl, eval) as one
     resumable run. Kill it at any time; the same command resumes where it stopped."""
@@ -95,7 +98,7 @@ def run(
 
     stages = [s.strip() for s in only.split(",") if s.strip()] if only else None
     run_recipe(recipe, out, quick=quick, only=stages, start=start, force=force, concurrency=concurrency,
-               cache=not no_cache)
+               cache=not no_cache, keep_checkpoints=keep_checkpoints)
 
 
 @app.command()

@@ -31,6 +31,8 @@ def sft(
     bf16: Optional[bool] = typer.Option(None, "--bf16/--no-bf16", help="bf16 mixed precision (default: if supported)."),
     max_steps: int = typer.Option(-1, "--max-steps", help="Stop after this many optimizer steps (-1: all epochs)."),
     save_steps: int = typer.Option(100, "--save-steps", min=1, help="Optimizer steps between checkpoints."),
+    keep_checkpoints: int = typer.Option(0, "--keep-checkpoints", min=0, help="Resumable checkpoints kept once the "
+                                         "final weights are written (the newest max(1, N) while training)."),
     resume: bool = typer.Option(False, "--resume", help="Continue from the latest checkpoint in --out."),
     seed: int = typer.Option(42, "--seed", help="Random seed."),
     chat_template: Optional[Path] = typer.Option(
@@ -46,7 +48,7 @@ def sft(
         data=data, model=model, out=str(out), epochs=epochs, lr=lr, batch_size=batch_size,
         micro_batch_size=micro_batch_size, max_length=max_length, lora=lora, lora_r=lora_r, lora_alpha=2 * lora_r,
         padding_free=padding_free, packing=packing, gradient_checkpointing=gradient_checkpointing, bf16=bf16,
-        max_steps=max_steps, save_steps=save_steps, resume=resume, seed=seed,
+        max_steps=max_steps, save_steps=save_steps, keep_checkpoints=keep_checkpoints, resume=resume, seed=seed,
         chat_template=str(chat_template) if chat_template else None,
     )
     typer.echo(f"sft: model saved to {train_sft(settings)}")
@@ -76,6 +78,8 @@ def rl(
     epochs: float = typer.Option(1.0, "--epochs", min=0.0, help="Passes over the problems (dpo: the pairs)."),
     max_steps: int = typer.Option(-1, "--max-steps", help="Stop after this many steps (-1: all epochs)."),
     save_steps: int = typer.Option(20, "--save-steps", min=1, help="Steps between checkpoints."),
+    keep_checkpoints: int = typer.Option(0, "--keep-checkpoints", min=0, help="Resumable checkpoints kept once the "
+                                         "final weights are written (the newest max(1, N) while training)."),
     resume: bool = typer.Option(False, "--resume", help="Continue from the latest checkpoint in --out."),
     bf16: Optional[bool] = typer.Option(None, "--bf16/--no-bf16", help="bf16 mixed precision (default: if supported)."),
     gradient_checkpointing: bool = typer.Option(False, "--gradient-checkpointing", help="Less memory, slower."),
@@ -113,7 +117,7 @@ def rl(
             learning_rate=lr, batch_size=batch_size, micro_batch_size=micro_batch_size,
             num_mini_batches=num_mini_batches, ppo_epochs=ppo_epochs, kl_coef=kl_coef, temperature=temperature,
             max_new_tokens=max_new_tokens, missing_eos_penalty=missing_eos_penalty, epochs=epochs,
-            max_steps=max_steps, save_steps=save_steps, resume=resume, bf16=bf16,
+            max_steps=max_steps, save_steps=save_steps, keep_checkpoints=keep_checkpoints, resume=resume, bf16=bf16,
             gradient_checkpointing=gradient_checkpointing, seed=seed,
         ))
     else:
@@ -123,7 +127,7 @@ def rl(
             algo=algo, problems=problems, model=model, out=str(out), verifier=verifier, learning_rate=lr,
             batch_size=batch_size, micro_batch_size=micro_batch_size, num_generations=num_generations,
             temperature=temperature, max_new_tokens=max_new_tokens, kl_coef=kl_coef, epochs=epochs,
-            max_steps=max_steps, save_steps=save_steps, resume=resume, bf16=bf16,
+            max_steps=max_steps, save_steps=save_steps, keep_checkpoints=keep_checkpoints, resume=resume, bf16=bf16,
             gradient_checkpointing=gradient_checkpointing, seed=seed, use_vllm=use_vllm,
         ))
     typer.echo(f"rl ({algo}): model saved to {done}")

@@ -60,26 +60,20 @@ log = logging.getLogger(__name__)
 
 
 def resolve_dtype(dtype: str, device: str) -> str:
-    """"auto" -> "bfloat16" where the hardware runs it natively, else "float32"."""
+    """"auto" -> "bfloat16" where the hardware runs it natively and (on a CPU) measured not slower than
+    float32, else "float32"; the choice is said once per process (`medo1.precision`).
+
+    Measured on SmolLM2-135M, 2 busy shared cores with AVX512_BF16, fp32 and bf16 decode steps
+    interleaved (best of 8): batch 1 43 ms bf16 vs 55 ms fp32, batch 16 72 ms vs 113 ms; and
+    benchmarks/hf_batching.py, 16 concurrent calls: 141 vs 43 tokens/s. CPUs without AVX512_BF16 / AMX
+    emulate bf16 hundreds of times slower than fp32."""
     if dtype != "auto":
         return dtype
-    if device.startswith("cuda"):
-        return "bfloat16" if torch.cuda.is_bf16_supported() else "float32"
-    if device == "cpu":
-        # Measured on SmolLM2-135M, 2 busy shared cores with AVX512_BF16, fp32 and bf16 decode steps
-        # interleaved (best of 8): batch 1 43 ms bf16 vs 55 ms fp32, batch 16 72 ms vs 113 ms; and
-        # benchmarks/hf_batching.py, 16 concurrent calls: 141 vs 43 tokens/s. oneDNN runs bf16
-        # natively there. CPUs without AVX512_BF16 / AMX emulate bf16 and are slower: float32.
-        return "bfloat16" if _cpu_has_native_bf16() else "float32"
+    if device.startswith("cuda") or device == "cpu":
+        from medo1.precision import say_precision
+
+        return say_precision(device, who="hf").dtype
     return "float32"
-
-
-def _cpu_has_native_bf16() -> bool:
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:  # not Linux: no cheap way to tell, stay on the safe side
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 def resolve_device(device: str) -> str:

@@ -33,12 +33,12 @@ def resolve_model_path(spec: str) -> str:
 
 
 def bf16_supported() -> bool:
-    """bf16 compute that is native on this hardware (Ampere+ GPUs; CPUs with AVX512-BF16 or AMX)."""
-    if torch.cuda.is_available():
-        return torch.cuda.is_bf16_supported()
-    cpu = getattr(torch, "cpu", None)
-    probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
-    return any(bool(getattr(cpu, probe, lambda: False)()) for probe in probes)
+    """Whether to train in bf16 mixed precision: the hardware runs bf16 natively (Ampere+ GPUs; CPUs with
+    AVX512-BF16 or AMX) and, on a CPU, a bf16 matmul measured not slower than fp32 (`medo1.precision`).
+    Decided once per process and said in one line on stderr."""
+    from medo1.precision import say_precision, training_device
+
+    return say_precision(training_device()).bf16
 
 
 def world_size() -> int:
@@ -98,6 +98,7 @@ def warmup_args(ratio: float) -> dict[str, float]:
 # Written last into a checkpoint (by transformers' Trainer, by our PPO): a folder without one was cut
 # short by a kill and cannot be resumed from.
 CHECKPOINT_DONE_FILES = ("trainer_state.json", "medo1_ppo_state.json")
+FINAL_WEIGHTS = ("model.safetensors", "model.safetensors.index.json")  # a finished stage's output
 
 
 def checkpoints(out: str | os.PathLike) -> list[Path]:
@@ -119,11 +120,27 @@ def checkpoint_step(path: str | os.PathLike) -> int:
     return int(CHECKPOINT_RE.match(Path(path).name).group(1))
 
 
+# The checkpoint policy of every training stage. A checkpoint holds the optimizer state (Adam: twice the
+# weights) and, for PPO, the value model: ~2 GB for a 135M model, ~100 GB for an 8B one. While a stage
+# runs it keeps its newest `max(1, keep)` checkpoints, so a killed run resumes; once its final weights
+# (safetensors at the top of the output folder) are written it keeps `keep` of them, none by default.
+KEEP_CHECKPOINTS_HELP = ("Resumable checkpoints (weights + optimizer state) kept once the final weights are written; "
+                         "while training the newest max(1, N) are kept so a killed run resumes. 0: none.")
+
+
+def checkpoints_while_training(keep: int) -> int:
+    """How many checkpoints a running stage keeps (`save_total_limit`): at least the last one."""
+    if keep < 0:
+        raise Medo1Error(f"keep_checkpoints {keep}: expected 0 or more")
+    return max(1, keep)
+
+
 def prune_checkpoints(out: str | os.PathLike, keep: int | None) -> None:
-    """Keep only the newest `keep` checkpoints (None keeps all)."""
+    """Keep only the newest `keep` checkpoints (None keeps all; 0 removes them all)."""
     if keep is None:
         return
-    for old in checkpoints(out)[: max(0, len(checkpoints(out)) - keep)]:
+    found = checkpoints(out)
+    for old in found[: max(0, len(found) - keep)]:
         shutil.rmtree(old, ignore_errors=True)
 
 
@@ -135,6 +152,9 @@ def check_out_dir(out: str | os.PathLike, resume: bool) -> Path | None:
             f"{out} already holds checkpoints of an earlier run (latest: {found.name}); "
             "pass --resume to continue it, or choose another --out"
         )
+    if found is None and not resume and any((Path(out) / name).exists() for name in FINAL_WEIGHTS):
+        raise Medo1Error(f"{out} already holds the trained model of a finished run; choose another --out "
+                         "(or remove it to train again)")
     return found if resume else None
 
 

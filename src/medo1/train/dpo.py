@@ -24,6 +24,7 @@ from medo1.train.common import (
     bf16_supported,
     check_out_dir,
     process_layout,
+    prune_checkpoints,
     resolve_model_path,
     world_size,
     write_json,
@@ -209,4 +210,5 @@ def train_dpo(s: TRLRLSettings, scorer: Scorer | None = None) -> Path:
     if trainer.is_world_process_zero():
         write_json(out / "medo1_dpo.json", {"settings": asdict(s), "pairs": len(pairs),
                                             "steps": trainer.state.global_step})
+        prune_checkpoints(out, s.keep_checkpoints)  # the final weights are written: resuming is over
     return out

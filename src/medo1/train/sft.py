@@ -24,9 +24,12 @@ import torch
 
 from medo1.errors import Medo1Error
 from medo1.train.common import (
+    KEEP_CHECKPOINTS_HELP,
     MetricsCallback,
     bf16_supported,
     check_out_dir,
+    checkpoints_while_training,
+    prune_checkpoints,
     resolve_model_path,
     split_batch,
     warmup_args,
@@ -102,7 +105,7 @@ class SFTSettings:
     max_steps: int = field(default=-1, metadata={"help": "Stop after this many optimizer steps (-1: run all epochs)."})
     logging_steps: int = field(default=1, metadata={"help": "Optimizer steps between metric lines."})
     save_steps: int = field(default=100, metadata={"help": "Optimizer steps between checkpoints."})
-    save_total_limit: int = field(default=2, metadata={"help": "Checkpoints kept."})
+    keep_checkpoints: int = field(default=0, metadata={"help": KEEP_CHECKPOINTS_HELP})
     resume: bool = field(default=False, metadata={"help": "Continue from the latest checkpoint in --out."})
     seed: int = field(default=42, metadata={"help": "Random seed (data order, LoRA init)."})
     chat_template: str | None = field(
@@ -277,7 +280,7 @@ def train_sft(settings: SFTSettings) -> Path:
         logging_steps=s.logging_steps,
         save_strategy="steps",
         save_steps=s.save_steps,
-        save_total_limit=s.save_total_limit,
+        save_total_limit=checkpoints_while_training(s.keep_checkpoints),
         report_to="none",
         seed=s.seed,
         use_cpu=not torch.cuda.is_available(),
@@ -332,6 +335,7 @@ def train_sft(settings: SFTSettings) -> Path:
                 "seconds": round(time.time() - started, 1),
             },
         )
+        prune_checkpoints(out, s.keep_checkpoints)  # the final weights are written: resuming is over
     return out
 
 

@@ -30,9 +30,12 @@ from medo1.errors import Medo1Error
 from medo1.jsonl import JsonlWriter
 from medo1.llm.sampling import owned_fields, unowned_defaults
 from medo1.train.common import (
+    KEEP_CHECKPOINTS_HELP,
     MetricsCallback,
     bf16_supported,
     check_out_dir,
+    checkpoints_while_training,
+    prune_checkpoints,
     resolve_model_path,
     split_batch,
     warmup_args,
@@ -102,7 +105,7 @@ class TRLRLSettings:
     )
     logging_steps: int = field(default=1, metadata={"help": "Optimizer steps between metric lines."})
     save_steps: int = field(default=50, metadata={"help": "Optimizer steps between checkpoints."})
-    save_total_limit: int = field(default=2, metadata={"help": "Checkpoints kept."})
+    keep_checkpoints: int = field(default=0, metadata={"help": KEEP_CHECKPOINTS_HELP})
     resume: bool = field(default=False, metadata={"help": "Continue from the latest checkpoint in --out."})
     seed: int = field(default=42, metadata={"help": "Random seed."})
 
@@ -125,7 +128,7 @@ def _trainer_args(s: TRLRLSettings, config_cls, **extra):
         logging_steps=s.logging_steps,
         save_strategy="steps",
         save_steps=s.save_steps,
-        save_total_limit=s.save_total_limit,
+        save_total_limit=checkpoints_while_training(s.keep_checkpoints),
         report_to="none",
         seed=s.seed,
         use_cpu=not torch.cuda.is_available(),
@@ -210,6 +213,7 @@ def train_online(s: TRLRLSettings, reward_func=None) -> Path:
                                                  "steps": trainer.state.global_step,
                                                  "failed_verifications": failures.count,
                                                  "seconds": round(time.time() - started, 1)})
+        prune_checkpoints(out, s.keep_checkpoints)  # the final weights are written: resuming is over
     return out
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from medo1.train.common import KEEP_CHECKPOINTS_HELP
 from medo1.train.reward import Scores
 
 
@@ -89,7 +90,7 @@ class PPOConfig:
         metadata={"help": "Recompute activations in backward: less memory, slower."},
     )
     save_steps: int = field(default=20, metadata={"help": "PPO steps between checkpoints."})
-    save_total_limit: int = field(default=2, metadata={"help": "Checkpoints kept."})
+    keep_checkpoints: int = field(default=0, metadata={"help": KEEP_CHECKPOINTS_HELP})
     resume: bool = field(default=False, metadata={"help": "Continue from the latest checkpoint in --out."})
     seed: int = field(default=42, metadata={"help": "Random seed (problem order, sampling)."})
 

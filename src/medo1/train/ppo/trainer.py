@@ -16,6 +16,7 @@ from medo1.train.common import (
     MetricsLog,
     bf16_supported,
     check_out_dir,
+    checkpoints_while_training,
     checkpoint_step,
     prune_checkpoints,
     resolve_model_path,
@@ -333,7 +334,7 @@ class PPOTrainer:
         self.accelerator.save_state(str(path))
         if self.accelerator.is_main_process:
             write_json(path / "medo1_ppo_state.json", {"step": step, "config": asdict(self.cfg)})
-            prune_checkpoints(self.out, self.cfg.save_total_limit)
+            prune_checkpoints(self.out, checkpoints_while_training(self.cfg.keep_checkpoints))
         self.accelerator.wait_for_everyone()
 
     def save_final(self) -> None:
@@ -351,6 +352,7 @@ class PPOTrainer:
                                                      "problems": len(self.problems)})
             self.metrics.close()
             self.failed.close()
+            prune_checkpoints(self.out, self.cfg.keep_checkpoints)  # the final weights are written
         acc.wait_for_everyone()
 
     def close(self) -> None:
