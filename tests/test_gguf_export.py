@@ -95,6 +95,21 @@ def test_gguf_gives_the_same_greedy_answers_as_transformers(trained_dir, tmp_pat
     assert [c.usage.prompt_tokens for c in cpp] == [h.usage.prompt_tokens for h in hf]  # same chat template
 
 
+def test_llama3_rope_scaling_survives_the_conversion(trained_dir, tmp_path):
+    """Llama 3.1's RoPE scaling becomes llama.cpp's `rope_freqs` factors: the answers still agree."""
+    src = _copy(trained_dir, tmp_path / "llama3")
+    config = json.loads((src / "config.json").read_text())
+    config["rope_parameters"] = {"rope_type": "llama3", "rope_theta": 10000.0, "factor": 8.0, "low_freq_factor": 1.0,
+                                 "high_freq_factor": 4.0, "original_max_position_embeddings": 64}
+    (src / "config.json").write_text(json.dumps(config))
+    gguf_file = export_gguf(src, tmp_path / "m.gguf", "f32")
+    prompts = [q for q, _ in CHATS]
+    hf = asyncio.run(_answers(HFChatModel(src, dtype="float32"), prompts, max_tokens=30))
+    cpp = asyncio.run(_answers(LlamaCppChatModel(gguf_file), prompts, max_tokens=30))
+    assert [c.text for c in cpp] == [h.text for h in hf]
+    assert [h.text for h in hf] != [a[: len(h.text)] for (_, a), h in zip(CHATS, hf)]  # the scaling changed them
+
+
 def test_gguf_carries_tokenizer_chat_template_and_end_of_turn(trained_dir, tmp_path):
     import gguf
     from transformers import AutoTokenizer

@@ -95,21 +95,21 @@ def export_gguf(checkpoint: str | os.PathLike, out: str | os.PathLike, outtype: 
     checkpoint, out = Path(checkpoint).expanduser(), Path(out).expanduser()
     config = read_config(checkpoint)
     qtype, ftype = _qtype(outtype)
-    tensors = list(_tensor_plan(checkpoint, config, qtype))  # fails on a missing tensor before writing anything
+    tensors = list(_tensor_plan(checkpoint, config, qtype))  # an unknown tensor fails before anything is written
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     writer = gguf.GGUFWriter(None, "llama")
     try:
         _write_params(writer, config, ftype, name=checkpoint.resolve().name)
         _write_vocab(writer, checkpoint, config)
-        for name, _, shape, ttype, _ in tensors:
+        for name, _, shape, ttype in tensors:
             n = math.prod(shape)
             block, size = gguf.GGML_QUANT_SIZES[ttype]
             writer.add_tensor_info(name, shape, np.dtype(np.float32), n // block * size, raw_dtype=ttype)
         writer.write_header_to_file(tmp)
         writer.write_kv_data_to_file()
         writer.write_ti_data_to_file()
-        for _, load, _, ttype, _ in tensors:
+        for _, load, _, ttype in tensors:
             writer.write_tensor_data(gguf.quants.quantize(load(), ttype))
         writer.close()
         os.replace(tmp, out)
@@ -178,7 +178,7 @@ def _permute(w: np.ndarray, n_head: int) -> np.ndarray:
 
 
 def _tensor_plan(checkpoint: Path, config: dict[str, Any], qtype) -> Iterator[tuple]:
-    """(gguf name, loader, shape, type, hf name) per tensor, in the order they are written."""
+    """(gguf name, loader, shape, type) per tensor, in the order they are written."""
     import gguf
     from safetensors import safe_open
 
@@ -196,7 +196,7 @@ def _tensor_plan(checkpoint: Path, config: dict[str, Any], qtype) -> Iterator[tu
     tied = config.get("tie_word_embeddings", False)
     if _rope(config).get("rope_type", _rope(config).get("type")) == "llama3":
         factors = _llama3_rope_factors(config)
-        yield "rope_freqs.weight", lambda: factors, list(factors.shape), gguf.GGMLQuantizationType.F32, None
+        yield "rope_freqs.weight", lambda: factors, list(factors.shape), gguf.GGMLQuantizationType.F32
     for key, (path, shape) in where.items():
         if key.endswith("rotary_emb.inv_freq") or (tied and key == "lm_head.weight"):
             continue
@@ -215,7 +215,7 @@ def _tensor_plan(checkpoint: Path, config: dict[str, Any], qtype) -> Iterator[tu
                 data = st.get_tensor(key).float().numpy()
             return _permute(data, heads) if heads else data
 
-        yield new, load, list(shape), ttype, key
+        yield new, load, list(shape), ttype
 
 
 def _write_vocab(writer, checkpoint: Path, config: dict[str, Any]) -> None:
