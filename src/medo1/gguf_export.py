@@ -351,6 +351,16 @@ def _cpu_only() -> bool:
     return not torch.cuda.is_available() and not torch.backends.mps.is_available()
 
 
+def _check_loads(path: Path) -> None:
+    """Fail here, not on every question, if this llama.cpp cannot read the file (its vocabulary: a fraction of a second)."""
+    from llama_cpp import Llama
+
+    from medo1.llm.llamacpp import _STREAMS_LOCK
+
+    with _STREAMS_LOCK:
+        Llama(model_path=str(path), vocab_only=True, verbose=False).close()
+
+
 def eval_model_spec(spec: str, backend: str = "auto", outtype: str = "q8_0") -> str:
     """The model spec an evaluation loads for `spec`.
 
@@ -372,7 +382,9 @@ def eval_model_spec(spec: str, backend: str = "auto", outtype: str = "q8_0") -> 
             raise ExportError(f"{spec}: the gguf eval backend needs a local checkpoint directory")
         return spec  # a hub repo id: transformers downloads and runs it
     try:
-        return f"gguf:{cached_gguf(directory, outtype)}"
+        path = cached_gguf(directory, outtype)
+        _check_loads(path)
+        return f"gguf:{path}"
     except Exception as err:  # noqa: BLE001 - any failure of the conversion leaves the slower, working path
         if backend == "gguf":
             raise ExportError(f"{spec}: cannot convert to GGUF: {err}") from None
