@@ -82,7 +82,7 @@ async def _answers(model, prompts, max_tokens=60):
         await model.aclose()
 
 
-@pytest.mark.parametrize("outtype", ["f32", "q8_0"])
+@pytest.mark.parametrize("outtype", ["f32", "f16", "q8_0"])
 def test_gguf_gives_the_same_greedy_answers_as_transformers(trained_dir, tmp_path, outtype):
     gguf_file = export_gguf(trained_dir, tmp_path / f"model.{outtype}.gguf", outtype)
     prompts = [q for q, _ in CHATS] + UNSEEN
@@ -137,15 +137,15 @@ def test_gguf_carries_tokenizer_chat_template_and_end_of_turn(trained_dir, tmp_p
 
 def test_conversion_is_cached_beside_the_checkpoint_and_redone_when_it_changes(trained_dir, tmp_path):
     src = _copy(trained_dir, tmp_path / "sft")
-    first = cached_gguf(src, "q8_0")
-    assert first == tmp_path / "sft.q8_0.gguf" == cache_path(src, "q8_0") and first.is_file()
+    first = cached_gguf(src, "f16")
+    assert first == tmp_path / "sft.f16.gguf" == cache_path(src, "f16") and first.is_file()
     made = first.stat().st_mtime_ns
-    assert cached_gguf(src, "q8_0").stat().st_mtime_ns == made  # re-used, not converted again
+    assert cached_gguf(src, "f16").stat().st_mtime_ns == made  # re-used, not converted again
     weights = next(src.glob("*.safetensors"))
     os.utime(weights, ns=(made + 10**9, made + 10**9))  # the checkpoint was written again
-    assert cached_gguf(src, "q8_0").stat().st_mtime_ns != made
+    assert cached_gguf(src, "f16").stat().st_mtime_ns != made
     (first.with_name(first.name + ".json")).unlink()  # an interrupted conversion leaves no stamp: redone
-    assert cached_gguf(src, "q8_0").is_file() and first.with_name(first.name + ".json").is_file()
+    assert cached_gguf(src, "f16").is_file() and first.with_name(first.name + ".json").is_file()
 
 
 def _bench(tmp_path):
@@ -161,14 +161,14 @@ def test_eval_runs_checkpoints_on_llamacpp_by_default_and_on_transformers_on_req
     questions = _bench(tmp_path)
     config = EvalConfig(benches=(str(questions),), max_tokens=60, progress=False)
     fast = run_eval(str(src), tmp_path / "fast", config, cache=False)
-    assert fast["model"] == f"hf:{src}" and fast["setup"]["backend"] == "llama.cpp q8_0"  # results name the checkpoint
-    assert (tmp_path / "rl.q8_0.gguf").is_file() and fast["benches"]["questions"]["answered"] == 4
+    assert fast["model"] == f"hf:{src}" and fast["setup"]["backend"] == "llama.cpp f16"  # results name the checkpoint
+    assert (tmp_path / "rl.f16.gguf").is_file() and fast["benches"]["questions"]["answered"] == 4
     rows = [json.loads(line) for line in (tmp_path / "fast" / "questions.items.jsonl").read_text().splitlines()]
     assert all(r["output"].strip() and r["finish_reason"] in ("stop", "length") for r in rows)
     slow = run_eval(str(src), tmp_path / "slow", dataclasses.replace(config, backend="hf"), cache=False)
     assert slow["setup"]["backend"] == "transformers" and slow["benches"]["questions"]["answered"] == 4
     # answers of one engine are never mixed with another's in one directory
-    with pytest.raises(Medo1Error, match="backend 'transformers' -> 'llama.cpp q8_0'"):
+    with pytest.raises(Medo1Error, match="backend 'transformers' -> 'llama.cpp f16'"):
         run_eval(str(src), tmp_path / "slow", config, cache=False)
 
 

@@ -104,8 +104,8 @@ def test_whole_recipe_then_rerun_is_free(recipe, tmp_path, openai_server):
     for name in ("base", "sft", "rl"):
         results = json.loads((run_dir / "eval" / name / "results.json").read_text())
         assert results["benches"]["sample"]["n"] == 3
-        assert results["setup"]["backend"] == "llama.cpp q8_0"  # on CPU, checkpoints are evaluated on llama.cpp
-    assert (run_dir / "ckpt" / "sft.q8_0.gguf").is_file() and (run_dir / "ckpt" / "rl.q8_0.gguf").is_file()
+        assert results["setup"]["backend"] == "llama.cpp f16"  # on CPU, checkpoints are evaluated on llama.cpp
+    assert (run_dir / "ckpt" / "sft.f16.gguf").is_file() and (run_dir / "ckpt" / "rl.f16.gguf").is_file()
 
     report = (run_dir / "report.md").read_text()
     assert "| MCQs | 6 |" in report and "| traces found | 4 |" in report and "| SFT examples | 4 |" in report
