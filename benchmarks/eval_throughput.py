@@ -12,7 +12,7 @@ how many answers agree with it (identical text, and the same extracted letter): 
 one-off conversion is timed apart (a re-run re-uses it). The machine's load average before and after is printed: on a shared machine
 the figures are only comparable with each other.
 
-    python benchmarks/eval_throughput.py [--items 16] [--max-tokens 256] [--batch 16] [--types f16,q8_0,f32]
+    python benchmarks/eval_throughput.py [--items 8] [--max-tokens 256] [--batch 16] [--types f16,q8_0,f32]
                                          [--hf-dtypes auto,float32]
 """
 
@@ -75,10 +75,10 @@ def rows(out: Path) -> dict[str, dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--items", type=int, default=16)
+    parser.add_argument("--items", type=int, default=8)
     parser.add_argument("--max-tokens", type=int, default=256, help="the quick demo's eval budget")
     parser.add_argument("--batch", type=int, default=16, help="hf batch size (the demo recipe's concurrency)")
-    parser.add_argument("--types", default="f16,q8_0,f32", help="GGUF types to run (comma-separated)")
+    parser.add_argument("--types", default="f16,q8_0", help="GGUF types to run (comma-separated)")
     parser.add_argument("--hf-dtypes", default="auto", help="dtypes of hf runs, the first one the reference the "
                         "others are compared with: auto (what `medo1 eval --backend hf` picks for this CPU), "
                         "float32 (the checkpoint's exact weights), bfloat16")
@@ -104,6 +104,7 @@ def main() -> None:
             seconds, results = asyncio.run(timed_eval(spec, questions, tmp / str(i), args.batch, args.max_tokens,
                                                       dtype))
             runs[label] = (seconds, results["benches"]["questions"], rows(tmp / str(i)))
+            print(f"  {label}: {args.items / seconds:.3f} items/s ({seconds:.1f} s)", file=sys.stderr)
     load_after = os.getloadavg()
 
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
