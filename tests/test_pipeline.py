@@ -102,7 +102,10 @@ def test_whole_recipe_then_rerun_is_free(recipe, tmp_path, openai_server):
     for name in ("sft", "rl"):
         assert (run_dir / "ckpt" / name / "model.safetensors").is_file()
     for name in ("base", "sft", "rl"):
-        assert json.loads((run_dir / "eval" / name / "results.json").read_text())["benches"]["sample"]["n"] == 3
+        results = json.loads((run_dir / "eval" / name / "results.json").read_text())
+        assert results["benches"]["sample"]["n"] == 3
+        assert results["setup"]["backend"] == "llama.cpp f16"  # on CPU, checkpoints are evaluated on llama.cpp
+    assert (run_dir / "ckpt" / "sft.f16.gguf").is_file() and (run_dir / "ckpt" / "rl.f16.gguf").is_file()
 
     report = (run_dir / "report.md").read_text()
     assert "| MCQs | 6 |" in report and "| traces found | 4 |" in report and "| SFT examples | 4 |" in report

@@ -227,6 +227,7 @@ def stage_eval(run: Run) -> dict[str, Any]:
     for name, spec in models.items():
         run.console.print(f"[bold]eval[/bold] {name}: {spec}")
         results = run_eval(spec, p.eval / name, cfg, concurrency=run.concurrency, cache=run.cache)
+        run.log(f"eval {name}: answered by {results['setup'].get('backend')}")
         summary[name] = {bench: {k: v.get(k) for k in ("n", "accuracy", "ci_low", "ci_high", "unparsed_rate")}
                          for bench, v in results.get("benches", {}).items()}
     return summary

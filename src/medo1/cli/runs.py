@@ -33,6 +33,10 @@ def eval_(
     runs: Optional[int] = typer.Option(None, "--runs", min=1, help="Runs averaged per benchmark "
                                        "[default: GPQA 5, others 1]."),
     seed: int = typer.Option(0, "--seed", help="Sampling seed (+ run number) and GPQA option order."),
+    backend: str = typer.Option("auto", "--backend", help="Engine of a checkpoint directory: auto (llama.cpp on a "
+                                "cached GGUF conversion where there is no GPU, else transformers), hf or gguf."),
+    gguf_type: str = typer.Option("f16", "--gguf-type", help="Weights of the GGUF conversion: f16 (near-exact), "
+                                  "f32 (exact, slower), q8_0 (fastest, least exact), bf16."),
     lang: str = LangOpt,
     prompts: Optional[Path] = PromptsOpt,
     concurrency: int = ConcurrencyOpt,
@@ -58,11 +62,18 @@ def eval_(
     config = EvalConfig(
         benches=benches, data=data_files(benches, data), style=style, lang=lang,
         prompts=str(prompts) if prompts else None, max_tokens=max_tokens, temperature=temperature, runs=runs,
-        seed=seed, limit=limit, cop_base=cop_base,
+        seed=seed, limit=limit, cop_base=cop_base, backend=_choice("--backend", backend, ("auto", "hf", "gguf")),
+        gguf_type=_choice("--gguf-type", gguf_type, ("f16", "f32", "q8_0", "bf16")),
     )
     results = run_eval(model, out, config, concurrency=concurrency, cache=not no_cache)
     typer.echo(tables.paper_table([results]) + "\n\n" + tables.details_table(results))
-    typer.echo(f"\nitems and results in {out}/ (results.json, results.md)")
+    typer.echo(f"\nanswered by {results['setup'].get('backend')}; items and results in {out}/ (results.json, results.md)")
+
+
+def _choice(option: str, value: str, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise Medo1Error(f"{option} {value!r}: expected one of {', '.join(choices)}")
+    return value
 
 
 @app.command()

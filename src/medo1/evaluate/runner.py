@@ -58,6 +58,13 @@ class EvalConfig:
     seed: int = 0  # sampling seed (+ run number) and GPQA option order
     limit: int | None = None  # first N questions per benchmark
     cop_base: Literal[0, 1] | None = None  # MedMCQA `cop` in local files: 0 (hub), 1 (original); None: detected
+    # Engine of checkpoint directories (hf:<dir>). "auto": llama.cpp on a cached GGUF conversion on machines
+    # without a GPU (several times faster there; transformers if the conversion fails), transformers on GPUs.
+    # "hf": always transformers. "gguf": always llama.cpp. Other model specs are run as they are.
+    backend: Literal["auto", "hf", "gguf"] = "auto"
+    # GGUF weights: f16 (half of f32's bytes; on SmolLM2 the same letter as fp32 transformers on 19 of 20
+    # questions), f32 (exact: 20 of 20, slower), q8_0 (fastest, 14 of 20), bf16. benchmarks/eval_throughput.py
+    gguf_type: Literal["f16", "f32", "q8_0", "bf16"] = "f16"
     progress: bool = True
 
 
@@ -164,12 +171,13 @@ def _subset_order(bench: Benchmark):
 # ---------------------------------------------------------------- the run
 
 
-def _setup(model: ChatModel, config: EvalConfig) -> dict[str, Any]:
+def _setup(model: ChatModel, config: EvalConfig, label: str | None = None) -> dict[str, Any]:
     """What makes answers comparable: a directory holds answers of one setup only."""
     templates = [load_prompt(f"eval/{name}", lang=config.lang, override=config.prompts)
                  for name in (config.style, "context")]
     return {
-        "model": model.name,
+        "model": label or model.name,
+        "backend": backend_name(model),
         "style": config.style,
         "lang": config.lang,
         "max_tokens": config.max_tokens,
@@ -179,6 +187,14 @@ def _setup(model: ChatModel, config: EvalConfig) -> dict[str, Any]:
     }
 
 
+def backend_name(model: ChatModel) -> str:
+    """The engine answering: "transformers", "llama.cpp f16" (the GGUF's type, from its file name), "openai"."""
+    identity = model.identity()
+    backend = str(identity.get("backend", type(model).__name__))
+    kind = Path(str(identity.get("model", ""))).name.split(".")
+    return f"{backend} {kind[-2]}" if backend == "llama.cpp" and len(kind) > 2 else backend
+
+
 def _check_setup(out_dir: Path, setup: dict[str, Any]) -> None:
     path = out_dir / "setup.json"
     if path.exists():
@@ -186,6 +202,8 @@ def _check_setup(out_dir: Path, setup: dict[str, Any]) -> None:
             before = json.loads(path.read_text())
         except json.JSONDecodeError as err:
             raise Medo1Error(f"{path}: not valid JSON ({err.msg}); delete it to start over") from None
+        # Directories written before the backend was recorded: checkpoints (hf:) ran on transformers.
+        before.setdefault("backend", "transformers" if setup["model"].startswith("hf:") else setup["backend"])
         changed = [f"{k} {before.get(k)!r} -> {v!r}" for k, v in setup.items() if before.get(k) != v]
         if changed:
             raise Medo1Error(f"{out_dir} holds answers from another setup ({'; '.join(changed)}); "
@@ -221,8 +239,11 @@ def _read_rows(path: Path, ids: set[str]) -> list[dict]:
     return list(rows.values())
 
 
-async def evaluate(model: ChatModel, out_dir: str | os.PathLike, config: EvalConfig | None = None) -> dict[str, Any]:
-    """Ask every pending question of every benchmark, then score all answers in `out_dir`."""
+async def evaluate(model: ChatModel, out_dir: str | os.PathLike, config: EvalConfig | None = None, *,
+                   name: str | None = None) -> dict[str, Any]:
+    """Ask every pending question of every benchmark, then score all answers in `out_dir`.
+
+    `name` is the model as results show it (default: `model.name`), e.g. the checkpoint a GGUF was made from."""
     out_dir, config = Path(out_dir), config or EvalConfig()
     if not config.benches:
         raise Medo1Error("no benchmarks to run; name at least one with --bench")
@@ -233,7 +254,7 @@ async def evaluate(model: ChatModel, out_dir: str | os.PathLike, config: EvalCon
         raise Medo1Error(f"--data names {', '.join(unknown)}, which is not among the benchmarks being run")
     if config.runs is not None and config.runs < 1:
         raise Medo1Error("--runs must be at least 1")
-    setup = _setup(model, config)
+    setup = _setup(model, config, name)
     loaded = []
     for name in config.benches:  # load everything first: a bad file fails before any model call
         bench = get_benchmark(name)
@@ -324,14 +345,18 @@ def _write_results(out_dir: Path, plans: list[_Plan], setup: dict[str, Any], usa
 
 def run_eval(model: str, out_dir: str | os.PathLike, config: EvalConfig | None = None, *,
              concurrency: int = 32, cache: bool | str | os.PathLike = True) -> dict[str, Any]:
-    """Load the model named by `model` (a spec or a checkpoint directory) and evaluate it."""
+    """Load the model named by `model` (a spec or a checkpoint directory) and evaluate it.
+
+    A checkpoint runs on the engine `config.backend` picks (see EvalConfig); results name the checkpoint."""
+    from medo1.gguf_export import eval_model_spec
     from medo1.llm import load_model
 
-    llm = load_model(model_spec(model), concurrency=concurrency, cache=cache)
+    config, spec = config or EvalConfig(), model_spec(model)
+    llm = load_model(eval_model_spec(spec, config.backend, config.gguf_type), concurrency=concurrency, cache=cache)
 
     async def main() -> dict[str, Any]:
         try:
-            return await evaluate(llm, out_dir, config)
+            return await evaluate(llm, out_dir, config, name=spec)
         finally:
             await llm.aclose()
 
