@@ -100,18 +100,14 @@ def sample_responses(
 
 def eos_token_ids(tokenizer, model) -> list[int]:
     """Every token that ends a response: the generation config's (may be several), the tokenizer's, and
-    the chat template's end-of-turn token (a checkpoint whose config does not register it still stops)."""
-    from medo1.train.data import end_of_turn_token
+    the chat template's end-of-turn token (a checkpoint whose config does not register it still stops);
+    the same set the `hf` backend stops at."""
+    from medo1.llm.hf import stop_token_ids
 
-    ids = model.generation_config.eos_token_id
-    ids = [ids] if isinstance(ids, int) else list(ids or [])
-    eot = end_of_turn_token(tokenizer)
-    for token_id in (tokenizer.eos_token_id, tokenizer.convert_tokens_to_ids(eot) if eot else None):
-        if token_id is not None and token_id not in ids:
-            ids.append(token_id)
-    if not ids:
-        raise Medo1Error("the model has no end-of-sequence token; RL needs one to know where responses end")
-    return ids
+    try:
+        return stop_token_ids(model, tokenizer)
+    except Medo1Error:
+        raise Medo1Error("the model has no end-of-sequence token; RL needs one to know where responses end") from None
 
 
 @contextmanager
