@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 from medo1.cli import app
 from medo1.cot import ReplyError, parse_cot
 from medo1.jsonl import failed_path, read_jsonl
+from medo1.pool import usage_path
 from medo1.llm.openai import OpenAIChatModel, RetryPolicy
 from medo1.records import Problem, SearchTrace, SFTExample, TraceStep
 from medo1.synth_replies import reasoning_parser, repeated_share
@@ -465,22 +466,25 @@ async def test_report_shows_the_consistency_rate(openai_server, tmp_path):
 @pytest.mark.embedded
 def test_embedded_teacher_yields_examples_that_state_the_answer(tmp_path, capsys):
     """The demo's settings on the embedded 135M teacher (llama.cpp, grammar-held reasoning): told the verified
-    answer, it still yields SFT examples, and every one of them passes the check."""
+    answer, it still yields SFT examples, and every one of them passes the check. With response_max_chars 0 the
+    grammar allows one response, the answer line, so none is asked for."""
     from medo1.consistency import final_thought
     from medo1.verify import MatchVerifier
 
     traces_path = tmp_path / "traces.jsonl"
     traces_path.write_text("".join(trace(n, hint=True).model_dump_json() + "\n" for n in range(3)))
     out = tmp_path / "sft.jsonl"
-    summary = synthesize_file(traces_path, out, SynthConfig(max_tokens=320, temperature=0.7), teacher="embedded",
-                              verifier="match", concurrency=1, cache=False, progress=False)
+    summary = synthesize_file(traces_path, out, SynthConfig(max_tokens=320, temperature=0.7, response_max_chars=0),
+                              teacher="embedded", verifier="match", concurrency=1, cache=False, progress=False)
     with capsys.disabled():
         print(f"\nembedded synthesis: {summary.as_dict()}")
     examples = read_jsonl(out, SFTExample)
     assert examples and summary.checked == summary.agreed_first + summary.reasked + summary.drifted
     for example in examples:
         assert "vitamin b12 deficiency" in final_thought(example.complex_cot).lower()
-        assert MatchVerifier().check(example.response, ANSWER)
+        assert example.response == f"The answer is {ANSWER}." and MatchVerifier().check(example.response, ANSWER)
+    usage = json.loads(usage_path(out).read_text())["by_tag"]
+    assert usage["synth.cot"]["calls"] >= len(examples) and "synth.response" not in usage
 
 
 def test_grammar_backed_replies_state_the_answer_in_a_fixed_sentence():

@@ -58,6 +58,7 @@ class SynthConfig:
     check_answer: bool = True  # verify each reply against the trace's verified answer (not for mcq)
     answer_retries: int = 2  # re-asks after a reply that does not state the verified answer; then the trace fails
     response_max_chars: int = 240  # grammar-backed teachers: most characters of reasons after the response's answer line
+    # (0: the response is the answer line alone, written without a call: the grammar would allow nothing else)
     lang: str = "en"
     prompts: str | None = None
 
@@ -159,10 +160,14 @@ async def synthesize_one(trace: SearchTrace, cfg: SynthConfig, teacher: ChatMode
             prompt_of("fix_reply"), reasoning_schema(teacher, cfg.min_lines, answer_line)))
     prompt = render(prompt_of("response"), question=trace.question, thinking=thinking, answer=trace.answer)
     schema = response_schema(teacher, answer_line, cfg.response_max_chars)
-    response = await asker.ask(prompt, Part(
-        "response", "synth.response", 1, response_parser(cfg.max_repeated, json_reply=schema is not None),
-        lambda text: text, lambda said: "the response does not state it as its conclusion",
-        prompt_of("fix_reply" if schema else "fix_response"), schema))
+    if schema is not None and cfg.response_max_chars == 0:
+        # The grammar would allow exactly one reply, the answer line: asking for it costs a call and adds nothing.
+        response = " ".join(answer_line.split())
+    else:
+        response = await asker.ask(prompt, Part(
+            "response", "synth.response", 1, response_parser(cfg.max_repeated, json_reply=schema is not None),
+            lambda text: text, lambda said: "the response does not state it as its conclusion",
+            prompt_of("fix_reply" if schema else "fix_response"), schema))
     if verifier is not None:
         common["meta"]["answer_check"] = asker.record()
     return SFTExample(question=trace.question, complex_cot="" if cfg.variant == "direct" else thinking,
