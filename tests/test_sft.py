@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import random
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -231,3 +233,18 @@ def test_a_checkpoint_cut_short_by_a_kill_is_not_resumed_from(tmp_path):
         if done:
             (folder / done).write_text("{}")
     assert last_checkpoint(tmp_path).name == "checkpoint-4"  # checkpoint-6 has no state file: killed mid-save
+
+
+@pytest.mark.parametrize("module, args", [
+    ("medo1.train.sft", ["--data", "{missing}", "--model", "{model}", "--out", "{out}"]),
+    ("medo1.train.ppo", ["--problems", "{missing}", "--model", "{model}", "--out", "{out}"]),
+    ("medo1.train.trl_rl", ["--algo", "grpo", "--problems", "{missing}", "--model", "{model}", "--out", "{out}"]),
+])
+def test_module_entry_points_say_a_bad_input_in_one_line(module, args, tmp_path, tiny_model_dir):
+    """`python -m medo1.train.<x>` (what `accelerate launch -m` runs): bad input is one line and exit status 2."""
+    values = {"missing": str(tmp_path / "missing.jsonl"), "model": str(tiny_model_dir), "out": str(tmp_path / "out")}
+    result = subprocess.run([sys.executable, "-m", module, *(a.format(**values) for a in args)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2, result.stderr[-2000:]
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1].startswith("error: ") and "missing.jsonl" in lines[-1] and "Traceback" not in result.stderr

@@ -8,6 +8,7 @@ import math
 import os
 import re
 import shutil
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -267,3 +268,17 @@ def write_json(path: str | os.PathLike, value: Any) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
     tmp.replace(path)
+
+
+def run_module(settings_class: type, train, argv: list[str] | None = None) -> None:
+    """The `python -m medo1.train.<x>` entry (also under `accelerate launch`): parse `settings_class` from the
+    command line (`--field value`, as HfArgumentParser reads a dataclass), run `train(settings)` and print its
+    summary; a Medo1Error is one line on stderr and exit status 2."""
+    from transformers import HfArgumentParser
+
+    (settings,) = HfArgumentParser(settings_class).parse_args_into_dataclasses(args=argv)
+    try:
+        print(train(settings))
+    except Medo1Error as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)

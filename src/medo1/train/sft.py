@@ -31,6 +31,7 @@ from medo1.train.common import (
     checkpoints_while_training,
     prune_checkpoints,
     resolve_model_path,
+    run_module,
     split_batch,
     warmup_args,
     world_size,
@@ -353,14 +354,7 @@ def _save_final(trainer, tokenizer, out: Path, lora: bool) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """`python -m medo1.train.sft` (and `accelerate launch -m medo1.train.sft`): the same options as `medo1 sft`."""
-    from transformers import HfArgumentParser
-
-    (settings,) = HfArgumentParser(SFTSettings).parse_args_into_dataclasses(args=argv)
-    try:
-        print(train_sft(settings))
-    except Medo1Error as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
+    run_module(SFTSettings, train_sft, argv)
 
 
 if __name__ == "__main__":

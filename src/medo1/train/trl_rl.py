@@ -37,6 +37,7 @@ from medo1.train.common import (
     checkpoints_while_training,
     prune_checkpoints,
     resolve_model_path,
+    run_module,
     split_batch,
     warmup_args,
     write_json,
@@ -256,14 +257,7 @@ def train_trl_rl(s: TRLRLSettings) -> Path:
 
 def main(argv: list[str] | None = None) -> None:
     """`python -m medo1.train.trl_rl --algo grpo|rloo|dpo ...` (and under `accelerate launch`)."""
-    from transformers import HfArgumentParser
-
-    (settings,) = HfArgumentParser(TRLRLSettings).parse_args_into_dataclasses(args=argv)
-    try:
-        print(train_trl_rl(settings))
-    except Medo1Error as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
+    run_module(TRLRLSettings, train_trl_rl, argv)
 
 
 if __name__ == "__main__":

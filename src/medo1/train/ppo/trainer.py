@@ -16,10 +16,11 @@ from medo1.train.common import (
     MetricsLog,
     bf16_supported,
     check_out_dir,
-    checkpoints_while_training,
     checkpoint_step,
+    checkpoints_while_training,
     prune_checkpoints,
     resolve_model_path,
+    run_module,
     split_batch,
     write_json,
 )
@@ -371,12 +372,5 @@ def train_ppo(cfg: PPOConfig, scorer: Scorer | None = None) -> Path:
 
 def main(argv: list[str] | None = None) -> None:
     """`python -m medo1.train.ppo` (and `accelerate launch -m medo1.train.ppo`)."""
-    from transformers import HfArgumentParser
-
-    (cfg,) = HfArgumentParser(PPOConfig).parse_args_into_dataclasses(args=argv)
-    try:
-        print(train_ppo(cfg))
-    except Medo1Error as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
+    run_module(PPOConfig, train_ppo, argv)
 
