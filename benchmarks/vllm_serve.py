@@ -163,14 +163,18 @@ def main() -> None:
     local_s, local = asyncio.run(run_side(HFChatModel(checkpoint, max_batch_size=args.concurrency, dtype=dtype),
                                           prompts, args.max_tokens))
     loads.append(os.getloadavg()[0])
-    same = sum(a.text == b.text for a, b in zip(served, local))
+    same = [(a, b) for a, b in zip(served, local) if a.text == b.text]
+    # identical text, different usage: one side counts tokens (e.g. the EOS) differently
+    counted_apart = sum(a.usage.completion_tokens != b.usage.completion_tokens or a.finish_reason != b.finish_reason
+                        for a, b in same)
     print(f"{args.n} prompts, max_tokens {args.max_tokens}, concurrency {args.concurrency}, greedy, {dtype}; "
           f"{checkpoint}")
     if startup is not None:
         print(f"vllm serve start-up: {startup:.0f} s (until /v1/models answered)")
     print(line("vllm serve ", served_s, served))
     print(line("hf backend ", local_s, local))
-    print(f"vllm / hf  : {local_s / served_s:8.2f}x items/s; identical replies {same}/{args.n}")
+    print(f"vllm / hf  : {local_s / served_s:8.2f}x items/s; identical replies {len(same)}/{args.n} "
+          f"({counted_apart} of them with different completion_tokens or finish_reason)")
     print(f"load average (1 min, {os.cpu_count()} CPUs): {loads[0]:.1f} at start, {loads[1]:.1f} after vllm serve, "
           f"{loads[2]:.1f} after hf")
 
