@@ -176,7 +176,8 @@ def main() -> None:
         wait_ready(url, server, args.startup_timeout)
         if server is not None:
             startup = time.perf_counter() - started
-        sides = {"vllm serve": load_model(f"openai:{args.served_name}@{url}", concurrency=args.concurrency, cache=False),
+        served_spec = f"openai:{args.served_name}@{url}"
+        sides = {"vllm serve": load_model(served_spec, concurrency=args.concurrency, cache=False),
                  "hf backend": HFChatModel(checkpoint, max_batch_size=args.concurrency, dtype=dtype)}
         results = asyncio.run(compare(sides, prompts, args.max_tokens, args.rounds))
     finally:
