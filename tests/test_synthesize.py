@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 from medo1.cli import app
 from medo1.cot import ReplyError, parse_cot
 from medo1.jsonl import failed_path, read_jsonl
-from medo1.pool import usage_path
 from medo1.llm.openai import OpenAIChatModel, RetryPolicy
+from medo1.pool import usage_path
 from medo1.records import Problem, SearchTrace, SFTExample, TraceStep
 from medo1.synth_replies import reasoning_parser, repeated_share
 from medo1.synthesize import SynthConfig, example_id, official_path, synthesize, synthesize_file
