@@ -354,12 +354,38 @@ def test_grammar_schemas_spell_out_each_shape():
     assert parse_refinement(json.dumps(reply(V, T, T, F, V)))[0].action == V
 
 
+def test_grammar_schemas_fit_the_token_budget():
+    # a grammar-held reply must end within max_tokens: a cut-off reply is invalid JSON and its call is wasted
+    import jsonschema
+
+    from medo1.cot import CHARS_PER_TOKEN, STEP_CHARS, grammar_cot_schema
+
+    for max_tokens in (256, 320, 512):
+        for refinement in (False, True):
+            shapes = grammar_cot_schema(refinement=refinement, max_tokens=max_tokens)["properties"]["CoT"]["anyOf"]
+            assert shapes and len(shapes[0]["prefixItems"]) == 3 + refinement  # one Inner Thinking step always fits
+            for shape in shapes:
+                steps = shape["prefixItems"]
+                longest = sum(st["properties"]["content"]["maxLength"] + STEP_CHARS for st in steps)
+                assert longest <= max_tokens * CHARS_PER_TOKEN, (max_tokens, refinement, len(steps))
+                assert all(st["properties"]["title"]["maxLength"] + 60 <= STEP_CHARS for st in steps)
+    # a generous budget keeps every shape; a small one drops those whose steps would be too short to say anything
+    assert len(grammar_cot_schema(max_tokens=4096)["properties"]["CoT"]["anyOf"]) == 4
+    assert len(grammar_cot_schema(max_tokens=256)["properties"]["CoT"]["anyOf"]) == 2
+    long_step = {"CoT": [{"action": "Inner Thinking", "title": "Work", "content": "x" * 200},
+                         {"action": "Final Conclusion", "title": "Conclusion", "content": "B12"},
+                         {"action": "Verification", "title": "Check", "content": "It holds for this patient."}]}
+    assert jsonschema.Draft202012Validator(grammar_cot_schema(max_tokens=4096)).is_valid(long_step)
+    assert not jsonschema.Draft202012Validator(grammar_cot_schema(max_tokens=256)).is_valid(long_step)
+
+
 def test_llama_cpp_builds_an_exact_grammar_for_each_shape():
     llama_grammar = pytest.importorskip("llama_cpp.llama_grammar")
 
     from medo1.cot import GRAMMAR_COT_SCHEMA, GRAMMAR_REFINEMENT_SCHEMA, grammar_cot_schema
 
-    for schema in (GRAMMAR_COT_SCHEMA, GRAMMAR_REFINEMENT_SCHEMA, grammar_cot_schema("B12", refinement=True)):
+    for schema in (GRAMMAR_COT_SCHEMA, GRAMMAR_REFINEMENT_SCHEMA, grammar_cot_schema("B12", refinement=True),
+                   grammar_cot_schema("B12", refinement=True, max_tokens=256), grammar_cot_schema(max_tokens=320)):
         rules = llama_grammar.json_schema_to_gbnf(json.dumps(schema))  # raises on what it cannot convert
         assert "tuple-0" in rules and "Verification" in rules and "Final Conclusion" in rules
         llama_grammar.LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)  # what the backend builds

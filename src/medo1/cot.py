@@ -69,14 +69,25 @@ COT_SCHEMA = _portable_schema(refinement=False)
 REFINEMENT_SCHEMA = _portable_schema(refinement=True)
 
 
-def _step_schema(action: str, min_content: int, content: str | None = None) -> dict[str, Any]:
+# What bounds a grammar-held reply. A step's JSON keys, punctuation and title take about STEP_CHARS characters;
+# prose runs at about CHARS_PER_TOKEN characters a token or more (the embedded teacher's CoT replies: 2.9 to 4.9,
+# median 3.6). With a token budget, each shape's step contents are capped so that the whole reply fits it at that
+# rate, and shapes whose steps would have fewer than MIN_CONTENT characters are left out (one Inner Thinking step
+# always stays): a small model can then not run past the budget and have its reply cut off, a call wasted.
+CHARS_PER_TOKEN = 3
+STEP_CHARS = 100
+MIN_CONTENT = 60
+MAX_CONTENT = 400
+
+
+def _step_schema(action: str, min_content: int, max_content: int, content: str | None = None) -> dict[str, Any]:
     text = {"const": content} if content is not None else \
-        {"type": "string", "minLength": min_content, "maxLength": 400}
+        {"type": "string", "minLength": min_content, "maxLength": max_content}
     return {
         "type": "object",
         "properties": {
             "action": {"const": action},
-            "title": {"type": "string", "minLength": 3, "maxLength": 60},
+            "title": {"type": "string", "minLength": 3, "maxLength": 40},
             "content": text,
         },
         "required": ["action", "title", "content"],
@@ -84,15 +95,30 @@ def _step_schema(action: str, min_content: int, content: str | None = None) -> d
     }
 
 
-def grammar_cot_schema(conclusion: str | None = None, *, refinement: bool = False) -> dict[str, Any]:
+def content_limit(n_steps: int, max_tokens: int | None) -> int:
+    """The most characters of one step's content when a reply of `n_steps` steps must fit `max_tokens`."""
+    if max_tokens is None:
+        return MAX_CONTENT
+    return max(0, min(MAX_CONTENT, (max_tokens * CHARS_PER_TOKEN - n_steps * STEP_CHARS) // n_steps))
+
+
+def grammar_cot_schema(conclusion: str | None = None, *, refinement: bool = False,
+                       max_tokens: int | None = None) -> dict[str, Any]:
     """The CoT format spelled out step by step (1 to 4 Inner Thinking steps, then the Final
     Conclusion, then the Verification; a refinement starts with a Verification of the previous
     conclusion), for backends that enforce a schema exactly with a grammar: a small local model
-    then cannot get the order wrong, leave a step empty or ramble past the token budget.
-    `conclusion` fixes the Final Conclusion's text (the label-hint round)."""
-    head = [_step_schema(VERIFY, 12)] if refinement else []
-    shapes = [head + [_step_schema(INNER, 12)] * k + [_step_schema(FINAL, 3, conclusion), _step_schema(VERIFY, 12)]
-              for k in range(1, 5)]
+    then cannot get the order wrong or leave a step empty, and with `max_tokens` it cannot ramble
+    past the budget (`content_limit`). `conclusion` fixes the Final Conclusion's text (the label-hint round)."""
+    shapes = []
+    for k in range(1, 5):
+        n_steps = int(refinement) + k + 2
+        limit = content_limit(n_steps, max_tokens)
+        if k > 1 and limit < MIN_CONTENT:
+            break
+        limit = max(limit, 12)
+        head = [_step_schema(VERIFY, 12, limit)] if refinement else []
+        shapes.append(head + [_step_schema(INNER, 12, limit)] * k
+                      + [_step_schema(FINAL, 3, limit, conclusion), _step_schema(VERIFY, 12, limit)])
     return {
         "type": "object",
         "properties": {
@@ -117,10 +143,11 @@ def grammar_backed(model: Any) -> bool:
         return False
 
 
-def cot_schema(model: Any, *, refinement: bool = False) -> dict[str, Any]:
-    """The CoT schema to send: exact for grammar-backed models, portable (OpenAI strict mode) otherwise."""
+def cot_schema(model: Any, *, refinement: bool = False, max_tokens: int | None = None) -> dict[str, Any]:
+    """The CoT schema to send: exact for grammar-backed models (bounded by `max_tokens`), portable (OpenAI
+    strict mode) otherwise."""
     if grammar_backed(model):
-        return GRAMMAR_REFINEMENT_SCHEMA if refinement else GRAMMAR_COT_SCHEMA
+        return grammar_cot_schema(refinement=refinement, max_tokens=max_tokens)
     return REFINEMENT_SCHEMA if refinement else COT_SCHEMA
 
 

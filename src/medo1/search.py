@@ -112,7 +112,8 @@ class _Prompts:
 
         templates = {n: load(n) for n in ["init", *STRATEGIES, "label_hint"]}
         formats = {"init": render(load("format")), "refine": render(load("format_refinement"))}
-        schemas = {"init": cot_schema(teacher), "refine": cot_schema(teacher, refinement=True)}
+        schemas = {"init": cot_schema(teacher, max_tokens=cfg.max_tokens),
+                   "refine": cot_schema(teacher, refinement=True, max_tokens=cfg.max_tokens)}
         return cls(templates, formats, load("fix_reply"), schemas, grammar_backed(teacher))
 
     def render(self, name: str, **values: str) -> str:
@@ -153,7 +154,8 @@ async def search_one(problem: Problem, cfg: SearchConfig, teacher: ChatModel, ve
         prompt = prompts.render("label_hint", question=problem.question, previous=cot_json(path[:-1]),
                                 answer=problem.answer)
         # A grammar-backed (local) teacher is held to stating the reference as its conclusion here.
-        schema = grammar_cot_schema(problem.answer, refinement=True) if prompts.grammar else None
+        schema = grammar_cot_schema(problem.answer, refinement=True, max_tokens=cfg.max_tokens) \
+            if prompts.grammar else None
         step = await _step(state, cfg, teacher, verifier, prompts, prompt, "label_hint",
                            cfg.max_attempts - 1, cfg.max_depth + 1, schema=schema)
         if step.verdict:
