@@ -248,3 +248,23 @@ def test_module_entry_points_say_a_bad_input_in_one_line(module, args, tmp_path,
     assert result.returncode == 2, result.stderr[-2000:]
     lines = result.stderr.strip().splitlines()
     assert lines[-1].startswith("error: ") and "missing.jsonl" in lines[-1] and "Traceback" not in result.stderr
+
+
+def test_the_last_step_writes_no_checkpoint_when_none_is_kept():
+    # with keep_checkpoints 0 the checkpoint of the last step would be deleted right after the final weights are
+    # written: a wasted write of weights and optimizer state (seconds per stage on a CPU)
+    from transformers import TrainerControl, TrainerState
+
+    from medo1.train.common import NoLastCheckpoint, checkpoint_due
+
+    def saves(keep: int, step: int, max_steps: int = 8) -> bool:
+        control = NoLastCheckpoint(keep).on_step_end(None, TrainerState(max_steps=max_steps, global_step=step),
+                                                     TrainerControl(should_save=True))
+        return control.should_save
+
+    assert not saves(0, 8)
+    assert saves(0, 4) and saves(1, 8) and saves(2, 8)  # mid-run saves stay (a killed run resumes from them)
+    # PPO's own loop: every save_steps, and at the end only when checkpoints are kept
+    assert [s for s in range(1, 9) if checkpoint_due(s, 8, 3, keep=0)] == [3, 6]
+    assert [s for s in range(1, 9) if checkpoint_due(s, 8, 3, keep=1)] == [3, 6, 8]
+    assert [s for s in range(1, 9) if checkpoint_due(s, 8, 4, keep=0)] == [4]

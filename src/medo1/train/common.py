@@ -262,6 +262,28 @@ class MetricsCallback(TrainerCallback):
             self.log_file = None
 
 
+class NoLastCheckpoint(TrainerCallback):
+    """With no checkpoint kept (`keep_checkpoints` 0), the Trainer's checkpoint of the last step is skipped: the
+    final weights are written right after it and it would be deleted at once (for a 135M model on a CPU that
+    save was seconds of writing weights and optimizer state for nothing)."""
+
+    def __init__(self, keep: int):
+        self.keep = keep
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if self.keep == 0 and state.max_steps > 0 and state.global_step >= state.max_steps:
+            control.should_save = False
+        return control
+
+
+def checkpoint_due(step: int, num_steps: int, save_steps: int, keep: int) -> bool:
+    """Whether a loop of our own writes a resumable checkpoint after `step` (1-based): every `save_steps` and
+    at the end, except at the end when none is kept (the final weights follow and it would be deleted)."""
+    if step == num_steps:
+        return keep > 0
+    return step % save_steps == 0
+
+
 def write_json(path: str | os.PathLike, value: Any) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -20,6 +20,7 @@ from medo1.jsonl import StageOutput, failed_path, read_jsonl
 from medo1.llm.hf import whole_weights
 from medo1.records import Record
 from medo1.train.common import (
+    NoLastCheckpoint,
     barrier,
     bf16_supported,
     check_out_dir,
@@ -204,7 +205,7 @@ def train_dpo(s: TRLRLSettings, scorer: Scorer | None = None) -> Path:
     _say(f"dpo: {len(pairs)} pairs, batch {s.batch_size}, {world_size()} process(es), "
          f"{'bf16 mixed' if args.bf16 else 'fp32'}")
     trainer = DPOTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer,
-                         callbacks=[MetricsCallback(out)])
+                         callbacks=[MetricsCallback(out), NoLastCheckpoint(s.keep_checkpoints)])
     trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
     trainer.save_model(str(out))
     if trainer.is_world_process_zero():

@@ -26,6 +26,7 @@ from medo1.errors import Medo1Error
 from medo1.train.common import (
     KEEP_CHECKPOINTS_HELP,
     MetricsCallback,
+    NoLastCheckpoint,
     bf16_supported,
     check_out_dir,
     checkpoints_while_training,
@@ -315,7 +316,7 @@ def train_sft(settings: SFTSettings) -> Path:
         train_dataset=dataset,
         processing_class=tokenizer,
         peft_config=peft_config,
-        callbacks=[MetricsCallback(out)],
+        callbacks=[MetricsCallback(out), NoLastCheckpoint(s.keep_checkpoints)],
     )
     started = time.time()
     result = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)

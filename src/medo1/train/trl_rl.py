@@ -32,6 +32,7 @@ from medo1.llm.sampling import owned_fields, unowned_defaults
 from medo1.train.common import (
     KEEP_CHECKPOINTS_HELP,
     MetricsCallback,
+    NoLastCheckpoint,
     bf16_supported,
     check_out_dir,
     checkpoints_while_training,
@@ -202,7 +203,8 @@ def train_online(s: TRLRLSettings, reward_func=None) -> Path:
     _say(f"{s.algo}: {len(problems)} problems, {k} samples each, {s.batch_size} completions per step, "
          f"{'bf16 mixed' if args.bf16 else 'fp32'}")
     trainer = trainer_cls(model=model, reward_funcs=reward_func, args=args, train_dataset=dataset,
-                          processing_class=tokenizer, callbacks=[MetricsCallback(out)])
+                          processing_class=tokenizer,
+                          callbacks=[MetricsCallback(out), NoLastCheckpoint(s.keep_checkpoints)])
     started = time.time()
     try:
         trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
