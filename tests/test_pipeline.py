@@ -217,3 +217,27 @@ def test_keeping_more_checkpoints_is_not_another_training(tmp_path):
 
     assert fingerprints(keep_checkpoints=3) == fingerprints()
     assert fingerprints(epochs=2)[0] != fingerprints()[0]
+
+
+def test_training_stages_run_in_a_fresh_process_and_their_errors_come_back(tmp_path, monkeypatch):
+    from medo1.errors import InputError
+    from medo1.recipe import load_recipe
+    from medo1.stages import IN_PROCESS_ENV, in_fresh_process
+
+    monkeypatch.delenv(IN_PROCESS_ENV, raising=False)
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    assert in_fresh_process(os.getpid) != os.getpid()
+    # a bad-input error raised there is the same one-line error here: file, line, field
+    bad = tmp_path / "recipe.yaml"
+    bad.write_text("name: x\nsft:\n  bogus: 1\n")
+    with pytest.raises(InputError) as here:
+        load_recipe(bad)
+    with pytest.raises(InputError) as there:
+        in_fresh_process(load_recipe, bad)
+    assert str(there.value) == str(here.value) and there.value.line == here.value.line == 3
+    # under a distributed launcher (or when asked) the stage runs in this process
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    assert in_fresh_process(os.getpid) == os.getpid()
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    monkeypatch.setenv(IN_PROCESS_ENV, "1")
+    assert in_fresh_process(os.getpid) == os.getpid()

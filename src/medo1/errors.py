@@ -12,6 +12,9 @@ class InputError(Medo1Error):
         self.path, self.line, self.field, self.problem = str(path), line, field, problem
         super().__init__(f"{self.path}:{line}: {field}: {problem}")
 
+    def __reduce__(self):  # pickled whole (an error raised in a training process comes back to the run)
+        return type(self), (self.path, self.line, self.field, self.problem)
+
 
 class ModelError(Medo1Error):
     """A model call failed for good (after retries, or not retryable)."""
