@@ -54,6 +54,13 @@ def test_defaults_fill_every_stage(tmp_path):
         ("name: x\nrl:\n  algo: grpo\n  vf_coef: 1.0\n", 4, "rl.vf_coef", "unknown key"),  # a PPO-only key
         ("name: x\ncurate: [1, 2]\n", 2, "curate", "valid dictionary"),
         ("name: x\nbogus: 1\n", 2, "bogus", "unknown key"),
+        # numeric settings out of range stop at once, not after the stages before the one that reads them
+        ("name: x\nsft:\n  epochs: 2\n  lr: -1e-5\n", 4, "sft.lr", "greater than or equal to 0"),
+        ("name: x\nsft:\n  batch_size: 0\n", 3, "sft.batch_size", "greater than or equal to 1"),
+        ("name: x\nsft:\n  warmup_ratio: 1.5\n", 3, "sft.warmup_ratio", "less than 1"),
+        ("name: x\nrl:\n  algo: ppo\n  learning_rate: -1\n", 4, "rl.learning_rate", "greater than or equal to 0"),
+        ("name: x\nsearch:\n  max_tokens: 0\n", 3, "search.max_tokens", "greater than or equal to 1"),
+        ("name: x\nsynthesize:\n  max_repeated: 0\n", 3, "synthesize.max_repeated", "greater than 0"),
     ],
 )
 def test_bad_values_name_file_line_and_key(tmp_path, text, line, key, problem):

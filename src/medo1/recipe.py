@@ -39,18 +39,47 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# The ranges of the stages' numeric settings, by name (the same the CLI options enforce): a recipe with `lr: -1`
+# or `batch_size: 0` stops at once with its file, line and field, not after the stages before the one that reads it.
+_AT_LEAST_ONE = ("batch_size", "micro_batch_size", "rollout_batch_size", "max_tokens", "difficulty_max_tokens",
+                 "max_new_tokens", "max_prompt_length", "max_length", "max_attempts", "logging_steps", "save_steps",
+                 "num_mini_batches", "ppo_epochs", "lora_r", "lora_alpha", "min_lines", "patience", "n_gpus_per_node",
+                 "nnodes", "tensor_parallel_size", "judge_max_concurrent")
+_AT_LEAST_ZERO = ("lr", "learning_rate", "critic_lr", "weight_decay", "kl_coef", "dpo_beta", "temperature",
+                  "max_grad_norm", "vf_coef", "clip_range", "value_clip_range", "retries", "answer_retries",
+                  "max_depth", "keep_checkpoints", "response_max_chars", "min_words", "warmup_steps",
+                  "max_answer_words")
+BOUNDS: dict[str, dict[str, float]] = {
+    **{name: {"ge": 1} for name in _AT_LEAST_ONE},
+    **{name: {"ge": 0} for name in _AT_LEAST_ZERO},
+    "epochs": {"gt": 0},
+    "max_steps": {"ge": -1},
+    "warmup_ratio": {"ge": 0, "lt": 1},
+    "lora_dropout": {"ge": 0, "lt": 1},
+    "heldout": {"gt": 0, "lt": 1},
+    "max_repeated": {"gt": 0, "le": 1},
+    "gamma": {"ge": 0, "le": 1},
+    "lam": {"ge": 0, "le": 1},
+    "target_precision": {"gt": 0, "le": 1},
+    "gpu_memory_utilization": {"gt": 0, "le": 1},
+    "vllm_gpu_memory_utilization": {"gt": 0, "le": 1},
+}
+
+
 def _section(config_cls: type, name: str, exclude: tuple[str, ...], **extra: Any) -> type[BaseModel]:
-    """A pydantic model with the fields (types, defaults, help) of a stage's config dataclass."""
+    """A pydantic model with the fields (types, defaults, help, `BOUNDS`) of a stage's config dataclass."""
     hints = typing.get_type_hints(config_cls)
     fields: dict[str, Any] = dict(extra)
     for f in dataclasses.fields(config_cls):
         if f.name in exclude:
             continue
         description = f.metadata.get("help")
+        bounds = BOUNDS.get(f.name, {})
         if f.default is not dataclasses.MISSING:
-            fields[f.name] = (hints[f.name], Field(default=f.default, description=description))
+            fields[f.name] = (hints[f.name], Field(default=f.default, description=description, **bounds))
         elif f.default_factory is not dataclasses.MISSING:
-            fields[f.name] = (hints[f.name], Field(default_factory=f.default_factory, description=description))
+            fields[f.name] = (hints[f.name], Field(default_factory=f.default_factory, description=description,
+                                                   **bounds))
     return create_model(name, __base__=Strict, **fields)
 
 
