@@ -1,4 +1,4 @@
-"""The bundled demo end to end: `medo1 run --quick` on the embedded model, fully offline (~9 minutes on 2 idle cores):
+"""The bundled demo end to end: `medo1 run --quick` on the embedded model, fully offline (~8 minutes on 2 idle cores):
 every stage runs, SFT teaches the output format (held-out format rate >= 80%), RL keeps it, and the
 run directory holds final weights only (no optimizer state)."""
 
@@ -25,7 +25,7 @@ def test_quick_demo_runs_every_stage_and_writes_the_report(tmp_path):
 
     stages = json.loads((run_dir / "run.json").read_text())["stages"]
     assert list(stages) == list(STAGES)
-    assert stages["curate"]["summary"]["input"] == 40 and stages["curate"]["summary"]["kept"] > 0
+    assert stages["curate"]["summary"]["input"] == 24 and stages["curate"]["summary"]["kept"] > 0  # quick: data.limit
     assert stages["synthesize"]["summary"]["written"] > 0
     assert stages["sft"]["summary"]["steps"] > 0 and stages["rl"]["summary"]["steps"] == 1
     for model in ("base", "sft", "rl"):
