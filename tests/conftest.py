@@ -9,6 +9,16 @@ import pytest
 os.environ.setdefault("MEDO1_HOME", tempfile.mkdtemp(prefix="medo1-test-home-"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Pipelines run inside the test process train in it too: a fresh (spawned) training process, `medo1 run`'s default,
+# costs ~10 s of imports per training stage on the tiny models. The tests of that default path (the killed runs, the
+# demo, `in_fresh_process` itself) run without it; `default_path_env()` is their environment.
+IN_PROCESS_ENV = "MEDO1_TRAIN_IN_PROCESS"
+os.environ.setdefault(IN_PROCESS_ENV, "1")
+
+
+def default_path_env(**extra: str) -> dict[str, str]:
+    """The environment of a `medo1` subprocess that trains the way `medo1 run` does for users."""
+    return {k: v for k, v in os.environ.items() if k != IN_PROCESS_ENV} | extra
 
 
 @pytest.fixture(scope="session")

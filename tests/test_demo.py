@@ -12,6 +12,7 @@ import pytest
 
 from medo1.pipeline import STAGES
 from medo1.thinking import parse_output
+from tests.conftest import default_path_env
 
 pytestmark = pytest.mark.embedded
 
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.embedded
 def test_quick_demo_runs_every_stage_and_writes_the_report(tmp_path):
     run_dir = tmp_path / "demo"
     result = subprocess.run([sys.executable, "-m", "medo1", "run", "--quick", "--out", str(run_dir)],
-                            capture_output=True, text=True, timeout=1500)
+                            capture_output=True, text=True, timeout=1500, env=default_path_env())
     assert result.returncode == 0, result.stderr[-3000:]
 
     stages = json.loads((run_dir / "run.json").read_text())["stages"]
@@ -53,7 +54,7 @@ def test_quick_demo_runs_every_stage_and_writes_the_report(tmp_path):
 
     # A second run finds every stage done: no model is loaded, nothing is recomputed.
     again = subprocess.run([sys.executable, "-m", "medo1", "run", "--quick", "--out", str(run_dir)],
-                           capture_output=True, text=True, timeout=300)
+                           capture_output=True, text=True, timeout=300, env=default_path_env())
     assert again.returncode == 0 and again.stderr.count("skipped") == len(STAGES)
     assert json.loads((run_dir / "run.json").read_text())["stages"] == stages
 

@@ -21,6 +21,7 @@ from medo1.errors import Medo1Error
 from medo1.jsonl import read_jsonl
 from medo1.pipeline import STAGES, run_recipe
 from medo1.records import SearchTrace
+from tests.conftest import default_path_env
 from tests.openai_server import Reply
 
 REPO = Path(__file__).resolve().parents[1]
@@ -136,7 +137,7 @@ def test_changed_settings_of_a_finished_stage_need_force(recipe, tmp_path, opena
 
 
 def _start(recipe: Path, run_dir: Path, *args: str) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    env = default_path_env(PYTHONPATH=str(REPO / "src"))  # trains in a fresh process, as for users
     return subprocess.Popen([sys.executable, "-m", "medo1", "run", str(recipe), "--out", str(run_dir), *args],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, start_new_session=True)
 
