@@ -156,7 +156,36 @@ def _bench(tmp_path):
     return path
 
 
-def test_eval_runs_checkpoints_on_llamacpp_by_default_and_on_transformers_on_request(trained_dir, tmp_path):
+@pytest.fixture
+def cpu_of_kind(monkeypatch):
+    """Makes this CPU measure as one with slow ("emulated") or fast ("native") bf16 (the documented override);
+    native needs a CPU that reports AVX512-BF16 or AMX."""
+    from medo1.precision import FORCE_ENV, choose_bf16
+
+    def force(kind: str) -> None:
+        monkeypatch.setenv(FORCE_ENV, "bf16=0.1,fp32=0.0003" if kind == "emulated" else "bf16=0.0001,fp32=0.0003")
+        choose_bf16.cache_clear()
+
+    yield force
+    choose_bf16.cache_clear()
+
+
+def test_auto_evaluates_on_the_faster_engine_of_this_cpu(trained_dir, cpu_of_kind):
+    # without native bf16 transformers runs fp32 and llama.cpp is several times faster; with it (AMX), batched
+    # bf16 transformers was the faster one (benchmarks/eval_throughput.py: 0.58 against 0.38 items/s)
+    from medo1.precision import cpu_reports_native_bf16
+
+    cpu_of_kind("emulated")
+    assert eval_model_spec(f"hf:{trained_dir}", "auto").startswith("gguf:")
+    if cpu_reports_native_bf16():
+        cpu_of_kind("native")
+        assert eval_model_spec(f"hf:{trained_dir}", "auto") == f"hf:{trained_dir}"
+        assert eval_model_spec(f"hf:{trained_dir}", "gguf").startswith("gguf:")  # asked for: always llama.cpp
+
+
+def test_eval_runs_checkpoints_on_llamacpp_by_default_and_on_transformers_on_request(trained_dir, tmp_path,
+                                                                                      cpu_of_kind):
+    cpu_of_kind("emulated")  # a CPU without native bf16, where "auto" is llama.cpp
     src = _copy(trained_dir, tmp_path / "rl")
     questions = _bench(tmp_path)
     config = EvalConfig(benches=(str(questions),), max_tokens=60, progress=False)
@@ -172,7 +201,9 @@ def test_eval_runs_checkpoints_on_llamacpp_by_default_and_on_transformers_on_req
         run_eval(str(src), tmp_path / "slow", config, cache=False)
 
 
-def test_a_checkpoint_that_cannot_be_converted_is_evaluated_on_transformers(trained_dir, tmp_path, caplog):
+def test_a_checkpoint_that_cannot_be_converted_is_evaluated_on_transformers(trained_dir, tmp_path, caplog,
+                                                                            cpu_of_kind):
+    cpu_of_kind("emulated")
     src = _copy(trained_dir, tmp_path / "mistral")
     config = json.loads((src / "config.json").read_text())
     config.update(architectures=["MistralForCausalLM"], model_type="mistral", sliding_window=None)

@@ -58,8 +58,9 @@ class EvalConfig:
     seed: int = 0  # sampling seed (+ run number) and GPQA option order
     limit: int | None = None  # first N questions per benchmark
     cop_base: Literal[0, 1] | None = None  # MedMCQA `cop` in local files: 0 (hub), 1 (original); None: detected
-    # Engine of checkpoint directories (hf:<dir>). "auto": llama.cpp on a cached GGUF conversion on machines
-    # without a GPU (several times faster there; transformers if the conversion fails), transformers on GPUs.
+    # Engine of checkpoint directories (hf:<dir>). "auto": llama.cpp on a cached GGUF conversion on CPUs without
+    # native bf16 (several times faster there; transformers if the conversion fails), transformers on GPUs and on
+    # CPUs with native bf16 (AMX: batched bf16 beat llama.cpp, benchmarks/eval_throughput.py).
     # "hf": always transformers. "gguf": always llama.cpp. Other model specs are run as they are.
     backend: Literal["auto", "hf", "gguf"] = "auto"
     # GGUF weights: f16 (half of f32's bytes; on SmolLM2 the same letter as fp32 transformers on 19 of 20
