@@ -44,3 +44,17 @@ def openai_server():
 
     with OpenAIServer() as server:
         yield server
+
+
+@pytest.fixture
+def cpu_of_kind(monkeypatch):
+    """Makes this CPU measure as one with slow ("emulated") or fast ("native") bf16 (the documented override);
+    native needs a CPU that reports AVX512-BF16 or AMX."""
+    from medo1.precision import FORCE_ENV, choose_bf16
+
+    def force(kind: str) -> None:
+        monkeypatch.setenv(FORCE_ENV, "bf16=0.1,fp32=0.0003" if kind == "emulated" else "bf16=0.0001,fp32=0.0003")
+        choose_bf16.cache_clear()
+
+    yield force
+    choose_bf16.cache_clear()

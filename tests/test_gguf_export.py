@@ -156,20 +156,6 @@ def _bench(tmp_path):
     return path
 
 
-@pytest.fixture
-def cpu_of_kind(monkeypatch):
-    """Makes this CPU measure as one with slow ("emulated") or fast ("native") bf16 (the documented override);
-    native needs a CPU that reports AVX512-BF16 or AMX."""
-    from medo1.precision import FORCE_ENV, choose_bf16
-
-    def force(kind: str) -> None:
-        monkeypatch.setenv(FORCE_ENV, "bf16=0.1,fp32=0.0003" if kind == "emulated" else "bf16=0.0001,fp32=0.0003")
-        choose_bf16.cache_clear()
-
-    yield force
-    choose_bf16.cache_clear()
-
-
 def test_auto_evaluates_on_the_faster_engine_of_this_cpu(trained_dir, cpu_of_kind):
     # without native bf16 transformers runs fp32 and llama.cpp is several times faster; with it (AMX), batched
     # bf16 transformers was the faster one (benchmarks/eval_throughput.py: 0.58 against 0.38 items/s)
