@@ -529,6 +529,34 @@ def test_grammar_backed_replies_state_the_answer_in_a_fixed_sentence():
     assert reasoning_schema(openai, 2, line) == REASONING_SCHEMA and response_schema(openai, line) is None
 
 
+def test_grammar_held_reasoning_fits_the_token_budget():
+    """A grammar-held reasoning reply must end within max_tokens: one cut off at the limit is invalid JSON and
+    its call is wasted (the quick demo lost 5 of 13 traces that way at 160 tokens)."""
+    import re
+
+    from medo1.cot import CHARS_PER_TOKEN
+    from medo1.llm import load_model
+    from medo1.synth_replies import JSON_CHARS, LINE_MAX, reasoning_schema
+
+    model = load_model("embedded", cache=False)
+    line = "The answer is Type 2 diabetes mellitus (T2DM)."
+
+    def longest(pattern: str, answer: str | None) -> int:  # the longest reply the pattern allows, in characters
+        width, most = map(int, re.match(r"\^\(\[.*?\]\{10,(\d+)\}\\\\n\\\\n\)\{\d+,(\d+)\}", pattern).groups())
+        return JSON_CHARS + most * (width + 4) + (len(answer) if answer else width)
+
+    for answer in (line, None):
+        for max_tokens in (64, 96, 128, 160, 256):
+            pattern = reasoning_schema(model, 2, answer, max_tokens)["properties"]["NaturalReasoning"]["pattern"]
+            assert longest(pattern, answer) <= max_tokens * CHARS_PER_TOKEN, (answer, max_tokens, pattern)
+            assert re.fullmatch(pattern, json.dumps("\n\n".join(["Thirst and weight loss in an adult.", line]))[1:-1])
+    # a generous budget keeps the 160-character lines; a small one shortens them, then allows fewer
+    assert reasoning_schema(model, 2, line, 8192) == reasoning_schema(model, 2, line)
+    assert f"{{10,{LINE_MAX}}}" in reasoning_schema(model, 2, line, 256)["properties"]["NaturalReasoning"]["pattern"]
+    tight = reasoning_schema(model, 2, line, 64)["properties"]["NaturalReasoning"]["pattern"]
+    assert "){1,2}" in tight and not re.fullmatch(tight, json.dumps("\n\n".join(["x" * 60, line]))[1:-1])
+
+
 async def test_grammar_backed_response_reply_is_read_from_its_json():
     from medo1.synth_replies import response_parser
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from medo1.cot import ReplyError, extract_json, get_key, grammar_backed
+from medo1.cot import CHARS_PER_TOKEN, ReplyError, extract_json, get_key, grammar_backed
 from medo1.llm.base import ChatModel
 from medo1.thinking import FINAL_HEADER, THINKING_HEADER
 
@@ -23,17 +23,33 @@ REASONING_SCHEMA = {
 }
 
 
-def reasoning_schema(model: ChatModel, min_lines: int, answer_line: str | None = None) -> dict:
+LINE_MAX = 160  # most characters of one thought (line) of a grammar-held reasoning
+LINE_MIN = 40  # with a token budget, fewer lines rather than lines shorter than this
+JSON_CHARS = 30  # the reply's `{"NaturalReasoning": "` and `"}`
+
+
+def reasoning_schema(model: ChatModel, min_lines: int, answer_line: str | None = None,
+                     max_tokens: int | None = None) -> dict:
     """For grammar-backed models, a schema that forces at least `min_lines` lines of at most 160
     characters (JSON `\\n\\n` between runs of plain text): a small local model can then neither write
     one long line nor ramble past its token budget. With `answer_line` (the rendered `synth/answer_line`
     prompt, e.g. "The answer is X."), the last line is exactly that sentence, as the label-hint round of
-    the search holds a local teacher to the reference."""
+    the search holds a local teacher to the reference. With `max_tokens`, the lines are shortened (and,
+    below LINE_MIN characters, fewer allowed) so the whole reply fits the budget at CHARS_PER_TOKEN: a
+    reply cut off at the limit is invalid JSON, its call wasted (as `cot.content_limit` for the search)."""
     if not grammar_backed(model):
         return REASONING_SCHEMA
-    line = r'[^"\\\n]{10,160}'
     literal = _pattern_literal(answer_line) if answer_line else None
-    pattern = rf"^({line}\\n\\n){{{max(min_lines - 1, 1 if literal else 0)},{max(min_lines, 3)}}}{literal or line}$"
+    fewest, most = max(min_lines - 1, 1 if literal else 0), max(min_lines, 3)
+    width = LINE_MAX
+    if max_tokens is not None:
+        room = max_tokens * CHARS_PER_TOKEN - JSON_CHARS - (len(answer_line) if literal else 0)
+        free = lambda lines: lines + (0 if literal else 1)  # noqa: E731  (without an answer line the last is free)
+        while most > fewest and room // free(most) - 4 < LINE_MIN:
+            most -= 1
+        width = max(10, min(LINE_MAX, room // free(most) - 4))  # 4: the `\\n\\n` after each line
+    line = rf'[^"\\\n]{{10,{width}}}'
+    pattern = rf"^({line}\\n\\n){{{fewest},{most}}}{literal or line}$"
     return {"type": "object", "properties": {"NaturalReasoning": {"type": "string", "pattern": pattern}},
             "required": ["NaturalReasoning"], "additionalProperties": False}
 

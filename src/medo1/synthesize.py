@@ -157,7 +157,7 @@ async def synthesize_one(trace: SearchTrace, cfg: SynthConfig, teacher: ChatMode
         thinking = await asker.ask(prompt, Part(
             "reasoning", "synth.cot", 0, reasoning_parser(cfg.min_lines, cfg.max_repeated), final_thought,
             lambda said: f"the final thought of the reasoning ({short(said)!r}) does not state it",
-            prompt_of("fix_reply"), reasoning_schema(teacher, cfg.min_lines, answer_line)))
+            prompt_of("fix_reply"), reasoning_schema(teacher, cfg.min_lines, answer_line, cfg.max_tokens)))
     prompt = render(prompt_of("response"), question=trace.question, thinking=thinking, answer=trace.answer)
     schema = response_schema(teacher, answer_line, cfg.response_max_chars)
     if schema is not None and cfg.response_max_chars == 0:
