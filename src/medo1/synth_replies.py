@@ -44,10 +44,11 @@ def reasoning_schema(model: ChatModel, min_lines: int, answer_line: str | None =
     width = LINE_MAX
     if max_tokens is not None:
         room = max_tokens * CHARS_PER_TOKEN - JSON_CHARS - (len(answer_line) if literal else 0)
-        free = lambda lines: lines + (0 if literal else 1)  # noqa: E731  (without an answer line the last is free)
-        while most > fewest and room // free(most) - 4 < LINE_MIN:
+        last = 0 if literal else 1  # without an answer line the last line is free text too
+        # each free line takes its characters and the 4 of the `\\n\\n` after it
+        while most > fewest and room // (most + last) - 4 < LINE_MIN:
             most -= 1
-        width = max(10, min(LINE_MAX, room // free(most) - 4))  # 4: the `\\n\\n` after each line
+        width = max(10, min(LINE_MAX, room // (most + last) - 4))
     line = rf'[^"\\\n]{{10,{width}}}'
     pattern = rf"^({line}\\n\\n){{{fewest},{most}}}{literal or line}$"
     return {"type": "object", "properties": {"NaturalReasoning": {"type": "string", "pattern": pattern}},
