@@ -166,12 +166,13 @@ async def evaluate_verifier(verifier: Verifier, items: Iterable[LabeledVerdict],
         async with slots:
             try:
                 said = await verifier.verify(item.response, item.reference)
-            except ModelError as err:
+            except Exception as err:  # one row never ends the run: counted as an error, with its reason
                 for counts in (report, kind):
                     if counts is not None:
                         counts.errors += 1
+                reason = str(err) if isinstance(err, ModelError) else f"{type(err).__name__}: {err}"
                 report.mistakes.append({"index": index, "id": item.id, "kind": item.kind, "label": item.label,
-                                        "error": str(err)})
+                                        "error": reason})
                 return
         for counts in (report, kind):
             if counts is not None:

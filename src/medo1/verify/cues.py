@@ -1,0 +1,151 @@
+"""The words that tell whether a sentence commits to what it names, in English and Chinese.
+
+Vocabulary only (compiled patterns); `medo1.verify.answer` applies them. Each family:
+
+    negation     "not X", "no evidence of X", "X is absent / unlikely / excluded", "I doubt it is X",
+                 "it is false that …"; 不是X, 排除X, X可能性小, X除外
+    possibility  "could / may / might be X", "possibly X", "consider X", "X is possible / should be
+                 considered / cannot be excluded"; 可能是X (but 最可能是X commits), 考虑X, 不除外X
+    weighed      "X is a consideration / a concern / tempting", "initially X"
+    deferral     "further workup is needed", "pending the biopsy", "depending on …"; 待排除, 需进一步检查
+    joiners      what joins list items: , and plus & "as well as" "along with" ; / or vs; 、和与及或
+    clause       what starts a clause rather than another list item ("and requires", "and it is")
+    answer cues  "the answer is", "the most likely diagnosis is", "thus / therefore X", "X is the
+                 diagnosis"; 答案是, 诊断为, 因此
+"""
+
+from __future__ import annotations
+
+import re
+
+I = re.IGNORECASE
+AUX = (r"is|was|are|were|be|been|being|has|have|had|can|could|should|would|will|may|might|must|seems?|appears?|"
+       r"looks?|very|highly|also|clearly|definitely|therefore|thus|much|far|then|here|now|does|do|did|fairly|"
+       r"quite|rather|safely|reliably|effectively|essentially|largely|probably|still|certainly|almost|deemed|so|"
+       r"considered|thought|felt|judged|actually|really|in\s+fact|ultimately|definitively|already|completely")
+
+# ---------------------------------------------------------------- negation
+
+_DOUBT = r"(?<!\bno\s)(?<!\bwithout\s)(?<!\bbeyond\s)(?<!\bwithout\sa\s)(?<!\bbeyond\sa\s)doubt"
+NEGATION_WORDS = (
+    r"not(?!\s+only)(?!\s+(?:be\s+)?(?:delayed|withheld|missed|overlooked|postponed|forgotten|interrupted))|"
+    r"no(?!\s+doubt)|never|nor|neither|none|cannot|can't|\w+n't|unlikely|improbable|implausible|"
+    r"less\s+(?:likely|probable|plausible)|against|exclud\w*|ruled?\s+out|rules\s+out|ruling\s+out|contraindicated|"
+    r"avoid\w*|inappropriate|incorrect|wrong|doubtful|" + _DOUBT + r"(?:s|ed|ing)?|false|untrue|discard\w*|"
+    r"dismiss\w*|eliminat\w*|inconsistent|rejected|refut\w*|disprov\w*")
+NEGATION_ZH = r"不是|并非|并不是|不像|不考虑|排除|没有|否认|不支持|不符合|不太可能|不可能|未见|而非|而不是"
+NEGATION = re.compile(rf"\b(?:{NEGATION_WORDS})\b|{NEGATION_ZH}", I)
+_NEAR = r"(?:\W+\w+){0,6}\W*$"  # the rest of the clause, up to six words
+# before what it negates: "no evidence of X", "I doubt it is X", "not X"; 不是X, 非X (a prefix)
+NEGATED_BEFORE = re.compile(
+    rf"\b(?:{NEGATION_WORDS})\b(?:\W+\w+){{0,3}}\W*$|"
+    r"(?:\b(?:not|n't)\s+(?:true|the\s+case|correct|right|accurate)|\bfalse|\buntrue|\bincorrect|\bwrong|"
+    r"\bunlikely|\bimprobable|" + _DOUBT + r"\w*)\s+(?:to\s+say\s+)?(?:that|whether|if)\b" + _NEAR + "|"
+    r"\bno\s+(?:evidence|sign|signs|indication|suggestion|features?|reason)\s+(?:of|for|that|to)\b" + _NEAR + "|"
+    r"(?:不是|并非|并不是|不像|不考虑|排除了?|无|没有|否认|不支持|不符合|不太可能是?|不可能是?|未见|而非|而不是)"
+    r"[^，,。；;]{0,4}$|非$", I)
+# after what it negates: "X is absent", "X was ruled out", "X: unlikely", "X (excluded)"; X可能性小, X除外
+NEGATED_AFTER = re.compile(
+    rf"^\W*(?:(?:{AUX})\s+){{0,4}}(?:{NEGATION_WORDS}|absent|lacking|negative\s+for)\b|"
+    r"^[\s，,：:（(]*(?:的?可能性?(?:很|较|极)?(?:小|低|不大)|不太可能|不(?:成立|支持|考虑|正确|对)|"
+    r"(?:已|已经|可以|可|被|予以)?排除|除外|是错误的|错误)", I)
+
+# a whole part after ":" or " - " that only dismisses or doubts what comes before ("MI: unlikely")
+DISMISS = re.compile(r"^\W*(?:unlikely|improbable|implausible|doubtful|excluded|ruled\s+out|absent|false|wrong|incorrect|"
+                     r"not\s+likely|no|possible|possibly|maybe|perhaps|a\s+possibility|(?:cannot|can't)\s+be\s+"
+                     r"(?:excluded|ruled\s+out)|less\s+likely|uncertain|unclear|questionable|not\s+sure)"
+                     r"(?:\W*$|[\s,]+(?:given|because|as|since|with|due|in\s+view)\b)|"
+                     r"^\W*(?:不太可能|可能性小|可能性不大|已?排除|除外|可能|不确定)\W*$", I)
+
+# ---------------------------------------------------------------- possibility, weighing, deferral
+
+POSSIBLE_BEFORE = re.compile(
+    r"\b(?:could|might|may|possibly|possible|perhaps|maybe|potentially|conceivably|possibilit(?:y|ies)|"
+    r"(?:consider|considering)(?!\s+(?:[\w'-]+\s+){0,5}?(?:as\s+|to\s+be\s+)?the\s+(?:most|answer|diagnosis|best)))"
+    r"\b(?:\W+\w+){0,4}\W*$|"
+    r"(?<![最很极更])(?<!最有)(?<!很有)(?<!极有)(?:可能)[^，,。；;]{0,4}$|(?:或许|也许|疑似|不除外|待排除?|鉴别)[^，,。；;]{0,4}$|"
+    r"(?<!首先)(?<!首先应)(?<!应首先)考虑(?!为)[^，,。；;]{0,4}$", I)
+POSSIBLE_AFTER = re.compile(
+    r"^\W*(?:(?:is|are|was|were|remains?|seems?|also|still|very|quite|certainly|definitely)\s+){0,3}"
+    r"(?:could|might|may|possibly|possible|perhaps|maybe|potentially|plausible|"
+    r"a\s+(?:possibility|consideration|candidate|differential|concern|possible)|"
+    r"(?:to\s+be\s+|be\s+)?considered(?!\s+(?:to\s+be\s+)?(?:the|a\s+classic|most))|worth\s+considering|"
+    r"(?:in|on)\s+the\s+differential|(?:cannot|can't|can\s+not)\s+be\s+(?:excluded|ruled\s+out))\b|"
+    r"^[\s，,：:（(]*(?:也?有?可能|待排|不能排除|不除外|需(?:要)?(?:排除|鉴别|考虑)|待查)", I)
+WEIGHED = re.compile(r"\b(?:consideration|considered|tempting|first\s+thought|initially|at\s+first|concern|worry|"
+                     r"also\s+(?:be\s+)?(?:considered|possible))\b|需要?鉴别|鉴别诊断", I)
+DEFERRAL = re.compile(
+    r"\bfurther\s+(?:work-?up|testing|tests|evaluation|investigation|imaging|studies)\s+(?:is|are|would\s+be|will\s+be)"
+    r"\s+(?:needed|required|necessary|warranted)|\bbefore\s+a\s+(?:definitive|final|firm)\s+diagnosis|"
+    r"\bcannot\s+be\s+(?:determined|made|established|decided)|\b(?:pending|awaiting|depending\s+on|depends\s+on|"
+    r"it\s+depends)\b|\bneeds?\s+to\s+be\s+(?:confirmed|excluded|ruled\s+out|distinguished)|"
+    r"\b(?:would|will)\s+(?:help\s+)?(?:distinguish|differentiate|tell\s+apart)\b|"
+    r"待(?:排除|查|定)|需(?:要)?进一步|尚不能确定|无法确定|取决于", I)
+
+# ---------------------------------------------------------------- several candidates
+
+# A list item follows a joiner; "or" / "vs" / "/" join alternatives (hedges) and the others join a list.
+OR = r"(?:\bor\b|\bvs\b\.?|\bversus\b|\band/or\b|/|或者?|还是)"
+JOINER = re.compile(r"(?:\s*(?:,|;|&|、|，|；)\s*(?:and\s+|or\s+|plus\s+|和|与|或者?)?|\s+(?:and|plus|or|and/or|vs\.?|versus|"
+                    r"as\s+well\s+as|along\s+with|together\s+with|in\s+addition\s+to|combined\s+with)\s+|\s*/\s*|"
+                    r"\s*(?:和|与|及|以及|或者?|还是|加)\s*)$", I)
+JOINER_AFTER = re.compile(r"^(?:\s*(?:,|;|&|、|，|；)\s*(?:and\s+|or\s+|plus\s+|和|与|或者?)?|\s+(?:and|plus|or|and/or|vs\.?|"
+                          r"versus|as\s+well\s+as|along\s+with|together\s+with|in\s+addition\s+to|combined\s+with)\s+|"
+                          r"\s*/\s*|\s*(?:和|与|及|以及|或者?|还是|加)\s*)", I)
+# Words that start a clause, an explanation or a refinement, not another candidate.
+CLAUSE = re.compile(
+    r"^(?:it|this|that|these|those|he|she|they|we|you|i|there|which|who|whose|what|where|when|while|if|so|then|"
+    r"thus|therefore|hence|because|since|as|given|due|with|without|from|after|before|by|for|to|in|on|at|not|no|"
+    r"such|specifically|namely|i\.e|e\.g|including|especially|particularly|likely|probably|most|more|less|"
+    r"though|although|but|yet|however|even|also|only|ideally|typically|usually|often|all|both|each|the\s+patient|"
+    r"his|her|their|its|our|my)\b|^\w+(?:ly|ed|ing)\b|^[\d(]", I)
+VERB = re.compile(
+    r"\b(?:is|are|was|were|be|been|being|has|have|had|do|does|did|can|could|should|would|will|shall|may|might|"
+    r"must|need|needs|needed|requires?|required|explains?|explained|fits?|shows?|showed|causes?|caused|leads?|"
+    r"results?|presents?|presented|develops?|developed|suggests?|indicates?|confirms?|confirmed|points?|remains?|"
+    r"seems?|appears?|makes?|means?|warrants?|includes?|included|treats?|treated|responds?|occurs?|affects?|"
+    r"involves?|reflects?|represents?|accounts?|supports?|favou?rs?|give|given|start|begin|administer|perform|"
+    r"obtain|order|check|consider|refer|admit|continue|stop|avoid|prescribe|use|add|switch|initiate|arrange|"
+    r"monitor|repeat|measure|send|reassure|observe|schedule|treat|manage|fit|match|explain|argues?|lacks?|"
+    r"helps?|distinguish|differentiate|rules?|ruled|excluded|likely|unlikely|possible|consistent|compatible|"
+    r"characteristic|typical|classic|suggestive|diagnostic|indicative)\b|是|为|有|可|应|需", I)
+# Several candidates named as such.
+CANDIDATES = re.compile(
+    r"\b(?:differentials?|candidates?|possibilities|alternatives|either)\b|"
+    r"\b(?:can|could|may|might|are|were)\s+both\b|\bboth\s+(?:of\s+)?(?:these|them|conditions|diagnoses|are|could|"
+    r"can|may|might)\b|\bcannot\s+(?:be\s+)?(?:distinguish|differentiat|separat|tell|decide)\w*|"
+    r"\bcan't\s+(?:distinguish|tell|decide)|"
+    r"\b(?:diagnoses|causes|options|organisms|possibilities|considerations)\b(?:\s+[\w'-]+){0,4}?\s+"
+    r"(?:are|include\w*)\b|\bone\s+of\s+(?:the\s+)?(?:following|these|them)\b|鉴别诊断|之一|两者|均有可能", I)
+
+# ---------------------------------------------------------------- answer statements and chains
+
+_SLOT = (r"answer|diagnosis|dx|option|choice|cause|etiology|aetiology|organism|pathogen|culprit|treatment|"
+         r"management|therapy|drug|medication|test|investigation|step|mechanism|finding|lesion|site|location|"
+         r"structure|nerve|artery|enzyme|agent|vessel|type|condition|disease|disorder")
+_GRADE = (r"(?:(?:final|correct|best|right|most|more|likely|probable|definitive|working|single|underlying|leading|"
+          r"unifying|primary|appropriate|initial|next|causative|responsible|affected|involved|deficient|"
+          r"least|clinical)\s+)*")
+# "the most likely diagnosis (in this patient) is X", "final answer: X", "so, the answer is X"
+STATEMENT_FIRST = re.compile(
+    r"^\W*(?:(?:so|thus|therefore|hence|overall|in\s+conclusion|in\s+summary|to\s+conclude|ultimately|finally)"
+    r"[\s,:]+)?(?:the\s+|my\s+|our\s+|his\s+|her\s+)?" + _GRADE + rf"(?P<slot>{_SLOT})s?\b"
+    r"(?:\s+(?!is\b|would\b|will\b|remains\b)[\w'-]+){0,5}?\s*(?:is|would\s+be|will\s+be|remains|must\s+be|"
+    r"should\s+be|[:=]|[-–—])\s*(?P<np>.*)$", I)
+# "thus X", "therefore, X" (a bare conclusion)
+STATEMENT_SO = re.compile(r"^\W*(?:so|thus|therefore|hence|ergo|in\s+conclusion|in\s+summary|to\s+conclude|"
+                          r"ultimately|finally|overall|因此|所以|故|综上所述?|总之)[\s,:，：]+(?P<np>.+)$", I)
+# "X is the most likely diagnosis"
+STATEMENT_LAST = re.compile(
+    r"^(?P<np>.+?)\s+(?:is|would\s+be|remains|seems\s+to\s+be|appears\s+to\s+be|must\s+be)\s+(?:the|my|our)\s+"
+    + _GRADE + rf"(?P<slot>{_SLOT})\b", I)
+STATEMENT_ZH = re.compile(r"^(?:因此|所以|故|综上所述?|总之)?[，,]?(?:最可能的|最终的?|正确的?|最终)?"
+                          r"(?P<slot>答案|诊断|病因|治疗|首选)(?:是|为|：|:)\s*(?P<np>.+)$")
+# The later of two statements revises the earlier ("actually, …"); the earlier was set aside ("at first …").
+REVISION = re.compile(r"^\W*(?:actually|wait|on\s+reflection|correction|no[,:]|rather|instead|on\s+second\s+thought|"
+                      r"however|but|on\s+closer|re-?considering|after\s+reconsidering|更正|不对|实际上|其实)", I)
+SUPERSEDED = re.compile(r"\b(?:initially|at\s+first|first\s+thought|seemed|i\s+thought|was\s+(?:thought|considered)|"
+                        r"previously|earlier)\b|起初|最初|一开始", I)
+# A "least likely" / "except" question: the answer is the one the response says does not fit.
+INVERTED = re.compile(r"\bleast\s+(?:likely|probable|plausible|common|consistent|associated)\b|\bexception\b|"
+                      r"\bexcept\b|\bnot\s+(?:a\s+)?(?:cause|feature|associated|seen|found|true)\b|最不可能|除外的是|不属于", I)
