@@ -1,6 +1,6 @@
 """Verdicts per second: the classifier verifier vs the `match` verifier vs an LLM judge.
 
-The labelled pairs of tests/data/verifier_labels.jsonl (repeated to --pairs) go through each
+The labelled pairs of medo1/data/verifier_labels.jsonl (repeated to --pairs) go through each
 verifier the way `medo1 verifier-eval` runs them (--concurrency calls in flight):
 
 - judge:      a local OpenAI-compatible server (its own process) that answers after --latency
@@ -33,11 +33,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.openai_server import OpenAIServerProcess, fixed  # noqa: E402
 
+from medo1.data import VERIFIER_LABELS as LABELS  # noqa: E402
 from medo1.jsonl import read_jsonl  # noqa: E402
 from medo1.llm.openai import OpenAIChatModel  # noqa: E402
 from medo1.verify import ClassifierVerifier, JudgeVerifier, LabeledVerdict, MatchVerifier, evaluate_verifier  # noqa: E402
 
-LABELS = Path(__file__).resolve().parents[1] / "tests" / "data" / "verifier_labels.jsonl"
 
 
 def classifier_checkpoint(tmp: Path) -> Path:

@@ -262,3 +262,28 @@ async def test_the_browser_check_finds_broken_images_and_links(run_dir, tmp_path
     assert "no file plots/missing.png" in found
     assert sum(f.startswith("image did not load") for f in found) == 2
     assert any(f.startswith("request failed:") and "missing.png" in f for f in found)
+
+
+def test_the_report_says_which_verifier_scored_the_run_and_what_match_measures(tmp_path):
+    """The figures of `match` are measured when the report is built, on the bundled labelled set."""
+    import asyncio
+
+    from medo1.data import VERIFIER_LABELS
+    from medo1.jsonl import read_jsonl
+    from medo1.report.story import caveats
+    from medo1.verify import LabeledVerdict, MatchVerifier, evaluate_verifier
+    from medo1.verify.evaluation import GROUPS, Agreement
+
+    (tmp_path / "recipe.yaml").write_text("models:\n  verifier: match\n")
+    said = next(s for s in caveats(tmp_path) if s.startswith("Verdicts came from"))
+    report = asyncio.run(evaluate_verifier(MatchVerifier(), read_jsonl(VERIFIER_LABELS, LabeledVerdict)))
+    long = sum((report.by_kind[k] for k in GROUPS["long correct"]), Agreement())
+    short = sum((report.by_kind[k] for k in GROUPS["short correct"]), Agreement())
+    assert "the verifier `match` (search, synthesis, the RL reward)" in said
+    assert f"({report.n} answers)" in said and f"precision is {100 * report.precision:.1f}%" in said
+    assert f"{100 * short.recall:.1f}% of short correct answers and {100 * long.recall:.1f}% of long" in said
+    assert "a judge or a trained classifier is the better verifier" in said
+    (tmp_path / "recipe.yaml").write_text("models:\n  verifier: judge:openai:gpt-4o\nverifier:\n  enabled: true\n")
+    said = next(s for s in caveats(tmp_path) if s.startswith("Verdicts came from"))
+    assert said == ("Verdicts came from the verifier `judge:openai:gpt-4o` (search, synthesis); the RL reward from "
+                    "the classifier the verifier stage trained.")

@@ -10,12 +10,12 @@ import math
 import random
 import re
 import shutil
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from medo1.cli import app
+from medo1.data import VERIFIER_LABELS
 from medo1.errors import Medo1Error
 from medo1.verify import ClassifierVerifier, MatchVerifier, load_verifier
 from medo1.verify.data import collect
@@ -24,7 +24,7 @@ from medo1.verify.verdicts import public_name
 from medo1.verify.train import VerifierTrainConfig, choose_threshold, train_verifier
 from tests.openai_server import last_user_message
 
-LABELS = Path(__file__).parent / "data" / "verifier_labels.jsonl"
+LABELS = VERIFIER_LABELS
 
 
 def judge_by_containment(body, headers):
@@ -301,14 +301,14 @@ def test_compare_table_on_the_labelled_set(openai_server, tmp_path, official_dir
     assert [r["verifier"] for r in reports] == ["match", f"judge:{judge}", f"classifier:official:{official_dir}"]
     match = asyncio.run(_match_report())
     assert reports[0]["accuracy"] == pytest.approx(match.accuracy) and reports[0]["kappa"] == pytest.approx(match.kappa)
-    assert all(r["n"] == 314 and r["verdicts_per_second"] > 0 for r in reports)
+    assert all(r["n"] == match.n and r["verdicts_per_second"] > 0 for r in reports)
     assert reports[0]["cost_per_1k"] is None and reports[2]["cost_per_1k"] is None
     # the judge: the server's usage is word counts; each verdict is one call
     usage = [(len(" ".join(m["content"] for m in r.json["messages"]).split()), 1) for r in openai_server.requests]
     expected = 1000 * sum(p * 2.5 + c * 10.0 for p, c in usage) / 1e6 / len(usage)
     assert reports[1]["cost_per_1k"] == pytest.approx(expected, rel=1e-6)
     row = next(line for line in lines if line.startswith("match "))
-    assert row.split()[1:4] == ["314", f"{match.accuracy:.3f}", f"{match.precision:.3f}"]
+    assert row.split()[1:4] == [str(match.n), f"{match.accuracy:.3f}", f"{match.precision:.3f}"]
 
 
 async def _match_report():

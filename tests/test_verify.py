@@ -7,7 +7,6 @@ import asyncio
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -16,8 +15,11 @@ from medo1.cli import app
 from medo1.errors import InputError, Medo1Error
 from medo1.llm.openai import OpenAIChatModel, RetryPolicy
 from medo1.jsonl import read_jsonl
+from medo1.data import VERIFIER_LABELS
 from medo1.verify import (ClassifierVerifier, JudgeVerifier, LabeledVerdict, MatchVerifier, VerifierError,
-                          evaluate_verifier, load_verifier, normalize_tokens, option_letter, parse_verdict, reward)
+                          evaluate_verifier, load_verifier, normalize_tokens, option_letter, parse_verdict, reward,
+                          uncommitted)
+from medo1.verify.evaluation import GROUPS, Agreement
 
 # ---------------------------------------------------------------- match
 
@@ -70,25 +72,38 @@ def test_normalisation_and_letters():
 
 # ---------------------------------------------------------------- match: the committed answer only
 
-LABELS = Path(__file__).parent / "data" / "verifier_labels.jsonl"
+def _groups(report, part):
+    return report.groups()[part]
 
 
 def test_match_verifier_meets_the_targets_on_the_labelled_set():
-    """The hand-labelled set (free-text clinical answers, hedges, rejections, near misses, synonyms, letters)."""
-    items = read_jsonl(LABELS, LabeledVerdict)
-    assert len(items) >= 150 and all(item.kind for item in items)
+    """The hand-labelled set, the rows the rules were written against: free-text clinical answers, answer
+    shapes that do not commit (lists, hedges, chains, questions, negations, struck text, yes-and-no, in English
+    and Chinese), near misses, synonyms, letters, and long free-text final responses."""
+    items = read_jsonl(VERIFIER_LABELS, LabeledVerdict)
+    assert len(items) >= 550 and all(item.kind for item in items)
     report = asyncio.run(evaluate_verifier(MatchVerifier(), items))
-    kinds = report.by_kind
-    assert report.errors == 0 and report.precision >= 0.95
-    fooled = [kinds[k] for k in ("hedge", "rejection")]
-    assert sum(k.tp + k.fp for k in fooled) / sum(k.judged for k in fooled) <= 0.05
-    free_text = [counts for kind, counts in kinds.items() if kind != "letter"]
-    assert sum(k.tp + k.tn for k in free_text) / sum(k.judged for k in free_text) >= 0.75
-    for kind in ("near_miss", "mention", "wrong"):  # every row of these is wrong: at most 5% accepted
-        assert kinds[kind].accept_rate <= 0.05, kind
-    # tolerance is kept: correct answers in other words, abbreviations and synonyms still pass
-    for kind in ("correct", "paraphrase", "synonym", "differential"):
-        assert kinds[kind].recall >= 0.75, kind
+    assert report.errors == 0
+    tuned = {kind: counts - report.heldout_by_kind.get(kind, Agreement()) for kind, counts in report.by_kind.items()}
+    groups = _groups(report, "tuned")
+    assert sum(groups.values(), Agreement()).precision >= 0.97
+    for kind in GROUPS["uncommitted"] + GROUPS["near miss"]:  # every row of these is wrong: at most 5% accepted
+        assert tuned[kind].n and tuned[kind].accept_rate <= 0.05, kind
+    # and a verifier that rejects everything is not the goal: correct answers are recalled, short and long
+    assert groups["short correct"].recall >= 0.90
+    assert groups["long correct"].judged >= 30 and groups["long correct"].recall >= 0.70
+    assert tuned["long_uncommitted"].n >= 20 and tuned["cross_language"].accept_rate == 0.0  # documented: not confirmed
+
+
+def test_match_verifier_on_the_held_out_rows():
+    """The rows written after the rules (ids "held-"), never tuned on, measured apart."""
+    report = asyncio.run(evaluate_verifier(MatchVerifier(), read_jsonl(VERIFIER_LABELS, LabeledVerdict)))
+    held = _groups(report, "held-out")
+    assert sum(held.values(), Agreement()).precision >= HELD_OUT_TARGETS["precision"]
+    assert held["uncommitted"].accept_rate <= HELD_OUT_TARGETS["uncommitted"]
+    assert held["near miss"].accept_rate <= HELD_OUT_TARGETS["near miss"]
+    assert held["short correct"].recall >= HELD_OUT_TARGETS["short correct"]
+    assert held["long correct"].recall >= HELD_OUT_TARGETS["long correct"]
 
 
 @pytest.mark.parametrize("response, reference, expected", [
@@ -222,6 +237,178 @@ def test_match_compares_chinese_answers_by_character():
     match = MatchVerifier()
     assert match.check("答案是维生素B12缺乏。", "维生素B12缺乏")
     assert not match.check("最可能的诊断是急性胰腺炎。", "急性阑尾炎")
+
+
+# ---------------------------------------------------------------- match: one committed answer, adversarially
+
+MI, MI_ZH = "Myocardial infarction", "心肌梗死"
+# Answer shapes a policy under RL would find, each naming the reference without committing to it, and
+# the reason `uncommitted` gives without the reference (None: it commits, but not to the reference).
+NOT_COMMITTED = [
+    # lists
+    ("dissection, PE, MI, and pneumothorax", MI, "list"),
+    ("- Aortic dissection\n- Pulmonary embolism\n- Myocardial infarction", MI, "list"),
+    ("Aortic dissection\nPulmonary embolism\nMyocardial infarction", MI, "list"),
+    ("1. Myocardial infarction\n2. Pericarditis", MI, "list"),
+    ("Myocardial infarction plus pulmonary embolism.", MI, "list"),
+    ("Pulmonary embolism; aortic dissection; myocardial infarction.", MI, "list"),
+    ("MI and PE", MI, "list"),
+    ("MI, PE.", MI, "list"),
+    ("Final answer: myocardial infarction as well as pericarditis.", MI, "list"),
+    ("主动脉夹层、肺栓塞、心肌梗死和气胸。", MI_ZH, "list"),
+    ("- 心肌梗死\n- 肺栓塞", MI_ZH, "list"),
+    ("心肌梗死与肺栓塞。", MI_ZH, "list"),
+    # chains of conclusions, each counted alone until now
+    ("The answer is A. Thus B. Thus MI.", MI, "chain"),
+    ("The answer is pneumonia. Thus pericarditis. Thus myocardial infarction.", MI, "chain"),
+    ("Final answer: aortic dissection. Final answer: myocardial infarction.", MI, "chain"),
+    ("答案是肺炎。因此心包炎。因此心肌梗死。", MI_ZH, "chain"),
+    # negations
+    ("MI is absent.", MI, "negation"),
+    ("I doubt it is MI.", MI, "negation"),
+    ("It is false that this is MI.", MI, "negation"),
+    ("MI: unlikely", MI, "negation"),
+    ("Myocardial infarction has been excluded.", MI, "negation"),
+    ("No evidence of myocardial infarction.", MI, "negation"),
+    ("排除心肌梗死。", MI_ZH, "negation"),
+    ("心肌梗死可能性小。", MI_ZH, "negation"),
+    ("答案不是心肌梗死，而是肺栓塞。", MI_ZH, None),
+    # questions
+    ("Is it MI?", MI, "question"),
+    ("MI? No.", MI, "question"),
+    ("Myocardial infarction?", MI, "question"),
+    ("是心肌梗死吗？", MI_ZH, "question"),
+    # possibility words
+    ("This could be MI.", MI, "hedge"),
+    ("It may be a myocardial infarction.", MI, "hedge"),
+    ("Possibly myocardial infarction.", MI, "hedge"),
+    ("Consider myocardial infarction.", MI, "hedge"),
+    ("Myocardial infarction cannot be excluded.", MI, "hedge"),
+    ("可能是心肌梗死。", MI_ZH, "hedge"),
+    ("考虑心肌梗死。", MI_ZH, "hedge"),
+    ("心肌梗死或肺栓塞。", MI_ZH, "hedge"),
+    # struck-through text
+    ("~~MI~~ PE", MI, "strikethrough"),
+    ("~~Pulmonary embolism~~ Myocardial infarction", MI, "strikethrough"),
+    ("<del>Pulmonary embolism</del> Myocardial infarction", MI, "strikethrough"),
+    ("M̶I̶ Pericarditis", MI, "strikethrough"),
+    ("~~肺栓塞~~ 心肌梗死", MI_ZH, "strikethrough"),
+    # yes / no references answered both ways
+    ("Yes. No.", "Yes", "yes_no"),
+    ("Yes and no.", "Yes", "yes_no"),
+    ("No. Yes.", "No", "yes_no"),
+    ("是。否。", "是", "yes_no"),
+    # no final answer at all
+    ("<think>The pain radiates to the arm; myocardial infarction", MI, "no_answer"),
+    ("## Thinking\n\nST elevation in II, III, aVF: myocardial infarction", MI, "no_answer"),
+]
+
+
+@pytest.mark.parametrize("response, reference, reason", NOT_COMMITTED)
+def test_match_does_not_reward_answers_that_do_not_commit(response, reference, reason):
+    assert MatchVerifier().check(response, reference) is False
+    assert uncommitted(response) == reason
+
+
+@pytest.mark.parametrize("response, reference", [
+    ("The answer is portal hypertension.", "Hypertension"),  # the reference inside a longer entity
+    ("Pulmonary hypertension secondary to thromboembolic disease.", "Hypertension"),
+    ("The most likely diagnosis is aplastic anemia.", "Anemia"),
+    ("Anemia of chronic disease with folate deficiency and iron overload.", "Iron deficiency anemia"),  # scattered
+    ("Cardiac tamponade leading to respiratory arrest.", "Cardiac arrest"),
+    ("Large bowel obstruction from a small sigmoid tumor.", "Small bowel obstruction"),
+    ("The needle is angled 10° below the horizontal plane.", "10° above the horizontal plane"),  # direction
+    ("Decreased cardiac output.", "Increased cardiac output"),
+    ("Low TSH with a high free T4.", "Elevated TSH"),
+    ("The distal tubule.", "Proximal tubule"),
+    ("Medial epicondyle.", "Lateral epicondyle"),
+    ("Gram-negative cocci.", "Gram-positive cocci"),
+    ("The upper lobe of the right lung.", "Lower lobe of the right lung"),
+    ("梗死心肌", MI_ZH),  # the characters in another order
+    ("非霍奇金淋巴瘤", "霍奇金淋巴瘤"),
+])
+def test_match_near_misses_of_one_word_or_one_entity(response, reference):
+    assert MatchVerifier().check(response, reference) is False
+
+
+@pytest.mark.parametrize("response, reference", [
+    ("Myocardial infarction.", MI),
+    ("**Myocardial infarction**", MI),
+    ("Final answer: myocardial infarction", MI),
+    ("Answer: **acute MI**", MI),
+    ("Myocardial infarction; pulmonary embolism does not fit the ECG.", MI),
+    ("Not pulmonary embolism but myocardial infarction.", MI),
+    ("Myocardial infarction, not pericarditis.", MI),
+    ("It is an MI rather than unstable angina.", MI),
+    ("There is no doubt that this is a myocardial infarction.", MI),
+    ("The most likely diagnosis is an acute inferior MI.", MI),  # a named qualifier before it
+    ("## Final answer\n\nPulmonary embolism", "Pulmonary embolism"),
+    ("Hereditary hemochromatosis.", "Hemochromatosis"),
+    ("An inferior STEMI from right coronary artery occlusion.", "Right coronary artery"),  # a head noun after it
+    ("The patient has a deficiency of vitamin B12.", "Vitamin B12 deficiency"),  # turned around "of"
+    ("Acute myeloid leukemia, M3 subtype.", "Acute myeloid leukemia"),  # a refinement after a comma
+    ("The answer is D, amiodarone.", "D"),
+    ("The least likely cause is hypermagnesemia; hypermagnesemia is not as plausible as hypoglycemia.",
+     "Hypermagnesemia"),  # an "except / least likely" question: the answer is the one that does not fit
+    ("Yes, statins reduce the risk of a second stroke.", "Yes"),
+    ("No, this does not require antibiotics.", "No"),
+    ("Aspirin, given the chest pain.", "Aspirin"),
+    ("Give aspirin now.", "Aspirin"),
+    ("The diagnosis is pernicious anemia. The treatment of choice is intramuscular vitamin B12.",
+     "Intramuscular vitamin B12"),  # two questions answered, not a chain
+    ("At first the answer seemed to be folate deficiency. Actually, the answer is vitamin B12 deficiency.",
+     "Vitamin B12 deficiency"),  # a revision, not a chain
+    ("心肌梗死。", MI_ZH),
+    ("最可能的诊断是急性心肌梗死。", MI_ZH),
+    ("不是肺栓塞，而是心肌梗死。", MI_ZH),
+    ("考虑为急性心肌梗死。", MI_ZH),
+    ("该患者为甲状腺危象，由肺炎诱发。", "甲状腺危象"),
+    ("是。", "是"),
+])
+def test_match_still_rewards_a_committed_answer(response, reference):
+    assert MatchVerifier().check(response, reference) is True
+    assert uncommitted(response) is None
+
+
+LONG_COMMIT = (
+    "Looking at each option, hypoglycemia, hypocalcemia and hyponatremia can all produce tremor, confusion and "
+    "seizures in a patient with this history. In contrast, the least likely cause of her symptoms would be "
+    "hypermagnesemia, which depresses neuromuscular transmission and causes hyporeflexia rather than tremor. Given "
+    "the clinical picture, hypermagnesemia is not as plausible as hypoglycemia.")
+LONG_UNCOMMITTED = (
+    "Chest pain in this patient has a broad differential. Myocardial infarction is possible given his risk factors. "
+    "However, pericarditis could produce similar ST changes, and pulmonary embolism remains on the list after his "
+    "recent surgery. I would obtain troponins, an echocardiogram and a CT pulmonary angiogram to distinguish them.")
+
+
+def test_match_reads_long_free_text_answers():
+    assert MatchVerifier().check(LONG_COMMIT, "Hypermagnesemia") is True
+    assert uncommitted(LONG_COMMIT) is None
+    assert MatchVerifier().check(LONG_UNCOMMITTED, "Myocardial infarction") is False
+    assert uncommitted(LONG_UNCOMMITTED) == "hedge"
+
+
+@pytest.mark.parametrize("response, reference", [
+    ("答案是心肌梗死。", MI),
+    ("Infarctus du myocarde.", MI),
+    ("Diagnostic : infarctus aigu du myocarde.", MI),
+    ("The most likely diagnosis is myocardial infarction.", MI_ZH),
+])
+def test_match_does_not_confirm_an_answer_in_another_language(response, reference):
+    """Documented: match compares within one language; a correct answer in another language is not confirmed
+    (a judge or a trained classifier can). It commits all the same."""
+    assert MatchVerifier().check(response, reference) is False
+    assert uncommitted(response) is None
+    assert MatchVerifier().check("Aspirin.", "aspirin") is True  # the same word in both is still the answer
+
+
+@pytest.mark.parametrize("output", [
+    "<think>I think it is myocardial infarction", "## Thinking\n\nmyocardial infarction?", None, "",
+    "Myocardial infarction.\n\n## Thinking\n\nMyocardial infarction, no doubt.",  # a final response thinking again
+])
+def test_a_missing_final_answer_is_not_correct_and_never_an_error(output):
+    assert MatchVerifier().check(output, MI) is False
+    assert uncommitted(output) == "no_answer"
 
 
 # ---------------------------------------------------------------- judge
@@ -429,7 +616,8 @@ def test_verifier_eval_reports_each_kind(tmp_path):
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     header = next(i for i, line in enumerate(lines) if line.split()[:2] == ["kind", "n"])
-    table = {line.split()[0]: line.split()[1:] for line in lines[header + 1:]}
+    table = {line.split()[0]: line.split()[1:] for line in lines[header + 1:]
+             if len(line.split()) == 6 and line.split()[1].isdigit()}
     # kind: n, accuracy, precision, accepted (share said True), errors
     assert table == {"-": ["1", "0.000", "-", "0.000", "0"], "negated": ["1", "1.000", "-", "0.000", "0"],
                      "plain": ["2", "1.000", "1.000", "0.500", "0"], "synonym": ["2", "0.500", "1.000", "0.500", "0"]}
@@ -449,3 +637,51 @@ def test_verifier_eval_without_kinds_prints_no_kind_table(tmp_path):
     assert "kind" not in result.output
     report = asyncio.run(evaluate_verifier(MatchVerifier(), [LabeledVerdict.from_raw(r) for r in LABELED]))
     assert report.by_kind == {} and report.as_dict()["by_kind"] == {}
+
+
+class Crashing:
+    """A verifier that fails on one response with an error of its own (not a ModelError)."""
+
+    name = "crashing"
+
+    async def verify(self, response: str, reference: str) -> bool:
+        if response == "boom":
+            raise AttributeError("'NoneType' object has no attribute 'replace'")
+        return response == reference
+
+
+def test_verifier_eval_counts_any_verifier_exception_as_an_error_and_goes_on():
+    rows = [{"id": "a", "response": "x", "reference": "x", "label": True, "kind": "k"},
+            {"id": "b", "response": "boom", "reference": "x", "label": False, "kind": "k"},
+            {"id": "c", "response": "y", "reference": "x", "label": False, "kind": "k"}]
+    report = asyncio.run(evaluate_verifier(Crashing(), [LabeledVerdict.from_raw(r) for r in rows]))
+    assert (report.tp, report.tn, report.fp, report.fn, report.errors) == (1, 1, 0, 0, 1)
+    assert report.by_kind["k"].errors == 1
+    assert report.mistakes == [{"index": 1, "id": "b", "kind": "k", "label": False,
+                                "error": "AttributeError: 'NoneType' object has no attribute 'replace'"}]
+
+
+def test_verifier_eval_shows_the_held_out_rows_and_the_groups_apart(tmp_path):
+    rows = [{"id": "list-01", "response": "MI, PE and dissection.", "reference": MI, "label": False, "kind": "list"},
+            {"id": "committed-01", "response": "**MI**", "reference": MI, "label": True, "kind": "committed"},
+            {"id": "held-list-01", "response": "MI plus PE.", "reference": MI, "label": False, "kind": "list"},
+            {"id": "held-committed-01", "response": "Final answer: MI", "reference": MI, "label": True,
+             "kind": "committed"},
+            {"id": "held-long-01", "response": LONG_COMMIT, "reference": "Hypermagnesemia", "label": True,
+             "kind": "long_commit"}]
+    labeled = tmp_path / "labeled.jsonl"
+    labeled.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    out = tmp_path / "report.json"
+    result = CliRunner().invoke(app, ["verifier-eval", "--labeled", str(labeled), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    text = result.output
+    assert "held-out rows (ids held-…, written after the rules):" in text
+    held = text[text.index("held-out rows"):]
+    assert [line.split()[:2] for line in held.splitlines()[1:4]] == [["committed", "1"], ["list", "1"],
+                                                                      ["long_commit", "1"]]
+    lines = {line.split()[0]: line for line in text.splitlines() if line.strip()}
+    assert lines["uncommitted"].split() == ["uncommitted", "accepted", "0.0%", "of", "1", "accepted", "0.0%", "of", "1"]
+    assert "long free text" in text and "use a judge or a trained classifier" in text
+    report = json.loads(out.read_text())
+    assert report["groups"]["held-out"]["long correct"]["recall"] == 1.0 and "long correct" not in report["groups"]["tuned"]
+    assert report["heldout_by_kind"]["list"]["n"] == 1 and report["by_kind"]["list"]["n"] == 2

@@ -1,4 +1,6 @@
-"""The bundled sample question bank: 60 original medical multiple-choice questions.
+"""Bundled data: the sample question bank, and the hand-labelled verifier answers.
+
+The sample question bank: 60 original medical multiple-choice questions.
 
 40 are in the `train` split and 20 in the `eval` split. Four train questions are
 written to be dropped by the curation rule filters (two negated stems, two very short
@@ -6,6 +8,11 @@ ones) and carry `meta.expect == "rule_filtered"`, so a demo run shows the funnel
 
     from medo1.data import SAMPLE_MCQ, load_sample
     load_sample("eval")   # -> list[MCQ]
+
+`VERIFIER_LABELS` (verifier_labels.jsonl): final responses with a reference answer and a human
+label (is it correct?), each with a `kind` naming the case it tests; ids starting "held-" were
+written after the `match` rules and never tuned on. `medo1 verifier-eval --labeled` reads it; the
+run report measures `match` on it.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from medo1.jsonl import read_jsonl
 from medo1.records import MCQ
 
 SAMPLE_MCQ: Path = Path(__file__).with_name("sample_mcq.jsonl")
+VERIFIER_LABELS: Path = Path(__file__).with_name("verifier_labels.jsonl")
 SPLITS = ("train", "eval")
 
 

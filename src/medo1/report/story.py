@@ -117,6 +117,9 @@ def caveats(root: Path) -> list[str]:
             "show medical reasoning, because a model this small does not reason soundly about medicine. Its "
             "accuracy here does not measure what the recipe does with a capable teacher and policy (the paper: "
             "GPT-4o as teacher, 8B and 70B policies).")
+    verified = verifier_note(recipe)
+    if verified:
+        said.append(verified)
     search = stages.get("search", {}).get("summary") or {}
     found, hinted = search.get("found", 0), search.get("label_hint", 0)
     if found and hinted:
@@ -137,6 +140,27 @@ def caveats(root: Path) -> list[str]:
         said.append(f"The run has not finished: {', '.join(missing)} {'has' if len(missing) == 1 else 'have'} not run "
                     "yet; the figures below cover the stages that have.")
     return said
+
+
+def verifier_note(recipe: dict[str, Any]) -> str | None:
+    """Which verifier scored the run and, for `match`, its figures measured now on the bundled labelled set."""
+    spec = recipe.get("models", {}).get("verifier")
+    if not spec:
+        return None
+    trained = (recipe.get("verifier") or {}).get("enabled")
+    text = (f"Verdicts came from the verifier `{spec}` (search, synthesis" + ("" if trained else ", the RL reward") + ")"
+            + ("; the RL reward from the classifier the verifier stage trained." if trained else "."))
+    if spec == "match":
+        from medo1.verify.evaluation import measured_match
+
+        f = measured_match()
+        text += (f" `match` decides by rules, without a model. Measured on the bundled labelled set ({f['n']} answers), "
+                 f"its precision is {pct(f['precision'])}%, it accepts {pct(f['uncommitted_accepted'])}% of answers that "
+                 f"do not commit to one answer, and it recalls {pct(f['short_recall'])}% of short correct answers and "
+                 f"{pct(f['long_recall'])}% of long free-text ones ({f['long_n']}): a correct answer it cannot read "
+                 "counts as wrong. Where long free-text answers decide the RL reward, a judge or a trained classifier "
+                 "is the better verifier.")
+    return text
 
 
 # ---------------------------------------------------------------- rendering

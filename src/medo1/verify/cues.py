@@ -73,19 +73,28 @@ POSSIBLE_AFTER = re.compile(
     r"(?:in|on)\s+the\s+differential|(?:cannot|can't|can\s+not)\s+be\s+(?:excluded|ruled\s+out))\b|"
     r"^[\s，,：:（(]*(?:也?有?可能|待排|不能排除|不除外|需(?:要)?(?:排除|鉴别|考虑)|待查)", I)
 WEIGHED = re.compile(r"\b(?:consideration|considered|tempting|first\s+thought|initially|at\s+first|concern|worry|"
+                     r"raises?\s+(?:the\s+)?(?:question|possibility|concern|suspicion)|"
                      r"also\s+(?:be\s+)?(?:considered|possible))\b|需要?鉴别|鉴别诊断", I)
 DEFERRAL = re.compile(
-    r"\bfurther\s+(?:work-?up|testing|tests|evaluation|investigation|imaging|studies)\s+(?:is|are|would\s+be|will\s+be)"
-    r"\s+(?:needed|required|necessary|warranted)|\bbefore\s+a\s+(?:definitive|final|firm)\s+diagnosis|"
+    r"\bfurther\s+(?:work-?up|testing|tests|evaluation|investigation|imaging|studies)(?:\s+[\w-]+){0,4}?\s+"
+    r"(?:is|are|would\s+be|will\s+be)\s+(?:needed|required|necessary|warranted)|"
+    r"\bneeded\s+to\s+(?:decide|distinguish|differentiate|confirm|tell)|\b(?:will|would|can)\s+tell\b|"
+    r"\bwould\s+(?:answer|settle|clarify)\s+(?:this|the\s+question|it)\b|才能(?:确定|明确|诊断)|以(?:明确|确诊)|\bbefore\s+a\s+(?:definitive|final|firm)\s+diagnosis|"
     r"\bcannot\s+be\s+(?:determined|made|established|decided)|\b(?:pending|awaiting|depending\s+on|depends\s+on|"
     r"it\s+depends)\b|\bneeds?\s+to\s+be\s+(?:confirmed|excluded|ruled\s+out|distinguished)|"
     r"\b(?:would|will)\s+(?:help\s+)?(?:distinguish|differentiate|tell\s+apart)\b|"
+    r"\btell\s+(?:them|the\s+two|these|those)\s+apart\b|\b(?:answer|diagnosis)\s+cannot\s+be\b|"
+    r"\bcannot\s+say\s+which\b|\bremains\s+(?:uncertain|unclear)\b|\bnot\s+clear\s+from\b|"
     r"待(?:排除|查|定)|需(?:要)?进一步|尚不能确定|无法确定|取决于", I)
 
 # ---------------------------------------------------------------- several candidates
 
 # A list item follows a joiner; "or" / "vs" / "/" join alternatives (hedges) and the others join a list.
-OR = r"(?:\bor\b|\bvs\b\.?|\bversus\b|\band/or\b|/|或者?|还是)"
+OR = (r"(?:\bor\b|\bvs\b\.?|\bversus\b|\band/or\b|或者?|还是|(?<!\bmg)(?<!\bmcg)(?<!\bml)(?<!\bU)(?<!\bunits)/"
+      r"(?!(?:kg|min|h|hr|hour|day|d|dl|l|ml|m2|mmol|mol|s|sec|week|wk|24\s*h)\b))")
+# a refinement after a comma, not another item ("Mobitz type II", "posterior limb", "M3 subtype")
+REFINES = re.compile(r"\b(?:type|subtype|variant|form|limb|segment|stage|grade|class|pattern|lobe|branch|division|"
+                     r"portion|part|region|phase|variety|kind)\b|型|期|级", I)
 JOINER = re.compile(r"(?:\s*(?:,|;|&|、|，|；)\s*(?:and\s+|or\s+|plus\s+|和|与|或者?)?|\s+(?:and|plus|or|and/or|vs\.?|versus|"
                     r"as\s+well\s+as|along\s+with|together\s+with|in\s+addition\s+to|combined\s+with)\s+|\s*/\s*|"
                     r"\s*(?:和|与|及|以及|或者?|还是|加)\s*)$", I)
@@ -98,7 +107,8 @@ CLAUSE = re.compile(
     r"thus|therefore|hence|because|since|as|given|due|with|without|from|after|before|by|for|to|in|on|at|not|no|"
     r"such|specifically|namely|i\.e|e\.g|including|especially|particularly|likely|probably|most|more|less|"
     r"though|although|but|yet|however|even|also|only|ideally|typically|usually|often|all|both|each|the\s+patient|"
-    r"his|her|their|its|our|my)\b|^\w+(?:ly|ed|ing)\b|^[\d(]", I)
+    r"his|her|their|its|our|my)\b|^\w+(?:ly|ed|ing)\b|^[\d(]|"
+    r"^(?:由|因|经|伴|并|且|但|而|所以|因此|需|应|可|给予|予|建议|考虑|其|该|此|这|患者)", I)
 VERB = re.compile(
     r"\b(?:is|are|was|were|be|been|being|has|have|had|do|does|did|can|could|should|would|will|shall|may|might|"
     r"must|need|needs|needed|requires?|required|explains?|explained|fits?|shows?|showed|causes?|caused|leads?|"
@@ -108,33 +118,43 @@ VERB = re.compile(
     r"obtain|order|check|consider|refer|admit|continue|stop|avoid|prescribe|use|add|switch|initiate|arrange|"
     r"monitor|repeat|measure|send|reassure|observe|schedule|treat|manage|fit|match|explain|argues?|lacks?|"
     r"helps?|distinguish|differentiate|rules?|ruled|excluded|likely|unlikely|possible|consistent|compatible|"
-    r"characteristic|typical|classic|suggestive|diagnostic|indicative)\b|是|为|有|可|应|需", I)
+    r"raises?|leans?|thinks?|think|looks?|sounds?|comes?|lies|arises?|needs?|stems?|follows?|"
+    r"characteristic|typical|classic|suggestive|diagnostic|indicative)\b|是|为|有|可|应|需|诱发|引起|导致|所致|继发|伴|"
+    r"合并|出现|表现|提示|符合|考虑|给予|治疗|进行|行", I)
 # Several candidates named as such.
 CANDIDATES = re.compile(
     r"\b(?:differentials?|candidates?|possibilities|alternatives|either)\b|"
     r"\b(?:can|could|may|might|are|were)\s+both\b|\bboth\s+(?:of\s+)?(?:these|them|conditions|diagnoses|are|could|"
     r"can|may|might)\b|\bcannot\s+(?:be\s+)?(?:distinguish|differentiat|separat|tell|decide)\w*|"
     r"\bcan't\s+(?:distinguish|tell|decide)|"
-    r"\b(?:diagnoses|causes|options|organisms|possibilities|considerations)\b(?:\s+[\w'-]+){0,4}?\s+"
-    r"(?:are|include\w*)\b|\bone\s+of\s+(?:the\s+)?(?:following|these|them)\b|鉴别诊断|之一|两者|均有可能", I)
+    r"\b(?:diagnoses|causes|options|organisms|possibilities|considerations|etiologies|answers)\b,?(?:\s+[\w'-]+){0,4}?\s+"
+    r"(?:are|include\w*)\b|\b(?:several|multiple|many|various|a\s+number\s+of|a\s+few)\s+(?:conditions|diagnoses|"
+    r"causes|possibilities|etiologies|disorders|diseases|entities)\b|\b(?:diagnoses|causes|options|organisms|possibilities|considerations|etiologies|answers)"
+    r"\s*[:：]|(?<!\bis\s)(?<!\bare\s)(?<!\bwas\s)(?<!\bbe\s)\bboth\s+[\w\s'-]{1,40}?\s+and\b|\bone\s+of\s+(?:the\s+)?(?:following|these|them)\b|"
+    r"鉴别诊断|之一|两者|均有可能", I)
 
 # ---------------------------------------------------------------- answer statements and chains
 
 _SLOT = (r"answer|diagnosis|dx|option|choice|cause|etiology|aetiology|organism|pathogen|culprit|treatment|"
          r"management|therapy|drug|medication|test|investigation|step|mechanism|finding|lesion|site|location|"
-         r"structure|nerve|artery|enzyme|agent|vessel|type|condition|disease|disorder")
+         r"structure|nerve|artery|enzyme|agent|vessel|type|condition|disease|disorder|anticoagulant|antibiotic|"
+         r"procedure|intervention|imaging|study|hormone|tumou?r|complication|explanation")
 _GRADE = (r"(?:(?:final|correct|best|right|most|more|likely|probable|definitive|working|single|underlying|leading|"
           r"unifying|primary|appropriate|initial|next|causative|responsible|affected|involved|deficient|"
-          r"least|clinical)\s+)*")
+          r"least|clinical|first-line|first|second-line|preferred|recommended|standard|optimal|ideal|main|"
+          r"long-term|short-term|immediate|empiric|empirical|pharmacologic|definitive|occluded|injured)\s+)*")
 # "the most likely diagnosis (in this patient) is X", "final answer: X", "so, the answer is X"
 STATEMENT_FIRST = re.compile(
     r"^\W*(?:(?:so|thus|therefore|hence|overall|in\s+conclusion|in\s+summary|to\s+conclude|ultimately|finally)"
-    r"[\s,:]+)?(?:the\s+|my\s+|our\s+|his\s+|her\s+)?" + _GRADE + rf"(?P<slot>{_SLOT})s?\b"
-    r"(?:\s+(?!is\b|would\b|will\b|remains\b)[\w'-]+){0,5}?\s*(?:is|would\s+be|will\s+be|remains|must\s+be|"
-    r"should\s+be|[:=]|[-–—])\s*(?P<np>.*)$", I)
+    r"[\s,:]+)?(?:the\s+|my\s+|our\s+|his\s+|her\s+|its\s+|their\s+)?" + _GRADE + rf"(?P<slot>{_SLOT})s?\b"
+    r"(?:\s+(?!is\b|would\b|will\b|remains\b)[\w'-]+){0,5}?(?:\s+(?:is|would\s+be|will\s+be|remains|must\s+be|"
+    r"should\s+be)\b|\s*[:=]|\s+[-–—])\s*(?P<np>.*)$", I)
+# "the findings make X the most likely diagnosis"
+STATEMENT_MAKES = re.compile(r"\bmak(?:e|es|ing)\s+(?P<np>.+?)\s+the\s+" + _GRADE + rf"(?:{_SLOT})\b", I)
 # "thus X", "therefore, X" (a bare conclusion)
-STATEMENT_SO = re.compile(r"^\W*(?:so|thus|therefore|hence|ergo|in\s+conclusion|in\s+summary|to\s+conclude|"
-                          r"ultimately|finally|overall|因此|所以|故|综上所述?|总之)[\s,:，：]+(?P<np>.+)$", I)
+STATEMENT_SO = re.compile(r"^\W*(?:(?:so|thus|therefore|hence|ergo|in\s+conclusion|in\s+summary|to\s+conclude|"
+                          r"ultimately|finally|overall)[\s,:]+|(?:因此|所以|故|综上所述?|总之)[，,：:\s]*(?:是|为)?)"
+                          r"(?P<np>.+)$", I)
 # "X is the most likely diagnosis"
 STATEMENT_LAST = re.compile(
     r"^(?P<np>.+?)\s+(?:is|would\s+be|remains|seems\s+to\s+be|appears\s+to\s+be|must\s+be)\s+(?:the|my|our)\s+"

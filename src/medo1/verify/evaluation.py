@@ -1,6 +1,9 @@
 """Agreement of a verifier with human labels: the confusion matrix and the figures read from it
 (accuracy, precision, recall, F1, Cohen's kappa), per `kind` too, and the verifier's throughput.
-Running it from files, several verifiers side by side and judge costs: `medo1.verify.compare`."""
+Rows whose id starts with "held-" (written after the rules, never tuned on) are also counted apart,
+and the kinds of the bundled set (`medo1.data.VERIFIER_LABELS`) are summed into the groups that
+matter for an RL reward (`GROUPS`). Running it from files, several verifiers side by side and judge
+costs: `medo1.verify.compare`."""
 
 from __future__ import annotations
 
@@ -16,6 +19,18 @@ from medo1.errors import ModelError
 from medo1.records import Record
 from medo1.verify.base import Verifier
 
+# The kinds of the bundled labelled set, summed into what an RL reward must get right: answer shapes
+# that do not commit to one answer, near misses (every row of both is wrong: how many are accepted),
+# and correct answers, short or long free text (how many are recalled).
+GROUPS = {
+    "uncommitted": ("list", "zh_list", "chain", "zh_chain", "question", "zh_question", "hedge", "hedge_word",
+                    "zh_hedge", "negation", "zh_negation", "rejection", "strikethrough", "yes_no", "no_answer",
+                    "long_uncommitted"),
+    "near miss": ("near_miss", "direction", "entity", "mention", "wrong"),
+    "short correct": ("correct", "paraphrase", "synonym", "differential", "committed", "zh_correct"),
+    "long correct": ("long_commit",),
+}
+HELD_OUT = "held-"  # id prefix of the rows written after the rules
 _TRUE = {"true", "1", "yes", "correct", "y", "t"}
 _FALSE = {"false", "0", "no", "incorrect", "wrong", "n", "f"}
 
@@ -92,6 +107,12 @@ class Agreement:
         """How often the verifier said True (for a kind whose rows are all wrong: how often it was fooled)."""
         return (self.tp + self.fp) / self.judged if self.judged else math.nan
 
+    def __add__(self, other: Agreement) -> Agreement:
+        return Agreement(*(getattr(self, f) + getattr(other, f) for f in ("n", "tp", "fp", "tn", "fn", "errors")))
+
+    def __sub__(self, other: Agreement) -> Agreement:
+        return Agreement(*(getattr(self, f) - getattr(other, f) for f in ("n", "tp", "fp", "tn", "fn", "errors")))
+
     def add(self, said: bool, label: bool) -> None:
         if said and label:
             self.tp += 1
@@ -112,6 +133,7 @@ class Agreement:
 class VerifierReport(Agreement):
     verifier: str = ""
     by_kind: dict[str, Agreement] = field(default_factory=dict)  # empty when no row has a kind
+    heldout_by_kind: dict[str, Agreement] = field(default_factory=dict)  # the rows with a "held-" id
     mistakes: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0  # wall time of all verdicts (concurrent calls overlap)
     cost_per_1k: float | None = None  # USD per 1,000 verdicts (judges with a price), else None
@@ -126,7 +148,24 @@ class VerifierReport(Agreement):
                 "verdicts_per_second": self.verdicts_per_second, "cost_per_1k": self.cost_per_1k,
                 "cache_hits": self.cache_hits,
                 "by_kind": {kind: counts.figures() for kind, counts in self.by_kind.items()},
+                "heldout_by_kind": {kind: counts.figures() for kind, counts in self.heldout_by_kind.items()},
+                "groups": {part: {name: counts.figures() for name, counts in groups.items()}
+                           for part, groups in self.groups().items()},
                 "mistakes": self.mistakes}
+
+    def groups(self) -> dict[str, dict[str, Agreement]]:
+        """The kinds of `GROUPS` summed, for the rows tuned on ("tuned") and the held-out rows ("held-out");
+        only the groups whose kinds the file has."""
+        held = self.heldout_by_kind
+        tuned = {kind: counts - held[kind] if kind in held else counts for kind, counts in self.by_kind.items()}
+        out: dict[str, dict[str, Agreement]] = {}
+        for part, by_kind in (("tuned", tuned), ("held-out", held)):
+            sums = {name: sum((by_kind[k] for k in kinds if k in by_kind), Agreement())
+                    for name, kinds in GROUPS.items()}
+            sums = {name: counts for name, counts in sums.items() if counts.n}
+            if sums:
+                out[part] = sums
+        return out
 
     def lines(self) -> list[str]:
         """The report as `medo1 verifier-eval` prints it: figures, confusion matrix, a row per kind."""
@@ -147,7 +186,42 @@ class VerifierReport(Agreement):
                            for x in (counts.accuracy, counts.precision, counts.accept_rate)]
                 out.append(f"  {kind:<{width}}  {counts.n:4d}  {figures[0]:>8}  {figures[1]:>9}  {figures[2]:>8}"
                            f"  {counts.errors:6d}")
+        if self.heldout_by_kind:
+            out.append(f"  held-out rows (ids {HELD_OUT}…, written after the rules):")
+            for kind, counts in sorted(self.heldout_by_kind.items()):
+                figures = [f"{x:.3f}" if x == x else "-" for x in (counts.accuracy, counts.precision, counts.accept_rate)]
+                out.append(f"  {kind:<{width}}  {counts.n:4d}  {figures[0]:>8}  {figures[1]:>9}  {figures[2]:>8}"
+                           f"  {counts.errors:6d}")
+        return out + self.group_lines()
+
+    def group_lines(self) -> list[str]:
+        """The groups that matter for an RL reward, tuned-on rows and held-out rows apart."""
+        parts = self.groups()
+        if not parts:
+            return []
+        out = ["  " + " " * 14 + "".join(f"{part:>28}" for part in parts)]
+        for name in GROUPS:
+            cells = []
+            for part in parts:
+                counts = parts[part].get(name)
+                if counts is None:
+                    cells.append(f"{'-':>28}")
+                elif name in ("uncommitted", "near miss"):
+                    cells.append(f"{'accepted ' + _pct(counts.accept_rate) + f' of {counts.judged}':>28}")
+                else:
+                    cells.append(f"{'recall ' + _pct(counts.recall) + f' of {counts.judged}':>28}")
+            out.append(f"  {name:<14}" + "".join(cells))
+        precision = [sum(parts[part].values(), Agreement()).precision for part in parts]
+        out.append(f"  {'precision':<14}" + "".join(f"{_pct(p):>28}" for p in precision))
+        if self.verifier == "match":
+            out.append("  match decides by rules: a correct answer it cannot read (long free text, other words, another "
+                       "language) counts as wrong; where such answers decide the reward, use a judge or a trained "
+                       "classifier")
         return out
+
+
+def _pct(x: float) -> str:
+    return "-" if x != x else f"{100 * x:.1f}%"
 
 
 async def evaluate_verifier(verifier: Verifier, items: Iterable[LabeledVerdict], *,
@@ -159,22 +233,25 @@ async def evaluate_verifier(verifier: Verifier, items: Iterable[LabeledVerdict],
     if any(item.kind for item in items):
         for item in items:
             report.by_kind.setdefault(item.kind or "-", Agreement()).n += 1
+            if (item.id or "").startswith(HELD_OUT):
+                report.heldout_by_kind.setdefault(item.kind or "-", Agreement()).n += 1
     slots = asyncio.Semaphore(concurrency)
 
     async def judge(index: int, item: LabeledVerdict) -> None:
         kind = report.by_kind.get(item.kind or "-")
+        held = report.heldout_by_kind.get(item.kind or "-") if (item.id or "").startswith(HELD_OUT) else None
         async with slots:
             try:
                 said = await verifier.verify(item.response, item.reference)
             except Exception as err:  # one row never ends the run: counted as an error, with its reason
-                for counts in (report, kind):
+                for counts in (report, kind, held):
                     if counts is not None:
                         counts.errors += 1
                 reason = str(err) if isinstance(err, ModelError) else f"{type(err).__name__}: {err}"
                 report.mistakes.append({"index": index, "id": item.id, "kind": item.kind, "label": item.label,
                                         "error": reason})
                 return
-        for counts in (report, kind):
+        for counts in (report, kind, held):
             if counts is not None:
                 counts.add(said, item.label)
         if said != item.label:
@@ -197,3 +274,19 @@ def _no_nan(value: Any) -> Any:
     if isinstance(value, list):
         return [_no_nan(v) for v in value]
     return value
+
+
+def measured_match() -> dict[str, Any]:
+    """The `match` verifier measured now on the bundled labelled set (`medo1.data.VERIFIER_LABELS`, every
+    row, held-out ones included): n, precision, the share of uncommitted answers and of near misses it
+    accepts, its recall of short and of long free-text correct answers. Rules, no model: about a second."""
+    from medo1.data import VERIFIER_LABELS
+    from medo1.jsonl import read_jsonl
+    from medo1.verify.match import MatchVerifier
+
+    report = asyncio.run(evaluate_verifier(MatchVerifier(), read_jsonl(VERIFIER_LABELS, LabeledVerdict)))
+    groups = {name: sum((report.by_kind[k] for k in kinds if k in report.by_kind), Agreement())
+              for name, kinds in GROUPS.items()}
+    return {"n": report.n, "precision": report.precision, "uncommitted_accepted": groups["uncommitted"].accept_rate,
+            "near_miss_accepted": groups["near miss"].accept_rate, "short_recall": groups["short correct"].recall,
+            "long_recall": groups["long correct"].recall, "long_n": groups["long correct"].n}

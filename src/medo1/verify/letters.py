@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from medo1.verify.answer import committed_sentences, segments
+from medo1.verify.sentences import committed_sentences, segments
 
 _LETTER_RE = re.compile(r"^\s*[\(\[]?([A-J])[\)\]]?(?:\s*[\.\):]\s*|\s*$)(.*)$", re.DOTALL)
 _LETTER_IN_TEXT = re.compile(

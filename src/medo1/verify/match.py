@@ -45,11 +45,12 @@ from dataclasses import dataclass
 
 from medo1.thinking import final_answer_text
 from medo1.verify import cues
-from medo1.verify.answer import (committed_sentences, hedged, inline_list, listed, listed_sentences, polarity,
-                                 segments, sentences, struck, uncommitted)
+from medo1.verify.answer import uncommitted
+from medo1.verify.sentences import committed_sentences, segments, sentences
+from medo1.verify.shapes import hedged, inline_list, listed, listed_sentences, polarity, struck
 from medo1.verify.letters import committed_letters, option_letter, strip_letter
-from medo1.verify.tokens import (ABBREVIATIONS, FILLER, OPPOSITE_OF, PREFIXES, Token, _stem, contradicts, is_cjk,
-                                 normalize_tokens, token_f1, tokens)
+from medo1.verify.tokens import (ABBREVIATIONS, FILLER, OPPOSITE_OF, PREFIXES, Token, contradicts, is_cjk,
+                                 normalize_tokens, stem, token_f1, tokens)
 
 __all__ = ["ABBREVIATIONS", "MatchVerifier", "normalize_tokens", "option_letter", "token_f1"]
 
@@ -70,9 +71,17 @@ elective prompt aggressive empiric empirical prophylactic therapeutic diagnostic
 continuous daily single additional appropriate initial total partial complete incomplete primary general
 several potential possible causal causative responsible leading working best most more very
 laparoscopic endoscopic percutaneous robotic open arthroscopic thoracoscopic bedside invasive minimally
+hereditary familial genetic inherited sporadic
 """.split())
-_MODIFIER_STEMS = {_stem(w) for w in MODIFIERS}
-_FUNCTION = FILLER | {_stem(w) for w in "from into at as due secondary caused induced involving affecting within has have "
+_MODIFIER_STEMS = {stem(w) for w in MODIFIERS}
+_FUNCTION_WORDS = set("""
+of and or to in with for on by is are was were be it this that from into at as due secondary caused which who
+has have had should would will may might must can could not but than given because since after before while
+when so then now here she he they we you i his her their its our my
+bone valve gland muscle joint space region area lobe organ tissue wall vessel artery vein nerve tendon ligament
+duct tract system segment layer cell cells lesion
+""".split())
+_FUNCTION = FILLER | {stem(w) for w in "from into at as due secondary caused induced involving affecting within has have "
                       "had were been being which who its their his her there after".split()}
 # words ending like adjectives that are verbs or function words
 _NOT_ADJECTIVES = {"reveal", "mimic", "receive", "involve", "deal", "appeal", "heal", "conceal", "arrive", "derive",
@@ -240,13 +249,17 @@ def _close(seg: list[Token], window: tuple[int, int], content_ref: list[str], se
     if _AND_INSIDE.search(raw) and not _AND_INSIDE.search(reference):
         return False
     wanted = set(content_ref)
-    extra = [t.word for t in inside if t.word not in wanted and t.word not in _FUNCTION and t.word not in _MODIFIER_STEMS]
+    extra = [t.word for t in inside if t.word not in wanted and t.word not in _FUNCTION]
     if len(extra) > 2:
         return False
-    order = [w for w in content_ref if w in {t.word for t in inside}]
+    order = list(dict.fromkeys(w for w in content_ref if w in {t.word for t in inside}))
     seen = [t.word for t in inside if t.word in wanted]
-    firsts = sorted(dict.fromkeys(order), key=seen.index)
-    return firsts == list(dict.fromkeys(order)) or bool(_TURN.search(raw))
+    if sorted(order, key=seen.index) == order:
+        return True
+    # turned around a preposition ("deficiency of vitamin B12"), the reference's words close the phrase:
+    # not "bowel obstruction from a small sigmoid tumor" for "small bowel obstruction"
+    after = re.match(r"[\s-]*([A-Za-z]\w*)", seg_text[inside[-1].end:])
+    return bool(_TURN.search(raw)) and not (after and after.group(1).lower() not in _FUNCTION_WORDS)
 
 
 def _extends(text: str, start: int, end: int, ref_words: set[str]) -> bool:
@@ -255,8 +268,8 @@ def _extends(text: str, start: int, end: int, ref_words: set[str]) -> bool:
     before = re.search(r"([A-Za-z][\w'-]*)[ \t]+$", text[:start])
     if before:
         word = before.group(1).lower()
-        stem = _stem(word)
+        root = stem(word)
         if (_ADJECTIVE.search(word) and word not in MODIFIERS and word not in _NOT_ADJECTIVES
-                and stem not in ref_words and stem not in OPPOSITE_OF and "-" not in word):
+                and root not in ref_words and root not in OPPOSITE_OF and "-" not in word):
             return True
     return False

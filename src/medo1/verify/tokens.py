@@ -45,7 +45,7 @@ ABBREVIATIONS = {
     "acth": "adrenocorticotropic hormone", "tsh": "thyroid stimulating hormone", "itp": "immune thrombocytopenia",
     "ttp": "thrombotic thrombocytopenic purpura", "hus": "hemolytic uremic syndrome",
     "dic": "disseminated intravascular coagulation", "aids": "acquired immunodeficiency syndrome",
-    "hbv": "hepatitis b virus", "hcv": "hepatitis c virus",
+    "hbv": "hepatitis b virus", "hcv": "hepatitis c virus", "strep": "streptococcus", "staph": "staphylococcus",
 }
 # The same drug or word by its British / international name.
 SPELLINGS = {
@@ -91,7 +91,7 @@ _OPPOSITES_RAW = [
 ]
 
 
-def _stem(token: str) -> str:
+def stem(token: str) -> str:
     """Plurals and adjective/noun endings, the same way on both sides (myocardial = myocardium)."""
     if len(token) <= 3 or not token.isalpha():
         return token
@@ -116,7 +116,7 @@ OPPOSITE_OF: dict[str, set[tuple[int, int]]] = {}
 for _g, _group in enumerate(_OPPOSITES_RAW):
     for _c, _words in enumerate(_group if isinstance(_group, list) else [{w} for w in sorted(_group)]):
         for _w in _words:
-            OPPOSITE_OF.setdefault(_stem(_w), set()).add((_g, _c))
+            OPPOSITE_OF.setdefault(stem(_w), set()).add((_g, _c))
 
 
 def contradicts(said: set[str], wanted: set[str]) -> bool:
@@ -130,7 +130,7 @@ def contradicts(said: set[str], wanted: set[str]) -> bool:
     return False
 
 
-FILLER |= {_stem(w) for w in FILLER}  # "likely" is "likel" once stemmed
+FILLER |= {stem(w) for w in FILLER}  # "likely" is "likel" once stemmed
 
 
 @dataclass(frozen=True)
@@ -141,18 +141,21 @@ class Token:
     qualified: bool = False  # a number or letter right after a qualifier word ("type 2", "hepatitis B")
 
 
-def tokens(text: str, *, expand: bool = True) -> list[Token]:
+_TOKEN = re.compile(r"\d+(?:\.\d+)?|[\u3400-\u9fff]|[^\W\d_\u3400-\u9fff]+")  # numbers, CJK one by one, words
+
+
+@lru_cache(maxsize=8192)
+def tokens(text: str, *, expand: bool = True) -> tuple[Token, ...]:
     """Normalised tokens with their source spans: lower case, no accents or punctuation, no
     articles or possessive 's, Roman numerals after a qualifier (or II, III, … anywhere) as
     numbers, abbreviations expanded, British names and spellings made American, stems."""
     out: list[Token] = []
     # numbers, CJK characters one by one, runs of other letters
-    for m in re.finditer(r"\d+(?:\.\d+)?|[\u3400-\u9fff]|[^\W\d_\u3400-\u9fff]+", text or ""):
+    for m in _TOKEN.finditer(text or ""):
         raw, start, end = m.group(0), m.start(), m.end()
         if raw in ("s", "t") and start and text[start - 1] in "'\u2019":
             continue  # possessive 's, don't
-        word = "".join(_GREEK.get(ch, ch) for ch in raw)
-        word = "".join(ch for ch in unicodedata.normalize("NFKD", word) if not unicodedata.combining(ch)).lower()
+        word = _fold(raw)
         after_qualifier = bool(out) and out[-1].word in QUALIFIERS
         if word in _ROMAN and (after_qualifier and (raw.isupper() or len(word) > 1)
                                or raw.isupper() and len(raw) > 1 and raw != "IV"):
@@ -168,10 +171,17 @@ def tokens(text: str, *, expand: bool = True) -> list[Token]:
         if expand and word in ABBREVIATIONS:
             for w in ABBREVIATIONS[word].split():  # "hbv" -> hepatitis b virus, with "b" qualified
                 qualified = len(w) == 1 and bool(out) and out[-1].word in QUALIFIERS
-                out.append(Token(_stem(w), start, end, qualified=qualified))
+                out.append(Token(stem(w), start, end, qualified=qualified))
         else:
             out.append(Token(_word(word), start, end))
-    return out
+    return tuple(out)
+
+
+@lru_cache(maxsize=65536)
+def _fold(raw: str) -> str:
+    """Lower case, Greek letters spelled out, accents removed."""
+    word = "".join(_GREEK.get(ch, ch) for ch in raw)
+    return "".join(ch for ch in unicodedata.normalize("NFKD", word) if not unicodedata.combining(ch)).lower()
 
 
 @lru_cache(maxsize=65536)
@@ -180,7 +190,7 @@ def _word(word: str) -> str:
     word = SPELLINGS.get(word, word)
     for pattern, repl in _BRITISH:
         word = pattern.sub(repl, word)
-    return "non" if word == "without" else _stem(word)
+    return "non" if word == "without" else stem(word)
 
 
 def is_cjk(word: str) -> bool:

@@ -1,0 +1,217 @@
+"""The sentences of a final response, which of them commit to an answer, and the role of each part.
+
+A response names many things: the answer, the candidates it weighed, the ones it rejected, the
+findings that explain it. Only what it commits to may be compared with a reference:
+
+1. the final response only (`medo1.thinking.final_answer_text`; the thinking is never read);
+2. in it, the sentences that commit: the last explicit statement ("the answer is …", "final
+   answer: …", "the most likely diagnosis is …", 答案是 …) and the conclusions after it; without
+   one, the conclusions ("most consistent with", "therefore", "points to", "this is …", "the
+   first-line therapy is …", 因此 …); without those, every sentence;
+3. those sentences cut into segments, each with a role: `main` (asserted), `rejected` ("not X",
+   "X, not Y", "rather than X", 而非), `concession` ("although X, …", "X is tempting, but …", 虽然)
+   or `explanation` ("…, given X", "because X", 由于);
+4. in a main segment, what it names is asserted unless the words around it (`medo1.verify.cues`)
+   negate it ("no evidence of X", "X is absent", "I doubt it is X", "it is false that …", "X:
+   unlikely", 不是X, X可能性小), make it only possible ("could / may be X", "possibly X", "consider
+   X", "X cannot be excluded", 可能是X — but "most likely X" and 最可能是X commit) or weigh it
+   ("X is a consideration"); a sentence that asks ("…?", "Is it X", 吗) asserts nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from medo1.verify import cues
+
+_SENTENCE_END = re.compile(r"(?<!\bvs)(?<!\be\.g)(?<!\bi\.e)\.(?!\d)|[!?。！？]")
+_LETTER_DOT = re.compile(r"(?:^|[\s(])[A-Za-z]$")
+_MARKUP = re.compile(r"[*_`#>]+")
+_BULLET = re.compile(r"^\s*(?:[-•*+]|\d{1,2}[.)]|\(\d{1,2}\))\s+")
+_ASKS = re.compile(r"(?:吗|呢|么)$|^(?:is|are|was|could|might|can|may|would|should|does|do|did)\s+(?:it|this|that|he|"
+                   r"she|they|the\s+(?:patient|answer|diagnosis|cause))\b|是不是|会不会|是否|能否", re.IGNORECASE)
+
+ANSWER_WORD = r"(?:answer|diagnosis|dx)"
+# "the answer is X", "final answer: X", "X is the most likely diagnosis", "the correct option is", 答案是
+EXPLICIT = re.compile(
+    rf"\b{ANSWER_WORD}\s*(?:is|would be|will be|remains|:|=|-)(?!\s+(?:made|established|confirmed|reached|"
+    r"clear|unclear|uncertain|pending|unknown|not|yet|still|open)\b)|"
+    r"\b(?:is|are|as|makes?|making|remains?|be|being)\s+"
+    r"(?:(?!confirm|establish|support|rule|exclud|reach|clinch|secur|mak|narrow|refin)\S+\s+){0,6}?the\s+"
+    r"(?:(?:most|more|single)\s+)?(?:(?:likely|probable|best|correct|final|right|unifying|definitive|"
+    rf"underlying|leading|working)\s+)*{ANSWER_WORD}\b|"
+    r"\b(?:correct|best|right)\s+(?:option|choice)\s*(?:is|:)|"
+    r"(?:答案|诊断)(?:是|为|：|:)|最(?:有)?可能的?(?:诊断|是|为)", re.IGNORECASE)
+CONCLUSION = re.compile(
+    r"\b(?:most\s+likely|most\s+probable|most\s+consistent|consistent\s+with|compatible\s+with|in\s+keeping\s+with|"
+    r"best\s+explain\w*|points?\s+(?:\w+\s+)?(?:to|toward)|pointing\s+(?:\w+\s+)?to|indicat(?:e|es|ing)\b|therefore|thus|hence|"
+    r"in\s+conclusion|in\s+summary|overall|of\s+choice|next\s+(?:best\s+)?step|least\s+likely|"
+    r"best\s+(?:initial\s+|next\s+)?(?:step|test|treatment|management)|treatment\s+is|management\s+is|"
+    r"the\s+(?:likely\s+|underlying\s+|most\s+likely\s+)?cause\s+is|suggestive\s+of|characteristic\s+of|"
+    r"culprit|causative|responsible|criteria\s+for|classic\s+for|typical\s+of|diagnostic\s+of|hallmark\s+of|"
+    r"confident|suggests?)\b|,\s*so\s+|因此|所以|综上|考虑为|首先考虑|符合|提示|最(?:有)?可能|诊断", re.IGNORECASE)
+WEAK_CONCLUSION = re.compile(
+    r"^\s*(?:so\s+)?(?:this|it|that)\s+(?:is|was|represents|looks\s+like|sounds\s+like)\b|"
+    r"\b(?:he|she|they|patient|child|baby|infant|woman|man|boy|girl)\s+(?:\w+\s+)?(?:has|have|had|is\s+suffering)\b|"
+    r"^(?:这|此|该)(?:是|为)|患者(?:患有|为|是)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Sentence:
+    text: str
+    question: bool = False  # it ends in "?" (or 吗) or asks by word order ("Is it MI")
+    item: bool = False  # a bullet or numbered list item
+    heading: bool = False  # a markdown heading line, or a line that ends with ":"
+
+
+@dataclass
+class Segment:
+    text: str
+    role: str  # main | rejected | concession | explanation
+
+    def stance(self, start: int, end: int) -> str | None:
+        """Why the segment does not assert what it names at text[start:end] (None: it does): it rejects
+        it ("rejected"), negates it ("negation"), weighs it or makes it only possible ("hedge")."""
+        if self.role == "rejected":
+            return "rejected"
+        before, after = self.text[:start], self.text[end:]
+        if cues.NEGATED_BEFORE.search(before) or cues.NEGATED_AFTER.match(after):
+            return "negation"
+        if cues.WEIGHED.search(self.text) or cues.POSSIBLE_BEFORE.search(before) or cues.POSSIBLE_AFTER.match(after):
+            return "hedge"
+        return None
+
+    def asserts(self, start: int, end: int) -> bool:
+        return self.role == "main" and self.stance(start, end) is None
+
+
+@lru_cache(maxsize=8192)
+def explicit(text: str) -> bool:
+    """An explicit answer statement: "the answer is …", "final answer: …", "… is the most likely diagnosis"."""
+    return EXPLICIT.search(text) is not None
+
+
+@lru_cache(maxsize=4096)
+def sentences(text: str) -> tuple[Sentence, ...]:
+    """The sentences of a text, line by line, with list markers and markdown emphasis removed."""
+    out: list[Sentence] = []
+    for raw in (text or "").replace("\u2019", "'").split("\n"):
+        bullet = _BULLET.match(raw)
+        heading = bool(re.match(r"\s*#{1,6}\s", raw)) or raw.rstrip(" *_").endswith((":", "："))
+        line = _MARKUP.sub(" ", raw[bullet.end():] if bullet else raw)
+        start = 0
+        for m in _SENTENCE_END.finditer(line):
+            if m.group() == "." and _LETTER_DOT.search(line[start:m.start()]) and (
+                    not line[start:m.start() - 1].strip() or re.match(r"\s*[a-z(]", line[m.end():])):
+                continue  # "B. Aspirin", "E. coli": one sentence
+            _add(out, line[start:m.start()], m.group() in "?？", bool(bullet), heading)
+            start = m.end()
+        _add(out, line[start:], False, bool(bullet), heading)
+    return tuple(out)
+
+
+def _add(out: list[Sentence], text: str, asked: bool, item: bool, heading: bool) -> None:
+    text = text.strip()
+    if text.strip(" ,;:，；："):
+        out.append(Sentence(text.strip(" ,;，；"), asked or bool(_ASKS.search(text)), item, heading))
+
+
+@lru_cache(maxsize=4096)
+def committed_sentences(final: str) -> tuple[Sentence, ...]:
+    """The sentences of a final response that carry its committed answer: the last explicit answer
+    statement and any conclusion after it; else every conclusion sentence ("most consistent with",
+    "this is …", "she has …"); else every sentence."""
+    found = sentences(final)
+    stated = [i for i, s in enumerate(found) if explicit(s.text)]
+    if stated:
+        last = stated[-1]
+        return (found[last],) + tuple(s for s in found[last + 1:] if CONCLUSION.search(s.text))
+    cued = tuple(s for s in found if CONCLUSION.search(s.text) or WEAK_CONCLUSION.search(s.text) or states(s.text))
+    return cued or found
+
+
+def states(text: str) -> bool:
+    """An answer statement that names what it answers: "the first-line therapy is X", "X is the culprit"."""
+    return bool(cues.STATEMENT_FIRST.match(text) or cues.STATEMENT_LAST.match(text) or cues.STATEMENT_ZH.match(text))
+
+
+# ---------------------------------------------------------------- segments
+
+_LEAD = re.compile(
+    r"^\s*(?P<concession>although|though|even\s+though|while|whilst|whereas|despite|in\s+spite\s+of|like|unlike|"
+    r"apart\s+from|besides|other\s+than|except\s+for)\b|^\s*(?P<zh_concession>虽然|尽管|即使|即便)|"
+    r"^\s*(?P<rejected>rather\s+than|instead\s+of|not)\b|"
+    r"^\s*(?P<explanation>given|because|since|as|after|considering|based\s+on|with)\b|^\s*(?P<zh_explanation>鉴于|由于|因为)",
+    re.IGNORECASE)
+_JOINT = re.compile(
+    r"(?P<but>,?\s+but\s+|,\s*yet\s+|[,;]?\s*however,?\s+|[，,]?\s*(?:但是?|不过|然而)[，,]?)|"
+    r"(?P<concession>,\s*(?:although|though|even\s+though|while|whilst|whereas|despite)\s+|[，,]\s*(?:虽然|尽管))|"
+    r"(?P<rejected>,\s*(?:not|and\s+not|no)\s+|\s+(?:rather\s+than|instead\s+of)\s+|\s+and\s+not\s+|"
+    r"[，,]?\s*(?:而非|而不是))|"
+    r"(?P<than>\s+than\s+)|"
+    r"(?P<explanation>,\s*(?:which|given|because|since|as|due\s+to\s+the|based\s+on)\s+|"
+    r"\s+(?:given|because|since)\s+|[，,]\s*(?:因为|由于|鉴于))|"
+    r"(?P<so>,\s*(?:so|therefore|thus|hence)\s+|[，,]\s*(?:所以|因此|故|而是)|而是)",
+    re.IGNORECASE)
+_SPLIT = re.compile(r"\s*[;:]\s+|\s+[-–—]\s+|[；：]")
+
+
+@lru_cache(maxsize=8192)
+def segments(sentence: str) -> tuple[Segment, ...]:
+    """A sentence cut into segments, each with its role (see the module docstring). A part after ":" or
+    " - " that only dismisses or doubts ("MI: unlikely") stays with what it dismisses."""
+    parts: list[str] = []
+    pos = 0
+    for m in _SPLIT.finditer(sentence):
+        if cues.DISMISS.match(sentence[m.end():]):
+            continue  # "MI: unlikely", "MI - possible": one segment
+        parts.append(sentence[pos:m.start()])
+        pos = m.end()
+    parts.append(sentence[pos:])
+    out: list[Segment] = []
+    for part in parts:
+        if part.strip():
+            out.extend(_part_segments(part))
+    return tuple(out)
+
+
+def _part_segments(part: str) -> list[Segment]:
+    out: list[Segment] = []
+    lead = _LEAD.match(part)
+    end = re.search(r",|，|\s+but\s+", part) if lead else None
+    if lead and end:  # "Although X, Y" / "Rather than X, Y" / "Not X but Y" / "Given X, Y"
+        out.append(Segment(part[:end.start()], lead.lastgroup.removeprefix("zh_")))
+        part = part[end.end():]
+    elif lead and lead.lastgroup == "rejected":  # "Not a tension pneumothorax"
+        return [Segment(part, "rejected")]
+    role, start = "main", 0
+    for joint in _JOINT.finditer(part):
+        out.append(Segment(part[start:joint.start()], role))
+        start, kind = joint.end(), joint.lastgroup
+        if kind == "but":
+            after = part[start:]
+            before = out[-1]
+            if before.role == "main" and (cues.WEIGHED.search(before.text) or _TENTATIVE.search(before.text)
+                                          or _COMMITS.search(after) or cues.NEGATION.search(after)):
+                before.role = "concession"
+            role = "main"
+        elif kind == "than":  # "X is less likely than Y": Y is the answer; "X rather/more than Y": X is
+            role = "main" if re.search(r"\bless\b", out[-1].text, re.IGNORECASE) else "rejected"
+        elif kind == "so":
+            role = "main"
+        else:
+            role = kind
+    out.append(Segment(part[start:], role))
+    return [s for s in out if s.text.strip(" ,.，")]
+
+
+# Before ", but Y": a tentative first part gives way to Y.
+_TENTATIVE = re.compile(r"\b(?:could|might|may|possible|possibly|plausible|perhaps|probably\s+not|common|typical)\b|"
+                        r"可能|也许", re.IGNORECASE)
+_COMMITS = re.compile(
+    rf"\b{ANSWER_WORD}\b|\bmost\s+likely\b|\bmore\s+likely\b|\bbest\s+(?:explain|fit)|\bpoints?\s+to\b|"
+    r"\bindicat|\bconsistent\s+with\b|\bmakes?\s+|\bmeans\s+|\bthis\s+is\b|\bit\s+is\b|"
+    r"\bthe\s+(?:real|actual|true)\b|\bof\s+choice\b|\bfits?\s+better\b|\bbetter\s+(?:fit|explain)|"
+    r"诊断|答案|更(?:符合|可能)|考虑为", re.IGNORECASE)

@@ -1,0 +1,284 @@
+"""Answer shapes that name more than one answer, or none: lists, hedges, ranges, chains of answers,
+yes-and-no, struck-through text — and the words a segment gives as its answer.
+
+Reference-aware (`hedged`, `listed`: does this segment hedge or list the answer it names here?) and
+reference-free (`listed_sentences`, `inline_list`, `chain`, `polarity`, `struck`, `answer_np`,
+`np_list`), for `medo1.verify.match` and `medo1.verify.answer.uncommitted`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from medo1.verify import cues
+from medo1.verify.sentences import (ANSWER_WORD, CONCLUSION, WEAK_CONCLUSION, Sentence, explicit, sentences,
+                                    states)
+from medo1.verify.tokens import FILLER, normalize_tokens
+
+OR_INSIDE = re.compile(cues.OR, re.IGNORECASE)
+_LIST_ITEM = (r"(?:(?!\b(?:with|by|for|to|from|because|which|that|who|after|before|using|via|including)\b)"
+              r"[^,;:.]){1,40}")  # a short noun phrase in a list "A, B or C"
+_OR_AFTER = re.compile(rf"^\W*(?:[\w'-]+\s+){{0,2}}{cues.OR}|^(?:\s*,\s*{_LIST_ITEM}){{1,6}}?\s*,?\s*{cues.OR}",
+                       re.IGNORECASE)
+_OR_BEFORE = re.compile(rf"{cues.OR}\s*(?:[\w'-]+\W+){{0,2}}$", re.IGNORECASE)
+_NUMBER = r"(?:\d+(?:\.\d+)?|\b[IVX]{1,4}\b)"
+_RANGE = re.compile(rf"{_NUMBER}\s*(?:-|–|—|to)\s*{_NUMBER}|\bbetween\s+{_NUMBER}\s*\S*\s+and\s+{_NUMBER}",
+                    re.IGNORECASE)
+_AND_INSIDE = re.compile(r",|;|&|\band\b|\bplus\b|、|和|与|及", re.IGNORECASE)
+_ITEM_END = re.compile(r"[,.;:!?()\[\]，。；：！？、]|\s[-–—]\s")
+ADVERB = re.compile(r"^\s*(?:possibly|probably|likely|perhaps|maybe|also|even|potentially|a|an)\s+", re.IGNORECASE)
+_PLURAL_VERB = re.compile(r"^(?:are|were|have|both|together|combined|coexist\w*)\b", re.IGNORECASE)
+
+
+def hedged(segment: str, start: int, end: int, reference: str) -> bool:
+    """Whether a segment hedges the answer it names at segment[start:end]: it lists candidates,
+    joins that answer with another by or / vs / "/", or gives a range around it — unless the
+    reference itself does so."""
+    if cues.CANDIDATES.search(segment) and not cues.CANDIDATES.search(reference):
+        return True
+    joined = (OR_INSIDE.search(segment[start:end]) or _OR_AFTER.search(segment[end:])
+              or _OR_BEFORE.search(segment[:start]))
+    if joined and not OR_INSIDE.search(reference):
+        return True
+    if _RANGE.search(reference):
+        return False
+    return any(m.start() < end + 15 and m.end() > start - 15 for m in _RANGE.finditer(segment))
+
+
+def listed(segment: str, start: int, end: int, reference: str) -> bool:
+    """Whether the answer named at segment[start:end] is one item of a list: joined by and, a comma,
+    a semicolon, plus, "as well as" (、和与及) to another short noun phrase ("MI, PE and dissection",
+    "MI plus PE") — not to a clause ("MI, and it needs PCI") nor an apposition ("furosemide, a loop
+    diuretic"). A reference that is itself a list is compared whole."""
+    if _AND_INSIDE.search(reference):
+        return False
+    after = cues.JOINER_AFTER.match(segment[end:])
+    if after and _item_after(segment[end + after.end():], after.group()):
+        return True
+    before = re.sub(r"\b(?:a|an)\s+$", "", segment[:start], flags=re.IGNORECASE)
+    joiner = cues.JOINER.search(before)
+    if joiner and not (joiner.group().strip() in (",", "，") and before != segment[:start]):
+        return _item_before(before[:joiner.start()])
+    return False
+
+
+def _item_after(text: str, joiner: str) -> bool:
+    """Does a list item (a short noun phrase) start the text after a joiner?"""
+    if joiner.strip() in (",", "，") and (re.match(r"\s*(?:a|an|the)\s", text, re.IGNORECASE)
+                                        or cues.REFINES.search(_ITEM_END.split(text, 1)[0])):
+        return False  # ", a loop diuretic,": an apposition; ", Mobitz type II": a refinement
+    if re.match(r"\s*the\s", text, re.IGNORECASE) and "plus" not in joiner:
+        return False  # "and the troponin is high": a new clause
+    text = ADVERB.sub("", text)
+    piece = _ITEM_END.split(text, 1)[0].strip()
+    if not piece or cues.CLAUSE.match(piece):
+        return False
+    verb = cues.VERB.search(piece)
+    head = piece[:verb.start()] if verb else piece
+    if not head.strip() or len(head.split()) > 8:
+        return False
+    return verb is None or bool(_PLURAL_VERB.match(piece[verb.start():])) or "plus" in joiner
+
+
+def _item_before(text: str) -> bool:
+    """Does a list item end the text before a joiner ("dissection, PE" before ", MI")?"""
+    piece = re.split(r"[,;:(（，；：、]", text)[-1]
+    verbs = list(cues.VERB.finditer(piece))
+    if verbs:
+        piece = piece[verbs[-1].end():]
+    words = [w for w in normalize_tokens(piece, expand=False) if w not in FILLER]
+    return bool(words) and len(piece.split()) <= 8 and not ANSWER_LABEL.search(piece)
+
+
+ANSWER_LABEL = re.compile(rf"^\W*(?:[\w'-]+\s+){{0,4}}?(?:{ANSWER_WORD}|option|choice|cause|treatment|step|management|"
+                           r"organism|drug|test)s?\W*$|^\W*(?:最终)?(?:答案|诊断)\W*$", re.IGNORECASE)
+
+
+@lru_cache(maxsize=8192)
+def bare(text: str) -> bool:
+    """A short noun phrase and nothing else: no verb, no answer cue, not a clause."""
+    text = text.strip(" .,;:!?*")
+    return (0 < len(text.split()) <= 8 and len(text) <= 80 and not cues.VERB.search(text)
+            and not cues.CLAUSE.match(text) and not CONCLUSION.search(text)
+            and not explicit(text) and ":" not in text and "：" not in text)
+
+
+def words_of(text: str) -> frozenset[str]:
+    return frozenset(w for w in normalize_tokens(text) if w not in FILLER)
+
+
+def listed_sentences(found: tuple[Sentence, ...]) -> set[int]:
+    """Sentences that are items of a list of candidates: two or more bare noun phrases in a row, one
+    per line, bullet or sentence ("- MI\n- PE", "MI. PE."), naming different things."""
+    out: set[int] = set()
+    run: list[int] = []
+    for i, s in enumerate((*found, Sentence("", heading=True))):
+        if not s.heading and not s.question and bare(s.text):
+            run.append(i)
+            continue
+        if len(run) >= 2 and len({words_of(found[j].text) for j in run}) >= 2:
+            out.update(run)
+        run = []
+    return out
+
+
+def inline_list(sentence: str) -> bool:
+    """A sentence of several bare parts by semicolons ("MI; PE; dissection") naming different things."""
+    parts = [re.split(r"[:：]", p)[-1] for p in re.split(r"[;；]", sentence) if p.strip()]
+    return len(parts) >= 2 and sum(bare(p) for p in parts) >= 2 and len({words_of(p) for p in parts if bare(p)}) >= 2
+
+
+# ---------------------------------------------------------------- chains of answers
+
+_NP_END = re.compile(r"\s*(?:[,;:(（，；：]|\s[-–—]\s|\b(?:given|because|since|as|due\s+to|which|that|with|in|from|"
+                     r"based|secondary|caused|after|on|for|at|by|who|when|while|and\s+(?:the|it|this|he|she|they|is|"
+                     r"was|should|needs?|requires?))\b)", re.IGNORECASE)
+_SLOTS = {"dx": "diagnosis", "choice": "answer", "option": "answer", "aetiology": "cause", "etiology": "cause",
+          "culprit": "cause", "pathogen": "organism", "therapy": "treatment", "management": "treatment",
+          "drug": "treatment", "medication": "treatment", "condition": "diagnosis", "disease": "diagnosis",
+          "disorder": "diagnosis", "答案": "answer", "诊断": "diagnosis", "病因": "cause", "治疗": "treatment",
+          "首选": "treatment"}
+
+
+@dataclass
+class Statement:
+    slot: str  # what the statement answers ("diagnosis", "treatment", ...); "so" for a bare "thus X"
+    words: frozenset[str]
+    revises: bool  # "actually, …": it sets aside what came before
+    superseded: bool  # "at first …": it was set aside
+
+
+@lru_cache(maxsize=8192)
+def statement(sentence: Sentence) -> Statement | None:
+    """The answer a sentence states, if it is an answer statement: "the diagnosis is X", "final answer:
+    X", "X is the most likely diagnosis", "thus X" (X a bare noun phrase)."""
+    text = sentence.text
+    found = cues.STATEMENT_FIRST.match(text) or cues.STATEMENT_ZH.match(text)
+    if found:
+        slot, np = found.group("slot").lower(), _NP_END.split(found.group("np"), 1)[0]
+    elif (found := cues.STATEMENT_LAST.match(text)) is not None:
+        slot, np = found.group("slot").lower(), re.split(r"[,;:，；：]", found.group("np"))[-1]
+    elif (found := cues.STATEMENT_SO.match(text)) is not None and bare(found.group("np")):
+        slot, np = "so", found.group("np")
+    else:
+        return None
+    return Statement(_SLOTS.get(slot, slot), words_of(np), bool(cues.REVISION.match(text)),
+                     bool(cues.SUPERSEDED.search(text)))
+
+
+def chain(found: tuple[Sentence, ...]) -> bool:
+    """Two answer statements for one question naming different answers, neither set aside ("The answer is
+    A. Thus B."). A statement that revises ("actually, …") sets aside all before it; a bare "thus X" answers
+    whatever was asked; one answer may restate another in fewer words."""
+    live: list[Statement] = []
+    for s in found:
+        said = statement(s)
+        if said is None or not said.words:
+            continue
+        if said.revises:
+            live = []
+        for before in live:
+            if (before.slot == said.slot or "so" in (before.slot, said.slot)) \
+                    and not (before.words <= said.words or said.words <= before.words):
+                return True
+        if not said.superseded:
+            live.append(said)
+    return False
+
+
+# ---------------------------------------------------------------- yes / no
+
+_POLAR = re.compile(r"(?:^|(?<=[\s,;:(—–/-]))(?P<word>no|maybe)(?=\W*$|[\s]*[,.;:!—–)/-]|\s+(?:and|or|but)\b)|"
+                    r"(?<!\bsaid\s)(?<!\bsays\s)(?<!\bsay\s)\b(?P<yes>yes)\b|"
+                    r"^\W*(?P<zh>是的?|对|否|不是|不对)(?=[，,。!！]|$)", re.IGNORECASE)
+
+
+_POLAR_ANY = re.compile(r"\b(?:yes|no|maybe)\b|是|否|对|不", re.IGNORECASE)
+
+
+@lru_cache(maxsize=4096)
+def polarity(text: str) -> frozenset[str]:
+    """The yes / no / maybe answers a text gives ("Yes.", "No, …", "the answer is no", "Yes and no"; 是 / 否)."""
+    said: set[str] = set()
+    if not _POLAR_ANY.search(text):
+        return frozenset()
+    for s in sentences(text):
+        for m in _POLAR.finditer(s.text):
+            word = (m.group("word") or m.group("yes") or "").lower()
+            zh = m.group("zh")
+            if zh:
+                word = "yes" if zh in ("是", "是的", "对") else "no"
+            said.add(word)
+    return frozenset(said)
+
+
+STRUCK = re.compile(r"~~[^~\n]+~~|<(?:del|s|strike)>|[\u0335\u0336\u0338]", re.IGNORECASE)
+
+
+def struck(final: str) -> bool:
+    """Struck-through text: markdown ~~…~~, <del> / <s> / <strike>, or combining strokes (M̶I̶)."""
+    return bool(STRUCK.search(final))
+
+
+# ---------------------------------------------------------------- the answer a segment gives
+
+_NP_STRONG = re.compile(
+    r"\b(?:(?:consistent|compatible)\s+with|in\s+keeping\s+with|points?\s+(?:\w+\s+)?(?:to|toward)|pointing\s+to|"
+    r"indicat(?:es?|ing)|suggest(?:s|ed|ive\s+of)?|characteristic\s+of|diagnostic\s+of|diagnosed\s+with|"
+    r"suffering\s+from|criteria\s+for|classic\s+for|typical\s+of|(?:best|better|most\s+likely)\s+explained\s+by|"
+    r"(?:is|are)\s+(?:most\s+likely\s+|probably\s+)?(?:due\s+to|caused\s+by)|is\s+(?:most\s+)?(?:likely|probably))\s+|"
+    r"(?:考虑为|符合|提示|诊断为)", re.IGNORECASE)
+_NP_DO = re.compile(r"^\W*(?:give|start|begin|administer|use|prescribe|treat\s+with|perform|order|obtain|refer|admit)\s+",
+                    re.IGNORECASE)
+_NP_WEAK = re.compile(r"\b(?:has|have|had|is|was|are|represents)\s+|(?:患有|为|是)", re.IGNORECASE)
+_EXPLAIN_END = re.compile(r"[;(；（]|[,，]\s*(?:which|given|because|since|as|due|based|so|though|although|while|but|with|"
+                          r"who|making|suggesting|indicating|most|likely|probably|specifically|particularly|especially|"
+                          r"i\.e|e\.g|因为|由于|鉴于|所以|因此|\w+ed|\w+ing)\b|\s+(?:given|because|since|due\s+to|based\s+on|"
+                          r"secondary\s+to|caused\s+by|which|that|who|from|after)\b", re.IGNORECASE)
+_COMMA_END = re.compile(r"[;(；（]|[,，]\s*(?:which|given|because|since|as|due|based|so|though|although|while|but|with|"
+                        r"who|making|suggesting|indicating|most|likely|probably|specifically|particularly|especially|"
+                        r"i\.e|e\.g|因为|由于|鉴于|所以|因此|\w+ed|\w+ing)\b", re.IGNORECASE)
+_SPLIT_ITEMS = re.compile(r"\s*(?:,|&|、|，)\s*(?:and\s+|plus\s+|和|与)?|\s+(?:and|plus|as\s+well\s+as|along\s+with|"
+                          r"together\s+with|in\s+addition\s+to|combined\s+with)\s+|和|与|及|以及", re.IGNORECASE)
+_ELLIPTIC = re.compile(r"^(.+?)\s+(?:is|was|does)(?:\s+(?:correct|right|true|it|the\s+one))?\W*$", re.IGNORECASE)
+_LIKELY = re.compile(r"^\W*(?:(?:most\s+)?likely|probably|definitely|clearly)\s+", re.IGNORECASE)
+
+
+@lru_cache(maxsize=8192)
+def answer_np(text: str, concluded: bool = False) -> str:
+    """The words a segment gives as its answer, up to its explanation ("…, given …"): what an answer
+    statement states, what follows "consistent with" / "points to" / "give", what "she has" (what "X is"
+    in a concluding sentence), a noun phrase alone, or what "X is." asserts; "" when it gives none."""
+    said = (cues.STATEMENT_FIRST.match(text) or cues.STATEMENT_ZH.match(text) or cues.STATEMENT_LAST.match(text)
+            or cues.STATEMENT_MAKES.search(text))
+    if said:
+        np = said.group("np")
+    elif (cue := _NP_STRONG.search(text) or _NP_DO.search(text)) is not None:
+        np = text[cue.end():]
+    elif (said := cues.STATEMENT_SO.match(text)) is not None:
+        np = said.group("np")
+    elif (concluded or WEAK_CONCLUSION.search(text)) and (cue := _NP_WEAK.search(text)) is not None:
+        np = text[cue.end():] if bare(_EXPLAIN_END.split(text[cue.end():], 1)[0]) else ""
+    elif (said := _ELLIPTIC.match(text)) is not None:  # "…; hypokalemia is.", "C is correct"
+        np = said.group(1) if bare(said.group(1)) else ""
+    else:
+        np = _LIKELY.sub("", text)
+        head = _COMMA_END.split(np, 1)[0]  # "an ectopic pregnancy, treated with …": the verb explains it
+        np = np if len(head.split()) <= 25 and not cues.VERB.search(head) and not cues.CLAUSE.match(np.strip()) else ""
+    return _EXPLAIN_END.split(np, 1)[0]
+
+
+def np_list(np: str) -> bool:
+    """Several bare noun phrases joined by and / commas / plus naming different things."""
+    items: set[frozenset[str]] = set()
+    parts = _SPLIT_ITEMS.split(np)
+    if len(parts) == 2 and (cues.REFINES.search(parts[1]) or re.fullmatch(r"\W*[A-J]\W*", parts[0])):
+        return False  # "Mobitz type II", "D, amiodarone": one answer, refined
+    for part in parts:  # the leading run of bare parts: "MI, PE and X" but not "MI, and it …"
+        part = ADVERB.sub("", part or "")
+        if not bare(part):
+            break
+        items.add(words_of(part))
+    return len(items - {frozenset()}) >= 2
