@@ -95,6 +95,13 @@ def test_match_verifier_meets_the_targets_on_the_labelled_set():
     assert tuned["long_uncommitted"].n >= 20 and tuned["cross_language"].accept_rate == 0.0  # documented: not confirmed
 
 
+# On the held-out rows the groups must hold; per kind they are reported, not asserted (a few rows each). The
+# precision target there is 0.95: measured 0.966 when they were written (one scattered entity, one long
+# response that hedges after "X is likely").
+HELD_OUT_TARGETS = {"precision": 0.95, "uncommitted": 0.05, "near miss": 0.05, "short correct": 0.90,
+                    "long correct": 0.70}
+
+
 def test_match_verifier_on_the_held_out_rows():
     """The rows written after the rules (ids "held-"), never tuned on, measured apart."""
     report = asyncio.run(evaluate_verifier(MatchVerifier(), read_jsonl(VERIFIER_LABELS, LabeledVerdict)))
@@ -683,5 +690,6 @@ def test_verifier_eval_shows_the_held_out_rows_and_the_groups_apart(tmp_path):
     assert lines["uncommitted"].split() == ["uncommitted", "accepted", "0.0%", "of", "1", "accepted", "0.0%", "of", "1"]
     assert "long free text" in text and "use a judge or a trained classifier" in text
     report = json.loads(out.read_text())
-    assert report["groups"]["held-out"]["long correct"]["recall"] == 1.0 and "long correct" not in report["groups"]["tuned"]
+    assert report["groups"]["held-out"]["long correct"]["recall"] == 1.0
+    assert "long correct" not in report["groups"]["tuned"]
     assert report["heldout_by_kind"]["list"]["n"] == 1 and report["by_kind"]["list"]["n"] == 2

@@ -148,18 +148,18 @@ def verifier_note(recipe: dict[str, Any]) -> str | None:
     if not spec:
         return None
     trained = (recipe.get("verifier") or {}).get("enabled")
-    text = (f"Verdicts came from the verifier `{spec}` (search, synthesis" + ("" if trained else ", the RL reward") + ")"
-            + ("; the RL reward from the classifier the verifier stage trained." if trained else "."))
+    text = (f"Verdicts came from the verifier `{spec}` (search, synthesis" + ("" if trained else ", the RL reward")
+            + ("); the RL reward from the classifier the verifier stage trained." if trained else ")."))
     if spec == "match":
         from medo1.verify.evaluation import measured_match
 
         f = measured_match()
-        text += (f" `match` decides by rules, without a model. Measured on the bundled labelled set ({f['n']} answers), "
-                 f"its precision is {pct(f['precision'])}%, it accepts {pct(f['uncommitted_accepted'])}% of answers that "
-                 f"do not commit to one answer, and it recalls {pct(f['short_recall'])}% of short correct answers and "
-                 f"{pct(f['long_recall'])}% of long free-text ones ({f['long_n']}): a correct answer it cannot read "
-                 "counts as wrong. Where long free-text answers decide the RL reward, a judge or a trained classifier "
-                 "is the better verifier.")
+        text += (f" `match` decides by rules, without a model. Measured on the bundled labelled set ({f['n']} "
+                 f"answers), its precision is {pct(f['precision'])}%, it accepts {pct(f['uncommitted_accepted'])}% of "
+                 f"answers that do not commit to one answer, and it recalls {pct(f['short_recall'])}% of short correct "
+                 f"answers and {pct(f['long_recall'])}% of long free-text ones ({f['long_n']}): a correct answer it "
+                 "cannot read counts as wrong. Where long free-text answers decide the RL reward, a judge or a trained "
+                 "classifier is the better verifier.")
     return text
 
 

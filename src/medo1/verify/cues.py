@@ -51,7 +51,8 @@ NEGATED_AFTER = re.compile(
     r"(?:已|已经|可以|可|被|予以)?排除|除外|是错误的|错误)", I)
 
 # a whole part after ":" or " - " that only dismisses or doubts what comes before ("MI: unlikely")
-DISMISS = re.compile(r"^\W*(?:unlikely|improbable|implausible|doubtful|excluded|ruled\s+out|absent|false|wrong|incorrect|"
+DISMISS = re.compile(r"^\W*(?:unlikely|improbable|implausible|doubtful|excluded|ruled\s+out|absent|false|wrong|"
+                     r"incorrect|"
                      r"not\s+likely|no|possible|possibly|maybe|perhaps|a\s+possibility|(?:cannot|can't)\s+be\s+"
                      r"(?:excluded|ruled\s+out)|less\s+likely|uncertain|unclear|questionable|not\s+sure)"
                      r"(?:\W*$|[\s,]+(?:given|because|as|since|with|due|in\s+view)\b)|"
@@ -79,7 +80,8 @@ DEFERRAL = re.compile(
     r"\bfurther\s+(?:work-?up|testing|tests|evaluation|investigation|imaging|studies)(?:\s+[\w-]+){0,4}?\s+"
     r"(?:is|are|would\s+be|will\s+be)\s+(?:needed|required|necessary|warranted)|"
     r"\bneeded\s+to\s+(?:decide|distinguish|differentiate|confirm|tell)|\b(?:will|would|can)\s+tell\b|"
-    r"\bwould\s+(?:answer|settle|clarify)\s+(?:this|the\s+question|it)\b|才能(?:确定|明确|诊断)|以(?:明确|确诊)|\bbefore\s+a\s+(?:definitive|final|firm)\s+diagnosis|"
+    r"\bwould\s+(?:answer|settle|clarify)\s+(?:this|the\s+question|it)\b|才能(?:确定|明确|诊断)|以(?:明确|确诊)|"
+    r"\bbefore\s+a\s+(?:definitive|final|firm)\s+diagnosis|"
     r"\bcannot\s+be\s+(?:determined|made|established|decided)|\b(?:pending|awaiting|depending\s+on|depends\s+on|"
     r"it\s+depends)\b|\bneeds?\s+to\s+be\s+(?:confirmed|excluded|ruled\s+out|distinguished)|"
     r"\b(?:would|will)\s+(?:help\s+)?(?:distinguish|differentiate|tell\s+apart)\b|"
@@ -127,10 +129,13 @@ CANDIDATES = re.compile(
     r"\b(?:can|could|may|might|are|were)\s+both\b|\bboth\s+(?:of\s+)?(?:these|them|conditions|diagnoses|are|could|"
     r"can|may|might)\b|\bcannot\s+(?:be\s+)?(?:distinguish|differentiat|separat|tell|decide)\w*|"
     r"\bcan't\s+(?:distinguish|tell|decide)|"
-    r"\b(?:diagnoses|causes|options|organisms|possibilities|considerations|etiologies|answers)\b,?(?:\s+[\w'-]+){0,4}?\s+"
+    r"\b(?:diagnoses|causes|options|organisms|possibilities|considerations|etiologies|"
+    r"answers)\b,?(?:\s+[\w'-]+){0,4}?\s+"
     r"(?:are|include\w*)\b|\b(?:several|multiple|many|various|a\s+number\s+of|a\s+few)\s+(?:conditions|diagnoses|"
-    r"causes|possibilities|etiologies|disorders|diseases|entities)\b|\b(?:diagnoses|causes|options|organisms|possibilities|considerations|etiologies|answers)"
-    r"\s*[:：]|(?<!\bis\s)(?<!\bare\s)(?<!\bwas\s)(?<!\bbe\s)\bboth\s+[\w\s'-]{1,40}?\s+and\b|\bone\s+of\s+(?:the\s+)?(?:following|these|them)\b|"
+    r"causes|possibilities|etiologies|disorders|diseases|entities)\b|\b(?:diagnoses|causes|options|organisms|"
+    r"possibilities|considerations|etiologies|answers)"
+    r"\s*[:：]|(?<!\bis\s)(?<!\bare\s)(?<!\bwas\s)(?<!\bbe\s)\bboth\s+[\w\s'-]{1,40}?\s+and\b|"
+    r"\bone\s+of\s+(?:the\s+)?(?:following|these|them)\b|"
     r"鉴别诊断|之一|两者|均有可能", I)
 
 # ---------------------------------------------------------------- answer statements and chains

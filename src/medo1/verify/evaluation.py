@@ -181,17 +181,10 @@ class VerifierReport(Agreement):
         if self.by_kind:
             width = max(len("kind"), *(len(kind) for kind in self.by_kind))
             out.append(f"  {'kind':<{width}}  {'n':>4}  accuracy  precision  accepted  errors")
-            for kind, counts in sorted(self.by_kind.items()):
-                figures = [f"{x:.3f}" if x == x else "-"  # NaN: undefined (no row said True)
-                           for x in (counts.accuracy, counts.precision, counts.accept_rate)]
-                out.append(f"  {kind:<{width}}  {counts.n:4d}  {figures[0]:>8}  {figures[1]:>9}  {figures[2]:>8}"
-                           f"  {counts.errors:6d}")
+            out += [_kind_row(kind, counts, width) for kind, counts in sorted(self.by_kind.items())]
         if self.heldout_by_kind:
             out.append(f"  held-out rows (ids {HELD_OUT}…, written after the rules):")
-            for kind, counts in sorted(self.heldout_by_kind.items()):
-                figures = [f"{x:.3f}" if x == x else "-" for x in (counts.accuracy, counts.precision, counts.accept_rate)]
-                out.append(f"  {kind:<{width}}  {counts.n:4d}  {figures[0]:>8}  {figures[1]:>9}  {figures[2]:>8}"
-                           f"  {counts.errors:6d}")
+            out += [_kind_row(kind, counts, width) for kind, counts in sorted(self.heldout_by_kind.items())]
         return out + self.group_lines()
 
     def group_lines(self) -> list[str]:
@@ -214,10 +207,17 @@ class VerifierReport(Agreement):
         precision = [sum(parts[part].values(), Agreement()).precision for part in parts]
         out.append(f"  {'precision':<14}" + "".join(f"{_pct(p):>28}" for p in precision))
         if self.verifier == "match":
-            out.append("  match decides by rules: a correct answer it cannot read (long free text, other words, another "
-                       "language) counts as wrong; where such answers decide the reward, use a judge or a trained "
-                       "classifier")
+            out.append("  match decides by rules: a correct answer it cannot read (long free text, other words, "
+                       "another language) counts as wrong; where such answers decide the reward, use a judge or a "
+                       "trained classifier")
         return out
+
+
+def _kind_row(kind: str, counts: Agreement, width: int) -> str:
+    figures = [f"{x:.3f}" if x == x else "-"  # NaN: undefined (no row said True)
+               for x in (counts.accuracy, counts.precision, counts.accept_rate)]
+    return (f"  {kind:<{width}}  {counts.n:4d}  {figures[0]:>8}  {figures[1]:>9}  {figures[2]:>8}"
+            f"  {counts.errors:6d}")
 
 
 def _pct(x: float) -> str:

@@ -46,16 +46,15 @@ from dataclasses import dataclass
 from medo1.thinking import final_answer_text
 from medo1.verify import cues
 from medo1.verify.answer import uncommitted
-from medo1.verify.sentences import committed_sentences, segments, sentences
-from medo1.verify.shapes import hedged, inline_list, listed, listed_sentences, polarity, struck
 from medo1.verify.letters import committed_letters, option_letter, strip_letter
+from medo1.verify.sentences import committed_sentences, segments, sentences
+from medo1.verify.shapes import AND_INSIDE, hedged, inline_list, listed, listed_sentences, polarity, struck
 from medo1.verify.tokens import (ABBREVIATIONS, FILLER, OPPOSITE_OF, PREFIXES, Token, contradicts, is_cjk,
                                  normalize_tokens, stem, token_f1, tokens)
 
 __all__ = ["ABBREVIATIONS", "MatchVerifier", "normalize_tokens", "option_letter", "token_f1"]
 
 _YES_NO = re.compile(r"^\W*(yes|no|maybe|是的?|否|不是)(?:\W*$|[,.;:，。]\s*)", re.IGNORECASE)
-_AND_INSIDE = re.compile(r",|;|&|\band\b|\bplus\b|、|和|与|及", re.IGNORECASE)
 _TURN = re.compile(r"\b(?:of|in|into|from|due\s+to|by|secondary\s+to|caused|induced|involving|affecting|at|on|"
                    r"within|with|that\s+has)\b|\(", re.IGNORECASE)
 _ADJECTIVE = re.compile(r"(?:al|ar|ary|ic|ous|oid|ive|ile)$")
@@ -73,16 +72,17 @@ several potential possible causal causative responsible leading working best mos
 laparoscopic endoscopic percutaneous robotic open arthroscopic thoracoscopic bedside invasive minimally
 hereditary familial genetic inherited sporadic
 """.split())
-_MODIFIER_STEMS = {stem(w) for w in MODIFIERS}
-_FUNCTION_WORDS = set("""
+# Words that may follow a reference turned around a preposition and still close it: function words, and generic
+# heads its words qualify ("stenosis of the mitral valve", "fracture of the scaphoid bone").
+_CLOSERS = set("""
 of and or to in with for on by is are was were be it this that from into at as due secondary caused which who
 has have had should would will may might must can could not but than given because since after before while
 when so then now here she he they we you i his her their its our my
 bone valve gland muscle joint space region area lobe organ tissue wall vessel artery vein nerve tendon ligament
 duct tract system segment layer cell cells lesion
 """.split())
-_FUNCTION = FILLER | {stem(w) for w in "from into at as due secondary caused induced involving affecting within has have "
-                      "had were been being which who its their his her there after".split()}
+_FUNCTION = FILLER | {stem(w) for w in "from into at as due secondary caused induced involving affecting within has "
+                      "have had were been being which who its their his her there after".split()}
 # words ending like adjectives that are verbs or function words
 _NOT_ADJECTIVES = {"reveal", "mimic", "receive", "involve", "deal", "appeal", "heal", "conceal", "arrive", "derive",
                    "achieve", "perceive", "give", "have", "believe", "solve", "resolve", "prove", "improve", "move",
@@ -133,7 +133,7 @@ class MatchVerifier:
         ref = tokens(strip_letter(reference))
         return bool(ref) and self._named(final, ref, reference)
 
-    def _named(self, final: str, ref: list[Token], reference: str) -> bool:
+    def _named(self, final: str, ref: tuple[Token, ...], reference: str) -> bool:
         """Whether an asserting segment of the committed sentences names the reference, and none
         rejects, negates, hedges, lists, asks or lengthens it."""
         found = sentences(final)
@@ -160,7 +160,8 @@ class MatchVerifier:
                 named = True
         return named
 
-    def _find(self, seg: list[Token], ref: list[Token], seg_text: str, reference: str) -> tuple[int, int] | None:
+    def _find(self, seg: tuple[Token, ...], ref: tuple[Token, ...], seg_text: str,
+              reference: str) -> tuple[int, int] | None:
         """The token window of `seg` that names the reference, or None."""
         words, ref_words = [t.word for t in seg], [t.word for t in ref]
         if not words:
@@ -185,14 +186,14 @@ class MatchVerifier:
         positions = [i for i, w in enumerate(words) if w in wanted]
         content = [w for w in words if w not in FILLER] or words
         if (positions and token_f1(content, content_ref) >= self.min_f1 and self._agrees(seg, 0, len(seg), ref)
-                and (not _AND_INSIDE.search(seg_text) or _AND_INSIDE.search(reference))):
+                and (not AND_INSIDE.search(seg_text) or AND_INSIDE.search(reference))):
             return min(positions), max(positions) + 1
         if self._initials(seg_text, reference):
             return 0, len(seg)
         return None
 
     @staticmethod
-    def _agrees(seg: list[Token], start: int, end: int, ref: list[Token]) -> bool:
+    def _agrees(seg: tuple[Token, ...], start: int, end: int, ref: tuple[Token, ...]) -> bool:
         """Numbers, qualified letters, prefixes, hypo/hyper and opposites agree around seg[start:end]."""
         near = seg[max(0, start - 2): end + 2]
         core = {t.word for t in seg[max(0, start - 1): end]}
@@ -241,12 +242,13 @@ def _smallest_window(words: list[str], wanted: Counter) -> tuple[int, int] | Non
     return best
 
 
-def _close(seg: list[Token], window: tuple[int, int], content_ref: list[str], seg_text: str, reference: str) -> bool:
+def _close(seg: tuple[Token, ...], window: tuple[int, int], content_ref: list[str], seg_text: str,
+           reference: str) -> bool:
     """The reference's words close together: at most two other content words among them, no "and" or comma
     between them (unless the reference has one), in order or turned around a preposition."""
     inside = seg[window[0]:window[1]]
     raw = seg_text[inside[0].start:inside[-1].end]
-    if _AND_INSIDE.search(raw) and not _AND_INSIDE.search(reference):
+    if AND_INSIDE.search(raw) and not AND_INSIDE.search(reference):
         return False
     wanted = set(content_ref)
     extra = [t.word for t in inside if t.word not in wanted and t.word not in _FUNCTION]
@@ -259,7 +261,7 @@ def _close(seg: list[Token], window: tuple[int, int], content_ref: list[str], se
     # turned around a preposition ("deficiency of vitamin B12"), the reference's words close the phrase:
     # not "bowel obstruction from a small sigmoid tumor" for "small bowel obstruction"
     after = re.match(r"[\s-]*([A-Za-z]\w*)", seg_text[inside[-1].end:])
-    return bool(_TURN.search(raw)) and not (after and after.group(1).lower() not in _FUNCTION_WORDS)
+    return bool(_TURN.search(raw)) and not (after and after.group(1).lower() not in _CLOSERS)
 
 
 def _extends(text: str, start: int, end: int, ref_words: set[str]) -> bool:

@@ -46,7 +46,8 @@ EXPLICIT = re.compile(
     r"(?:答案|诊断)(?:是|为|：|:)|最(?:有)?可能的?(?:诊断|是|为)", re.IGNORECASE)
 CONCLUSION = re.compile(
     r"\b(?:most\s+likely|most\s+probable|most\s+consistent|consistent\s+with|compatible\s+with|in\s+keeping\s+with|"
-    r"best\s+explain\w*|points?\s+(?:\w+\s+)?(?:to|toward)|pointing\s+(?:\w+\s+)?to|indicat(?:e|es|ing)\b|therefore|thus|hence|"
+    r"best\s+explain\w*|points?\s+(?:\w+\s+)?(?:to|toward)|pointing\s+(?:\w+\s+)?to|indicat(?:e|es|ing)\b|"
+    r"therefore|thus|hence|"
     r"in\s+conclusion|in\s+summary|overall|of\s+choice|next\s+(?:best\s+)?step|least\s+likely|"
     r"best\s+(?:initial\s+|next\s+)?(?:step|test|treatment|management)|treatment\s+is|management\s+is|"
     r"the\s+(?:likely\s+|underlying\s+|most\s+likely\s+)?cause\s+is|suggestive\s+of|characteristic\s+of|"
@@ -62,7 +63,6 @@ WEAK_CONCLUSION = re.compile(
 class Sentence:
     text: str
     question: bool = False  # it ends in "?" (or 吗) or asks by word order ("Is it MI")
-    item: bool = False  # a bullet or numbered list item
     heading: bool = False  # a markdown heading line, or a line that ends with ":"
 
 
@@ -106,16 +106,16 @@ def sentences(text: str) -> tuple[Sentence, ...]:
             if m.group() == "." and _LETTER_DOT.search(line[start:m.start()]) and (
                     not line[start:m.start() - 1].strip() or re.match(r"\s*[a-z(]", line[m.end():])):
                 continue  # "B. Aspirin", "E. coli": one sentence
-            _add(out, line[start:m.start()], m.group() in "?？", bool(bullet), heading)
+            _add(out, line[start:m.start()], m.group() in "?？", heading)
             start = m.end()
-        _add(out, line[start:], False, bool(bullet), heading)
+        _add(out, line[start:], False, heading)
     return tuple(out)
 
 
-def _add(out: list[Sentence], text: str, asked: bool, item: bool, heading: bool) -> None:
+def _add(out: list[Sentence], text: str, asked: bool, heading: bool) -> None:
     text = text.strip()
     if text.strip(" ,;:，；："):
-        out.append(Sentence(text.strip(" ,;，；"), asked or bool(_ASKS.search(text)), item, heading))
+        out.append(Sentence(text.strip(" ,;，；"), asked or bool(_ASKS.search(text)), heading))
 
 
 @lru_cache(maxsize=4096)

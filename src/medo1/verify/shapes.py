@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from medo1.verify import cues
-from medo1.verify.sentences import (ANSWER_WORD, CONCLUSION, WEAK_CONCLUSION, Sentence, explicit, sentences,
-                                    states)
+from medo1.verify.sentences import ANSWER_WORD, CONCLUSION, WEAK_CONCLUSION, Sentence, explicit, sentences
 from medo1.verify.tokens import FILLER, normalize_tokens
 
 OR_INSIDE = re.compile(cues.OR, re.IGNORECASE)
@@ -26,7 +25,7 @@ _OR_BEFORE = re.compile(rf"{cues.OR}\s*(?:[\w'-]+\W+){{0,2}}$", re.IGNORECASE)
 _NUMBER = r"(?:\d+(?:\.\d+)?|\b[IVX]{1,4}\b)"
 _RANGE = re.compile(rf"{_NUMBER}\s*(?:-|–|—|to)\s*{_NUMBER}|\bbetween\s+{_NUMBER}\s*\S*\s+and\s+{_NUMBER}",
                     re.IGNORECASE)
-_AND_INSIDE = re.compile(r",|;|&|\band\b|\bplus\b|、|和|与|及", re.IGNORECASE)
+AND_INSIDE = re.compile(r",|;|&|\band\b|\bplus\b|、|和|与|及", re.IGNORECASE)
 _ITEM_END = re.compile(r"[,.;:!?()\[\]，。；：！？、]|\s[-–—]\s")
 ADVERB = re.compile(r"^\s*(?:possibly|probably|likely|perhaps|maybe|also|even|potentially|a|an)\s+", re.IGNORECASE)
 _PLURAL_VERB = re.compile(r"^(?:are|were|have|both|together|combined|coexist\w*)\b", re.IGNORECASE)
@@ -52,7 +51,7 @@ def listed(segment: str, start: int, end: int, reference: str) -> bool:
     a semicolon, plus, "as well as" (、和与及) to another short noun phrase ("MI, PE and dissection",
     "MI plus PE") — not to a clause ("MI, and it needs PCI") nor an apposition ("furosemide, a loop
     diuretic"). A reference that is itself a list is compared whole."""
-    if _AND_INSIDE.search(reference):
+    if AND_INSIDE.search(reference):
         return False
     after = cues.JOINER_AFTER.match(segment[end:])
     if after and _item_after(segment[end + after.end():], after.group()):
@@ -142,7 +141,7 @@ _SLOTS = {"dx": "diagnosis", "choice": "answer", "option": "answer", "aetiology"
           "首选": "treatment"}
 
 
-@dataclass
+@dataclass(frozen=True)
 class Statement:
     slot: str  # what the statement answers ("diagnosis", "treatment", ...); "so" for a bare "thus X"
     words: frozenset[str]
@@ -193,8 +192,6 @@ def chain(found: tuple[Sentence, ...]) -> bool:
 _POLAR = re.compile(r"(?:^|(?<=[\s,;:(—–/-]))(?P<word>no|maybe)(?=\W*$|[\s]*[,.;:!—–)/-]|\s+(?:and|or|but)\b)|"
                     r"(?<!\bsaid\s)(?<!\bsays\s)(?<!\bsay\s)\b(?P<yes>yes)\b|"
                     r"^\W*(?P<zh>是的?|对|否|不是|不对)(?=[，,。!！]|$)", re.IGNORECASE)
-
-
 _POLAR_ANY = re.compile(r"\b(?:yes|no|maybe)\b|是|否|对|不", re.IGNORECASE)
 
 
@@ -230,16 +227,17 @@ _NP_STRONG = re.compile(
     r"suffering\s+from|criteria\s+for|classic\s+for|typical\s+of|(?:best|better|most\s+likely)\s+explained\s+by|"
     r"(?:is|are)\s+(?:most\s+likely\s+|probably\s+)?(?:due\s+to|caused\s+by)|is\s+(?:most\s+)?(?:likely|probably))\s+|"
     r"(?:考虑为|符合|提示|诊断为)", re.IGNORECASE)
-_NP_DO = re.compile(r"^\W*(?:give|start|begin|administer|use|prescribe|treat\s+with|perform|order|obtain|refer|admit)\s+",
+_NP_DO = re.compile(r"^\W*(?:give|start|begin|administer|use|prescribe|treat\s+with|perform|order|obtain|refer|"
+                    r"admit)\s+",
                     re.IGNORECASE)
 _NP_WEAK = re.compile(r"\b(?:has|have|had|is|was|are|represents)\s+|(?:患有|为|是)", re.IGNORECASE)
-_EXPLAIN_END = re.compile(r"[;(；（]|[,，]\s*(?:which|given|because|since|as|due|based|so|though|although|while|but|with|"
-                          r"who|making|suggesting|indicating|most|likely|probably|specifically|particularly|especially|"
-                          r"i\.e|e\.g|因为|由于|鉴于|所以|因此|\w+ed|\w+ing)\b|\s+(?:given|because|since|due\s+to|based\s+on|"
-                          r"secondary\s+to|caused\s+by|which|that|who|from|after)\b", re.IGNORECASE)
-_COMMA_END = re.compile(r"[;(；（]|[,，]\s*(?:which|given|because|since|as|due|based|so|though|although|while|but|with|"
-                        r"who|making|suggesting|indicating|most|likely|probably|specifically|particularly|especially|"
-                        r"i\.e|e\.g|因为|由于|鉴于|所以|因此|\w+ed|\w+ing)\b", re.IGNORECASE)
+# where the answer ends and its explanation starts: "…, which / given / treated …", "; …", " (…"
+_COMMA = (r"[;(；（]|[,，]\s*(?:which|given|because|since|as|due|based|so|though|although|while|but|with|who|making|"
+          r"suggesting|indicating|most|likely|probably|specifically|particularly|especially|i\.e|e\.g|因为|由于|鉴于|"
+          r"所以|因此|\w+ed|\w+ing)\b")
+_COMMA_END = re.compile(_COMMA, re.IGNORECASE)
+_EXPLAIN_END = re.compile(_COMMA + r"|\s+(?:given|because|since|due\s+to|based\s+on|secondary\s+to|caused\s+by|which|"
+                          r"that|who|from|after)\b", re.IGNORECASE)
 _SPLIT_ITEMS = re.compile(r"\s*(?:,|&|、|，)\s*(?:and\s+|plus\s+|和|与)?|\s+(?:and|plus|as\s+well\s+as|along\s+with|"
                           r"together\s+with|in\s+addition\s+to|combined\s+with)\s+|和|与|及|以及", re.IGNORECASE)
 _ELLIPTIC = re.compile(r"^(.+?)\s+(?:is|was|does)(?:\s+(?:correct|right|true|it|the\s+one))?\W*$", re.IGNORECASE)
