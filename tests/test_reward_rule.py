@@ -169,6 +169,48 @@ def test_every_engine_gives_the_same_overlong_penalty(sampled, tiny_model_dir):
     assert logged["truncated_rate"] == pytest.approx(2 / len(CASES))
 
 
+def test_verl_reward_loop_gives_the_rule_reward(sampled, tiny_model_dir, tmp_path):
+    """The same tokens through verl's own reward loop worker and naive manager (in the verl environment only):
+    verl decodes them, calls compute_score with the reward kwargs, and gets the rule's rewards."""
+    pytest.importorskip("verl")
+    import copy
+
+    import numpy as np
+    import torch
+    from omegaconf import open_dict
+    from verl import DataProto
+    from verl.experimental.reward_loop.reward_loop import RewardLoopWorker, migrate_legacy_reward_impl
+
+    from tests.test_verl import _config
+
+    tokenizer, responses, answers = sampled
+    config = _config(tmp_path, tiny_model_dir)
+    with open_dict(config):
+        config.reward.custom_reward_function.reward_kwargs.update(
+            tokenizer=str(tiny_model_dir), max_resp_len=MAX, overlong_buffer_len=BUFFER)
+    prompt = tokenizer.apply_chat_template([{"role": "user", "content": "Q?"}], add_generation_prompt=True,
+                                           tokenize=True, return_dict=False)
+    pad = tokenizer.pad_token_id
+    response_t = torch.tensor([r + [pad] * (MAX - len(r)) for r in responses])
+    prompt_t = torch.tensor([prompt] * len(responses))
+    mask = torch.tensor([[1] * len(prompt) + [1] * len(r) + [0] * (MAX - len(r)) for r in responses])
+    batch = DataProto.from_dict(
+        tensors={"prompts": prompt_t, "responses": response_t, "attention_mask": mask,
+                 "input_ids": torch.cat([prompt_t, response_t], dim=1)},
+        non_tensors={"data_source": np.array(["medo1/test"] * len(responses), dtype=object),
+                     "reward_model": np.array([{"style": "rule", "ground_truth": a} for a in answers], dtype=object),
+                     "extra_info": np.array([{"id": f"p{i}"} for i in range(len(responses))], dtype=object)})
+
+    async def run():
+        worker = RewardLoopWorker(migrate_legacy_reward_impl(copy.deepcopy(config)))
+        return await worker.compute_score_batch(batch)
+
+    outputs = asyncio.run(run())
+    expected = [reward + overlong_penalty(len(r), MAX, BUFFER) for (*_, reward), r in zip(CASES, responses)]
+    assert [o["reward_score"] for o in outputs] == pytest.approx(expected)
+    assert [o["reward_extra_info"]["truncated"] for o in outputs] == [float(e == "cut") for _, _, e, _ in CASES]
+
+
 def test_verl_without_the_limit_cannot_tell_a_cut_off_response(sampled):
     """verl hands compute_score text only: without the tokenizer and the limit, a cut-off response is scored by
     its text (the documented approximation), and the overlong penalty refuses to start."""
