@@ -125,7 +125,7 @@ def test_problem_order_is_a_seeded_stream_of_shuffles():
 class ContainsDigit:
     """Toy reward: 1.0 when the response contains a digit."""
 
-    def score(self, outputs, references, finished=None) -> Scores:
+    def score(self, outputs, references, finished=None, lengths=None) -> Scores:
         return Scores([1.0 if any(c.isdigit() for c in o) else 0.0 for o in outputs], [None] * len(outputs))
 
 
@@ -206,9 +206,9 @@ class FailsOnFirst(ContainsDigit):
     def __init__(self):
         self.calls = 0
 
-    def score(self, outputs, references, finished=None) -> Scores:
+    def score(self, outputs, references, finished=None, lengths=None) -> Scores:
         self.calls += 1
-        scores = super().score(outputs, references, finished)
+        scores = super().score(outputs, references, finished, lengths)
         scores.rewards[0], scores.errors[0] = None, "ModelError: judge unreachable"
         return scores
 
@@ -229,7 +229,7 @@ def test_checkpoints_resume_failed_verifications_and_outputs(tiny_model_dir, pro
     for key in ("reward", "correct_rate", "format_rate", "kl", "entropy", "clip_fraction", "value_loss",
                 "response_length", "rollout_seconds", "update_seconds"):
         assert all(isinstance(r[key], float) for r in rows), key
-    assert all(r["verify_failed"] == 1 for r in rows)
+    assert all(r["verify_failed_rate"] == 1 / 8 for r in rows)  # one of the 8 responses per step
     failed = [json.loads(line) for line in (out / "ppo.failed.jsonl").read_text().splitlines()]
     assert [f["step"] for f in failed] == [1, 2, 3] and all("judge unreachable" in f["reason"] for f in failed)
     AutoModelForCausalLM.from_pretrained(out)
@@ -274,6 +274,7 @@ def test_cli_rl_ppo_runs_with_the_default_verifier(tiny_model_dir, problems_file
     assert result.exit_code == 0, result.output
     (row,) = read_metrics(out)
     assert row["format_rate"] == 0.0 and row["reward"] == 0.0  # a random model writes no thinking format
+    assert row["overlong_penalty"] == 0.0  # off by default
     assert (out / "model.safetensors").is_file()
 
 

@@ -33,7 +33,8 @@ async def test_trl_reward_function_verifies_a_batch_and_logs_rates():
         answer=["aspirin"] * 4, log_metric=lambda name, value: logged.setdefault(name, value), trainer_state=None,
     )
     assert rewards == [1.0, 0.1, 0.0, 0.0]
-    assert logged == {"correct_rate": 0.25, "format_rate": 0.5, "truncated_rate": 0.25, "verify_failed_rate": 0.0}
+    assert logged == {"correct_rate": 0.25, "format_rate": 0.5, "truncated_rate": 0.25, "verify_failed_rate": 0.0,
+                      "overlong_penalty": 0.0}  # off by default
     assert failures == []
 
 
@@ -63,7 +64,8 @@ async def test_a_judge_outage_gives_no_reward_never_the_no_format_reward(openai_
     assert [(f["id"], f["step"], f["answer"]) for f in failures] == [("p1", 7, "aspirin")]
     assert "ModelError" in failures[0]["reason"] and "judge overloaded" in failures[0]["reason"]
     # the failed response was well formed: it counts for the format rate, not for the correct rate
-    assert logged == {"correct_rate": 1 / 3, "format_rate": 0.5, "truncated_rate": 0.25, "verify_failed_rate": 0.25}
+    assert logged == {"correct_rate": 1 / 3, "format_rate": 0.5, "truncated_rate": 0.25, "verify_failed_rate": 0.25,
+                      "overlong_penalty": 0.0}
 
 
 class State:
@@ -139,7 +141,7 @@ def test_grpo_warms_up_over_the_ratio_of_steps(tiny_model_dir, problems_file, tm
 class ContainsDigit:
     calls = 0
 
-    def score(self, outputs, references, finished=None) -> Scores:
+    def score(self, outputs, references, finished=None, lengths=None) -> Scores:
         self.calls += 1
         return Scores([1.0 if any(c.isdigit() for c in o) else 0.1 for o in outputs], [None] * len(outputs))
 
@@ -177,7 +179,7 @@ class ByPosition:
     WITH_WRONG = [0.0, 1.0, None, 0.1, 0.0]
     WITHOUT_WRONG = [1.0, 0.0, 0.0, None, 1.0]
 
-    def score(self, outputs, references, finished=None) -> Scores:
+    def score(self, outputs, references, finished=None, lengths=None) -> Scores:
         rewards = [(self.WITH_WRONG if (i // 5) % 2 == 0 else self.WITHOUT_WRONG)[i % 5] for i in range(len(outputs))]
         return Scores(rewards, ["judge down" if r is None else None for r in rewards])
 

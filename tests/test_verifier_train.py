@@ -18,10 +18,11 @@ from medo1.cli import app
 from medo1.data import VERIFIER_LABELS
 from medo1.errors import Medo1Error
 from medo1.verify import ClassifierVerifier, MatchVerifier, load_verifier
-from medo1.verify.data import collect
+from medo1.verify.classifier import encode_pairs
+from medo1.verify.data import collect, pair_id
 from medo1.verify.evaluation import Agreement
 from medo1.verify.verdicts import public_name
-from medo1.verify.train import VerifierTrainConfig, choose_threshold, train_verifier
+from medo1.verify.train import VerifierTrainConfig, choose_threshold, load_parts, train_verifier
 from tests.openai_server import last_user_message
 
 LABELS = VERIFIER_LABELS
@@ -76,10 +77,14 @@ def test_verifier_data_deduplicates_and_splits(tmp_path):
     assert by_pair[("penicillin", "insulin")].label is False and by_pair[("penicillin", "insulin")].source == "human"
     assert by_pair[("penicillin", "insulin")].meta["note"] == "kept"  # extra columns are kept
     assert (summary.duplicates, summary.conflicts, summary.overruled) == (1 + 2 + 1, 1, 1)
-    held = [e for e in examples if e.split == "heldout"]
-    assert 0.15 <= len(held) / len(examples) <= 0.35 and {e.label for e in held} == {True, False}
-    # whole references on one side: no problem leaks between train and held-out
-    assert not {e.reference for e in held} & {e.reference for e in examples if e.split == "train"}
+    parts = {part: [e for e in examples if e.split == part] for part in ("train", "calibration", "test")}
+    assert sum(map(len, parts.values())) == len(examples)
+    for part in ("calibration", "test"):  # about 0.25 / 2 of the rows each, both labels in each
+        assert 0.06 <= len(parts[part]) / len(examples) <= 0.2 and {e.label for e in parts[part]} == {True, False}
+    # whole references in one part: no problem leaks between train, calibration and test
+    refs = {part: {e.reference for e in rows} for part, rows in parts.items()}
+    assert not refs["train"] & refs["calibration"] and not refs["train"] & refs["test"]
+    assert not refs["calibration"] & refs["test"]
     again, _ = collect([log], [human], heldout=0.25, seed=1)
     assert [e.split for e in again] == [e.split for e in examples]  # seeded
     other, _ = collect([log], [human], heldout=0.25, seed=2)
@@ -92,7 +97,8 @@ def test_verifier_data_deduplicates_and_splits(tmp_path):
                                       "--heldout", "0.25", "--seed", "1"])
     assert result.exit_code == 0, result.output
     assert [json.loads(line)["split"] for line in out.read_text().splitlines()] == [e.split for e in examples]
-    assert "1 pairs dropped for tied judge verdicts" in result.output and "heldout" in result.output
+    assert "1 pairs dropped for tied judge verdicts" in result.output
+    assert all(part in result.output for part in ("train", "calibration", "test"))
     (tmp_path / "empty-run").mkdir()
     with pytest.raises(Medo1Error, match="no verdicts.jsonl"):
         collect([tmp_path / "empty-run"], [])
@@ -121,9 +127,28 @@ def toy_rows(n: int, seed: int) -> list[dict]:
         ref = rng.choice(words)
         other = rng.choice([w for w in words if w != ref])
         label = i % 2 == 0
-        rows.append({"response": f"The answer is {ref}." if label else f"Not {ref}; the answer is {other}.",
-                     "reference": ref, "label": label, "split": "heldout" if i % 8 in (3, 4) else "train"})
+        part = {2: "calibration", 3: "calibration", 4: "test", 5: "test"}.get(i % 16, "train")
+        case = f"Patient {seed}-{i}: "  # every row its own pair
+        rows.append({"response": case + (f"the answer is {ref}." if label else f"not {ref}; the answer is {other}."),
+                     "reference": ref, "label": label, "split": part})
     return rows
+
+
+def test_a_held_out_row_that_repeats_a_seen_pair_is_left_out(tmp_path):
+    rows = toy_rows(32, 0)
+    train_row = next(r for r in rows if r["split"] == "train")
+    rows += [{**train_row, "split": "test"}, {**train_row, "split": "calibration"}]
+    data = tmp_path / "toy.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    parts = load_parts(VerifierTrainConfig(data=str(data), out=str(tmp_path / "out")))
+    assert [len(parts[p]) for p in ("train", "calibration", "test")] == [24, 4, 4]  # the repeats are not held out
+    unsplit = tmp_path / "unsplit.jsonl"
+    unsplit.write_text("".join(json.dumps({k: r[k] for k in ("response", "reference", "label")}) + "\n"
+                               for r in toy_rows(64, 3)))
+    parts = load_parts(VerifierTrainConfig(data=str(unsplit), out=str(tmp_path / "out"), heldout=0.5))
+    refs = {p: {r.reference for r in rows} for p, rows in parts.items()}  # split here, by reference
+    assert all(parts.values()) and not refs["train"] & (refs["calibration"] | refs["test"])
+    assert not refs["calibration"] & refs["test"]
 
 
 @pytest.fixture(scope="module")
@@ -141,8 +166,9 @@ def trained(tmp_path_factory):
 
 def test_training_learns_a_separable_toy_set(trained):
     root, summary = trained
-    held = summary["heldout"]["at_threshold"]
-    assert held["n"] == 16 and held["accuracy"] >= 0.9  # chance is 0.5: a margin of at least 0.4
+    test = summary["heldout"]["test"]["at_threshold"]
+    assert test["n"] == 8 and test["accuracy"] >= 0.9  # chance is 0.5: a margin of at least 0.4
+    assert summary["heldout"]["calibration"]["at_threshold"]["n"] == 8 and summary["rows"]["train"] == 48
     meta = json.loads((root / "out" / "medo1_verifier.json").read_text())
     assert meta["layout"] == "pair" and meta["threshold"] == summary["threshold"] and meta["target_precision"] == 0.95
     assert not (root / "out" / "checkpoints").exists()  # the best model is saved, its checkpoints removed
@@ -164,6 +190,82 @@ def test_training_stops_early_on_the_heldout_loss(trained):
 
 async def _verify_all(verifier, pairs):
     return await asyncio.gather(*(verifier.verify(r, ref) for r, ref in pairs))
+
+
+def test_the_classifier_keeps_what_it_saw_and_verifier_eval_leaves_it_out(trained, tmp_path):
+    root, _ = trained
+    rows = [json.loads(line) for line in (root / "toy.jsonl").read_text().splitlines()]
+    seen = json.loads((root / "out" / "medo1_verifier_pairs.json").read_text())
+    for part in ("train", "calibration"):
+        assert set(seen[part]) == {pair_id(r["response"], r["reference"]) for r in rows if r["split"] == part}
+    test_ids = {pair_id(r["response"], r["reference"]) for r in rows if r["split"] == "test"}
+    assert not test_ids & set(seen["train"] + seen["calibration"])  # the test rows stay unseen
+    # a labelled file that overlaps: 10 rows it was trained on, 2 it was calibrated on, 6 it never saw
+    train = [r for r in rows if r["split"] == "train"][:10]
+    calibration = [r for r in rows if r["split"] == "calibration"][:2]
+    fresh = toy_rows(6, seed=11)
+    assert not {pair_id(r["response"], r["reference"]) for r in fresh} & set(seen["train"] + seen["calibration"])
+    labeled = tmp_path / "labels.jsonl"
+    labeled.write_text("".join(json.dumps({k: r[k] for k in ("response", "reference", "label")}) + "\n"
+                               for r in train + calibration + fresh))
+    out = tmp_path / "report.json"
+    result = CliRunner().invoke(app, ["verifier-eval", "--labeled", str(labeled), "--verifier",
+                                      f"classifier:{root / 'out'}", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "12 of 18 labelled rows were used to train or calibrate the classifier" in result.output
+    report = json.loads(out.read_text())
+    assert report["n"] == 6 and report["left_out_seen"] == 12
+    result = CliRunner().invoke(app, ["verifier-eval", "--labeled", str(labeled), "--compare",
+                                      f"match,classifier:{root / 'out'}", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert [r["n"] for r in json.loads(out.read_text())] == [6, 6]  # every verifier on the same unseen rows
+    result = CliRunner().invoke(app, ["verifier-eval", "--labeled", str(labeled), "--verifier", "match"])
+    assert result.exit_code == 0 and "were used to train" not in result.output  # no classifier: nothing left out
+    labeled.write_text("".join(json.dumps({k: r[k] for k in ("response", "reference", "label")}) + "\n"
+                               for r in train))
+    result = CliRunner().invoke(app, ["verifier-eval", "--labeled", str(labeled), "--verifier",
+                                      f"classifier:{root / 'out'}"])
+    assert result.exit_code != 0 and "never saw" in str(result.exception)
+
+
+@pytest.fixture(scope="module")
+def official_trained(tmp_path_factory):
+    """A classifier in the official layout whose test rows are labelled against the task (every label flipped):
+    the calibration rows say its threshold is precise; only the test rows can tell it is not."""
+    from tests.tiny import build_tiny_model
+
+    root = tmp_path_factory.mktemp("official-trained")
+    base = build_tiny_model(root / "base", layers=1, hidden=32, heads=2)
+    rows = toy_rows(64, 0)
+    for r in rows:
+        if r["split"] == "test":
+            r["label"] = not r["label"]
+    data = root / "toy.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    summary = train_verifier(VerifierTrainConfig(data=str(data), out=str(root / "out"), model=str(base), lr=5e-3,
+                                                 epochs=5, batch_size=8, patience=2, layout="official",
+                                                 target_precision=0.9))
+    return root, summary
+
+
+def test_target_met_is_judged_on_the_test_rows(official_trained):
+    _, summary = official_trained
+    calibration, test = (summary["heldout"][part]["at_threshold"] for part in ("calibration", "test"))
+    assert summary["calibration_target_met"] and calibration["precision"] >= 0.9  # by construction
+    assert test["precision"] < 0.5 and not summary["target_met"]  # what the threshold is worth on new rows
+    meta = json.loads((official_trained[0] / "out" / "medo1_verifier.json").read_text())
+    assert meta["target_met"] is False and meta["heldout"]["test"]["at_threshold"]["n"] == 8
+
+
+def test_official_layout_trains_and_scores_at_the_official_4000_tokens(official_trained):
+    root, summary = official_trained
+    assert summary["max_length"] == 4000
+    verifier = load_verifier(f"classifier:{root / 'out'}")
+    assert verifier.layout == "official" and verifier.max_length == 4000
+    long_response = "The patient has chest pain radiating to the left arm. " * 60 + "The answer is aspirin."
+    (ids,) = encode_pairs(verifier.tokenizer, [(long_response, "aspirin")], "official",
+                          verifier.max_length)["input_ids"]
+    assert len(ids) > 512 and ids[-1] == verifier.tokenizer.eos_token_id  # the instruction and EOS are not cut off
 
 
 def test_lora_training_saves_a_merged_classifier(tmp_path, tiny_model_dir):
@@ -241,6 +343,62 @@ async def test_official_threshold_is_0_4(official_dir):
     assert ClassifierVerifier(official_dir).threshold == 0.5  # medo1's own layout defaults to 0.5 ...
     verifier.threshold = 0.5
     assert await verifier.verify("a", "b") is False  # ... under which the same score is not enough
+
+
+def _official_checkpoint(path, *, id2label=None, tokenizer_pad="<|endoftext|>", config_pad=None):
+    import torch
+    from transformers import Qwen2Config, Qwen2ForSequenceClassification
+
+    from tests.tiny import build_tokenizer
+
+    tokenizer = build_tokenizer(pad_token=tokenizer_pad)
+    config = Qwen2Config(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+                         num_attention_heads=2, num_key_value_heads=2, num_labels=2, eos_token_id=tokenizer.eos_token_id,
+                         pad_token_id=config_pad if config_pad is not None else tokenizer.pad_token_id,
+                         **({"id2label": id2label, "label2id": {v: k for k, v in id2label.items()}} if id2label else {}))
+    torch.manual_seed(1)
+    Qwen2ForSequenceClassification(config).save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path
+
+
+def _official_p_true(path, response, reference):
+    """P(True) as the official reward computes it: the checkpoint as saved, column 1 of the softmax."""
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from medo1.verify.classifier import OFFICIAL_TEMPLATE
+
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    model = AutoModelForSequenceClassification.from_pretrained(path).eval()
+    text = OFFICIAL_TEMPLATE.format(response=response, reference=reference, eos=tokenizer.eos_token)
+    with torch.inference_mode():
+        logits = model(**tokenizer(text, add_special_tokens=False, return_tensors="pt")).logits
+    return torch.softmax(logits, -1)[0, 1].item()
+
+
+def test_official_reads_p_true_from_column_1_whatever_the_labels_are_called(tmp_path):
+    path = _official_checkpoint(tmp_path / "v", id2label={0: "True", 1: "False"})  # names that mislead
+    verifier = load_verifier(f"classifier:official:{path}")
+    expected = _official_p_true(path, "Aspirin.", "aspirin")
+    assert verifier.probabilities([("Aspirin.", "aspirin")])[0] == pytest.approx(expected, abs=1e-5)
+
+
+def test_official_keeps_the_checkpoint_pad_token(tmp_path):
+    """The checkpoint pads with <|endoftext|>; its tokenizer has no pad token. Its head reads the last token that is
+    not the pad: the EOS that ends the official input. Taking the tokenizer's EOS as the pad would move it."""
+    from transformers import AutoTokenizer
+
+    path = tmp_path / "v"
+    _official_checkpoint(path, tokenizer_pad=None, config_pad=AutoTokenizer.from_pretrained(
+        _official_checkpoint(tmp_path / "ids")).convert_tokens_to_ids("<|endoftext|>"))
+    assert AutoTokenizer.from_pretrained(path).pad_token is None
+    verifier = load_verifier(f"classifier:official:{path}")
+    pairs = [("Aspirin.", "aspirin"), ("A much longer response about heparin and aspirin.", "heparin")]
+    expected = [_official_p_true(path, r, ref) for r, ref in pairs]
+    assert verifier.probabilities(pairs[:1]) == pytest.approx(expected[:1], abs=1e-5)
+    assert verifier.probabilities(pairs) == pytest.approx(expected, abs=1e-5)  # padded in a batch, the same
+    assert verifier.model.config.pad_token_id == verifier.tokenizer.pad_token_id != verifier.tokenizer.eos_token_id
 
 
 def test_bad_classifier_specs_are_clear(tmp_path):
@@ -357,7 +515,7 @@ def test_a_run_logs_judge_verdicts_and_its_verifier_stage_trains_the_rl_reward(t
     assert sorted(r["verdict"] for r in search_rows) == [False] * 4 + [True] * 4  # a miss, then the answer
     assert len(rows) == sum(1 for r in openai_server.requests if r.tag == "verify")  # every verdict, once
     state = json.loads((run / "run.json").read_text())["stages"]["verifier"]["summary"]
-    assert state["enabled"] and sum(state["data"]["heldout"].values()) > 0
+    assert state["enabled"] and sum(state["data"]["test"].values()) > 0 and "test" in state["heldout"]
     assert json.loads((run / "ckpt" / "verifier" / "medo1_verifier.json").read_text())["layout"] == "pair"
     from medo1.pipeline import Run
     from medo1.recipe import load_recipe

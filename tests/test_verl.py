@@ -115,7 +115,8 @@ def test_compute_score_through_verl_reward_loop(tmp_path, tiny_model_dir):
     tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
     outputs = _score(config, _batch(tokenizer, [GOOD, WRONG, NO_FORMAT], ["aspirin"] * 3))
     assert [o["reward_score"] for o in outputs] == [1.0, 0.1, 0.0]
-    assert all(set(o["reward_extra_info"]) == {"score", "correct", "formatted", "verify_failed"} for o in outputs)
+    assert all(set(o["reward_extra_info"]) == {"score", "correct", "formatted", "truncated", "verify_failed",
+                                               "overlong_penalty"} for o in outputs)  # the rule's terms
     assert [o["reward_extra_info"]["correct"] for o in outputs] == [1.0, 0.0, 0.0]
 
 

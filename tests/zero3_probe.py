@@ -76,7 +76,7 @@ deepspeed.initialize = initialize
 class ContainsDigit:
     """A toy reward for DPO sampling under a launch: 1.0 when the response has a digit, else 0.1."""
 
-    def score(self, outputs, references, finished=None):
+    def score(self, outputs, references, finished=None, lengths=None):
         from medo1.train.reward import Scores
 
         records["scored"].append(len(outputs))

@@ -73,6 +73,11 @@ def rl(
     max_new_tokens: int = typer.Option(1300, "--max-new-tokens", min=1, help="Longest response (paper: ~1300)."),
     missing_eos_penalty: float = typer.Option(0.0, "--missing-eos-penalty", min=0.0,
                                               help="ppo: subtracted from the reward of cut-off responses."),
+    overlong_buffer: int = typer.Option(0, "--overlong-buffer", min=0,
+                                        help="DAPO's soft overlong penalty over the last N tokens before "
+                                             "--max-new-tokens (0: off; not dpo)."),
+    overlong_penalty_factor: float = typer.Option(1.0, "--overlong-penalty-factor", min=0.0,
+                                                  help="The overlong penalty at --max-new-tokens (DAPO: 1.0)."),
     num_generations: Optional[int] = typer.Option(None, "--num-generations", min=1,
                                                   help="Samples per problem (rloo 2, grpo 8, dpo 5)."),
     epochs: float = typer.Option(1.0, "--epochs", min=0.0, help="Passes over the problems (dpo: the pairs)."),
@@ -103,7 +108,8 @@ def rl(
         ppo = dict(value_model=value_model, learning_rate=lr, batch_size=batch_size, micro_batch_size=micro_batch_size,
                    num_mini_batches=num_mini_batches, ppo_epochs=ppo_epochs, kl_coef=kl_coef, temperature=temperature,
                    max_new_tokens=max_new_tokens, epochs=epochs, max_steps=max_steps, save_steps=save_steps,
-                   gradient_checkpointing=gradient_checkpointing, seed=seed)
+                   gradient_checkpointing=gradient_checkpointing, seed=seed, overlong_buffer=overlong_buffer,
+                   overlong_penalty_factor=overlong_penalty_factor)
         settings = VerlSettings(nnodes=nnodes, n_gpus_per_node=n_gpus_per_node, overrides=list(verl_override))
         done = run_verl_ppo(problems, model, out, print_launch=print_launch, ppo=ppo, settings=settings,
                             run_name=out.name, verifier=verifier)
@@ -116,7 +122,8 @@ def rl(
             problems=problems, model=model, out=str(out), value_model=value_model, verifier=verifier,
             learning_rate=lr, batch_size=batch_size, micro_batch_size=micro_batch_size,
             num_mini_batches=num_mini_batches, ppo_epochs=ppo_epochs, kl_coef=kl_coef, temperature=temperature,
-            max_new_tokens=max_new_tokens, missing_eos_penalty=missing_eos_penalty, epochs=epochs,
+            max_new_tokens=max_new_tokens, missing_eos_penalty=missing_eos_penalty, overlong_buffer=overlong_buffer,
+            overlong_penalty_factor=overlong_penalty_factor, epochs=epochs,
             max_steps=max_steps, save_steps=save_steps, keep_checkpoints=keep_checkpoints, resume=resume, bf16=bf16,
             gradient_checkpointing=gradient_checkpointing, seed=seed,
         ))
@@ -126,7 +133,8 @@ def rl(
         done = train_trl_rl(TRLRLSettings(
             algo=algo, problems=problems, model=model, out=str(out), verifier=verifier, learning_rate=lr,
             batch_size=batch_size, micro_batch_size=micro_batch_size, num_generations=num_generations,
-            temperature=temperature, max_new_tokens=max_new_tokens, kl_coef=kl_coef, epochs=epochs,
+            temperature=temperature, max_new_tokens=max_new_tokens, kl_coef=kl_coef, overlong_buffer=overlong_buffer,
+            overlong_penalty_factor=overlong_penalty_factor, epochs=epochs,
             max_steps=max_steps, save_steps=save_steps, keep_checkpoints=keep_checkpoints, resume=resume, bf16=bf16,
             gradient_checkpointing=gradient_checkpointing, seed=seed, use_vllm=use_vllm,
         ))

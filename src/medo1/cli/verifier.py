@@ -13,13 +13,16 @@ from medo1.cli.app import ConcurrencyOpt, NoCacheOpt, PromptsOpt, app
 @app.command("verifier-data")
 def verifier_data(
     sources: list[Path] = typer.Argument(None, help="Run directories (their verdicts.jsonl) or verdict-log files."),
-    out: Path = typer.Option(..., "--out", help="Output JSONL: response, reference, label, source, split."),
+    out: Path = typer.Option(..., "--out", help="Output JSONL: response, reference, label, source, split "
+                             "(train, calibration or test)."),
     labeled: list[Path] = typer.Option([], "--labeled", help="Human labels (response, reference, label); "
                                        "they win over judge verdicts. Repeat the option for more files."),
-    heldout: float = typer.Option(0.1, "--heldout", min=0.0, max=0.9, help="Share of rows held out (by reference)."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the held-out split."),
+    heldout: float = typer.Option(0.2, "--heldout", min=0.0, max=0.9, help="Share of rows held out from training "
+                                  "(by reference answer): half for calibration, half for test."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the split."),
 ):
-    """Collect judge verdicts (and human labels) into a deduplicated verifier training set with a held-out split."""
+    """Collect judge verdicts (and human labels) into a deduplicated verifier data set in three parts: train,
+    calibration (early stopping, the threshold) and test (the figures reported)."""
     from medo1.verify.data import verifier_data as collect
 
     summary = collect(sources or [], out, labeled=labeled, heldout=heldout, seed=seed)
@@ -38,28 +41,36 @@ def verifier_train(
     epochs: float = typer.Option(3.0, "--epochs", min=0.0, help="Most passes over the training rows."),
     lr: float = typer.Option(2e-5, "--lr", help="Peak learning rate."),
     batch_size: int = typer.Option(16, "--batch-size", min=1, help="Rows per optimizer step."),
-    max_length: int = typer.Option(512, "--max-length", min=8, help="Longest tokenized pair."),
+    max_length: Optional[int] = typer.Option(None, "--max-length", min=8, help="Longest tokenized input (default: "
+                                             "512 for pair, 4000 for official, the official reward's)."),
     patience: int = typer.Option(2, "--patience", min=1,
-                                 help="Evaluations without a better held-out loss before stopping."),
+                                 help="Evaluations without a better calibration loss before stopping."),
     eval_steps: Optional[int] = typer.Option(None, "--eval-steps", min=1,
                                              help="Evaluate every N steps (default: each epoch)."),
     target_precision: float = typer.Option(0.95, "--target-precision", min=0.0, max=1.0,
-                                           help="Held-out precision the chosen threshold must reach."),
+                                           help="Precision the threshold must reach on calibration, and is "
+                                                "checked on test."),
     seed: int = typer.Option(0, "--seed", help="Seed."),
 ):
-    """Train a sequence-classifier verifier; its threshold is chosen on the held-out rows for a target precision."""
+    """Train a sequence-classifier verifier: early stopping and the threshold on the calibration rows, the figures on
+    the test rows."""
     from medo1.verify.train import VerifierTrainConfig, train_verifier
 
     cfg = VerifierTrainConfig(data=str(data), out=str(out), model=model, layout=layout, lora=lora, epochs=epochs, lr=lr,
                               batch_size=batch_size, max_length=max_length, patience=patience, eval_steps=eval_steps,
                               target_precision=target_precision, seed=seed)
     s = train_verifier(cfg)
-    h = s["heldout"]["at_threshold"]
-    met = "" if s["target_met"] else f" (target precision {target_precision} NOT reached: the most precise threshold)"
-    typer.echo(f"verifier-train: {s['steps']} steps, best held-out loss {s['best_eval_loss']:.4f}; threshold "
-               f"{s['threshold']:.4f}{met}: held-out accuracy {h['accuracy']:.3f} precision "
-               f"{h['precision'] if h['precision'] is not None else float('nan'):.3f} recall {h['recall']:.3f} "
-               f"-> classifier:{out}")
+
+    def line(part: str) -> str:
+        h = s["heldout"][part]["at_threshold"]
+        return (f"  {part:<11} {h['n']:5d} rows: accuracy {h['accuracy']:.3f}  precision {h['precision']:.3f}  "
+                f"recall {h['recall']:.3f}  kappa {h['kappa']:.3f}")
+
+    met = "met" if s["target_met"] else "NOT met"
+    chosen = "" if s["calibration_target_met"] else " (not reached on calibration: its most precise threshold)"
+    typer.echo(f"verifier-train: {s['steps']} steps on {s['rows']['train']} rows, best calibration loss "
+               f"{s['best_eval_loss']:.4f}; threshold {s['threshold']:.4f}{chosen}\n{line('calibration')}\n"
+               f"{line('test')}\n  target precision {target_precision} on test: {met}\n-> classifier:{out}")
 
 
 @app.command("verifier-eval")
@@ -81,10 +92,11 @@ def verifier_eval(
 ):
     """Agreement of a verifier with human labels: accuracy, precision, recall, F1, Cohen's kappa, confusion matrix,
     verdicts/s and a judge's cost per 1,000 verdicts; per kind too when the file has a `kind` column (accepted = how
-    often the verifier said True). With --compare, one row per verifier."""
+    often the verifier said True). With --compare, one row per verifier. Rows a trained classifier among them was
+    trained or calibrated on are left out (it says how many)."""
     from medo1.verify import compare_verifiers, comparison_lines
 
     specs = [s.strip() for s in compare.split(",") if s.strip()] if compare else [verifier]
     reports = compare_verifiers(labeled, specs, out=out, recipe=recipe, concurrency=concurrency, cache=not no_cache,
-                                threshold=threshold, lang=lang, prompts=prompts)
+                                threshold=threshold, lang=lang, prompts=prompts, say=typer.echo)
     typer.echo("\n".join(comparison_lines(reports) if compare else reports[0].lines()))

@@ -1,19 +1,23 @@
-"""The verifier reward (1.0 correct / 0.1 wrong / 0.0 without the thinking + final-response format)
-for training loops. Verifiers are async (an LLM judge is a network call), so a batch is verified
-concurrently with `asyncio.gather`:
+"""The verifier reward for training loops, by the one rule every engine shares
+(`medo1.verify.score_response`: 1.0 correct / 0.1 wrong / 0.0 without the thinking + final-response
+format or when cut off by the length limit, plus DAPO's overlong penalty when it is on). Verifiers are
+async (an LLM judge is a network call), so a batch is verified concurrently with `asyncio.gather`:
 
 - PPO and DPO sampling call `RewardScorer.score(...)`, which keeps one event loop for the whole run
   (clients such as the judge's HTTP pool stay bound to it);
 - TRL's GRPO / RLOO trainers take the async `trl_reward_func(...)` directly and run it on their own
-  event loop.
+  event loop;
+- verl calls `medo1.integrations.verl_reward.compute_score` once per response.
 
-A response cut off by the length limit (no end-of-sequence token) has no final answer: it gets the
-no-format reward. A verification that fails (judge unreachable after retries, no verdict, ...) is not
-a reward at all: it gives `None` with the reason, and no learning signal for that sample: PPO leaves the
-sample out of its update, DPO out of its pairs, and GRPO / RLOO get `None` from the reward function,
-which TRL (>= 1.6) treats as an unscorable completion: left out of its group's baseline and spread,
-advantage 0. Never the 0.0 of "no format", which would teach the policy that its answer was badly
-formed, and pull the group's baseline down.
+PPO and GRPO / RLOO log the same keys per step (`Scores.metrics`): correct_rate (among the verified
+responses), format_rate, truncated_rate, verify_failed_rate and overlong_penalty (the mean).
+
+A verification that fails (judge unreachable after retries, no verdict, ...) is not a reward at all:
+it gives `None` with the reason, and no learning signal for that sample: PPO leaves the sample out of
+its update, DPO out of its pairs, and GRPO / RLOO get `None` from the reward function, which TRL
+(>= 1.6) treats as an unscorable completion: left out of its group's baseline and spread, advantage 0.
+Never the 0.0 of "no format", which would teach the policy that its answer was badly formed, and pull
+the group's baseline down. A response without a final answer is no failure: it gets 0.0.
 """
 
 from __future__ import annotations
@@ -21,8 +25,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-from medo1.thinking import parse_output
-from medo1.verify import REWARD_CORRECT, REWARD_NO_FORMAT, Verifier, reward
+from medo1.verify import REWARD_CORRECT, REWARD_NO_FORMAT, Overlong, Reward, Verifier, score_response
 
 
 @dataclass
@@ -30,6 +33,15 @@ class Scores:
     rewards: list[float | None]  # None where verification failed
     errors: list[str | None] = field(default_factory=list)  # the reason, where it failed
     formatted: list[bool] | None = None  # finished and well formed (known even where verification failed)
+    correct: list[bool] | None = None  # verified correct (known: rewards may carry the overlong penalty)
+    truncated: list[bool] | None = None  # cut off by the length limit
+    penalties: list[float] | None = None  # the overlong penalty of each response (0.0 when off)
+
+    @classmethod
+    def of(cls, results: list[Reward]) -> Scores:
+        return cls([r.score for r in results], [r.error for r in results], [r.formatted for r in results],
+                   [r.correct for r in results], [r.truncated for r in results],
+                   [r.overlong_penalty for r in results])
 
     def _valid(self) -> list[float]:
         return [r for r in self.rewards if r is not None]
@@ -37,8 +49,12 @@ class Scores:
     @property
     def correct_rate(self) -> float:
         """Correct among the verified responses (0.0 when none was)."""
-        valid = self._valid()
-        return sum(r == REWARD_CORRECT for r in valid) / len(valid) if valid else 0.0
+        verified = sum(r is not None for r in self.rewards)
+        if not verified:
+            return 0.0
+        if self.correct is not None:
+            return sum(c for c, r in zip(self.correct, self.rewards) if r is not None) / verified
+        return sum(r == REWARD_CORRECT for r in self._valid()) / verified
 
     @property
     def format_rate(self) -> float:
@@ -58,35 +74,52 @@ class Scores:
         valid = self._valid()
         return sum(valid) / len(valid) if valid else 0.0
 
+    def metrics(self) -> dict[str, float]:
+        """The batch's reward terms, under the keys PPO and GRPO / RLOO both log. correct_rate is left
+        out when no response was verified (a rate over nothing is no figure)."""
+        n = len(self.rewards)
+        out = {"format_rate": self.format_rate,
+               "truncated_rate": sum(self.truncated) / n if self.truncated and n else 0.0,
+               "verify_failed_rate": self.failed_rate,
+               "overlong_penalty": sum(self.penalties) / n if self.penalties and n else 0.0}
+        if self.failed_rate < 1.0:
+            out["correct_rate"] = self.correct_rate
+        return dict(sorted(out.items()))
 
-async def score_batch(
-    verifier: Verifier, outputs: list[str], references: list[str], finished: list[bool] | None = None
-) -> Scores:
-    """Rewards of a batch of outputs, verified concurrently."""
+
+async def score_batch(verifier: Verifier, outputs: list[str], references: list[str],
+                      finished: list[bool] | None = None, lengths: list[int] | None = None,
+                      overlong: Overlong | None = None) -> Scores:
+    """Rewards of a batch of outputs by the shared rule, verified concurrently. `finished`: whether each
+    ended with an end-of-sequence token (default: all did); `lengths`: their lengths in tokens (EOS
+    included), for the overlong penalty."""
     finished = finished if finished is not None else [True] * len(outputs)
+    lengths = lengths if lengths is not None else [None] * len(outputs)
+    results = await asyncio.gather(*(
+        score_response(o, r, verifier, truncated=not done, length=n, overlong=overlong)
+        for o, r, done, n in zip(outputs, references, finished, lengths, strict=True)))
+    return Scores.of(list(results))
 
-    async def one(output: str, reference: str, done: bool) -> tuple[float | None, str | None]:
-        if not done:
-            return REWARD_NO_FORMAT, None
-        try:
-            return await reward(output, reference, verifier), None
-        except Exception as err:  # one failed verification must not end a long run; the caller records it
-            return None, f"{type(err).__name__}: {err}"
 
-    results = await asyncio.gather(*(one(o, r, d) for o, r, d in zip(outputs, references, finished, strict=True)))
-    formatted = [done and parse_output(o).well_formed for o, done in zip(outputs, finished)]
-    return Scores([r for r, _ in results], [e for _, e in results], formatted)
+def decode_responses(tokenizer, responses: list[list[int]], eos_ids) -> tuple[list[str], list[bool], list[int]]:
+    """Texts (special tokens skipped, as TRL and verl decode), whether each finished (ends with an EOS
+    token) and its length in tokens, of sampled responses (token ids up to and including EOS)."""
+    eos = set(eos_ids)
+    texts = tokenizer.batch_decode(responses, skip_special_tokens=True)
+    return texts, [bool(r) and r[-1] in eos for r in responses], [len(r) for r in responses]
 
 
 class RewardScorer:
     """Sync front of `score_batch` for training loops: one event loop, kept for the whole run."""
 
-    def __init__(self, verifier: Verifier):
+    def __init__(self, verifier: Verifier, overlong: Overlong | None = None):
         self.verifier = verifier
+        self.overlong = overlong
         self._runner = asyncio.Runner()
 
-    def score(self, outputs: list[str], references: list[str], finished: list[bool] | None = None) -> Scores:
-        return self._runner.run(score_batch(self.verifier, outputs, references, finished))
+    def score(self, outputs: list[str], references: list[str], finished: list[bool] | None = None,
+              lengths: list[int] | None = None) -> Scores:
+        return self._runner.run(score_batch(self.verifier, outputs, references, finished, lengths, self.overlong))
 
     def run(self, coroutine):
         """Run other async work (e.g. closing the verifier's client) on the same loop."""
@@ -103,10 +136,11 @@ def completion_text(completion) -> str:
     return completion
 
 
-def trl_reward_func(verifier: Verifier, eos_token_ids: list[int], failures=None):
+def trl_reward_func(verifier: Verifier, eos_token_ids: list[int], failures=None, overlong: Overlong | None = None):
     """A TRL reward function for GRPO / RLOO (async; TRL runs it on its own event loop), called with
     `prompts`, `completions`, `completion_ids` and the dataset's columns: it needs `answer`, and
-    records `id` when the dataset has it.
+    records `id` when the dataset has it. A completion is cut off when its ids do not end with an
+    EOS token; its length (for `overlong`) is its number of ids, EOS included.
 
     Returns one reward per completion, `None` where verification failed: TRL >= 1.6 makes such a
     completion unscorable (its advantage is 0 and it is left out of its group's mean and std, for
@@ -116,7 +150,7 @@ def trl_reward_func(verifier: Verifier, eos_token_ids: list[int], failures=None)
     reference still applies to it, as to any sample with advantage 0.
 
     Each failure is appended to `failures` (a list, or anything with `append`) with its reason.
-    Logged per batch: correct_rate (among verified), format_rate, truncated_rate, verify_failed_rate.
+    Logged per batch through TRL's `log_metric`: `Scores.metrics()`.
     """
 
     eos = set(eos_token_ids)
@@ -125,13 +159,11 @@ def trl_reward_func(verifier: Verifier, eos_token_ids: list[int], failures=None)
                            **columns) -> list[float | None]:
         texts = [completion_text(c) for c in completions]
         finished = [bool(ids) and ids[-1] in eos for ids in completion_ids]
-        scores = await score_batch(verifier, texts, list(answer), finished)
+        scores = await score_batch(verifier, texts, list(answer), finished, [len(ids) for ids in completion_ids],
+                                   overlong)
         if log_metric is not None:
-            if scores.failed_rate < 1.0:  # a rate over no verified response is no figure
-                log_metric("correct_rate", scores.correct_rate)
-            log_metric("format_rate", scores.format_rate)
-            log_metric("truncated_rate", 1.0 - sum(finished) / len(finished))
-            log_metric("verify_failed_rate", scores.failed_rate)
+            for name, value in scores.metrics().items():
+                log_metric(name, value)
         if failures is not None:
             step = trainer_state.global_step + 1 if trainer_state is not None else None
             ids = columns.get("id") or [None] * len(texts)

@@ -46,6 +46,7 @@ from medo1.train.common import (
 from medo1.train.data import load_problems, prompt_messages
 from medo1.train.ppo import eos_token_ids
 from medo1.train.reward import trl_reward_func
+from medo1.verify import Overlong
 
 ALGOS = ("grpo", "rloo", "dpo")
 
@@ -82,6 +83,16 @@ class TRLRLSettings:
         metadata={"help": "KL beta to the SFT model for grpo / rloo (paper, PPO: 0.03)."},
     )
     dpo_beta: float = field(default=0.1, metadata={"help": "DPO beta (TRL's default)."})
+    overlong_buffer: int = field(
+        default=0,
+        metadata={"help": "grpo / rloo: DAPO's soft overlong penalty: L_cache, the last tokens before max_new_tokens "
+                          "over which the reward falls linearly by up to overlong_penalty_factor (DAPO: 4096 of "
+                          "20480; 0: off)."},
+    )
+    overlong_penalty_factor: float = field(
+        default=1.0,
+        metadata={"help": "grpo / rloo: the overlong penalty at max_new_tokens (DAPO, verl's penalty_factor: 1.0)."},
+    )
     warmup_ratio: float = field(
         default=0.0,
         metadata={"help": "Fraction of the optimizer steps for linear warmup, in [0, 1) (TRL's default: none)."},
@@ -113,6 +124,12 @@ class TRLRLSettings:
 
     def generations(self) -> int:
         return self.num_generations or {"rloo": 2, "grpo": 8, "dpo": 5}[self.algo]
+
+    def overlong(self) -> Overlong | None:
+        """The overlong penalty's settings, None when it is off."""
+        if not self.overlong_buffer:
+            return None
+        return Overlong(self.max_new_tokens, self.overlong_buffer, self.overlong_penalty_factor)
 
 
 def _trainer_args(s: TRLRLSettings, config_cls, **extra):
@@ -194,7 +211,8 @@ def train_online(s: TRLRLSettings, reward_func=None) -> Path:
     if reward_func is None:
         from medo1.verify import load_verifier
 
-        reward_func = trl_reward_func(load_verifier(s.verifier), eos_token_ids(tokenizer, model), failures)
+        reward_func = trl_reward_func(load_verifier(s.verifier), eos_token_ids(tokenizer, model), failures,
+                                      overlong=s.overlong())
     dataset = Dataset.from_list([{"prompt": prompt_messages(p.question), "answer": p.answer, "id": p.id}
                                  for p in problems])
     if leaks := unowned_defaults(model):
@@ -250,6 +268,10 @@ def train_trl_rl(s: TRLRLSettings) -> Path:
     warmup_args(s.warmup_ratio)  # a bad ratio fails before DPO samples for hours
     if s.use_vllm and s.algo == "dpo":
         raise Medo1Error("use_vllm applies to grpo and rloo (TRL's online generation); dpo samples its pairs itself")
+    if s.overlong_buffer and s.algo == "dpo":
+        raise Medo1Error("overlong_buffer applies to grpo and rloo (a reward); dpo pairs a correct response with a "
+                         "well-formed wrong one")
+    s.overlong()  # bad overlong settings fail before anything loads
     if s.algo == "dpo":
         from medo1.train.dpo import train_dpo
 

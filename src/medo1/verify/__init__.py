@@ -7,9 +7,9 @@ Verifier specs (`load_verifier(spec)`):
                         (a local directory or a hub id; `medo1 verifier-train` writes one)
     classifier:official:<path>  the released medical_o1_verifier_3B input layout (threshold 0.4)
 
-Modules: `base` (the protocol and the reward rule), `match` (with `answer`: which part of a response
-commits to one answer, `uncommitted` when none does; `cues`: its words, English and Chinese; `tokens`:
-normalisation; `letters`: option letters), `judge`, `classifier`,
+Modules: `base` (the protocol and the reward rule `score_response`, shared by every RL engine), `match`
+(with `answer`: which part of a response commits to one answer, `uncommitted` when none does; `cues`: its
+words, English and Chinese; `tokens`: normalisation; `letters`: option letters), `judge`, `classifier`,
 `verdicts` (the judge verdict log), `data` (`medo1 verifier-data`), `train`
 (`medo1 verifier-train`), `evaluation` and `compare` (`medo1 verifier-eval`).
 """
@@ -20,29 +20,45 @@ import os
 from typing import Any
 
 from medo1.errors import Medo1Error
+from medo1.verify.answer import uncommitted
 from medo1.verify.base import (
     REWARD_CORRECT,
     REWARD_NO_FORMAT,
     REWARD_WRONG,
+    TERMS,
+    Overlong,
+    Reward,
     Verifier,
     VerifierError,
+    final_response,
+    overlong_penalty,
     reward,
+    score_response,
 )
 from medo1.verify.classifier import ClassifierVerifier
-from medo1.verify.compare import compare_verifiers, comparison_lines, evaluate_verifier_file
-from medo1.verify.evaluation import Agreement, LabeledVerdict, VerifierReport, evaluate_verifier
+from medo1.verify.compare import (
+    compare_verifiers,
+    comparison_lines,
+    evaluate_verifier_file,
+)
+from medo1.verify.evaluation import (
+    Agreement,
+    LabeledVerdict,
+    VerifierReport,
+    evaluate_verifier,
+)
 from medo1.verify.judge import JudgeVerifier, parse_verdict
-from medo1.verify.answer import uncommitted
 from medo1.verify.letters import option_letter
 from medo1.verify.match import MatchVerifier
 from medo1.verify.tokens import ABBREVIATIONS, normalize_tokens, token_f1
 from medo1.verify.verdicts import VerdictLog
 
 __all__ = [
-    "ABBREVIATIONS", "Agreement", "REWARD_CORRECT", "REWARD_NO_FORMAT", "REWARD_WRONG", "ClassifierVerifier",
-    "JudgeVerifier", "LabeledVerdict", "MatchVerifier", "VerdictLog", "Verifier", "VerifierError", "VerifierReport",
-    "compare_verifiers", "comparison_lines", "evaluate_verifier", "evaluate_verifier_file", "load_verifier",
-    "normalize_tokens", "option_letter", "parse_verdict", "reward", "token_f1", "uncommitted", "verifier_model",
+    "ABBREVIATIONS", "Agreement", "REWARD_CORRECT", "REWARD_NO_FORMAT", "REWARD_WRONG", "TERMS", "ClassifierVerifier",
+    "JudgeVerifier", "LabeledVerdict", "MatchVerifier", "Overlong", "Reward", "VerdictLog", "Verifier", "VerifierError",
+    "VerifierReport", "compare_verifiers", "comparison_lines", "evaluate_verifier", "evaluate_verifier_file",
+    "final_response", "load_verifier", "normalize_tokens", "option_letter", "overlong_penalty", "parse_verdict",
+    "reward", "score_response", "token_f1", "uncommitted", "verifier_model",
 ]
 
 

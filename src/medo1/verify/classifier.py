@@ -7,10 +7,13 @@ Specs:
 
 The official layout is one text: the final response inside <Model Response> tags, the reference
 answer inside <Reference Answer> tags, then the instruction the checkpoint was trained with and
-the tokenizer's EOS token, tokenized without added special tokens; the checkpoint has two labels
-and P(label 1, "True") above 0.4 counts as correct (the official reward). A checkpoint written by
-`medo1 verifier-train` keeps its layout and its chosen threshold in `medo1_verifier.json` next to
-the weights; an explicit `threshold` overrides it.
+the tokenizer's EOS token, tokenized without added special tokens and cut at 4000 tokens; P(True)
+is column 1 of the softmax of the logits, whatever the checkpoint names its labels, and above 0.4
+counts as correct; the checkpoint keeps its own pad token id, which its head uses to find the last
+token (HuatuoGPT-o1 RL_stage2.py and ppo_utils/ppo_trainer_medo1.py, `get_reward_o1`). A checkpoint
+written by `medo1 verifier-train` keeps its layout, its chosen threshold and its maximum length in
+`medo1_verifier.json` next to the weights (an explicit `threshold` overrides it), and the pair ids
+it was trained and calibrated on in `medo1_verifier_pairs.json`.
 
 Batching: concurrent `verify` calls queue up; a batcher takes what is waiting (up to
 `batch_size` rows) and scores it on the verifier's own worker thread, in length-sorted
@@ -30,8 +33,10 @@ from medo1.errors import Medo1Error
 from medo1.verify.base import VerifierError
 
 META_FILE = "medo1_verifier.json"
+SEEN_FILE = "medo1_verifier_pairs.json"  # pair ids of the train and calibration rows
 LAYOUTS = ("pair", "official")
 OFFICIAL_THRESHOLD = 0.4
+OFFICIAL_MAX_LENGTH = 4000  # get_reward_o1's max_length
 # The input the released checkpoint was trained on (HuatuoGPT-o1, ppo_utils/ppo_trainer_medo1.py,
 # get_reward_o1): it must be reproduced exactly for the released weights to give their verdicts.
 OFFICIAL_TEMPLATE = (
@@ -46,6 +51,18 @@ def read_meta(path: str | os.PathLike) -> dict:
     """What `medo1 verifier-train` stored next to the weights (layout, threshold, held-out figures); {} if none."""
     meta = Path(path) / META_FILE
     return json.loads(meta.read_text(encoding="utf-8")) if meta.is_file() else {}
+
+
+def default_max_length(layout: str) -> int:
+    return OFFICIAL_MAX_LENGTH if layout == "official" else 512
+
+
+def read_seen(path: str | os.PathLike) -> set[str]:
+    """The pair ids a `medo1 verifier-train` checkpoint was trained or calibrated on; empty if none are stored."""
+    seen = Path(path) / SEEN_FILE
+    if not seen.is_file():
+        return set()
+    return {pair for ids in json.loads(seen.read_text(encoding="utf-8")).values() for pair in ids}
 
 
 def encode_pairs(tokenizer, pairs: list[tuple[str, str]], layout: str, max_length: int, **kwargs):
@@ -65,9 +82,10 @@ def _looks_local(target: str) -> bool:
 class ClassifierVerifier:
     """A sequence-classification checkpoint scoring (response, reference) pairs.
 
-    P(correct) is the sigmoid of a single logit, or the softmax of the label named
-    correct/true/yes (else label 1). Threshold: the argument, else the one stored by
-    `medo1 verifier-train`, else 0.4 (official layout) or 0.5.
+    P(correct) is the sigmoid of a single logit, else column 1 of the softmax in the official layout
+    (as the official reward reads it), else the label named correct/true/yes (else label 1).
+    Threshold: the argument, else the one stored by `medo1 verifier-train`, else 0.4 (official
+    layout) or 0.5.
     """
 
     def __init__(self, path: str | os.PathLike, *, threshold: float | None = None, layout: str | None = None,
@@ -85,7 +103,7 @@ class ClassifierVerifier:
             raise Medo1Error(f"classifier verifier {target}: layout {self.layout!r}, expected one of {LAYOUTS}")
         default = OFFICIAL_THRESHOLD if self.layout == "official" else 0.5
         self.threshold = threshold if threshold is not None else float(meta.get("threshold", default))
-        self.max_length = max_length or int(meta.get("max_length", 4000 if self.layout == "official" else 512))
+        self.max_length = max_length or int(meta.get("max_length") or default_max_length(self.layout))
         self.path, self.batch_size, self.max_batch_tokens = target, batch_size, max_batch_tokens
         self.gather_window_s = gather_window_s
         self.name = f"classifier:{'official:' if self.layout == 'official' else ''}{target}"
@@ -105,12 +123,18 @@ class ClassifierVerifier:
         except (OSError, ValueError) as err:  # not on the hub / offline / not a classifier checkpoint
             first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             raise Medo1Error(f"classifier verifier: cannot load {target}: {first}") from None
-        if self.tokenizer.pad_token is None:
-            self.tokenizer.pad_token = self.tokenizer.eos_token
-        self.model.config.pad_token_id = self.tokenizer.pad_token_id
+        pad_id = self.model.config.pad_token_id
+        pad = self.tokenizer.convert_ids_to_tokens(int(pad_id)) if isinstance(pad_id, int) else None
+        if pad is not None:  # the checkpoint's own: its head reads the last token that is not it; pad with it
+            self.tokenizer.pad_token = pad
+        else:
+            if self.tokenizer.pad_token is None:
+                self.tokenizer.pad_token = self.tokenizer.eos_token
+            self.model.config.pad_token_id = self.tokenizer.pad_token_id
         self.model.to(self.device).eval()
         labels = {str(v).lower(): int(k) for k, v in (self.model.config.id2label or {}).items()}
-        self.correct_index = next((labels[n] for n in ("correct", "true", "yes") if n in labels), 1)
+        self.correct_index = 1 if self.layout == "official" else next(
+            (labels[n] for n in ("correct", "true", "yes") if n in labels), 1)
         self.batches: list[int] = []  # rows of each forward pass (for inspection and benchmarks)
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="medo1-classifier")
         self._loop: asyncio.AbstractEventLoop | None = None

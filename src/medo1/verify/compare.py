@@ -6,6 +6,10 @@ the verdicts uncached) at the recipe's `report.prices` (USD per 1M prompt / comp
 keyed by model spec). The table:
 
     verifier              n  accuracy  precision  recall     f1  kappa  errors  verdicts/s  $/1k
+
+A classifier trained by `medo1 verifier-train` is measured on labels it never saw: the rows whose
+pair it was trained or calibrated on (its `medo1_verifier_pairs.json`) are left out, for every
+verifier of the comparison alike, and how many is said.
 """
 
 from __future__ import annotations
@@ -17,6 +21,9 @@ import os
 from pathlib import Path
 from typing import Any
 
+from medo1.errors import Medo1Error
+from medo1.verify.classifier import read_seen
+from medo1.verify.data import pair_id
 from medo1.verify.evaluation import LabeledVerdict, VerifierReport, _no_nan, evaluate_verifier
 from medo1.verify.verdicts import public_name
 
@@ -69,12 +76,31 @@ async def run_one(spec: str, items: list[LabeledVerdict], *, concurrency: int = 
     return report
 
 
+def leave_out_seen(items: list[LabeledVerdict], specs: list[str]) -> tuple[list[LabeledVerdict], int]:
+    """The rows no classifier of `specs` was trained or calibrated on, and how many were left out."""
+    seen: set[str] = set()
+    for spec in specs:
+        kind, _, rest = spec.strip().partition(":")
+        path = Path(rest.removeprefix("official:")).expanduser()
+        if kind == "classifier" and path.is_dir():
+            seen |= read_seen(path)
+    kept = [item for item in items if pair_id(item.response, item.reference) not in seen]
+    return kept, len(items) - len(kept)
+
+
 def compare_verifiers(labeled: str | os.PathLike, specs: list[str], *, out: str | os.PathLike | None = None,
-                      recipe: str | os.PathLike | None = None, **options: Any) -> list[VerifierReport]:
-    """Every verifier of `specs` on the labelled file, one after another (so each is timed alone)."""
+                      recipe: str | os.PathLike | None = None, say=None, **options: Any) -> list[VerifierReport]:
+    """Every verifier of `specs` on the labelled file, one after another (so each is timed alone), on the
+    rows no classifier among them has seen (`say` is told how many were left out)."""
     from medo1.jsonl import read_jsonl
 
-    items = read_jsonl(labeled, LabeledVerdict)
+    items, left_out = leave_out_seen(read_jsonl(labeled, LabeledVerdict), specs)
+    if left_out and not items:
+        raise Medo1Error(f"{labeled}: every labelled row was used to train or calibrate the classifier; measure it "
+                         "on labels it never saw (e.g. the `test` rows of `medo1 verifier-data`)")
+    if left_out and say is not None:
+        say(f"{left_out} of {left_out + len(items)} labelled rows were used to train or calibrate the classifier: "
+            f"left out, the figures are on the other {len(items)}")
     prices = recipe_prices(recipe)
 
     async def main() -> list[VerifierReport]:
@@ -83,7 +109,8 @@ def compare_verifiers(labeled: str | os.PathLike, specs: list[str], *, out: str 
     reports = asyncio.run(main())
     if out is not None:
         Path(out).parent.mkdir(parents=True, exist_ok=True)
-        value = reports[0].as_dict() if len(reports) == 1 else [r.as_dict() for r in reports]
+        rows = [{**r.as_dict(), "left_out_seen": left_out} for r in reports]
+        value = rows[0] if len(rows) == 1 else rows
         Path(out).write_text(json.dumps(_no_nan(value), indent=2, default=str) + "\n")
     return reports
 

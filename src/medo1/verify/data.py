@@ -4,14 +4,17 @@ Inputs: run directories (their `verdicts.jsonl`, the judge verdict log of search
 verdict-log files, and files of human labels (`response, reference, label`, as `verifier-eval`
 reads). Output: one JSONL row per distinct (response, reference) pair,
 
-    {"id", "response", "reference", "label", "source", "split": "train" | "heldout", ...}
+    {"id", "response", "reference", "label", "source", "split": "train" | "calibration" | "test", ...}
 
 - Deduplicated: the same pair logged twice (a resumed run) is one row. A human label wins over
   judge verdicts; judge verdicts that disagree on a pair are decided by majority, and a tie is
   dropped (counted as a conflict), never guessed.
-- Held-out split, seeded: whole reference answers go to one side (verdicts on the same problem
-  would otherwise leak between train and held-out), about `heldout` of the rows, with both
-  labels on the held-out side whenever the data has both.
+- Three parts, seeded, whole reference answers to one part (verdicts on the same problem would
+  otherwise leak between them): `train` (what the classifier learns from), `calibration` (early
+  stopping and the decision threshold) and `test` (the figures reported, touched by nothing else),
+  about `heldout` / 2 of the rows each, with both labels in each whenever the data has them. A
+  threshold chosen and measured on the same rows meets its target by construction; on `test` it
+  shows whether it holds.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from medo1.verify.evaluation import LabeledVerdict
 from medo1.verify.verdicts import public_name
 
 VERDICT_LOG = "verdicts.jsonl"  # in a run directory
+PARTS = ("train", "calibration", "test")
 
 
 class LoggedVerdict(Record):
@@ -51,7 +55,7 @@ class VerifierExample(LabeledVerdict):
     """A row of `medo1 verifier-data` output: a labelled pair, where its label came from, its split."""
 
     source: str | None = None  # "human" or the judge that gave the verdict (e.g. judge:openai:gpt-4o)
-    split: Literal["train", "heldout"] | None = None
+    split: Literal["train", "calibration", "test"] | None = None
 
 
 def pair_id(response: str, reference: str) -> str:
@@ -64,7 +68,7 @@ class DataSummary:
     duplicates: int = 0  # rows that repeated a pair already read
     conflicts: int = 0  # pairs dropped: judge verdicts tied
     overruled: int = 0  # pairs whose judge verdicts a human label overruled
-    counts: dict[str, dict[str, int]] = field(default_factory=dict)  # split -> {"true": n, "false": n}
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)  # part -> {"true": n, "false": n}
 
     def as_dict(self) -> dict[str, Any]:
         return {"read": self.read, "duplicates": self.duplicates, "conflicts": self.conflicts,
@@ -74,11 +78,11 @@ class DataSummary:
         out = [f"read {sum(self.read.values())} rows from {len(self.read)} files; {self.duplicates} duplicates, "
                f"{self.conflicts} pairs dropped for tied judge verdicts, {self.overruled} judge verdicts overruled "
                "by a human label"]
-        for split in ("train", "heldout"):
+        for split in PARTS:
             c = self.counts.get(split, {"true": 0, "false": 0})
             n = c["true"] + c["false"]
             share = f"{100 * c['true'] / n:.1f}% correct" if n else "empty"
-            out.append(f"  {split:<8} {n:6d} rows: {c['true']} correct, {c['false']} wrong ({share})")
+            out.append(f"  {split:<11} {n:6d} rows: {c['true']} correct, {c['false']} wrong ({share})")
         return out
 
 
@@ -99,7 +103,7 @@ def _inputs(paths: list[str | os.PathLike]) -> list[Path]:
     return files
 
 
-def collect(sources: list[str | os.PathLike], labeled: list[str | os.PathLike] = (), *, heldout: float = 0.1,
+def collect(sources: list[str | os.PathLike], labeled: list[str | os.PathLike] = (), *, heldout: float = 0.2,
             seed: int = 0) -> tuple[list[VerifierExample], DataSummary]:
     """Labelled pairs from verdict logs / run dirs (`sources`) and human-label files (`labeled`)."""
     if not 0.0 <= heldout < 1.0:
@@ -160,30 +164,32 @@ def _add_human(human: dict[str, VerifierExample], row: LabeledVerdict, summary: 
 
 
 def split_examples(examples: list[VerifierExample], heldout: float, seed: int) -> None:
-    """Assign whole reference answers to train or held-out (seeded), both labels held out when possible."""
+    """Assign whole reference answers to train, calibration or test (seeded): about `heldout` / 2 of
+    the rows to each held-out part, each with both labels when the data allows (a threshold needs
+    both to be chosen, a test both to measure precision and recall), train keeping at least one
+    reference."""
     groups: dict[str, list[VerifierExample]] = defaultdict(list)
     for e in examples:
         groups[" ".join(e.reference.lower().split())].append(e)
-    keys = sorted(groups)
-    random.Random(seed).shuffle(keys)
-    target = round(heldout * len(examples))
-    held: set[str] = set()
-    size = 0
-    for key in keys:
-        if size >= target:
-            break
-        held.add(key)
-        size += len(groups[key])
-    if target:
-        for label in (True, False):  # the held-out side needs both labels to measure precision and recall
-            has = any(e.label == label for k in held for e in groups[k])
-            if not has:
-                extra = next((k for k in keys if k not in held and any(e.label == label for e in groups[k])), None)
-                if extra is not None and len(held) + 1 < len(keys):
-                    held.add(extra)
+    free = sorted(groups)
+    random.Random(seed).shuffle(free)
+    target = round(heldout * len(examples) / 2)
+    parts: dict[str, list[str]] = {"calibration": [], "test": []}
+    for part in (parts if target else ()):
+        size = 0
+        while size < target and len(free) > 1:
+            parts[part].append(free.pop(0))
+            size += len(groups[parts[part][-1]])
+        for label in (True, False):
+            if not any(e.label == label for k in parts[part] for e in groups[k]):
+                extra = next((k for k in free if any(e.label == label for e in groups[k])), None)
+                if extra is not None and len(free) > 1:
+                    free.remove(extra)
+                    parts[part].append(extra)
+    part_of = {k: part for part, keys in parts.items() for k in keys}
     for key, rows in groups.items():
         for e in rows:
-            e.split = "heldout" if key in held else "train"
+            e.split = part_of.get(key, "train")
 
 
 def write_examples(examples: list[VerifierExample], out: str | os.PathLike) -> None:
@@ -195,8 +201,8 @@ def write_examples(examples: list[VerifierExample], out: str | os.PathLike) -> N
 
 
 def verifier_data(sources: list[str | os.PathLike], out: str | os.PathLike, *,
-                  labeled: list[str | os.PathLike] = (), heldout: float = 0.1, seed: int = 0) -> DataSummary:
-    """`medo1 verifier-data`: collect, deduplicate, split, write `out`."""
+                  labeled: list[str | os.PathLike] = (), heldout: float = 0.2, seed: int = 0) -> DataSummary:
+    """`medo1 verifier-data`: collect, deduplicate, split into train / calibration / test, write `out`."""
     if not sources and not labeled:
         raise Medo1Error("verifier-data: give at least one run directory, verdict log or --labeled file")
     examples, summary = collect(sources, labeled, heldout=heldout, seed=seed)

@@ -2,14 +2,22 @@
 
 A transformers `AutoModelForSequenceClassification` (two labels: 0 "False", 1 "True", as the
 released medical_o1_verifier_3B) on any base model, full fine-tuning or LoRA (peft, merged on
-save), trained with the HF Trainer on the `train` rows of `medo1 verifier-data` output. It is
-evaluated on the `heldout` rows every `eval_steps` (default: every epoch); the best held-out loss
-wins and training stops after `patience` evaluations without improvement.
+save), trained with the HF Trainer on the `train` rows of `medo1 verifier-data` output. Three parts,
+each with its own job:
 
-The decision threshold is then chosen on the held-out rows: the lowest threshold whose
-precision reaches `target_precision` (default 0.95: a false "correct" is a reward the policy can
-hack), which keeps recall as high as that allows. It is stored with the layout and the held-out
-figures in `DIR/medo1_verifier.json`, and `classifier:DIR` uses it.
+- `train`: what the classifier learns from;
+- `calibration`: evaluated every `eval_steps` (default: every epoch): the best loss wins and
+  training stops after `patience` evaluations without improvement; then the decision threshold
+  is chosen on it: the lowest threshold whose precision reaches `target_precision` (default 0.95:
+  a false "correct" is a reward the policy can hack), which keeps recall as high as that allows;
+- `test`: touched by nothing above; its figures at that threshold are the ones reported, and
+  "target met" means the test precision reached the target. (Chosen and measured on the same rows,
+  a threshold meets its target by construction.)
+
+Stored next to the weights: the layout, the threshold and the calibration and test figures in
+`DIR/medo1_verifier.json` (`classifier:DIR` uses the threshold), and the pair ids
+(medo1.verify.data.pair_id) of the train and calibration rows in `DIR/medo1_verifier_pairs.json`,
+so `medo1 verifier-eval` leaves out the rows the classifier has seen.
 """
 
 from __future__ import annotations
@@ -22,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from medo1.errors import Medo1Error
-from medo1.verify.classifier import LAYOUTS, META_FILE, encode_pairs
+from medo1.verify.classifier import LAYOUTS, META_FILE, SEEN_FILE, default_max_length, encode_pairs
 
 
 @dataclass
@@ -39,7 +47,9 @@ class VerifierTrainConfig:
     epochs: float = field(default=3.0, metadata={"help": "Most passes over the training rows."})
     lr: float = field(default=2e-5, metadata={"help": "Peak learning rate (LoRA: try 2e-4)."})
     batch_size: int = field(default=16, metadata={"help": "Rows per optimizer step on one device."})
-    max_length: int = field(default=512, metadata={"help": "Longest tokenized pair; longer ones are cut."})
+    max_length: int | None = field(default=None, metadata={
+        "help": "Longest tokenized input; longer ones are cut (None: 512 for pair, 4000 for official, as the official "
+                "reward: a shorter limit cuts the reference and the instruction off long responses)."})
     weight_decay: float = field(default=0.0, metadata={"help": "AdamW weight decay."})
     warmup_ratio: float = field(default=0.05, metadata={"help": "Fraction of the steps for linear warmup."})
     lora: bool = field(default=False, metadata={"help": "Train LoRA adapters (peft) and the head; saved merged."})
@@ -47,11 +57,14 @@ class VerifierTrainConfig:
     lora_alpha: int = field(default=32, metadata={"help": "LoRA alpha."})
     lora_dropout: float = field(default=0.05, metadata={"help": "LoRA dropout."})
     eval_steps: int | None = field(default=None, metadata={
-        "help": "Evaluate on the held-out rows every N steps (None: every epoch)."})
+        "help": "Evaluate on the calibration rows every N steps (None: every epoch)."})
     patience: int = field(default=2, metadata={"help": "Stop after this many evaluations without a better loss."})
-    heldout: float = field(default=0.1, metadata={"help": "Held-out share when the data has no split column."})
+    heldout: float = field(default=0.2, metadata={
+        "help": "Share of rows held out (by reference answer) when the data has no split column: half for "
+                "calibration, half for test."})
     target_precision: float = field(default=0.95, metadata={
-        "help": "The threshold is the lowest whose held-out precision reaches this."})
+        "help": "The threshold is the lowest whose calibration precision reaches this; met when the test precision "
+                "does too."})
     seed: int = field(default=0, metadata={"help": "Seed of the split, the head's init and the data order."})
 
 
@@ -85,40 +98,63 @@ def choose_threshold(probs: list[float], labels: list[bool], target_precision: f
     return ThresholdChoice(best[0], best[1], best[2], False)
 
 
-def load_split(cfg: VerifierTrainConfig):
-    """(train, heldout) rows of the data file; rows without a split are split here (seeded, by reference)."""
+def load_parts(cfg: VerifierTrainConfig) -> dict[str, list]:
+    """The train, calibration and test rows of the data file; rows without a split are split here
+    (seeded, by reference answer). A pair that repeats a pair of train (or of calibration) is left out
+    of the later part, so what test measures was never trained or calibrated on."""
     from medo1.jsonl import read_jsonl
-    from medo1.verify.data import VerifierExample, split_examples
+    from medo1.verify.data import PARTS, VerifierExample, pair_id, split_examples
 
     rows = read_jsonl(cfg.data, VerifierExample)
     if any(r.split is None for r in rows):
         split_examples(rows, cfg.heldout, cfg.seed)
-    train = [r for r in rows if r.split == "train"]
-    heldout = [r for r in rows if r.split == "heldout"]
-    if not train or not heldout:
-        raise Medo1Error(f"{cfg.data}: need rows in both splits to train and stop early "
-                         f"(train {len(train)}, heldout {len(heldout)})")
-    for name, part in (("training", train), ("held-out", heldout)):
-        if len({r.label for r in part}) < 2:
-            raise Medo1Error(f"{cfg.data}: the {name} rows all have the label {part[0].label}; a verifier needs "
-                             "both to learn, and the threshold needs both to be chosen")
-    return train, heldout
+    parts: dict[str, list] = {part: [] for part in PARTS}
+    seen: set[str] = set()
+    for part in PARTS:  # a pair already in an earlier part is no new evidence here (a file with repeats)
+        for r in rows:
+            if r.split == part and pair_id(r.response, r.reference) not in seen:
+                parts[part].append(r)
+        seen |= {pair_id(r.response, r.reference) for r in parts[part]}
+    sizes = ", ".join(f"{part} {len(v)}" for part, v in parts.items())
+    for part, why in (("train", "to learn"), ("calibration", "to stop early and choose the threshold"),
+                      ("test", "to measure it")):
+        if not parts[part]:
+            raise Medo1Error(f"{cfg.data}: no {part} rows ({sizes}); a verifier needs them {why} "
+                             "(more data, or a larger heldout share)")
+        if len({r.label for r in parts[part]}) < 2:
+            raise Medo1Error(f"{cfg.data}: the {part} rows all have the label {parts[part][0].label} ({sizes}); "
+                             f"a verifier needs both {why}")
+    return parts
+
+
+def figures(probs: list[float], labels: list[bool], threshold: float) -> dict[str, dict]:
+    """Agreement with the labels at the chosen threshold and at 0.5."""
+    from medo1.verify.evaluation import Agreement
+
+    at_threshold, at_half = Agreement(n=len(labels)), Agreement(n=len(labels))
+    for p, y in zip(probs, labels):
+        at_threshold.add(p > threshold, y)
+        at_half.add(p > 0.5, y)
+    return {"at_threshold": at_threshold.figures(), "at_0.5": at_half.figures()}
 
 
 def train_verifier(cfg: VerifierTrainConfig) -> dict[str, Any]:
-    """Train, early-stop on held-out loss, choose the threshold, save to `cfg.out`; returns the summary."""
+    """Train, early-stop on the calibration loss, choose the threshold on calibration, measure on test,
+    save to `cfg.out`; returns the summary."""
     import torch
     from transformers import (AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding,
                               EarlyStoppingCallback, Trainer, TrainingArguments, set_seed)
 
     from medo1.train.common import MetricsCallback, bf16_supported, resolve_model_path, warmup_args, write_json
+    from medo1.verify.data import pair_id
 
     if cfg.layout not in LAYOUTS:
         raise Medo1Error(f"verifier-train: layout {cfg.layout!r}, expected one of {', '.join(LAYOUTS)}")
     if not 0.0 < cfg.target_precision <= 1.0:
         raise Medo1Error(f"verifier-train: target precision must be in (0, 1], got {cfg.target_precision}")
     warmup = warmup_args(cfg.warmup_ratio)
-    train_rows, heldout_rows = load_split(cfg)
+    max_length = cfg.max_length or default_max_length(cfg.layout)
+    parts = load_parts(cfg)
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     set_seed(cfg.seed)
@@ -137,7 +173,7 @@ def train_verifier(cfg: VerifierTrainConfig) -> dict[str, Any]:
                                                  target_modules="all-linear", task_type="SEQ_CLS"))
 
     def dataset(rows):
-        enc = encode_pairs(tokenizer, [(r.response, r.reference) for r in rows], cfg.layout, cfg.max_length)
+        enc = encode_pairs(tokenizer, [(r.response, r.reference) for r in rows], cfg.layout, max_length)
         return [{"input_ids": ids, "attention_mask": mask, "labels": int(r.label)}
                 for ids, mask, r in zip(enc["input_ids"], enc["attention_mask"], rows)]
 
@@ -151,8 +187,9 @@ def train_verifier(cfg: VerifierTrainConfig) -> dict[str, Any]:
         bf16=bf16_supported() and torch.cuda.is_available(), report_to="none", seed=cfg.seed,
         use_cpu=not torch.cuda.is_available(), remove_unused_columns=False,
     )
-    trainer = Trainer(model=model, args=args, train_dataset=dataset(train_rows), eval_dataset=dataset(heldout_rows),
-                      data_collator=DataCollatorWithPadding(tokenizer), processing_class=tokenizer,
+    trainer = Trainer(model=model, args=args, train_dataset=dataset(parts["train"]),
+                      eval_dataset=dataset(parts["calibration"]), data_collator=DataCollatorWithPadding(tokenizer),
+                      processing_class=tokenizer,
                       callbacks=[EarlyStoppingCallback(early_stopping_patience=cfg.patience), MetricsCallback(out)])
     started = time.time()
     resume = any((out / "checkpoints").glob("checkpoint-*"))
@@ -161,27 +198,28 @@ def train_verifier(cfg: VerifierTrainConfig) -> dict[str, Any]:
     best.save_pretrained(str(out))
     tokenizer.save_pretrained(str(out))
 
-    # The threshold, on the held-out rows, with the saved (best) model as `classifier:DIR` will score them.
+    # The saved (best) model scores the held-out parts as `classifier:DIR` will: the threshold from
+    # calibration, the figures from test.
     from medo1.verify.classifier import ClassifierVerifier
-    from medo1.verify.evaluation import Agreement
 
-    scorer = ClassifierVerifier(out, layout=cfg.layout, threshold=0.5, max_length=cfg.max_length)
-    probs = scorer.probabilities([(r.response, r.reference) for r in heldout_rows])
-    labels = [r.label for r in heldout_rows]
-    choice = choose_threshold(probs, labels, cfg.target_precision)
-    at_half, chosen = Agreement(n=len(labels)), Agreement(n=len(labels))
-    for p, y in zip(probs, labels):
-        at_half.add(p > 0.5, y)
-        chosen.add(p > choice.threshold, y)
+    scorer = ClassifierVerifier(out, layout=cfg.layout, threshold=0.5, max_length=max_length)
+    probs = {part: scorer.probabilities([(r.response, r.reference) for r in parts[part]])
+             for part in ("calibration", "test")}
+    labels = {part: [r.label for r in parts[part]] for part in ("calibration", "test")}
+    choice = choose_threshold(probs["calibration"], labels["calibration"], cfg.target_precision)
+    heldout = {part: figures(probs[part], labels[part], choice.threshold) for part in ("calibration", "test")}
+    test_precision = heldout["test"]["at_threshold"]["precision"]
     summary = {
         "layout": cfg.layout, "threshold": choice.threshold, "target_precision": cfg.target_precision,
-        "target_met": choice.met, "max_length": cfg.max_length, "base_model": str(cfg.model),
-        "train_rows": len(train_rows), "heldout_rows": len(heldout_rows),
-        "heldout": {"at_threshold": chosen.figures(), "at_0.5": at_half.figures()},
+        "target_met": not math.isnan(test_precision) and test_precision >= cfg.target_precision,
+        "calibration_target_met": choice.met, "max_length": max_length, "base_model": str(cfg.model),
+        "rows": {part: len(rows) for part, rows in parts.items()}, "heldout": heldout,
         "steps": trainer.state.global_step, "best_eval_loss": trainer.state.best_metric,
         "train_loss": result.training_loss, "seconds": round(time.time() - started, 1),
         "settings": asdict(cfg),
     }
+    write_json(out / SEEN_FILE, {part: sorted({pair_id(r.response, r.reference) for r in parts[part]})
+                                 for part in ("train", "calibration")})
     write_json(out / META_FILE, _no_nan(summary))
     shutil.rmtree(out / "checkpoints", ignore_errors=True)  # the best model is saved above
     return summary

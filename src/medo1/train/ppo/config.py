@@ -7,6 +7,7 @@ from typing import Protocol
 
 from medo1.train.common import KEEP_CHECKPOINTS_HELP
 from medo1.train.reward import Scores
+from medo1.verify import Overlong
 
 
 @dataclass
@@ -71,6 +72,15 @@ class PPOConfig:
         metadata={"help": "Subtracted from the reward of a response cut off at max_new_tokens (which already gets the no-"
                           "format reward 0.0)."},
     )
+    overlong_buffer: int = field(
+        default=0,
+        metadata={"help": "DAPO's soft overlong penalty: L_cache, the last tokens before max_new_tokens over which the "
+                          "reward falls linearly by up to overlong_penalty_factor (DAPO: 4096 of 20480; 0: off)."},
+    )
+    overlong_penalty_factor: float = field(
+        default=1.0,
+        metadata={"help": "The overlong penalty at max_new_tokens (DAPO, verl's penalty_factor: 1.0)."},
+    )
     epochs: float = field(default=1.0, metadata={"help": "Passes over the problems."})
     max_steps: int = field(
         default=-1,
@@ -95,7 +105,16 @@ class PPOConfig:
     seed: int = field(default=42, metadata={"help": "Random seed (problem order, sampling)."})
 
 
-class Scorer(Protocol):
-    """Turns responses into rewards; `RewardScorer` (the verifier reward) is the one PPO uses."""
+    def overlong(self) -> Overlong | None:
+        """The overlong penalty's settings, None when it is off."""
+        if not self.overlong_buffer:
+            return None
+        return Overlong(self.max_new_tokens, self.overlong_buffer, self.overlong_penalty_factor)
 
-    def score(self, outputs: list[str], references: list[str], finished: list[bool] | None = None) -> Scores: ...
+
+class Scorer(Protocol):
+    """Turns responses into rewards; `RewardScorer` (the verifier reward) is the one PPO uses. `finished`:
+    whether each response ended with EOS; `lengths`: their lengths in tokens."""
+
+    def score(self, outputs: list[str], references: list[str], finished: list[bool] | None = None,
+              lengths: list[int] | None = None) -> Scores: ...

@@ -44,7 +44,7 @@ from medo1.train.ppo.rollout import (
     response_logprobs,
     sample_responses,
 )
-from medo1.train.reward import RewardScorer
+from medo1.train.reward import RewardScorer, decode_responses
 
 
 def problem_order(n: int, step: int, batch_size: int, seed: int) -> list[int]:
@@ -71,6 +71,7 @@ class PPOTrainer:
 
         if cfg.temperature <= 0:
             raise Medo1Error(f"temperature {cfg.temperature}: PPO samples, so it must be above 0 (paper: 0.5)")
+        cfg.overlong()  # bad overlong settings fail before anything loads
         self.cfg = cfg
         self.out = Path(cfg.out)
         self.resume_from = check_out_dir(self.out, cfg.resume)
@@ -143,7 +144,7 @@ class PPOTrainer:
         if scorer is None:
             from medo1.verify import load_verifier
 
-            scorer = RewardScorer(load_verifier(cfg.verifier))
+            scorer = RewardScorer(load_verifier(cfg.verifier), overlong=cfg.overlong())
         self.scorer = scorer
         self.start_step = 0
         if self.resume_from is not None:
@@ -206,9 +207,8 @@ class PPOTrainer:
         responses = self.generate(queries)
         t_generate = time.perf_counter()
 
-        texts = self.tokenizer.batch_decode(responses, skip_special_tokens=True)
-        finished = [bool(r) and r[-1] in self.eos_ids for r in responses]
-        scored = self.scorer.score(texts, [self.problems[i].answer for i in mine], finished)
+        texts, finished, response_lengths = decode_responses(self.tokenizer, responses, self.eos_ids)
+        scored = self.scorer.score(texts, [self.problems[i].answer for i in mine], finished, response_lengths)
         t_score = time.perf_counter()
 
         ev = self.evaluate(queries, responses)
@@ -242,12 +242,10 @@ class PPOTrainer:
             for failure in failures:
                 self.failed.write(failure)
         valid = ok.float()
+        terms = {"correct_rate": 0.0, **scored.metrics(), "truncated_rate": 1.0 - sum(finished) / len(finished)}
         local = {
             "reward": (scores * valid).sum() / valid.sum().clamp(min=1),
-            "correct_rate": torch.tensor(scored.correct_rate, device=device),
-            "format_rate": torch.tensor(scored.format_rate, device=device),
-            "truncated_rate": 1.0 - torch.tensor(finished, device=device).float().mean(),
-            "verify_failed": (~ok).float().sum(),
+            **{k: torch.tensor(float(v), device=device) for k, v in terms.items()},
             "kl": (kl.sum(1) * valid).sum() / valid.sum().clamp(min=1),
             "kl_per_token": masked_mean(kl, mask),
             "entropy": masked_mean(ev["entropy"], mask),
@@ -257,7 +255,6 @@ class PPOTrainer:
             **stats,
         }
         metrics = {k: acc.reduce(v.detach().float().reshape(1), reduction="mean").item() for k, v in local.items()}
-        metrics["verify_failed"] *= self.world  # a count, summed over processes
         metrics.update(
             lr=lr,
             rollout_seconds=t_generate - t0,
