@@ -354,7 +354,7 @@ def run_eval(model: str, out_dir: str | os.PathLike, config: EvalConfig | None =
     if config.backend == "vllm":
         from medo1.llm.vllm import load_vllm
 
-        llm = load_vllm(spec, concurrency=concurrency, cache=cache)
+        llm = load_vllm(spec, cache=cache)
     else:
         llm = load_model(eval_model_spec(spec, config.backend, config.gguf_type), concurrency=concurrency, cache=cache)
 
