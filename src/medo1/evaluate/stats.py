@@ -94,18 +94,20 @@ class PairedTest:
     def significant(self) -> bool:
         return self.p < SIGNIFICANCE
 
-    def line(self, label: str = "") -> str:
-        """"SFT → RL: +2.1 points, p = 0.03" (or ", not significant") with what the test saw."""
-        head = f"{label}: " if label else ""
-        points = f"{100 * self.difference:+.1f} points"
-        verdict = f"p = {_p(self.p)}" + ("" if self.significant else ", not significant")
+    @property
+    def detail(self) -> str:
+        """What the test saw: "McNemar exact, 9 vs 2 discordant of 500" or "paired bootstrap over 80 questions, ..."."""
         if self.discordant is not None:
-            detail = f"{self.test}, {self.discordant[0]} vs {self.discordant[1]} discordant of {self.n}"
-        else:
-            detail = f"{self.test} over {self.n} questions"
-            if self.ci:
-                detail += f", 95% CI {100 * self.ci[0]:+.1f} to {100 * self.ci[1]:+.1f}"
-        return f"{head}{points}, {verdict} ({detail})"
+            return f"{self.test}, {self.discordant[0]} vs {self.discordant[1]} discordant of {self.n}"
+        ci = f", 95% CI {100 * self.ci[0]:+.1f} to {100 * self.ci[1]:+.1f}" if self.ci else ""
+        return f"{self.test} over {self.n} questions{ci}"
+
+    def line(self, label: str = "", *, detail: bool = True) -> str:
+        """"SFT → RL: +2.1 points, p = 0.030" (or ", not significant"), then what the test saw."""
+        head = f"{label}: " if label else ""
+        verdict = f"p = {_p(self.p)}" + ("" if self.significant else ", not significant")
+        text = f"{head}{100 * self.difference:+.1f} points, {verdict}"
+        return f"{text} ({self.detail})" if detail else text
 
 
 def _p(p: float) -> str:
