@@ -129,3 +129,17 @@ def test_cli_samples_scorer_and_compare_with_a_paired_test(openai_server, medqa,
     result = runner.invoke(app, ["eval", "--model", spec, "--bench", "medqa", "--data", medqa, "--out",
                                  str(tmp_path / "x"), "--scorer", "lenient"])
     assert result.exit_code != 0 and "--scorer 'lenient': expected one of medo1, official" in str(result.exception)
+
+
+def test_a_recipe_sets_samples_scorer_and_backend(tmp_path):
+    from medo1.errors import Medo1Error as Error
+    from medo1.recipe import load_recipe
+
+    path = tmp_path / "r.yaml"
+    path.write_text("name: k4\neval:\n  samples: 4\n  temperature: 0.7\n  scorer: official\n  backend: vllm\n")
+    recipe = load_recipe(path)
+    config = EvalConfig(**recipe.eval.model_dump())
+    assert (config.samples, config.temperature, config.scorer, config.backend) == (4, 0.7, "official", "vllm")
+    path.write_text("name: k4\neval:\n  scorer: lenient\n")
+    with pytest.raises(Error, match="scorer"):
+        load_recipe(path)
