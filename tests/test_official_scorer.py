@@ -103,7 +103,7 @@ def test_paired_test_picks_mcnemar_for_one_answer_and_bootstrap_for_several():
     t = paired_test(before, after)
     assert t.test == "McNemar exact" and t.discordant == (0, 20) and t.n == 100
     assert math.isclose(t.difference, 0.2) and t.significant and t.p == mcnemar_exact(0, 20)
-    assert t.line("SFT → RL", detail=False) == "SFT → RL: +20.0 points, p = < 0.001"
+    assert t.line("SFT → RL", detail=False) == "SFT → RL: +20.0 points, p < 0.001"
     same = paired_test(before, {q: list(v) for q, v in before.items()})
     assert same.p == 1.0 and not same.significant and "not significant" in same.line("base → SFT")
 

@@ -279,7 +279,7 @@ def test_each_step_base_sft_rl_gets_a_paired_test(tmp_path):
         (tmp_path / "eval" / key / "results.json").write_text(json.dumps(
             {"model": key, "benches": {"medqa": {"title": "MedQA", **score(rows)}}}))
     fact = next(f for f in summary(tmp_path) if f.label.startswith("Accuracy, MedQA"))
-    assert "; base → SFT: +30.0 points, p = < 0.001; SFT → RL: +2.0 points, p = 0.500, not significant" in fact.text
+    assert "; base → SFT: +30.0 points, p < 0.001; SFT → RL: +2.0 points, p = 0.500, not significant" in fact.text
     evaluation = next(s for s in detail_sections(tmp_path, {}) if s.title == "Evaluation")
     assert "| SFT → RL | medqa | +2.0 | 0.500 | not significant | McNemar exact, 0 vs 2 discordant of 100 |" \
         in evaluation.md

@@ -105,13 +105,13 @@ class PairedTest:
     def line(self, label: str = "", *, detail: bool = True) -> str:
         """"SFT → RL: +2.1 points, p = 0.030" (or ", not significant"), then what the test saw."""
         head = f"{label}: " if label else ""
-        verdict = f"p = {_p(self.p)}" + ("" if self.significant else ", not significant")
+        verdict = _p(self.p) + ("" if self.significant else ", not significant")
         text = f"{head}{100 * self.difference:+.1f} points, {verdict}"
         return f"{text} ({self.detail})" if detail else text
 
 
 def _p(p: float) -> str:
-    return "1" if p >= 0.9995 else f"{p:.3f}" if p >= 0.001 else "< 0.001"
+    return "p = 1" if p >= 0.9995 else f"p = {p:.3f}" if p >= 0.001 else "p < 0.001"
 
 
 def mcnemar_exact(b: int, c: int) -> float:
