@@ -107,9 +107,11 @@ def _average(figures: dict[str, float], columns_in_table: int) -> str:
 def details_table(results: dict[str, Any]) -> str:
     """Per benchmark (and subset): n, accuracy with its 95% interval, maj@K where a question was asked
     several times, the official scorer's figure where it ran, and how answers were read."""
-    rows_of = [(bench.get("title", name), bench) for name, bench in results["benches"].items()]
-    rows_of += [(f"  {bench.get('title', name)} {_subset_title(subset)}", s)
-                for name, bench in results["benches"].items() for subset, s in bench.get("subsets", {}).items()]
+    rows_of = []  # each benchmark, then its subsets
+    for name, bench in results["benches"].items():
+        rows_of.append((bench.get("title", name), bench))
+        rows_of += [(f"  {bench.get('title', name)} {_subset_title(subset)}", s)
+                    for subset, s in bench.get("subsets", {}).items()]
     sampled = any("maj_accuracy" in s for _, s in rows_of)
     official = any("official_accuracy" in s for _, s in rows_of)
     header = ["Benchmark", "n", "Runs", "Accuracy %" + (" (Avg@K)" if sampled else ""), "95% CI"]
@@ -130,11 +132,7 @@ def details_table(results: dict[str, Any]) -> str:
                   str(s.get("failed", 0))]
         return "| " + " | ".join(cells) + " |"
 
-    # each benchmark, then its subsets
-    for name, bench in results["benches"].items():
-        lines.append(row(bench.get("title", name), bench))
-        for subset, s in bench.get("subsets", {}).items():
-            lines.append(row(f"  {bench.get('title', name)} {_subset_title(subset)}", s))
+    lines += [row(name, s) for name, s in rows_of]
     return "\n".join(lines)
 
 
