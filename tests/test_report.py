@@ -287,3 +287,24 @@ def test_the_report_says_which_verifier_scored_the_run_and_what_match_measures(t
     said = next(s for s in caveats(tmp_path) if s.startswith("Verdicts came from"))
     assert said == ("Verdicts came from the verifier `judge:openai:gpt-4o` (search, synthesis); the RL reward from "
                     "the classifier the verifier stage trained.")
+
+
+def test_each_step_base_sft_rl_gets_a_paired_test(tmp_path):
+    """The summary's accuracy row and the Evaluation section say whether each step changed the answers."""
+    from medo1.evaluate import score
+    from medo1.report.details import detail_sections
+    from medo1.report.story import summary
+
+    right = {"base": range(30), "sft": range(60), "rl": range(62)}  # of 100 questions: SFT +30, RL +2 more
+    for key, ok in right.items():
+        rows = [{"id": f"q{i}-r0", "item_id": f"q{i}", "run": 0, "bench": "medqa", "correct": i in ok,
+                 "method": "answer_is", "output": "The answer is A."} for i in range(100)]
+        (tmp_path / "eval" / key).mkdir(parents=True)
+        (tmp_path / "eval" / key / "medqa.items.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+        (tmp_path / "eval" / key / "results.json").write_text(json.dumps(
+            {"model": key, "benches": {"medqa": {"title": "MedQA", **score(rows)}}}))
+    fact = next(f for f in summary(tmp_path) if f.label.startswith("Accuracy, MedQA"))
+    assert "; base → SFT: +30.0 points, p < 0.001; SFT → RL: +2.0 points, p = 0.500, not significant" in fact.text
+    evaluation = next(s for s in detail_sections(tmp_path, {}) if s.title == "Evaluation")
+    assert "| SFT → RL | medqa | +2.0 | 0.500 | not significant | McNemar exact, 0 vs 2 discordant of 100 |" \
+        in evaluation.md

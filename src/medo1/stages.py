@@ -260,8 +260,9 @@ def stage_eval(run: Run) -> dict[str, Any]:
         run.console.print(f"[bold]eval[/bold] {name}: {spec}")
         results = run_eval(spec, p.eval / name, cfg, concurrency=run.concurrency, cache=run.cache)
         run.log(f"eval {name}: answered by {results['setup'].get('backend')}")
-        summary[name] = {bench: {k: v.get(k) for k in ("n", "accuracy", "ci_low", "ci_high", "unparsed_rate")}
-                         for bench, v in results.get("benches", {}).items()}
+        # official_accuracy: the official scorer's figure (eval.scorer official); maj_accuracy: maj@K (eval.samples)
+        keys = ("n", "accuracy", "ci_low", "ci_high", "unparsed_rate", "official_accuracy", "maj_accuracy")
+        summary[name] = {bench: {k: v[k] for k in keys if k in v} for bench, v in results.get("benches", {}).items()}
     return summary
 
 

@@ -17,7 +17,7 @@ def eval_(
                                         "openai:NAME[@URL]) or a checkpoint directory."),
     bench: str = typer.Option("medqa,medmcqa,pubmedqa,mmlu_pro_med,gpqa_med", "--bench",
                               help="Comma-separated benchmarks (medqa, medmcqa, pubmedqa, mmlu_pro_med, gpqa_med, "
-                              "sample) or local MCQ files."),
+                              "medxpertqa, medbullets_op4, medbullets_op5, huatuo_eval, sample) or local MCQ files."),
     data: list[str] = typer.Option([], "--data", help="A local copy instead of the hub: FILE (one benchmark) or "
                                    "BENCH=FILE (repeatable); .jsonl, .json, .parquet, .csv."),
     out: Optional[Path] = typer.Option(None, "--out", help="Output directory (re-run to resume). With --compare: "
@@ -32,24 +32,31 @@ def eval_(
     temperature: float = typer.Option(0.0, "--temperature", min=0.0, help="Sampling temperature (0: greedy)."),
     runs: Optional[int] = typer.Option(None, "--runs", min=1, help="Runs averaged per benchmark "
                                        "[default: GPQA 5, others 1]."),
+    samples: int = typer.Option(1, "--samples", min=1, help="Answers sampled per question (K; needs --temperature "
+                                "> 0): Avg@K and maj@K with 95% intervals."),
+    scorer: str = typer.Option("medo1", "--scorer", help="medo1 (our strict extraction) or official (also the "
+                               "official HuatuoGPT-o1 scorer, a second column beside ours)."),
     seed: int = typer.Option(0, "--seed", help="Sampling seed (+ run number) and GPQA option order."),
     backend: str = typer.Option("auto", "--backend", help="Engine of a checkpoint directory: auto (llama.cpp on a "
-                                "cached GGUF conversion where there is no GPU, else transformers), hf or gguf."),
+                                "cached GGUF conversion where there is no GPU, else transformers), hf, gguf or vllm "
+                                "(vLLM's offline engine; pip install 'medo1[vllm]')."),
     gguf_type: str = typer.Option("f16", "--gguf-type", help="Weights of the GGUF conversion: f16 (near-exact), "
                                   "f32 (exact, slower), q8_0 (fastest, least exact), bf16."),
     lang: str = LangOpt,
     prompts: Optional[Path] = PromptsOpt,
     concurrency: int = ConcurrencyOpt,
     no_cache: bool = NoCacheOpt,
-    compare: bool = typer.Option(False, "--compare", help="Print Table 1 for the saved eval directories DIRS."),
+    compare: bool = typer.Option(False, "--compare", help="Print Table 1 for the saved eval directories DIRS, and "
+                                 "a paired test of each against the one before (same questions)."),
     dirs: Optional[list[Path]] = typer.Argument(None, help="With --compare: eval output directories."),
 ):
     """Evaluate a model on medical benchmarks, or compare saved evaluations (--compare DIR...)."""
     from medo1.evaluate import tables
-    from medo1.evaluate.runner import EvalConfig, data_files, run_eval
+    from medo1.evaluate.paired import compare_report
+    from medo1.evaluate.runner import BACKENDS, SCORERS, EvalConfig, data_files, run_eval
 
     if compare:
-        table = tables.compare(dirs or [])
+        table = compare_report(dirs or [])
         typer.echo(table)
         if out is not None:
             out.write_text(table + "\n")
@@ -62,7 +69,8 @@ def eval_(
     config = EvalConfig(
         benches=benches, data=data_files(benches, data), style=style, lang=lang,
         prompts=str(prompts) if prompts else None, max_tokens=max_tokens, temperature=temperature, runs=runs,
-        seed=seed, limit=limit, cop_base=cop_base, backend=_choice("--backend", backend, ("auto", "hf", "gguf")),
+        samples=samples, scorer=_choice("--scorer", scorer, SCORERS),
+        seed=seed, limit=limit, cop_base=cop_base, backend=_choice("--backend", backend, BACKENDS),
         gguf_type=_choice("--gguf-type", gguf_type, ("f16", "f32", "q8_0", "bf16")),
     )
     results = run_eval(model, out, config, concurrency=concurrency, cache=not no_cache)

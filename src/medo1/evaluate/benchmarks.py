@@ -15,8 +15,14 @@
 | gpqa_med      | Idavidrein/gpqa gpqa_main, train (gated);     | Question, Correct Answer, Incorrect Answer 1-3,|
 |               | Genetics + Molecular Biology; 5 runs          | Subdomain; options shuffled per run            |
 | sample        | the bundled sample bank, eval split           | our MCQ format                                 |
+| medxpertqa, medbullets_op4, medbullets_op5, huatuo_eval (the official eval_data.json): medo1.evaluate.peers |
 
-Local files may be .jsonl, .json (an array) or .parquet (GPQA also .csv). A row that
+The paper's tracks: MMLU-Pro's `health` and `biology` categories (818 + 717 questions, the official
+file's MMLU-Pro_Medical_test), GPQA main's `Genetics` and `Molecular Biology` subdomains (78
+questions; the paper averages 5 runs, here each with its own option order).
+
+Local files may be .jsonl, .json (an array, or an object of arrays as the official eval file is:
+each row gets its key as `source`), .parquet or .csv. A row that
 does not fit its benchmark's shape is an error naming the file, row and field; a row's
 other columns are kept in the item's `meta`.
 
@@ -37,6 +43,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from medo1.errors import InputError, Medo1Error
+from medo1.evaluate import peers
 from medo1.jsonl import iter_json_values, medmcqa_cop_base
 from medo1.records import LETTERS, MCQ, EvalItem, FieldProblem
 
@@ -58,6 +65,7 @@ class Benchmark:
     shuffle_options: bool = False  # permute the options per run with a fixed seed
     subsets: tuple[str, ...] = ()  # reported as separate columns (item.meta["subset"])
     gated: bool = False  # the hub dataset needs accepted terms and a token
+    home: str | None = None  # where a benchmark that is not on the hub comes from
 
 
 # ---------------------------------------------------------------- converters (one per public shape)
@@ -179,6 +187,11 @@ BENCHMARKS: dict[str, Benchmark] = {
         Benchmark("gpqa_med", "GPQA", gpqa_med, "Idavidrein/gpqa", "gpqa_main", "train", runs=5,
                   shuffle_options=True, subsets=tuple(GPQA_SUBDOMAINS.values()), gated=True),
         Benchmark("sample", "Sample", local_mcq("sample")),
+        Benchmark("medxpertqa", "MedXpertQA", peers.medxpertqa, "TsinghuaC3I/MedXpertQA", "Text", "test"),
+        Benchmark("medbullets_op4", "MedBullets-4", peers.medbullets(4), "mkieffer/Medbullets", None, "op4_test"),
+        Benchmark("medbullets_op5", "MedBullets-5", peers.medbullets(5), "mkieffer/Medbullets", None, "op5_test"),
+        Benchmark("huatuo_eval", "HuatuoGPT-o1 eval", peers.huatuo_eval, subsets=peers.OFFICIAL_SOURCES,
+                  home=peers.OFFICIAL_FILE),
     ]
 }
 PAPER_BENCHES = ("medqa", "medmcqa", "pubmedqa", "mmlu_pro_med", "gpqa_med")
@@ -207,6 +220,13 @@ def get_benchmark(name: str) -> Benchmark:
 def _rows_from_file(path: Path) -> Iterator[tuple[int, Any]]:
     """(row number, raw value): the line for JSONL / JSON, the 1-based row for parquet and CSV."""
     suffix = path.suffix.lower()
+    if suffix == ".json" and path.is_file() and path.read_bytes().lstrip()[:1] == b"{":
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as err:
+            raise InputError(path, 0, "(file)", f"not UTF-8 text ({err.reason} at byte {err.start})") from None
+        yield from peers.iter_sources(path, text)  # {source: [rows]}, the official eval file's shape
+        return
     if suffix in (".jsonl", ".json"):
         yield from iter_json_values(path)
         return
@@ -231,7 +251,8 @@ def _rows_from_file(path: Path) -> Iterator[tuple[int, Any]]:
 
 def _rows_from_hub(bench: Benchmark) -> Iterator[tuple[int, Any]]:
     if bench.hf_id is None:
-        raise Medo1Error(f"benchmark {bench.name!r} has no hub source; give a file with --data")
+        home = f" ({bench.home})" if bench.home else ""
+        raise Medo1Error(f"benchmark {bench.name!r} has no hub source; give its file{home} with --data {bench.name}=FILE")
     import datasets
 
     try:
@@ -267,6 +288,7 @@ def load_benchmark(name: str, data: str | os.PathLike | None = None, *, limit: i
     else:
         where, rows, base = f"{bench.hf_id}[{bench.split}]", _rows_from_hub(bench), HUB_COP_BASE
     items: list[EvalItem] = []
+    seen: dict[str, int] = {}
     for number, raw in rows:
         if limit is not None and len(items) >= limit:
             break
@@ -279,6 +301,11 @@ def load_benchmark(name: str, data: str | os.PathLike | None = None, *, limit: i
         except ValueError as err:  # pydantic validation of the built record
             raise InputError(where, number, "(record)", str(err).splitlines()[0]) from None
         if item is not None:
+            # A question the file holds twice is asked twice, as the official scorer counts it (its GPQA
+            # source repeats each question five times); the repeat gets an id of its own.
+            seen[item.id] = seen.get(item.id, 0) + 1
+            if seen[item.id] > 1:
+                item = item.model_copy(update={"id": f"{item.id}-{seen[item.id]}"})
             items.append(item)
     if not items:
         raise Medo1Error(f"{where}: no {bench.name} items found")

@@ -1,19 +1,23 @@
 """Run a model on benchmarks and score it: `medo1 eval`.
 
     results = run_eval("hf:ckpt/rl", "runs/eval-rl", EvalConfig(benches=("medqa", "pubmedqa"), limit=100))
+    run_eval("hf:ckpt/rl", "runs/eval-rl-k4", EvalConfig(samples=4, temperature=0.7, scorer="official"))
 
 Output directory:
-    <bench>.items.jsonl         one line per question and run: prompt, output, extracted letter,
-                                how it was found, correct (appended as answers arrive)
+    <bench>.items.jsonl         one line per question and run (sample): prompt, output, extracted letter,
+                                how it was found, the chosen option's text, correct; with the official
+                                scorer also its first and last letters (appended as answers arrive)
     <bench>.items.failed.jsonl  questions whose model call failed, with the reason (retried on re-run)
     setup.json                  model and decoding settings; a re-run must match them
-    results.json                per benchmark (and subset): n, correct, accuracy, 95% Wilson
-                                interval, unparsed rate, truncated rate, mean generated tokens, runs
+    results.json                per benchmark (and subset): n, correct, accuracy (Avg@K with samples),
+                                95% interval, maj@K and its interval, official_accuracy, unparsed
+                                rate, truncated rate, mean generated tokens, runs (medo1.evaluate.scoring)
     results.md                  the paper's Table 1 row for this model, and the details
 
-A re-run with the same directory asks only the questions not answered yet. All pending
-questions of all benchmarks are sent at once; the model's own concurrency bounds what
-is in flight, so a batching backend (hf) sees full batches.
+A re-run with the same directory asks only the questions not answered yet; asking for the official
+scorer later reads the saved answers again, without asking the model. All pending questions of all
+benchmarks are sent at once; the model's own concurrency bounds what is in flight, so a batching
+backend (hf, vllm) sees full batches.
 """
 
 from __future__ import annotations
@@ -21,19 +25,19 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import math
 import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Literal
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
 from medo1.errors import Medo1Error
 from medo1.evaluate.benchmarks import PAPER_BENCHES, Benchmark, RunItem, expand_runs, get_benchmark, load_benchmark
-from medo1.evaluate.extract import UNPARSED, extract_answer
+from medo1.evaluate.extract import extract_answer
+from medo1.evaluate.official import official_letters
+from medo1.evaluate.progress import EvalProgress
+from medo1.evaluate.scoring import score, score_bench  # noqa: F401  (score: re-exported)
+from medo1.evaluate.stats import wilson_interval  # noqa: F401  (re-exported)
 from medo1.evaluate.tables import details_table, paper_table
 from medo1.jsonl import StageOutput, iter_json_values
 from medo1.llm.base import ChatModel
@@ -43,30 +47,55 @@ from medo1.records import EvalItem
 STYLES = ("free", "strict")
 
 
+SCORERS = ("medo1", "official")
+BACKENDS = ("auto", "hf", "gguf", "vllm")
+
+
+def _help(text: str) -> dict[str, str]:
+    return {"help": text}
+
+
 @dataclass
 class EvalConfig:
     """What to ask and how. Defaults follow the paper's evaluation: greedy decoding, one answer per response."""
 
-    benches: tuple[str, ...] = PAPER_BENCHES  # registry names or local MCQ files
-    data: dict[str, str] = field(default_factory=dict)  # bench -> local file instead of the hub
-    style: str = "free"  # "free": question + options; "strict": asks to end with "The answer is X"
-    lang: str = "en"  # prompt language (prompts/<lang>/eval/*.txt)
-    prompts: str | None = None  # a folder overriding the bundled prompts
-    max_tokens: int = 2048  # room for a full "## Thinking ... ## Final Response" answer
-    temperature: float = 0.0
-    runs: int | None = None  # None: each benchmark's own default (GPQA: 5, others: 1)
-    seed: int = 0  # sampling seed (+ run number) and GPQA option order
-    limit: int | None = None  # first N questions per benchmark
-    cop_base: Literal[0, 1] | None = None  # MedMCQA `cop` in local files: 0 (hub), 1 (original); None: detected
-    # Engine of checkpoint directories (hf:<dir>). "auto": llama.cpp on a cached GGUF conversion on CPUs without
-    # native bf16 (several times faster there; transformers if the conversion fails), transformers on GPUs and on
-    # CPUs with native bf16 (AMX: batched bf16 beat llama.cpp, benchmarks/eval_throughput.py).
-    # "hf": always transformers. "gguf": always llama.cpp. Other model specs are run as they are.
-    backend: Literal["auto", "hf", "gguf"] = "auto"
-    # GGUF weights: f16 (half of f32's bytes; on SmolLM2 the same letter as fp32 transformers on 19 of 20
-    # questions), f32 (exact: 20 of 20, slower), q8_0 (fastest, 14 of 20), bf16. benchmarks/eval_throughput.py
-    gguf_type: Literal["f16", "f32", "q8_0", "bf16"] = "f16"
-    progress: bool = True
+    benches: tuple[str, ...] = field(default=PAPER_BENCHES, metadata=_help(
+        "Registry names (medo1.evaluate.benchmarks) or local MCQ files."))
+    data: dict[str, str] = field(default_factory=dict, metadata=_help("Benchmark -> local file instead of the hub."))
+    style: str = field(default="free", metadata=_help(
+        "Prompt: free (question + options) or strict (asks to end with 'The answer is X')."))
+    lang: str = field(default="en", metadata=_help("Prompt language (prompts/<lang>/eval/*.txt)."))
+    prompts: str | None = field(default=None, metadata=_help("A folder overriding the bundled prompts."))
+    max_tokens: int = field(default=2048, metadata=_help(
+        "Most tokens per answer: room for a full '## Thinking ... ## Final Response' answer."))
+    temperature: float = field(default=0.0, metadata=_help(
+        "Sampling temperature; 0 is greedy (the default; the official eval script samples at 0.5, top-p 0.9)."))
+    runs: int | None = field(default=None, metadata=_help(
+        "Runs averaged per benchmark; None: each benchmark's own (GPQA 5, each with its own option order, others 1)."))
+    samples: int = field(default=1, metadata=_help(
+        "Answers sampled per question (K, needs temperature > 0): Avg@K and maj@K with 95% intervals. "
+        "K > 1 replaces each benchmark's default runs (GPQA keeps a new option order per sample)."))
+    scorer: Literal["medo1", "official"] = field(default="medo1", metadata=_help(
+        "medo1: our strict extraction only. official: also the official HuatuoGPT-o1 scorer's figure, "
+        "a second column beside ours (medo1.evaluate.official)."))
+    seed: int = field(default=0, metadata=_help("Sampling seed (+ run number) and GPQA option order."))
+    limit: int | None = field(default=None, metadata=_help("First N questions per benchmark."))
+    cop_base: Literal[0, 1] | None = field(default=None, metadata=_help(
+        "MedMCQA `cop` in local files: 0 (hub release), 1 (original release); None: detected per file."))
+    backend: Literal["auto", "hf", "gguf", "vllm"] = field(default="auto", metadata=_help(
+        "Engine of checkpoint directories (hf:<dir>). auto: llama.cpp on a cached GGUF conversion on CPUs without "
+        "native bf16 (several times faster there; transformers if the conversion fails), transformers on GPUs and "
+        "on CPUs with native bf16 (benchmarks/eval_throughput.py). hf: always transformers. gguf: always "
+        "llama.cpp. vllm: vLLM's offline engine in this process (pip install 'medo1[vllm]'), same prompts and "
+        "sampling as hf. Other model specs run as they are."))
+    gguf_type: Literal["f16", "f32", "q8_0", "bf16"] = field(default="f16", metadata=_help(
+        "GGUF weights: f16 (half of f32's bytes; on SmolLM2 the same letter as fp32 transformers on 19 of 20 "
+        "questions), f32 (exact: 20 of 20, slower), q8_0 (fastest, 14 of 20), bf16."))
+    progress: bool = field(default=True, metadata=_help("Show a progress bar per benchmark."))
+
+    def runs_of(self, bench: Benchmark) -> int:
+        """How many times each question of `bench` is asked."""
+        return self.samples if self.samples > 1 else (self.runs or bench.runs)
 
 
 # ---------------------------------------------------------------- prompts
@@ -108,65 +137,6 @@ def model_spec(model: str) -> str:
     if ":" not in model and model != "embedded" and Path(model).is_dir():
         return f"hf:{model}"
     return model
-
-
-# ---------------------------------------------------------------- scoring
-
-
-def wilson_interval(successes: float, n: float, z: float = 1.96) -> tuple[float, float]:
-    """The Wilson score interval of a proportion (95% for z = 1.96); (0, 1) when n is 0."""
-    if n <= 0:
-        return 0.0, 1.0
-    p = successes / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
-def score(rows: list[dict], runs: int = 1, failed: int = 0) -> dict[str, Any]:
-    """Accuracy and friends over item rows (`correct`, `method`, `run`, `completion_tokens`, ...).
-
-    With several runs, accuracy is the mean over runs and the interval treats that mean as
-    one proportion over the questions (not over questions x runs, which would overstate
-    the evidence).
-    """
-    answered = len(rows)
-    correct = sum(1 for r in rows if r["correct"])
-    accuracy = correct / answered if answered else 0.0
-    questions = answered / max(runs, 1)
-    low, high = wilson_interval(accuracy * questions, questions)
-    per_run: dict[int, list[bool]] = {}
-    for r in rows:
-        per_run.setdefault(r.get("run", 0), []).append(bool(r["correct"]))
-    return {
-        "n": round(questions, 3) if runs > 1 else answered,
-        "answered": answered,
-        "correct": correct,
-        "accuracy": accuracy,
-        "ci_low": low,
-        "ci_high": high,
-        # unparsed: no answer found, or several different ones stated (ambiguous_rate: the latter alone)
-        "unparsed_rate": sum(1 for r in rows if r["method"] in UNPARSED) / answered if answered else 0.0,
-        "ambiguous_rate": sum(1 for r in rows if r["method"] == "ambiguous") / answered if answered else 0.0,
-        "truncated_rate": sum(1 for r in rows if r.get("finish_reason") == "length") / answered if answered else 0.0,
-        "mean_tokens": sum(r.get("completion_tokens", 0) for r in rows) / answered if answered else 0.0,
-        "runs": runs,
-        "run_accuracy": [sum(v) / len(v) for _, v in sorted(per_run.items())],
-        "failed": failed,
-    }
-
-
-def score_bench(bench: Benchmark, rows: list[dict], runs: int, failed: int = 0) -> dict[str, Any]:
-    result = {"title": bench.title, **score(rows, runs, failed)}
-    subsets = sorted({r["subset"] for r in rows if r.get("subset")}, key=_subset_order(bench))
-    if bench.subsets and subsets:
-        result["subsets"] = {s: score([r for r in rows if r.get("subset") == s], runs) for s in subsets}
-    return result
-
-
-def _subset_order(bench: Benchmark):
-    return lambda s: (bench.subsets.index(s) if s in bench.subsets else len(bench.subsets), s)
 
 
 # ---------------------------------------------------------------- the run
@@ -253,13 +223,12 @@ async def evaluate(model: ChatModel, out_dir: str | os.PathLike, config: EvalCon
     unknown = sorted(set(config.data) - {get_benchmark(b).name for b in config.benches})
     if unknown:
         raise Medo1Error(f"--data names {', '.join(unknown)}, which is not among the benchmarks being run")
-    if config.runs is not None and config.runs < 1:
-        raise Medo1Error("--runs must be at least 1")
+    _check_sampling(config)
     setup = _setup(model, config, name)
     loaded = []
     for name in config.benches:  # load everything first: a bad file fails before any model call
         bench = get_benchmark(name)
-        runs = config.runs or bench.runs
+        runs = config.runs_of(bench)
         items = load_benchmark(name, config.data.get(bench.name), limit=config.limit, cop_base=config.cop_base)
         loaded.append((bench, runs, expand_runs(bench, items, runs, config.seed)))
     _check_setup(out_dir, setup)
@@ -273,7 +242,21 @@ async def evaluate(model: ChatModel, out_dir: str | os.PathLike, config: EvalCon
         for plan in plans:
             plan.out.close()
     usage = {k: v - usage_before.get(k, 0) for k, v in model.meter.as_dict().get("eval", {}).items()}
-    return _write_results(out_dir, plans, setup, usage)
+    return _write_results(out_dir, plans, setup, usage, official=config.scorer == "official")
+
+
+def _check_sampling(config: EvalConfig) -> None:
+    if config.runs is not None and config.runs < 1:
+        raise Medo1Error("--runs must be at least 1")
+    if config.samples < 1:
+        raise Medo1Error("--samples must be at least 1")
+    if config.samples > 1 and config.temperature <= 0:
+        raise Medo1Error(f"--samples {config.samples} needs --temperature above 0: greedy answers would all be the same")
+    if config.samples > 1 and config.runs is not None and config.runs != config.samples:
+        raise Medo1Error(f"--runs {config.runs} and --samples {config.samples} disagree; with --samples, "
+                         "each sample is a run (leave --runs out)")
+    if config.scorer not in SCORERS:
+        raise Medo1Error(f"unknown scorer {config.scorer!r}; use one of {', '.join(SCORERS)}")
 
 
 async def _ask_all(model: ChatModel, plans: list[_Plan], config: EvalConfig) -> None:
@@ -285,7 +268,7 @@ async def _ask_all(model: ChatModel, plans: list[_Plan], config: EvalConfig) -> 
     # similar length share a batch (less padding), and the largest batch comes first.
     pending.sort(key=lambda p: -len(p[2]))
     errors: list[str] = []
-    with _Progress(plans, enabled=config.progress) as progress:
+    with EvalProgress([(p.bench.name, p.items, p.out) for p in plans], enabled=config.progress) as progress:
 
         async def ask(plan: _Plan, ri: RunItem, prompt: str) -> None:
             try:
@@ -305,6 +288,9 @@ async def _ask_all(model: ChatModel, plans: list[_Plan], config: EvalConfig) -> 
                 "id": ri.id, "bench": plan.bench.name, "run": ri.run, "item_id": ri.item.id,
                 "source_id": ri.item.source_id, "subset": ri.item.meta.get("subset"),
                 "prompt": prompt, "output": completion.text, "extracted": found.letter, "method": found.method,
+                # the chosen option's text: the same answer under another option order (votes, paired tests)
+                "extracted_text": ri.item.options.get(found.letter) if found.letter else None,
+                **(_official_fields(completion.text, ri) if config.scorer == "official" else {}),
                 "answer": ri.item.answer, "correct": correct,
                 "completion_tokens": completion.usage.completion_tokens,
                 "prompt_tokens": completion.usage.prompt_tokens,
@@ -317,12 +303,24 @@ async def _ask_all(model: ChatModel, plans: list[_Plan], config: EvalConfig) -> 
         raise Medo1Error(f"all {len(pending)} model calls failed; the first: {errors[0]}")
 
 
-def _write_results(out_dir: Path, plans: list[_Plan], setup: dict[str, Any], usage: dict[str, Any]) -> dict[str, Any]:
+def _official_fields(output: str, ri: RunItem) -> dict[str, str]:
+    """The official scorer's first and last readings of one answer (medo1.evaluate.official)."""
+    match = official_letters(output, ri.item.options)
+    return {"official_first": match.first, "official_last": match.last, "official_kind": match.kind}
+
+
+def _write_results(out_dir: Path, plans: list[_Plan], setup: dict[str, Any], usage: dict[str, Any], *,
+                   official: bool = False) -> dict[str, Any]:
     benches = {}
     for plan in plans:
-        ids = {ri.id for ri in plan.items}
-        rows = _read_rows(plan.out.ok.path, ids)
-        failed = len({r["id"] for r in _read_rows(plan.out.failed.path, ids)} - {r["id"] for r in rows})
+        ids = {ri.id: ri for ri in plan.items}
+        rows = _read_rows(plan.out.ok.path, set(ids))
+        failed = len({r["id"] for r in _read_rows(plan.out.failed.path, set(ids))} - {r["id"] for r in rows})
+        if official:  # answers written before the official scorer was asked for are read now, from their output
+            rows = [r if "official_first" in r else {**r, **_official_fields(r.get("output", ""), ids[r["id"]])}
+                    for r in rows]
+        else:
+            rows = [{k: v for k, v in r.items() if not k.startswith("official_")} for r in rows]
         benches[plan.bench.name] = score_bench(plan.bench, rows, plan.runs, failed)
     previous = {}
     if (out_dir / "results.json").exists():  # keep benchmarks run earlier into the same directory
@@ -353,7 +351,12 @@ def run_eval(model: str, out_dir: str | os.PathLike, config: EvalConfig | None =
     from medo1.llm import load_model
 
     config, spec = config or EvalConfig(), model_spec(model)
-    llm = load_model(eval_model_spec(spec, config.backend, config.gguf_type), concurrency=concurrency, cache=cache)
+    if config.backend == "vllm":
+        from medo1.llm.vllm import load_vllm
+
+        llm = load_vllm(spec, cache=cache)
+    else:
+        llm = load_model(eval_model_spec(spec, config.backend, config.gguf_type), concurrency=concurrency, cache=cache)
 
     async def main() -> dict[str, Any]:
         try:
@@ -362,50 +365,3 @@ def run_eval(model: str, out_dir: str | os.PathLike, config: EvalConfig | None =
             await llm.aclose()
 
     return asyncio.run(main())
-
-
-# ---------------------------------------------------------------- progress
-
-
-class _Progress:
-    """One bar per benchmark: done / total, accuracy so far, items/s and ETA."""
-
-    def __init__(self, plans: Iterable[_Plan], *, enabled: bool):
-        self.plans = list(plans)
-        self.enabled = enabled
-        self.stats: dict[str, list[int]] = {p.bench.name: [0, 0, 0] for p in self.plans}  # correct, answered, done
-        self.tasks: dict[str, Any] = {}
-        self.bar: Progress | None = None
-        self.start = time.perf_counter()
-
-    def __enter__(self) -> "_Progress":
-        if not self.enabled:
-            return self
-        self.bar = Progress(
-            TextColumn("[bold]{task.description:<14}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("{task.fields[stats]}"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
-            console=Console(stderr=True),
-        )
-        self.bar.start()
-        for plan in self.plans:
-            done = sum(1 for ri in plan.items if plan.out.done(ri.id))
-            self.tasks[plan.bench.name] = self.bar.add_task(plan.bench.name, total=len(plan.items), completed=done,
-                                                            stats="")
-        self.start = time.perf_counter()
-        return self
-
-    def advance(self, bench: str, correct: bool | None) -> None:
-        """One question finished: `correct` True / False, or None when its call failed."""
-        stats = self.stats[bench]
-        stats[2] += 1
-        if correct is not None:
-            stats[0] += int(correct)
-            stats[1] += 1
-        if self.bar is not None:
-            rate = stats[2] / max(time.perf_counter() - self.start, 1e-9)  # this run's items, not resumed ones
-            accuracy = f"acc {stats[0] / stats[1]:.3f}" if stats[1] else "acc -"
-            self.bar.update(self.tasks[bench], advance=1, stats=f"{accuracy}  {rate:.2f} items/s")
-
-    def __exit__(self, *exc) -> None:
-        if self.bar is not None:
-            self.bar.stop()

@@ -34,17 +34,22 @@ def load_results(run_dir: str | os.PathLike) -> dict[str, Any]:
     return results
 
 
-def columns(results: dict[str, Any]) -> list[tuple[str, str, float]]:
-    """(key, title, accuracy) for each Table 1 column of one results file."""
+def columns(results: dict[str, Any], key: str = "accuracy") -> list[tuple[str, str, float | None]]:
+    """(key, title, figure) for each Table 1 column of one results file; `key` picks the figure
+    ("accuracy", or "official_accuracy": the official scorer's, None where it was not computed)."""
     out = []
     for name, bench in results["benches"].items():
         title = bench.get("title", name)
         if bench.get("subsets"):
             for subset, s in bench["subsets"].items():
-                out.append((f"{name}/{subset}", f"{title} {subset.title()}", s["accuracy"]))
+                out.append((f"{name}/{subset}", f"{title} {_subset_title(subset)}", s.get(key)))
         else:
-            out.append((name, title, bench["accuracy"]))
+            out.append((name, title, bench.get(key)))
     return out
+
+
+def _subset_title(subset: str) -> str:
+    return subset.title() if subset.islower() else subset  # "health" -> "Health"; "MedQA_USLME_test" as it is
 
 
 def _label(results: dict[str, Any]) -> str:
@@ -56,43 +61,78 @@ def _pct(value: float) -> str:
     return f"{100 * value:.1f}"
 
 
+def has_official(all_results: list[dict[str, Any]]) -> bool:
+    return any(v is not None for r in all_results for _, _, v in columns(r, "official_accuracy"))
+
+
 def paper_table(all_results: list[dict[str, Any]]) -> str:
-    """One row per model, one column per benchmark (or subset), then the average, in percent."""
+    """One row per model, one column per benchmark (or subset), then the average, in percent.
+
+    Where the official scorer ran (`--scorer official`), each column has its official twin beside it
+    ("MedQA (official)") and the row ends with both averages."""
+    official = has_official(all_results)
     titles: dict[str, str] = {}
     rows = []
     for results in all_results:
         cols = columns(results)
         for key, title, _ in cols:
             titles.setdefault(key, title)
-        rows.append((_label(results), {key: acc for key, _, acc in cols}))
-    header = ["Model", *titles.values(), "Avg."]
+        off = {key: v for key, _, v in columns(results, "official_accuracy") if v is not None}
+        rows.append((_label(results), {key: acc for key, _, acc in cols}, off))
+    header = ["Model"]
+    for title in titles.values():
+        header += [title, f"{title} (official)"] if official else [title]
+    header += ["Avg.", "Avg. (official)"] if official else ["Avg."]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" + "---:|" * (len(header) - 1)]
-    for label, accs in rows:
-        cells = [_pct(accs[k]) if k in accs else "-" for k in titles]
-        avg = _pct(sum(accs.values()) / len(accs)) if accs else "-"
-        if accs and len(accs) < len(titles):
-            avg += "*"
-        lines.append("| " + " | ".join([label.replace("|", "\\|"), *cells, avg]) + " |")
+    for label, accs, off in rows:
+        cells = []
+        for k in titles:
+            cells.append(_pct(accs[k]) if k in accs else "-")
+            if official:
+                cells.append(_pct(off[k]) if k in off else "-")
+        cells.append(_average(accs, len(titles)))
+        if official:
+            cells.append(_average(off, len(titles)))
+        lines.append("| " + " | ".join([label.replace("|", "\\|"), *cells]) + " |")
     return "\n".join(lines)
 
 
+def _average(figures: dict[str, float], columns_in_table: int) -> str:
+    """The mean of a row's figures, marked * when the row lacks some of the table's columns."""
+    if not figures:
+        return "-"
+    return _pct(sum(figures.values()) / len(figures)) + ("*" if len(figures) < columns_in_table else "")
+
+
 def details_table(results: dict[str, Any]) -> str:
-    """Per benchmark (and subset): n, accuracy with its 95% Wilson interval, and how answers were read."""
-    header = ["Benchmark", "n", "Runs", "Accuracy %", "95% CI", "Unparsed %", "Truncated %", "Mean tokens", "Failed"]
+    """Per benchmark (and subset): n, accuracy with its 95% interval, maj@K where a question was asked
+    several times, the official scorer's figure where it ran, and how answers were read."""
+    rows_of = []  # each benchmark, then its subsets
+    for name, bench in results["benches"].items():
+        rows_of.append((bench.get("title", name), bench))
+        rows_of += [(f"  {bench.get('title', name)} {_subset_title(subset)}", s)
+                    for subset, s in bench.get("subsets", {}).items()]
+    sampled = any("maj_accuracy" in s for _, s in rows_of)
+    official = any("official_accuracy" in s for _, s in rows_of)
+    header = ["Benchmark", "n", "Runs", "Accuracy %" + (" (Avg@K)" if sampled else ""), "95% CI"]
+    header += ["maj@K %", "maj 95% CI"] if sampled else []
+    header += ["Official %"] if official else []
+    header += ["Unparsed %", "Truncated %", "Mean tokens", "Failed"]
     lines = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
 
     def row(name: str, s: dict[str, Any]) -> str:
         n = s["n"] if isinstance(s["n"], int) else f"{s['n']:g}"
-        return "| " + " | ".join([
-            name, str(n), str(s.get("runs", 1)), _pct(s["accuracy"]),
-            f"{_pct(s['ci_low'])}-{_pct(s['ci_high'])}", _pct(s["unparsed_rate"]),
-            _pct(s.get("truncated_rate", 0.0)), f"{s['mean_tokens']:.0f}", str(s.get("failed", 0)),
-        ]) + " |"
+        cells = [name, str(n), str(s.get("runs", 1)), _pct(s["accuracy"]), f"{_pct(s['ci_low'])}-{_pct(s['ci_high'])}"]
+        if sampled:
+            cells += ([_pct(s["maj_accuracy"]), f"{_pct(s['maj_ci_low'])}-{_pct(s['maj_ci_high'])}"]
+                      if "maj_accuracy" in s else ["-", "-"])
+        if official:
+            cells.append(_pct(s["official_accuracy"]) if "official_accuracy" in s else "-")
+        cells += [_pct(s["unparsed_rate"]), _pct(s.get("truncated_rate", 0.0)), f"{s['mean_tokens']:.0f}",
+                  str(s.get("failed", 0))]
+        return "| " + " | ".join(cells) + " |"
 
-    for name, bench in results["benches"].items():
-        lines.append(row(bench.get("title", name), bench))
-        for subset, s in bench.get("subsets", {}).items():
-            lines.append(row(f"  {bench.get('title', name)} {subset.title()}", s))
+    lines += [row(name, s) for name, s in rows_of]
     return "\n".join(lines)
 
 

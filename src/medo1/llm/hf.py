@@ -275,8 +275,7 @@ class HFChatModel:
         rows: list[tuple[int, list[int], int]] = []  # (index in batch, prompt ids, token limit)
         for i, request in enumerate(batch):
             try:
-                text = tokenizer.apply_chat_template(request.messages, add_generation_prompt=True, tokenize=False)
-                ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+                ids = prompt_token_ids(tokenizer, request.messages)
             except Exception as err:  # a malformed conversation fails alone
                 results[i] = ModelError(f"{self.name}: cannot apply the chat template: {err}")
                 continue
@@ -327,6 +326,13 @@ class HFChatModel:
             results[i] = Completion(text=text, usage=Usage(prompt_tokens=len(ids), completion_tokens=n),
                                     finish_reason=finish)
         return results
+
+
+def prompt_token_ids(tokenizer, messages: list[Message]) -> list[int]:
+    """The prompt as the model sees it: the chat template with the assistant's turn opened, tokenized
+    without adding special tokens again (the template writes them). The vllm backend renders the same way."""
+    text = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+    return tokenizer(text, add_special_tokens=False)["input_ids"]
 
 
 def stop_token_ids(model, tokenizer) -> list[int]:

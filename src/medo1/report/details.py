@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from medo1.report.facts import (MODELS, consistency_row, eval_outputs, eval_results, funnel, output_stats, pct,
-                                recipe_of, stages_of, usage_rows)
+from medo1.report.facts import (MODELS, consistency_row, eval_outputs, eval_results, funnel, output_stats,
+                                paired_steps, pct, recipe_of, stages_of, usage_rows)
 from medo1.report.page import Section
 from medo1.report.story import mark
 from medo1.thinking import parse_output
@@ -66,8 +66,17 @@ def detail_sections(root: Path, made: dict[str, Path]) -> list[Section]:
     out = []
     header, rows = eval_table(root)
     if rows:
-        out.append(Section("Evaluation", "Accuracy % [95% Wilson interval] of each model on the same questions; "
-                           "unparsed: no answer found, or several different answers stated.\n\n" + table(header, rows)))
+        body = ("Accuracy % [95% Wilson interval] of each model on the same questions; "
+                "unparsed: no answer found, or several different answers stated.\n\n" + table(header, rows))
+        steps = paired_steps(root)
+        if steps:
+            body += ("\n\nEach step, paired on the questions both models answered (exact McNemar test on one greedy "
+                     "answer each; a paired bootstrap with several):\n\n" + table(
+                         ["Step", "Benchmark", "Change (points)", "p", "Verdict", "Test"],
+                         [[step, bench, f"{100 * t.difference:+.1f}", f"{t.p:.3f}",
+                           "significant" if t.significant else "not significant", t.detail]
+                          for bench, step, t in steps]))
+        out.append(Section("Evaluation", body))
     stats = {key: output_stats(eval_outputs(root, key)) for key, _ in MODELS}
     if any(s["n"] for s in stats.values()):
         out.append(Section("Output format", table(

@@ -170,6 +170,22 @@ def eval_outputs(root: Path, key: str) -> list[dict[str, Any]]:
     return rows
 
 
+STEP_LABELS = {"base": "base", "sft": "SFT", "rl": "RL"}
+
+
+def paired_steps(root: Path) -> list[tuple[str, str, Any]]:
+    """(benchmark, "base → SFT", its PairedTest) for each step between evaluated models, on the questions both
+    answered (medo1.evaluate.paired: exact McNemar on greedy answers, a paired bootstrap with several)."""
+    from medo1.evaluate.paired import paired_tests
+
+    keys = list(eval_results(root))
+    out = []
+    for before, after in zip(keys, keys[1:]):
+        for bench, test in paired_tests(eval_outputs(root, before), eval_outputs(root, after)).items():
+            out.append((bench, f"{STEP_LABELS[before]} → {STEP_LABELS[after]}", test))
+    return out
+
+
 def output_stats(rows: list[dict[str, Any]]) -> dict[str, float | None]:
     """Format rate (thinking + final response present) and mean thinking length in words."""
     if not rows:

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from medo1.report.facts import (MODELS, TOO_WIDE, cost_line, disk_usage, eval_outputs, eval_results, funnel,
-                                human_bytes, output_stats, pct, recipe_of, stages_of, too_wide, usage_rows)
+                                human_bytes, output_stats, paired_steps, pct, recipe_of, stages_of, too_wide,
+                                usage_rows)
 
 TOO_FEW = "too few items to compare"
 
@@ -77,11 +78,14 @@ def summary(root: Path) -> list[Fact]:
         sizes = {s["n"] for s in stats.values()}
         facts.append(Fact("Format rate", " → ".join(f"{labels[k]} {pct(s['format_rate'])}%" for k, s in stats.items())
                           + (f" ({_plural(sizes.pop(), 'output')} each)" if len(sizes) == 1 else "")))
+    steps = paired_steps(root)
     for bench in sorted({b for r in results.values() for b in r["benches"]}):
         scored = {k: r["benches"][bench] for k, r in results.items() if bench in r["benches"]}
         first = next(iter(scored.values()))
         text = " → ".join(f"{labels[k]} {pct(s['accuracy'])}% [{pct(s['ci_low'])}, {pct(s['ci_high'])}], "
                           f"unparsed {pct(s.get('unparsed_rate'))}%" for k, s in scored.items())
+        # did each step really change it? a paired test on the same questions
+        text += "".join(f"; {test.line(step, detail=False)}" for b, step, test in steps if b == bench)
         wide = any(too_wide(s) for s in scored.values())
         facts.append(Fact(f"Accuracy, {first.get('title', bench)} (n={first['n']})", text, TOO_FEW if wide else ""))
 
