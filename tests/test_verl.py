@@ -322,15 +322,22 @@ def test_medo1_run_print_launch_writes_data_and_a_validated_script_and_starts_no
     (run / "clean").mkdir(parents=True)
     (run / "clean" / "rl.jsonl").write_text("".join(p.model_dump_json() + "\n" for p in PROBLEMS))
     recipe = tmp_path / "cluster.yaml"
-    recipe.write_text("name: cluster\nrl:\n  algo: ppo\n  engine: verl\n  batch_size: 16\n  micro_batch_size: 2\n"
-                      "  verl:\n    nnodes: 2\n    n_gpus_per_node: 8\n")
-    result = CliRunner().invoke(app, ["run", str(recipe), "--out", str(run), "--print-launch"])
+    (tmp_path / "prompts").mkdir()
+    recipe.write_text("name: cluster\nlang: zh\nprompts: prompts\nmodels:\n  concurrency: 16\n"
+                      "rl:\n  algo: ppo\n  engine: verl\n  batch_size: 16\n  micro_batch_size: 2\n"
+                      "  keep_checkpoints: 2\n  verl:\n    nnodes: 2\n    n_gpus_per_node: 8\n")
+    result = CliRunner().invoke(app, ["run", str(recipe), "--out", str(run), "--print-launch", "--no-cache"])
     assert result.exit_code == 0, result.output
     script = (run / "ckpt" / "rl" / "verl_launch.sh").read_text()
     assert "-m medo1.integrations.verl_main" in result.output and script.strip() in result.output.strip()
     assert "trainer.nnodes=2" in script and "trainer.n_gpus_per_node=8" in script and "ray start --head" in script
     assert "export VERL_FILE_LOGGER_PATH=" in script and "medo1.integrations.verl_launch finish" in script
-    assert "enable_gradient_checkpointing=true" in script  # the recipe did not turn it off
+    o = _launch_keys(script)
+    assert o["actor_rollout_ref.model.enable_gradient_checkpointing"] == "true"  # the recipe did not turn it off
+    reward = {k.rsplit(".", 1)[1]: v for k, v in o.items() if ".reward_kwargs." in k}
+    assert (reward["lang"], reward["prompts"], reward["cache"], reward["concurrency"], reward["cache_per_node"]) == (
+        "zh", str(tmp_path / "prompts"), "false", "16", "true")  # the run's settings reach verl's reward workers
+    assert o["trainer.max_actor_ckpt_to_keep"] == "2"
     assert (run / "ckpt" / "rl" / "verl_data" / "train.parquet").exists()
     assert not list((run / "ckpt" / "rl" / "verl").glob("global_step_*")) and not (run / "run.json").exists()
     recipe.write_text(recipe.read_text().replace("batch_size: 16", "batch_size: 12"))  # 12 prompts on 16 GPUs
@@ -625,6 +632,20 @@ def test_grpo_on_verl_composes_with_the_same_reward(tmp_path, tiny_model_dir):
     assert result.exit_code == 0, result.exception
     o = _launch_keys(result.output)
     assert o["algorithm.adv_estimator"] == "grpo" and o["actor_rollout_ref.rollout.n"] == "4"
+    # the same from a recipe: rl: {algo: grpo, engine: verl}
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(tiny_model_dir, run / "ckpt" / "sft")
+    (run / "clean").mkdir(parents=True)
+    _problems_file(run / "clean" / "rl.jsonl")
+    recipe = tmp_path / "grpo.yaml"
+    recipe.write_text("rl:\n  algo: grpo\n  engine: verl\n  batch_size: 16\n  num_generations: 4\n"
+                      "  verl:\n    n_gpus_per_node: 1\n")
+    result = _cli("run", recipe, "--out", run, "--print-launch")
+    assert result.exit_code == 0, result.exception
+    o = _launch_keys(result.output)
+    assert o["algorithm.adv_estimator"] == "grpo" and o["data.train_batch_size"] == "4" and o["critic.enable"] == "false"
 
 
 def test_resuming_refuses_changed_problems_and_fresh_starts_over(tmp_path, tiny_model_dir):
@@ -641,5 +662,7 @@ def test_resuming_refuses_changed_problems_and_fresh_starts_over(tmp_path, tiny_
     _problems_file(problems, PROBLEMS[:18] + [Problem(question="Another case?", answer="heparin")])
     result = _cli(*args, "--resume")
     assert result.exit_code != 0 and "the training problems changed since verl's checkpoint" in str(result.exception)
+    assert _cli(*args, "--fresh", "--verl-override", "trainer.no_such_key=1").exit_code != 0
+    assert (out / "verl" / "global_step_2").exists()  # a launch that does not validate moves nothing
     assert _cli(*args, "--fresh").exit_code == 0
     assert not (out / "verl" / "global_step_2").exists() and list(out.glob("verl.*/global_step_2"))

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from medo1.errors import InputError, Medo1Error
 from medo1.integrations.verl_ckpt import import_metrics, metrics_files, prune_checkpoints
 from medo1.integrations.verl_data import write_verl_data
-from medo1.integrations.verl_launch import check_resume, keep_metrics, launch_script
+from medo1.integrations.verl_launch import check_resume, keep_metrics, launch_script, move_aside
 from medo1.integrations.verl_overrides import (VerlJob, VerlSettings, build_overrides, hydra_value, judge_limits,
                                                metrics_path, plan, settings_for, steps_and_epochs)
 from medo1.records import Problem
@@ -272,7 +272,8 @@ def test_resume_is_refused_when_the_problems_changed_and_fresh_starts_over(tmp_p
         check_resume(out, {**state, "train_batch_size": 32}, resume=True, fresh=False)
     with pytest.raises(Medo1Error, match="pass --resume to continue them, or --fresh to start over"):
         check_resume(out, state, resume=False, fresh=False)
-    check_resume(out, {**state, "fingerprint": "bbb"}, resume=False, fresh=True)
+    check_resume(out, {**state, "fingerprint": "bbb"}, resume=False, fresh=True)  # starting over: no refusal
+    move_aside(out)
     assert not (out / "verl").exists() and [p.name for p in out.glob("verl.*")]  # moved aside, not deleted
 
 

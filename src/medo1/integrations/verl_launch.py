@@ -76,18 +76,22 @@ def read_plan(out: str | Path) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 
 
+def move_aside(out: Path) -> None:
+    """Start over: an earlier attempt's verl folder is kept beside, not removed."""
+    verl = out / "verl"
+    if verl.exists():
+        aside = out / f"verl.{time.strftime('%Y%m%d-%H%M%S')}"
+        verl.rename(aside)
+        log.warning("verl: starting over; the earlier attempt is kept in %s", aside)
+
+
 def check_resume(out: Path, state: Mapping[str, Any], *, resume: bool | None, fresh: bool) -> None:
-    """Before anything is written: start over (`fresh`), resume, or refuse in one line."""
+    """Before anything is written: resume, or refuse in one line (`fresh` starts over: nothing to check)."""
     from medo1.integrations.verl_ckpt import latest_step_dir
 
-    verl = out / "verl"
     if fresh:
-        if verl.exists():
-            aside = out / f"verl.{time.strftime('%Y%m%d-%H%M%S')}"
-            verl.rename(aside)
-            log.warning("verl: starting over; the earlier attempt is kept in %s", aside)
         return
-    step = latest_step_dir(verl)
+    step = latest_step_dir(out / "verl")
     if step is None:
         return
     if resume is False:
@@ -128,7 +132,10 @@ def prepare(problems: str, model: str, out: str | Path, *, algo: str = "ppo", pp
         return str(Path(path).resolve()) if Path(path).exists() else str(path)
 
     model_path = local(model)
-    tokenizer = AutoTokenizer.from_pretrained(model_path)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(model_path)
+    except (OSError, ValueError) as err:
+        raise Medo1Error(f"{model}: its tokenizer does not load here ({' '.join(str(err).split())[:200]})") from None
     check_chat_template(tokenizer, model)
     validate = s.test_freq != -1 or s.val_before_train  # no validation: nothing is held out for it
     rows = verl_rows(load_problems(problems), run_name=run_name, val_size=s.val_size if validate else 0,
@@ -138,19 +145,22 @@ def prepare(problems: str, model: str, out: str | Path, *, algo: str = "ppo", pp
              "train_batch_size": prompts_per_step(algo, p), "seed": int(p["seed"]),
              "keep_checkpoints": int(p.get("keep_checkpoints") or 0)}
     check_resume(out, state, resume=resume, fresh=fresh)
-    data = write_rows(rows, out / "verl_data")
+    files = out / "verl_data"
     value_model = p.get("value_model")
-    job = VerlJob(train_files=str(data.train), val_files=str(data.val), model=model_path, out=str(out),
-                  train_rows=data.train_rows, algo=algo, run_name=run_name, verifier=verifier,
+    job = VerlJob(train_files=str(files / "train.parquet"), val_files=str(files / "val.parquet"), model=model_path,
+                  out=str(out), train_rows=len(rows.train), algo=algo, run_name=run_name, verifier=verifier,
                   value_model=local(value_model) if value_model else None, lang=lang,
                   prompts=str(Path(prompts).resolve()) if prompts else None,
                   cache=str(Path(default_cache_path() if cache is True else cache).resolve()) if cache else False,
-                  concurrency=concurrency, has_val=data.val_rows > 0)
+                  concurrency=concurrency, has_val=bool(rows.val))
     the_plan = plan(job, ppo, s)
-    if data.skipped:
-        the_plan.notes.append(f"verl: {len(data.skipped)} problems have prompts over max_prompt_length "
-                              f"{p['max_prompt_length']} and are left out (listed in {out / 'verl_data' / 'skipped.json'})")
-    compose(the_plan.overrides)
+    if rows.skipped:
+        the_plan.notes.append(f"verl: {len(rows.skipped)} problems have prompts over max_prompt_length "
+                              f"{p['max_prompt_length']} and are left out (listed in {files / 'skipped.json'})")
+    compose(the_plan.overrides)  # all checked: only now is anything moved or written
+    if fresh:
+        move_aside(out)
+    write_rows(rows, files)
     (out / "verl").mkdir(parents=True, exist_ok=True)  # verl's file logger opens its file there without creating it
     (out / "verl" / PLAN_FILE).write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
     return launch_command(the_plan.overrides, python), the_plan
@@ -171,7 +181,8 @@ if [ -z "${{RAY_ADDRESS:-}}" ] && [ -z "${{SLURM_JOB_NODELIST:-}}" ] && {ray} st
 fi
 if [ -z "${{RAY_ADDRESS:-}}" ]; then
   if [ -z "${{SLURM_JOB_NODELIST:-}}" ]; then
-    echo "medo1: this run spans $NNODES nodes: submit it with sbatch (see the #SBATCH lines), or start Ray across the nodes (ray start) first" >&2
+    echo "medo1: this run spans $NNODES nodes: submit it with sbatch (see the #SBATCH lines)," \
+         "or start Ray across the nodes (ray start) first" >&2
     exit 1
   fi
   mapfile -t nodes < <(scontrol show hostnames "$SLURM_JOB_NODELIST")
