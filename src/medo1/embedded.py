@@ -100,13 +100,16 @@ def embedded_hf_checkpoint() -> Path:
 
 def _export(gguf: Path, out_dir: Path) -> None:
     """Unpack the GGUF into a dense checkpoint in `out_dir` (about 25 s on a laptop CPU)."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig, GgufConfig
+    import transformers
+    from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig
 
     log.info("exporting the embedded model %s to %s (once)", gguf.name, out_dir.parent)
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    model = AutoModelForCausalLM.from_pretrained(
-        gguf.parent, gguf_file=gguf.name, quantization_config=GgufConfig(dequantize=True), dtype="float32"
-    )
+    # transformers that keep GGUF weights quantized on load (GgufConfig) are asked for dense ones; earlier
+    # releases (verl's environment pins one) have no GgufConfig and always unpack them into dense tensors.
+    gguf_config = getattr(transformers, "GgufConfig", None)
+    dense = {"quantization_config": gguf_config(dequantize=True)} if gguf_config is not None else {}
+    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype="float32", **dense)
     # The weights are dense now; drop the GGUF quantization config so the checkpoint is a plain one.
     if getattr(model, "hf_quantizer", None) is not None:
         model.hf_quantizer.remove_quantization_config(model)

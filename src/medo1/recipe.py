@@ -31,8 +31,8 @@ from medo1.verify.train import VerifierTrainConfig
 BUNDLED_RECIPES = Path(__file__).parent / "recipes"
 SAMPLE = "sample"  # the bundled question bank in `data.mcq`
 RL_ALGOS = ("ppo", "grpo", "rloo", "dpo")
-ENGINE_HELP = ("PPO engine: ours (torch + accelerate, one machine) or verl (Ray, vLLM rollouts, FSDP; "
-               "pip install -e '.[verl]').")
+ENGINE_HELP = ("ppo, grpo: ours (torch + accelerate for ppo, TRL for grpo; one machine) or verl (Ray, vLLM "
+               "rollouts, FSDP; pip install -e '.[verl]').")
 
 
 class Strict(BaseModel):
@@ -85,20 +85,21 @@ def _section(config_cls: type, name: str, exclude: tuple[str, ...], **extra: Any
 
 def _training_sections():
     # Imported here: the training modules pull in transformers/TRL, which the data stages do not need.
-    from medo1.integrations.verl_launch import VerlSettings
+    from medo1.integrations.verl_overrides import VerlSettings
     from medo1.train.ppo import PPOConfig
     from medo1.train.sft import SFTSettings
     from medo1.train.trl_rl import TRLRLSettings
 
     sft = _section(SFTSettings, "SFTSection", ("data", "model", "out", "resume", "seed", "chat_template"))
     verl = _section(VerlSettings, "VerlSection", ())
+    engine = dict(engine=(Literal["ours", "verl"], Field(default="ours", description=ENGINE_HELP)),
+                  verl=(verl, Field(default_factory=verl, description="rl.engine verl: cluster and rollout settings.")))
     ppo = _section(PPOConfig, "PPOSection", ("problems", "model", "out", "verifier", "resume", "seed"),
-                   algo=(Literal["ppo"], "ppo"),
-                   engine=(Literal["ours", "verl"], Field(default="ours", description=ENGINE_HELP)),
-                   verl=(verl, Field(default_factory=verl, description="rl.engine verl: cluster and rollout settings.")))
-    trl = _section(TRLRLSettings, "TRLSection", ("algo", "problems", "model", "out", "verifier", "resume", "seed"),
-                   algo=(Literal["grpo", "rloo", "dpo"], ...))
-    return sft, ppo, trl
+                   algo=(Literal["ppo"], "ppo"), **engine)
+    trl_exclude = ("algo", "problems", "model", "out", "verifier", "resume", "seed")
+    grpo = _section(TRLRLSettings, "GRPOSection", trl_exclude, algo=(Literal["grpo"], ...), **engine)
+    trl = _section(TRLRLSettings, "TRLSection", trl_exclude, algo=(Literal["rloo", "dpo"], ...))
+    return sft, ppo, grpo, trl
 
 
 class DataSection(Strict):
@@ -136,8 +137,8 @@ class ReportSection(Strict):
 
 
 def build_recipe_model() -> type[BaseModel]:
-    sft, ppo, trl = _training_sections()
-    rl = Annotated[Union[ppo, trl], Field(discriminator="algo")]
+    sft, ppo, grpo, trl = _training_sections()
+    rl = Annotated[Union[ppo, grpo, trl], Field(discriminator="algo")]
     curate = _section(CurateConfig, "CurateSection", ("only_split", "lang", "prompts"))
     search = _section(SearchConfig, "SearchSection", ("seed", "lang", "prompts"))
     synthesize = _section(SynthConfig, "SynthSection", ("seed", "lang", "prompts"))

@@ -207,10 +207,10 @@ def stage_rl(run: Run) -> dict[str, Any]:
     if _count(p.rl_problems) == 0:
         raise Medo1Error("rl: no RL problems (split.rl_fraction is 0 or every problem was dropped)")
     engine = fields.pop("engine", "ours")
+    fields.pop("verl", None)
     if engine == "verl":
         rl_on_verl(run)
     elif algo == "ppo":
-        fields.pop("verl", None)
         from medo1.train.ppo import PPOConfig, train_ppo
 
         in_fresh_process(train_ppo, PPOConfig(**fields, **common))
@@ -225,22 +225,24 @@ def stage_rl(run: Run) -> dict[str, Any]:
 
 
 def rl_on_verl(run: Run, *, print_launch: bool = False):
-    """The RL stage handed to verl (`rl.engine: verl`): run it, or return its launch script."""
-    from medo1.integrations.verl_launch import VerlSettings, run_verl_ppo
+    """The RL stage handed to verl (`rl.engine: verl`, algo ppo or grpo): run it, or return its launch script.
+    verl resumes from its last checkpoint (refused when the problems changed since); --force starts over."""
+    from medo1.integrations.verl_launch import VerlSettings, run_verl
 
     r, p = run.recipe, run.paths
     if _count(p.rl_problems) == 0:
         raise Medo1Error(f"rl: no RL problems in {p.rl_problems} (run the stages before rl first)")
     if not p.sft_model.exists():
         raise Medo1Error(f"rl: no SFT model in {p.sft_model} (run the sft stage first)")
-    fields = r.rl.model_dump()
-    if fields.pop("engine", "ours") != "verl":
+    if getattr(r.rl, "engine", "ours") != "verl":
         raise Medo1Error(f"{r.path}: rl.engine is not verl (set `engine: verl` in the rl section)")
-    fields.pop("algo")
-    settings = VerlSettings(**fields.pop("verl"))
-    return run_verl_ppo(str(p.rl_problems), str(p.sft_model), p.rl_model, print_launch=print_launch,
-                        ppo={**fields, "seed": r.seed}, settings=settings, run_name=r.name, verifier=_verifier(run),
-                        lang=r.lang, prompts=_prompts(r), cache=run.cache, concurrency=run.concurrency)
+    given = r.rl.model_dump(include=r.rl.model_fields_set)  # what the recipe sets; verl's defaults for the rest
+    algo = r.rl.algo
+    given = {k: v for k, v in given.items() if k not in ("algo", "engine", "verl")}
+    settings = VerlSettings(**r.rl.verl.model_dump())
+    return run_verl(str(p.rl_problems), str(p.sft_model), p.rl_model, print_launch=print_launch, algo=algo,
+                    ppo={**given, "seed": r.seed}, settings=settings, run_name=r.name, verifier=rl_verifier(run),
+                    lang=r.lang, prompts=_prompts(r), cache=run.cache, concurrency=run.concurrency, resume=True)
 
 
 def stage_eval(run: Run) -> dict[str, Any]:

@@ -87,11 +87,20 @@ def rl(
                                          "final weights are written (the newest max(1, N) while training)."),
     resume: bool = typer.Option(False, "--resume", help="Continue from the latest checkpoint in --out."),
     bf16: Optional[bool] = typer.Option(None, "--bf16/--no-bf16", help="bf16 mixed precision (default: if supported)."),
-    gradient_checkpointing: bool = typer.Option(False, "--gradient-checkpointing", help="Less memory, slower."),
+    gradient_checkpointing: Optional[bool] = typer.Option(
+        None, "--gradient-checkpointing/--no-gradient-checkpointing",
+        help="Recompute activations: less memory, slower (default: off; on with --engine verl)."),
     seed: int = typer.Option(42, "--seed", help="Random seed."),
-    engine: str = typer.Option("ours", "--engine", help="ppo: ours (torch + accelerate) | verl (Ray, vLLM, FSDP)."),
+    engine: str = typer.Option("ours", "--engine", help="ppo, grpo: ours | verl (Ray, vLLM, FSDP)."),
     nnodes: int = typer.Option(1, "--nnodes", min=1, help="verl: nodes."),
     n_gpus_per_node: int = typer.Option(8, "--n-gpus-per-node", min=1, help="verl: GPUs per node."),
+    tensor_parallel_size: int = typer.Option(1, "--tensor-parallel-size", min=1, help="verl: rollout tensor parallel."),
+    critic_lr: Optional[float] = typer.Option(None, "--critic-lr", min=0.0, help="verl ppo: critic lr (default --lr)."),
+    judge_max_concurrent: Optional[int] = typer.Option(None, "--judge-max-concurrent", min=1,
+                                                       help="verl, API judge: requests in flight in all (default 32)."),
+    judge_max_rpm: Optional[int] = typer.Option(None, "--judge-max-rpm", min=1, help="verl, API judge: requests/min."),
+    judge_max_tpm: Optional[int] = typer.Option(None, "--judge-max-tpm", min=1, help="verl, API judge: tokens/minute."),
+    fresh: bool = typer.Option(False, "--fresh", help="verl: start over (an earlier attempt is moved aside)."),
     verl_override: list[str] = typer.Option([], "--verl-override", help="verl: a Hydra override key=value (repeat)."),
     print_launch: bool = typer.Option(False, "--print-launch", help="verl: write the data, validate, print the "
                                       "launch script for a cluster scheduler and start nothing."),
@@ -101,20 +110,34 @@ def rl(
     if engine not in ("ours", "verl"):
         raise Medo1Error(f"--engine {engine!r}: expected ours or verl")
     if engine == "verl":
-        from medo1.integrations.verl_launch import VerlSettings, run_verl_ppo
+        from medo1.integrations.verl_launch import VerlSettings, run_verl
 
-        if algo != "ppo":
-            raise Medo1Error(f"--engine verl runs PPO; --algo {algo} runs on TRL (--use-vllm for vLLM generation)")
-        ppo = dict(value_model=value_model, learning_rate=lr, batch_size=batch_size, micro_batch_size=micro_batch_size,
-                   num_mini_batches=num_mini_batches, ppo_epochs=ppo_epochs, kl_coef=kl_coef, temperature=temperature,
-                   max_new_tokens=max_new_tokens, epochs=epochs, max_steps=max_steps, save_steps=save_steps,
-                   gradient_checkpointing=gradient_checkpointing, seed=seed, overlong_buffer=overlong_buffer,
-                   overlong_penalty_factor=overlong_penalty_factor)
-        settings = VerlSettings(nnodes=nnodes, n_gpus_per_node=n_gpus_per_node, overrides=list(verl_override))
-        done = run_verl_ppo(problems, model, out, print_launch=print_launch, ppo=ppo, settings=settings,
-                            run_name=out.name, verifier=verifier)
-        typer.echo(done if print_launch else f"rl (ppo on verl): model saved to {done}")
+        given = dict(learning_rate=lr, batch_size=batch_size, micro_batch_size=micro_batch_size, kl_coef=kl_coef,
+                     temperature=temperature, max_new_tokens=max_new_tokens, epochs=epochs, max_steps=max_steps,
+                     save_steps=save_steps, keep_checkpoints=keep_checkpoints, bf16=bf16, seed=seed,
+                     gradient_checkpointing=gradient_checkpointing, overlong_buffer=overlong_buffer,
+                     overlong_penalty_factor=overlong_penalty_factor)
+        if algo == "ppo":
+            if num_generations:
+                raise Medo1Error("--num-generations: ppo on verl samples one response per problem")
+            given.update(value_model=value_model, num_mini_batches=num_mini_batches, ppo_epochs=ppo_epochs,
+                         missing_eos_penalty=missing_eos_penalty)
+        else:
+            given.update(num_generations=num_generations, use_vllm=use_vllm)
+        settings = VerlSettings(nnodes=nnodes, n_gpus_per_node=n_gpus_per_node, tensor_parallel_size=tensor_parallel_size,
+                                critic_lr=critic_lr, judge_max_concurrent=judge_max_concurrent,
+                                judge_max_rpm=judge_max_rpm, judge_max_tpm=judge_max_tpm, overrides=list(verl_override))
+        done = run_verl(problems, model, out, print_launch=print_launch, algo=algo, ppo=given, settings=settings,
+                        run_name=out.name, verifier=verifier, resume=resume, fresh=fresh)
+        typer.echo(done if print_launch else f"rl ({algo} on verl): model saved to {done}")
         return
+    verl_only = {"--fresh": fresh, "--critic-lr": critic_lr, "--judge-max-rpm": judge_max_rpm,
+                 "--judge-max-tpm": judge_max_tpm, "--judge-max-concurrent": judge_max_concurrent,
+                 "--tensor-parallel-size": tensor_parallel_size != 1, "--print-launch": print_launch,
+                 "--verl-override": verl_override, "--nnodes": nnodes != 1}
+    if unused := [name for name, value in verl_only.items() if value]:
+        raise Medo1Error(f"{', '.join(unused)}: only with --engine verl")
+    gradient_checkpointing = bool(gradient_checkpointing)
     if algo == "ppo":
         from medo1.train.ppo import PPOConfig, train_ppo
 

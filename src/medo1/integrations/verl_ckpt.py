@@ -8,6 +8,9 @@ verl's layout under <out>/verl (trainer.default_local_dir):
                                           `fsdp_config.json`, `huggingface/` (config + tokenizer)
     global_step_<N>/critic/               the value model (not converted)
     rollouts/<step>.jsonl                 every training sample with its score (trainer.rollout_data_dir)
+    rewards/<host>-<pid>.jsonl            medo1's reward of every sample: correct, formatted, verify_failed
+                                          (verl's V1 rollout dump keeps only the score)
+    tensorboard/                          verl's TensorBoard logger (TENSORBOARD_DIR)
 and verl's `file` logger writes one line per step, {"step": N, "data": {metric: value}}, to the file
 named by VERL_FILE_LOGGER_PATH (we point it at <out>/verl/metrics.jsonl).
 
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -29,6 +33,9 @@ TRACKER = "latest_checkpointed_iteration.txt"
 STEP_RE = re.compile(r"^global_step_(\d+)$")
 # verl's metric -> the name medo1's report reads
 METRIC_NAMES = {"critic/score/mean": "reward", "actor/reward_kl_penalty": "kl"}
+# verl's validation metrics (val-core|val-aux/<data_source>/<key>/mean@1) -> medo1's names
+VAL_NAMES = {"reward": "val_reward", "correct": "val_correct_rate", "formatted": "val_format_rate"}
+VAL_RE = re.compile(r"^val-(?:core|aux)/.+/([^/]+)/mean@1$")
 
 
 def latest_step_dir(verl_dir: str | Path) -> Path | None:
@@ -91,38 +98,66 @@ def _read_metrics_file(file: Path) -> dict[int, dict[str, Any]]:
     return rows
 
 
-def rollout_rates(rollout_dir: str | Path) -> dict[int, dict[str, float]]:
-    """Per step, from verl's rollout dump: the share of samples verified correct (score 1.0) and of
-    well-formed ones (score above 0.0)."""
+def reward_records(verl_dir: str | Path) -> dict[str, dict[str, Any]]:
+    """medo1's per-sample rewards (verl_reward `samples_dir`), by the key of response and answer."""
+    records: dict[str, dict[str, Any]] = {}
+    for file in sorted(Path(verl_dir, "rewards").glob("*.jsonl")):
+        for line in file.read_text(encoding="utf-8").splitlines():
+            try:
+                row = json.loads(line)
+                records[row["key"]] = row
+            except (json.JSONDecodeError, KeyError, TypeError):
+                continue  # a half-written line from a killed worker
+    return records
+
+
+def rollout_rates(rollout_dir: str | Path, records: dict[str, dict[str, Any]] | None = None
+                  ) -> dict[int, dict[str, float]]:
+    """Per step, from verl's rollout dump joined with medo1's reward records: the share of samples verified
+    correct, well formed, and whose verification failed. A sample without its record counts by its score
+    (1.0 correct, above 0.0 well formed)."""
+    from medo1.integrations.verl_reward import sample_key
+
+    records = records or {}
     rates: dict[int, dict[str, float]] = {}
     for file in Path(rollout_dir).glob("*.jsonl"):
         if not file.stem.isdigit():
             continue
-        scores = []
+        rows = []
         for line in file.read_text(encoding="utf-8").splitlines():
             try:
-                scores.append(float(json.loads(line)["score"]))
+                sample = json.loads(line)
+                score = float(sample["score"])
             except (json.JSONDecodeError, KeyError, TypeError, ValueError):
                 continue
-        if scores:
-            rates[int(file.stem)] = {"correct_rate": sum(s >= 1.0 for s in scores) / len(scores),
-                                     "format_rate": sum(s > 0.0 for s in scores) / len(scores)}
+            found = records.get(sample_key(str(sample.get("output") or ""), str(sample.get("gts"))))
+            rows.append((float(found["correct"]), float(found["formatted"]), float(found["verify_failed"]))
+                        if found else (float(score >= 1.0), float(score > 0.0), None))
+        if rows:
+            failed = [r[2] for r in rows if r[2] is not None]
+            rates[int(file.stem)] = {"correct_rate": sum(r[0] for r in rows) / len(rows),
+                                     "format_rate": sum(r[1] for r in rows) / len(rows),
+                                     **({"verify_failed_rate": sum(failed) / len(failed)} if failed else {})}
     return rates
 
 
 def import_metrics(verl_dir: str | Path, out: str | Path) -> int:
-    """Write `<out>/metrics.jsonl` from verl's metrics and rollouts: per step the names medo1's report
-    reads (reward, kl, correct_rate, format_rate) and every verl metric under its own name.
+    """Write `<out>/metrics.jsonl` from verl's metrics, rollouts and medo1's reward records: per step the names
+    medo1's report reads (reward, kl, correct_rate, format_rate, verify_failed_rate; val_reward,
+    val_correct_rate, val_format_rate at validation steps) and every verl metric under its own name.
     Returns the number of steps."""
     verl = Path(verl_dir)
     metrics = read_verl_metrics(metrics_files(verl))
-    rates = rollout_rates(verl / "rollouts")
+    rates = rollout_rates(verl / "rollouts", reward_records(verl))
     lines = []
     for step in sorted(metrics):
         data = metrics[step]
         row: dict[str, Any] = {"step": step}
         row.update({ours: data[theirs] for theirs, ours in METRIC_NAMES.items() if theirs in data})
         row.update(rates.get(step, {}))
+        for name, value in data.items():
+            if (m := VAL_RE.match(name)) and m.group(1) in VAL_NAMES:
+                row[VAL_NAMES[m.group(1)]] = value
         row.update({k: v for k, v in data.items() if isinstance(v, (int, float)) and not isinstance(v, bool)})
         lines.append(json.dumps(row))
     target = Path(out) / "metrics.jsonl"
@@ -131,3 +166,16 @@ def import_metrics(verl_dir: str | Path, out: str | Path) -> int:
     tmp.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
     tmp.replace(target)
     return len(lines)
+
+
+def prune_checkpoints(verl_dir: str | Path, keep: int) -> list[Path]:
+    """Once the final weights are written: keep the newest `keep` of verl's checkpoints (0: none). Returns
+    the folders removed."""
+    root = Path(verl_dir)
+    steps = sorted((int(m.group(1)), p) for p in root.glob("global_step_*") if (m := STEP_RE.match(p.name)))
+    removed = [p for _, p in steps[: max(0, len(steps) - keep)]]
+    for path in removed:
+        shutil.rmtree(path, ignore_errors=True)
+    if keep == 0 and (root / TRACKER).exists():
+        (root / TRACKER).unlink()
+    return removed

@@ -11,17 +11,25 @@ A row:
 `compute_score` (medo1.integrations.verl_reward) gets `ground_truth` and `extra_info` back per sample.
 The validation file holds `val_size` problems drawn (seeded) from the RL problems and left out of
 training; with none to spare it is the training file itself and validation is off.
+
+Given the policy's tokenizer, problems whose chat prompt is longer than `max_prompt_length` tokens are
+left out here, by the rule verl's `filter_overlong_prompts` applies (and our PPO), and listed with their
+reason in `skipped.json`: the number of training rows is then exactly what verl's dataloader holds, so
+the run's epochs and steps can be planned from it. `fingerprint` names the training data (problems and
+their order): a checkpoint trained on other data is not resumed (medo1.integrations.verl_launch).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from medo1.records import Problem
-from medo1.train.data import prompt_messages
+from medo1.train.data import prompt_ids, prompt_messages
 
 LINEAGE = ("id", "source", "source_id", "mcq_id", "original_answer")
 
@@ -32,6 +40,24 @@ class VerlData:
     val: Path
     train_rows: int
     val_rows: int  # 0: `val` is the training file (no held-out problems)
+    skipped: list[dict[str, Any]] = field(default_factory=list)  # {"id", "reason"} of problems left out
+    fingerprint: str = ""
+
+
+@dataclass
+class VerlRows:
+    """The rows of both files before they are written."""
+
+    train: list[dict[str, Any]]
+    val: list[dict[str, Any]]
+    skipped: list[dict[str, Any]]
+
+    @property
+    def fingerprint(self) -> str:
+        """A hash of the training problems in their order (what verl's dataloader state indexes into)."""
+        ids = [[r["extra_info"]["id"], r["prompt"][0]["content"], r["reward_model"]["ground_truth"]]
+               for r in self.train]
+        return hashlib.sha256(json.dumps(ids, ensure_ascii=False).encode()).hexdigest()[:16]
 
 
 def data_source(run_name: str) -> str:
@@ -63,19 +89,53 @@ def split_problems(problems: list[Problem], val_size: int, seed: int) -> tuple[l
             [p for i, p in enumerate(problems) if i in held])
 
 
-def write_verl_data(problems: list[Problem], out_dir: str | Path, *, run_name: str, val_size: int = 64,
-                    seed: int = 0, style: str = "rule", ability: str = "medical") -> VerlData:
-    """Write `train.parquet` and `val.parquet` under `out_dir` (replaced atomically)."""
+def within_prompt_limit(problems: list[Problem], tokenizer, max_prompt_length: int
+                        ) -> tuple[list[Problem], list[dict[str, Any]]]:
+    """(kept, skipped): problems whose chat prompt (with the generation prompt) fits `max_prompt_length` tokens."""
+    kept, skipped = [], []
+    for p in problems:
+        length = len(prompt_ids(tokenizer, p.question))
+        if length > max_prompt_length:
+            skipped.append({"id": p.id, "reason": f"prompt is {length} tokens, over max_prompt_length "
+                                                  f"{max_prompt_length}"})
+        else:
+            kept.append(p)
+    return kept, skipped
+
+
+def verl_rows(problems: list[Problem], *, run_name: str, val_size: int = 64, seed: int = 0, style: str = "rule",
+              ability: str = "medical", tokenizer=None, max_prompt_length: int | None = None) -> VerlRows:
+    skipped: list[dict[str, Any]] = []
+    if tokenizer is not None and max_prompt_length is not None:
+        problems, skipped = within_prompt_limit(problems, tokenizer, max_prompt_length)
+    train, val = split_problems(problems, val_size, seed)
+    source = data_source(run_name)
+    return VerlRows([verl_row(p, i, "train", source=source, style=style, ability=ability) for i, p in enumerate(train)],
+                    [verl_row(p, i, "val", source=source, style=style, ability=ability) for i, p in enumerate(val)],
+                    skipped)
+
+
+def write_rows(rows: VerlRows, out_dir: str | Path) -> VerlData:
+    """Write `train.parquet` and `val.parquet` (the training file when nothing is held out) and `skipped.json`
+    under `out_dir`, each replaced atomically."""
     import pandas as pd
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    train, val = split_problems(problems, val_size, seed)
-    source = data_source(run_name)
     paths = {"train": out / "train.parquet", "val": out / "val.parquet"}
-    for split, part in (("train", train), ("val", val or train)):
-        rows = [verl_row(p, i, split, source=source, style=style, ability=ability) for i, p in enumerate(part)]
+    for split, part in (("train", rows.train), ("val", rows.val or rows.train)):
         tmp = paths[split].with_suffix(".tmp")
-        pd.DataFrame(rows).to_parquet(tmp, index=False)
+        pd.DataFrame(part).to_parquet(tmp, index=False)
         tmp.replace(paths[split])
-    return VerlData(paths["train"], paths["val"], len(train), len(val))
+    tmp = out / "skipped.json.tmp"
+    tmp.write_text(json.dumps(rows.skipped, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.replace(out / "skipped.json")
+    return VerlData(paths["train"], paths["val"], len(rows.train), len(rows.val), rows.skipped, rows.fingerprint)
+
+
+def write_verl_data(problems: list[Problem], out_dir: str | Path, *, run_name: str, val_size: int = 64,
+                    seed: int = 0, style: str = "rule", ability: str = "medical", tokenizer=None,
+                    max_prompt_length: int | None = None) -> VerlData:
+    """Write `train.parquet` and `val.parquet` under `out_dir` (replaced atomically)."""
+    return write_rows(verl_rows(problems, run_name=run_name, val_size=val_size, seed=seed, style=style,
+                                ability=ability, tokenizer=tokenizer, max_prompt_length=max_prompt_length), out_dir)

@@ -38,15 +38,33 @@ The overlong penalty (`overlong_buffer_len` > 0, `overlong_penalty_factor`) is t
 verl's `dapo` reward manager's: use it with the `naive` or `rate_limited` manager, or it counts twice.
 
 The verifier is built once per reward worker (per event loop) from `reward_kwargs` and kept: an LLM
-judge's requests go through medo1's request cache (`cache`: the sqlite file, shared by the workers)
-and at most `concurrency` are in flight per worker (the `rate_limited` manager adds verl's global
-request and token rate limits on top).
+judge's requests go through medo1's request cache (`cache`: the sqlite file) and at most `concurrency`
+are in flight per worker. verl starts `reward.num_workers` workers, each with its own `rate_limited`
+limits, so medo1 hands each worker its share of the run's totals (verl_overrides.judge_limits).
+
+On a cluster (`cache_per_node`) each node keeps its own cache file beside the named one
+(`requests.<host>.sqlite`): SQLite's write-ahead log needs every process of a database on one host, and
+the shared filesystem of a cluster is seen from many.
+
+An API judge's key (OPENAI_API_KEY, and OPENAI_BASE_URL) reaches the reward workers on every node in memory:
+medo1's verl entry (verl_main) puts the launching environment's values in a named Ray actor, and each worker
+asks it once, before its judge is built (values already in the worker's environment are kept).
+
+verl scores a reward that outlives its `reward.timeout` as 0.0 with other keys; `verify_timeout` (set
+below verl's) ends the verification first, and it counts as a failed verification.
+
+verl's V1 rollout dump keeps only the score of each sample; with `samples_dir` each reward worker appends
+one line per sample (a hash of the response and answer, and the four keys) to `<samples_dir>/<host>-<pid>.jsonl`,
+from which medo1.integrations.verl_ckpt takes the per-step correct, format and failed-verification rates.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
+import os
+import socket
 import time
 from functools import lru_cache
 from pathlib import Path
@@ -56,13 +74,29 @@ from medo1.errors import Medo1Error
 from medo1.verify import REWARD_WRONG, TERMS, Overlong, Verifier, load_verifier, score_response
 
 KEYS = TERMS
+JUDGE_ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL")  # what an API judge (medo1.llm.openai) reads
+JUDGE_ENV_ACTOR = "medo1_judge_env"
+_ENV_ASKED: list[bool] = []
 
 _VERIFIERS: dict[tuple, Verifier] = {}
 
 
+def node_cache(cache: str | bool) -> str | bool:
+    """This node's own cache file beside `cache` (True: the default one); False stays off."""
+    if cache is False:
+        return False
+    from medo1.llm.cache import default_cache_path
+
+    path = default_cache_path() if cache is True else Path(cache)
+    host = "".join(c if c.isalnum() or c in "-." else "_" for c in socket.gethostname()) or "host"
+    return str(path.with_name(f"{path.stem}.{host}{path.suffix or '.sqlite'}"))
+
+
 def verifier_for(verifier: str = "match", *, lang: str = "en", prompts: str | None = None, concurrency: int = 32,
-                 cache: str | bool = True, threshold: float = 0.5) -> Verifier:
+                 cache: str | bool = True, threshold: float = 0.5, cache_per_node: bool = False) -> Verifier:
     """The verifier of these settings for the running event loop (clients are bound to their loop)."""
+    if cache_per_node:
+        cache = node_cache(cache)
     try:
         loop_id = id(asyncio.get_running_loop())
     except RuntimeError:
@@ -81,6 +115,41 @@ def _record_failure(path: str, extra_info: dict | None, ground_truth: str, reaso
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a", encoding="utf-8") as f:  # one short append per failure: whole lines from every worker
         f.write(json.dumps(line, ensure_ascii=False) + "\n")
+
+
+async def judge_env_from_ray() -> None:
+    """Once per worker: the judge's environment from medo1's named Ray actor, when running under Ray with one."""
+    if _ENV_ASKED:
+        return
+    _ENV_ASKED.append(True)
+    try:
+        import ray
+    except ImportError:
+        return
+    if not ray.is_initialized():
+        return
+    try:
+        holder = ray.get_actor(JUDGE_ENV_ACTOR)
+    except ValueError:  # no API judge's environment was handed out
+        return
+    for name, value in (await holder.get.remote()).items():
+        os.environ.setdefault(name, value)
+
+
+def sample_key(solution_str: str, ground_truth: str) -> str:
+    """What joins a reward record to its line in verl's rollout dump (response and answer)."""
+    return hashlib.sha256(f"{solution_str}\0{ground_truth}".encode()).hexdigest()[:20]
+
+
+def _record_sample(folder: str, solution_str: str, ground_truth: str, extra_info: dict | None,
+                   result: dict[str, float]) -> None:
+    extra = extra_info or {}
+    line = {"key": sample_key(solution_str, ground_truth), "id": extra.get("id"), "split": extra.get("split"),
+            **{k: result[k] for k in KEYS}}
+    path = Path(folder) / f"{socket.gethostname()}-{os.getpid()}.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(json.dumps(line) + "\n")
 
 
 @lru_cache(maxsize=4)
@@ -103,7 +172,8 @@ async def compute_score(data_source: str, solution_str: str, ground_truth: str, 
                         concurrency: int = 32, cache: str | bool = True, threshold: float = 0.5,
                         failed_path: str | None = None, tokenizer: str | None = None,
                         max_resp_len: int | None = None, overlong_buffer_len: int = 0,
-                        overlong_penalty_factor: float = 1.0, **_: Any) -> dict[str, float]:
+                        overlong_penalty_factor: float = 1.0, verify_timeout: float | None = None,
+                        cache_per_node: bool = False, samples_dir: str | None = None, **_: Any) -> dict[str, float]:
     """medo1's reward of one response (see the module docstring); extra keyword arguments from verl
     (`reward_router_address`, ...) are ignored."""
     overlong = None
@@ -113,13 +183,31 @@ async def compute_score(data_source: str, solution_str: str, ground_truth: str, 
                              "and max_resp_len (data.max_response_length) to count a response's tokens")
         overlong = Overlong(int(max_resp_len), int(overlong_buffer_len), float(overlong_penalty_factor))
     truncated, length = response_tokens(solution_str or "", tokenizer, max_resp_len)
+    if verifier.startswith("judge:openai:"):
+        await judge_env_from_ray()
     judge = verifier_for(verifier, lang=lang, prompts=prompts, concurrency=concurrency, cache=cache,
-                         threshold=threshold)
-    result = await score_response(solution_str or "", str(ground_truth), judge, truncated=truncated, length=length,
-                                  overlong=overlong)
+                         threshold=threshold, cache_per_node=cache_per_node)
+    result = await score_response(solution_str or "", str(ground_truth), _Bounded(judge, verify_timeout),
+                                  truncated=truncated, length=length, overlong=overlong)
     terms = result.terms()
     if result.verify_failed:  # no way to leave it out: scored as wrong, and recorded
         terms["score"] = REWARD_WRONG + result.overlong_penalty
         if failed_path:
             _record_failure(failed_path, extra_info, str(ground_truth), result.error or "no verdict")
+    if samples_dir:
+        _record_sample(samples_dir, solution_str or "", str(ground_truth), extra_info, terms)
     return terms
+
+
+class _Bounded:
+    """A verifier whose verdict must come within `timeout` seconds (None: no bound); later is a failed
+    verification, so it is medo1's rule that scores it, not verl's timeout."""
+
+    def __init__(self, verifier: Verifier, timeout: float | None):
+        self.verifier, self.timeout, self.name = verifier, timeout, verifier.name
+
+    async def verify(self, response: str, reference: str) -> bool:
+        try:
+            return await asyncio.wait_for(self.verifier.verify(response, reference), self.timeout)
+        except asyncio.TimeoutError:
+            raise TimeoutError(f"no verdict within {self.timeout} s") from None
