@@ -25,12 +25,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from medo1.cot import ReplyError, ask_parsed, extract_json, get_key, grammar_backed
 from medo1.errors import Medo1Error
 from medo1.jsonl import StageOutput, read_jsonl
 from medo1.llm.base import ChatModel
 from medo1.pool import CallPool, StageProgress, StageUsage, run_items
 from medo1.prompts import load_prompt, render
+from medo1.reasoning.cot import (
+    ReplyError,
+    ask_parsed,
+    extract_json,
+    get_key,
+    grammar_backed,
+)
 from medo1.records import MCQ, Problem, content_id
 from medo1.verify import MatchVerifier
 

@@ -280,9 +280,9 @@ def _remove_outputs(run: Run, stage: str) -> None:
     import shutil
 
     from medo1.decontaminate import dropped_path
-    from medo1.pool import usage_path
     from medo1.jsonl import failed_path
-    from medo1.synthesize import official_path
+    from medo1.pool import usage_path
+    from medo1.reasoning.synthesize import official_path
 
     for key in OUTPUTS[stage]:
         path = getattr(run.paths, key)

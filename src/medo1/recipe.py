@@ -24,8 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from medo1.curate import CurateConfig
 from medo1.errors import InputError, Medo1Error
 from medo1.evaluate import EvalConfig
-from medo1.search import SearchConfig
-from medo1.synthesize import SynthConfig
+from medo1.reasoning.config import SearchConfig, SynthConfig
 from medo1.verify.train import VerifierTrainConfig
 
 BUNDLED_RECIPES = Path(__file__).parent / "recipes"

@@ -101,7 +101,7 @@ def _registry():
 
 
 def stage_search(run: Run) -> dict[str, Any]:
-    from medo1.search import SearchConfig, search_file
+    from medo1.reasoning.search import SearchConfig, search_file
 
     r, p = run.recipe, run.paths
     cfg = SearchConfig(**r.search.model_dump(), seed=r.seed, lang=r.lang, prompts=_prompts(r))
@@ -113,7 +113,7 @@ def stage_search(run: Run) -> dict[str, Any]:
 
 
 def stage_synthesize(run: Run) -> dict[str, Any]:
-    from medo1.synthesize import SynthConfig, synthesize_file
+    from medo1.reasoning.synthesize import SynthConfig, synthesize_file
 
     r, p = run.recipe, run.paths
     cfg = SynthConfig(**r.synthesize.model_dump(), seed=r.seed, lang=r.lang, prompts=_prompts(r))

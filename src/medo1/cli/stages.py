@@ -38,7 +38,7 @@ def search(
     no_cache: bool = NoCacheOpt,
 ):
     """Stage 1: verifier-guided search for a correct reasoning trajectory per problem."""
-    from medo1.search import SearchConfig, search_file
+    from medo1.reasoning.search import SearchConfig, search_file
 
     cfg = SearchConfig(max_depth=max_depth, max_attempts=max_attempts,
                        strategies=tuple(s.strip() for s in strategies.split(",") if s.strip()),
@@ -80,7 +80,7 @@ def synthesize(
     no_cache: bool = NoCacheOpt,
 ):
     """Stage 1: successful traces -> complex CoT and response (or an ablation variant) for SFT."""
-    from medo1.synthesize import SynthConfig, official_path, synthesize_file
+    from medo1.reasoning.synthesize import SynthConfig, official_path, synthesize_file
 
     if format not in ("medo1", "official"):
         raise Medo1Error(f"--format must be 'medo1' or 'official', got {format!r}")
