@@ -10,7 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from medo1.cli import app
-from medo1.curate import CurateConfig, curate, parse_label, problem_id, rule_reason, rule_rewrite
+from medo1.curate import CurateConfig, curate, parse_label, problem_id
+from medo1.curate_rules import rule_reason, rule_rewrite
 from medo1.data import SAMPLE_MCQ, load_sample
 from medo1.decontaminate import decontaminate_file
 from medo1.errors import InputError
