@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from medo1.llm.chat_template import prompt_messages
 from medo1.records import Problem
-from medo1.train.data import prompt_messages
 
 LINEAGE = ("id", "source", "source_id", "mcq_id", "original_answer")
 
