@@ -10,15 +10,13 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 from medo1.errors import Medo1Error
 from medo1.jsonl import read_jsonl
 from medo1.recipe import SAMPLE, Recipe
 from medo1.records import MCQ
-
-if TYPE_CHECKING:
-    from medo1.pipeline import Run
+from medo1.rundir import Run
 
 
 def stage_curate(run: Run) -> dict[str, Any]:

@@ -39,7 +39,7 @@ from medo1.jsonl import StageOutput, failed_path, read_jsonl
 from medo1.llm.base import ChatModel
 from medo1.pool import CallPool, StageProgress, StageUsage, run_items
 from medo1.prompts import load_prompt, render
-from medo1.reasoning.config import VARIANTS, SynthConfig
+from medo1.reasoning.config import SynthConfig
 from medo1.reasoning.consistency import (
     CheckFailed,
     CommittedAsker,

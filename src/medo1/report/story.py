@@ -14,8 +14,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from medo1.report.facts import (MODELS, TOO_WIDE, cost_line, disk_usage, eval_outputs, eval_results, funnel,
-                                human_bytes, output_stats, pct, recipe_of, stages_of, too_wide, usage_rows)
+from medo1.report.facts import (
+    MODELS,
+    TOO_WIDE,
+    cost_line,
+    disk_usage,
+    eval_outputs,
+    eval_results,
+    funnel,
+    human_bytes,
+    output_stats,
+    pct,
+    recipe_of,
+    stages_of,
+    too_wide,
+    usage_rows,
+)
 
 TOO_FEW = "too few items to compare"
 
@@ -87,7 +101,7 @@ def summary(root: Path) -> list[Fact]:
 
     facts.append(Fact("Cost", cost_line(usage_rows(root, recipe))))
     if stages:
-        from medo1.pipeline import STAGES
+        from medo1.rundir import STAGES
 
         total = sum(s.get("seconds", 0) for s in stages.values())
         parts = ", ".join(f"{name} {_seconds(stages[name].get('seconds', 0))}" for name in STAGES
@@ -103,7 +117,7 @@ def summary(root: Path) -> list[Fact]:
 def caveats(root: Path) -> list[str]:
     """Plain sentences: what this run's set-up can show and what it cannot."""
     from medo1.embedded import EMBEDDED_NAME
-    from medo1.pipeline import STAGES
+    from medo1.rundir import STAGES
 
     recipe, stages = recipe_of(root), stages_of(root)
     models, said = recipe.get("models", {}), []
