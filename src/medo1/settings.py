@@ -44,6 +44,8 @@ BOUNDS: dict[str, dict[str, float]] = {
     "warmup_ratio": {"ge": 0, "lt": 1},
     "lora_dropout": {"ge": 0, "lt": 1},
     "heldout": {"gt": 0, "lt": 1},
+    "rl_fraction": {"ge": 0, "le": 1},
+    "span": {"ge": 8},
     "max_repeated": {"gt": 0, "le": 1},
     "gamma": {"ge": 0, "le": 1},
     "lam": {"ge": 0, "le": 1},
