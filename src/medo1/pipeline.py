@@ -78,11 +78,13 @@ def run_recipe(
     cache: bool = True,
     report: bool = True,
     keep_checkpoints: int | None = None,
+    sets: list[str] | tuple[str, ...] = (),
     console: Console | None = None,
 ) -> Path:
-    """Run (or resume) the recipe's stages in `out`; returns the run directory. `keep_checkpoints`
-    overrides the recipe's `sft.keep_checkpoints` and `rl.keep_checkpoints`."""
-    loaded = load_recipe(recipe, quick=quick)
+    """Run (or resume) the recipe's stages in `out`; returns the run directory. `sets` are
+    `section.key=value` overrides of the recipe (`--set`); `keep_checkpoints` overrides the recipe's
+    `sft.keep_checkpoints` and `rl.keep_checkpoints`."""
+    loaded = load_recipe(recipe, quick=quick, sets=sets)
     if keep_checkpoints is not None:
         if keep_checkpoints < 0:
             raise Medo1Error(f"--keep-checkpoints {keep_checkpoints}: expected 0 or more")

@@ -24,7 +24,7 @@ from medo1.decontaminate import DecontaminateConfig
 from medo1.errors import InputError, Medo1Error
 from medo1.evaluate import EvalConfig
 from medo1.reasoning.config import SearchConfig, SynthConfig
-from medo1.settings import Strict, section_model
+from medo1.settings import Strict, apply_sets, section_model
 from medo1.split import SplitConfig
 from medo1.verify.train import VerifierTrainConfig
 
@@ -201,10 +201,14 @@ def _loc_name(loc: tuple[Any, ...]) -> str:
     return out or "(recipe)"
 
 
-def _validation_error(path: Path, root: yaml.Node | None, err: ValidationError, quick: bool) -> InputError:
+def _validation_error(path: Path, root: yaml.Node | None, err: ValidationError, quick: bool,
+                      sets: tuple[str, ...] = ()) -> Medo1Error:
     first = err.errors()[0]
     # Tagged unions put the tag in the location (rl.PPOSection.lr); drop what is not a key.
     loc = tuple(p for p in first["loc"] if not (isinstance(p, str) and p.endswith("Section")) and p not in RL_ALGOS)
+    given = [item for item in sets if item.partition("=")[0].strip() == _loc_name(loc)]
+    if given:  # the value came from the command line, not the file
+        return Medo1Error(f"--set {given[-1]!r}: {first['msg']}")
     kind = first["type"]
     if kind == "extra_forbidden":
         problem = "unknown key"
@@ -220,9 +224,11 @@ def _validation_error(path: Path, root: yaml.Node | None, err: ValidationError, 
     return InputError(path, line, where, problem)
 
 
-def load_recipe(recipe: str | os.PathLike | None = None, *, quick: bool = False, check_files: bool = True) -> Recipe:
-    """Read and validate a recipe. `quick=True` applies the recipe's `quick:` overrides first;
-    `check_files=False` skips checking that the input files it names exist (e.g. for templates)."""
+def load_recipe(recipe: str | os.PathLike | None = None, *, quick: bool = False, check_files: bool = True,
+                sets: list[str] | tuple[str, ...] = ()) -> Recipe:
+    """Read and validate a recipe. `quick=True` applies the recipe's `quick:` overrides first, then
+    `sets` (`section.key=value`, as `medo1 run --set` gives them) are applied; `check_files=False`
+    skips checking that the input files it names exist (e.g. for templates)."""
     path = resolve_recipe_path(recipe)
     try:
         text = path.read_text(encoding="utf-8")
@@ -242,10 +248,13 @@ def load_recipe(recipe: str | os.PathLike | None = None, *, quick: bool = False,
         if not isinstance(overrides, dict):
             raise Medo1Error(f"{path}: --quick needs a `quick:` section of overrides in the recipe")
         raw = _deep_merge(raw, overrides)
+    schema = build_recipe_model()
+    if sets:
+        raw = apply_sets(raw, list(sets), schema)
     try:
-        config = build_recipe_model().model_validate(raw)
+        config = schema.model_validate(raw)
     except ValidationError as err:
-        raise _validation_error(path, root, err, quick) from None
+        raise _validation_error(path, root, err, quick, tuple(sets)) from None
     result = Recipe(config, path, raw)
     if check_files:
         _check_files(result, root, quick)
