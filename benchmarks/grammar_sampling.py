@@ -18,12 +18,12 @@ import asyncio
 import os
 import time
 
-from medo1.cot import cot_schema
 from medo1.data import load_sample
 from medo1.embedded import embedded_gguf_path
 from medo1.llm.grammar_sampling import LazyGrammarSampler
 from medo1.llm.llamacpp import LlamaCppChatModel
 from medo1.prompts import load_prompt, render
+from medo1.reasoning.cot import cot_schema
 
 
 async def tokens_per_second(model: LlamaCppChatModel, prompts: list[str], schema: dict | None, args) -> tuple[float, int]:

@@ -29,12 +29,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.openai_server import OpenAIServerProcess, Reply  # noqa: E402
-
 from medo1.llm.openai import OpenAIChatModel  # noqa: E402
+from medo1.reasoning.search import SearchConfig, search  # noqa: E402
 from medo1.records import Problem  # noqa: E402
-from medo1.search import SearchConfig, search  # noqa: E402
 from medo1.verify import JudgeVerifier  # noqa: E402
+from tests.openai_server import OpenAIServerProcess, Reply  # noqa: E402
 
 
 class ScriptedModels:

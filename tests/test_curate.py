@@ -10,15 +10,16 @@ import pytest
 from typer.testing import CliRunner
 
 from medo1.cli import app
-from medo1.curate import CurateConfig, curate, parse_label, problem_id, rule_reason, rule_rewrite
-from medo1.cot import ReplyError
+from medo1.curate import CurateConfig, curate, parse_label, problem_id
+from medo1.curate_rules import rule_reason, rule_rewrite
 from medo1.data import SAMPLE_MCQ, load_sample
 from medo1.decontaminate import decontaminate_file
 from medo1.errors import InputError
 from medo1.jsonl import failed_path, read_jsonl
 from medo1.llm.openai import OpenAIChatModel, RetryPolicy
+from medo1.reasoning.cot import ReplyError
+from medo1.reasoning.search import SearchConfig, search
 from medo1.records import MCQ, Problem, SearchTrace
-from medo1.search import SearchConfig, search
 from medo1.split import split_file, split_ids
 from medo1.verify import MatchVerifier
 from tests.openai_server import Reply, fixed

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
+from medo1.llm.chat_template import end_of_turn_token, register_end_of_turn
 from medo1.llm.hf import stop_token_ids
-from medo1.train.data import end_of_turn_token, register_end_of_turn
 from medo1.train.ppo import eos_token_ids
 from medo1.train.sft import SFTSettings, train_sft
 from tests.tiny import CHATML_TEMPLATE, build_tiny_model, build_tokenizer

@@ -10,9 +10,9 @@ from typer.testing import CliRunner
 from medo1.cli import app
 from medo1.errors import InputError
 from medo1.jsonl import JsonlWriter, read_jsonl
+from medo1.reasoning.search import SearchConfig, search
 from medo1.recipe import load_recipe
 from medo1.records import MCQ, EvalItem, Problem, Record, SearchTrace, SFTExample
-from medo1.search import SearchConfig, search
 from medo1.split import split_file
 from medo1.verify import MatchVerifier
 from tests.openai_server import fixed

@@ -13,9 +13,9 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
+from medo1.llm.chat_template import prompt_ids
 from medo1.llm.hf import HFChatModel
 from medo1.llm.sampling import owned_fields, unowned_defaults
-from medo1.train.data import prompt_ids
 from medo1.train.ppo import sample_responses
 from tests.tiny import build_varied_model
 

@@ -16,11 +16,11 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from medo1.cot import ReplyError, parse_cot, parse_refinement
 from medo1.jsonl import failed_path, read_jsonl
 from medo1.llm.openai import OpenAIChatModel, RetryPolicy
+from medo1.reasoning.cot import ReplyError, parse_cot, parse_refinement
+from medo1.reasoning.search import STRATEGIES, SearchConfig, search, search_file
 from medo1.records import CoTStep, Problem, SearchTrace
-from medo1.search import STRATEGIES, SearchConfig, search, search_file
 from medo1.verify import JudgeVerifier, MatchVerifier
 from tests.openai_server import Reply, by_tag
 
@@ -324,8 +324,13 @@ async def test_label_hint_round_continues_the_last_path(openai_server, tmp_path)
 def test_grammar_schemas_spell_out_each_shape():
     import jsonschema
 
-    from medo1.cot import COT_SCHEMA, GRAMMAR_COT_SCHEMA, GRAMMAR_REFINEMENT_SCHEMA, REFINEMENT_SCHEMA, \
-        grammar_cot_schema
+    from medo1.reasoning.cot import (
+        COT_SCHEMA,
+        GRAMMAR_COT_SCHEMA,
+        GRAMMAR_REFINEMENT_SCHEMA,
+        REFINEMENT_SCHEMA,
+        grammar_cot_schema,
+    )
 
     def reply(*actions: str, conclusion: str = "Vitamin B12 deficiency") -> dict:
         content = {"Final Conclusion": conclusion}
@@ -358,7 +363,7 @@ def test_grammar_schemas_fit_the_token_budget():
     # a grammar-held reply must end within max_tokens: a cut-off reply is invalid JSON and its call is wasted
     import jsonschema
 
-    from medo1.cot import CHARS_PER_TOKEN, STEP_CHARS, grammar_cot_schema
+    from medo1.reasoning.cot import CHARS_PER_TOKEN, STEP_CHARS, grammar_cot_schema
 
     for max_tokens in (256, 320, 512):
         for refinement in (False, True):
@@ -382,7 +387,7 @@ def test_grammar_schemas_fit_the_token_budget():
 def test_llama_cpp_builds_an_exact_grammar_for_each_shape():
     llama_grammar = pytest.importorskip("llama_cpp.llama_grammar")
 
-    from medo1.cot import GRAMMAR_COT_SCHEMA, GRAMMAR_REFINEMENT_SCHEMA, grammar_cot_schema
+    from medo1.reasoning.cot import GRAMMAR_COT_SCHEMA, GRAMMAR_REFINEMENT_SCHEMA, grammar_cot_schema
 
     for schema in (GRAMMAR_COT_SCHEMA, GRAMMAR_REFINEMENT_SCHEMA, grammar_cot_schema("B12", refinement=True),
                    grammar_cot_schema("B12", refinement=True, max_tokens=256), grammar_cot_schema(max_tokens=320)):
@@ -434,8 +439,8 @@ def _synth_teacher(prompts: list[str]):
 
 
 async def test_synthesis_rewrites_the_trajectory(openai_server, tmp_path):
-    from medo1.cot import cot_text
-    from medo1.synthesize import SynthConfig, synthesize
+    from medo1.reasoning.cot import cot_text
+    from medo1.reasoning.synthesize import SynthConfig, synthesize
 
     items = problems(3)
     rewrites: list[str] = []
@@ -462,8 +467,8 @@ def test_teacher_budgets_default_to_the_papers_8192(openai_server, tmp_path):
     from typer.testing import CliRunner
 
     from medo1.cli import app
+    from medo1.reasoning.synthesize import SynthConfig
     from medo1.recipe import load_recipe
-    from medo1.synthesize import SynthConfig
 
     assert SearchConfig().max_tokens == 8192 and SynthConfig().max_tokens == 8192
     paper = load_recipe("paper-8b", check_files=False)

@@ -8,13 +8,13 @@ import pytest
 from typer.testing import CliRunner
 
 from medo1.cli import app
-from medo1.cot import ReplyError, parse_cot
 from medo1.jsonl import failed_path, read_jsonl
 from medo1.llm.openai import OpenAIChatModel, RetryPolicy
 from medo1.pool import usage_path
+from medo1.reasoning.cot import ReplyError, parse_cot
+from medo1.reasoning.synth_replies import reasoning_parser, repeated_share
+from medo1.reasoning.synthesize import SynthConfig, example_id, official_path, synthesize, synthesize_file
 from medo1.records import Problem, SearchTrace, SFTExample, TraceStep
-from medo1.synth_replies import reasoning_parser, repeated_share
-from medo1.synthesize import SynthConfig, example_id, official_path, synthesize, synthesize_file
 from medo1.thinking import format_target, parse_output
 from tests.openai_server import Reply, by_tag
 
@@ -310,7 +310,7 @@ async def test_summary_counts_and_consistency_rate(openai_server, tmp_path):
                                  "agreed_first": 1, "reasked": 1, "drifted": 1, "verify_errors": 0,
                                  "consistency_rate": 0.3333}
     # the same figures from the files (what the run report reads; they also cover resumed runs)
-    from medo1.synthesize import answer_checks
+    from medo1.reasoning.synthesize import answer_checks
 
     again = answer_checks(out)
     assert (again.checked, again.agreed_first, again.reasked, again.drifted) == (3, 1, 1, 1)
@@ -468,7 +468,7 @@ def test_embedded_teacher_yields_examples_that_state_the_answer(tmp_path, capsys
     """The demo's settings on the embedded 135M teacher (llama.cpp, grammar-held reasoning): told the verified
     answer, it still yields SFT examples, and every one of them passes the check. With response_max_chars 0 the
     grammar allows one response, the answer line, so none is asked for."""
-    from medo1.consistency import final_thought
+    from medo1.reasoning.consistency import final_thought
     from medo1.verify import MatchVerifier
 
     traces_path = tmp_path / "traces.jsonl"
@@ -495,7 +495,7 @@ def test_grammar_backed_replies_state_the_answer_in_a_fixed_sentence():
     from llama_cpp.llama_grammar import json_schema_to_gbnf
 
     from medo1.llm import load_model
-    from medo1.synth_replies import REASONING_SCHEMA, reasoning_schema, response_schema
+    from medo1.reasoning.synth_replies import REASONING_SCHEMA, reasoning_schema, response_schema
 
     model = load_model("embedded", cache=False)  # loads nothing until the first call
     line = "The answer is Type 2 diabetes mellitus (T2DM)."
@@ -534,9 +534,9 @@ def test_grammar_held_reasoning_fits_the_token_budget():
     its call is wasted (the quick demo lost 5 of 13 traces that way at 160 tokens)."""
     import re
 
-    from medo1.cot import CHARS_PER_TOKEN
     from medo1.llm import load_model
-    from medo1.synth_replies import JSON_CHARS, LINE_MAX, reasoning_schema
+    from medo1.reasoning.cot import CHARS_PER_TOKEN
+    from medo1.reasoning.synth_replies import JSON_CHARS, LINE_MAX, reasoning_schema
 
     model = load_model("embedded", cache=False)
     line = "The answer is Type 2 diabetes mellitus (T2DM)."
@@ -558,7 +558,7 @@ def test_grammar_held_reasoning_fits_the_token_budget():
 
 
 async def test_grammar_backed_response_reply_is_read_from_its_json():
-    from medo1.synth_replies import response_parser
+    from medo1.reasoning.synth_replies import response_parser
 
     parse = response_parser(0.3, json_reply=True)
     assert parse('{"Response": "The answer is Gout. Monosodium urate crystals in the joint."}') == \

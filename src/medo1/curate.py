@@ -25,12 +25,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from medo1.cot import ReplyError, ask_parsed, extract_json, get_key, grammar_backed
+from medo1.curate_rules import rule_reason, rule_rewrite, stem_length
 from medo1.errors import Medo1Error
 from medo1.jsonl import StageOutput, read_jsonl
 from medo1.llm.base import ChatModel
 from medo1.pool import CallPool, StageProgress, StageUsage, run_items
 from medo1.prompts import load_prompt, render
+from medo1.reasoning.cot import (
+    ReplyError,
+    ask_parsed,
+    extract_json,
+    get_key,
+    grammar_backed,
+)
 from medo1.records import MCQ, Problem, content_id
 from medo1.verify import MatchVerifier
 
@@ -68,18 +75,27 @@ class CurateConfig:
     """Settings of stage 0. The paper drops short, negated and multi-answer questions, those
     that all of 3 small models answer, and those its LLM filter does not label Pass."""
 
-    min_words: int = 10  # stems shorter than this are dropped (CJK characters count as words)
-    rule_filter: bool = True  # the negated / EXCEPT / multi-answer / short rules
-    difficulty_max_tokens: int = 256  # answer budget of each difficulty model
-    llm_filter: bool = True  # the four-label check; only "Pass" continues
-    reformat: str = "llm"  # "llm": the teacher rewrites to JSON; "rule": stem + option text, no model
-    check_answer: bool = True  # the rewrite's answer must match the correct option's text
-    max_tokens: int = 1024  # budget of each teacher call
-    retries: int = 2  # re-asks after an invalid structured reply
-    max_answer_words: int = 30  # a "short" standard answer
-    only_split: str | None = None  # keep only input questions of this split (e.g. "train")
-    lang: str = "en"
-    prompts: str | None = None  # a folder overriding the bundled prompt templates
+    min_words: int = field(default=10, metadata={
+        "help": "Stems shorter than this many words are dropped (CJK characters count as words)."})
+    rule_filter: bool = field(default=True, metadata={
+        "help": "Drop short, negated (NOT / EXCEPT / incorrect) and multi-answer questions."})
+    difficulty_max_tokens: int = field(default=256, metadata={"help": "Answer budget of each difficulty model."})
+    llm_filter: bool = field(default=True, metadata={
+        "help": "The teacher labels each question Pass / Too Simple / Ambiguous Answer / Not Reformulatable; "
+                "only Pass continues."})
+    reformat: str = field(default="llm", metadata={
+        "help": "llm: the teacher rewrites the question as an open-ended one with a short answer (JSON); "
+                "rule: the stem asked directly and the correct option's text, no model.", "choices": ["llm", "rule"]})
+    check_answer: bool = field(default=True, metadata={
+        "help": "The rewrite's answer must match the correct option's text."})
+    max_tokens: int = field(default=1024, metadata={"help": "Budget of each teacher call."})
+    retries: int = field(default=2, metadata={"help": "Re-asks after an invalid structured reply."})
+    max_answer_words: int = field(default=30, metadata={
+        "help": "Longest standard answer in words (a short, verifiable answer)."})
+    only_split: str | None = field(default=None, metadata={
+        "help": "Keep only input questions of this split (e.g. train).", "flags": ["--split"]})
+    lang: str = field(default="en", metadata={"help": "Prompt language: en or zh.", "choices": ["en", "zh"]})
+    prompts: str | None = field(default=None, metadata={"help": "A folder overriding the bundled prompt templates."})
 
     def __post_init__(self) -> None:
         if self.reformat not in ("llm", "rule"):
@@ -109,65 +125,6 @@ class Rejected(Exception):
     def __init__(self, stage: str, reason: str, **details: Any):
         self.stage, self.reason, self.details = stage, reason, details
         super().__init__(reason)
-
-
-# ---------------------------------------------------------------- rule filters
-
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-_NEGATED_UPPER = re.compile(r"\b(NOT|EXCEPT|FALSE|INCORRECT|LEAST|NEVER)\b")
-_NEGATED_ASKED = re.compile(
-    r"\b(except|incorrect|untrue|false|least|not\s+(?:true|correct|seen|found|associated|a|an|used|indicated|"
-    r"recommended|characteristic|typical|likely|recognised|recognized|appropriate|a\s+feature)|"
-    r"(?:is|are|was|were|does|do|would|will|should|can|could)\s+not|isn't|aren't|doesn't|wouldn't|cannot)\b",
-    re.IGNORECASE,
-)
-_NEGATED_ZH = re.compile(r"(不正确|不正確|错误的是|錯誤的是|不是|不属于|不屬於|除外|不包括|不符合|不恰当|不宜)")
-_ALL_OF_FOLLOWING = re.compile(r"\ball of the following\b|\ball the following\b|以下都|下列各项都", re.IGNORECASE)
-_MULTI_ASK = re.compile(
-    r"\b(?:which|what)\s+(?:of\s+the\s+following\s+)?(?:statements\s+)?are\s+(?:true|correct|false)\b|"
-    r"\bselect\s+all\b|\bchoose\s+all\b|\bmore\s+than\s+one\b|多选|多選",
-    re.IGNORECASE,
-)
-_MULTI_OPTION = re.compile(
-    r"^\s*(?:all|none|both)\s+(?:of\s+)?(?:the\s+)?(?:above|these|of\s+them|following)?\s*\.?\s*$|"
-    r"^\s*(?:both\s+)?[a-e1-9]\s*(?:,\s*[a-e1-9]\s*)*(?:,?\s*(?:and|&|or)\s*[a-e1-9])\s*\.?\s*$|"
-    r"^\s*(?:only\s+)?[a-e1-9](?:\s*,\s*[a-e1-9])+\s*\.?\s*$|"
-    r"^\s*(?:以上都是|以上均是|以上都不是|以上皆是|以上皆非)\s*$",
-    re.IGNORECASE,
-)
-
-
-def stem_length(text: str) -> int:
-    """Words, with each CJK character counted as one word."""
-    return len(_CJK.sub(" ", text).split()) + len(_CJK.findall(text))
-
-
-def asked_part(question: str) -> str:
-    """The sentence that asks (the last one), where negation decides what is asked."""
-    parts = [p for p in re.split(r"(?<=[.!?。！？])\s+", question.strip()) if p.strip()]
-    return parts[-1] if parts else question
-
-
-def rule_reason(mcq: MCQ, min_words: int) -> str | None:
-    """Why the rules drop this MCQ, or None when it passes them."""
-    length = stem_length(mcq.question)
-    if length < min_words:
-        return f"short stem ({length} words, fewer than {min_words})"
-    upper = _NEGATED_UPPER.search(mcq.question)
-    if upper:
-        return f"negated question ({upper.group(0)!r})"
-    asked = asked_part(mcq.question)
-    negated = _NEGATED_ASKED.search(asked) or _NEGATED_ZH.search(asked)
-    if negated:
-        return f"negated question ({negated.group(0)!r})"
-    if _ALL_OF_FOLLOWING.search(mcq.question):
-        return "'all of the following' question"
-    if _MULTI_ASK.search(mcq.question):
-        return "multi-answer question"
-    for letter, text in mcq.options.items():
-        if _MULTI_OPTION.match(text):
-            return f"multi-answer option {letter} ({text!r})"
-    return None
 
 
 # ---------------------------------------------------------------- model steps
@@ -232,22 +189,6 @@ def rewrite_parser(mcq: MCQ, cfg: CurateConfig):
         return question, answer
 
     return parse
-
-
-_WHICH = [
-    (re.compile(r"\bwhich of the following (is|are|was|were|would be|will be|should be)\b", re.IGNORECASE), r"what \1"),
-    (re.compile(r"\bwhich of the following\b", re.IGNORECASE), "what"),
-    (re.compile(r"\bwhich one of these\b", re.IGNORECASE), "what"),
-]
-
-
-def rule_rewrite(mcq: MCQ) -> tuple[str, str]:
-    """No model: the stem asked directly ("which of the following is" -> "what is"), and the option's text."""
-    question = mcq.question.strip()
-    for pattern, repl in _WHICH:
-        question = pattern.sub(repl, question)
-    question = re.sub(r"(^|[.?!]\s+)([a-z])", lambda m: m.group(1) + m.group(2).upper(), question)
-    return question, mcq.answer_text
 
 
 # ---------------------------------------------------------------- one question through the funnel

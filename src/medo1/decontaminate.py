@@ -26,6 +26,15 @@ from medo1.errors import Medo1Error
 from medo1.jsonl import iter_json_values
 
 SPAN = 64
+
+
+@dataclass
+class DecontaminateConfig:
+    enabled: bool = field(default=True, metadata={"help": "Drop training items that overlap an evaluation item."})
+    span: int = field(default=SPAN, metadata={
+        "help": "Characters a shared span must have to drop an item (the Med-PaLM 2 rule: 64)."})
+
+
 _SKIP_KEYS = {"id", "reason", "mcq_id", "problem_id", "source", "source_id", "split", "bench", "variant", "tag"}
 
 

@@ -9,7 +9,8 @@ Every stage writes its outputs into the run directory and, when it finishes, a l
 finished stages; a stage killed half-way resumes from its own outputs (item stages skip
 finished ids, training resumes from its latest checkpoint). Changing the settings of a
 finished stage is an error rather than a silent mix: redo it with `--from STAGE --force`.
-What each stage reads and which settings it gets is `medo1.stages`; this module owns the run.
+What each stage reads and which settings it gets is `medo1.stages`; the run directory (paths, run.json,
+fingerprints) is `medo1.rundir`; this module decides which stages run.
 
 Run directory:
     recipe.yaml        the validated recipe, every default filled in
@@ -30,134 +31,18 @@ Run directory:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import yaml
 from rich.console import Console
 
 from medo1.errors import Medo1Error
 from medo1.recipe import Recipe, load_recipe
+from medo1.rundir import OUTPUTS, STAGES, TRAINING, Run
 from medo1.stages import RUNNERS
-
-STAGES = ("curate", "split", "decontaminate", "search", "synthesize", "verifier", "sft", "rl", "eval")
-TRAINING = ("sft", "rl")  # the stages that may run under `accelerate launch` (several processes)
-# Settings that change what is kept on disk, not what a stage computes: left out of its fingerprint.
-NOT_FINGERPRINTED = ("keep_checkpoints",)
-
-# The recipe sections (and model roles) each stage depends on: its fingerprint.
-DEPENDS: dict[str, tuple[str, ...]] = {
-    "curate": ("data", "curate", "models.teacher", "models.difficulty", "lang", "prompts"),
-    "split": ("split", "seed"),
-    "decontaminate": ("decontaminate", "eval.benches", "eval.data", "eval.cop_base"),
-    "search": ("search", "models.teacher", "models.verifier", "seed", "lang", "prompts"),
-    "synthesize": ("synthesize", "models.teacher", "models.verifier", "seed", "lang", "prompts"),
-    "verifier": ("verifier", "models.verifier", "seed"),
-    "sft": ("sft", "models.policy", "seed"),
-    "rl": ("rl", "models.verifier", "seed"),  # + the verifier section when that stage is on (fingerprint)
-    "eval": ("eval", "models.policy", "lang", "prompts", "seed"),
-}
-
-
-@dataclass
-class Paths:
-    root: Path
-
-    def __getattr__(self, name: str) -> Path:
-        files = {
-            "recipe": "recipe.yaml", "state": "run.json", "cache": "cache.sqlite", "log": "logs/run.log",
-            "mcq": "mcq.jsonl", "problems": "problems.jsonl", "search_split": "split/search.jsonl",
-            "rl_split": "split/rl.jsonl", "eval_items": "eval_items.jsonl", "search_problems": "clean/search.jsonl",
-            "rl_problems": "clean/rl.jsonl", "traces": "traces.jsonl", "sft_data": "sft.jsonl",
-            "verdicts": "verdicts.jsonl", "verifier_data": "verifier/data.jsonl",
-            "verifier_model": "ckpt/verifier", "sft_model": "ckpt/sft", "rl_model": "ckpt/rl", "eval": "eval",
-        }
-        if name not in files:
-            raise AttributeError(name)
-        return self.root / files[name]
-
-
-class Run:
-    """One run directory: its recipe, its state file and its log."""
-
-    def __init__(self, recipe: Recipe, root: Path, *, concurrency: int | None, cache: bool,
-                 console: Console | None = None):
-        self.recipe, self.paths = recipe, Paths(root)
-        self.concurrency = concurrency or recipe.models.concurrency
-        self.cache: bool | Path = self.paths.cache if cache else False
-        self.console = console or Console(stderr=True)
-        root.mkdir(parents=True, exist_ok=True)
-        self.paths.log.parent.mkdir(parents=True, exist_ok=True)
-        self.state = json.loads(self.paths.state.read_text()) if self.paths.state.exists() else {"stages": {}}
-        self.main = int(os.environ.get("RANK", "0")) == 0  # under accelerate launch, one process keeps the books
-
-    # ------------------------------------------------------------ bookkeeping
-
-    def log(self, message: str) -> None:
-        if not self.main:
-            return
-        with open(self.paths.log, "a", encoding="utf-8") as f:
-            f.write(f"{datetime.now().isoformat(timespec='seconds')} {message}\n")
-
-    def fingerprint(self, stage: str) -> str:
-        dumped = self.recipe.dump()
-        picked = {}
-        for dotted in DEPENDS[stage]:
-            value: Any = dumped
-            for part in dotted.split("."):
-                value = value.get(part) if isinstance(value, dict) else None
-            if isinstance(value, dict):
-                value = {k: v for k, v in value.items() if k not in NOT_FINGERPRINTED}
-            picked[dotted] = value
-        if stage == "rl" and dumped["verifier"]["enabled"]:  # rl rewards with the verifier stage's classifier
-            picked["verifier"] = dumped["verifier"]  # (only then: runs made before that stage keep their prints)
-        return hashlib.sha256(json.dumps(picked, sort_keys=True).encode()).hexdigest()[:16]
-
-    def done(self, stage: str) -> dict[str, Any] | None:
-        return self.state["stages"].get(stage)
-
-    def mark_done(self, stage: str, seconds: float, summary: dict[str, Any], cpu_seconds: float | None = None) -> None:
-        self.state["stages"][stage] = {
-            "seconds": round(seconds, 1), "summary": summary, "fingerprint": self.fingerprint(stage),
-            **({"cpu_seconds": round(cpu_seconds, 1)} if cpu_seconds is not None else {}),
-            "finished": datetime.now().isoformat(timespec="seconds"),
-        }
-        self._save_state()
-
-    def forget(self, stage: str) -> None:
-        if self.state["stages"].pop(stage, None) is not None:
-            self._save_state()
-
-    def _save_state(self) -> None:
-        if not self.main:
-            return
-        tmp = self.paths.state.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.state, indent=2, default=str) + "\n")
-        tmp.replace(self.paths.state)
-
-    def spec(self, role: str) -> str:
-        return self.recipe.model_spec(getattr(self.recipe.models, role))
-
-
-# What each stage writes: removed by --force so the stage starts over.
-OUTPUTS: dict[str, tuple[str, ...]] = {
-    "curate": ("mcq", "problems"),
-    "split": ("search_split", "rl_split"),
-    "decontaminate": ("eval_items", "search_problems", "rl_problems"),
-    "search": ("traces",),
-    "synthesize": ("sft_data",),
-    "verifier": ("verifier_data", "verifier_model"),
-    "sft": ("sft_model",),
-    "rl": ("rl_model",),
-    "eval": ("eval",),
-}
-
 
 # ---------------------------------------------------------------- the run
 
@@ -193,11 +78,13 @@ def run_recipe(
     cache: bool = True,
     report: bool = True,
     keep_checkpoints: int | None = None,
+    sets: list[str] | tuple[str, ...] = (),
     console: Console | None = None,
 ) -> Path:
-    """Run (or resume) the recipe's stages in `out`; returns the run directory. `keep_checkpoints`
-    overrides the recipe's `sft.keep_checkpoints` and `rl.keep_checkpoints`."""
-    loaded = load_recipe(recipe, quick=quick)
+    """Run (or resume) the recipe's stages in `out`; returns the run directory. `sets` are
+    `section.key=value` overrides of the recipe (`--set`); `keep_checkpoints` overrides the recipe's
+    `sft.keep_checkpoints` and `rl.keep_checkpoints`."""
+    loaded = load_recipe(recipe, quick=quick, sets=sets)
     if keep_checkpoints is not None:
         if keep_checkpoints < 0:
             raise Medo1Error(f"--keep-checkpoints {keep_checkpoints}: expected 0 or more")
@@ -280,9 +167,9 @@ def _remove_outputs(run: Run, stage: str) -> None:
     import shutil
 
     from medo1.decontaminate import dropped_path
-    from medo1.pool import usage_path
     from medo1.jsonl import failed_path
-    from medo1.synthesize import official_path
+    from medo1.pool import usage_path
+    from medo1.reasoning.synthesize import official_path
 
     for key in OUTPUTS[stage]:
         path = getattr(run.paths, key)

@@ -12,20 +12,20 @@ Input paths are relative to the recipe file; `sample` names the bundled question
 
 from __future__ import annotations
 
-import dataclasses
 import os
-import typing
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import BaseModel, Field, ValidationError, create_model
 
 from medo1.curate import CurateConfig
+from medo1.decontaminate import DecontaminateConfig
 from medo1.errors import InputError, Medo1Error
 from medo1.evaluate import EvalConfig
-from medo1.search import SearchConfig
-from medo1.synthesize import SynthConfig
+from medo1.reasoning.config import SearchConfig, SynthConfig
+from medo1.settings import Strict, apply_sets, section_model
+from medo1.split import SplitConfig
 from medo1.verify.train import VerifierTrainConfig
 
 BUNDLED_RECIPES = Path(__file__).parent / "recipes"
@@ -35,54 +35,6 @@ ENGINE_HELP = ("ppo, grpo: ours (torch + accelerate for ppo, TRL for grpo; one m
                "rollouts, FSDP; pip install -e '.[verl]').")
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-# The ranges of the stages' numeric settings, by name (the same the CLI options enforce): a recipe with `lr: -1`
-# or `batch_size: 0` stops at once with its file, line and field, not after the stages before the one that reads it.
-_AT_LEAST_ONE = ("batch_size", "micro_batch_size", "rollout_batch_size", "max_tokens", "difficulty_max_tokens",
-                 "max_new_tokens", "max_prompt_length", "max_length", "max_attempts", "logging_steps", "save_steps",
-                 "num_mini_batches", "ppo_epochs", "lora_r", "lora_alpha", "min_lines", "patience", "n_gpus_per_node",
-                 "nnodes", "tensor_parallel_size", "judge_max_concurrent")
-_AT_LEAST_ZERO = ("lr", "learning_rate", "critic_lr", "weight_decay", "kl_coef", "dpo_beta", "temperature",
-                  "max_grad_norm", "vf_coef", "clip_range", "value_clip_range", "retries", "answer_retries",
-                  "max_depth", "keep_checkpoints", "response_max_chars", "min_words", "warmup_steps",
-                  "max_answer_words")
-BOUNDS: dict[str, dict[str, float]] = {
-    **{name: {"ge": 1} for name in _AT_LEAST_ONE},
-    **{name: {"ge": 0} for name in _AT_LEAST_ZERO},
-    "epochs": {"gt": 0},
-    "max_steps": {"ge": -1},
-    "warmup_ratio": {"ge": 0, "lt": 1},
-    "lora_dropout": {"ge": 0, "lt": 1},
-    "heldout": {"gt": 0, "lt": 1},
-    "max_repeated": {"gt": 0, "le": 1},
-    "gamma": {"ge": 0, "le": 1},
-    "lam": {"ge": 0, "le": 1},
-    "target_precision": {"gt": 0, "le": 1},
-    "gpu_memory_utilization": {"gt": 0, "le": 1},
-    "vllm_gpu_memory_utilization": {"gt": 0, "le": 1},
-}
-
-
-def _section(config_cls: type, name: str, exclude: tuple[str, ...], **extra: Any) -> type[BaseModel]:
-    """A pydantic model with the fields (types, defaults, help, `BOUNDS`) of a stage's config dataclass."""
-    hints = typing.get_type_hints(config_cls)
-    fields: dict[str, Any] = dict(extra)
-    for f in dataclasses.fields(config_cls):
-        if f.name in exclude:
-            continue
-        description = f.metadata.get("help")
-        bounds = BOUNDS.get(f.name, {})
-        if f.default is not dataclasses.MISSING:
-            fields[f.name] = (hints[f.name], Field(default=f.default, description=description, **bounds))
-        elif f.default_factory is not dataclasses.MISSING:
-            fields[f.name] = (hints[f.name], Field(default_factory=f.default_factory, description=description,
-                                                   **bounds))
-    return create_model(name, __base__=Strict, **fields)
-
-
 def _training_sections():
     # Imported here: the training modules pull in transformers/TRL, which the data stages do not need.
     from medo1.integrations.verl_overrides import VerlSettings
@@ -90,15 +42,15 @@ def _training_sections():
     from medo1.train.sft import SFTSettings
     from medo1.train.trl_rl import TRLRLSettings
 
-    sft = _section(SFTSettings, "SFTSection", ("data", "model", "out", "resume", "seed", "chat_template"))
-    verl = _section(VerlSettings, "VerlSection", ())
+    sft = section_model(SFTSettings, "SFTSection", ("data", "model", "out", "resume", "seed", "chat_template"))
+    verl = section_model(VerlSettings, "VerlSection", ())
     engine = dict(engine=(Literal["ours", "verl"], Field(default="ours", description=ENGINE_HELP)),
                   verl=(verl, Field(default_factory=verl, description="rl.engine verl: cluster and rollout settings.")))
-    ppo = _section(PPOConfig, "PPOSection", ("problems", "model", "out", "verifier", "resume", "seed"),
-                   algo=(Literal["ppo"], "ppo"), **engine)
+    ppo = section_model(PPOConfig, "PPOSection", ("problems", "model", "out", "verifier", "resume", "seed"),
+                        algo=(Literal["ppo"], "ppo"), **engine)
     trl_exclude = ("algo", "problems", "model", "out", "verifier", "resume", "seed")
-    grpo = _section(TRLRLSettings, "GRPOSection", trl_exclude, algo=(Literal["grpo"], ...), **engine)
-    trl = _section(TRLRLSettings, "TRLSection", trl_exclude, algo=(Literal["rloo", "dpo"], ...))
+    grpo = section_model(TRLRLSettings, "GRPOSection", trl_exclude, algo=(Literal["grpo"], ...), **engine)
+    trl = section_model(TRLRLSettings, "TRLSection", trl_exclude, algo=(Literal["rloo", "dpo"], ...))
     return sft, ppo, grpo, trl
 
 
@@ -118,16 +70,9 @@ class ModelsSection(Strict):
     concurrency: int = Field(default=32, ge=1, description="Model requests in flight at once (hf: batch size).")
 
 
-class SplitSection(Strict):
-    rl_fraction: float = Field(default=0.5, ge=0.0, le=1.0, description="Share of problems kept for RL (paper: 20K/40K).")
-
-
-class DecontaminateSection(Strict):
-    enabled: bool = True
-    span: int = Field(default=64, ge=8, description="Drop items sharing a span this long with an eval item (Med-PaLM 2 rule).")
-
-
-_EvalSection = _section(EvalConfig, "EvalSection", ("lang", "prompts", "progress", "seed"))
+SplitSection = section_model(SplitConfig, "SplitSection")
+DecontaminateSection = section_model(DecontaminateConfig, "DecontaminateSection")
+_EvalSection = section_model(EvalConfig, "EvalSection", ("lang", "prompts", "progress", "seed"))
 
 
 class ReportSection(Strict):
@@ -139,10 +84,10 @@ class ReportSection(Strict):
 def build_recipe_model() -> type[BaseModel]:
     sft, ppo, grpo, trl = _training_sections()
     rl = Annotated[Union[ppo, grpo, trl], Field(discriminator="algo")]
-    curate = _section(CurateConfig, "CurateSection", ("only_split", "lang", "prompts"))
-    search = _section(SearchConfig, "SearchSection", ("seed", "lang", "prompts"))
-    synthesize = _section(SynthConfig, "SynthSection", ("seed", "lang", "prompts"))
-    verifier = _section(
+    curate = section_model(CurateConfig, "CurateSection", ("only_split", "lang", "prompts"))
+    search = section_model(SearchConfig, "SearchSection", ("seed", "lang", "prompts"))
+    synthesize = section_model(SynthConfig, "SynthSection", ("seed", "lang", "prompts"))
+    verifier = section_model(
         VerifierTrainConfig, "VerifierSection", ("data", "out", "seed"),
         enabled=(bool, Field(default=False, description="Train a classifier verifier on the judge's verdicts of "
                                                         "search and synthesis; `rl` then uses it instead of the judge.")),
@@ -255,10 +200,14 @@ def _loc_name(loc: tuple[Any, ...]) -> str:
     return out or "(recipe)"
 
 
-def _validation_error(path: Path, root: yaml.Node | None, err: ValidationError, quick: bool) -> InputError:
+def _validation_error(path: Path, root: yaml.Node | None, err: ValidationError, quick: bool,
+                      sets: tuple[str, ...] = ()) -> Medo1Error:
     first = err.errors()[0]
     # Tagged unions put the tag in the location (rl.PPOSection.lr); drop what is not a key.
     loc = tuple(p for p in first["loc"] if not (isinstance(p, str) and p.endswith("Section")) and p not in RL_ALGOS)
+    given = [item for item in sets if item.partition("=")[0].strip() == _loc_name(loc)]
+    if given:  # the value came from the command line, not the file
+        return Medo1Error(f"--set {given[-1]!r}: {first['msg']}")
     kind = first["type"]
     if kind == "extra_forbidden":
         problem = "unknown key"
@@ -274,9 +223,11 @@ def _validation_error(path: Path, root: yaml.Node | None, err: ValidationError, 
     return InputError(path, line, where, problem)
 
 
-def load_recipe(recipe: str | os.PathLike | None = None, *, quick: bool = False, check_files: bool = True) -> Recipe:
-    """Read and validate a recipe. `quick=True` applies the recipe's `quick:` overrides first;
-    `check_files=False` skips checking that the input files it names exist (e.g. for templates)."""
+def load_recipe(recipe: str | os.PathLike | None = None, *, quick: bool = False, check_files: bool = True,
+                sets: list[str] | tuple[str, ...] = ()) -> Recipe:
+    """Read and validate a recipe. `quick=True` applies the recipe's `quick:` overrides first, then
+    `sets` (`section.key=value`, as `medo1 run --set` gives them) are applied; `check_files=False`
+    skips checking that the input files it names exist (e.g. for templates)."""
     path = resolve_recipe_path(recipe)
     try:
         text = path.read_text(encoding="utf-8")
@@ -296,10 +247,13 @@ def load_recipe(recipe: str | os.PathLike | None = None, *, quick: bool = False,
         if not isinstance(overrides, dict):
             raise Medo1Error(f"{path}: --quick needs a `quick:` section of overrides in the recipe")
         raw = _deep_merge(raw, overrides)
+    schema = build_recipe_model()
+    if sets:
+        raw = apply_sets(raw, list(sets), schema)
     try:
-        config = build_recipe_model().model_validate(raw)
+        config = schema.model_validate(raw)
     except ValidationError as err:
-        raise _validation_error(path, root, err, quick) from None
+        raise _validation_error(path, root, err, quick, tuple(sets)) from None
     result = Recipe(config, path, raw)
     if check_files:
         _check_files(result, root, quick)

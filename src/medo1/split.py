@@ -9,11 +9,18 @@ from __future__ import annotations
 import json
 import os
 import random
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from medo1.errors import Medo1Error
 from medo1.jsonl import iter_json_values, parse_record
 from medo1.records import Problem
+
+
+@dataclass
+class SplitConfig:
+    rl_fraction: float = field(default=0.5, metadata={
+        "help": "Share of problems kept for RL; the rest go to search and SFT (paper: 20K of 40K)."})
 
 
 def split_ids(ids: list[str], *, rl_fraction: float = 0.5, seed: int = 0) -> tuple[set[str], set[str]]:

@@ -10,15 +10,13 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 from medo1.errors import Medo1Error
 from medo1.jsonl import read_jsonl
 from medo1.recipe import SAMPLE, Recipe
 from medo1.records import MCQ
-
-if TYPE_CHECKING:
-    from medo1.pipeline import Run
+from medo1.rundir import Run
 
 
 def stage_curate(run: Run) -> dict[str, Any]:
@@ -101,7 +99,7 @@ def _registry():
 
 
 def stage_search(run: Run) -> dict[str, Any]:
-    from medo1.search import SearchConfig, search_file
+    from medo1.reasoning.search import SearchConfig, search_file
 
     r, p = run.recipe, run.paths
     cfg = SearchConfig(**r.search.model_dump(), seed=r.seed, lang=r.lang, prompts=_prompts(r))
@@ -113,7 +111,7 @@ def stage_search(run: Run) -> dict[str, Any]:
 
 
 def stage_synthesize(run: Run) -> dict[str, Any]:
-    from medo1.synthesize import SynthConfig, synthesize_file
+    from medo1.reasoning.synthesize import SynthConfig, synthesize_file
 
     r, p = run.recipe, run.paths
     cfg = SynthConfig(**r.synthesize.model_dump(), seed=r.seed, lang=r.lang, prompts=_prompts(r))

@@ -7,43 +7,30 @@ from typing import Optional
 
 import typer
 
-from medo1.cli.app import ConcurrencyOpt, LangOpt, NoCacheOpt, PromptsOpt, app
+from medo1.cli.app import ConcurrencyOpt, NoCacheOpt, config_command
+from medo1.curate import CurateConfig
+from medo1.decontaminate import DecontaminateConfig
+from medo1.split import SplitConfig
 
 
-@app.command()
+@config_command(CurateConfig)
 def curate(
+    cfg: CurateConfig,
     input: Path = typer.Option(..., "--input", help="MCQ file (.jsonl or .json): ours, MedQA or MedMCQA fields."),
     out: Path = typer.Option(..., "--out", help="Output problems.jsonl (rejected ones go to problems.rejected.jsonl)."),
     teacher: str = typer.Option("embedded", "--teacher", help="Model spec of the LLM filter and rewrite."),
     difficulty_models: Optional[str] = typer.Option(
         None, "--difficulty-models", help="Comma-separated model specs; questions all of them answer are dropped."),
-    min_words: int = typer.Option(10, "--min-words", min=0, help="Drop stems shorter than this many words."),
-    rule_filter: bool = typer.Option(True, "--rule-filter/--no-rule-filter",
-                                     help="Drop short, negated (NOT/EXCEPT) and multi-answer questions."),
-    llm_filter: bool = typer.Option(True, "--llm-filter/--no-llm-filter",
-                                    help="Keep only questions the teacher labels Pass."),
-    reformat: str = typer.Option("llm", "--reformat", help="llm: the teacher rewrites; rule: stem + option text."),
-    check_answer: bool = typer.Option(True, "--check-answer/--no-check-answer",
-                                      help="The rewritten answer must match the correct option."),
-    split: Optional[str] = typer.Option(None, "--split", help="Only input questions of this split (e.g. train)."),
     cop_base: Optional[int] = typer.Option(None, "--cop-base", min=0, max=1,
                                            help="MedMCQA cop counts from 0 (hub release) or 1 (original release); "
                                                 "default: detected per file."),
-    max_tokens: int = typer.Option(1024, "--max-tokens", min=1, help="Budget of each teacher reply."),
-    difficulty_max_tokens: int = typer.Option(256, "--difficulty-max-tokens", min=1,
-                                              help="Budget of each difficulty model's answer."),
-    lang: str = LangOpt,
-    prompts: Optional[Path] = PromptsOpt,
     retry_failed: bool = typer.Option(False, "--retry-failed", help="Run rejected questions again."),
     concurrency: int = ConcurrencyOpt,
     no_cache: bool = NoCacheOpt,
 ):
     """Stage 0: turn MCQs into open-ended verifiable problems."""
-    from medo1.curate import CurateConfig, curate_file
+    from medo1.curate import curate_file
 
-    cfg = CurateConfig(min_words=min_words, rule_filter=rule_filter, llm_filter=llm_filter, reformat=reformat,
-                       check_answer=check_answer, max_tokens=max_tokens, difficulty_max_tokens=difficulty_max_tokens,
-                       only_split=split, lang=lang, prompts=str(prompts) if prompts else None)
     specs = [s.strip() for s in (difficulty_models or "").split(",") if s.strip()]
     summary = curate_file(input, out, cfg, teacher=teacher, difficulty_models=specs, concurrency=concurrency,
                           cache=not no_cache, retry_failed=retry_failed, cop_base=cop_base)
@@ -52,33 +39,33 @@ def curate(
                f"(dropped: {dropped}; errors {summary.errors}; done earlier {summary.skipped}) -> {out}")
 
 
-@app.command("split")
+@config_command(SplitConfig, name="split")
 def split_(
+    cfg: SplitConfig,
     problems: Path = typer.Option(..., "--problems", help="Problems file."),
     search_out: Path = typer.Option(..., "--search-out", help="Output: problems for search and SFT."),
     rl_out: Path = typer.Option(..., "--rl-out", help="Output: problems for RL."),
-    rl_fraction: float = typer.Option(0.5, "--rl-fraction", min=0.0, max=1.0, help="Share of problems for RL."),
     seed: int = typer.Option(0, "--seed", help="Seed of the shuffle."),
 ):
     """Split problems into a search/SFT part and an RL part (seeded)."""
     from medo1.split import split_file
 
-    n_search, n_rl = split_file(problems, search_out, rl_out, rl_fraction=rl_fraction, seed=seed)
+    n_search, n_rl = split_file(problems, search_out, rl_out, rl_fraction=cfg.rl_fraction, seed=seed)
     typer.echo(f"split: {n_search} -> {search_out}, {n_rl} -> {rl_out}")
 
 
-@app.command()
+@config_command(DecontaminateConfig, skip=("enabled",))
 def decontaminate(
+    cfg: DecontaminateConfig,
     input: Path = typer.Option(..., "--input", help="Records to clean (MCQs, problems, traces or SFT examples)."),
     out: Path = typer.Option(..., "--out", help="Output file; dropped items go to <out>.contaminated.jsonl."),
     against: list[Path] = typer.Option(..., "--against", help="Evaluation file(s); repeat the option for more."),
-    span: int = typer.Option(64, "--span", min=8, help="Characters a shared span must have."),
     show: int = typer.Option(20, "--show", min=0, help="How many dropped items to list."),
 ):
     """Drop items sharing a 64-character span with an evaluation set (the Med-PaLM 2 rule)."""
     from medo1.decontaminate import decontaminate_file, dropped_path
 
-    report = decontaminate_file(input, out, against, n=span)
+    report = decontaminate_file(input, out, against, n=cfg.span)
     typer.echo(f"decontaminate: dropped {len(report.dropped)} of {report.input} items, kept {report.kept} -> {out}")
     for item in report.dropped[:show]:
         typer.echo(f"  {item['id']}: {item['reason']}: {item['span']!r}")

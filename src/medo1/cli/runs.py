@@ -100,6 +100,8 @@ def run(
     keep_checkpoints: Optional[int] = typer.Option(
         None, "--keep-checkpoints", min=0, help="Resumable checkpoints each training stage keeps once its final "
         "weights are written (overrides the recipe; default 0: only the final weights)."),
+    set_: list[str] = typer.Option([], "--set", help="Override a recipe setting: section.key=value (repeatable; "
+                                   "the value is YAML, e.g. --set sft.epochs=1 --set search.strategies=[correction])."),
 ):
     """Run the whole recipe (curate, split, decontaminate, search, synthesize, sft, rl, eval) as one
     resumable run. Kill it at any time; the same command resumes where it stopped."""
@@ -110,14 +112,14 @@ def run(
         from medo1.recipe import load_recipe
         from medo1.stages import rl_on_verl
 
-        loaded = load_recipe(recipe, quick=quick)
+        loaded = load_recipe(recipe, quick=quick, sets=set_)
         root = out or default_run_dir(loaded, quick)
         typer.echo(rl_on_verl(Run(loaded, root, concurrency=concurrency, cache=not no_cache), print_launch=True))
         return
 
     stages = [s.strip() for s in only.split(",") if s.strip()] if only else None
     run_recipe(recipe, out, quick=quick, only=stages, start=start, force=force, concurrency=concurrency,
-               cache=not no_cache, keep_checkpoints=keep_checkpoints)
+               cache=not no_cache, keep_checkpoints=keep_checkpoints, sets=set_)
 
 
 @app.command()

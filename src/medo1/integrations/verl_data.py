@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from medo1.llm.chat_template import prompt_ids, prompt_messages
 from medo1.records import Problem
-from medo1.train.data import prompt_ids, prompt_messages
 
 LINEAGE = ("id", "source", "source_id", "mcq_id", "original_answer")
 

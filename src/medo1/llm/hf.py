@@ -339,7 +339,7 @@ def stop_token_ids(model, tokenizer) -> list[int]:
     """Every token that ends a reply: the generation config's, the tokenizer's EOS and the chat template's
     end-of-turn token, so a checkpoint that never registered it (saved by older code, or trained
     elsewhere with a template added) still stops at the end of its turn instead of at max_tokens."""
-    from medo1.train.data import end_of_turn_token
+    from medo1.llm.chat_template import end_of_turn_token
 
     eos = model.generation_config.eos_token_id
     ids = list(eos) if isinstance(eos, (list, tuple)) else ([eos] if eos is not None else [])

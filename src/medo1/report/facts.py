@@ -79,7 +79,7 @@ def funnel(root: Path) -> list[tuple[str, int]]:
 
 def consistency_row(root: Path) -> list[Any] | None:
     """The synthesis answer check over everything in sft.jsonl and sft.failed.jsonl (None: nothing checked)."""
-    from medo1.synthesize import answer_checks
+    from medo1.reasoning.synthesize import answer_checks
 
     s = answer_checks(root / "sft.jsonl")
     if not (s.checked or s.verify_errors):

@@ -91,7 +91,7 @@ def summary(root: Path) -> list[Fact]:
 
     facts.append(Fact("Cost", cost_line(usage_rows(root, recipe))))
     if stages:
-        from medo1.pipeline import STAGES
+        from medo1.rundir import STAGES
 
         total = sum(s.get("seconds", 0) for s in stages.values())
         parts = ", ".join(f"{name} {_seconds(stages[name].get('seconds', 0))}" for name in STAGES
@@ -107,7 +107,7 @@ def summary(root: Path) -> list[Fact]:
 def caveats(root: Path) -> list[str]:
     """Plain sentences: what this run's set-up can show and what it cannot."""
     from medo1.embedded import EMBEDDED_NAME
-    from medo1.pipeline import STAGES
+    from medo1.rundir import STAGES
 
     recipe, stages = recipe_of(root), stages_of(root)
     models, said = recipe.get("models", {}), []

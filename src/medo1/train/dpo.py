@@ -17,6 +17,7 @@ import torch
 
 from medo1.errors import Medo1Error
 from medo1.jsonl import StageOutput, failed_path, read_jsonl
+from medo1.llm.chat_template import prompt_ids, prompt_messages
 from medo1.llm.hf import whole_weights
 from medo1.records import Record
 from medo1.train.common import (
@@ -30,7 +31,7 @@ from medo1.train.common import (
     world_size,
     write_json,
 )
-from medo1.train.data import load_problems, prompt_ids, prompt_messages
+from medo1.train.data import load_problems
 from medo1.train.ppo import Scorer, eos_token_ids, sample_responses
 from medo1.train.reward import RewardScorer
 from medo1.train.trl_rl import MetricsCallback, TRLRLSettings, _say, _trainer_args

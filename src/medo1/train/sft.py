@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 
 from medo1.errors import Medo1Error
+from medo1.llm.chat_template import check_chat_template, register_end_of_turn
 from medo1.train.common import (
     KEEP_CHECKPOINTS_HELP,
     MetricsCallback,
@@ -38,12 +39,7 @@ from medo1.train.common import (
     world_size,
     write_json,
 )
-from medo1.train.data import (
-    check_chat_template,
-    load_sft_examples,
-    register_end_of_turn,
-    tokenize_sft,
-)
+from medo1.train.data import load_sft_examples, tokenize_sft
 
 
 @dataclass

@@ -28,6 +28,7 @@ import torch
 
 from medo1.errors import Medo1Error
 from medo1.jsonl import JsonlWriter
+from medo1.llm.chat_template import prompt_messages
 from medo1.llm.sampling import owned_fields, unowned_defaults
 from medo1.train.common import (
     KEEP_CHECKPOINTS_HELP,
@@ -43,7 +44,7 @@ from medo1.train.common import (
     warmup_args,
     write_json,
 )
-from medo1.train.data import load_problems, prompt_messages
+from medo1.train.data import load_problems
 from medo1.train.ppo import eos_token_ids
 from medo1.train.reward import trl_reward_func
 from medo1.verify import Overlong

@@ -12,6 +12,7 @@ import torch
 
 from medo1.errors import Medo1Error
 from medo1.jsonl import JsonlWriter
+from medo1.llm.chat_template import prompt_ids
 from medo1.train.common import (
     MetricsLog,
     bf16_supported,
@@ -25,7 +26,7 @@ from medo1.train.common import (
     split_batch,
     write_json,
 )
-from medo1.train.data import load_problems, prompt_ids
+from medo1.train.data import load_problems
 from medo1.train.ppo.config import PPOConfig, Scorer
 from medo1.train.ppo.losses import (
     clipped_policy_loss,

@@ -11,8 +11,14 @@ from __future__ import annotations
 
 import re
 
-from medo1.cot import CHARS_PER_TOKEN, ReplyError, extract_json, get_key, grammar_backed
 from medo1.llm.base import ChatModel
+from medo1.reasoning.cot import (
+    CHARS_PER_TOKEN,
+    ReplyError,
+    extract_json,
+    get_key,
+    grammar_backed,
+)
 from medo1.thinking import FINAL_HEADER, THINKING_HEADER
 
 REASONING_SCHEMA = {

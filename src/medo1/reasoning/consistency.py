@@ -2,7 +2,7 @@
 
 The search verified one answer per problem; the rewrites written from its trajectory (the
 natural reasoning, the formal response) must still commit to it. Each reply is parsed (an
-invalid one is re-asked by `medo1.cot.ask_parsed`), then its conclusion is judged by the run's
+invalid one is re-asked by `medo1.reasoning.cot.ask_parsed`), then its conclusion is judged by the run's
 verifier against the reference:
 
     for turn in 0..answer_retries:
@@ -20,17 +20,15 @@ A verifier that reaches no verdict (a judge outage) is VerifyFailed, never a gue
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
-from medo1.cot import ask_parsed, call_seed
 from medo1.errors import Medo1Error
 from medo1.llm.base import ChatModel
 from medo1.prompts import render
+from medo1.reasoning.config import SynthConfig
+from medo1.reasoning.cot import ask_parsed, call_seed
 from medo1.records import SearchTrace
 from medo1.verify import Verifier
-
-if TYPE_CHECKING:
-    from medo1.synthesize import SynthConfig
 
 
 class CheckFailed(Medo1Error):
@@ -80,7 +78,7 @@ class CommittedAsker:
 
     teacher: ChatModel
     trace: SearchTrace
-    cfg: "SynthConfig"
+    cfg: SynthConfig
     verifier: Verifier | None
     fix_answer: str  # the re-ask template of a drifting reply ({problem}, {answer})
     reasks: dict[str, int] = field(default_factory=dict)  # re-asks for drift, per part

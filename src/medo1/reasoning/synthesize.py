@@ -34,39 +34,28 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-from medo1.consistency import CheckFailed, CommittedAsker, Part, final_thought, short
-from medo1.cot import cot_text
 from medo1.errors import Medo1Error
 from medo1.jsonl import StageOutput, failed_path, read_jsonl
 from medo1.llm.base import ChatModel
 from medo1.pool import CallPool, StageProgress, StageUsage, run_items
 from medo1.prompts import load_prompt, render
+from medo1.reasoning.config import SynthConfig
+from medo1.reasoning.consistency import (
+    CheckFailed,
+    CommittedAsker,
+    Part,
+    final_thought,
+    short,
+)
+from medo1.reasoning.cot import cot_text
+from medo1.reasoning.synth_replies import (
+    reasoning_parser,
+    reasoning_schema,
+    response_parser,
+    response_schema,
+)
 from medo1.records import SearchTrace, SFTExample, content_id
-from medo1.synth_replies import reasoning_parser, reasoning_schema, response_parser, response_schema
 from medo1.verify import JudgeVerifier, MatchVerifier, Verifier, verifier_model
-
-VARIANTS = ("complex", "simple", "direct", "mcq")
-@dataclass
-class SynthConfig:
-    variant: str = "complex"  # complex | simple | direct | mcq
-    min_lines: int = 2  # the natural reasoning must have at least this many separate thoughts (lines)
-    max_repeated: float = 0.3  # a reply with more than this share of repeated text (a loop) is re-asked
-    temperature: float = 0.0
-    seed: int = 0  # sampled calls (temperature > 0) get a seed from this and the trace: re-runs are reproducible
-    max_tokens: int = 8192  # budget of each teacher reply (the paper's; a small one cuts long rewrites)
-    retries: int = 2  # re-asks after an invalid reply
-    check_answer: bool = True  # verify each reply against the trace's verified answer (not for mcq)
-    answer_retries: int = 2  # re-asks after a reply that does not state the verified answer; then the trace fails
-    response_max_chars: int = 240  # grammar-backed teachers: most characters of reasons after the response's answer line
-    # (0: the response is the answer line alone, written without a call: the grammar would allow nothing else)
-    lang: str = "en"
-    prompts: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.variant not in VARIANTS:
-            raise Medo1Error(f"unknown SFT variant {self.variant!r}; choose from {', '.join(VARIANTS)}")
-        if self.answer_retries < 0:
-            raise Medo1Error(f"answer_retries must be 0 or more, got {self.answer_retries}")
 
 
 @dataclass

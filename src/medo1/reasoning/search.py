@@ -13,7 +13,7 @@ For each problem (x, y*):
     discard                                       # (or one label-hint round, when enabled)
 
 The label-hint round is one more refinement of the last attempt's path, told the reference
-answer. Every reply is a CoT JSON checked by `medo1.cot.parse_cot` in the shape of its turn
+answer. Every reply is a CoT JSON checked by `medo1.reasoning.cot.parse_cot` in the shape of its turn
 (initial or refinement); an invalid reply is asked again with the problem stated, a bounded
 number of times, and then the problem is recorded as failed. The trace keeps every reply in
 `steps`, and the successful path (path[:-1] + reply per refinement) in `trajectory`. Each
@@ -30,48 +30,26 @@ import random
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
-from medo1.cot import (ReplyError, ask_parsed, call_seed, conclusion_of, cot_json, cot_schema, grammar_backed,
-                       grammar_cot_schema, parse_cot, parse_refinement)
 from medo1.errors import Medo1Error
 from medo1.jsonl import StageOutput, read_jsonl
 from medo1.llm.base import ChatModel
 from medo1.pool import CallPool, StageProgress, StageUsage, run_items
 from medo1.prompts import load_prompt, render
+from medo1.reasoning.config import STRATEGIES, SearchConfig
+from medo1.reasoning.cot import (
+    ReplyError,
+    ask_parsed,
+    call_seed,
+    conclusion_of,
+    cot_json,
+    cot_schema,
+    grammar_backed,
+    grammar_cot_schema,
+    parse_cot,
+    parse_refinement,
+)
 from medo1.records import CoTStep, Problem, SearchTrace, TraceStep
 from medo1.verify import JudgeVerifier, Verifier, verifier_model
-
-STRATEGIES = ("explore_new_paths", "backtracking", "verification", "correction")
-
-
-@dataclass
-class SearchConfig:
-    """Algorithm 1 settings; the defaults are the paper's (N = 3 refinements, T = 3 attempts)."""
-
-    max_depth: int = 3  # N: refinements per attempt after the initial CoT
-    max_attempts: int = 3  # T: attempts, each from a fresh initial CoT
-    strategies: tuple[str, ...] = STRATEGIES  # sampled uniformly per refinement
-    label_hint: bool = False  # after T failed attempts, one round told the reference answer (a local
-    # grammar-backed teacher is then also held to stating it as the Final Conclusion)
-    seed: int = 0  # strategy draws and sampling seeds derive from (seed, problem id)
-    temperature: float = 0.7  # teacher sampling temperature
-    max_tokens: int = 8192  # budget of each teacher reply (the paper's; a small one cuts long chains)
-    retries: int = 2  # re-asks after an invalid CoT reply
-    lang: str = "en"
-    prompts: str | None = None  # a folder overriding the bundled prompt templates
-
-    def __post_init__(self) -> None:
-        self.strategies = tuple(self.strategies)
-        unknown = [s for s in self.strategies if s not in STRATEGIES]
-        if unknown:
-            raise Medo1Error(f"unknown search strategy {unknown[0]!r}; choose from {', '.join(STRATEGIES)}")
-        if self.max_depth > 0 and not [s for s in self.strategies if s != "backtracking"]:
-            raise Medo1Error("search needs a strategy other than backtracking for the first refinement")
-        if self.max_attempts < 1 or self.max_depth < 0:
-            raise Medo1Error("search needs max_attempts >= 1 and max_depth >= 0")
-
-    def allowed(self, depth: int) -> list[str]:
-        """Strategies for refinement `depth` (1-based): no backtracking before a second conclusion exists."""
-        return [s for s in self.strategies if not (s == "backtracking" and depth == 1)]
 
 
 @dataclass
