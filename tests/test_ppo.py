@@ -194,7 +194,7 @@ def test_ppo_learns_a_toy_reward(tiny_model_dir, problems_file, tmp_path):
 
 def test_ppo_warms_up_and_logs_the_rate_each_step_used(tiny_model_dir, problems_file, tmp_path):
     cfg = _config(tiny_model_dir, problems_file, tmp_path / "warmup", learning_rate=1e-4, lr_scheduler="linear",
-                  warmup_steps=2, max_steps=4)
+                  warmup_ratio=0.5, max_steps=4)
     trainer = PPOTrainer(cfg, ContainsDigit())
     lrs = [trainer.step(step)["lr"] for step in range(cfg.max_steps)]
     assert lrs == pytest.approx([0.0, 0.5e-4, 1e-4, 0.5e-4])  # 2 warmup steps, then linear decay

@@ -31,7 +31,7 @@ def test_bundled_recipes_validate():
         load_recipe("paper-8b")  # a template: its data paths are the user's to fill in
     paper = load_recipe("paper-8b", check_files=False)
     assert paper.models.policy == "hf:meta-llama/Llama-3.1-8B-Instruct"
-    assert (paper.sft.epochs, paper.sft.lr, paper.sft.batch_size) == (3, 5e-6, 128)
+    assert (paper.sft.epochs, paper.sft.learning_rate, paper.sft.batch_size) == (3, 5e-6, 128)
     assert (paper.rl.algo, paper.rl.learning_rate, paper.rl.batch_size, paper.rl.kl_coef) == ("ppo", 5e-7, 128, 0.03)
     assert (paper.search.max_depth, paper.search.max_attempts) == (3, 3)
     # the copy users find in the repository is the bundled one
@@ -40,14 +40,14 @@ def test_bundled_recipes_validate():
 
 def test_defaults_fill_every_stage(tmp_path):
     recipe = load_recipe(write(tmp_path, "name: tiny\n"))
-    assert recipe.rl.algo == "ppo" and recipe.sft.lr == 5e-6 and recipe.search.max_depth == 3
+    assert recipe.rl.algo == "ppo" and recipe.sft.learning_rate == 5e-6 and recipe.search.max_depth == 3
     assert recipe.eval.benches  # the stage's own defaults, not a second copy
 
 
 @pytest.mark.parametrize(
     "text, line, key, problem",
     [
-        ("name: x\nsft:\n  epochs: 2\n  learning_rate: 1e-5\n", 4, "sft.learning_rate", "unknown key"),
+        ("name: x\nsft:\n  epochs: 2\n  learning_rat: 1e-5\n", 4, "sft.learning_rat", "unknown key"),
         ("name: x\nsearch:\n  max_depth: three\n", 3, "search.max_depth", "valid integer"),
         ("name: x\nmodels:\n  concurrency: 0\n", 3, "models.concurrency", "greater than or equal to 1"),
         ("name: x\nrl:\n  algo: a2c\n", 3, "rl.algo", "unknown algo"),
@@ -55,7 +55,7 @@ def test_defaults_fill_every_stage(tmp_path):
         ("name: x\ncurate: [1, 2]\n", 2, "curate", "valid dictionary"),
         ("name: x\nbogus: 1\n", 2, "bogus", "unknown key"),
         # numeric settings out of range stop at once, not after the stages before the one that reads them
-        ("name: x\nsft:\n  epochs: 2\n  lr: -1e-5\n", 4, "sft.lr", "greater than or equal to 0"),
+        ("name: x\nsft:\n  epochs: 2\n  lr: -1e-5\n", 4, "sft.lr", "greater than or equal to 0"),  # the alias
         ("name: x\nsft:\n  batch_size: 0\n", 3, "sft.batch_size", "greater than or equal to 1"),
         ("name: x\nsft:\n  warmup_ratio: 1.5\n", 3, "sft.warmup_ratio", "less than 1"),
         ("name: x\nrl:\n  algo: ppo\n  learning_rate: -1\n", 4, "rl.learning_rate", "greater than or equal to 0"),

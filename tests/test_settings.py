@@ -8,6 +8,7 @@ import dataclasses
 
 import pytest
 import typer
+from rich.markup import escape
 
 from medo1.cli import app
 from medo1.errors import Medo1Error
@@ -21,6 +22,9 @@ COMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "decontaminate": ("medo1.decontaminate:DecontaminateConfig", ("enabled",)),
     "search": ("medo1.reasoning.config:SearchConfig", ()),
     "synthesize": ("medo1.reasoning.config:SynthConfig", ()),
+    "sft": ("medo1.train.config:SFTSettings", ()),
+    "verifier-train": ("medo1.train.verifier:VerifierTrainConfig", ()),
+    "eval": ("medo1.evaluate.runner:EvalConfig", ("data", "progress")),
 }
 # recipe section -> (its config dataclass, fields the run wires itself: paths, the shared seed/lang/prompts)
 SECTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -29,7 +33,19 @@ SECTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "decontaminate": ("medo1.decontaminate:DecontaminateConfig", ()),
     "search": ("medo1.reasoning.config:SearchConfig", ("seed", "lang", "prompts")),
     "synthesize": ("medo1.reasoning.config:SynthConfig", ("seed", "lang", "prompts")),
+    "sft": ("medo1.train.config:SFTSettings", ("data", "model", "out", "resume", "seed", "chat_template")),
+    "verifier": ("medo1.train.verifier:VerifierTrainConfig", ("data", "out", "seed")),
+    "eval": ("medo1.evaluate.runner:EvalConfig", ("lang", "prompts", "progress", "seed")),
+    "rl.ppo": ("medo1.train.rl_config:PPOConfig", ("problems", "model", "out", "verifier", "resume", "seed")),
+    "rl.grpo": ("medo1.train.rl_config:TRLRLSettings", ("algo", "problems", "model", "out", "verifier", "resume",
+                                                        "seed")),
+    "rl.dpo": ("medo1.train.rl_config:TRLRLSettings", ("algo", "problems", "model", "out", "verifier", "resume",
+                                                       "seed")),
+    "rl.ppo.verl": ("medo1.integrations.verl_overrides:VerlSettings", ()),
 }
+# `medo1 rl`: the settings of every algorithm (and verl's) as options "not given" by default
+RL_CLASSES = ("medo1.train.rl_config:PPOConfig", "medo1.train.rl_config:TRLRLSettings",
+              "medo1.integrations.verl_overrides:VerlSettings")
 
 
 def _load(dotted: str) -> type:
@@ -60,13 +76,13 @@ def test_every_field_is_an_option_with_the_same_default(command):
             continue
         shown = ",".join(default) if isinstance(default, tuple) else default
         assert param.default == shown, (command, f.name, param.default, default)
-        assert param.help and param.help == f.metadata["help"], (command, f.name)
+        assert param.help and param.help == escape(f.metadata["help"]), (command, f.name)
 
 
 @pytest.mark.parametrize("section", sorted(SECTIONS))
 def test_every_field_is_a_recipe_key_with_the_same_default(section):
     config, exclude = SECTIONS[section]
-    model = build_recipe_model().model_fields[section].annotation
+    model = _section_model(section)
     for f in dataclasses.fields(_load(config)):
         if f.name in exclude:
             continue
@@ -74,6 +90,52 @@ def test_every_field_is_a_recipe_key_with_the_same_default(section):
         info = model.model_fields[f.name]
         assert info.get_default(call_default_factory=True) == default_of(f), (section, f.name)
         assert info.description == f.metadata["help"], (section, f.name)
+
+
+def _section_model(section: str):
+    """The pydantic model of a recipe section; `rl.<algo>` picks the rl section's member for that algo."""
+    import typing
+
+    name, _, rest = section.partition(".")
+    model = build_recipe_model().model_fields[name].annotation
+    if rest:
+        algo, _, sub = rest.partition(".")
+        union = typing.get_args(typing.get_args(model)[0]) if typing.get_origin(model) is typing.Annotated else \
+            typing.get_args(model)
+        model = next(m for m in union if algo in typing.get_args(m.model_fields["algo"].annotation))
+        if sub:
+            model = model.model_fields[sub].annotation
+    return model
+
+
+def test_every_rl_field_is_an_option_given_or_not():
+    """`medo1 rl` has every field of PPO's, TRL's and verl's settings; not given, the algorithm's own default
+    applies (named in the help), so a grpo run and a recipe with `algo: grpo` checkpoint alike."""
+    params = _click_params("rl")
+    for config in RL_CLASSES:
+        for f in dataclasses.fields(_load(config)):
+            if f.name in ("algo", "problems", "model", "out"):  # the command's own options
+                continue
+            param = params[f.name]
+            assert flag(f.name) in param.opts and param.default in (None, [], ()), (config, f.name, param.default)
+            default = default_of(f)
+            if default not in (None, [], ()) and not isinstance(default, (list, tuple)):
+                assert str(default) in param.help, (config, f.name, param.help)
+
+
+def test_rl_settings_not_given_are_the_algorithms_defaults():
+    from medo1.train.rl import rl_settings
+    from medo1.train.rl_config import PPOConfig, TRLRLSettings
+
+    paths = {"problems": "p", "model": "m", "out": "o"}
+    assert rl_settings("grpo", {**paths, "save_steps": None}).save_steps == 50 == TRLRLSettings(algo="grpo", **paths).save_steps
+    assert rl_settings("ppo", paths).save_steps == 20 == PPOConfig(**paths).save_steps
+    with pytest.raises(Medo1Error, match=r"rl grpo: no setting ppo_epochs \(settings of ppo\)"):
+        rl_settings("grpo", {**paths, "ppo_epochs": 2})
+    from medo1.train.rl import check_pair
+
+    with pytest.raises(Medo1Error, match=r"rl engine 'verl' runs ppo or grpo; algo rloo runs on engine ours"):
+        check_pair("rloo", "verl")
 
 
 def test_a_field_declared_once_changes_everywhere(monkeypatch):

@@ -105,7 +105,7 @@ def test_trainer_labels_and_padding_free_batches_give_the_padded_loss(tiny_model
 
 def test_sft_reduces_loss_writes_metrics_and_resumes(tiny_model_dir, sft_file, tmp_path):
     out = tmp_path / "run"
-    common = dict(data=str(sft_file), model=str(tiny_model_dir), out=str(out), lr=2e-3, batch_size=4,
+    common = dict(data=str(sft_file), model=str(tiny_model_dir), out=str(out), learning_rate=2e-3, batch_size=4,
                   micro_batch_size=2, lr_scheduler="constant", warmup_ratio=0.0, save_steps=3, bf16=False,
                   padding_free="on")
     # "killed" after step 3: a kept checkpoint stands for the one a killed run leaves
@@ -138,7 +138,7 @@ def warmup_then_linear(lr: float, warmup: int, total: int) -> list[float]:
 def test_sft_warms_up_over_the_ratio_of_steps(tiny_model_dir, sft_file, tmp_path):
     # transformers 4.x only takes an int warmup_steps (a ratio there is refused); 5.x reads a float below
     # 1 as the ratio and has no warmup_ratio from 5.2: the schedule must be the same on both.
-    out = train_sft(SFTSettings(data=str(sft_file), model=str(tiny_model_dir), out=str(tmp_path / "run"), lr=1e-3,
+    out = train_sft(SFTSettings(data=str(sft_file), model=str(tiny_model_dir), out=str(tmp_path / "run"), learning_rate=1e-3,
                                 batch_size=2, micro_batch_size=2, lr_scheduler="linear", warmup_ratio=0.3,
                                 max_steps=10, save_steps=100, bf16=False))
     lrs = [r["learning_rate"] for r in read_metrics(out) if "loss" in r]
@@ -178,7 +178,7 @@ def test_module_entry_point_takes_the_cli_option_names():
         args=["--data", "d.jsonl", "--model", "embedded", "--out", "o", "--batch-size", "64", "--max-length", "2048",
               "--lora", "--padding-free", "off"]
     )
-    assert (s.batch_size, s.max_length, s.lora, s.padding_free, s.epochs, s.lr) == (64, 2048, True, "off", 3.0, 5e-6)
+    assert (s.batch_size, s.max_length, s.lora, s.padding_free, s.epochs, s.learning_rate) == (64, 2048, True, "off", 3.0, 5e-6)
 
 
 def test_reads_public_formats_hf_datasets_and_reports_bad_lines(tmp_path):

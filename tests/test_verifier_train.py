@@ -22,7 +22,7 @@ from medo1.verify.classifier import encode_pairs
 from medo1.verify.data import collect, pair_id
 from medo1.verify.evaluation import Agreement
 from medo1.verify.verdicts import public_name
-from medo1.verify.train import VerifierTrainConfig, choose_threshold, load_parts, train_verifier
+from medo1.train.verifier import VerifierTrainConfig, choose_threshold, load_parts, train_verifier
 from tests.openai_server import last_user_message
 
 LABELS = VERIFIER_LABELS
@@ -159,7 +159,7 @@ def trained(tmp_path_factory):
     base = build_tiny_model(root / "base", layers=1, hidden=32, heads=2)
     data = root / "toy.jsonl"
     data.write_text("".join(json.dumps(r) + "\n" for r in toy_rows(64, 0)))
-    summary = train_verifier(VerifierTrainConfig(data=str(data), out=str(root / "out"), model=str(base), lr=5e-3,
+    summary = train_verifier(VerifierTrainConfig(data=str(data), out=str(root / "out"), model=str(base), learning_rate=5e-3,
                                                  epochs=5, batch_size=8, patience=2, max_length=48))
     return root, summary
 
@@ -242,7 +242,7 @@ def official_trained(tmp_path_factory):
             r["label"] = not r["label"]
     data = root / "toy.jsonl"
     data.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    summary = train_verifier(VerifierTrainConfig(data=str(data), out=str(root / "out"), model=str(base), lr=5e-3,
+    summary = train_verifier(VerifierTrainConfig(data=str(data), out=str(root / "out"), model=str(base), learning_rate=5e-3,
                                                  epochs=5, batch_size=8, patience=2, layout="official",
                                                  target_precision=0.9))
     return root, summary

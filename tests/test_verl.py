@@ -442,7 +442,7 @@ def test_verls_learning_rate_schedule_follows_ours(tmp_path, tiny_model_dir):
     from verl.utils.config import omega_conf_to_dataclass
     from verl.workers.engine.fsdp.transformer_impl import FSDPEngine
 
-    config = _config(tmp_path, tiny_model_dir, ppo={"warmup_steps": 2, "max_steps": 10})
+    config = _config(tmp_path, tiny_model_dir, ppo={"warmup_ratio": 0.2, "max_steps": 10})
     optim = omega_conf_to_dataclass(config.actor_rollout_ref.actor.optim)
     optim.total_training_steps = config.trainer.total_training_steps  # what verl's trainer sets before building
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import math
 import os
 import shlex
 import subprocess
@@ -58,11 +59,11 @@ def test_clip_range_reaches_both_sides_of_verls_clip_and_dual_clip_is_off():
 
 
 def test_learning_rate_schedule_and_warmup_reach_both_optimizers():
-    result = plan(_job(), {"warmup_steps": 5})
+    result = plan(_job(), {"warmup_ratio": 0.5})
     o = _as_dict(result.overrides)
     for model in ("actor_rollout_ref.actor", "critic"):
         assert o[f"{model}.optim.lr_scheduler_type"] == "'cosine'" and o[f"{model}.optim.min_lr_ratio"] == "0.0"
-        assert o[f"{model}.optim.lr_warmup_steps"] == "5"
+        assert o[f"{model}.optim.lr_warmup_steps"] == str(math.ceil(0.5 * int(o["trainer.total_training_steps"])))
     assert any("cosine" in note for note in result.notes)  # ours is linear: said in one line
     o = _as_dict(build_overrides(_job(), {"lr_scheduler": "constant"}))
     assert o["critic.optim.lr_scheduler_type"] == "'constant'" and o["critic.optim.lr_warmup_steps"] == "-1"
@@ -371,7 +372,7 @@ def test_engine_verl_without_verl_says_how_to_install(tmp_path, tiny_model_dir):
     assert result.exit_code != 0 and 'pip install -e ".[verl]"' in str(result.exception or result.output)
     result = CliRunner().invoke(app, ["rl", "--engine", "verl", "--algo", "dpo", "--problems", str(problems),
                                       "--model", str(tiny_model_dir), "--out", str(tmp_path / "o")])
-    assert "runs ppo or grpo; algo dpo runs on TRL" in str(result.exception or result.output)
+    assert "runs ppo or grpo; algo dpo runs on engine ours" in str(result.exception or result.output)
 
 
 # ---------------------------------------------------------------- TRL with vLLM

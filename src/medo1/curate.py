@@ -93,7 +93,7 @@ class CurateConfig:
     max_answer_words: int = field(default=30, metadata={
         "help": "Longest standard answer in words (a short, verifiable answer)."})
     only_split: str | None = field(default=None, metadata={
-        "help": "Keep only input questions of this split (e.g. train).", "flags": ["--split"]})
+        "help": "Keep only input questions of this split (e.g. train).", "aliases": ["--split"]})
     lang: str = field(default="en", metadata={"help": "Prompt language: en or zh.", "choices": ["en", "zh"]})
     prompts: str | None = field(default=None, metadata={"help": "A folder overriding the bundled prompt templates."})
 

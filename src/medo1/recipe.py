@@ -26,7 +26,7 @@ from medo1.evaluate import EvalConfig
 from medo1.reasoning.config import SearchConfig, SynthConfig
 from medo1.settings import Strict, apply_sets, section_model
 from medo1.split import SplitConfig
-from medo1.verify.train import VerifierTrainConfig
+from medo1.train.verifier import VerifierTrainConfig
 
 BUNDLED_RECIPES = Path(__file__).parent / "recipes"
 SAMPLE = "sample"  # the bundled question bank in `data.mcq`
@@ -38,9 +38,8 @@ ENGINE_HELP = ("ppo, grpo: ours (torch + accelerate for ppo, TRL for grpo; one m
 def _training_sections():
     # Imported here: the training modules pull in transformers/TRL, which the data stages do not need.
     from medo1.integrations.verl_overrides import VerlSettings
-    from medo1.train.ppo import PPOConfig
-    from medo1.train.sft import SFTSettings
-    from medo1.train.trl_rl import TRLRLSettings
+    from medo1.train.config import SFTSettings
+    from medo1.train.rl_config import PPOConfig, TRLRLSettings
 
     sft = section_model(SFTSettings, "SFTSection", ("data", "model", "out", "resume", "seed", "chat_template"))
     verl = section_model(VerlSettings, "VerlSection", ())

@@ -1,6 +1,6 @@
 """Settings declared once. A stage's config dataclass is the single source of its settings: each field
-has its default and `metadata={"help": ...}` (optionally `"choices"`, and `"flags"` for extra option
-names), and from it are derived
+has its default and `metadata={"help": ...}` (optionally `"choices"`, and `"aliases"`: other option
+names, as HfArgumentParser reads them, e.g. `["--lr"]`), and from it are derived
 
 - the stage's CLI options (`options`: typer parameters with the same names, types, defaults, help and
   ranges), as TRL builds its scripts from its configs;
@@ -14,6 +14,7 @@ line and in `--set` alike. `apply_sets` is `medo1 run --set section.key=value` (
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import inspect
 import types
@@ -22,7 +23,7 @@ from typing import Any, Callable, Literal, Union
 
 import typer
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, create_model
 
 from medo1.errors import Medo1Error
 
@@ -98,6 +99,8 @@ def cli_field(f: dataclasses.Field, hint: Any, default: Any = None) -> CliField:
     default = default_of(f) if default is None else default
     base, optional = _unwrap_optional(hint)
     origin = typing.get_origin(base)
+    if origin is list and f.metadata.get("repeat"):  # one option per item (items may hold commas)
+        return CliField(f.name, list[str], [], lambda value: list(value or []) or list(default or []))
     if origin in (tuple, list) and typing.get_args(base)[:1] in ((str,),):
         kind = tuple if origin is tuple else list
 
@@ -150,7 +153,7 @@ def options(cls: type, *, skip: tuple[str, ...] = (), defaults: dict[str, Any] |
             annotation = Literal[tuple(choices)]
             annotation = Union[annotation, None] if _unwrap_optional(hints[f.name])[1] else annotation
             cf = dataclasses.replace(cf, annotation=annotation)
-        names = [flag(f.name), *f.metadata.get("flags", ())]
+        names = [flag(f.name), *f.metadata.get("aliases", ())]
         if base is bool:  # --lora/--no-lora
             names = [f"{name}/--no-{name[2:]}" for name in names]
         option = typer.Option(... if required else cf.default, *names, **kwargs)
@@ -159,8 +162,63 @@ def options(cls: type, *, skip: tuple[str, ...] = (), defaults: dict[str, Any] |
     return out
 
 
+def union_options(classes: dict[str, type], *, skip: tuple[str, ...] = ()) -> list[tuple[inspect.Parameter, CliField]]:
+    """Options for the fields of several dataclasses at once (`medo1 rl`: PPO's, TRL's and verl's settings),
+    each once, with default None: "not given", so the dataclass that is used applies its own default, which
+    the help names per class (`classes`: label -> dataclass)."""
+    seen: dict[str, tuple[inspect.Parameter, CliField]] = {}
+    defaults: dict[str, dict[str, list[str]]] = {}
+    for label, cls in classes.items():
+        for param, cf in options(cls, skip=skip):
+            seen.setdefault(param.name, (param, cf))
+            shown = param.default.default
+            if shown is not ... and shown is not None and shown != []:
+                defaults.setdefault(param.name, {}).setdefault(str(shown), []).append(label)
+    out = []
+    for name, (param, cf) in seen.items():
+        found = defaults.get(name, {})
+        if len(found) == 1 and len(next(iter(found.values()))) == len([c for c in classes.values()
+                                                                       if name in {f.name for f in dataclasses.fields(c)}]):
+            said = next(iter(found))  # one default wherever the field is
+        else:
+            said = "; ".join(f"{', '.join(labels)} {value}" for value, labels in found.items())
+        info = copy.copy(param.default)
+        info.help = f"{info.help} (default: {said})" if said else info.help
+        repeated = cf.annotation == list[str]
+        info.default = [] if repeated else None
+        annotation = param.annotation
+        if not repeated and not _unwrap_optional(annotation)[1]:
+            annotation = Union[annotation, None]
+        out.append((param.replace(default=info, annotation=annotation), dataclasses.replace(cf, annotation=annotation)))
+    return out
+
+
+def given(values: dict[str, Any], converters: dict[str, CliField], names: set[str]) -> dict[str, Any]:
+    """The options among `names` that were given on the command line (not None, not an empty list), as
+    field values."""
+    out = {}
+    for name in names:
+        value = values.get(name)
+        if value is None or value == []:
+            continue
+        out[name] = converters[name].to_value(value) if name in converters else value
+    return out
+
+
 def make_command(fn: Callable[..., Any], params: list[inspect.Parameter], doc: str | None = None) -> Callable:
-    """`fn(**values)` with the signature typer reads: the generated options (and any CLI-only ones)."""
+    """`fn(**values)` with the signature typer reads: the generated options (and any CLI-only ones). Help
+    texts are shown literally (`medo1[vllm]`, `openai:NAME[@URL]` are not rich markup)."""
+    from rich.markup import escape
+
+    def literal(param: inspect.Parameter) -> inspect.Parameter:
+        info = param.default
+        if getattr(info, "help", None):
+            info = copy.copy(info)
+            info.help = escape(info.help)
+        return param.replace(default=info)
+
+    params = [literal(p) for p in params]
+
     def command(**values: Any) -> Any:
         return fn(**values)
 
@@ -197,6 +255,9 @@ def section_model(cls: type, name: str, exclude: tuple[str, ...] = (), **extra: 
         tp = hints[f.name]
         if (choices := f.metadata.get("choices")) and _unwrap_optional(tp)[0] is str:
             tp = Literal[tuple(choices)] | None if _unwrap_optional(tp)[1] else Literal[tuple(choices)]
+        if aliases := f.metadata.get("aliases"):  # other names of the option (`--lr`): a recipe may use them too
+            names = [a.lstrip("-").replace("-", "_") for a in aliases]
+            bounds = {**bounds, "validation_alias": AliasChoices(f.name, *names)}
         if f.default is not dataclasses.MISSING:
             fields[f.name] = (tp, Field(default=f.default, description=help_of(f), **bounds))
         elif f.default_factory is not dataclasses.MISSING:
@@ -258,7 +319,10 @@ def _fields_of(model: Any, raw: dict[str, Any], prefix: list[str]) -> dict[str, 
         members = chosen
     out: dict[str, Any] = {}
     for m in members:
-        out.update({name: info.annotation for name, info in m.model_fields.items()})
+        for name, info in m.model_fields.items():
+            out[name] = info.annotation
+            aliases = info.validation_alias.choices if isinstance(info.validation_alias, AliasChoices) else ()
+            out.update({alias: info.annotation for alias in aliases if isinstance(alias, str)})
     return out
 
 

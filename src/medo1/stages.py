@@ -130,7 +130,7 @@ def stage_synthesize(run: Run) -> dict[str, Any]:
 def stage_verifier(run: Run) -> dict[str, Any]:
     """Optional: distil the judge's verdicts (verdicts.jsonl) and any human labels into a classifier for `rl`."""
     from medo1.verify.data import verifier_data
-    from medo1.verify.train import VerifierTrainConfig, train_verifier
+    from medo1.train.verifier import VerifierTrainConfig, train_verifier
 
     r, p = run.recipe, run.paths
     if not r.verifier.enabled:
@@ -196,26 +196,20 @@ def stage_sft(run: Run) -> dict[str, Any]:
 
 def stage_rl(run: Run) -> dict[str, Any]:
     from medo1.train.common import last_checkpoint, read_metrics
+    from medo1.train.rl import train_rl
 
     r, p = run.recipe, run.paths
     fields = r.rl.model_dump()
-    algo = fields.pop("algo")
-    common = dict(problems=str(p.rl_problems), model=str(p.sft_model), out=str(p.rl_model), verifier=rl_verifier(run),
-                  seed=r.seed, resume=last_checkpoint(p.rl_model) is not None)
+    algo, engine = fields.pop("algo"), fields.pop("engine", "ours")
+    fields.pop("verl", None)
     if _count(p.rl_problems) == 0:
         raise Medo1Error("rl: no RL problems (split.rl_fraction is 0 or every problem was dropped)")
-    engine = fields.pop("engine", "ours")
-    fields.pop("verl", None)
     if engine == "verl":
         rl_on_verl(run)
-    elif algo == "ppo":
-        from medo1.train.ppo import PPOConfig, train_ppo
-
-        in_fresh_process(train_ppo, PPOConfig(**fields, **common))
     else:
-        from medo1.train.trl_rl import TRLRLSettings, train_trl_rl
-
-        in_fresh_process(train_trl_rl, TRLRLSettings(algo=algo, **fields, **common))
+        in_fresh_process(train_rl, algo, engine, {**fields, "problems": str(p.rl_problems), "model": str(p.sft_model),
+                                                  "out": str(p.rl_model), "verifier": rl_verifier(run), "seed": r.seed,
+                                                  "resume": last_checkpoint(p.rl_model) is not None})
     rows = [m for m in read_metrics(p.rl_model) if "reward" in m]
     last = rows[-1] if rows else {}
     return {"algo": algo, "engine": engine, "steps": len(rows),
@@ -224,8 +218,10 @@ def stage_rl(run: Run) -> dict[str, Any]:
 
 def rl_on_verl(run: Run, *, print_launch: bool = False):
     """The RL stage handed to verl (`rl.engine: verl`, algo ppo or grpo): run it, or return its launch script.
-    verl resumes from its last checkpoint (refused when the problems changed since); --force starts over."""
-    from medo1.integrations.verl_launch import VerlSettings, run_verl
+    verl resumes from its last checkpoint (refused when the problems changed since); --force starts over.
+    Only the settings the recipe sets are given: verl's defaults apply to the rest (gradient checkpointing on)."""
+    from medo1.integrations.verl_overrides import VerlSettings
+    from medo1.train.rl import train_rl
 
     r, p = run.recipe, run.paths
     if _count(p.rl_problems) == 0:
@@ -234,13 +230,12 @@ def rl_on_verl(run: Run, *, print_launch: bool = False):
         raise Medo1Error(f"rl: no SFT model in {p.sft_model} (run the sft stage first)")
     if getattr(r.rl, "engine", "ours") != "verl":
         raise Medo1Error(f"{r.path}: rl.engine is not verl (set `engine: verl` in the rl section)")
-    given = r.rl.model_dump(include=r.rl.model_fields_set)  # what the recipe sets; verl's defaults for the rest
-    algo = r.rl.algo
-    given = {k: v for k, v in given.items() if k not in ("algo", "engine", "verl")}
-    settings = VerlSettings(**r.rl.verl.model_dump())
-    return run_verl(str(p.rl_problems), str(p.sft_model), p.rl_model, print_launch=print_launch, algo=algo,
-                    ppo={**given, "seed": r.seed}, settings=settings, run_name=r.name, verifier=rl_verifier(run),
-                    lang=r.lang, prompts=_prompts(r), cache=run.cache, concurrency=run.concurrency, resume=True)
+    given = {k: v for k, v in r.rl.model_dump(include=r.rl.model_fields_set).items()
+             if k not in ("algo", "engine", "verl")}
+    given.update(problems=str(p.rl_problems), model=str(p.sft_model), out=str(p.rl_model), verifier=rl_verifier(run),
+                 seed=r.seed, resume=True)
+    return train_rl(r.rl.algo, "verl", given, verl=VerlSettings(**r.rl.verl.model_dump()), print_launch=print_launch,
+                    run_name=r.name, lang=r.lang, prompts=_prompts(r), cache=run.cache, concurrency=run.concurrency)
 
 
 def stage_eval(run: Run) -> dict[str, Any]:

@@ -24,34 +24,41 @@ app = typer.Typer(
 # Options shared by every command that calls models.
 ConcurrencyOpt = typer.Option(32, "--concurrency", min=1, help="Model requests in flight at once (hf: batch size).")
 NoCacheOpt = typer.Option(False, "--no-cache", help="Do not read or write the request cache.")
-LangOpt = typer.Option("en", "--lang", help="Prompt language: en or zh.")
 PromptsOpt = typer.Option(None, "--prompts", help="Folder overriding the bundled prompts.")
 
 
-def config_command(config: type, *, name: str | None = None, skip: tuple[str, ...] = (),
-                   defaults: dict[str, Any] | None = None) -> Callable:
-    """Register a command whose options are the fields of dataclass `config` (medo1.settings.options)
-    followed by the command's own CLI-only parameters (paths, model specs). The function takes the
-    built config first: `def curate(cfg: CurateConfig, input: Path = typer.Option(...), ...)`."""
+def command(generated: list, *, name: str | None = None, build: Callable[[dict[str, Any]], Any] | None = None
+            ) -> Callable:
+    """Register a command whose options are its own typer parameters (paths, model specs) followed by the
+    `generated` ones (medo1.settings.options). With `build`, the function gets `build(generated values)`
+    first; without, the generated values as keyword arguments (`**values`)."""
     def register(fn: Callable) -> Callable:
         hints = typing.get_type_hints(fn)
-        own = [p.replace(annotation=hints.get(p.name, p.annotation))
-               for p in list(inspect.signature(fn).parameters.values())[1:]]
-        generated = options(config, skip=skip, defaults=defaults)
-        converters = {cf.name: cf for _, cf in generated}
+        signature = list(inspect.signature(fn).parameters.values())
+        own = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY, annotation=hints.get(p.name, p.annotation))
+               for p in signature[1 if build else 0:] if p.kind is not inspect.Parameter.VAR_KEYWORD]
         own_names = {p.name for p in own}
 
         def call(**values: Any) -> Any:
-            settings = from_cli(config, {k: v for k, v in values.items() if k not in own_names}, converters)
-            return fn(settings, **{k: v for k, v in values.items() if k in own_names})
+            mine = {k: v for k, v in values.items() if k in own_names}
+            rest = {k: v for k, v in values.items() if k not in own_names}
+            return fn(build(rest), **mine) if build else fn(**mine, **rest)
 
-        params = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own] + [p for p, _ in generated]
-        command = make_command(call, params, fn.__doc__)
+        command = make_command(call, own + [p for p, _ in generated], fn.__doc__)
         command.__name__ = fn.__name__
         app.command(name)(command)
         return fn
 
     return register
+
+
+def config_command(config: type, *, name: str | None = None, skip: tuple[str, ...] = (),
+                   defaults: dict[str, Any] | None = None) -> Callable:
+    """A command whose options are the fields of dataclass `config`; the function takes the built config
+    first: `def curate(cfg: CurateConfig, input: Path = typer.Option(...), ...)`."""
+    generated = options(config, skip=skip, defaults=defaults)
+    converters = {cf.name: cf for _, cf in generated}
+    return command(generated, name=name, build=lambda values: from_cli(config, values, converters))
 
 
 def main() -> None:

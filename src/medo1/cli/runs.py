@@ -2,48 +2,26 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from medo1.cli.app import ConcurrencyOpt, LangOpt, NoCacheOpt, PromptsOpt, app
+from medo1.cli.app import ConcurrencyOpt, NoCacheOpt, app, config_command
+from medo1.evaluate.runner import EvalConfig
 from medo1.errors import Medo1Error
 
 
-@app.command("eval")
+@config_command(EvalConfig, name="eval", skip=("data", "progress"))
 def eval_(
+    config: EvalConfig,
     model: Optional[str] = typer.Option(None, "--model", help="Model spec (embedded, hf:DIR, gguf:FILE, "
                                         "openai:NAME[@URL]) or a checkpoint directory."),
-    bench: str = typer.Option("medqa,medmcqa,pubmedqa,mmlu_pro_med,gpqa_med", "--bench",
-                              help="Comma-separated benchmarks (medqa, medmcqa, pubmedqa, mmlu_pro_med, gpqa_med, "
-                              "medxpertqa, medbullets_op4, medbullets_op5, huatuo_eval, sample) or local MCQ files."),
     data: list[str] = typer.Option([], "--data", help="A local copy instead of the hub: FILE (one benchmark) or "
                                    "BENCH=FILE (repeatable); .jsonl, .json, .parquet, .csv."),
     out: Optional[Path] = typer.Option(None, "--out", help="Output directory (re-run to resume). With --compare: "
                                        "write the table to this file."),
-    style: str = typer.Option("free", "--style", help="free: question + options; strict: asks to end with "
-                              "'The answer is X'."),
-    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="First N questions per benchmark."),
-    cop_base: Optional[int] = typer.Option(None, "--cop-base", min=0, max=1,
-                                           help="MedMCQA cop in local files counts from 0 (hub release) or 1 "
-                                                "(original release); default: detected per file."),
-    max_tokens: int = typer.Option(2048, "--max-tokens", min=1, help="Most tokens generated per answer."),
-    temperature: float = typer.Option(0.0, "--temperature", min=0.0, help="Sampling temperature (0: greedy)."),
-    runs: Optional[int] = typer.Option(None, "--runs", min=1, help="Runs averaged per benchmark "
-                                       "[default: GPQA 5, others 1]."),
-    samples: int = typer.Option(1, "--samples", min=1, help="Answers sampled per question (K; needs --temperature "
-                                "> 0): Avg@K and maj@K with 95% intervals."),
-    scorer: str = typer.Option("medo1", "--scorer", help="medo1 (our strict extraction) or official (also the "
-                               "official HuatuoGPT-o1 scorer, a second column beside ours)."),
-    seed: int = typer.Option(0, "--seed", help="Sampling seed (+ run number) and GPQA option order."),
-    backend: str = typer.Option("auto", "--backend", help="Engine of a checkpoint directory: auto (llama.cpp on a "
-                                "cached GGUF conversion where there is no GPU, else transformers), hf, gguf or vllm "
-                                "(vLLM's offline engine; pip install 'medo1[vllm]')."),
-    gguf_type: str = typer.Option("f16", "--gguf-type", help="Weights of the GGUF conversion: f16 (near-exact), "
-                                  "f32 (exact, slower), q8_0 (fastest, least exact), bf16."),
-    lang: str = LangOpt,
-    prompts: Optional[Path] = PromptsOpt,
     concurrency: int = ConcurrencyOpt,
     no_cache: bool = NoCacheOpt,
     compare: bool = typer.Option(False, "--compare", help="Print Table 1 for the saved eval directories DIRS, and "
@@ -53,7 +31,7 @@ def eval_(
     """Evaluate a model on medical benchmarks, or compare saved evaluations (--compare DIR...)."""
     from medo1.evaluate import tables
     from medo1.evaluate.paired import compare_report
-    from medo1.evaluate.runner import BACKENDS, SCORERS, EvalConfig, data_files, run_eval
+    from medo1.evaluate.runner import data_files, run_eval
 
     if compare:
         table = compare_report(dirs or [])
@@ -65,23 +43,10 @@ def eval_(
         raise Medo1Error(f"unexpected argument {dirs[0]}; to compare saved evaluations use --compare DIR...")
     if model is None or out is None:
         raise Medo1Error("--model and --out are required (or --compare DIR...)")
-    benches = tuple(b.strip() for b in bench.split(",") if b.strip())
-    config = EvalConfig(
-        benches=benches, data=data_files(benches, data), style=style, lang=lang,
-        prompts=str(prompts) if prompts else None, max_tokens=max_tokens, temperature=temperature, runs=runs,
-        samples=samples, scorer=_choice("--scorer", scorer, SCORERS),
-        seed=seed, limit=limit, cop_base=cop_base, backend=_choice("--backend", backend, BACKENDS),
-        gguf_type=_choice("--gguf-type", gguf_type, ("f16", "f32", "q8_0", "bf16")),
-    )
+    config = dataclasses.replace(config, data=data_files(config.benches, data))
     results = run_eval(model, out, config, concurrency=concurrency, cache=not no_cache)
     typer.echo(tables.paper_table([results]) + "\n\n" + tables.details_table(results))
     typer.echo(f"\nanswered by {results['setup'].get('backend')}; items and results in {out}/ (results.json, results.md)")
-
-
-def _choice(option: str, value: str, choices: tuple[str, ...]) -> str:
-    if value not in choices:
-        raise Medo1Error(f"{option} {value!r}: expected one of {', '.join(choices)}")
-    return value
 
 
 @app.command()

@@ -7,7 +7,8 @@ from typing import Optional
 
 import typer
 
-from medo1.cli.app import ConcurrencyOpt, NoCacheOpt, PromptsOpt, app
+from medo1.cli.app import ConcurrencyOpt, NoCacheOpt, PromptsOpt, app, config_command
+from medo1.train.verifier import VerifierTrainConfig
 
 
 @app.command("verifier-data")
@@ -29,36 +30,12 @@ def verifier_data(
     typer.echo("verifier-data: " + "\n".join(summary.lines()) + f"\n  -> {out}")
 
 
-@app.command("verifier-train")
-def verifier_train(
-    data: Path = typer.Option(..., "--data",
-                              help="`medo1 verifier-data` output (or any response, reference, label file)."),
-    model: str = typer.Option("embedded", "--model",
-                              help="Base model: embedded, hf:<path-or-repo>, a directory or a hub id."),
-    out: Path = typer.Option(..., "--out", help="Output directory; load it as classifier:<out>."),
-    layout: str = typer.Option("pair", "--layout", help="pair | official (the medical_o1_verifier_3B input layout)."),
-    lora: bool = typer.Option(False, "--lora", help="Train LoRA adapters and the head (peft); saved merged."),
-    epochs: float = typer.Option(3.0, "--epochs", min=0.0, help="Most passes over the training rows."),
-    lr: float = typer.Option(2e-5, "--lr", help="Peak learning rate."),
-    batch_size: int = typer.Option(16, "--batch-size", min=1, help="Rows per optimizer step."),
-    max_length: Optional[int] = typer.Option(None, "--max-length", min=8, help="Longest tokenized input (default: "
-                                             "512 for pair, 4000 for official, the official reward's)."),
-    patience: int = typer.Option(2, "--patience", min=1,
-                                 help="Evaluations without a better calibration loss before stopping."),
-    eval_steps: Optional[int] = typer.Option(None, "--eval-steps", min=1,
-                                             help="Evaluate every N steps (default: each epoch)."),
-    target_precision: float = typer.Option(0.95, "--target-precision", min=0.0, max=1.0,
-                                           help="Precision the threshold must reach on calibration, and is "
-                                                "checked on test."),
-    seed: int = typer.Option(0, "--seed", help="Seed."),
-):
+@config_command(VerifierTrainConfig, name="verifier-train")
+def verifier_train(cfg: VerifierTrainConfig):
     """Train a sequence-classifier verifier: early stopping and the threshold on the calibration rows, the figures on
     the test rows."""
-    from medo1.verify.train import VerifierTrainConfig, train_verifier
+    from medo1.train.verifier import train_verifier
 
-    cfg = VerifierTrainConfig(data=str(data), out=str(out), model=model, layout=layout, lora=lora, epochs=epochs, lr=lr,
-                              batch_size=batch_size, max_length=max_length, patience=patience, eval_steps=eval_steps,
-                              target_precision=target_precision, seed=seed)
     s = train_verifier(cfg)
 
     def line(part: str) -> str:
@@ -70,7 +47,7 @@ def verifier_train(
     chosen = "" if s["calibration_target_met"] else " (not reached on calibration: its most precise threshold)"
     typer.echo(f"verifier-train: {s['steps']} steps on {s['rows']['train']} rows, best calibration loss "
                f"{s['best_eval_loss']:.4f}; threshold {s['threshold']:.4f}{chosen}\n{line('calibration')}\n"
-               f"{line('test')}\n  target precision {target_precision} on test: {met}\n-> classifier:{out}")
+               f"{line('test')}\n  target precision {cfg.target_precision} on test: {met}\n-> classifier:{cfg.out}")
 
 
 @app.command("verifier-eval")
@@ -97,6 +74,11 @@ def verifier_eval(
     from medo1.verify import compare_verifiers, comparison_lines
 
     specs = [s.strip() for s in compare.split(",") if s.strip()] if compare else [verifier]
-    reports = compare_verifiers(labeled, specs, out=out, recipe=recipe, concurrency=concurrency, cache=not no_cache,
+    prices = {}
+    if recipe is not None:
+        from medo1.recipe import load_recipe
+
+        prices = {k: tuple(v) for k, v in load_recipe(recipe, check_files=False).report.prices.items()}
+    reports = compare_verifiers(labeled, specs, out=out, prices=prices, concurrency=concurrency, cache=not no_cache,
                                 threshold=threshold, lang=lang, prompts=prompts, say=typer.echo)
     typer.echo("\n".join(comparison_lines(reports) if compare else reports[0].lines()))

@@ -59,8 +59,10 @@ def _help(text: str) -> dict[str, str]:
 class EvalConfig:
     """What to ask and how. Defaults follow the paper's evaluation: greedy decoding, one answer per response."""
 
-    benches: tuple[str, ...] = field(default=PAPER_BENCHES, metadata=_help(
-        "Registry names (medo1.evaluate.benchmarks) or local MCQ files."))
+    benches: tuple[str, ...] = field(default=PAPER_BENCHES, metadata={**_help(
+        "Benchmarks, comma-separated on the command line: registry names (medqa, medmcqa, pubmedqa, mmlu_pro_med, "
+        "gpqa_med, medxpertqa, medbullets_op4, medbullets_op5, huatuo_eval, sample) or local MCQ files."),
+        "aliases": ["--bench"]})
     data: dict[str, str] = field(default_factory=dict, metadata=_help("Benchmark -> local file instead of the hub."))
     style: str = field(default="free", metadata=_help(
         "Prompt: free (question + options) or strict (asks to end with 'The answer is X')."))

@@ -120,8 +120,9 @@ def prepare(problems: str, model: str, out: str | Path, *, algo: str = "ppo", pp
     from medo1.integrations.verl_data import verl_rows, write_rows
     from medo1.integrations.verl_overrides import prompts_per_step
     from medo1.llm.cache import default_cache_path
+    from medo1.llm.chat_template import check_chat_template
     from medo1.train.common import resolve_model_path
-    from medo1.train.data import check_chat_template, load_problems
+    from medo1.train.data import load_problems
 
     s = settings or VerlSettings()
     p = settings_for(algo, ppo)

@@ -85,7 +85,9 @@ class VerlSettings:
         "help": "API judge: verl's limit in seconds per reward; the verification stops at 90% of it and counts as "
                 "a failed verification (recorded in verl.failed.jsonl)."})
     overrides: list[str] = field(default_factory=list,
-                                 metadata={"help": "More verl Hydra overrides (key=value), applied last."})
+                                 metadata={"help": "More verl Hydra overrides (key=value), applied last (the option "
+                                                   "once per override).", "repeat": True,
+                                           "aliases": ["--verl-override"]})
 
 
 @dataclass
@@ -149,13 +151,9 @@ def is_api_judge(verifier: str) -> bool:
 
 def algo_config(algo: str) -> type:
     """The algorithm's settings dataclass: PPOConfig (ppo) or TRLRLSettings (grpo)."""
-    if algo == "ppo":
-        from medo1.train.ppo import PPOConfig
+    from medo1.train.rl_config import PPOConfig, TRLRLSettings
 
-        return PPOConfig
-    from medo1.train.trl_rl import TRLRLSettings
-
-    return TRLRLSettings
+    return PPOConfig if algo == "ppo" else TRLRLSettings
 
 
 def algo_defaults(algo: str) -> dict[str, Any]:
@@ -289,8 +287,9 @@ def plan(job: VerlJob, given: Mapping[str, Any] | None = None, settings: VerlSet
               "overlong_buffer_len": int(p.get("overlong_buffer") or 0),
               "overlong_penalty_factor": float(p.get("overlong_penalty_factor", 1.0))}
     optim = {"lr_scheduler_type": schedule, "min_lr_ratio": 0.0, "num_cycles": 0.5,
-             "lr_warmup_steps": int(p.get("warmup_steps") or 0) or -1,  # -1: lr_warmup_steps_ratio decides
-             "lr_warmup_steps_ratio": float(p.get("warmup_ratio") or 0.0),
+             # the warmup steps as our PPO counts them (ceil of ratio x steps, as transformers); -1: none
+             "lr_warmup_steps": math.ceil(float(p.get("warmup_ratio") or 0.0) * steps) or -1,
+             "lr_warmup_steps_ratio": 0.0,
              "clip_grad": float(p.get("max_grad_norm", 1.0))}
     model = {"path": job.model, "enable_gradient_checkpointing": bool(p["gradient_checkpointing"]),
              "use_remove_padding": attn == "flash_attention_2"}

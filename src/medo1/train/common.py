@@ -125,8 +125,6 @@ def checkpoint_step(path: str | os.PathLike) -> int:
 # weights) and, for PPO, the value model: ~2 GB for a 135M model, ~100 GB for an 8B one. While a stage
 # runs it keeps its newest `max(1, keep)` checkpoints, so a killed run resumes; once its final weights
 # (safetensors at the top of the output folder) are written it keeps `keep` of them, none by default.
-KEEP_CHECKPOINTS_HELP = ("Resumable checkpoints (weights + optimizer state) kept once the final weights are written; "
-                         "while training the newest max(1, N) are kept so a killed run resumes. 0: none.")
 
 
 def checkpoints_while_training(keep: int) -> int:
@@ -304,3 +302,39 @@ def run_module(settings_class: type, train, argv: list[str] | None = None) -> No
     except Medo1Error as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)
+
+
+def trainer_args(s, config_cls, **extra):
+    """A TRL config (SFTConfig, GRPOConfig, RLOOConfig, DPOConfig: TrainingArguments) from settings with the
+    shared training and checkpoint fields (medo1.train.config): the batch split over devices and gradient
+    accumulation, the schedule, precision, checkpoints; `extra` adds the trainer's own fields."""
+    micro, accumulation = split_batch(s.batch_size, s.micro_batch_size)
+    return config_cls(
+        output_dir=s.out,
+        learning_rate=s.learning_rate,
+        lr_scheduler_type=s.lr_scheduler,
+        weight_decay=s.weight_decay,
+        per_device_train_batch_size=micro,
+        gradient_accumulation_steps=accumulation,
+        num_train_epochs=s.epochs,
+        max_steps=s.max_steps,
+        bf16=bf16_supported() if s.bf16 is None else s.bf16,
+        gradient_checkpointing=s.gradient_checkpointing,
+        logging_steps=s.logging_steps,
+        save_strategy="steps",
+        save_steps=s.save_steps,
+        save_total_limit=checkpoints_while_training(s.keep_checkpoints),
+        report_to="none",
+        seed=s.seed,
+        use_cpu=not torch.cuda.is_available(),
+        **warmup_args(s.warmup_ratio),
+        **extra,
+    )
+
+
+def say(message: str) -> None:
+    """One line on stderr, from the main process only."""
+    from accelerate import PartialState
+
+    if PartialState().is_main_process:
+        print(message, file=sys.stderr, flush=True)

@@ -21,6 +21,7 @@ from medo1.llm.chat_template import prompt_ids, prompt_messages
 from medo1.llm.hf import whole_weights
 from medo1.records import Record
 from medo1.train.common import (
+    MetricsCallback,
     NoLastCheckpoint,
     barrier,
     bf16_supported,
@@ -28,13 +29,15 @@ from medo1.train.common import (
     process_layout,
     prune_checkpoints,
     resolve_model_path,
+    say,
+    trainer_args,
     world_size,
     write_json,
 )
 from medo1.train.data import load_problems
 from medo1.train.ppo import Scorer, eos_token_ids, sample_responses
 from medo1.train.reward import RewardScorer
-from medo1.train.trl_rl import MetricsCallback, TRLRLSettings, _say, _trainer_args
+from medo1.train.rl_config import TRLRLSettings
 from medo1.verify import REWARD_CORRECT, REWARD_NO_FORMAT, REWARD_WRONG
 
 
@@ -201,9 +204,9 @@ def train_dpo(s: TRLRLSettings, scorer: Scorer | None = None) -> Path:
         tokenizer.pad_token = tokenizer.eos_token
     # The model to train loads after the TrainingArguments exist (and after sampling, whose model is whole on
     # each device): under ZeRO-3 they carry the DeepSpeed config, so each process loads only its shard.
-    args = _trainer_args(s, DPOConfig, beta=s.dpo_beta, max_length=None, disable_dropout=True)
+    args = trainer_args(s, DPOConfig, beta=s.dpo_beta, max_length=None, disable_dropout=True)
     model = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch.float32)
-    _say(f"dpo: {len(pairs)} pairs, batch {s.batch_size}, {world_size()} process(es), "
+    say(f"dpo: {len(pairs)} pairs, batch {s.batch_size}, {world_size()} process(es), "
          f"{'bf16 mixed' if args.bf16 else 'fp32'}")
     trainer = DPOTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer,
                          callbacks=[MetricsCallback(out), NoLastCheckpoint(s.keep_checkpoints)])

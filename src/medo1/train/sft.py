@@ -15,9 +15,8 @@ together so little padding is left (see `choose_padding_free`).
 
 from __future__ import annotations
 
-import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
@@ -25,96 +24,20 @@ import torch
 from medo1.errors import Medo1Error
 from medo1.llm.chat_template import check_chat_template, register_end_of_turn
 from medo1.train.common import (
-    KEEP_CHECKPOINTS_HELP,
     MetricsCallback,
     NoLastCheckpoint,
-    bf16_supported,
     check_out_dir,
-    checkpoints_while_training,
     prune_checkpoints,
     resolve_model_path,
     run_module,
-    split_batch,
+    say,
+    trainer_args,
     warmup_args,
     world_size,
     write_json,
 )
+from medo1.train.config import SFTSettings
 from medo1.train.data import load_sft_examples, tokenize_sft
-
-
-@dataclass
-class SFTSettings:
-    """SFT settings. Defaults follow the paper (HuatuoGPT-o1, 8B: 3 epochs, lr 5e-6, batch 128)."""
-
-    data: str = field(
-        metadata={"help": "SFT examples: .jsonl/.json (ours or medical-o1 `Question, Complex_CoT, Response`) or a HF "
-                          "dataset id (`name[:config]`)."},
-    )
-    model: str = field(
-        metadata={"help": "Base model: `embedded`, `hf:<path-or-repo>`, a checkpoint directory or a hub repo id."},
-    )
-    out: str = field(metadata={"help": "Output directory: the trained model, checkpoints, metrics.jsonl."})
-    epochs: float = field(default=3.0, metadata={"help": "Passes over the data (paper: 3)."})
-    lr: float = field(default=5e-6, metadata={"help": "Peak learning rate (paper: 5e-6)."})
-    batch_size: int = field(
-        default=128,
-        metadata={"help": "Effective batch: examples per optimizer step over all devices (paper: 128)."},
-    )
-    micro_batch_size: int = field(
-        default=4,
-        metadata={"help": "Examples per forward pass on one device; the rest is gradient accumulation."},
-    )
-    max_length: int = field(
-        default=4096,
-        metadata={"help": "Longest tokenized example; longer ones are cut at the end."},
-    )
-    lora: bool = field(
-        default=False,
-        metadata={"help": "Train LoRA adapters (peft) instead of all weights; the saved model is merged."},
-    )
-    lora_r: int = field(default=16, metadata={"help": "LoRA rank."})
-    lora_alpha: int = field(default=32, metadata={"help": "LoRA alpha."})
-    lora_dropout: float = field(default=0.05, metadata={"help": "LoRA dropout."})
-    padding_free: str = field(
-        default="auto",
-        metadata={"help": "auto | on | off. on: examples of a micro batch end to end in one row (checked to be exact for "
-                          "the model); auto: on with flash-attention kernels, else length-grouped padding.",
-                  "choices": ["auto", "on", "off"]},
-    )
-    packing: bool = field(
-        default=False,
-        metadata={"help": "Pack examples into rows of max_length tokens (TRL bfd packing); the batch then counts rows, not "
-                          "examples."},
-    )
-    gradient_checkpointing: bool = field(
-        default=False,
-        metadata={"help": "Recompute activations in backward: less memory, ~30% slower."},
-    )
-    bf16: bool | None = field(
-        default=None,
-        metadata={"help": "bf16 mixed precision; default: when the hardware supports it natively."},
-    )
-    lr_scheduler: str = field(default="cosine", metadata={"help": "Learning-rate schedule (transformers names)."})
-    warmup_ratio: float = field(
-        default=0.05,
-        metadata={"help": "Fraction of the optimizer steps for linear warmup, in [0, 1)."},
-    )
-    weight_decay: float = field(default=0.0, metadata={"help": "AdamW weight decay."})
-    max_steps: int = field(default=-1, metadata={"help": "Stop after this many optimizer steps (-1: run all epochs)."})
-    logging_steps: int = field(default=1, metadata={"help": "Optimizer steps between metric lines."})
-    save_steps: int = field(default=100, metadata={"help": "Optimizer steps between checkpoints."})
-    keep_checkpoints: int = field(default=0, metadata={"help": KEEP_CHECKPOINTS_HELP})
-    resume: bool = field(default=False, metadata={"help": "Continue from the latest checkpoint in --out."})
-    seed: int = field(default=42, metadata={"help": "Random seed (data order, LoRA init)."})
-    chat_template: str | None = field(
-        default=None,
-        metadata={"help": "Jinja chat template file, for models without one. The token that closes its assistant "
-                          "turn (e.g. <|eot_id|>, <|im_end|>) is saved as an EOS of the checkpoint."},
-    )
-    attn_implementation: str | None = field(
-        default=None,
-        metadata={"help": "transformers attention kernel (e.g. sdpa, flash_attention_2); default: transformers' choice."},
-    )
 
 
 def packed_attention_is_exact(model) -> bool:
@@ -216,24 +139,53 @@ def plain_loss_trainer():
     return PlainLossSFTTrainer
 
 
-def _say(message: str) -> None:
-    from accelerate import PartialState
-
-    if PartialState().is_main_process:
-        print(message, file=sys.stderr, flush=True)
-
-
 def train_sft(settings: SFTSettings) -> Path:
     """Fine-tune `settings.model` on `settings.data`; returns the output directory (a HF checkpoint)."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-    from trl import SFTConfig, SFTTrainer
-
     s = settings
     out = Path(s.out)
-    warmup = warmup_args(s.warmup_ratio)  # a bad ratio fails before anything loads
+    warmup_args(s.warmup_ratio)  # a bad ratio fails before anything loads
     resume_from = check_out_dir(out, s.resume)
-    examples = load_sft_examples(s.data)
     model_path = resolve_model_path(s.model)
+    tokenizer = _setup_tokenizer(s, model_path)
+    dataset, skipped, truncated = build_dataset(tokenizer, load_sft_examples(s.data), s.max_length)
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / "sft.skipped.json", skipped)
+    if len(dataset) < s.batch_size:
+        say(f"note: {len(dataset)} examples is less than one batch of {s.batch_size}; each epoch is one step")
+    config = _setup_config(s)
+    model = _setup_model(s, model_path)  # after the config: under ZeRO-3 it carries the DeepSpeed config
+    # A base model with --chat-template learns to end its turns with the template's token; unless that
+    # token is an EOS of the saved checkpoint, generation (PPO rollouts, evaluation) never stops.
+    eot = register_end_of_turn(tokenizer, model)
+    padding_free = choose_padding_free(model, s.padding_free, s.packing, s.model)
+    config.padding_free = padding_free
+    config.train_sampling_strategy = "random" if (padding_free or s.packing) else "group_by_length"
+    say(
+        f"sft: {len(dataset)} examples ({truncated} cut to {s.max_length} tokens, {len(skipped)} left out), "
+        f"batch {s.batch_size} = {config.per_device_train_batch_size} x {config.gradient_accumulation_steps} "
+        f"accumulation x {world_size()} process(es), "
+        f"{'padding-free' if padding_free else 'length-grouped padding'}{', packed' if s.packing else ''}, "
+        f"{'bf16 mixed' if config.bf16 else 'fp32'}{', LoRA' if s.lora else ''}, "
+        f"turns end with {eot or tokenizer.eos_token} (eos ids {model.generation_config.eos_token_id})"
+    )
+    trainer = _setup_trainer(s, model, config, dataset, tokenizer)
+    started = time.time()
+    result = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
+    _save_final(trainer, tokenizer, out, s.lora)
+    if trainer.is_world_process_zero():
+        write_json(out / "medo1_sft.json", {
+            "settings": asdict(s), "model_path": model_path, "examples": len(dataset), "skipped": len(skipped),
+            "truncated": truncated, "padding_free": padding_free, "bf16": config.bf16,
+            "steps": trainer.state.global_step, "train_loss": result.training_loss,
+            "seconds": round(time.time() - started, 1),
+        })
+        prune_checkpoints(out, s.keep_checkpoints)  # the final weights are written: resuming is over
+    return out
+
+
+def _setup_tokenizer(s: SFTSettings, model_path: str):
+    """The model's tokenizer, with `chat_template` when given; it must have a chat template and a pad token."""
+    from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(model_path)
     if s.chat_template:
@@ -241,100 +193,43 @@ def train_sft(settings: SFTSettings) -> Path:
     check_chat_template(tokenizer, s.model)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    dataset, skipped, truncated = build_dataset(tokenizer, examples, s.max_length)
-    out.mkdir(parents=True, exist_ok=True)
-    write_json(out / "sft.skipped.json", skipped)
+    return tokenizer
 
-    micro, accumulation = split_batch(s.batch_size, s.micro_batch_size)
-    bf16 = bf16_supported() if s.bf16 is None else s.bf16
-    if len(dataset) < s.batch_size:
-        _say(f"note: {len(dataset)} examples is less than one batch of {s.batch_size}; each epoch is one step")
+
+def _setup_config(s: SFTSettings):
+    """TRL's SFTConfig from the settings (medo1.train.common.trainer_args): the loss on the assistant turn."""
+    from trl import SFTConfig
+
+    # Examples are already tokenized and cut to max_length; TRL only needs it to size packed rows.
+    return trainer_args(s, SFTConfig, max_length=s.max_length if s.packing else None, packing=s.packing,
+                        completion_only_loss=True)
+
+
+def _setup_model(s: SFTSettings, model_path: str):
+    """fp32 master weights (bf16 comes from autocast: mixed precision, so small updates are not lost)."""
+    from transformers import AutoModelForCausalLM
+
+    model_kwargs = {"dtype": torch.float32}
+    if s.attn_implementation:
+        model_kwargs["attn_implementation"] = s.attn_implementation
+    return AutoModelForCausalLM.from_pretrained(model_path, **model_kwargs)
+
+
+def _setup_trainer(s: SFTSettings, model, config, dataset, tokenizer):
+    """TRL's SFTTrainer (with LoRA adapters when asked); on CPUs a plain-loss subclass, twice as fast there
+    as TRL's fused LM-head loss."""
+    from trl import SFTTrainer
 
     peft_config = None
     if s.lora:
         from peft import LoraConfig
 
-        peft_config = LoraConfig(
-            r=s.lora_r, lora_alpha=s.lora_alpha, lora_dropout=s.lora_dropout, target_modules="all-linear",
-            task_type="CAUSAL_LM",
-        )
-
-    config = SFTConfig(
-        output_dir=str(out),
-        num_train_epochs=s.epochs,
-        max_steps=s.max_steps,
-        learning_rate=s.lr,
-        lr_scheduler_type=s.lr_scheduler,
-        **warmup,
-        weight_decay=s.weight_decay,
-        per_device_train_batch_size=micro,
-        gradient_accumulation_steps=accumulation,
-        # Examples are already tokenized and cut to max_length; TRL only needs it to size packed rows.
-        max_length=s.max_length if s.packing else None,
-        packing=s.packing,
-        completion_only_loss=True,
-        gradient_checkpointing=s.gradient_checkpointing,
-        bf16=bf16,
-        logging_steps=s.logging_steps,
-        save_strategy="steps",
-        save_steps=s.save_steps,
-        save_total_limit=checkpoints_while_training(s.keep_checkpoints),
-        report_to="none",
-        seed=s.seed,
-        use_cpu=not torch.cuda.is_available(),
-    )
-    # The model loads after the TrainingArguments exist: under `accelerate launch` with ZeRO-3 they carry the
-    # DeepSpeed config, and with it each process loads only its shard (zero3_init_flag).
-    # fp32 master weights; bf16 comes from autocast (mixed precision), so small updates are not lost.
-    model_kwargs = {"dtype": torch.float32}
-    if s.attn_implementation:
-        model_kwargs["attn_implementation"] = s.attn_implementation
-    model = AutoModelForCausalLM.from_pretrained(model_path, **model_kwargs)
-    # A base model with --chat-template learns to end its turns with the template's token; unless that
-    # token is an EOS of the saved checkpoint, generation (PPO rollouts, evaluation) never stops.
-    eot = register_end_of_turn(tokenizer, model)
-
-    padding_free = choose_padding_free(model, s.padding_free, s.packing, s.model)
-    config.padding_free = padding_free
-    config.train_sampling_strategy = "random" if (padding_free or s.packing) else "group_by_length"
-    _say(
-        f"sft: {len(dataset)} examples ({truncated} cut to {s.max_length} tokens, {len(skipped)} left out), "
-        f"batch {s.batch_size} = {micro} x {accumulation} accumulation x {world_size()} process(es), "
-        f"{'padding-free' if padding_free else 'length-grouped padding'}{', packed' if s.packing else ''}, "
-        f"{'bf16 mixed' if bf16 else 'fp32'}{', LoRA' if s.lora else ''}, "
-        f"turns end with {eot or tokenizer.eos_token} (eos ids {model.generation_config.eos_token_id})"
-    )
-    # TRL's fused LM-head loss is the right call on GPUs; on CPUs the plain one is twice as fast.
+        peft_config = LoraConfig(r=s.lora_r, lora_alpha=s.lora_alpha, lora_dropout=s.lora_dropout,
+                                 target_modules="all-linear", task_type="CAUSAL_LM")
     trainer_class = SFTTrainer if torch.cuda.is_available() else plain_loss_trainer()
-    trainer = trainer_class(
-        model=model,
-        args=config,
-        train_dataset=dataset,
-        processing_class=tokenizer,
-        peft_config=peft_config,
-        callbacks=[MetricsCallback(out), NoLastCheckpoint(s.keep_checkpoints)],
-    )
-    started = time.time()
-    result = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
-    _save_final(trainer, tokenizer, out, s.lora)
-    if trainer.is_world_process_zero():
-        write_json(
-            out / "medo1_sft.json",
-            {
-                "settings": asdict(s),
-                "model_path": model_path,
-                "examples": len(dataset),
-                "skipped": len(skipped),
-                "truncated": truncated,
-                "padding_free": padding_free,
-                "bf16": bf16,
-                "steps": trainer.state.global_step,
-                "train_loss": result.training_loss,
-                "seconds": round(time.time() - started, 1),
-            },
-        )
-        prune_checkpoints(out, s.keep_checkpoints)  # the final weights are written: resuming is over
-    return out
+    return trainer_class(model=model, args=config, train_dataset=dataset, processing_class=tokenizer,
+                         peft_config=peft_config,
+                         callbacks=[MetricsCallback(Path(s.out)), NoLastCheckpoint(s.keep_checkpoints)])
 
 
 def _save_final(trainer, tokenizer, out: Path, lora: bool) -> None:

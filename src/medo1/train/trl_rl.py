@@ -19,9 +19,8 @@ then TRL's DPOTrainer on the pairs (checkpoints; `--resume` continues it).
 from __future__ import annotations
 
 import importlib.util
-import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
@@ -31,138 +30,22 @@ from medo1.jsonl import JsonlWriter
 from medo1.llm.chat_template import prompt_messages
 from medo1.llm.sampling import owned_fields, unowned_defaults
 from medo1.train.common import (
-    KEEP_CHECKPOINTS_HELP,
     MetricsCallback,
     NoLastCheckpoint,
-    bf16_supported,
     check_out_dir,
-    checkpoints_while_training,
     prune_checkpoints,
     resolve_model_path,
     run_module,
-    split_batch,
+    say,
+    trainer_args,
     warmup_args,
     write_json,
 )
 from medo1.train.data import load_problems
 from medo1.train.ppo import eos_token_ids
 from medo1.train.reward import trl_reward_func
-from medo1.verify import Overlong
-
-ALGOS = ("grpo", "rloo", "dpo")
-
-
-@dataclass
-class TRLRLSettings:
-    """GRPO / RLOO / DPO settings. The RL defaults follow the paper's PPO run where they carry over
-    (lr 5e-7, batch 128, KL beta 0.03, temperature 0.5, responses up to ~1300 tokens)."""
-
-    algo: str = field(metadata={"help": "grpo | rloo | dpo", "choices": list(ALGOS)})
-    problems: str = field(
-        metadata={"help": "RL problems: .jsonl/.json (ours or medical-o1 verifiable problems) or a HF dataset id."},
-    )
-    model: str = field(metadata={"help": "The SFT model: a checkpoint directory, `hf:<path-or-repo>` or `embedded`."})
-    out: str = field(metadata={"help": "Output directory: the trained model, checkpoints, metrics.jsonl."})
-    verifier: str = field(
-        default="match",
-        metadata={"help": "Verifier spec: match, judge:<model spec> or classifier:<path>."},
-    )
-    learning_rate: float = field(default=5e-7, metadata={"help": "Learning rate (paper, RL: 5e-7)."})
-    batch_size: int = field(
-        default=128,
-        metadata={"help": "Per optimizer step, all devices: completions (grpo, rloo) or pairs (dpo)."},
-    )
-    micro_batch_size: int = field(default=8, metadata={"help": "Sequences (or pairs) per forward pass on one device."})
-    num_generations: int | None = field(
-        default=None,
-        metadata={"help": "Samples per problem: rloo 2 (paper's k), grpo 8 (TRL's default), dpo 5 (paper)."},
-    )
-    temperature: float = field(default=0.5, metadata={"help": "Sampling temperature (paper: 0.5)."})
-    max_new_tokens: int = field(default=1300, metadata={"help": "Longest response in tokens (paper: ~1300)."})
-    kl_coef: float = field(
-        default=0.03,
-        metadata={"help": "KL beta to the SFT model for grpo / rloo (paper, PPO: 0.03)."},
-    )
-    dpo_beta: float = field(default=0.1, metadata={"help": "DPO beta (TRL's default)."})
-    overlong_buffer: int = field(
-        default=0,
-        metadata={"help": "grpo / rloo: DAPO's soft overlong penalty: L_cache, the last tokens before max_new_tokens "
-                          "over which the reward falls linearly by up to overlong_penalty_factor (DAPO: 4096 of "
-                          "20480; 0: off)."},
-    )
-    overlong_penalty_factor: float = field(
-        default=1.0,
-        metadata={"help": "grpo / rloo: the overlong penalty at max_new_tokens (DAPO, verl's penalty_factor: 1.0)."},
-    )
-    warmup_ratio: float = field(
-        default=0.0,
-        metadata={"help": "Fraction of the optimizer steps for linear warmup, in [0, 1) (TRL's default: none)."},
-    )
-    epochs: float = field(default=1.0, metadata={"help": "Passes over the problems (dpo: over the pairs)."})
-    max_steps: int = field(default=-1, metadata={"help": "Stop after this many optimizer steps (-1: all epochs)."})
-    bf16: bool | None = field(
-        default=None,
-        metadata={"help": "bf16 mixed precision; default: when the hardware supports it natively."},
-    )
-    gradient_checkpointing: bool = field(
-        default=False,
-        metadata={"help": "Recompute activations in backward: less memory, slower."},
-    )
-    use_vllm: bool = field(
-        default=False,
-        metadata={"help": "grpo / rloo: generate with vLLM inside the training processes (TRL's colocate mode; "
-                          "needs vllm and GPUs)."},
-    )
-    vllm_gpu_memory_utilization: float = field(
-        default=0.3,
-        metadata={"help": "With use_vllm: share of each GPU's memory vLLM takes (TRL's default)."},
-    )
-    logging_steps: int = field(default=1, metadata={"help": "Optimizer steps between metric lines."})
-    save_steps: int = field(default=50, metadata={"help": "Optimizer steps between checkpoints."})
-    keep_checkpoints: int = field(default=0, metadata={"help": KEEP_CHECKPOINTS_HELP})
-    resume: bool = field(default=False, metadata={"help": "Continue from the latest checkpoint in --out."})
-    seed: int = field(default=42, metadata={"help": "Random seed."})
-
-    def generations(self) -> int:
-        return self.num_generations or {"rloo": 2, "grpo": 8, "dpo": 5}[self.algo]
-
-    def overlong(self) -> Overlong | None:
-        """The overlong penalty's settings, None when it is off."""
-        if not self.overlong_buffer:
-            return None
-        return Overlong(self.max_new_tokens, self.overlong_buffer, self.overlong_penalty_factor)
-
-
-def _trainer_args(s: TRLRLSettings, config_cls, **extra):
-    micro, accumulation = split_batch(s.batch_size, s.micro_batch_size)
-    bf16 = bf16_supported() if s.bf16 is None else s.bf16
-    return config_cls(
-        output_dir=s.out,
-        learning_rate=s.learning_rate,
-        per_device_train_batch_size=micro,
-        gradient_accumulation_steps=accumulation,
-        num_train_epochs=s.epochs,
-        max_steps=s.max_steps,
-        bf16=bf16,
-        gradient_checkpointing=s.gradient_checkpointing,
-        logging_steps=s.logging_steps,
-        save_strategy="steps",
-        save_steps=s.save_steps,
-        save_total_limit=checkpoints_while_training(s.keep_checkpoints),
-        report_to="none",
-        seed=s.seed,
-        use_cpu=not torch.cuda.is_available(),
-        **warmup_args(s.warmup_ratio),
-        **extra,
-    )
-
-
-def _say(message: str) -> None:
-    from accelerate import PartialState
-
-    if PartialState().is_main_process:
-        print(message, file=sys.stderr, flush=True)
-
+from medo1.train.rl_config import TRL_ALGOS as ALGOS
+from medo1.train.rl_config import TRLRLSettings
 
 # ---------------------------------------------------------------- GRPO / RLOO
 
@@ -178,7 +61,7 @@ def online_args(s: TRLRLSettings, config_cls, k: int):
     sampling = (dict(use_vllm=True, vllm_mode="colocate", vllm_gpu_memory_utilization=s.vllm_gpu_memory_utilization,
                      generation_kwargs={})
                 if s.use_vllm else dict(generation_kwargs=owned_fields(do_sample=True, temperature=s.temperature)))
-    return _trainer_args(
+    return trainer_args(
         s, config_cls, num_generations=k, max_completion_length=s.max_new_tokens, temperature=s.temperature,
         top_p=1.0, top_k=0, min_p=0.0, repetition_penalty=1.0, beta=s.kl_coef, disable_dropout=True, **sampling,
     )
@@ -217,9 +100,9 @@ def train_online(s: TRLRLSettings, reward_func=None) -> Path:
     dataset = Dataset.from_list([{"prompt": prompt_messages(p.question), "answer": p.answer, "id": p.id}
                                  for p in problems])
     if leaks := unowned_defaults(model):
-        _say(f"warning: {model_path}/generation_config.json sets {', '.join(sorted(leaks))}; TRL's generate() "
+        say(f"warning: {model_path}/generation_config.json sets {', '.join(sorted(leaks))}; TRL's generate() "
              "applies them on top of plain temperature sampling: remove them for exact on-policy samples")
-    _say(f"{s.algo}: {len(problems)} problems, {k} samples each, {s.batch_size} completions per step, "
+    say(f"{s.algo}: {len(problems)} problems, {k} samples each, {s.batch_size} completions per step, "
          f"{'bf16 mixed' if args.bf16 else 'fp32'}")
     trainer = trainer_cls(model=model, reward_funcs=reward_func, args=args, train_dataset=dataset,
                           processing_class=tokenizer,

@@ -16,10 +16,7 @@ words, English and Chinese; `tokens`: normalisation; `letters`: option letters),
 
 from __future__ import annotations
 
-import os
-from typing import Any
 
-from medo1.errors import Medo1Error
 from medo1.verify.answer import uncommitted
 from medo1.verify.base import (
     REWARD_CORRECT,
@@ -49,6 +46,7 @@ from medo1.verify.evaluation import (
 )
 from medo1.verify.judge import JudgeVerifier, parse_verdict
 from medo1.verify.letters import option_letter
+from medo1.verify.load import load_verifier, verifier_model
 from medo1.verify.match import MatchVerifier
 from medo1.verify.tokens import ABBREVIATIONS, normalize_tokens, token_f1
 from medo1.verify.verdicts import VerdictLog
@@ -60,40 +58,3 @@ __all__ = [
     "final_response", "load_verifier", "normalize_tokens", "option_letter", "overlong_penalty", "parse_verdict",
     "reward", "score_response", "token_f1", "uncommitted", "verifier_model",
 ]
-
-
-def load_verifier(
-    spec: str = "match",
-    *,
-    concurrency: int = 32,
-    cache: bool | str | os.PathLike = True,
-    lang: str = "en",
-    prompts: str | os.PathLike | None = None,
-    threshold: float | None = None,
-    verdict_log: str | os.PathLike | None = None,
-    source: str = "",
-) -> Verifier:
-    """A Verifier from its spec: `match`, `judge:<model spec>` or `classifier:[official:]<path>`.
-
-    `threshold` (classifier): None keeps the checkpoint's own (or the layout's default).
-    `verdict_log` (judge): append every verdict to this JSONL file, marked with `source`.
-    """
-    spec = (spec or "match").strip()
-    kind, _, rest = spec.partition(":")
-    if kind == "match" and not rest:
-        return MatchVerifier()
-    if kind == "judge" and rest:
-        from medo1.llm import load_model
-
-        return JudgeVerifier(load_model(rest, concurrency=concurrency, cache=cache), lang=lang,
-                             prompts=str(prompts) if prompts else None, source=source,
-                             log=VerdictLog(verdict_log) if verdict_log else None)
-    if kind == "classifier" and rest and rest != "official:":
-        return ClassifierVerifier(rest, threshold=threshold, batch_size=concurrency)
-    raise Medo1Error(f"verifier spec {spec!r}: expected 'match', 'judge:<model spec>' or "
-                     "'classifier:[official:]<path>'")
-
-
-def verifier_model(verifier: Verifier) -> Any | None:
-    """The ChatModel a verifier calls, if any (for usage accounting and the call pool)."""
-    return verifier.model if isinstance(verifier, JudgeVerifier) else None

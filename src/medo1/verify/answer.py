@@ -29,10 +29,28 @@ from functools import lru_cache
 
 from medo1.thinking import final_answer_text
 from medo1.verify import cues
-from medo1.verify.sentences import (CONCLUSION, WEAK_CONCLUSION, Sentence, committed_sentences, explicit, segments,
-                                    sentences, states)
-from medo1.verify.shapes import (ANSWER_LABEL, OR_INSIDE, answer_np, chain, inline_list, listed_sentences, np_list,
-                                 polarity, statement, struck)
+from medo1.verify.sentences import (
+    CONCLUSION,
+    WEAK_CONCLUSION,
+    Sentence,
+    committed_sentences,
+    explicit,
+    segments,
+    sentences,
+    states,
+)
+from medo1.verify.shapes import (
+    ANSWER_LABEL,
+    OR_INSIDE,
+    answer_np,
+    chain,
+    inline_list,
+    listed_sentences,
+    np_list,
+    polarity,
+    statement,
+    struck,
+)
 
 __all__ = ["uncommitted"]
 

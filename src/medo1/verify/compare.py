@@ -30,15 +30,6 @@ from medo1.verify.verdicts import public_name
 Prices = dict[str, tuple[float, float]]
 
 
-def recipe_prices(recipe: str | os.PathLike | None) -> Prices:
-    """`report.prices` of a recipe (file or bundled name); {} without one."""
-    if recipe is None:
-        return {}
-    from medo1.recipe import load_recipe
-
-    return {k: tuple(v) for k, v in load_recipe(recipe, check_files=False).report.prices.items()}
-
-
 def judge_cost_per_1k(verifier: Any, prices: Prices) -> float | None:
     """USD per 1,000 verdicts of a judge whose model has a price; None for other verifiers."""
     from medo1.verify.judge import JudgeVerifier
@@ -57,7 +48,7 @@ async def run_one(spec: str, items: list[LabeledVerdict], *, concurrency: int = 
                   cache: bool | str | os.PathLike = True, threshold: float | None = None, lang: str = "en",
                   prompts: str | os.PathLike | None = None, prices: Prices | None = None) -> VerifierReport:
     """Load the verifier of `spec`, measure it on `items`, close it."""
-    from medo1.verify import load_verifier, verifier_model
+    from medo1.verify.load import load_verifier, verifier_model
 
     verifier = load_verifier(spec, concurrency=concurrency, cache=cache, lang=lang, prompts=prompts,
                              threshold=threshold)
@@ -89,9 +80,10 @@ def leave_out_seen(items: list[LabeledVerdict], specs: list[str]) -> tuple[list[
 
 
 def compare_verifiers(labeled: str | os.PathLike, specs: list[str], *, out: str | os.PathLike | None = None,
-                      recipe: str | os.PathLike | None = None, say=None, **options: Any) -> list[VerifierReport]:
+                      prices: Prices | None = None, say=None, **options: Any) -> list[VerifierReport]:
     """Every verifier of `specs` on the labelled file, one after another (so each is timed alone), on the
-    rows no classifier among them has seen (`say` is told how many were left out)."""
+    rows no classifier among them has seen (`say` is told how many were left out); a judge's cost comes from
+    `prices` (model spec -> USD per 1M prompt / completion tokens, as a recipe's `report.prices`)."""
     from medo1.jsonl import read_jsonl
 
     items, left_out = leave_out_seen(read_jsonl(labeled, LabeledVerdict), specs)
@@ -101,7 +93,7 @@ def compare_verifiers(labeled: str | os.PathLike, specs: list[str], *, out: str 
     if left_out and say is not None:
         say(f"{left_out} of {left_out + len(items)} labelled rows were used to train or calibrate the classifier: "
             f"left out, the figures are on the other {len(items)}")
-    prices = recipe_prices(recipe)
+    prices = prices or {}
 
     async def main() -> list[VerifierReport]:
         return [await run_one(spec, items, prices=prices, **options) for spec in specs]

@@ -49,8 +49,19 @@ from medo1.verify.answer import uncommitted
 from medo1.verify.letters import committed_letters, option_letter, strip_letter
 from medo1.verify.sentences import committed_sentences, segments, sentences
 from medo1.verify.shapes import AND_INSIDE, hedged, inline_list, listed, listed_sentences, polarity, struck
-from medo1.verify.tokens import (ABBREVIATIONS, FILLER, OPPOSITE_OF, PREFIXES, Token, contradicts, is_cjk,
-                                 normalize_tokens, stem, token_f1, tokens)
+from medo1.verify.tokens import (
+    ABBREVIATIONS,
+    FILLER,
+    OPPOSITE_OF,
+    PREFIXES,
+    Token,
+    contradicts,
+    is_cjk,
+    normalize_tokens,
+    stem,
+    token_f1,
+    tokens,
+)
 
 __all__ = ["ABBREVIATIONS", "MatchVerifier", "normalize_tokens", "option_letter", "token_f1"]
 

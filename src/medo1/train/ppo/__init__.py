@@ -23,7 +23,7 @@ value coef 1.0, clip 0.2, KL beta 0.03, temperature 0.5, responses up to ~1300 t
     trainer.py  the loop: PPOTrainer, train_ppo, main
 """
 
-from medo1.train.ppo.config import PPOConfig, Scorer
+from medo1.train.ppo.config import Scorer
 from medo1.train.ppo.losses import (
     clipped_policy_loss,
     clipped_value_loss,
@@ -43,6 +43,7 @@ from medo1.train.ppo.rollout import (
     sample_responses,
 )
 from medo1.train.ppo.trainer import PPOTrainer, main, problem_order, train_ppo
+from medo1.train.rl_config import PPOConfig
 
 __all__ = [
     "PPOConfig", "PPOTrainer", "PolicyAndValue", "Scorer", "clipped_policy_loss", "clipped_value_loss", "collate",

@@ -6,8 +6,8 @@ import torch
 import torch.nn as nn
 
 from medo1.errors import Medo1Error
-from medo1.train.ppo.config import PPOConfig
 from medo1.train.ppo.rollout import _model_inputs, _response_slice, response_logprobs
+from medo1.train.rl_config import PPOConfig
 
 
 class PolicyAndValue(nn.Module):

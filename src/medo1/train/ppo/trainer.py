@@ -27,7 +27,7 @@ from medo1.train.common import (
     write_json,
 )
 from medo1.train.data import load_problems
-from medo1.train.ppo.config import PPOConfig, Scorer
+from medo1.train.ppo.config import Scorer
 from medo1.train.ppo.losses import (
     clipped_policy_loss,
     clipped_value_loss,
@@ -46,6 +46,7 @@ from medo1.train.ppo.rollout import (
     sample_responses,
 )
 from medo1.train.reward import RewardScorer, decode_responses
+from medo1.train.rl_config import PPOConfig
 
 
 def problem_order(n: int, step: int, batch_size: int, seed: int) -> list[int]:
@@ -65,28 +66,32 @@ class PPOTrainer:
     """A small PPO loop: `train()` runs `step()` until done, with checkpoints and metrics."""
 
     def __init__(self, cfg: PPOConfig, scorer: Scorer | None = None):
-        from accelerate import Accelerator
-        from accelerate.state import AcceleratorState
-        from accelerate.utils import set_seed
-        from transformers import AutoTokenizer, get_scheduler
-
         if cfg.temperature <= 0:
             raise Medo1Error(f"temperature {cfg.temperature}: PPO samples, so it must be above 0 (paper: 0.5)")
         cfg.overlong()  # bad overlong settings fail before anything loads
         self.cfg = cfg
         self.out = Path(cfg.out)
         self.resume_from = check_out_dir(self.out, cfg.resume)
-        problems = load_problems(cfg.problems)
         model_path = resolve_model_path(cfg.model)
-        value_path = resolve_model_path(cfg.value_model) if cfg.value_model else model_path
+        self._setup_accelerator()
+        skipped = self._setup_problems(model_path)
+        self._setup_models(model_path, resolve_model_path(cfg.value_model) if cfg.value_model else model_path)
+        self._setup_scorer(scorer)
+        self._setup_outputs(skipped)
 
-        bf16 = bf16_supported() if cfg.bf16 is None else cfg.bf16
+    def _setup_accelerator(self) -> None:
+        """The Accelerator, and the batch layout: each process rolls out batch_size / processes problems;
+        each PPO epoch splits them into mini batches (one optimizer step each) of micro batches."""
+        from accelerate import Accelerator
+        from accelerate.state import AcceleratorState
+        from accelerate.utils import set_seed
+
+        cfg = self.cfg
+        self.bf16 = bf16_supported() if cfg.bf16 is None else cfg.bf16
         # An earlier trainer in this process (SFT before RL in `medo1 run`) leaves its mixed precision in
         # accelerate's shared state, which a new Accelerator may not change; the process group stays.
         AcceleratorState._reset_state()
-        self.accelerator = acc = Accelerator(mixed_precision="bf16" if bf16 else "no")
-        # Batch layout: each process rolls out batch_size / processes problems; each PPO epoch splits
-        # them into mini batches (one optimizer step each) of micro batches (gradient accumulation).
+        self.accelerator = acc = Accelerator(mixed_precision="bf16" if self.bf16 else "no")
         # The process count is the Accelerator's: it is the one that has joined the process group.
         self.world, self.rank = acc.num_processes, acc.process_index
         if cfg.batch_size % (self.world * cfg.num_mini_batches):
@@ -94,16 +99,33 @@ class PPOTrainer:
                              f"{cfg.num_mini_batches} mini batches")
         self.local_batch = cfg.batch_size // self.world
         self.mini_batch = self.local_batch // cfg.num_mini_batches
-        self.micro_batch, accumulation = split_batch(self.mini_batch, cfg.micro_batch_size, processes=1)
-        acc.gradient_accumulation_steps = accumulation
+        self.micro_batch, acc.gradient_accumulation_steps = split_batch(self.mini_batch, cfg.micro_batch_size,
+                                                                        processes=1)
         set_seed(cfg.seed + self.rank)
+        if acc.distributed_type.name == "FSDP":
+            raise Medo1Error("PPO runs under DDP or DeepSpeed; launch it with configs/accelerate/zero3.yaml or ddp.yaml")
+        self.zero3 = False
+        if acc.state.deepspeed_plugin is not None:
+            # The batch layout and clipping go into the DeepSpeed config itself: there is no dataloader to infer
+            # them from, and under DeepSpeed accelerate's clip_grad_norm_ does nothing (the engine clips).
+            ds_config = acc.state.deepspeed_plugin.deepspeed_config
+            accumulation = acc.gradient_accumulation_steps
+            ds_config.update(train_micro_batch_size_per_gpu=self.micro_batch, gradient_accumulation_steps=accumulation,
+                             train_batch_size=self.micro_batch * accumulation * self.world,
+                             gradient_clipping=cfg.max_grad_norm)
+            self.zero3 = ds_config.get("zero_optimization", {}).get("stage") == 3
 
+    def _setup_problems(self, model_path: str) -> list[dict]:
+        """The tokenizer, the problems and their prompts (too long ones are left out, each with its reason),
+        and the number of PPO steps; returns the left-out ones."""
+        from transformers import AutoTokenizer
+
+        cfg = self.cfg
         self.tokenizer = tok = AutoTokenizer.from_pretrained(model_path)
         if tok.pad_token is None:
             tok.pad_token = tok.eos_token
-        # Problems whose prompt is too long are left out, each with its reason.
         self.problems, self.queries, skipped = [], [], []
-        for p in problems:
+        for p in load_problems(cfg.problems):
             ids = prompt_ids(tok, p.question)
             if len(ids) > cfg.max_prompt_length:
                 skipped.append({"id": p.id, "reason": f"prompt is {len(ids)} tokens, over max_prompt_length "
@@ -116,37 +138,39 @@ class PPOTrainer:
         self.num_steps = math.ceil(cfg.epochs * len(self.problems) / cfg.batch_size)
         if cfg.max_steps > 0:
             self.num_steps = cfg.max_steps
+        return skipped
 
-        if acc.distributed_type.name == "FSDP":
-            raise Medo1Error("PPO runs under DDP or DeepSpeed; launch it with configs/accelerate/zero3.yaml or ddp.yaml")
-        self.zero3 = False
-        if acc.state.deepspeed_plugin is not None:
-            # The batch layout and clipping go into the DeepSpeed config itself: there is no dataloader to infer
-            # them from, and under DeepSpeed accelerate's clip_grad_norm_ does nothing (the engine clips).
-            ds_config = acc.state.deepspeed_plugin.deepspeed_config
-            ds_config.update(train_micro_batch_size_per_gpu=self.micro_batch, gradient_accumulation_steps=accumulation,
-                             train_batch_size=self.micro_batch * accumulation * self.world,
-                             gradient_clipping=cfg.max_grad_norm)
-            self.zero3 = ds_config.get("zero_optimization", {}).get("stage") == 3
+    def _setup_models(self, model_path: str, value_path: str) -> None:
+        """Policy + value model, the frozen reference, the optimizer and the learning-rate schedule."""
+        from transformers import get_scheduler
+
+        cfg, acc = self.cfg, self.accelerator
         # The Accelerator exists, so under ZeRO-3 (zero3_init_flag) each process loads only its shard.
         policy, self.reference, value = load_models(cfg, model_path, value_path)
-        self.eos_ids = eos_token_ids(tok, policy)
+        self.eos_ids = eos_token_ids(self.tokenizer, policy)
         model = PolicyAndValue(policy, value)
         # Fused AdamW on a CPU: one kernel over all tensors (the default there updates them one by one, which took
         # 10 of a quick demo step's 58 s); elsewhere torch's own choice (foreach on GPUs, DeepSpeed's wrapping).
         fused = acc.device.type == "cpu" and acc.state.deepspeed_plugin is None
-        optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.learning_rate, eps=1e-5, fused=fused or None)
-        self.scheduler = get_scheduler(cfg.lr_scheduler, optimizer, num_warmup_steps=cfg.warmup_steps,
+        optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.learning_rate, eps=1e-5,
+                                      weight_decay=cfg.weight_decay, fused=fused or None)
+        self.scheduler = get_scheduler(cfg.lr_scheduler, optimizer,
+                                       num_warmup_steps=math.ceil(cfg.warmup_ratio * self.num_steps),
                                        num_training_steps=self.num_steps)
         self.model, self.optimizer = acc.prepare(model, optimizer)
         acc.register_for_checkpointing(self.scheduler)
         self.reference = self._prepare_reference(self.reference)
 
+    def _setup_scorer(self, scorer: Scorer | None) -> None:
         if scorer is None:
             from medo1.verify import load_verifier
 
-            scorer = RewardScorer(load_verifier(cfg.verifier), overlong=cfg.overlong())
+            scorer = RewardScorer(load_verifier(self.cfg.verifier), overlong=self.cfg.overlong())
         self.scorer = scorer
+
+    def _setup_outputs(self, skipped: list[dict]) -> None:
+        """Resume from the latest checkpoint; the main process's metrics log and failure records."""
+        acc = self.accelerator
         self.start_step = 0
         if self.resume_from is not None:
             acc.load_state(str(self.resume_from))
@@ -156,7 +180,6 @@ class PPOTrainer:
             write_json(self.out / "ppo.skipped.json", skipped)
             self.metrics = MetricsLog(self.out, resume_step=self.start_step if self.resume_from else None)
             self.failed = JsonlWriter(self.out / "ppo.failed.jsonl")
-        self.bf16 = bf16
 
     def _prepare_reference(self, reference):
         if self.accelerator.state.deepspeed_plugin is not None:
@@ -321,7 +344,7 @@ class PPOTrainer:
                    dynamic_ncols=True)
         for step in range(self.start_step, self.num_steps):
             metrics = self.step(step)
-            if acc.is_main_process:
+            if acc.is_main_process and ((step + 1) % cfg.logging_steps == 0 or step + 1 == self.num_steps):
                 self.metrics.log(step + 1, metrics)
                 bar.set_postfix(reward=f"{metrics['reward']:.3f}", correct=f"{metrics['correct_rate']:.2f}",
                                 kl=f"{metrics['kl']:.3f}", refresh=False)

@@ -30,32 +30,39 @@ from pathlib import Path
 from typing import Any
 
 from medo1.errors import Medo1Error
+from medo1.train.config import LoraSettings, TrainingSettings, default
 from medo1.verify.classifier import LAYOUTS, META_FILE, SEEN_FILE, default_max_length, encode_pairs
 
 
-@dataclass
-class VerifierTrainConfig:
-    """Verifier training settings, with defaults for a 0.1B-3B base model on a few thousand verdicts."""
-
+@dataclass(kw_only=True)
+class VerifierInputs:
     data: str = field(metadata={"help": "`medo1 verifier-data` output (rows with a `split` column), or any file "
                                         "of `response, reference, label` rows (then split here)."})
     out: str = field(metadata={"help": "Output directory: the classifier, its threshold, metrics.jsonl."})
     model: str = field(default="embedded", metadata={
         "help": "Base model: `embedded`, `hf:<path-or-repo>`, a checkpoint directory or a hub repo id."})
+
+
+@dataclass(kw_only=True)
+class VerifierTrainConfig(LoraSettings, TrainingSettings, VerifierInputs):
+    """Verifier training settings, with defaults for a 0.1B-3B base model on a few thousand verdicts; the
+    fields every trainer shares are medo1.train.config's. Early stopping keeps its own best checkpoint, and
+    an interrupted run resumes from the latest one by itself."""
+
     layout: str = field(default="pair", metadata={
-        "help": "Input layout: pair (reference, response as a text pair) or official (the released verifier's)."})
-    epochs: float = field(default=3.0, metadata={"help": "Most passes over the training rows."})
-    lr: float = field(default=2e-5, metadata={"help": "Peak learning rate (LoRA: try 2e-4)."})
-    batch_size: int = field(default=16, metadata={"help": "Rows per optimizer step on one device."})
+        "help": "Input layout: pair (reference, response as a text pair) or official (the released verifier's).",
+        "choices": list(LAYOUTS)})
+    epochs: float = default(TrainingSettings, "epochs", 3.0, help="Most passes over the training rows.")
+    learning_rate: float = default(TrainingSettings, "learning_rate", 2e-5, "LoRA: try 2e-4")
+    batch_size: int = default(TrainingSettings, "batch_size", 16, help="Rows per optimizer step over all devices.")
+    micro_batch_size: int = default(TrainingSettings, "micro_batch_size", 16)
+    warmup_ratio: float = default(TrainingSettings, "warmup_ratio", 0.05)
+    bf16: bool | None = default(TrainingSettings, "bf16", None,
+                                help="bf16 mixed precision; default: on GPUs that run it natively.")
+    seed: int = default(TrainingSettings, "seed", 0, help="Seed of the split, the head's init and the data order.")
     max_length: int | None = field(default=None, metadata={
         "help": "Longest tokenized input; longer ones are cut (None: 512 for pair, 4000 for official, as the official "
                 "reward: a shorter limit cuts the reference and the instruction off long responses)."})
-    weight_decay: float = field(default=0.0, metadata={"help": "AdamW weight decay."})
-    warmup_ratio: float = field(default=0.05, metadata={"help": "Fraction of the steps for linear warmup."})
-    lora: bool = field(default=False, metadata={"help": "Train LoRA adapters (peft) and the head; saved merged."})
-    lora_r: int = field(default=16, metadata={"help": "LoRA rank."})
-    lora_alpha: int = field(default=32, metadata={"help": "LoRA alpha."})
-    lora_dropout: float = field(default=0.05, metadata={"help": "LoRA dropout."})
     eval_steps: int | None = field(default=None, metadata={
         "help": "Evaluate on the calibration rows every N steps (None: every epoch)."})
     patience: int = field(default=2, metadata={"help": "Stop after this many evaluations without a better loss."})
@@ -65,7 +72,6 @@ class VerifierTrainConfig:
     target_precision: float = field(default=0.95, metadata={
         "help": "The threshold is the lowest whose calibration precision reaches this; met when the test precision "
                 "does too."})
-    seed: int = field(default=0, metadata={"help": "Seed of the split, the head's init and the data order."})
 
 
 @dataclass
@@ -142,10 +148,24 @@ def train_verifier(cfg: VerifierTrainConfig) -> dict[str, Any]:
     """Train, early-stop on the calibration loss, choose the threshold on calibration, measure on test,
     save to `cfg.out`; returns the summary."""
     import torch
-    from transformers import (AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding,
-                              EarlyStoppingCallback, Trainer, TrainingArguments, set_seed)
+    from transformers import (
+        AutoModelForSequenceClassification,
+        AutoTokenizer,
+        DataCollatorWithPadding,
+        EarlyStoppingCallback,
+        Trainer,
+        TrainingArguments,
+        set_seed,
+    )
 
-    from medo1.train.common import MetricsCallback, bf16_supported, resolve_model_path, warmup_args, write_json
+    from medo1.train.common import (
+        MetricsCallback,
+        bf16_supported,
+        resolve_model_path,
+        split_batch,
+        warmup_args,
+        write_json,
+    )
     from medo1.verify.data import pair_id
 
     if cfg.layout not in LAYOUTS:
@@ -178,13 +198,16 @@ def train_verifier(cfg: VerifierTrainConfig) -> dict[str, Any]:
                 for ids, mask, r in zip(enc["input_ids"], enc["attention_mask"], rows)]
 
     strategy = "steps" if cfg.eval_steps else "epoch"
+    micro, accumulation = split_batch(cfg.batch_size, cfg.micro_batch_size)
     args = TrainingArguments(
-        output_dir=str(out / "checkpoints"), num_train_epochs=cfg.epochs, learning_rate=cfg.lr, **warmup,
-        weight_decay=cfg.weight_decay, per_device_train_batch_size=cfg.batch_size,
-        per_device_eval_batch_size=cfg.batch_size, eval_strategy=strategy, save_strategy=strategy,
+        output_dir=str(out / "checkpoints"), num_train_epochs=cfg.epochs, max_steps=cfg.max_steps,
+        learning_rate=cfg.learning_rate, lr_scheduler_type=cfg.lr_scheduler, **warmup,
+        weight_decay=cfg.weight_decay, per_device_train_batch_size=micro, gradient_accumulation_steps=accumulation,
+        per_device_eval_batch_size=micro, eval_strategy=strategy, save_strategy=strategy,
         eval_steps=cfg.eval_steps, save_steps=cfg.eval_steps, load_best_model_at_end=True,
         metric_for_best_model="eval_loss", greater_is_better=False, save_total_limit=2, logging_steps=10,
-        bf16=bf16_supported() and torch.cuda.is_available(), report_to="none", seed=cfg.seed,
+        bf16=cfg.bf16 if cfg.bf16 is not None else bf16_supported() and torch.cuda.is_available(),
+        gradient_checkpointing=cfg.gradient_checkpointing, report_to="none", seed=cfg.seed,
         use_cpu=not torch.cuda.is_available(), remove_unused_columns=False,
     )
     trainer = Trainer(model=model, args=args, train_dataset=dataset(parts["train"]),

@@ -1,0 +1,51 @@
+"""A verifier from its spec (`match`, `judge:<model spec>`, `classifier:[official:]<path>`): the one
+place a spec string becomes a Verifier."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from medo1.errors import Medo1Error
+from medo1.verify.base import Verifier
+from medo1.verify.classifier import ClassifierVerifier
+from medo1.verify.judge import JudgeVerifier
+from medo1.verify.match import MatchVerifier
+from medo1.verify.verdicts import VerdictLog
+
+
+def load_verifier(
+    spec: str = "match",
+    *,
+    concurrency: int = 32,
+    cache: bool | str | os.PathLike = True,
+    lang: str = "en",
+    prompts: str | os.PathLike | None = None,
+    threshold: float | None = None,
+    verdict_log: str | os.PathLike | None = None,
+    source: str = "",
+) -> Verifier:
+    """A Verifier from its spec: `match`, `judge:<model spec>` or `classifier:[official:]<path>`.
+
+    `threshold` (classifier): None keeps the checkpoint's own (or the layout's default).
+    `verdict_log` (judge): append every verdict to this JSONL file, marked with `source`.
+    """
+    spec = (spec or "match").strip()
+    kind, _, rest = spec.partition(":")
+    if kind == "match" and not rest:
+        return MatchVerifier()
+    if kind == "judge" and rest:
+        from medo1.llm import load_model
+
+        return JudgeVerifier(load_model(rest, concurrency=concurrency, cache=cache), lang=lang,
+                             prompts=str(prompts) if prompts else None, source=source,
+                             log=VerdictLog(verdict_log) if verdict_log else None)
+    if kind == "classifier" and rest and rest != "official:":
+        return ClassifierVerifier(rest, threshold=threshold, batch_size=concurrency)
+    raise Medo1Error(f"verifier spec {spec!r}: expected 'match', 'judge:<model spec>' or "
+                     "'classifier:[official:]<path>'")
+
+
+def verifier_model(verifier: Verifier) -> Any | None:
+    """The ChatModel a verifier calls, if any (for usage accounting and the call pool)."""
+    return verifier.model if isinstance(verifier, JudgeVerifier) else None
