@@ -45,23 +45,37 @@ def declared(root: Path = ROOT) -> tuple[set[str], dict[str, set[str]]]:
     return core, extras
 
 
-def imports(path: Path) -> tuple[set[str], set[str]]:
-    """The top-level modules a file imports (absolute imports only), and those it guards with
-    `pytest.importorskip(...)` at module level."""
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    found: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            found |= {alias.name.split(".")[0] for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            found.add(node.module.split(".")[0])
-    guarded = set()
-    for node in tree.body:
-        call = node.value if isinstance(node, (ast.Expr, ast.Assign)) else None
+def _skips_without(node: ast.AST) -> set[str]:
+    """The modules a `pytest.importorskip("...")` call directly in this body (module or function) names."""
+    found = set()
+    for stmt in getattr(node, "body", []):
+        call = stmt.value if isinstance(stmt, (ast.Expr, ast.Assign)) else None
         if (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "importorskip"
                 and call.args and isinstance(call.args[0], ast.Constant)):
-            guarded.add(str(call.args[0].value).split(".")[0])
-    return found, guarded
+            found.add(str(call.args[0].value).split(".")[0])
+    return found
+
+
+def _imported(node: ast.AST) -> set[str]:
+    found: set[str] = set()
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Import):
+            found |= {alias.name.split(".")[0] for alias in sub.names}
+        elif isinstance(sub, ast.ImportFrom) and sub.level == 0 and sub.module:
+            found.add(sub.module.split(".")[0])
+    return found
+
+
+def imports(path: Path) -> tuple[set[str], set[str]]:
+    """The top-level modules a file imports (absolute imports only), and those it may take from any extra:
+    the modules a module-level `pytest.importorskip(...)` names, and every import of a test function that
+    skips itself with one (`pytest.importorskip("verl")`, then verl's own dependencies)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    guarded = _skips_without(tree)
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and _skips_without(node):
+            guarded |= _imported(node)
+    return _imported(tree), guarded
 
 
 def third_party(modules: set[str], local: set[str]) -> set[str]:

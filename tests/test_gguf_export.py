@@ -22,8 +22,9 @@ from typer.testing import CliRunner
 from medo1.cli import app
 from medo1.errors import Medo1Error
 from medo1.evaluate import EvalConfig
+from medo1.evaluate.engine import eval_model_spec
 from medo1.evaluate.runner import run_eval
-from medo1.gguf_export import cache_path, cached_gguf, eval_model_spec, export_gguf
+from medo1.gguf_export import cache_path, cached_gguf, export_gguf
 from medo1.llm.hf import HFChatModel
 from medo1.llm.llamacpp import LlamaCppChatModel
 

@@ -53,7 +53,8 @@ CASES = [
     ("unclosed <think> in the final response", final("<think>aspirin, maybe"), "eos", 0.0),
     ("nothing after </think> in the final response", final("<think>Aspirin.</think>"), "eos", 0.0),
     ("cut off in the thinking", "## Thinking\n\n" + "Hmm, wait, chest pain. " * 40, "cut", 0.0),
-    ("cut off inside the final response", final("The answer is aspirin" + ", hmm, wait" * 60), "cut", 0.0),
+    ("cut off inside the final response", final("The answer is aspirin. " + "It blocks platelet cyclooxygenase. " * 60),
+     "cut", 0.0),
 ]
 
 # Shapes whose reward is the verifier's to get right (medo1.verify.match), not the rule's: every engine must

@@ -30,7 +30,8 @@ from medo1.errors import Medo1Error  # noqa: E402
 from medo1.integrations.verl_ckpt import convert_checkpoint, import_metrics, latest_step_dir  # noqa: E402
 from medo1.integrations.verl_data import write_verl_data  # noqa: E402
 from medo1.integrations.verl_launch import finish  # noqa: E402
-from medo1.integrations.verl_overrides import VerlJob, VerlSettings, build_overrides, compose  # noqa: E402
+from medo1.integrations.verl_overrides import build_overrides, compose  # noqa: E402
+from medo1.integrations.verl_settings import VerlJob, VerlSettings  # noqa: E402
 from medo1.records import Problem  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -19,8 +19,15 @@ from medo1.errors import InputError, Medo1Error
 from medo1.integrations.verl_ckpt import import_metrics, metrics_files, prune_checkpoints
 from medo1.integrations.verl_data import write_verl_data
 from medo1.integrations.verl_launch import check_resume, keep_metrics, launch_script, move_aside
-from medo1.integrations.verl_overrides import (VerlJob, VerlSettings, build_overrides, hydra_value, judge_limits,
-                                               metrics_path, plan, settings_for, steps_and_epochs)
+from medo1.integrations.verl_overrides import build_overrides, hydra_value, plan
+from medo1.integrations.verl_settings import (
+    VerlJob,
+    VerlSettings,
+    judge_limits,
+    metrics_path,
+    settings_for,
+    steps_and_epochs,
+)
 from medo1.records import Problem
 
 HAS_VERL = importlib.util.find_spec("verl") is not None

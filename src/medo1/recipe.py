@@ -37,7 +37,7 @@ ENGINE_HELP = ("ppo, grpo: ours (torch + accelerate for ppo, TRL for grpo; one m
 
 def _training_sections():
     # Imported here: the training modules pull in transformers/TRL, which the data stages do not need.
-    from medo1.integrations.verl_overrides import VerlSettings
+    from medo1.integrations.verl_settings import VerlSettings
     from medo1.train.config import SFTSettings
     from medo1.train.rl_config import PPOConfig, TRLRLSettings
 

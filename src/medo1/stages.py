@@ -220,7 +220,7 @@ def rl_on_verl(run: Run, *, print_launch: bool = False):
     """The RL stage handed to verl (`rl.engine: verl`, algo ppo or grpo): run it, or return its launch script.
     verl resumes from its last checkpoint (refused when the problems changed since); --force starts over.
     Only the settings the recipe sets are given: verl's defaults apply to the rest (gradient checkpointing on)."""
-    from medo1.integrations.verl_overrides import VerlSettings
+    from medo1.integrations.verl_settings import VerlSettings
     from medo1.train.rl import train_rl
 
     r, p = run.recipe, run.paths

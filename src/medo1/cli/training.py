@@ -10,7 +10,7 @@ import typer
 
 from medo1.cli.app import command, config_command
 from medo1.errors import Medo1Error
-from medo1.integrations.verl_overrides import VerlSettings
+from medo1.integrations.verl_settings import VerlSettings
 from medo1.settings import flag, given, union_options
 from medo1.train.config import SFTSettings
 from medo1.train.rl import ALGOS

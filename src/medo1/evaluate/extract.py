@@ -64,6 +64,15 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from medo1.evaluate.rejections import (
+    COMMA,
+    LIST_GLUE,
+    NOT_A_REJECTION,
+    PART_END,
+    PREFERRED_OVER,
+    REJECT_AFTER,
+    REJECT_BEFORE,
+)
 from medo1.thinking import final_answer_text
 
 METHODS = ("answer_is", "letter", "option_text", "none", "ambiguous")
@@ -152,48 +161,6 @@ _CHANGE_OF_MIND = re.compile(
     r"i\s+mean|scratch\s+that|let\s+me\s+reconsider|rather|instead)(?![a-z])"
     r"|不对|不對|等等|但是|但|然而|其实|其實|更正|改为|改為", _I)
 
-# ---------------------------------------------------------------- rejections
-
-# Where a part of a sentence ends: a negation before it does not reach past.
-_PART_END = re.compile(
-    r"[.;:!?,\n。；：！？，]|(?<![a-z])(?:but|however|whereas|while|although|though|yet|so|thus|hence|therefore|"
-    r"instead(?!\s+of)|rather(?!\s+than))(?![a-z])|但|而是|所以|因此|然而", _I)
-# Negations and rejections before a mention, in its part of the sentence.
-_REJECT_BEFORE = re.compile(
-    r"(?<![a-z])(?:not|no|never|nor|neither|cannot|except|excluding|exclude[sd]?|rule[sd]?\s+out|ruling\s+out|"
-    r"eliminat(?:e|es|ed|ing)|avoid(?:s|ed|ing)?|stop(?:s|ped|ping)?|discontinu(?:e|es|ed|ing)|withh(?:o|e)ld(?:s|ing)?|"
-    r"unlikely\s+to\s+be|(?:argues?|speaks?|points?)\s+against|unlike|rather\s+than|instead\s+of|other\s+than|"
-    r"as\s+opposed\s+to|in\s+preference\s+to)(?![a-z])|n['’]t(?![a-z])"
-    r"|不是|并非|並非|而非|不选|不選|排除|不考虑|不考慮|不应|不應|不能|不宜|避免|停用|禁用", _I)
-# Between two mentions: the second one loses ("insulin over metformin", "insulin is better than metformin").
-_PREFERRED_OVER = re.compile(
-    r"\s*,?\s*(?:(?:is|are|would\s+be|seems)\s+)?(?:(?:preferred|favou?red|chosen|better|superior|preferable|"
-    r"more\s+[a-z]+)\s+(?:over|to|than)|over|rather\s+than)\s+(?:the\s+|an?\s+)?", _I)
-_AUX = (r"(?:is|are|was|were|be|been|being|would|should|could|can|will|must|may|might|does|do|did|has|have|had|"
-        r"seems?|appears?|looks?|remains?|to|wo|ca)(?=n['’]t(?![a-z])|(?![a-z]))")
-_ADVERB = (r"(?:also|clearly|definitely|certainly|probably|likely|therefore|thus|then|really|actually|simply|still|"
-           r"now|here|obviously|usually|typically|generally|absolutely|just|even|all|both)(?![a-z])")
-# The predicate right after a mention that rejects it: "is not", "isn't", "is contraindicated", ": wrong".
-_REJECT_AFTER = re.compile(
-    r"\s*(?:\([^()]{0,40}\)\s*)?(?:[:\-–—]\s*|,?\s*(?:which|that|as\s+it|since\s+it|because\s+it|it)(?=\s))?"
-    rf"(?:(?:\s*(?:{_AUX}|{_ADVERB}))*?\s*{_AUX}\s*(?:not|never|no\s+longer)(?![a-z])|(?:\s*(?:{_AUX}|{_ADVERB}))*\s*"
-    r"(?:n['’]t|cannot|contraindicated|ruled\s+out|excluded|eliminated|avoided|discarded|rejected|unlikely|"
-    r"less\s+likely|incorrect|wrong|inappropriate|unsuitable|inferior|ineffective|inadequate|insufficient|"
-    r"fails?\s+to|a\s+distractor|no\s+(?:role|place|indication|benefit))(?![a-z]))"
-    r"|\s*(?:是|为|為|则|則|也|并|並)?\s*(?:不是|不正确|不正確|不对|不對|错误|錯誤|禁忌|禁用|不合适|不合適|不适用|"
-    r"不適用|被排除|可排除|可以排除|不太可能|不选|不選|不宜)", _I)
-# What joins the options of one list: "aspirin, heparin or metformin", "neither aspirin nor heparin".
-_COMMA = re.compile(r"\s*,\s*")
-_LIST_GLUE = re.compile(r"\s*,?\s*(?:and|or|nor|and/or|/)(?![a-z])\s*(?:the\s+|an?\s+)?", _I)
-# Double negatives and set phrases that reject nothing; blanked out before looking for rejections.
-_NOT_A_REJECTION = re.compile(
-    r"(?<![a-z])(?:(?:not|never|cannot|can['’]t|could\s*n['’]?o?t|no\s+reason\s+to)\s+(?:be\s+|been\s+)?"
-    r"(?:rule[sd]?\s+out|ruling\s+out|exclude[sd]?|excluding|eliminated?|unlikely|avoid(?:ed)?|wrong|incorrect|"
-    r"contraindicated)|(?:no|without(?:\s+a)?)\s+(?:doubt|question)|no\s+contraindications?|not\s+only|no\s+matter|"
-    r"if\s+not)(?![a-z])"
-    r"|不能排除|无法排除|無法排除|不排除", _I)
-
-
 # ---------------------------------------------------------------- helpers
 
 
@@ -253,19 +220,19 @@ class _Reading:
         self.text = text
         self.mentions = mentions = _option_mentions(text, options)
         # Same length as `text` (positions agree), double negatives blanked out.
-        self._neutral = neutral = _NOT_A_REJECTION.sub(lambda m: " " * len(m.group()), text)
+        self._neutral = neutral = NOT_A_REJECTION.sub(lambda m: " " * len(m.group()), text)
         self._ends = sorted({e for _, e, _ in mentions})
-        self._boundaries = [m.end() for m in _PART_END.finditer(neutral)]
+        self._boundaries = [m.end() for m in PART_END.finditer(neutral)]
         # Where the rejecting predicate of a mention ends ("metformin is not"): that negation is used up.
-        predicates = [_REJECT_AFTER.match(neutral, e) for _, e, _ in mentions]
+        predicates = [REJECT_AFTER.match(neutral, e) for _, e, _ in mentions]
         self._used = sorted(m.end() for m in predicates if m)
         # listed[i]: mentions i and i + 1 are items of one list ("aspirin, heparin or metformin").
         n = len(mentions)
         listed = [False] * n
         for i in range(n - 2, -1, -1):
             gap = mentions[i][1], mentions[i + 1][0]
-            listed[i] = bool(_LIST_GLUE.fullmatch(neutral, *gap)) or (
-                bool(_COMMA.fullmatch(neutral, *gap)) and listed[i + 1])
+            listed[i] = bool(LIST_GLUE.fullmatch(neutral, *gap)) or (
+                bool(COMMA.fullmatch(neutral, *gap)) and listed[i + 1])
         # A list shares its rejection: "neither aspirin nor heparin", "tuberculosis and lymphoma are unlikely".
         self._after = [False] * n
         for i in range(n - 1, -1, -1):
@@ -281,7 +248,7 @@ class _Reading:
         i = self._index.get((start, end))
         if i is not None:
             return self._after[i] or self._before[i]
-        return bool(_REJECT_AFTER.match(self._neutral, end)) or self._rejected_before(start)
+        return bool(REJECT_AFTER.match(self._neutral, end)) or self._rejected_before(start)
 
     def rejected_before(self, start: int) -> bool:
         i = self._by_start.get(start)
@@ -293,10 +260,10 @@ class _Reading:
         floor = max(_last_at_most(self._used, start), _last_at_most(self._boundaries, start))
         previous = _last_at_most(self._ends, start)
         if previous and previous >= floor:
-            if _PREFERRED_OVER.fullmatch(self._neutral, previous, start):
+            if PREFERRED_OVER.fullmatch(self._neutral, previous, start):
                 return True
             floor = previous
-        return bool(_REJECT_BEFORE.search(self._neutral, floor, start))
+        return bool(REJECT_BEFORE.search(self._neutral, floor, start))
 
 
 def _last_at_most(positions: list[int], limit: int) -> int:

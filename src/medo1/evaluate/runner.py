@@ -349,7 +349,7 @@ def run_eval(model: str, out_dir: str | os.PathLike, config: EvalConfig | None =
     """Load the model named by `model` (a spec or a checkpoint directory) and evaluate it.
 
     A checkpoint runs on the engine `config.backend` picks (see EvalConfig); results name the checkpoint."""
-    from medo1.gguf_export import eval_model_spec
+    from medo1.evaluate.engine import eval_model_spec
     from medo1.llm import load_model
 
     config, spec = config or EvalConfig(), model_spec(model)

@@ -31,18 +31,8 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from medo1.errors import Medo1Error
-from medo1.integrations.verl_overrides import (  # noqa: F401  (re-exported: the names callers import from here)
-    Plan,
-    VerlJob,
-    VerlSettings,
-    build_overrides,
-    compose,
-    hydra_value,
-    is_api_judge,
-    metrics_path,
-    plan,
-    settings_for,
-)
+from medo1.integrations.verl_overrides import compose, plan
+from medo1.integrations.verl_settings import Plan, VerlJob, VerlSettings, is_api_judge, metrics_path, settings_for
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +108,7 @@ def prepare(problems: str, model: str, out: str | Path, *, algo: str = "ppo", pp
     from transformers import AutoTokenizer
 
     from medo1.integrations.verl_data import verl_rows, write_rows
-    from medo1.integrations.verl_overrides import prompts_per_step
+    from medo1.integrations.verl_settings import prompts_per_step
     from medo1.llm.cache import default_cache_path
     from medo1.llm.chat_template import check_chat_template
     from medo1.train.common import resolve_model_path

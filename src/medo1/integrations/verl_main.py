@@ -20,8 +20,9 @@ from typing import Any, Mapping
 from omegaconf import OmegaConf
 
 from medo1.errors import Medo1Error
-from medo1.integrations.verl_overrides import compose, is_api_judge
+from medo1.integrations.verl_overrides import compose
 from medo1.integrations.verl_reward import JUDGE_ENV, JUDGE_ENV_ACTOR
+from medo1.integrations.verl_settings import is_api_judge
 
 _HOLDER: list[Any] = []  # the judge's actor handle, kept for the life of the run
 

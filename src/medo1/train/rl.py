@@ -69,7 +69,8 @@ def train_rl(algo: str, engine: str, given: Mapping[str, Any], *, verl: Any = No
     prompts, cache, concurrency, run_name). Returns the output directory (or verl's launch script)."""
     check_pair(algo, engine)
     if engine == "verl":
-        from medo1.integrations.verl_launch import VerlSettings, run_verl
+        from medo1.integrations.verl_launch import run_verl
+        from medo1.integrations.verl_settings import VerlSettings
 
         given = dict(given)
         problems, model, out = (given.pop(k) for k in ("problems", "model", "out"))

@@ -18,7 +18,7 @@ value coef 1.0, clip 0.2, KL beta 0.03, temperature 0.5, responses up to ~1300 t
 
     config.py   PPOConfig (the settings) and the Scorer protocol
     losses.py   the PPO math: masked moments, KL-penalised rewards, GAE, clipped losses
-    rollout.py  sampling, where responses end, prompt + response batches, log-probs
+    rollout.py  which problems a step takes, sampling, where responses end, prompt + response batches, log-probs
     models.py   policy + value in one module, the frozen reference
     trainer.py  the loop: PPOTrainer, train_ppo, main
 """
@@ -39,10 +39,11 @@ from medo1.train.ppo.models import PolicyAndValue, load_models
 from medo1.train.ppo.rollout import (
     collate,
     eos_token_ids,
+    problem_order,
     response_logprobs,
     sample_responses,
 )
-from medo1.train.ppo.trainer import PPOTrainer, main, problem_order, train_ppo
+from medo1.train.ppo.trainer import PPOTrainer, main, train_ppo
 from medo1.train.rl_config import PPOConfig
 
 __all__ = [

@@ -135,3 +135,16 @@ def policy_for_generation(model, accelerator, *, zero3: bool):
     finally:
         if checkpointing:
             wrapper.gradient_checkpointing_enable()
+
+
+def problem_order(n: int, step: int, batch_size: int, seed: int) -> list[int]:
+    """Problem indices of PPO step `step`: consecutive slices of a stream of seeded shuffles (one per
+    pass over the problems), so a resumed run sees the same problems at the same steps."""
+    out = []
+    start = step * batch_size
+    epoch, offset = divmod(start, n)
+    while len(out) < batch_size:
+        perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed + epoch)).tolist()
+        out += perm[offset:]
+        epoch, offset = epoch + 1, 0
+    return out[:batch_size]
