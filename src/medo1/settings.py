@@ -125,13 +125,6 @@ def cli_field(f: dataclasses.Field, hint: Any, default: Any = None) -> CliField:
     return CliField(f.name, hint, default, lambda value: value)
 
 
-def _choices(f: dataclasses.Field, hint: Any) -> list[str] | None:
-    base, _ = _unwrap_optional(hint)
-    if typing.get_origin(base) is Literal:
-        return [str(v) for v in typing.get_args(base)]
-    return f.metadata.get("choices")
-
-
 def options(cls: type, *, skip: tuple[str, ...] = (), defaults: dict[str, Any] | None = None,
             helps: dict[str, str] | None = None) -> list[tuple[inspect.Parameter, CliField]]:
     """Typer parameters for the fields of dataclass `cls` (without `skip`): `--field-name` with the
@@ -149,7 +142,8 @@ def options(cls: type, *, skip: tuple[str, ...] = (), defaults: dict[str, Any] |
         if base in (int, float) and bounds:
             kwargs.update(min=bounds.get("ge", bounds.get("gt")), max=bounds.get("le", bounds.get("lt")))
         annotation = cf.annotation
-        if choices := _choices(f, hints[f.name]):  # typer shows and checks a Literal as a closed set
+        choices = f.metadata.get("choices")
+        if choices and typing.get_origin(base) is not Literal:  # typer shows and checks a Literal as a closed set
             annotation = Literal[tuple(choices)]
             annotation = Union[annotation, None] if _unwrap_optional(hints[f.name])[1] else annotation
             cf = dataclasses.replace(cf, annotation=annotation)
