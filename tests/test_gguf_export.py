@@ -196,10 +196,10 @@ def test_a_checkpoint_that_cannot_be_converted_is_evaluated_on_transformers(trai
     config.update(architectures=["MistralForCausalLM"], model_type="mistral", sliding_window=None)
     (src / "config.json").write_text(json.dumps(config))
     questions = _bench(tmp_path)
-    with caplog.at_level(logging.WARNING, logger="medo1.gguf_export"):
+    with caplog.at_level(logging.WARNING, logger="medo1.evaluate.engine"):
         results = run_eval(str(src), tmp_path / "eval", EvalConfig(benches=(str(questions),), max_tokens=8,
                                                                    progress=False), cache=False)
-    lines = [r.getMessage() for r in caplog.records if r.name == "medo1.gguf_export"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "medo1.evaluate.engine"]
     assert len(lines) == 1 and "transformers (hf)" in lines[0] and "MistralForCausalLM" in lines[0], lines
     assert results["setup"]["backend"] == "transformers" and results["benches"]["questions"]["answered"] == 4
     assert not list(tmp_path.glob("*.gguf"))
