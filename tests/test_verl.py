@@ -522,7 +522,8 @@ def test_a_judge_that_outlives_verls_timeout_is_a_failed_verification_with_our_k
     tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
     outputs = _score(config, _batch(tokenizer, [GOOD, NO_FORMAT], ["aspirin"] * 2))
     assert [o["reward_score"] for o in outputs] == [0.1, 0.0]  # the rule's failed verification, not verl's 0.0
-    assert all(set(o["reward_extra_info"]) == {"score", "correct", "formatted", "verify_failed"} for o in outputs)
+    assert all(set(o["reward_extra_info"]) == {"score", "correct", "formatted", "truncated", "verify_failed",
+                                               "overlong_penalty"} for o in outputs)  # the rule's terms
     assert outputs[0]["reward_extra_info"]["verify_failed"] == 1.0
     failed = [json.loads(line) for line in (tmp_path / "out" / "verl.failed.jsonl").read_text().splitlines()]
     assert [f["id"] for f in failed] == ["p0"] and "no verdict within 1.8 s" in failed[0]["reason"]

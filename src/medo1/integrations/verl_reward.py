@@ -176,6 +176,7 @@ async def compute_score(data_source: str, solution_str: str, ground_truth: str, 
                         cache_per_node: bool = False, samples_dir: str | None = None, **_: Any) -> dict[str, float]:
     """medo1's reward of one response (see the module docstring); extra keyword arguments from verl
     (`reward_router_address`, ...) are ignored."""
+    started = time.monotonic()  # verify_timeout bounds this whole call: verl's timeout does
     overlong = None
     if overlong_buffer_len:
         if not tokenizer or not max_resp_len:
@@ -187,7 +188,8 @@ async def compute_score(data_source: str, solution_str: str, ground_truth: str, 
         await judge_env_from_ray()
     judge = verifier_for(verifier, lang=lang, prompts=prompts, concurrency=concurrency, cache=cache,
                          threshold=threshold, cache_per_node=cache_per_node)
-    result = await score_response(solution_str or "", str(ground_truth), _Bounded(judge, verify_timeout),
+    left = None if verify_timeout is None else max(0.0, verify_timeout - (time.monotonic() - started))
+    result = await score_response(solution_str or "", str(ground_truth), _Bounded(judge, left, verify_timeout),
                                   truncated=truncated, length=length, overlong=overlong)
     terms = result.terms()
     if result.verify_failed:  # no way to leave it out: scored as wrong, and recorded
@@ -200,14 +202,15 @@ async def compute_score(data_source: str, solution_str: str, ground_truth: str, 
 
 
 class _Bounded:
-    """A verifier whose verdict must come within `timeout` seconds (None: no bound); later is a failed
-    verification, so it is medo1's rule that scores it, not verl's timeout."""
+    """A verifier whose verdict must come within `left` seconds (None: no bound; what is left of
+    `timeout` once the response was read); later is a failed verification, so it is medo1's rule that
+    scores it, not verl's timeout."""
 
-    def __init__(self, verifier: Verifier, timeout: float | None):
-        self.verifier, self.timeout, self.name = verifier, timeout, verifier.name
+    def __init__(self, verifier: Verifier, left: float | None, timeout: float | None):
+        self.verifier, self.left, self.timeout, self.name = verifier, left, timeout, verifier.name
 
     async def verify(self, response: str, reference: str) -> bool:
         try:
-            return await asyncio.wait_for(self.verifier.verify(response, reference), self.timeout)
+            return await asyncio.wait_for(self.verifier.verify(response, reference), self.left)
         except asyncio.TimeoutError:
             raise TimeoutError(f"no verdict within {self.timeout} s") from None
