@@ -44,6 +44,7 @@ from typing import Any, Callable, Iterator
 
 from medo1.errors import InputError, Medo1Error
 from medo1.evaluate import peers
+from medo1.evaluate.peers import text_field
 from medo1.jsonl import iter_json_values, medmcqa_cop_base
 from medo1.records import LETTERS, MCQ, EvalItem, FieldProblem
 
@@ -69,18 +70,6 @@ class Benchmark:
 
 
 # ---------------------------------------------------------------- converters (one per public shape)
-
-
-def _text(raw: dict, key: str) -> str:
-    value = raw.get(key)
-    if value is None:
-        raise FieldProblem(key, "missing")
-    if not isinstance(value, (str, int, float)) or isinstance(value, bool):
-        raise FieldProblem(key, f"expected text, got {type(value).__name__}")
-    value = str(value).strip()
-    if not value:
-        raise FieldProblem(key, "empty")
-    return value
 
 
 def _item(bench: str, mcq: MCQ, *, subset: str | None = None) -> EvalItem:
@@ -114,8 +103,8 @@ PUBMEDQA_OPTIONS = {"A": "yes", "B": "no", "C": "maybe"}
 
 
 def pubmedqa(raw: dict, cop_base: int = HUB_COP_BASE) -> EvalItem:
-    question = _text(raw, "question")
-    decision = _text(raw, "final_decision").lower()
+    question = text_field(raw, "question")
+    decision = text_field(raw, "final_decision").lower()
     answers = {text: letter for letter, text in PUBMEDQA_OPTIONS.items()}
     if decision not in answers:
         raise FieldProblem("final_decision", f"{decision!r} is not one of yes, no, maybe")
@@ -141,7 +130,7 @@ MMLU_PRO_CATEGORIES = ("health", "biology")
 
 
 def mmlu_pro_med(raw: dict, cop_base: int = HUB_COP_BASE) -> EvalItem | None:
-    category = _text(raw, "category").lower()
+    category = text_field(raw, "category").lower()
     if category not in MMLU_PRO_CATEGORIES:
         return None
     if "answer_index" not in raw:
@@ -158,15 +147,15 @@ GPQA_SUBDOMAINS = {"genetics": "genetics", "molecular biology": "molecular biolo
 
 
 def gpqa_med(raw: dict, cop_base: int = HUB_COP_BASE) -> EvalItem | None:
-    subdomain = _text(raw, "Subdomain").lower()
+    subdomain = text_field(raw, "Subdomain").lower()
     if subdomain not in GPQA_SUBDOMAINS:
         return None
-    correct = _text(raw, "Correct Answer")
-    wrong = [_text(raw, f"Incorrect Answer {i}") for i in (1, 2, 3)]
+    correct = text_field(raw, "Correct Answer")
+    wrong = [text_field(raw, f"Incorrect Answer {i}") for i in (1, 2, 3)]
     # Canonical order: correct first. The runner shuffles per run (`shuffled`), so this order is never shown.
     options = {LETTERS[i]: text for i, text in enumerate([correct, *wrong])}
     source_id = raw.get("Record ID", raw.get("id"))
-    return EvalItem(bench="gpqa_med", question=_text(raw, "Question"), options=options, answer="A",
+    return EvalItem(bench="gpqa_med", question=text_field(raw, "Question"), options=options, answer="A",
                     source_id=None if source_id is None else str(source_id),
                     meta={"subset": GPQA_SUBDOMAINS[subdomain]})
 

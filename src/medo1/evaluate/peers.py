@@ -37,7 +37,8 @@ OFFICIAL_SOURCES = ("MedQA_USLME_test", "MedMCQA_validation", "PubMedQA_test", "
 OFFICIAL_FILE = "evaluation/data/eval_data.json of github.com/FreedomIntelligence/HuatuoGPT-o1"
 
 
-def _text(raw: dict, key: str) -> str:
+def text_field(raw: dict, key: str) -> str:
+    """A row's text field, stripped: missing, empty or not text is a FieldProblem (a `file:line: key` error)."""
     value = raw.get(key)
     if value is None:
         raise FieldProblem(key, "missing")
@@ -120,7 +121,7 @@ def medxpertqa(raw: dict, cop_base: int = 0) -> EvalItem:
     if len(options) < 2:
         raise FieldProblem("options", f"needs at least 2 options, got {len(options)}")
     read, answer = _answer(raw, options, "label", "answer_idx")
-    question = _ANSWER_CHOICES.sub("", _text(raw, "question"))
+    question = _ANSWER_CHOICES.sub("", text_field(raw, "question"))
     if not question:
         raise FieldProblem("question", "empty before its 'Answer Choices'")
     return EvalItem(bench="medxpertqa", question=question, options=options, answer=answer,
@@ -142,7 +143,7 @@ def medbullets(n_options: int) -> Callable[[dict, int], EvalItem]:
             raise FieldProblem("options", f"{bench} has {n_options} options per question, this row {len(options)}")
         field, answer = _answer(raw, options, "answer_idx", "answer")
         read |= {field} | ({"answer"} if field == "answer_idx" else set())  # `answer` repeats the right option's text
-        return EvalItem(bench=bench, question=_text(raw, "question"), options=options, answer=answer,
+        return EvalItem(bench=bench, question=text_field(raw, "question"), options=options, answer=answer,
                         source_id=_source_id(raw, "id", "idx", "link"), meta=_meta(raw, read))
 
     return convert
@@ -156,7 +157,7 @@ def huatuo_eval(raw: dict, cop_base: int = 0) -> EvalItem:
     _, answer = _answer(raw, options, "answer_idx")
     source = str(raw.get("source") or "normal")
     meta = _meta(raw, {"question", "options", "answer_idx", "answer", "source"})
-    return EvalItem(bench="huatuo_eval", question=_text(raw, "question"), options=options, answer=answer,
+    return EvalItem(bench="huatuo_eval", question=text_field(raw, "question"), options=options, answer=answer,
                     source_id=_source_id(raw, "id"), meta={**meta, "subset": source})
 
 
