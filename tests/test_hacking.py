@@ -57,21 +57,30 @@ def test_every_engine_watches_the_same_samples_the_same_way(openai_server, tiny_
 
     # our PPO: the scorer, then the tally summed over the processes (one here) as the trainer does
     texts, finished, lengths = decode_responses(tokenizer, responses, [eos])
-    scorer = RewardScorer(load_verifier(spec, cache=False))
+    judge = load_verifier(spec, cache=False)
+    scorer = RewardScorer(judge)
     try:
         scored = scorer.score(texts, answers, finished, lengths)
     finally:
+        scorer.run(judge.model.aclose())
         scorer.close()
     assert scored.rewards == [1.0, 1.0, 1.0, 0.1, 0.0, 0.0]  # the judge is fooled by the list and the hedge
     ppo = {k: v for k, v in scored.metrics().items() if k in STEP_METRICS}
     assert ppo == pytest.approx(expected) and set(ppo) == set(expected)
 
     # TRL's reward function logs the same through log_metric
-    logged = {}
-    func = trl_reward_func(load_verifier(spec, cache=False), [eos])
-    asyncio.run(func(prompts=[[{"role": "user", "content": "Q?"}]] * len(BATCH),
-                     completions=[[{"role": "assistant", "content": t}] for t in texts], completion_ids=responses,
-                     answer=answers, log_metric=logged.__setitem__, trainer_state=None))
+    logged, judge = {}, load_verifier(spec, cache=False)
+    func = trl_reward_func(judge, [eos])
+
+    async def trl_batch():
+        try:
+            await func(prompts=[[{"role": "user", "content": "Q?"}]] * len(BATCH),
+                       completions=[[{"role": "assistant", "content": t}] for t in texts], completion_ids=responses,
+                       answer=answers, log_metric=logged.__setitem__, trainer_state=None)
+        finally:
+            await judge.model.aclose()
+
+    asyncio.run(trl_batch())
     assert {k: v for k, v in logged.items() if k in STEP_METRICS} == pytest.approx(expected)
 
     # verl: compute_score's per-sample terms -> its records -> verl_ckpt's metrics.jsonl
