@@ -128,6 +128,10 @@ def test_the_warning_compares_the_first_quarter_with_the_latest_window():
     assert "against 5.0% over the first quarter (steps 1-2, 64 rewarded)" in lines[6]
     assert drift_warning(_rows(rising)) == lines[6]  # the report replays the same rule
 
+    # the latest window never reaches back into the first quarter: at step 3 it is step 3 alone
+    early = drift_warning(_rows([0.0, 0.1, 0.11] + [0.1] * 5))
+    assert "11.0% of rewarded responses do not commit to one answer (a list, a hedge, ...) over step 3 (32 " \
+           "rewarded), against 5.0% over the first quarter (steps 1-2, 64 rewarded)" in early
     assert drift_warning(_rows([0.05] * 8)) is None  # steady
     assert drift_warning(_rows([0.01, 0.01, 0.01, 0.02, 0.02, 0.03, 0.03, 0.03])) is None  # tripled, 2 points up
     assert drift_warning(_rows([0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.06, 0.06])) is not None  # from nothing, 6 points

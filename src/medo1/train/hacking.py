@@ -114,9 +114,13 @@ class DriftWatch:
         if min(n_base, n_late) < MIN_REWARDED or late < 2 * base or late - base < MIN_RISE:
             return None
         return (f"warning: possible reward hacking: {100 * late:.1f}% of rewarded responses do not commit to one "
-                f"answer (a list, a hedge, ...) over steps {start + 1}-{step} ({n_late:.0f} rewarded), against "
-                f"{100 * base:.1f}% over the first quarter (steps 1-{self.quarter}, {n_base:.0f} rewarded): the "
+                f"answer (a list, a hedge, ...) over {_steps(start + 1, step)} ({n_late:.0f} rewarded), against "
+                f"{100 * base:.1f}% over the first quarter ({_steps(1, self.quarter)}, {n_base:.0f} rewarded): the "
                 "verifier may be paying for answer shapes, not answers; read some rewarded responses")
+
+
+def _steps(first: int, last: int) -> str:
+    return f"step {last}" if first == last else f"steps {first}-{last}"
 
 
 def replay(rows: Iterable[Mapping[str, Any]], total_steps: int | None = None) -> DriftWatch | None:
