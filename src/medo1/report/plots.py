@@ -32,7 +32,10 @@ CAPTIONS = {HACKING: (
 
 
 def _hacking_plot(plt, path: Path, png: Path) -> bool:
-    """The reward and the watch's rates on the left axis, the final-response length on the right one."""
+    """The reward and the watch's rates on the left axis, the final-response length on the right one; the
+    first quarter (the warning's baseline) shaded, the step it warned at marked."""
+    from medo1.train.hacking import replay
+
     rates = [(key, *_metric_series(path, key)) for key in RATES]
     length = _metric_series(path, LENGTH)
     if not (length[0] or rates[1][1]):  # nothing the watch logged (a run from before it)
@@ -42,8 +45,6 @@ def _hacking_plot(plt, path: Path, png: Path) -> bool:
     for key, xs, ys in rates:
         if xs:
             lines += ax.plot(xs, ys, marker="o" if len(xs) < 30 else None, label=key)
-    from medo1.train.hacking import replay
-
     watch = replay(jsonl(path))
     lines.append(ax.axvspan(0.5, watch.quarter + 0.5, color="grey", alpha=0.12, label="first quarter"))
     if watch.warned_at is not None:
