@@ -308,3 +308,32 @@ def test_each_step_base_sft_rl_gets_a_paired_test(tmp_path):
     evaluation = next(s for s in detail_sections(tmp_path, {}) if s.title == "Evaluation")
     assert "| SFT → RL | medqa | +2.0 | 0.500 | not significant | McNemar exact, 0 vs 2 discordant of 100 |" \
         in evaluation.md
+
+
+def test_the_hacking_watch_is_plotted_beside_the_reward_and_a_drift_is_warned(tmp_path):
+    """An RL run whose reward climbs while more and more rewarded responses are lists: the plot is written,
+    and report.md carries the watch's warning line (the one training printed)."""
+    from medo1.train.hacking import drift_warning
+
+    steps = 40
+    rows = [{"step": s, "reward": 0.4 + 0.5 * s / steps, "correct_rate": 0.4 + 0.5 * s / steps,
+             "uncommitted_rate": 0.02 if s <= 10 else 0.02 + 0.3 * (s - 10) / 30, "rewarded_responses": 50,
+             "final_response_chars": 120 + 4 * s, "no_format_rate": 0.05, "kl": 0.001 * s} for s in range(1, steps + 1)]
+    (tmp_path / "ckpt" / "rl").mkdir(parents=True)
+    metrics = tmp_path / "ckpt" / "rl" / "metrics.jsonl"
+    metrics.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    md_path, html_path = write_report(tmp_path)
+    md = md_path.read_text()
+    warning = drift_warning(rows)
+    assert warning and warning.startswith("warning: possible reward hacking") and md.count(warning) == 1
+    assert warning in section(md, "What this run can and cannot show")
+    body = section(md, "RL reward hacking watch")
+    assert "![RL reward hacking watch](plots/rl_reward_hacking_watch.png)" in body and "uncommitted_rate" in body
+    png = tmp_path / "plots" / "rl_reward_hacking_watch.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+    assert "data:image/png;base64," in html_path.read_text()
+
+    # a steady share: the same plot, no warning
+    metrics.write_text("".join(json.dumps({**r, "uncommitted_rate": 0.02}) + "\n" for r in rows))
+    md = write_report(tmp_path)[0].read_text()
+    assert "possible reward hacking" not in md and "## RL reward hacking watch" in md

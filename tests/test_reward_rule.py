@@ -166,7 +166,8 @@ def test_every_engine_gives_the_same_overlong_penalty(sampled, tiny_model_dir):
     penalties = [overlong_penalty(len(r), MAX, BUFFER) for r in responses]
     assert [v["overlong_penalty"] for v in verl] == pytest.approx(penalties)
     assert logged["overlong_penalty"] == pytest.approx(sum(penalties) / len(penalties))  # TRL's own term
-    assert set(logged) == {"correct_rate", "format_rate", "truncated_rate", "verify_failed_rate", "overlong_penalty"}
+    assert set(logged) == {"correct_rate", "format_rate", "truncated_rate", "verify_failed_rate", "overlong_penalty",
+                           "uncommitted_rate", "rewarded_responses", "final_response_chars", "no_format_rate"}
     assert logged["truncated_rate"] == pytest.approx(2 / len(CASES))
 
 

@@ -34,7 +34,10 @@ async def test_trl_reward_function_verifies_a_batch_and_logs_rates():
     )
     assert rewards == [1.0, 0.1, 0.0, 0.0]
     assert logged == {"correct_rate": 0.25, "format_rate": 0.5, "truncated_rate": 0.25, "verify_failed_rate": 0.0,
-                      "overlong_penalty": 0.0}  # off by default
+                      "overlong_penalty": 0.0,  # off by default
+                      # the reward-hacking watch (tests/test_hacking.py): "Aspirin" commits, one of two well formed
+                      "uncommitted_rate": 0.0, "rewarded_responses": 1.0, "final_response_chars": 7.0,
+                      "no_format_rate": 0.5}
     assert failures == []
 
 
@@ -65,7 +68,8 @@ async def test_a_judge_outage_gives_no_reward_never_the_no_format_reward(openai_
     assert "ModelError" in failures[0]["reason"] and "judge overloaded" in failures[0]["reason"]
     # the failed response was well formed: it counts for the format rate, not for the correct rate
     assert logged == {"correct_rate": 1 / 3, "format_rate": 0.5, "truncated_rate": 0.25, "verify_failed_rate": 0.25,
-                      "overlong_penalty": 0.0}
+                      "overlong_penalty": 0.0, "uncommitted_rate": 0.0, "rewarded_responses": 1.0,
+                      "final_response_chars": 7.0, "no_format_rate": 0.5}
 
 
 class State:

@@ -166,8 +166,10 @@ def test_compute_score_through_verl_reward_loop(tmp_path, tiny_model_dir):
     outputs = _score(config, _batch(tokenizer, [GOOD, WRONG, NO_FORMAT], ["aspirin"] * 3))
     assert [o["reward_score"] for o in outputs] == [1.0, 0.1, 0.0]
     assert all(set(o["reward_extra_info"]) == {"score", "correct", "formatted", "truncated", "verify_failed",
-                                               "overlong_penalty"} for o in outputs)  # the rule's terms
+                                               "overlong_penalty", "uncommitted", "final_response_chars"}
+               for o in outputs)  # the rule's terms, and the reward-hacking watch's
     assert [o["reward_extra_info"]["correct"] for o in outputs] == [1.0, 0.0, 0.0]
+    assert [o["reward_extra_info"]["final_response_chars"] for o in outputs] == [22.0, 22.0, 0.0]
 
 
 def test_api_judge_goes_through_rate_limited_manager_cached_and_failures_recorded(tmp_path, tiny_model_dir,
@@ -523,7 +525,8 @@ def test_a_judge_that_outlives_verls_timeout_is_a_failed_verification_with_our_k
     outputs = _score(config, _batch(tokenizer, [GOOD, NO_FORMAT], ["aspirin"] * 2))
     assert [o["reward_score"] for o in outputs] == [0.1, 0.0]  # the rule's failed verification, not verl's 0.0
     assert all(set(o["reward_extra_info"]) == {"score", "correct", "formatted", "truncated", "verify_failed",
-                                               "overlong_penalty"} for o in outputs)  # the rule's terms
+                                               "overlong_penalty", "uncommitted", "final_response_chars"}
+               for o in outputs)  # the rule's terms, and the reward-hacking watch's
     assert outputs[0]["reward_extra_info"]["verify_failed"] == 1.0
     failed = [json.loads(line) for line in (tmp_path / "out" / "verl.failed.jsonl").read_text().splitlines()]
     assert [f["id"] for f in failed] == ["p0"] and "no verdict within 1.8 s" in failed[0]["reason"]

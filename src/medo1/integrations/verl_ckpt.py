@@ -8,8 +8,9 @@ verl's layout under <out>/verl (trainer.default_local_dir):
                                           `fsdp_config.json`, `huggingface/` (config + tokenizer)
     global_step_<N>/critic/               the value model (not converted)
     rollouts/<step>.jsonl                 every training sample with its score (trainer.rollout_data_dir)
-    rewards/<host>-<pid>.jsonl            medo1's reward of every sample: correct, formatted, verify_failed
-                                          (verl's V1 rollout dump keeps only the score)
+    rewards/<host>-<pid>.jsonl            medo1's reward of every sample: correct, formatted, verify_failed,
+                                          the reward-hacking watch's terms (verl's V1 rollout dump keeps
+                                          only the score)
     tensorboard/                          verl's TensorBoard logger (TENSORBOARD_DIR)
 and verl's `file` logger writes one line per step, {"step": N, "data": {metric: value}}, to the file
 named by VERL_FILE_LOGGER_PATH (we point it at <out>/verl/metrics.jsonl).
@@ -114,9 +115,12 @@ def reward_records(verl_dir: str | Path) -> dict[str, dict[str, Any]]:
 def rollout_rates(rollout_dir: str | Path, records: dict[str, dict[str, Any]] | None = None
                   ) -> dict[int, dict[str, float]]:
     """Per step, from verl's rollout dump joined with medo1's reward records: the share of samples verified
-    correct, well formed, and whose verification failed. A sample without its record counts by its score
-    (1.0 correct, above 0.0 well formed)."""
+    correct, well formed, and whose verification failed, and the reward-hacking watch's metrics
+    (medo1.train.hacking: uncommitted_rate, rewarded_responses, final_response_chars, no_format_rate). A
+    sample without its record counts by its score (1.0 correct, above 0.0 well formed), its watch terms
+    taken from its text."""
     from medo1.integrations.verl_reward import sample_key
+    from medo1.train.hacking import SAMPLE_TERMS, sample_terms, tally, watch_metrics
 
     records = records or {}
     rates: dict[int, dict[str, float]] = {}
@@ -130,22 +134,33 @@ def rollout_rates(rollout_dir: str | Path, records: dict[str, dict[str, Any]] | 
                 score = float(sample["score"])
             except (json.JSONDecodeError, KeyError, TypeError, ValueError):
                 continue
-            found = records.get(sample_key(str(sample.get("output") or ""), str(sample.get("gts"))))
-            rows.append((float(found["correct"]), float(found["formatted"]), float(found["verify_failed"]))
-                        if found else (float(score >= 1.0), float(score > 0.0), None))
+            output = str(sample.get("output") or "")
+            found = records.get(sample_key(output, str(sample.get("gts"))))
+            if found:
+                row = {k: float(found[k]) for k in ("correct", "formatted", "verify_failed")}
+            else:
+                row = {"correct": float(score >= 1.0), "formatted": float(score > 0.0), "verify_failed": None}
+            if found and all(k in found for k in SAMPLE_TERMS):
+                row.update({k: float(found[k]) for k in SAMPLE_TERMS})
+            else:  # no record, or one written before the watch
+                row.update(sample_terms(output, bool(row["formatted"])))
+            rows.append(row)
         if rows:
-            failed = [r[2] for r in rows if r[2] is not None]
-            rates[int(file.stem)] = {"correct_rate": sum(r[0] for r in rows) / len(rows),
-                                     "format_rate": sum(r[1] for r in rows) / len(rows),
-                                     **({"verify_failed_rate": sum(failed) / len(failed)} if failed else {})}
+            failed = [r["verify_failed"] for r in rows if r["verify_failed"] is not None]
+            rates[int(file.stem)] = {"correct_rate": sum(r["correct"] for r in rows) / len(rows),
+                                     "format_rate": sum(r["formatted"] for r in rows) / len(rows),
+                                     **({"verify_failed_rate": sum(failed) / len(failed)} if failed else {}),
+                                     **watch_metrics(tally(rows))}
     return rates
 
 
 def import_metrics(verl_dir: str | Path, out: str | Path) -> int:
     """Write `<out>/metrics.jsonl` from verl's metrics, rollouts and medo1's reward records: per step the names
-    medo1's report reads (reward, kl, correct_rate, format_rate, verify_failed_rate; val_reward,
+    medo1's report reads (reward, kl, correct_rate, format_rate, verify_failed_rate, the reward-hacking
+    watch's uncommitted_rate, rewarded_responses, final_response_chars and no_format_rate; val_reward,
     val_correct_rate, val_format_rate at validation steps) and every verl metric under its own name.
-    Returns the number of steps."""
+    verl's trainer owns the loop, so the watch's warning line (medo1.train.hacking) is printed here, on
+    stderr, once the run is over. Returns the number of steps."""
     verl = Path(verl_dir)
     metrics = read_verl_metrics(metrics_files(verl))
     rates = rollout_rates(verl / "rollouts", reward_records(verl))
@@ -165,6 +180,10 @@ def import_metrics(verl_dir: str | Path, out: str | Path) -> int:
     tmp = target.with_suffix(".tmp")
     tmp.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
     tmp.replace(target)
+    from medo1.train.hacking import drift_warning
+
+    if warning := drift_warning(json.loads(line) for line in lines):
+        print(warning, file=sys.stderr, flush=True)
     return len(lines)
 
 

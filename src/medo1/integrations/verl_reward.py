@@ -15,6 +15,10 @@ the event loop of their reward worker, with the decoded response and the row's `
     truncated         1.0 when cut off by the length limit (as far as it can be told: below)
     verify_failed     1.0 when the verifier could not give a verdict (judge unreachable, no verdict)
     overlong_penalty  DAPO's soft overlong penalty (0.0 when off)
+and the reward-hacking watch's terms of the response (medo1.train.hacking.sample_terms, as our PPO and TRL
+compute them):
+    uncommitted           1.0 when well formed and its final response does not commit to one answer
+    final_response_chars  the final response's length in characters (0 without the format)
 
 A failed verification must not end a run of hours: it is scored as wrong (0.1, plus the overlong
 penalty; verl has no way to leave one sample out of an update, and a correct-looking reward for an
@@ -54,8 +58,9 @@ verl scores a reward that outlives its `reward.timeout` as 0.0 with other keys; 
 below verl's) ends the verification first, and it counts as a failed verification.
 
 verl's V1 rollout dump keeps only the score of each sample; with `samples_dir` each reward worker appends
-one line per sample (a hash of the response and answer, and the four keys) to `<samples_dir>/<host>-<pid>.jsonl`,
-from which medo1.integrations.verl_ckpt takes the per-step correct, format and failed-verification rates.
+one line per sample (a hash of the response and answer, and the keys above) to `<samples_dir>/<host>-<pid>.jsonl`,
+from which medo1.integrations.verl_ckpt takes the per-step correct, format and failed-verification rates and
+the reward-hacking watch's metrics.
 """
 
 from __future__ import annotations
@@ -71,9 +76,10 @@ from pathlib import Path
 from typing import Any
 
 from medo1.errors import Medo1Error
+from medo1.train.hacking import SAMPLE_TERMS, sample_terms
 from medo1.verify import REWARD_WRONG, TERMS, Overlong, Verifier, load_verifier, score_response
 
-KEYS = TERMS
+KEYS = TERMS + SAMPLE_TERMS
 JUDGE_ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL")  # what an API judge (medo1.llm.openai) reads
 JUDGE_ENV_ACTOR = "medo1_judge_env"
 _ENV_ASKED: list[bool] = []
@@ -191,7 +197,7 @@ async def compute_score(data_source: str, solution_str: str, ground_truth: str, 
     left = None if verify_timeout is None else max(0.0, verify_timeout - (time.monotonic() - started))
     result = await score_response(solution_str or "", str(ground_truth), _Bounded(judge, left, verify_timeout),
                                   truncated=truncated, length=length, overlong=overlong)
-    terms = result.terms()
+    terms = {**result.terms(), **sample_terms(solution_str or "", result.formatted)}
     if result.verify_failed:  # no way to leave it out: scored as wrong, and recorded
         terms["score"] = REWARD_WRONG + result.overlong_penalty
         if failed_path:

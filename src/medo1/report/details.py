@@ -9,6 +9,7 @@ from typing import Any
 from medo1.report.facts import (MODELS, consistency_row, eval_outputs, eval_results, funnel, output_stats,
                                 paired_steps, pct, recipe_of, stages_of, usage_rows)
 from medo1.report.page import Section
+from medo1.report.plots import CAPTIONS
 from medo1.report.story import mark
 from medo1.thinking import parse_output
 
@@ -100,7 +101,8 @@ def detail_sections(root: Path, made: dict[str, Path]) -> list[Section]:
 def later_sections(root: Path, made: dict[str, Path]) -> list[Section]:
     """What follows the trace viewer: curves, example outputs, stage times, calls and cost, files."""
     recipe, state = recipe_of(root), stages_of(root)
-    out = [Section(title, f"![{title}]({png.relative_to(root).as_posix()})") for title, png in made.items()]
+    out = [Section(title, (CAPTIONS[title] + "\n\n" if title in CAPTIONS else "")
+                   + f"![{title}]({png.relative_to(root).as_posix()})") for title, png in made.items()]
     shown = examples(root)
     if shown:
         body = []

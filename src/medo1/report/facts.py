@@ -87,6 +87,14 @@ def consistency_row(root: Path) -> list[Any] | None:
     return [s.checked, s.agreed_first, s.reasked, s.drifted, s.verify_errors, pct(s.consistency_rate)]
 
 
+def hacking_warning(root: Path) -> str | None:
+    """The reward-hacking watch's warning line over the RL run's metrics (medo1.train.hacking), as training
+    printed it (verl: its conversion after the run), or None."""
+    from medo1.train.hacking import drift_warning
+
+    return drift_warning(jsonl(root / "ckpt/rl/metrics.jsonl"))
+
+
 # ---------------------------------------------------------------- calls and cost
 
 

@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from medo1.report.facts import (MODELS, TOO_WIDE, cost_line, disk_usage, eval_outputs, eval_results, funnel,
-                                human_bytes, output_stats, paired_steps, pct, recipe_of, stages_of, too_wide,
-                                usage_rows)
+                                hacking_warning, human_bytes, output_stats, paired_steps, pct, recipe_of,
+                                stages_of, too_wide, usage_rows)
+from medo1.report.plots import HACKING
 
 TOO_FEW = "too few items to compare"
 
@@ -111,6 +112,9 @@ def caveats(root: Path) -> list[str]:
 
     recipe, stages = recipe_of(root), stages_of(root)
     models, said = recipe.get("models", {}), []
+    warning = hacking_warning(root)
+    if warning:  # first: it says the RL model's figures may not be what they seem
+        said.append(f"{warning} (the plot *{HACKING}* below).")
     small = [role for role in ("teacher", "policy") if _uses_embedded(models.get(role))]
     if small:
         who = " and the ".join(small)

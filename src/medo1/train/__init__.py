@@ -6,5 +6,6 @@
     dpo.py      DPO on verified pairs sampled on every process (TRL)
     data.py     reading SFT examples and problems, chat prompts, tokenization
     reward.py   the verifier reward for sync and async training code
+    hacking.py  the reward-hacking watch: per-sample terms, per-step metrics, the drift warning
     common.py   model paths, precision, metrics JSONL + TensorBoard, checkpoints
 """

@@ -162,15 +162,26 @@ def check_out_dir(out: str | os.PathLike, resume: bool) -> Path | None:
 
 class MetricsLog:
     """One JSON line per logging step in `<out>/metrics.jsonl` (appended and flushed, so a killed run
-    keeps its curve) and the same scalars in TensorBoard under `<out>/runs`."""
+    keeps its curve) and the same scalars in TensorBoard under `<out>/runs`. With `total_steps` it also
+    watches for reward hacking (medo1.train.hacking.DriftWatch, on the RL metrics uncommitted_rate and
+    rewarded_responses; other rows pass by) and prints its warning line on stderr, once; a resumed run
+    replays the steps it keeps, silently."""
 
-    def __init__(self, out: str | os.PathLike, *, resume_step: int | None = None, tensorboard: bool = True):
+    def __init__(self, out: str | os.PathLike, *, resume_step: int | None = None, tensorboard: bool = True,
+                 total_steps: int | None = None):
         self.path = Path(out) / METRICS_FILE
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if resume_step is not None:
             self._drop_after(resume_step)
         elif self.path.exists():
             self.path.unlink()  # a fresh run starts a fresh curve
+        self.watch = None
+        if total_steps:
+            from medo1.train.hacking import DriftWatch
+
+            self.watch = DriftWatch(total_steps)
+            for row in read_metrics(self.path.parent):
+                self.watch.add(row.get("step", 0), row)
         self._file = open(self.path, "a", encoding="utf-8")
         self._tb = None
         if tensorboard:
@@ -199,6 +210,10 @@ class MetricsLog:
         row.update({k: _plain(v) for k, v in metrics.items()})
         self._file.write(json.dumps(row) + "\n")
         self._file.flush()
+        if self.watch is not None and (line := self.watch.add(step, row)):
+            from tqdm.auto import tqdm
+
+            tqdm.write(line, file=sys.stderr)  # above a progress bar, if one is drawn
         if self._tb is not None:
             for key, value in row.items():
                 if key not in ("step", "time") and isinstance(value, (int, float)) and math.isfinite(value):
@@ -228,7 +243,8 @@ def read_metrics(out: str | os.PathLike) -> list[dict[str, Any]]:
 
 
 class MetricsCallback(TrainerCallback):
-    """Sends a Trainer's logs to a MetricsLog, adding training tokens per second between logs."""
+    """Sends a Trainer's logs to a MetricsLog, adding training tokens per second between logs; the log
+    watches for reward hacking over the trainer's `max_steps` (only RL logs what that watch reads)."""
 
     def __init__(self, out: str | os.PathLike):
         self.out = out
@@ -237,7 +253,8 @@ class MetricsCallback(TrainerCallback):
 
     def on_train_begin(self, args, state, control, **kwargs):
         if state.is_world_process_zero:
-            self.log_file = MetricsLog(self.out, resume_step=state.global_step if state.global_step else None)
+            self.log_file = MetricsLog(self.out, resume_step=state.global_step if state.global_step else None,
+                                       total_steps=state.max_steps)
         self._last = (time.perf_counter(), 0)  # the trainer counts tokens from 0 in every train() call
 
     def on_log(self, args, state, control, logs=None, **kwargs):

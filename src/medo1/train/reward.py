@@ -10,7 +10,9 @@ async (an LLM judge is a network call), so a batch is verified concurrently with
 - verl calls `medo1.integrations.verl_reward.compute_score` once per response.
 
 PPO and GRPO / RLOO log the same keys per step (`Scores.metrics`): correct_rate (among the verified
-responses), format_rate, truncated_rate, verify_failed_rate and overlong_penalty (the mean).
+responses), format_rate, truncated_rate, verify_failed_rate and overlong_penalty (the mean), and the
+reward-hacking watch (medo1.train.hacking): uncommitted_rate, rewarded_responses, final_response_chars,
+no_format_rate.
 
 A verification that fails (judge unreachable after retries, no verdict, ...) is not a reward at all:
 it gives `None` with the reason, and no learning signal for that sample: PPO leaves the sample out of
@@ -25,6 +27,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
+from medo1.train.hacking import sample_terms, tally, watch_metrics
 from medo1.verify import REWARD_CORRECT, REWARD_NO_FORMAT, Overlong, Reward, Verifier, score_response
 
 
@@ -36,6 +39,7 @@ class Scores:
     correct: list[bool] | None = None  # verified correct (known: rewards may carry the overlong penalty)
     truncated: list[bool] | None = None  # cut off by the length limit
     penalties: list[float] | None = None  # the overlong penalty of each response (0.0 when off)
+    watch: list[dict[str, float]] | None = None  # each response's reward-hacking watch terms (hacking.sample_terms)
 
     @classmethod
     def of(cls, results: list[Reward]) -> Scores:
@@ -74,9 +78,16 @@ class Scores:
         valid = self._valid()
         return sum(valid) / len(valid) if valid else 0.0
 
-    def metrics(self) -> dict[str, float]:
-        """The batch's reward terms, under the keys PPO and GRPO / RLOO both log. correct_rate is left
-        out when no response was verified (a rate over nothing is no figure)."""
+    def watch_counts(self) -> dict[str, float]:
+        """The batch's reward-hacking tally (medo1.train.hacking.tally: sums; empty when `watch` is unknown)."""
+        if self.watch is None or self.correct is None or self.formatted is None:
+            return {}
+        return tally({"correct": c, "formatted": f, **w} for c, f, w in zip(self.correct, self.formatted, self.watch))
+
+    def metrics(self, watch: bool = True) -> dict[str, float]:
+        """The batch's reward terms, under the keys PPO and GRPO / RLOO both log, and with `watch` the
+        reward-hacking watch's (where known). correct_rate and uncommitted_rate are left out when no
+        response was verified / rewarded (a rate over nothing is no figure)."""
         n = len(self.rewards)
         out = {"format_rate": self.format_rate,
                "truncated_rate": sum(self.truncated) / n if self.truncated and n else 0.0,
@@ -84,6 +95,8 @@ class Scores:
                "overlong_penalty": sum(self.penalties) / n if self.penalties and n else 0.0}
         if self.failed_rate < 1.0:
             out["correct_rate"] = self.correct_rate
+        if watch and (counts := self.watch_counts()):
+            out.update(watch_metrics(counts))
         return dict(sorted(out.items()))
 
 
@@ -98,7 +111,9 @@ async def score_batch(verifier: Verifier, outputs: list[str], references: list[s
     results = await asyncio.gather(*(
         score_response(o, r, verifier, truncated=not done, length=n, overlong=overlong)
         for o, r, done, n in zip(outputs, references, finished, lengths, strict=True)))
-    return Scores.of(list(results))
+    scores = Scores.of(list(results))
+    scores.watch = [sample_terms(o, r.formatted) for o, r in zip(outputs, results)]
+    return scores
 
 
 def decode_responses(tokenizer, responses: list[list[int]], eos_ids) -> tuple[list[str], list[bool], list[int]]:
@@ -150,10 +165,14 @@ def trl_reward_func(verifier: Verifier, eos_token_ids: list[int], failures=None,
     reference still applies to it, as to any sample with advantage 0.
 
     Each failure is appended to `failures` (a list, or anything with `append`) with its reason.
-    Logged per batch through TRL's `log_metric`: `Scores.metrics()`.
+    Logged per batch through TRL's `log_metric`: `Scores.metrics()`. TRL averages each name over the
+    processes' batches, so a rate is the mean of the processes' rates, and `rewarded_responses` is logged
+    times the number of processes: the whole generation batch's count.
     """
+    from accelerate import PartialState
 
     eos = set(eos_token_ids)
+    processes = PartialState().num_processes
 
     async def medo1_reward(prompts, completions, completion_ids, answer, log_metric=None, trainer_state=None,
                            **columns) -> list[float | None]:
@@ -163,7 +182,7 @@ def trl_reward_func(verifier: Verifier, eos_token_ids: list[int], failures=None,
                                    overlong)
         if log_metric is not None:
             for name, value in scores.metrics().items():
-                log_metric(name, value)
+                log_metric(name, value * processes if name == "rewarded_responses" else value)
         if failures is not None:
             step = trainer_state.global_step + 1 if trainer_state is not None else None
             ids = columns.get("id") or [None] * len(texts)

@@ -46,6 +46,7 @@ from medo1.train.ppo.rollout import (
     response_logprobs,
     sample_responses,
 )
+from medo1.train.hacking import watch_metrics
 from medo1.train.reward import RewardScorer, decode_responses
 from medo1.train.rl_config import PPOConfig
 
@@ -166,7 +167,8 @@ class PPOTrainer:
         if acc.is_main_process:
             self.out.mkdir(parents=True, exist_ok=True)
             write_json(self.out / "ppo.skipped.json", skipped)
-            self.metrics = MetricsLog(self.out, resume_step=self.start_step if self.resume_from else None)
+            self.metrics = MetricsLog(self.out, resume_step=self.start_step if self.resume_from else None,
+                                      total_steps=self.num_steps)
             self.failed = JsonlWriter(self.out / "ppo.failed.jsonl")
 
     def _prepare_reference(self, reference):
@@ -254,7 +256,8 @@ class PPOTrainer:
             for failure in failures:
                 self.failed.write(failure)
         valid = ok.float()
-        terms = {"correct_rate": 0.0, **scored.metrics(), "truncated_rate": 1.0 - sum(finished) / len(finished)}
+        terms = {"correct_rate": 0.0, **scored.metrics(watch=False),
+                 "truncated_rate": 1.0 - sum(finished) / len(finished)}
         local = {
             "reward": (scores * valid).sum() / valid.sum().clamp(min=1),
             **{k: torch.tensor(float(v), device=device) for k, v in terms.items()},
@@ -267,6 +270,10 @@ class PPOTrainer:
             **stats,
         }
         metrics = {k: acc.reduce(v.detach().float().reshape(1), reduction="mean").item() for k, v in local.items()}
+        # the reward-hacking watch: its tallies summed over the processes, then divided (exact rates)
+        watch = {k: acc.reduce(torch.tensor([float(v)], device=device), reduction="sum").item()
+                 for k, v in scored.watch_counts().items()}
+        metrics.update(watch_metrics(watch) if watch else {})
         metrics.update(
             lr=lr,
             rollout_seconds=t_generate - t0,
