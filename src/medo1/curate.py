@@ -136,7 +136,7 @@ def format_options(options: dict[str, str]) -> str:
 
 async def difficulty_answers(mcq: MCQ, models: Sequence[ChatModel], cfg: CurateConfig) -> dict[str, str | None]:
     """The option letter each difficulty model picks (None: it picked nothing readable)."""
-    from medo1.evaluate.extract import extract_answer
+    from medo1.verify.extract import extract_answer
 
     template = load_prompt("curate/difficulty", lang=cfg.lang, override=cfg.prompts)
     prompt = render(template, question=mcq.question, options=format_options(mcq.options))

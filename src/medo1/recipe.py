@@ -65,7 +65,8 @@ class ModelsSection(Strict):
     teacher: str = Field(default="embedded", description="Writes filters, rewrites, reasoning trajectories and responses.")
     difficulty: list[str] = Field(default_factory=lambda: ["embedded"], description="Small models of the difficulty filter.")
     policy: str = Field(default="embedded", description="The base model that is trained (SFT, then RL).")
-    verifier: str = Field(default="match", description="match | judge:<model spec> | classifier:<path>.")
+    verifier: str = Field(default="match", description="match | option (the committed option letter: problems "
+                          "curated with reformat options) | judge:<model spec> | classifier:<path>.")
     concurrency: int = Field(default=32, ge=1, description="Model requests in flight at once (hf: batch size).")
 
 
