@@ -1,8 +1,8 @@
 """A recipe: one YAML file that names the data, the models and every stage's settings.
 
 Each stage section takes exactly the fields of that stage's config dataclass (CurateConfig,
-SearchConfig, SynthConfig, VerifierTrainConfig, SFTSettings, PPOConfig / TRLRLSettings, EvalConfig), so the
-documented defaults live in one place. What the run wires between stages (input and output
+SearchConfig, SynthConfig, VerifierTrainConfig, SFTSettings, PassRateConfig, PPOConfig / TRLRLSettings,
+EvalConfig), so the documented defaults live in one place. What the run wires between stages (input and output
 paths, resume flags) and what is shared (seed, lang, prompts) is set at the top level, not
 per stage. An unknown key, a wrong type or a missing file is a one-line error naming the
 file, line and key.
@@ -23,6 +23,7 @@ from medo1.curate import CurateConfig
 from medo1.decontaminate import DecontaminateConfig
 from medo1.errors import InputError, Medo1Error
 from medo1.evaluate import EvalConfig
+from medo1.passrate import PassRateConfig
 from medo1.reasoning.config import SearchConfig, SynthConfig
 from medo1.settings import Strict, apply_sets, section_model
 from medo1.split import SplitConfig
@@ -87,6 +88,7 @@ def build_recipe_model() -> type[BaseModel]:
     curate = section_model(CurateConfig, "CurateSection", ("only_split", "lang", "prompts"))
     search = section_model(SearchConfig, "SearchSection", ("seed", "lang", "prompts"))
     synthesize = section_model(SynthConfig, "SynthSection", ("seed", "lang", "prompts"))
+    passrate = section_model(PassRateConfig, "PassRateSection", ("temperature", "max_new_tokens", "verifier", "seed"))
     verifier = section_model(
         VerifierTrainConfig, "VerifierSection", ("data", "out", "seed"),
         enabled=(bool, Field(default=False, description="Train a classifier verifier on the judge's verdicts of "
@@ -111,6 +113,7 @@ def build_recipe_model() -> type[BaseModel]:
         synthesize=(synthesize, Field(default_factory=synthesize)),
         verifier=(verifier, Field(default_factory=verifier)),
         sft=(sft, Field(default_factory=sft)),
+        passrate=(passrate, Field(default_factory=passrate)),
         rl=(rl, Field(default_factory=ppo)),
         eval=(_EvalSection, Field(default_factory=_EvalSection)),
         report=(ReportSection, Field(default_factory=ReportSection)),

@@ -53,6 +53,8 @@ BOUNDS: dict[str, dict[str, float]] = {
     "target_precision": {"gt": 0, "le": 1},
     "gpu_memory_utilization": {"gt": 0, "le": 1},
     "vllm_gpu_memory_utilization": {"gt": 0, "le": 1},
+    "min_pass_rate": {"ge": 0, "lt": 1},
+    "max_pass_rate": {"gt": 0, "le": 1},
 }
 
 

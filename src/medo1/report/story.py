@@ -154,6 +154,10 @@ def verifier_note(recipe: dict[str, Any]) -> str | None:
     trained = (recipe.get("verifier") or {}).get("enabled")
     text = (f"Verdicts came from the verifier `{spec}` (search, synthesis" + ("" if trained else ", the RL reward")
             + ("); the RL reward from the classifier the verifier stage trained." if trained else ")."))
+    if spec == "option":
+        text += (" `option` decides by rules, without a model: the RL problems keep their lettered options, and a "
+                 "response is correct when its final response commits to the one correct letter and names no other "
+                 "(the strict reading evaluation uses; a hedge, list, question or chain of letters earns nothing).")
     if spec == "match":
         from medo1.verify.evaluation import measured_match
 
