@@ -230,8 +230,9 @@ def stage_rl(run: Run) -> dict[str, Any]:
     algo, engine = fields.pop("algo"), fields.pop("engine", "ours")
     fields.pop("verl", None)
     if _count(rl_problems(run)) == 0:
-        raise Medo1Error(f"rl: no RL problems in {rl_problems(run)} (split.rl_fraction is 0 or every problem was "
-                         "dropped)")
+        why = ("run the passrate stage first: medo1 run RECIPE --only passrate" if r.passrate.enabled else
+               "split.rl_fraction is 0 or every problem was dropped")
+        raise Medo1Error(f"rl: no RL problems in {rl_problems(run)} ({why})")
     if engine == "verl":
         rl_on_verl(run)
     else:
