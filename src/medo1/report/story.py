@@ -139,7 +139,8 @@ def caveats(root: Path) -> list[str]:
                     "between models can be chance.")
         said.append("An output with no answer, or one that states several different answers (a loop through the "
                     "options), counts as unparsed and wrong: neither its first nor its last answer is taken.")
-    missing = [s for s in STAGES if s not in stages]
+    optional_off = set() if (recipe.get("passrate") or {}).get("enabled") else {"passrate"}  # runs made before it
+    missing = [s for s in STAGES if s not in stages and s not in optional_off]
     if missing:
         said.append(f"The run has not finished: {', '.join(missing)} {'has' if len(missing) == 1 else 'have'} not run "
                     "yet; the figures below cover the stages that have.")
