@@ -91,6 +91,37 @@ def test_sample_bank_rule_funnel_through_the_cli(tmp_path):
     assert CliRunner().invoke(app, args).output.count("done earlier 40") == 1
 
 
+def test_reformat_options_keeps_the_lettered_options_and_makes_the_letter_the_answer(tmp_path):
+    """`--reformat options` (no model): the question as evaluation asks it, the correct letter as the answer,
+    which the `option` verifier checks exactly."""
+    from medo1.evaluate import build_prompt
+    from medo1.records import EvalItem
+    from medo1.verify import OptionVerifier, score_response
+
+    out = tmp_path / "problems.jsonl"
+    result = CliRunner().invoke(app, ["curate", "--input", str(SAMPLE_MCQ), "--out", str(out), "--split", "train",
+                                      "--no-llm-filter", "--reformat", "options"])
+    assert result.exit_code == 0, result.output
+    by_mcq = {m.id: m for m in load_sample("train")}
+    problems = read_jsonl(out, Problem)
+    assert len(problems) == 36
+    for p in problems:
+        m = by_mcq[p.mcq_id]
+        assert p.answer == m.answer and p.meta["reformat"] == "options"
+        item = EvalItem(bench="sample", question=m.question, options=m.options, answer=m.answer)
+        assert p.question == build_prompt(item, "free")  # the prompt evaluation asks
+        assert all(f"\n{letter}. {text}" in p.question for letter, text in m.options.items())
+    p = problems[0]
+    wrong = next(letter for letter in p.options if letter != p.answer)
+
+    def score(final: str) -> float | None:
+        return asyncio.run(score_response(f"## Thinking\n\nHmm.\n\n## Final Response\n\n{final}", p.answer,
+                                          OptionVerifier())).score
+
+    assert (score(f"The answer is {p.answer}."), score(f"The answer is {wrong}."),
+            score(f"{p.answer} or {wrong}")) == (1.0, 0.1, 0.1)
+
+
 def test_rule_rewrite():
     question, answer = rule_rewrite(mcq(VIGNETTE + "Which of the following is the most likely diagnosis?"))
     assert question.endswith("What is the most likely diagnosis?") and answer == "Vitamin B12 deficiency"

@@ -306,7 +306,7 @@ def test_cli_eval_and_compare(openai_server, files, tmp_path):
 @pytest.mark.embedded
 def test_embedded_model_on_the_bundled_eval_split(tmp_path):
     from medo1.evaluate import run_eval
-    from medo1.evaluate.extract import METHODS
+    from medo1.verify.extract import METHODS
 
     out = tmp_path / "eval"
     config = EvalConfig(benches=("sample",), limit=5, max_tokens=12, style="strict", progress=False)

@@ -1,6 +1,6 @@
 import pytest
 
-from medo1.evaluate.extract import METHODS, Extraction, extract_answer
+from medo1.verify.extract import METHODS, Extraction, extract_answer
 from medo1.thinking import final_answer_text
 
 DRUGS = {"A": "Aspirin", "B": "Heparin", "C": "Metformin", "D": "Insulin"}

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from medo1.evaluate.extract import extract_answer
+from medo1.verify.extract import extract_answer
 from medo1.evaluate.official import official_letters, official_score
 from medo1.evaluate.stats import (majority, mcnemar_exact, paired_bootstrap, paired_test, sampled_figures,
                                   wilson_interval)

@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "search": ("medo1.reasoning.config:SearchConfig", ()),
     "synthesize": ("medo1.reasoning.config:SynthConfig", ()),
     "sft": ("medo1.train.config:SFTSettings", ()),
+    "passrate": ("medo1.passrate:PassRateConfig", ("enabled",)),
     "verifier-train": ("medo1.train.verifier:VerifierTrainConfig", ()),
     "eval": ("medo1.evaluate.runner:EvalConfig", ("data", "progress")),
 }
@@ -35,6 +36,7 @@ SECTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "synthesize": ("medo1.reasoning.config:SynthConfig", ("seed", "lang", "prompts")),
     "sft": ("medo1.train.config:SFTSettings", ("data", "model", "out", "resume", "seed", "chat_template")),
     "verifier": ("medo1.train.verifier:VerifierTrainConfig", ("data", "out", "seed")),
+    "passrate": ("medo1.passrate:PassRateConfig", ("temperature", "max_new_tokens", "verifier", "seed")),
     "eval": ("medo1.evaluate.runner:EvalConfig", ("lang", "prompts", "progress", "seed")),
     "rl.ppo": ("medo1.train.rl_config:PPOConfig", ("problems", "model", "out", "verifier", "resume", "seed")),
     "rl.grpo": ("medo1.train.rl_config:TRLRLSettings", ("algo", "problems", "model", "out", "verifier", "resume",

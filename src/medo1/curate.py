@@ -8,7 +8,8 @@ that drops it:
     difficulty  every difficulty model answers it correctly (paper: 3 small models)
     filter      the teacher labels it Too Simple / Ambiguous Answer / Not Reformulatable
     reformat    the teacher's rewrite to {question, answer} is unusable, or its answer is
-                not the correct option
+                not the correct option (`reformat: rule` and `options` rewrite without a model;
+                `options` keeps the lettered options and makes the correct letter the answer)
 
 Survivors go to `problems.jsonl` (lineage: source, source id, the original question,
 options and answer, and the MCQ's own `meta`, e.g. a file's extra columns; see
@@ -42,6 +43,7 @@ from medo1.records import MCQ, Problem, content_id
 from medo1.verify import MatchVerifier
 
 LABELS = ("Pass", "Too Simple", "Ambiguous Answer", "Not Reformulatable")
+REFORMATS = ("llm", "rule", "options")
 STAGES = ("rule", "difficulty", "filter", "reformat")
 
 LABEL_SCHEMA = {
@@ -85,7 +87,9 @@ class CurateConfig:
                 "only Pass continues."})
     reformat: str = field(default="llm", metadata={
         "help": "llm: the teacher rewrites the question as an open-ended one with a short answer (JSON); "
-                "rule: the stem asked directly and the correct option's text, no model.", "choices": ["llm", "rule"]})
+                "rule: the stem asked directly and the correct option's text, no model; options: the question "
+                "with its lettered options as evaluation asks it, and the correct letter as the answer (for the "
+                "`option` verifier: RL without a judge).", "choices": list(REFORMATS)})
     check_answer: bool = field(default=True, metadata={
         "help": "The rewrite's answer must match the correct option's text."})
     max_tokens: int = field(default=1024, metadata={"help": "Budget of each teacher call."})
@@ -98,8 +102,8 @@ class CurateConfig:
     prompts: str | None = field(default=None, metadata={"help": "A folder overriding the bundled prompt templates."})
 
     def __post_init__(self) -> None:
-        if self.reformat not in ("llm", "rule"):
-            raise Medo1Error(f"reformat must be 'llm' or 'rule', got {self.reformat!r}")
+        if self.reformat not in REFORMATS:
+            raise Medo1Error(f"reformat must be one of {', '.join(REFORMATS)}, got {self.reformat!r}")
 
     @property
     def needs_teacher(self) -> bool:
@@ -136,7 +140,7 @@ def format_options(options: dict[str, str]) -> str:
 
 async def difficulty_answers(mcq: MCQ, models: Sequence[ChatModel], cfg: CurateConfig) -> dict[str, str | None]:
     """The option letter each difficulty model picks (None: it picked nothing readable)."""
-    from medo1.evaluate.extract import extract_answer
+    from medo1.verify.extract import extract_answer
 
     template = load_prompt("curate/difficulty", lang=cfg.lang, override=cfg.prompts)
     prompt = render(template, question=mcq.question, options=format_options(mcq.options))
@@ -191,6 +195,13 @@ def rewrite_parser(mcq: MCQ, cfg: CurateConfig):
     return parse
 
 
+def options_rewrite(mcq: MCQ, cfg: CurateConfig) -> tuple[str, str]:
+    """`reformat: options`, no model: the question with its lettered options, worded as evaluation asks it
+    (prompts `eval/free`), and the correct letter as the answer; the `option` verifier checks that letter."""
+    template = load_prompt("eval/free", lang=cfg.lang, override=cfg.prompts)
+    return render(template, question=mcq.question.strip(), options=format_options(mcq.options)).strip(), mcq.answer
+
+
 # ---------------------------------------------------------------- one question through the funnel
 
 
@@ -235,6 +246,8 @@ async def curate_one(mcq: MCQ, cfg: CurateConfig, teacher: ChatModel | None,
             )
         except ReplyError as err:
             raise Rejected("reformat", str(err)) from None
+    elif cfg.reformat == "options":
+        question, answer = options_rewrite(mcq, cfg)
     else:
         question, answer = rule_rewrite(mcq)
     meta["reformat"] = cfg.reformat

@@ -1,8 +1,9 @@
 """`medo1 run`: the whole recipe as one resumable run in a run directory.
 
-    curate -> split -> decontaminate -> search -> synthesize -> verifier -> sft -> rl -> eval
+    curate -> split -> decontaminate -> search -> synthesize -> verifier -> sft -> passrate -> rl -> eval
 
-(`verifier` is optional: `verifier.enabled` in the recipe; otherwise it records that it is off.)
+(`verifier` and `passrate` are optional: `verifier.enabled` / `passrate.enabled` in the recipe; otherwise they
+record that they are off.)
 
 Every stage writes its outputs into the run directory and, when it finishes, a line in
 `run.json` (seconds, summary, a fingerprint of the settings it ran with). A re-run skips
@@ -25,6 +26,7 @@ Run directory:
     verdicts.jsonl                 every judge verdict of search and synthesis (kept by --force)
     verifier/data.jsonl            the verifier stage's training set; ckpt/verifier its classifier
     ckpt/sft, ckpt/rl              trained models (HF checkpoints), metrics.jsonl, checkpoints
+    passrate/                      each RL problem's pass count under the SFT model; rl.jsonl: the problems kept
     eval/base, eval/sft, eval/rl   per-item outputs and results of each model
     report.md, report.html, plots/
 """

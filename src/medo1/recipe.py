@@ -1,8 +1,8 @@
 """A recipe: one YAML file that names the data, the models and every stage's settings.
 
 Each stage section takes exactly the fields of that stage's config dataclass (CurateConfig,
-SearchConfig, SynthConfig, VerifierTrainConfig, SFTSettings, PPOConfig / TRLRLSettings, EvalConfig), so the
-documented defaults live in one place. What the run wires between stages (input and output
+SearchConfig, SynthConfig, VerifierTrainConfig, SFTSettings, PassRateConfig, PPOConfig / TRLRLSettings,
+EvalConfig), so the documented defaults live in one place. What the run wires between stages (input and output
 paths, resume flags) and what is shared (seed, lang, prompts) is set at the top level, not
 per stage. An unknown key, a wrong type or a missing file is a one-line error naming the
 file, line and key.
@@ -23,6 +23,7 @@ from medo1.curate import CurateConfig
 from medo1.decontaminate import DecontaminateConfig
 from medo1.errors import InputError, Medo1Error
 from medo1.evaluate import EvalConfig
+from medo1.passrate import PassRateConfig
 from medo1.reasoning.config import SearchConfig, SynthConfig
 from medo1.settings import Strict, apply_sets, section_model
 from medo1.split import SplitConfig
@@ -65,7 +66,8 @@ class ModelsSection(Strict):
     teacher: str = Field(default="embedded", description="Writes filters, rewrites, reasoning trajectories and responses.")
     difficulty: list[str] = Field(default_factory=lambda: ["embedded"], description="Small models of the difficulty filter.")
     policy: str = Field(default="embedded", description="The base model that is trained (SFT, then RL).")
-    verifier: str = Field(default="match", description="match | judge:<model spec> | classifier:<path>.")
+    verifier: str = Field(default="match", description="match | option (the committed option letter: problems "
+                          "curated with reformat options) | judge:<model spec> | classifier:<path>.")
     concurrency: int = Field(default=32, ge=1, description="Model requests in flight at once (hf: batch size).")
 
 
@@ -86,6 +88,7 @@ def build_recipe_model() -> type[BaseModel]:
     curate = section_model(CurateConfig, "CurateSection", ("only_split", "lang", "prompts"))
     search = section_model(SearchConfig, "SearchSection", ("seed", "lang", "prompts"))
     synthesize = section_model(SynthConfig, "SynthSection", ("seed", "lang", "prompts"))
+    passrate = section_model(PassRateConfig, "PassRateSection", ("temperature", "max_new_tokens", "verifier", "seed"))
     verifier = section_model(
         VerifierTrainConfig, "VerifierSection", ("data", "out", "seed"),
         enabled=(bool, Field(default=False, description="Train a classifier verifier on the judge's verdicts of "
@@ -110,6 +113,7 @@ def build_recipe_model() -> type[BaseModel]:
         synthesize=(synthesize, Field(default_factory=synthesize)),
         verifier=(verifier, Field(default_factory=verifier)),
         sft=(sft, Field(default_factory=sft)),
+        passrate=(passrate, Field(default_factory=passrate)),
         rl=(rl, Field(default_factory=ppo)),
         eval=(_EvalSection, Field(default_factory=_EvalSection)),
         report=(ReportSection, Field(default_factory=ReportSection)),

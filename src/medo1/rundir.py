@@ -16,7 +16,7 @@ from rich.console import Console
 
 from medo1.recipe import Recipe
 
-STAGES = ("curate", "split", "decontaminate", "search", "synthesize", "verifier", "sft", "rl", "eval")
+STAGES = ("curate", "split", "decontaminate", "search", "synthesize", "verifier", "sft", "passrate", "rl", "eval")
 TRAINING = ("sft", "rl")  # the stages that may run under `accelerate launch` (several processes)
 # Settings that change what is kept on disk, not what a stage computes: left out of its fingerprint.
 NOT_FINGERPRINTED = ("keep_checkpoints",)
@@ -30,7 +30,8 @@ DEPENDS: dict[str, tuple[str, ...]] = {
     "synthesize": ("synthesize", "models.teacher", "models.verifier", "seed", "lang", "prompts"),
     "verifier": ("verifier", "models.verifier", "seed"),
     "sft": ("sft", "models.policy", "seed"),
-    "rl": ("rl", "models.verifier", "seed"),  # + the verifier section when that stage is on (fingerprint)
+    "passrate": ("passrate",),  # + what it samples and scores with when it is on (fingerprint)
+    "rl": ("rl", "models.verifier", "seed"),  # + the verifier and passrate sections when those stages are on
     "eval": ("eval", "models.policy", "lang", "prompts", "seed"),
 }
 
@@ -47,6 +48,7 @@ class Paths:
             "rl_problems": "clean/rl.jsonl", "traces": "traces.jsonl", "sft_data": "sft.jsonl",
             "verdicts": "verdicts.jsonl", "verifier_data": "verifier/data.jsonl",
             "verifier_model": "ckpt/verifier", "sft_model": "ckpt/sft", "rl_model": "ckpt/rl", "eval": "eval",
+            "passrate_dir": "passrate", "passrate": "passrate/passrate.jsonl", "rl_selected": "passrate/rl.jsonl",
         }
         if name not in files:
             raise AttributeError(name)
@@ -85,8 +87,15 @@ class Run:
             if isinstance(value, dict):
                 value = {k: v for k, v in value.items() if k not in NOT_FINGERPRINTED}
             picked[dotted] = value
-        if stage == "rl" and dumped["verifier"]["enabled"]:  # rl rewards with the verifier stage's classifier
-            picked["verifier"] = dumped["verifier"]  # (only then: runs made before that stage keep their prints)
+        # Sections a stage reads only while another stage is on: runs made before those stages keep their prints.
+        passrate_on = dumped["passrate"]["enabled"]
+        if stage in ("rl", "passrate") and (stage == "rl" or passrate_on) and dumped["verifier"]["enabled"]:
+            picked["verifier"] = dumped["verifier"]  # the reward: the verifier stage's classifier
+        if stage == "rl" and passrate_on:  # rl trains on the problems passrate kept
+            picked["passrate"] = dumped["passrate"]
+        if stage == "passrate" and passrate_on:  # it samples and scores as RL does
+            picked.update({f"rl.{key}": dumped["rl"].get(key) for key in ("temperature", "max_new_tokens")},
+                          **{"models.verifier": dumped["models"]["verifier"], "seed": dumped["seed"]})
         return hashlib.sha256(json.dumps(picked, sort_keys=True).encode()).hexdigest()[:16]
 
     def done(self, stage: str) -> dict[str, Any] | None:
@@ -124,6 +133,7 @@ OUTPUTS: dict[str, tuple[str, ...]] = {
     "synthesize": ("sft_data",),
     "verifier": ("verifier_data", "verifier_model"),
     "sft": ("sft_model",),
+    "passrate": ("passrate_dir",),
     "rl": ("rl_model",),
     "eval": ("eval",),
 }

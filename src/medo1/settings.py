@@ -32,11 +32,11 @@ _AT_LEAST_ONE = ("batch_size", "micro_batch_size", "rollout_batch_size", "max_to
                  "max_new_tokens", "max_prompt_length", "max_length", "max_attempts", "logging_steps", "save_steps",
                  "num_mini_batches", "ppo_epochs", "lora_r", "lora_alpha", "min_lines", "patience", "n_gpus_per_node",
                  "nnodes", "tensor_parallel_size", "judge_max_concurrent", "eval_steps", "runs", "limit", "samples",
-                 "concurrency")
+                 "concurrency", "num_iterations")
 _AT_LEAST_ZERO = ("lr", "learning_rate", "critic_lr", "weight_decay", "kl_coef", "dpo_beta", "temperature",
                   "max_grad_norm", "vf_coef", "clip_range", "value_clip_range", "retries", "answer_retries",
                   "max_depth", "keep_checkpoints", "response_max_chars", "min_words", "warmup_steps",
-                  "max_answer_words", "missing_eos_penalty")
+                  "max_answer_words", "missing_eos_penalty", "clip_range_high")
 BOUNDS: dict[str, dict[str, float]] = {
     **{name: {"ge": 1} for name in _AT_LEAST_ONE},
     **{name: {"ge": 0} for name in _AT_LEAST_ZERO},
@@ -53,6 +53,8 @@ BOUNDS: dict[str, dict[str, float]] = {
     "target_precision": {"gt": 0, "le": 1},
     "gpu_memory_utilization": {"gt": 0, "le": 1},
     "vllm_gpu_memory_utilization": {"gt": 0, "le": 1},
+    "min_pass_rate": {"ge": 0, "lt": 1},
+    "max_pass_rate": {"gt": 0, "le": 1},
 }
 
 

@@ -194,6 +194,33 @@ def stage_sft(run: Run) -> dict[str, Any]:
     return json.loads((p.sft_model / "medo1_sft.json").read_text())
 
 
+def stage_passrate(run: Run) -> dict[str, Any]:
+    """Optional (`passrate.enabled`): sample the SFT model K times per RL problem, as RL samples, score each
+    response with the RL reward's verifier, and keep the problems it solves sometimes; rl then trains on those."""
+    from medo1.passrate import PassRateConfig, passrate_file
+
+    r, p = run.recipe, run.paths
+    if not r.passrate.enabled:
+        return {"enabled": False}
+    if _count(p.rl_problems) == 0:
+        raise Medo1Error("passrate: no RL problems (split.rl_fraction is 0 or every problem was dropped)")
+    cfg = PassRateConfig(**r.passrate.model_dump(), temperature=r.rl.temperature, max_new_tokens=r.rl.max_new_tokens,
+                         verifier=rl_verifier(run), seed=r.seed)
+    summary = passrate_file(p.rl_problems, p.passrate, cfg, model=f"hf:{p.sft_model}", selected=p.rl_selected,
+                            concurrency=run.concurrency, cache=run.cache)
+    for line in summary.lines():
+        run.console.print(f"passrate: {line}")
+    if summary.kept == 0:
+        raise Medo1Error(f"passrate: no problem has a pass rate between {cfg.min_pass_rate} and {cfg.max_pass_rate} "
+                         f"(see {p.passrate}); widen the bounds, add problems, or turn the stage off")
+    return {"enabled": True, **summary.as_dict()}
+
+
+def rl_problems(run: Run) -> Path:
+    """What RL trains on: the problems the pass-rate stage kept when it is on, else the decontaminated RL part."""
+    return run.paths.rl_selected if run.recipe.passrate.enabled else run.paths.rl_problems
+
+
 def stage_rl(run: Run) -> dict[str, Any]:
     from medo1.train.common import last_checkpoint, read_metrics
     from medo1.train.rl import train_rl
@@ -202,13 +229,16 @@ def stage_rl(run: Run) -> dict[str, Any]:
     fields = r.rl.model_dump()
     algo, engine = fields.pop("algo"), fields.pop("engine", "ours")
     fields.pop("verl", None)
-    if _count(p.rl_problems) == 0:
-        raise Medo1Error("rl: no RL problems (split.rl_fraction is 0 or every problem was dropped)")
+    if _count(rl_problems(run)) == 0:
+        why = ("run the passrate stage first: medo1 run RECIPE --only passrate" if r.passrate.enabled else
+               "split.rl_fraction is 0 or every problem was dropped")
+        raise Medo1Error(f"rl: no RL problems in {rl_problems(run)} ({why})")
     if engine == "verl":
         rl_on_verl(run)
     else:
-        in_fresh_process(train_rl, algo, engine, {**fields, "problems": str(p.rl_problems), "model": str(p.sft_model),
-                                                  "out": str(p.rl_model), "verifier": rl_verifier(run), "seed": r.seed,
+        in_fresh_process(train_rl, algo, engine, {**fields, "problems": str(rl_problems(run)),
+                                                  "model": str(p.sft_model), "out": str(p.rl_model),
+                                                  "verifier": rl_verifier(run), "seed": r.seed,
                                                   "resume": last_checkpoint(p.rl_model) is not None})
     rows = [m for m in read_metrics(p.rl_model) if "reward" in m]
     last = rows[-1] if rows else {}
@@ -224,16 +254,16 @@ def rl_on_verl(run: Run, *, print_launch: bool = False):
     from medo1.train.rl import train_rl
 
     r, p = run.recipe, run.paths
-    if _count(p.rl_problems) == 0:
-        raise Medo1Error(f"rl: no RL problems in {p.rl_problems} (run the stages before rl first)")
+    if _count(rl_problems(run)) == 0:
+        raise Medo1Error(f"rl: no RL problems in {rl_problems(run)} (run the stages before rl first)")
     if not p.sft_model.exists():
         raise Medo1Error(f"rl: no SFT model in {p.sft_model} (run the sft stage first)")
     if getattr(r.rl, "engine", "ours") != "verl":
         raise Medo1Error(f"{r.path}: rl.engine is not verl (set `engine: verl` in the rl section)")
     given = {k: v for k, v in r.rl.model_dump(include=r.rl.model_fields_set).items()
              if k not in ("algo", "engine", "verl")}
-    given.update(problems=str(p.rl_problems), model=str(p.sft_model), out=str(p.rl_model), verifier=rl_verifier(run),
-                 seed=r.seed, resume=True)
+    given.update(problems=str(rl_problems(run)), model=str(p.sft_model), out=str(p.rl_model),
+                 verifier=rl_verifier(run), seed=r.seed, resume=True)
     return train_rl(r.rl.algo, "verl", given, verl=VerlSettings(**r.rl.verl.model_dump()), print_launch=print_launch,
                     run_name=r.name, lang=r.lang, prompts=_prompts(r), cache=run.cache, concurrency=run.concurrency)
 
@@ -288,5 +318,6 @@ def _count(path: Path) -> int:
 
 RUNNERS: dict[str, Callable[[Run], dict[str, Any]]] = {
     "curate": stage_curate, "split": stage_split, "decontaminate": stage_decontaminate, "search": stage_search,
-    "synthesize": stage_synthesize, "verifier": stage_verifier, "sft": stage_sft, "rl": stage_rl, "eval": stage_eval,
+    "synthesize": stage_synthesize, "verifier": stage_verifier, "sft": stage_sft, "passrate": stage_passrate,
+    "rl": stage_rl, "eval": stage_eval,
 }

@@ -68,7 +68,7 @@ def run(
     set_: list[str] = typer.Option([], "--set", help="Override a recipe setting: section.key=value (repeatable; "
                                    "the value is YAML, e.g. --set sft.epochs=1 --set search.strategies=[correction])."),
 ):
-    """Run the whole recipe (curate, split, decontaminate, search, synthesize, sft, rl, eval) as one
+    """Run the whole recipe (curate, split, decontaminate, search, synthesize, sft, passrate, rl, eval) as one
     resumable run. Kill it at any time; the same command resumes where it stopped."""
     from medo1.pipeline import run_recipe
 

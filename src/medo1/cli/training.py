@@ -1,16 +1,18 @@
-"""Training commands: sft, rl. Their options are the fields of the trainers' settings dataclasses
-(medo1.train.config, medo1.train.rl_config, verl's VerlSettings)."""
+"""Training commands: sft, passrate (the RL problems chosen by the SFT policy's pass rate), rl. Their options
+are the fields of the settings dataclasses (medo1.train.config, medo1.passrate, medo1.train.rl_config, verl's
+VerlSettings)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Optional
 
 import typer
 
-from medo1.cli.app import command, config_command
+from medo1.cli.app import ConcurrencyOpt, NoCacheOpt, command, config_command
 from medo1.errors import Medo1Error
 from medo1.integrations.verl_settings import VerlSettings
+from medo1.passrate import PassRateConfig
 from medo1.settings import flag, given, union_options
 from medo1.train.config import SFTSettings
 from medo1.train.rl import ALGOS
@@ -23,6 +25,28 @@ def sft(settings: SFTSettings):
     from medo1.train.sft import train_sft
 
     typer.echo(f"sft: model saved to {train_sft(settings)}")
+
+
+@config_command(PassRateConfig, skip=("enabled",))
+def passrate(
+    cfg: PassRateConfig,
+    model: str = typer.Option(..., "--model", help="The policy RL starts from: a checkpoint directory, hf:<path>, "
+                              "embedded, or openai:NAME@URL (a vLLM server)."),
+    problems: Path = typer.Option(..., "--problems", help="RL problems (.jsonl/.json, ours or medical-o1)."),
+    out: Path = typer.Option(..., "--out", help="Output JSONL: each problem's pass count (resumable); problems that "
+                             "failed go to <out>.failed.jsonl."),
+    selected: Optional[Path] = typer.Option(None, "--selected", help="Where the problems kept go (default: "
+                                            "<out>.selected.jsonl): the RL problems."),
+    concurrency: int = ConcurrencyOpt,
+    no_cache: bool = NoCacheOpt,
+):
+    """Between sft and rl: sample the policy K times per problem, count what the run's verifier passes, and keep
+    the problems it solves sometimes (all-solved and never-solved ones give GRPO no signal)."""
+    from medo1.passrate import passrate_file, selected_path
+
+    summary = passrate_file(problems, out, cfg, model=model, selected=selected, concurrency=concurrency,
+                            cache=not no_cache)
+    typer.echo("passrate:\n  " + "\n  ".join(summary.lines()) + f"\n  -> {out}, {selected or selected_path(out)}")
 
 
 _RL_CLASSES = {"ppo": PPOConfig, "grpo, rloo, dpo": TRLRLSettings, "verl": VerlSettings}

@@ -6,7 +6,7 @@
 """
 
 from medo1.evaluate.benchmarks import BENCHMARKS, PAPER_BENCHES, Benchmark, get_benchmark, load_benchmark
-from medo1.evaluate.extract import Extraction, extract_answer
+from medo1.verify.extract import Extraction, extract_answer
 from medo1.evaluate.official import OfficialMatch, official_letters
 from medo1.evaluate.runner import EvalConfig, build_prompt, evaluate, run_eval
 from medo1.evaluate.scoring import score

@@ -30,7 +30,7 @@ our words (the letters it finds are the same, quirks included, so results agree 
 A source (a benchmark, or a subset such as the official file's sources) scores
 max(share of first readings that are right, share of last readings that are right): the better of
 the two over the whole source, chosen after seeing the answers. medo1's own extraction
-(`medo1.evaluate.extract`) takes one answer per response or none, and counts a refusal, a hedge or a
+(`medo1.verify.extract`) takes one answer per response or none, and counts a refusal, a hedge or a
 loop through the options as wrong; it stays the default, and the official figure is a second column.
 """
 

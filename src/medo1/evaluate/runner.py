@@ -33,7 +33,7 @@ from typing import Any, Iterable, Literal
 
 from medo1.errors import Medo1Error
 from medo1.evaluate.benchmarks import PAPER_BENCHES, Benchmark, RunItem, expand_runs, get_benchmark, load_benchmark
-from medo1.evaluate.extract import extract_answer
+from medo1.verify.extract import extract_answer
 from medo1.evaluate.official import official_letters
 from medo1.evaluate.progress import EvalProgress
 from medo1.evaluate.scoring import score, score_bench  # noqa: F401  (score: re-exported)

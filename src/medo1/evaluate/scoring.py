@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from medo1.evaluate.benchmarks import Benchmark
-from medo1.evaluate.extract import UNPARSED
+from medo1.verify.extract import UNPARSED
 from medo1.evaluate.official import official_score
 from medo1.evaluate.stats import sampled_figures, wilson_interval
 

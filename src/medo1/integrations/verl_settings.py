@@ -145,6 +145,10 @@ def check_supported(algo: str, p: Mapping[str, Any]) -> None:
         "use_vllm": "verl always generates with its rollout engine (rl.verl.rollout)",
         "vllm_gpu_memory_utilization": "set rl.verl.gpu_memory_utilization instead",
         "dpo_beta": "grpo on verl has no DPO beta",
+        **{name: "medo1 maps TRL's GRPO variants only; give verl's own key in rl.verl.overrides (e.g. "
+                 "actor_rollout_ref.actor.loss_agg_mode, clip_ratio_high, algorithm.norm_adv_by_std_in_grpo)"
+           for name in ("loss_type", "scale_rewards", "clip_range_high", "mask_truncated_completions",
+                        "num_iterations")},
     }
     for name, why in refused.items():
         if name in defaults and p.get(name) != defaults[name]:

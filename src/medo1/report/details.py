@@ -1,5 +1,5 @@
-"""The report's detail sections, below the story: evaluation, output format, funnel, synthesis check,
-training curves, example outputs, stage times, calls / tokens / cost, and the run's files."""
+"""The report's detail sections, below the story: evaluation, output format, funnel, RL problems by pass rate,
+synthesis check, training curves, example outputs, stage times, calls / tokens / cost, and the run's files."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 from medo1.report.facts import (MODELS, consistency_row, eval_outputs, eval_results, funnel, output_stats,
                                 paired_steps, pct, recipe_of, stages_of, usage_rows)
 from medo1.report.page import Section
+from medo1.report.passrate import passrate_section
 from medo1.report.plots import CAPTIONS
 from medo1.report.story import mark
 from medo1.thinking import parse_output
@@ -86,6 +87,8 @@ def detail_sections(root: Path, made: dict[str, Path]) -> list[Section]:
               "-" if stats[key]["thinking_words"] is None else f"{stats[key]['thinking_words']:.0f}"]
              for key, label in MODELS if stats[key]["n"]])))
     out.append(Section("Funnel", table(["Step", "Count"], [[a, b] for a, b in funnel(root)])))
+    if (chosen := passrate_section(root)) is not None:
+        out.append(chosen)
     row = consistency_row(root)
     if row:
         out.append(Section(

@@ -74,7 +74,8 @@ def funnel(root: Path) -> list[tuple[str, int]]:
         ("  of which with the label hint", sum(1 for t in traces if t.get("found") and t.get("label_hint"))),
         ("SFT examples", len(jsonl(root / "sft.jsonl"))),
         ("RL problems (after decontamination)", len(jsonl(root / "clean/rl.jsonl"))),
-    ]
+    ] + ([("RL problems (kept by pass rate)", len(jsonl(root / "passrate/rl.jsonl")))]
+         if (root / "passrate/rl.jsonl").exists() else [])
 
 
 def consistency_row(root: Path) -> list[Any] | None:

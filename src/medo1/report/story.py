@@ -143,7 +143,8 @@ def caveats(root: Path) -> list[str]:
                     "between models can be chance.")
         said.append("An output with no answer, or one that states several different answers (a loop through the "
                     "options), counts as unparsed and wrong: neither its first nor its last answer is taken.")
-    missing = [s for s in STAGES if s not in stages]
+    optional_off = set() if (recipe.get("passrate") or {}).get("enabled") else {"passrate"}  # runs made before it
+    missing = [s for s in STAGES if s not in stages and s not in optional_off]
     if missing:
         said.append(f"The run has not finished: {', '.join(missing)} {'has' if len(missing) == 1 else 'have'} not run "
                     "yet; the figures below cover the stages that have.")
@@ -158,6 +159,10 @@ def verifier_note(recipe: dict[str, Any]) -> str | None:
     trained = (recipe.get("verifier") or {}).get("enabled")
     text = (f"Verdicts came from the verifier `{spec}` (search, synthesis" + ("" if trained else ", the RL reward")
             + ("); the RL reward from the classifier the verifier stage trained." if trained else ")."))
+    if spec == "option":
+        text += (" `option` decides by rules, without a model: the RL problems keep their lettered options, and a "
+                 "response is correct when its final response commits to the one correct letter and names no other "
+                 "(the strict reading evaluation uses; a hedge, list, question or chain of letters earns nothing).")
     if spec == "match":
         from medo1.verify.evaluation import measured_match
 

@@ -5,11 +5,20 @@ module imports no torch: the CLI reads it at start-up."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
+from medo1.errors import Medo1Error
 from medo1.train.config import CheckpointSettings, RLSettings, TrainingSettings, default
 
 TRL_ALGOS = ("grpo", "rloo", "dpo")
+LOSS_TYPES = ("grpo", "dr_grpo", "dapo", "bnpo")  # TRL's GRPOConfig.loss_type values medo1 offers
+SCALE_REWARDS = ("group", "batch", "none")  # TRL's GRPOConfig.scale_rewards
+# The GRPO-family settings and the TRL algorithms that have them (any other refuses a value off its default).
+VARIANT_FIELDS: dict[str, tuple[str, ...]] = {
+    "loss_type": ("grpo",), "scale_rewards": ("grpo",), "clip_range": ("grpo", "rloo"),
+    "clip_range_high": ("grpo", "rloo"), "mask_truncated_completions": ("grpo", "rloo"),
+    "num_iterations": ("grpo", "rloo"),
+}
 
 
 @dataclass(kw_only=True)
@@ -62,6 +71,25 @@ class TRLRLSettings(RLSettings):
         default=None,
         metadata={"help": "Samples per problem: rloo 2 (paper's k), grpo 8 (TRL's default), dpo 5 (paper)."},
     )
+    loss_type: str = field(default="dapo", metadata={
+        "help": "grpo: how the token losses of a batch are averaged. grpo (GRPO, DeepSeekMath: per response, then "
+                "over responses; favours short right and long wrong answers), dr_grpo (Dr. GRPO: summed, divided by "
+                "max_new_tokens), dapo (DAPO: over every token of the accumulated batch; TRL's default), bnpo (over "
+                "the tokens of each device's batch).", "choices": list(LOSS_TYPES)})
+    scale_rewards: str = field(default="group", metadata={
+        "help": "grpo: divide each advantage by the reward spread of its problem's group (group: GRPO), of the "
+                "whole batch (batch), or not at all (none: Dr. GRPO, which found the spread a difficulty bias).",
+        "choices": list(SCALE_REWARDS)})
+    clip_range: float = field(default=0.2, metadata={
+        "help": "grpo, rloo: the policy ratio's clip, below and (unless clip_range_high) above (GRPO, PPO: 0.2)."})
+    clip_range_high: float | None = field(default=None, metadata={
+        "help": "grpo, rloo: the ratio's upper clip, when it differs (DAPO's clip-higher: 0.28; default: "
+                "clip_range)."})
+    mask_truncated_completions: bool = field(default=False, metadata={
+        "help": "grpo, rloo: leave responses cut off at max_new_tokens out of the loss (DAPO's overlong filtering); "
+                "their 0.0 reward still counts in their group's baseline."})
+    num_iterations: int = field(default=1, metadata={
+        "help": "grpo, rloo: optimizer passes over each batch of responses (GRPO's mu; 1: on-policy)."})
     dpo_beta: float = field(default=0.1, metadata={"help": "DPO beta (TRL's default)."})
     use_vllm: bool = field(
         default=False,
@@ -76,3 +104,23 @@ class TRLRLSettings(RLSettings):
 
     def generations(self) -> int:
         return self.num_generations or {"rloo": 2, "grpo": 8, "dpo": 5}[self.algo]
+
+    def variant_args(self) -> dict:
+        """The GRPO-family settings as the algorithm's TRL config fields (GRPOConfig, RLOOConfig); a setting off its
+        default that the algorithm does not have is refused in one line, never ignored."""
+        defaults = {f.name: f.default for f in fields(self) if f.name in VARIANT_FIELDS}
+        for name, algos in VARIANT_FIELDS.items():
+            if self.algo not in algos and getattr(self, name) != defaults[name]:
+                why = {"rloo": "RLOO's advantage is its leave-one-out baseline, and TRL's RLOOTrainer has no "
+                               f"{name}", "dpo": "DPO trains on pairs, with no policy-gradient loss"}[self.algo]
+                raise Medo1Error(f"rl {self.algo}: {name}={getattr(self, name)!r} applies to "
+                                 f"{' and '.join(algos)} only ({why})")
+        if self.clip_range_high is not None and self.clip_range_high < 0:
+            raise Medo1Error(f"rl {self.algo}: clip_range_high {self.clip_range_high}: must be 0 or more (DAPO: 0.28)")
+        if self.algo == "dpo":
+            return {}
+        args = {"epsilon": self.clip_range, "epsilon_high": self.clip_range_high, "num_iterations": self.num_iterations,
+                "mask_truncated_completions": self.mask_truncated_completions}
+        if self.algo == "grpo":
+            args.update(loss_type=self.loss_type, scale_rewards=self.scale_rewards)
+        return args

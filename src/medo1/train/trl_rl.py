@@ -5,6 +5,17 @@ pairs of verified responses (the paper compares RLOO with k=2 and DPO with 5 sam
     medo1 rl --algo dpo  --problems rl.jsonl --model ckpt/sft --out ckpt/dpo
     accelerate launch --config_file configs/accelerate/zero3.yaml -m medo1.train.trl_rl --algo grpo ...
 
+GRPO's variants are TRL's GRPOConfig fields (medo1.train.rl_config.TRLRLSettings): `loss_type` grpo | dr_grpo
+| dapo | bnpo (TRL's default, and ours, is dapo), `scale_rewards` group | batch | none, the clip `clip_range` and
+DAPO's clip-higher `clip_range_high`, `mask_truncated_completions` and `num_iterations`; RLOO takes the last four.
+
+    medo1 rl --algo grpo --loss-type dr_grpo --scale-rewards none --kl-coef 0 ...                        # Dr. GRPO
+    medo1 rl --algo grpo --loss-type dapo --clip-range-high 0.28 --kl-coef 0 --overlong-buffer 256 ...   # DAPO
+
+TRL has no DAPO dynamic sampling (dropping groups whose rewards are all equal and refilling the batch): such a
+group gets advantage 0 (TRL logs their share as `frac_reward_zero_std`), and the pass-rate stage
+(medo1.passrate) removes, before RL, the problems the policy always or never solves, where those groups come from.
+
 GRPO / RLOO: a verification that fails (the judge is down, no verdict) gives its sample no reward,
 so advantage 0 and no policy-gradient signal (medo1.train.reward.trl_reward_func); each is recorded
 as it happens in `<out>/<algo>.failed.jsonl` with the problem id, step and reason (from every
@@ -63,7 +74,8 @@ def online_args(s: TRLRLSettings, config_cls, k: int):
                 if s.use_vllm else dict(generation_kwargs=owned_fields(do_sample=True, temperature=s.temperature)))
     return trainer_args(
         s, config_cls, num_generations=k, max_completion_length=s.max_new_tokens, temperature=s.temperature,
-        top_p=1.0, top_k=0, min_p=0.0, repetition_penalty=1.0, beta=s.kl_coef, disable_dropout=True, **sampling,
+        top_p=1.0, top_k=0, min_p=0.0, repetition_penalty=1.0, beta=s.kl_coef, disable_dropout=True,
+        **s.variant_args(), **sampling,
     )
 
 
@@ -76,15 +88,18 @@ def train_online(s: TRLRLSettings, reward_func=None) -> Path:
     out = Path(s.out)
     if s.use_vllm and importlib.util.find_spec("vllm") is None:
         raise Medo1Error(f"{s.algo} with use_vllm needs vLLM in this environment: pip install vllm")
+    k = s.generations()
+    if k < 2:
+        raise Medo1Error(f"--num-generations {k}: {s.algo} compares each response with the others of its problem, "
+                         "so it needs at least 2")
+    if s.batch_size % k:
+        raise Medo1Error(f"batch size {s.batch_size} must be a multiple of --num-generations {k}")
     resume_from = check_out_dir(out, s.resume)
     problems = load_problems(s.problems)
     model_path = resolve_model_path(s.model)
     tokenizer = AutoTokenizer.from_pretrained(model_path)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    k = s.generations()
-    if s.batch_size % k:
-        raise Medo1Error(f"batch size {s.batch_size} must be a multiple of --num-generations {k}")
     config_cls, trainer_cls = (GRPOConfig, GRPOTrainer) if s.algo == "grpo" else (RLOOConfig, RLOOTrainer)
     # The model loads after the TrainingArguments exist: under ZeRO-3 they carry the DeepSpeed config, and
     # with it each process loads only its shard (zero3_init_flag).
@@ -156,6 +171,7 @@ def train_trl_rl(s: TRLRLSettings) -> Path:
         raise Medo1Error("overlong_buffer applies to grpo and rloo (a reward); dpo pairs a correct response with a "
                          "well-formed wrong one")
     s.overlong()  # bad overlong settings fail before anything loads
+    s.variant_args()  # so do GRPO-family settings the algorithm does not have
     if s.algo == "dpo":
         from medo1.train.dpo import train_dpo
 

@@ -2,6 +2,8 @@
 
 Verifier specs (`load_verifier(spec)`):
     match               no model: normalised containment / token-F1, option letters (offline default)
+    option              no model: the one option letter the final response commits to, exactly (problems
+                        that keep their options; the reference is the letter)
     judge:<model spec>  an LLM judge that answers exactly True or False (the paper: GPT-4o)
     classifier:<path>   a Hugging Face sequence-classification checkpoint: P(correct) > threshold
                         (a local directory or a hub id; `medo1 verifier-train` writes one)
@@ -9,7 +11,8 @@ Verifier specs (`load_verifier(spec)`):
 
 Modules: `base` (the protocol and the reward rule `score_response`, shared by every RL engine), `match`
 (with `answer`: which part of a response commits to one answer, `uncommitted` when none does; `cues`: its
-words, English and Chinese; `tokens`: normalisation; `letters`: option letters), `judge`, `classifier`,
+words, English and Chinese; `tokens`: normalisation; `letters`: option letters), `option` (with `extract`:
+the eval extractor's strict reading of an option letter, and `rejections`), `judge`, `classifier`,
 `verdicts` (the judge verdict log), `data` (`medo1 verifier-data`), `train`
 (`medo1 verifier-train`), `evaluation` and `compare` (`medo1 verifier-eval`).
 """
@@ -48,13 +51,14 @@ from medo1.verify.judge import JudgeVerifier, parse_verdict
 from medo1.verify.letters import option_letter
 from medo1.verify.load import load_verifier, verifier_model
 from medo1.verify.match import MatchVerifier
+from medo1.verify.option import OptionVerifier, committed_option
 from medo1.verify.tokens import ABBREVIATIONS, normalize_tokens, token_f1
 from medo1.verify.verdicts import VerdictLog
 
 __all__ = [
     "ABBREVIATIONS", "Agreement", "REWARD_CORRECT", "REWARD_NO_FORMAT", "REWARD_WRONG", "TERMS", "ClassifierVerifier",
-    "JudgeVerifier", "LabeledVerdict", "MatchVerifier", "Overlong", "Reward", "VerdictLog", "Verifier", "VerifierError",
-    "VerifierReport", "compare_verifiers", "comparison_lines", "evaluate_verifier", "evaluate_verifier_file",
-    "final_response", "load_verifier", "normalize_tokens", "option_letter", "overlong_penalty", "parse_verdict",
-    "reward", "score_response", "token_f1", "uncommitted", "verifier_model",
+    "JudgeVerifier", "LabeledVerdict", "MatchVerifier", "OptionVerifier", "Overlong", "Reward", "VerdictLog", "Verifier",
+    "VerifierError", "VerifierReport", "committed_option", "compare_verifiers", "comparison_lines", "evaluate_verifier",
+    "evaluate_verifier_file", "final_response", "load_verifier", "normalize_tokens", "option_letter",
+    "overlong_penalty", "parse_verdict", "reward", "score_response", "token_f1", "uncommitted", "verifier_model",
 ]

@@ -1,5 +1,5 @@
-"""A verifier from its spec (`match`, `judge:<model spec>`, `classifier:[official:]<path>`): the one
-place a spec string becomes a Verifier."""
+"""A verifier from its spec (`match`, `option`, `judge:<model spec>`, `classifier:[official:]<path>`): the
+one place a spec string becomes a Verifier."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from medo1.verify.base import Verifier
 from medo1.verify.classifier import ClassifierVerifier
 from medo1.verify.judge import JudgeVerifier
 from medo1.verify.match import MatchVerifier
+from medo1.verify.option import OptionVerifier
 from medo1.verify.verdicts import VerdictLog
 
 
@@ -25,7 +26,8 @@ def load_verifier(
     verdict_log: str | os.PathLike | None = None,
     source: str = "",
 ) -> Verifier:
-    """A Verifier from its spec: `match`, `judge:<model spec>` or `classifier:[official:]<path>`.
+    """A Verifier from its spec: `match`, `option` (the committed option letter, for problems that keep their
+    options), `judge:<model spec>` or `classifier:[official:]<path>`.
 
     `threshold` (classifier): None keeps the checkpoint's own (or the layout's default).
     `verdict_log` (judge): append every verdict to this JSONL file, marked with `source`.
@@ -34,6 +36,8 @@ def load_verifier(
     kind, _, rest = spec.partition(":")
     if kind == "match" and not rest:
         return MatchVerifier()
+    if kind == "option" and not rest:
+        return OptionVerifier()
     if kind == "judge" and rest:
         from medo1.llm import load_model
 
@@ -42,8 +46,8 @@ def load_verifier(
                              log=VerdictLog(verdict_log) if verdict_log else None)
     if kind == "classifier" and rest and rest != "official:":
         return ClassifierVerifier(rest, threshold=threshold, batch_size=concurrency)
-    raise Medo1Error(f"verifier spec {spec!r}: expected 'match', 'judge:<model spec>' or "
-                     "'classifier:[official:]<path>'")
+    raise Medo1Error(f"verifier spec {spec!r}: expected 'match', 'option', 'judge:<model "
+                     "spec>' or 'classifier:[official:]<path>'")
 
 
 def verifier_model(verifier: Verifier) -> Any | None:

@@ -3,8 +3,9 @@
     extract_answer("## Thinking\\n...\\n## Final Response\\nThe answer is (C).", options)
     -> Extraction(letter="C", method="answer_is")
 
-Used by evaluation (scoring) and by curation (the difficulty filter), so both read
-answers the same way. The rules, in order; the first rule that finds anything decides,
+Used by evaluation (scoring), by curation (the difficulty filter) and by the `option` verifier
+(medo1.verify.option, the RL reward on problems that keep their options), so all three read
+answers the same way; it lives with the verifiers, the layer evaluation and curation build on. The rules, in order; the first rule that finds anything decides,
 and within rules 2 and 3 the *last* mention in the text wins. There is exactly one answer
 per response, or none.
 
@@ -64,7 +65,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from medo1.evaluate.rejections import (
+from medo1.verify.rejections import (
     COMMA,
     LIST_GLUE,
     NOT_A_REJECTION,
@@ -147,13 +148,13 @@ _STANDALONE = [
 ]
 
 # Words that a letter names a thing after ("vitamin C", "hepatitis B"): such a letter is no option.
-_NAMED_BY_LETTER = re.compile(
+NAMED_BY_LETTER = re.compile(
     r"(?:(?<![A-Za-z])(?i:vitamin|hepatitis|type|group|class|factor|protein|complex|phase|stage|grade|zone|"
     r"band|schedule|chain|lead|wave|cluster|serotype|strain)|维生素|維生素)\s*[(\[]?\s*$"
 )
 # A line that starts with an option letter ("C. Metformin"), to spot a repeated option list.
 _LIST_LINE = re.compile(r"(?m)^[ \t>\-]*(?P<letter>[A-Z])\s*[.):](?:[ \t].*)?$")
-_AFTER_LOWER_OK = re.compile(r"\s*(?:[.,;:!?)\]]|$)|[^\x00-\x7f]")
+AFTER_LOWER_OK = re.compile(r"\s*(?:[.,;:!?)\]]|$)|[^\x00-\x7f]")
 _CLAUSE_END = re.compile(r"\n|[.;!?](?:\s|$)|。|；")
 # Between two answer statements: the response marks that it changes its mind ("Wait, no: the answer is D").
 _CHANGE_OF_MIND = re.compile(
@@ -174,16 +175,16 @@ def _plain(text: str) -> str:
     return re.sub(r"\s+", " ", _normalise(text)).strip().lower()
 
 
-def _letter_ok(text: str, m: re.Match, valid: dict[str, str]) -> str | None:
+def letter_ok(text: str, m: re.Match, valid: dict[str, str]) -> str | None:
     """The option letter of a match, or None when it is not an option or reads as a word."""
     raw = m.group("letter")
     letter = raw.upper()
-    if letter not in valid or _NAMED_BY_LETTER.search(text, 0, m.start("letter")):
+    if letter not in valid or NAMED_BY_LETTER.search(text, 0, m.start("letter")):
         return None
     if raw.islower():
         start, end = m.start("letter"), m.end("letter")
         bracketed = text[:start].rstrip().endswith(("(", "[")) and text[end:].lstrip().startswith((")", "]"))
-        if not bracketed and not _AFTER_LOWER_OK.match(text, end):
+        if not bracketed and not AFTER_LOWER_OK.match(text, end):
             return None
     return letter
 
@@ -285,7 +286,7 @@ def _token_end(text: str, m: re.Match) -> int:
 def _letter_at(text: str, pos: int, valid: dict[str, str]) -> tuple[int, int, str] | None:
     """(start, end, letter) of an option letter in answer position at `pos`, if there is one."""
     at = _LETTER_AT.match(text, pos)
-    letter = _letter_ok(text, at, valid) if at else None
+    letter = letter_ok(text, at, valid) if at else None
     return (at.start("letter"), _token_end(text, at), letter) if letter else None
 
 
@@ -307,7 +308,7 @@ def _answer_statements(reading: _Reading, valid: dict[str, str]) -> list[tuple[i
                 hits.append((chosen[0][0], chosen[0][2]))
     for pattern in _LETTER_FIRST:
         for m in pattern.finditer(text):
-            letter = _letter_ok(text, m, valid)
+            letter = letter_ok(text, m, valid)
             if letter and not reading.rejected_before(m.start("letter")):
                 hits.append((m.start("letter"), letter))
     for start, end, letter in reading.mentions:
@@ -337,7 +338,7 @@ def _standalone_letters(reading: _Reading, valid: dict[str, str]) -> list[tuple[
     text, hits = reading.text, []
     for pattern in _STANDALONE:
         for m in pattern.finditer(text):
-            letter = _letter_ok(text, m, valid)
+            letter = letter_ok(text, m, valid)
             if letter and not reading.rejected(m.start("letter"), _token_end(text, m)):
                 hits.append((m.start("letter"), letter))
     return hits

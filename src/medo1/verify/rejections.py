@@ -1,4 +1,4 @@
-"""The words that reject an option in a response, for answer extraction (medo1.evaluate.extract): a
+"""The words that reject an option in a response, for answer extraction (medo1.verify.extract): a
 negation before a mention in its part of the sentence, a rejecting predicate after it, a preference for
 another option, the glue of a list of options, and the double negatives that reject nothing."""
 
