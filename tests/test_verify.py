@@ -270,6 +270,9 @@ NOT_COMMITTED = [
     ("The answer is pneumonia. Thus pericarditis. Thus myocardial infarction.", MI, "chain"),
     ("Final answer: aortic dissection. Final answer: myocardial infarction.", MI, "chain"),
     ("答案是肺炎。因此心包炎。因此心肌梗死。", MI_ZH, "chain"),
+    ("Thus pulmonary embolism; thus myocardial infarction.", MI, "chain"),  # a chain inside one sentence
+    ("Nephrotic syndrome is likely. Thus nephrotic syndrome; thus nephritic syndrome; more tests are needed.",
+     "Nephrotic syndrome", "chain"),
     # negations
     ("MI is absent.", MI, "negation"),
     ("I doubt it is MI.", MI, "negation"),
@@ -323,6 +326,8 @@ def test_match_does_not_reward_answers_that_do_not_commit(response, reference, r
     ("The most likely diagnosis is aplastic anemia.", "Anemia"),
     ("Anemia of chronic disease with folate deficiency and iron overload.", "Iron deficiency anemia"),  # scattered
     ("Cardiac tamponade leading to respiratory arrest.", "Cardiac arrest"),
+    ("Iron overload with folate deficiency.", "Iron deficiency"),  # in order, two things joined by "with"
+    ("Vitamin D excess after B12 deficiency.", "Vitamin B12 deficiency"),
     ("Large bowel obstruction from a small sigmoid tumor.", "Small bowel obstruction"),
     ("The needle is angled 10° below the horizontal plane.", "10° above the horizontal plane"),  # direction
     ("Decreased cardiac output.", "Increased cardiac output"),

@@ -24,8 +24,8 @@ allowed, and only these:
   - after it, anything: it still names the reference as the thing a head noun is about ("right
     coronary artery occlusion" names the artery, "vitamin B12 deficiency" the vitamin), as questions
     are often answered;
-  - inside it, at most two words, no "and" / comma between its words, and its words in order or
-    turned around a preposition ("deficiency of vitamin B12"): "anemia of chronic disease with folate
+  - inside it, at most two words, no "and" / comma between its words, and its words in order (with no
+    "with", "plus", "versus", "after", … joining two things between them) or turned around a preposition ("deficiency of vitamin B12"): "anemia of chronic disease with folate
     deficiency and iron overload" does not name "iron deficiency anemia".
 A noun before it is not caught ("gallstone pancreatitis" names "pancreatitis"): rules cannot tell a
 subtype from another disease without a vocabulary.
@@ -68,6 +68,7 @@ __all__ = ["ABBREVIATIONS", "MatchVerifier", "normalize_tokens", "option_letter"
 _YES_NO = re.compile(r"^\W*(yes|no|maybe|是的?|否|不是)(?:\W*$|[,.;:，。]\s*)", re.IGNORECASE)
 _TURN = re.compile(r"\b(?:of|in|into|from|due\s+to|by|secondary\s+to|caused|induced|involving|affecting|at|on|"
                    r"within|with|that\s+has)\b|\(", re.IGNORECASE)
+_JOINS = re.compile(r"\b(?:with|without|plus|versus|vs|than|over|after|before|from|to|by)\b|/", re.IGNORECASE)
 _ADJECTIVE = re.compile(r"(?:al|ar|ary|ic|ous|oid|ive|ile)$")
 MODIFIERS = set("""
 acute subacute hyperacute chronic mild moderate severe massive early late recurrent classic classical typical
@@ -268,7 +269,9 @@ def _close(seg: tuple[Token, ...], window: tuple[int, int], content_ref: list[st
     order = list(dict.fromkeys(w for w in content_ref if w in {t.word for t in inside}))
     seen = [t.word for t in inside if t.word in wanted]
     if sorted(order, key=seen.index) == order:
-        return True
+        # in order, nothing that joins two entities in between: not "iron overload with folate deficiency"
+        # for "iron deficiency"
+        return not (_JOINS.search(raw) and not _JOINS.search(reference))
     # turned around a preposition ("deficiency of vitamin B12"), the reference's words close the phrase:
     # not "bowel obstruction from a small sigmoid tumor" for "small bowel obstruction"
     after = re.match(r"[\s-]*([A-Za-z]\w*)", seg_text[inside[-1].end:])

@@ -169,11 +169,12 @@ def statement(sentence: Sentence) -> Statement | None:
 
 def chain(found: tuple[Sentence, ...]) -> bool:
     """Two answer statements for one question naming different answers, neither set aside ("The answer is
-    A. Thus B."). A statement that revises ("actually, …") sets aside all before it; a bare "thus X" answers
+    A. Thus B.", "thus A; thus B"). A statement that revises ("actually, …") sets aside all before it; a bare "thus X" answers
     whatever was asked; one answer may restate another in fewer words."""
     live: list[Statement] = []
-    for s in found:
-        said = statement(s)
+    clauses = (Sentence(part.strip(), s.question, s.heading) for s in found for part in re.split(r"[;；]", s.text))
+    for s in clauses:  # "thus X; thus Y" chains as "Thus X. Thus Y." does
+        said = statement(s) if s.text else None
         if said is None or not said.words:
             continue
         if said.revises:
