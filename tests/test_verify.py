@@ -261,6 +261,7 @@ NOT_COMMITTED = [
     ("Pulmonary embolism; aortic dissection; myocardial infarction.", MI, "list"),
     ("MI and PE", MI, "list"),
     ("MI, PE.", MI, "list"),
+    ("Myocardial infarction + pulmonary embolism", MI, "list"),
     ("Final answer: myocardial infarction as well as pericarditis.", MI, "list"),
     ("主动脉夹层、肺栓塞、心肌梗死和气胸。", MI_ZH, "list"),
     ("- 心肌梗死\n- 肺栓塞", MI_ZH, "list"),
@@ -280,6 +281,8 @@ NOT_COMMITTED = [
     ("MI: unlikely", MI, "negation"),
     ("Myocardial infarction has been excluded.", MI, "negation"),
     ("No evidence of myocardial infarction.", MI, "negation"),
+    ("Ruled out: myocardial infarction.", MI, "negation"),  # a label that rejects what follows it
+    ("排除：心肌梗死", MI_ZH, "negation"),
     ("排除心肌梗死。", MI_ZH, "negation"),
     ("心肌梗死可能性小。", MI_ZH, "negation"),
     ("答案不是心肌梗死，而是肺栓塞。", MI_ZH, None),
@@ -376,6 +379,12 @@ def test_match_near_misses_of_one_word_or_one_entity(response, reference):
     ("考虑为急性心肌梗死。", MI_ZH),
     ("该患者为甲状腺危象，由肺炎诱发。", "甲状腺危象"),
     ("是。", "是"),
+    ("正确答案是B。", "B"),
+    ("最可能的诊断是心肌梗死，肺栓塞不符合。", MI_ZH),  # a rejected alternative after a comma
+    ("The diagnosis is LEMS.", "Lambert-Eaton myasthenic syndrome"),  # initials in capitals
+    ("Churg-Strauss syndrome.", "Eosinophilic granulomatosis with polyangiitis"),  # another name (`synonyms`)
+    ("The answer is vitamin B1.", "Thiamine"),
+    ("Paracetamol overdose.", "Acetaminophen toxicity"),
 ])
 def test_match_still_rewards_a_committed_answer(response, reference):
     assert MatchVerifier().check(response, reference) is True
@@ -398,6 +407,24 @@ def test_match_reads_long_free_text_answers():
     assert uncommitted(LONG_COMMIT) is None
     assert MatchVerifier().check(LONG_UNCOMMITTED, "Myocardial infarction") is False
     assert uncommitted(LONG_UNCOMMITTED) == "hedge"
+
+
+LONG_CLOSING = (  # no answer statement: the last sentence names what the case is
+    "Three weeks after an anterior infarction he has fever, pleuritic pain that eases on leaning forward and a "
+    "friction rub. There is no new murmur, and the troponin is falling. Early pericarditis would have come within "
+    "days. This delayed, presumably immune pericarditis is Dressler syndrome.")
+LONG_WAVERING = (  # commits, then doubts its own answer
+    "Painful ophthalmoplegia with cavernous sinus enhancement that melts away on steroids is classic. The most "
+    "likely diagnosis is Tolosa-Hunt syndrome. However, a lymphoma can respond to steroids too, so I cannot be "
+    "confident without a biopsy.")
+
+
+def test_match_reads_a_closing_sentence_and_a_doubt_after_the_answer():
+    assert MatchVerifier().check(LONG_CLOSING, "Dressler syndrome") is True
+    assert uncommitted(LONG_CLOSING) is None
+    assert MatchVerifier().check(LONG_WAVERING, "Tolosa-Hunt syndrome") is False
+    assert uncommitted(LONG_WAVERING) == "hedge"
+    assert uncommitted("Sheehan syndrome, though lymphocytic hypophysitis could equally explain it.") == "hedge"
 
 
 @pytest.mark.parametrize("response, reference", [
@@ -576,7 +603,7 @@ LABELED = [
     {"response": "The answer is aspirin.", "reference": "Aspirin", "label": True},  # tp
     {"response": "Heparin", "reference": "Aspirin", "label": False},  # tn
     {"response": "MI", "reference": "Myocardial infarction", "label": "true"},  # tp
-    {"response": "Acetylsalicylic acid", "reference": "Aspirin", "label": 1},  # fn: match misses synonyms
+    {"response": "ASA", "reference": "Aspirin", "label": 1},  # fn: match misses names it has no vocabulary for
     {"response": "Not aspirin, heparin.", "reference": "Aspirin", "label": "false"},  # tn
     {"id": "x6", "response": "Infarction of the heart muscle", "reference": "Myocardial infarction", "label": "yes"},
 ]

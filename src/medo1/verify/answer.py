@@ -13,7 +13,8 @@ A response does not commit to one answer — `uncommitted` names why — when it
     and, commas, semicolons, plus, "as well as", 、和与及 ("MI, PE and dissection", "MI plus PE") —
     or names them as such ("the differential includes …", "several conditions"): "list";
     joins them by or / vs / "/" (或, 还是), makes its answer only possible ("could be", "consider",
-    可能是), weighs it, or gives none and defers ("further workup is needed", "pending …"): "hedge";
+    可能是), weighs it, doubts it with or after it ("I cannot be confident", "Y could equally account for
+    it", 无法确定), or gives none and defers ("further workup is needed", "pending …"): "hedge";
     only asks ("Is it MI?", 是心肌梗死吗): "question"; only negates ("MI is absent", "I doubt it is
     MI", 排除心肌梗死): "negation".
 A yes/no answer ("No, …") commits; a range ("5-10 mg") needs the reference to judge.
@@ -81,8 +82,12 @@ def uncommitted(final_response: str | None) -> str | None:
     if items and not any(i not in items and explicit(s.text)
                          and (said := statement(s)) is not None and said.words for i, s in enumerate(found)):
         return "list"
+    committed = committed_sentences(final)
+    first = min((found.index(s) for s in committed if s in found), default=0)
+    if any(cues.DOUBT.search(s.text) for s in found[first:]):
+        return "hedge"  # "The most likely diagnosis is X. … I cannot be confident without a biopsy."
     reasons: list[str] = []
-    for sentence in committed_sentences(final):
+    for sentence in committed:
         reason, answered = _sentence_reason(sentence)
         if answered:
             return None
@@ -113,9 +118,7 @@ def _sentence_reason(sentence: Sentence) -> tuple[str | None, bool]:
         np = answer_np(text, concluded=strong)
         if not weak and np_list(np):
             reasons.append("list")
-        elif cues.CANDIDATES.search(text) or OR_INSIDE.search(np or text):
-            reasons.append("hedge")
-        elif _CANNOT_EXCLUDE.search(text):
+        elif cues.CANDIDATES.search(text) or OR_INSIDE.search(np or text) or _CANNOT_EXCLUDE.search(text):
             reasons.append("hedge")
         elif _negated(text, np):
             reasons.append("negation")

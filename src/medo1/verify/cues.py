@@ -8,7 +8,7 @@ Vocabulary only (compiled patterns); `medo1.verify.answer` applies them. Each fa
                  considered / cannot be excluded"; 可能是X (but 最可能是X commits), 考虑X, 不除外X
     weighed      "X is a consideration / a concern / tempting", "initially X"
     deferral     "further workup is needed", "pending the biopsy", "depending on …"; 待排除, 需进一步检查
-    joiners      what joins list items: , and plus & "as well as" "along with" ; / or vs; 、和与及或
+    joiners      what joins list items: , and plus + & "as well as" "along with" ; / or vs; 、和与及或
     clause       what starts a clause rather than another list item ("and requires", "and it is")
     answer cues  "the answer is", "the most likely diagnosis is", "thus / therefore X", "X is the
                  diagnosis"; 答案是, 诊断为, 因此
@@ -76,6 +76,13 @@ POSSIBLE_AFTER = re.compile(
 WEIGHED = re.compile(r"\b(?:consideration|considered|tempting|first\s+thought|initially|at\s+first|concern|worry|"
                      r"raises?\s+(?:the\s+)?(?:question|possibility|concern|suspicion)|"
                      r"also\s+(?:be\s+)?(?:considered|possible))\b|需要?鉴别|鉴别诊断", I)
+# Doubt about the answer as a whole, said with it or after it: "I cannot be confident without a biopsy",
+# "I would not favor one over the other", "Y could equally account for it", 无法确定
+DOUBT = re.compile(
+    r"\b(?:cannot|can't|can\s+not|could\s+not|couldn't)\s+(?:be\s+)?(?:fully\s+|entirely\s+|completely\s+)?"
+    r"(?:confident|certain|sure)\b|\b(?:i\s+am|i'm|we\s+are|we're)\s+not\s+(?:\w+\s+)?(?:confident|certain|sure)\b|"
+    r"\bwould\s+not\s+favou?r\s+(?:one|either)\b|\b(?:could|might|may)\s+equally\b|"
+    r"\bequally\s+(?:likely|possible|plausible|probable)\b|无法(?:确定|区分|判断|鉴别)|不能确定|难以(?:确定|区分|鉴别)", I)
 DEFERRAL = re.compile(
     r"\bfurther\s+(?:work-?up|testing|tests|evaluation|investigation|imaging|studies)(?:\s+[\w-]+){0,4}?\s+"
     r"(?:is|are|would\s+be|will\s+be)\s+(?:needed|required|necessary|warranted)|"
@@ -97,10 +104,10 @@ OR = (r"(?:\bor\b|\bvs\b\.?|\bversus\b|\band/or\b|或者?|还是|(?<!\bmg)(?<!\b
 # a refinement after a comma, not another item ("Mobitz type II", "posterior limb", "M3 subtype")
 REFINES = re.compile(r"\b(?:type|subtype|variant|form|limb|segment|stage|grade|class|pattern|lobe|branch|division|"
                      r"portion|part|region|phase|variety|kind)\b|型|期|级", I)
-JOINER = re.compile(r"(?:\s*(?:,|;|&|、|，|；)\s*(?:and\s+|or\s+|plus\s+|和|与|或者?)?|\s+(?:and|plus|or|and/or|vs\.?|versus|"
+JOINER = re.compile(r"(?:\s*(?:,|;|&|、|，|；)\s*(?:and\s+|or\s+|plus\s+|和|与|或者?)?|\s+\+\s+|\s+(?:and|plus|or|and/or|vs\.?|versus|"
                     r"as\s+well\s+as|along\s+with|together\s+with|in\s+addition\s+to|combined\s+with)\s+|\s*/\s*|"
                     r"\s*(?:和|与|及|以及|或者?|还是|加)\s*)$", I)
-JOINER_AFTER = re.compile(r"^(?:\s*(?:,|;|&|、|，|；)\s*(?:and\s+|or\s+|plus\s+|和|与|或者?)?|\s+(?:and|plus|or|and/or|vs\.?|"
+JOINER_AFTER = re.compile(r"^(?:\s*(?:,|;|&|、|，|；)\s*(?:and\s+|or\s+|plus\s+|和|与|或者?)?|\s+\+\s+|\s+(?:and|plus|or|and/or|vs\.?|"
                           r"versus|as\s+well\s+as|along\s+with|together\s+with|in\s+addition\s+to|combined\s+with)\s+|"
                           r"\s*/\s*|\s*(?:和|与|及|以及|或者?|还是|加)\s*)", I)
 # Words that start a clause, an explanation or a refinement, not another candidate.

@@ -40,11 +40,12 @@ def strip_letter(text: str) -> str:
 
 _LETTER = re.compile(r"(?<![A-Za-z0-9])[\(\[]?([A-J])(?![A-Za-z0-9])[\)\]]?")
 _LETTER_CONTEXT_BEFORE = re.compile(
-    r"(?:answer|option|choice|choose|select|pick|is|are|:|or|and|,)\s*[\(\[]?$", re.IGNORECASE)
+    r"(?:answer|option|choice|choose|select|pick|is|are|:|or|and|,|答案是|答案为|选项?|应选|是|为|：)\s*[\(\[（]?$",
+    re.IGNORECASE)
 _LETTER_QUALIFIER = re.compile(
     r"\b(?:type|group|hepatitis|vitamin|factor|class|grade|stage|phase|protein|kinase|cell|serotype)\s*$",
     re.IGNORECASE)
-_LETTER_NEGATED = re.compile(r"\b(?:not|over|rather\s+than|instead\s+of|except|than|no)\s+(?:\S+\s+){0,1}[\(\[]?$",
+_LETTER_NEGATED = re.compile(r"\b(?:not|over|rather\s+than|instead\s+of|except|than|no)\s+(?:\S+\s+){0,1}[\(\[]?$|不是$|而非$",
                              re.IGNORECASE)
 
 

@@ -6,7 +6,8 @@ hedge, no question, no negation, no chain of conclusions, no struck-through text
 names the reference. A missing final answer (an unclosed `<think>`, a `## Thinking` never
 followed by `## Final Response`) is simply not correct.
 
-Naming the reference is tolerant where wording varies — case, punctuation, accents, plurals,
+Naming the reference is tolerant where wording varies — other names (`medo1.verify.synonyms`:
+"Churg-Strauss syndrome" for "eosinophilic granulomatosis with polyangiitis"), case, punctuation, accents, plurals,
 adjective and noun forms, abbreviations, British spellings (`medo1.verify.tokens`), "deficiency of
 vitamin B12" for "vitamin B12 deficiency" — and exact where a small word changes the answer:
 numbers, Roman numerals (II == 2, II != III), letters after type/group/hepatitis/…, negating
@@ -49,6 +50,7 @@ from medo1.verify.answer import uncommitted
 from medo1.verify.letters import committed_letters, option_letter, strip_letter
 from medo1.verify.sentences import committed_sentences, segments, sentences
 from medo1.verify.shapes import AND_INSIDE, hedged, inline_list, listed, listed_sentences, polarity, struck
+from medo1.verify.synonyms import variants
 from medo1.verify.tokens import (
     ABBREVIATIONS,
     FILLER,
@@ -114,7 +116,8 @@ class MatchVerifier:
       - at least `min_containment` of the reference's content words appear in it, close together
         (see the module docstring), or
       - the token F1 of the content words is at least `min_f1`, or
-      - it is the reference's initials ("MI" for "myocardial infarction"),
+      - it is the reference's initials ("MI" for "myocardial infarction"), or holds them as one word in
+        capitals ("the diagnosis is LEMS" for "Lambert-Eaton myasthenic syndrome"),
     and, around the words it matched, its numbers, qualified letters, negating prefixes,
     hypo-/hyper- and opposites agree with the reference. A reference that is an option letter ("C",
     "(C)") is compared with the one letter the response commits to; a yes/no reference with the one
@@ -142,8 +145,11 @@ class MatchVerifier:
         if len(reference) <= 4 and option_letter(reference):
             letters, hedge = committed_letters(final)
             return not hedge and set(letters) == {option_letter(reference)}
-        ref = tokens(strip_letter(reference))
-        return bool(ref) and self._named(final, ref, reference)
+        for variant in variants(strip_letter(reference)):  # "Churg-Strauss syndrome" for "EGPA" (`synonyms`)
+            ref = tokens(variant)
+            if ref and self._named(final, ref, variant):
+                return True
+        return False
 
     def _named(self, final: str, ref: tuple[Token, ...], reference: str) -> bool:
         """Whether an asserting segment of the committed sentences names the reference, and none
@@ -202,6 +208,10 @@ class MatchVerifier:
             return min(positions), max(positions) + 1
         if self._initials(seg_text, reference):
             return 0, len(seg)
+        for i, t in enumerate(seg):  # "The diagnosis is LEMS" for "Lambert-Eaton myasthenic syndrome"
+            raw = seg_text[t.start:t.end]
+            if len(raw) >= 3 and raw.isupper() and self._initials(raw, reference) and self._agrees(seg, i, i + 1, ref):
+                return i, i + 1
         return None
 
     @staticmethod
@@ -229,6 +239,7 @@ class MatchVerifier:
     def _initials(sentence: str, reference: str) -> bool:
         words = [w for w in normalize_tokens(reference, expand=False) if w not in FILLER]
         said = re.sub(r"[^a-z]", "", sentence.lower())
+        said = said[:-1] if said.endswith("s") and len(said) == len(words) + 1 else said  # "MIs"
         return len(words) >= 2 and said == "".join(w[0] for w in words)
 
 

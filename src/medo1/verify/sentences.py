@@ -6,7 +6,8 @@ findings that explain it. Only what it commits to may be compared with a referen
 1. the final response only (`medo1.thinking.final_answer_text`; the thinking is never read);
 2. in it, the sentences that commit: the last explicit statement ("the answer is …", "final
    answer: …", "the most likely diagnosis is …", 答案是 …) and the conclusions after it; without
-   one, the conclusions ("most consistent with", "therefore", "points to", "this is …", "the
+   one, a closing last sentence that names what the case is ("… This delayed pericarditis is X."); else
+   the conclusions ("most consistent with", "therefore", "points to", "this is …", "the
    first-line therapy is …", 因此 …); without those, every sentence;
 3. those sentences cut into segments, each with a role: `main` (asserted), `rejected` ("not X",
    "X, not Y", "rather than X", 而非), `concession` ("although X, …", "X is tempting, but …", 虽然)
@@ -53,6 +54,12 @@ CONCLUSION = re.compile(
     r"the\s+(?:likely\s+|underlying\s+|most\s+likely\s+)?cause\s+is|suggestive\s+of|characteristic\s+of|"
     r"culprit|causative|responsible|criteria\s+for|classic\s+for|typical\s+of|diagnostic\s+of|hallmark\s+of|"
     r"confident|suggests?)\b|,\s*so\s+|因此|所以|综上|考虑为|首先考虑|符合|提示|最(?:有)?可能|诊断", re.IGNORECASE)
+# The last sentence of a reasoned answer that names what the case is: "Taken together, this is X", "This
+# delayed pericarditis is X", "The agent … is X".
+CLOSING = re.compile(
+    r"^\W*(?:(?:taken\s+together|altogether|all\s+told|in\s+short|put\s+together|collectively|overall)\s*,?\s*)?"
+    r"(?:this|these|that|the|such|her|his|their|its)\b[^;]*?\s(?:is|are|represents?|constitutes?)\s+"
+    r"(?!not\b|no\b|un\w+\b|less\b|also\b|still\b|needed\b|required\b|(?:likely|possibly|probably)\b)\S", re.IGNORECASE)
 WEAK_CONCLUSION = re.compile(
     r"^\s*(?:so\s+)?(?:this|it|that)\s+(?:is|was|represents|looks\s+like|sounds\s+like)\b|"
     r"\b(?:he|she|they|patient|child|baby|infant|woman|man|boy|girl)\s+(?:\w+\s+)?(?:has|have|had|is\s+suffering)\b|"
@@ -121,13 +128,16 @@ def _add(out: list[Sentence], text: str, asked: bool, heading: bool) -> None:
 @lru_cache(maxsize=4096)
 def committed_sentences(final: str) -> tuple[Sentence, ...]:
     """The sentences of a final response that carry its committed answer: the last explicit answer
-    statement and any conclusion after it; else every conclusion sentence ("most consistent with",
+    statement and any conclusion after it; else a closing last sentence that names what the case is ("…
+    This triad of X, Y and Z is W."); else every conclusion sentence ("most consistent with",
     "this is …", "she has …"); else every sentence."""
     found = sentences(final)
     stated = [i for i, s in enumerate(found) if explicit(s.text)]
     if stated:
         last = stated[-1]
         return (found[last],) + tuple(s for s in found[last + 1:] if CONCLUSION.search(s.text))
+    if len(found) > 1 and CLOSING.match(found[-1].text):
+        return (found[-1],)  # "… This triad of X, Y and Z is Plummer-Vinson syndrome."
     cued = tuple(s for s in found if CONCLUSION.search(s.text) or WEAK_CONCLUSION.search(s.text) or states(s.text))
     return cued or found
 
@@ -149,7 +159,7 @@ _JOINT = re.compile(
     r"(?P<but>,?\s+but\s+|,\s*yet\s+|[,;]?\s*however,?\s+|[，,]?\s*(?:但是?|不过|然而)[，,]?)|"
     r"(?P<concession>,\s*(?:although|though|even\s+though|while|whilst|whereas|despite)\s+|[，,]\s*(?:虽然|尽管))|"
     r"(?P<rejected>,\s*(?:not|and\s+not|no)\s+|\s+(?:rather\s+than|instead\s+of)\s+|\s+and\s+not\s+|"
-    r"[，,]?\s*(?:而非|而不是))|"
+    r"[，,]?\s*(?:而非|而不是)|[，,](?=[^，,。；;]{1,30}?(?:不符合|不支持|不考虑|可以?排除|已排除|不像)))|"
     r"(?P<than>\s+than\s+)|"
     r"(?P<explanation>,\s*(?:which|given|because|since|as|due\s+to\s+the|based\s+on)\s+|"
     r"\s+(?:given|because|since)\s+|[，,]\s*(?:因为|由于|鉴于))|"
@@ -161,7 +171,8 @@ _SPLIT = re.compile(r"\s*[;:]\s+|\s+[-–—]\s+|[；：]")
 @lru_cache(maxsize=8192)
 def segments(sentence: str) -> tuple[Segment, ...]:
     """A sentence cut into segments, each with its role (see the module docstring). A part after ":" or
-    " - " that only dismisses or doubts ("MI: unlikely") stays with what it dismisses."""
+    " - " that only dismisses or doubts ("MI: unlikely") stays with what it dismisses; a part after a label
+    that rejects ("Ruled out: X") is rejected."""
     parts: list[str] = []
     pos = 0
     for m in _SPLIT.finditer(sentence):
@@ -171,10 +182,18 @@ def segments(sentence: str) -> tuple[Segment, ...]:
         pos = m.end()
     parts.append(sentence[pos:])
     out: list[Segment] = []
-    for part in parts:
+    for i, part in enumerate(parts):
         if part.strip():
-            out.extend(_part_segments(part))
+            if i and _REJECTING_LABEL.match(parts[i - 1]):  # "Ruled out: X"
+                out.append(Segment(part, "rejected"))
+            else:
+                out.extend(_part_segments(part))
     return tuple(out)
+
+
+# A label that rejects what follows its colon: "Ruled out: X", "Excluded: X", 排除：X
+_REJECTING_LABEL = re.compile(r"^\W*(?:ruled\s+out|rule\s+out|excluded|exclude|not|unlikely|less\s+likely|rejected|"
+                              r"wrong|incorrect|not\s+the\s+answer|已?排除|不考虑|除外|不是)\W*$", re.IGNORECASE)
 
 
 def _part_segments(part: str) -> list[Segment]:

@@ -25,7 +25,7 @@ _OR_BEFORE = re.compile(rf"{cues.OR}\s*(?:[\w'-]+\W+){{0,2}}$", re.IGNORECASE)
 _NUMBER = r"(?:\d+(?:\.\d+)?|\b[IVX]{1,4}\b)"
 _RANGE = re.compile(rf"{_NUMBER}\s*(?:-|–|—|to)\s*{_NUMBER}|\bbetween\s+{_NUMBER}\s*\S*\s+and\s+{_NUMBER}",
                     re.IGNORECASE)
-AND_INSIDE = re.compile(r",|;|&|\band\b|\bplus\b|、|和|与|及", re.IGNORECASE)
+AND_INSIDE = re.compile(r",|;|&|\s\+\s|\band\b|\bplus\b|、|和|与|及", re.IGNORECASE)
 _ITEM_END = re.compile(r"[,.;:!?()\[\]，。；：！？、]|\s[-–—]\s")
 ADVERB = re.compile(r"^\s*(?:possibly|probably|likely|perhaps|maybe|also|even|potentially|a|an)\s+", re.IGNORECASE)
 _PLURAL_VERB = re.compile(r"^(?:are|were|have|both|together|combined|coexist\w*)\b", re.IGNORECASE)
@@ -48,7 +48,7 @@ def hedged(segment: str, start: int, end: int, reference: str) -> bool:
 
 def listed(segment: str, start: int, end: int, reference: str) -> bool:
     """Whether the answer named at segment[start:end] is one item of a list: joined by and, a comma,
-    a semicolon, plus, "as well as" (、和与及) to another short noun phrase ("MI, PE and dissection",
+    a semicolon, plus, " + ", "as well as" (、和与及) to another short noun phrase ("MI, PE and dissection",
     "MI plus PE") — not to a clause ("MI, and it needs PCI") nor an apposition ("furosemide, a loop
     diuretic"). A reference that is itself a list is compared whole."""
     if AND_INSIDE.search(reference):
@@ -239,7 +239,7 @@ _COMMA = (r"[;(；（]|[,，]\s*(?:which|given|because|since|as|due|based|so|tho
 _COMMA_END = re.compile(_COMMA, re.IGNORECASE)
 _EXPLAIN_END = re.compile(_COMMA + r"|\s+(?:given|because|since|due\s+to|based\s+on|secondary\s+to|caused\s+by|which|"
                           r"that|who|from|after)\b", re.IGNORECASE)
-_SPLIT_ITEMS = re.compile(r"\s*(?:,|&|、|，)\s*(?:and\s+|plus\s+|和|与)?|\s+(?:and|plus|as\s+well\s+as|along\s+with|"
+_SPLIT_ITEMS = re.compile(r"\s*(?:,|&|、|，)\s*(?:and\s+|plus\s+|和|与)?|\s+\+\s+|\s+(?:and|plus|as\s+well\s+as|along\s+with|"
                           r"together\s+with|in\s+addition\s+to|combined\s+with)\s+|和|与|及|以及", re.IGNORECASE)
 _ELLIPTIC = re.compile(r"^(.+?)\s+(?:is|was|does)(?:\s+(?:correct|right|true|it|the\s+one))?\W*$", re.IGNORECASE)
 _LIKELY = re.compile(r"^\W*(?:(?:most\s+)?likely|probably|definitely|clearly)\s+", re.IGNORECASE)

@@ -1,0 +1,56 @@
+"""Other names of the same answer that no spelling rule can derive: eponyms and their descriptive names,
+vitamins by number and by name, drugs by their chemical name, head nouns that mean the same
+("acetaminophen toxicity" = "paracetamol overdose").
+
+`variants(reference)` gives the reference and each way of writing it with one group's phrase swapped
+for another of the same group; the `match` verifier accepts an answer that names any of them. Phrases
+match whole words, case-insensitively. A user's own vocabulary belongs in a judge or a trained
+classifier: this list is small on purpose, and every entry names one thing.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+GROUPS: tuple[tuple[str, ...], ...] = (
+    ("eosinophilic granulomatosis with polyangiitis", "churg-strauss syndrome", "egpa"),
+    ("granulomatosis with polyangiitis", "wegener granulomatosis", "wegener's granulomatosis", "gpa"),
+    ("anti-glomerular basement membrane disease", "anti-gbm disease", "goodpasture syndrome",
+     "goodpasture's syndrome", "goodpasture disease"),
+    ("wilson disease", "wilson's disease", "hepatolenticular degeneration"),
+    ("hypertrophic obstructive cardiomyopathy", "hocm"),
+    ("lambert-eaton myasthenic syndrome", "lambert-eaton syndrome", "lems"),
+    ("spinal tuberculosis", "spinal tb", "pott disease", "pott's disease", "tuberculous spondylitis"),
+    ("end-stage renal disease", "end-stage kidney disease", "esrd", "ckd stage 5", "stage 5 chronic kidney disease"),
+    ("kawasaki disease", "mucocutaneous lymph node syndrome"),
+    ("graves disease", "graves' disease", "basedow disease"),
+    ("hashimoto thyroiditis", "hashimoto's thyroiditis", "chronic lymphocytic thyroiditis"),
+    ("subacute thyroiditis", "de quervain thyroiditis", "subacute granulomatous thyroiditis"),
+    ("giant cell arteritis", "temporal arteritis"),
+    ("idiopathic intracranial hypertension", "pseudotumor cerebri", "benign intracranial hypertension"),
+    ("primary hyperaldosteronism", "primary aldosteronism", "conn syndrome", "conn's syndrome"),
+    ("amyotrophic lateral sclerosis", "als", "lou gehrig disease"),
+    ("infectious mononucleosis", "glandular fever"),
+    ("pertussis", "whooping cough"), ("varicella", "chickenpox"), ("herpes zoster", "shingles"),
+    ("rubella", "german measles"), ("erythema infectiosum", "fifth disease"),
+    ("trisomy 21", "down syndrome"), ("trisomy 18", "edwards syndrome"), ("trisomy 13", "patau syndrome"),
+    ("tetralogy of fallot", "tof"), ("sudden infant death syndrome", "sids"),
+    ("thiamine", "vitamin b1"), ("riboflavin", "vitamin b2"), ("niacin", "vitamin b3", "nicotinic acid"),
+    ("pyridoxine", "vitamin b6"), ("cobalamin", "vitamin b12", "cyanocobalamin"), ("folate", "folic acid"),
+    ("ascorbic acid", "vitamin c"), ("aspirin", "acetylsalicylic acid"),
+    ("toxicity", "poisoning", "overdose", "intoxication"),
+)
+
+
+@lru_cache(maxsize=4096)
+def variants(reference: str) -> tuple[str, ...]:
+    """The reference, then each way of writing it with one phrase of a group swapped for another."""
+    out = [reference]
+    for group in GROUPS:
+        for phrase in group:
+            pattern = re.compile(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", re.IGNORECASE)
+            if pattern.search(reference):
+                out += [pattern.sub(other, reference) for other in group if other != phrase]
+                break
+    return tuple(dict.fromkeys(out))
