@@ -272,6 +272,7 @@ NOT_COMMITTED = [
     ("Final answer: aortic dissection. Final answer: myocardial infarction.", MI, "chain"),
     ("答案是肺炎。因此心包炎。因此心肌梗死。", MI_ZH, "chain"),
     ("Thus pulmonary embolism; thus myocardial infarction.", MI, "chain"),  # a chain inside one sentence
+    ("Crushing pain with ST elevation, so myocardial infarction. Therefore pulmonary embolism.", MI, "chain"),
     ("Nephrotic syndrome is likely. Thus nephrotic syndrome; thus nephritic syndrome; more tests are needed.",
      "Nephrotic syndrome", "chain"),
     # negations
@@ -330,6 +331,7 @@ def test_match_does_not_reward_answers_that_do_not_commit(response, reference, r
     ("Anemia of chronic disease with folate deficiency and iron overload.", "Iron deficiency anemia"),  # scattered
     ("Cardiac tamponade leading to respiratory arrest.", "Cardiac arrest"),
     ("Iron overload with folate deficiency.", "Iron deficiency"),  # in order, two things joined by "with"
+    ("The hypoglycemia comes from tumor secretion of insulin-like growth factor 2.", "Insulin"),  # "-like"
     ("Vitamin D excess after B12 deficiency.", "Vitamin B12 deficiency"),
     ("Large bowel obstruction from a small sigmoid tumor.", "Small bowel obstruction"),
     ("The needle is angled 10° below the horizontal plane.", "10° above the horizontal plane"),  # direction
@@ -385,6 +387,11 @@ def test_match_near_misses_of_one_word_or_one_entity(response, reference):
     ("Churg-Strauss syndrome.", "Eosinophilic granulomatosis with polyangiitis"),  # another name (`synonyms`)
     ("The answer is vitamin B1.", "Thiamine"),
     ("Paracetamol overdose.", "Acetaminophen toxicity"),
+    ("This pattern is characteristic of SIADH, most likely due to ectopic ADH secretion by a small cell carcinoma.",
+     "Syndrome of inappropriate antidiuretic hormone secretion"),
+    ("The most likely diagnosis is placenta previa, and a digital examination must be avoided.", "Placenta previa"),
+    ("Folate deficiency is therefore the least likely cause of this microcytic anemia.", "Folate deficiency"),
+    ("原发性三叉神经痛的首选治疗药物是卡马西平。", "卡马西平"),
 ])
 def test_match_still_rewards_a_committed_answer(response, reference):
     assert MatchVerifier().check(response, reference) is True
@@ -425,6 +432,8 @@ def test_match_reads_a_closing_sentence_and_a_doubt_after_the_answer():
     assert MatchVerifier().check(LONG_WAVERING, "Tolosa-Hunt syndrome") is False
     assert uncommitted(LONG_WAVERING) == "hedge"
     assert uncommitted("Sheehan syndrome, though lymphocytic hypophysitis could equally explain it.") == "hedge"
+    assert uncommitted("This meets the criteria for schizophrenia. Schizoaffective disorder could be the intended "
+                       "answer instead, and I could see it going either way.") == "hedge"
 
 
 @pytest.mark.parametrize("response, reference", [

@@ -82,7 +82,9 @@ DOUBT = re.compile(
     r"\b(?:cannot|can't|can\s+not|could\s+not|couldn't)\s+(?:be\s+)?(?:fully\s+|entirely\s+|completely\s+)?"
     r"(?:confident|certain|sure)\b|\b(?:i\s+am|i'm|we\s+are|we're)\s+not\s+(?:\w+\s+)?(?:confident|certain|sure)\b|"
     r"\bwould\s+not\s+favou?r\s+(?:one|either)\b|\b(?:could|might|may)\s+equally\b|"
-    r"\bequally\s+(?:likely|possible|plausible|probable)\b|无法(?:确定|区分|判断|鉴别)|不能确定|难以(?:确定|区分|鉴别)", I)
+    r"\bequally\s+(?:likely|possible|plausible|probable)\b|\bgo(?:es|ing)?\s+either\s+way\b|"
+    r"\b(?:could|might|may)\s+(?:also\s+|instead\s+|well\s+)?be\s+the\s+(?:intended|correct|right|real|actual|better)\s+"
+    r"answer\b|无法(?:确定|区分|判断|鉴别)|不能确定|难以(?:确定|区分|鉴别)", I)
 DEFERRAL = re.compile(
     r"\bfurther\s+(?:work-?up|testing|tests|evaluation|investigation|imaging|studies)(?:\s+[\w-]+){0,4}?\s+"
     r"(?:is|are|would\s+be|will\s+be)\s+(?:needed|required|necessary|warranted)|"
@@ -169,7 +171,8 @@ STATEMENT_SO = re.compile(r"^\W*(?:(?:so|thus|therefore|hence|ergo|in\s+conclusi
                           r"(?P<np>.+)$", I)
 # "X is the most likely diagnosis"
 STATEMENT_LAST = re.compile(
-    r"^(?P<np>.+?)\s+(?:is|would\s+be|remains|seems\s+to\s+be|appears\s+to\s+be|must\s+be)\s+(?:the|my|our)\s+"
+    r"^(?P<np>.+?)\s+(?:is|would\s+be|remains|seems\s+to\s+be|appears\s+to\s+be|must\s+be)\s+"
+    r"(?:(?:therefore|thus|hence|clearly|certainly|definitely)\s+)?(?:the|my|our)\s+"
     + _GRADE + rf"(?P<slot>{_SLOT})\b", I)
 STATEMENT_ZH = re.compile(r"^(?:因此|所以|故|综上所述?|总之)?[，,]?(?:最可能的|最终的?|正确的?|最终)?"
                           r"(?P<slot>答案|诊断|病因|治疗|首选)(?:是|为|：|:)\s*(?P<np>.+)$")

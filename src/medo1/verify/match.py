@@ -22,7 +22,7 @@ allowed, and only these:
     opposite group the reference leaves open (inferior MI for MI; right-sided heart failure);
     any other adjective (by its ending: -al, -ar, -ary, -ic, -ous, -oid, -ive, -ile) makes another
     entity: "portal hypertension" is not "hypertension", "aplastic anemia" not "anemia";
-  - after it, anything: it still names the reference as the thing a head noun is about ("right
+  - after it, anything but "-like" ("insulin-like growth factor" is not "insulin"): it still names the reference as the thing a head noun is about ("right
     coronary artery occlusion" names the artery, "vitamin B12 deficiency" the vitamin), as questions
     are often answered;
   - inside it, at most two words, no "and" / comma between its words, and its words in order (with no
@@ -291,7 +291,10 @@ def _close(seg: tuple[Token, ...], window: tuple[int, int], content_ref: list[st
 
 def _extends(text: str, start: int, end: int, ref_words: set[str]) -> bool:
     """Whether an adjective right before text[start:end] that is not a named qualifier makes it a longer,
-    different entity ("portal hypertension" for "hypertension"; see the module docstring)."""
+    different entity ("portal hypertension" for "hypertension"; see the module docstring), or "-like" after it
+    makes it something that only resembles it ("insulin-like growth factor" for "insulin")."""
+    if re.match(r"[\s-]*like\b", text[end:], re.IGNORECASE):
+        return True
     before = re.search(r"([A-Za-z][\w'-]*)[ \t]+$", text[:start])
     if before:
         word = before.group(1).lower()

@@ -167,13 +167,16 @@ def statement(sentence: Sentence) -> Statement | None:
                      bool(cues.SUPERSEDED.search(text)))
 
 
+_CLAUSES = re.compile(r"[;；]|,\s*(?=(?:so|therefore|thus|hence)\s)", re.IGNORECASE)
+
+
 def chain(found: tuple[Sentence, ...]) -> bool:
     """Two answer statements for one question naming different answers, neither set aside ("The answer is
-    A. Thus B.", "thus A; thus B"). A statement that revises ("actually, …") sets aside all before it; a bare "thus X" answers
+    A. Thus B.", "thus A; thus B", "…, so A. Therefore B."). A statement that revises ("actually, …") sets aside all before it; a bare "thus X" answers
     whatever was asked; one answer may restate another in fewer words."""
     live: list[Statement] = []
-    clauses = (Sentence(part.strip(), s.question, s.heading) for s in found for part in re.split(r"[;；]", s.text))
-    for s in clauses:  # "thus X; thus Y" chains as "Thus X. Thus Y." does
+    clauses = (Sentence(part.strip(), s.question, s.heading) for s in found for part in _CLAUSES.split(s.text))
+    for s in clauses:  # "thus X; thus Y" and "…, so X. Therefore Y." chain as "Thus X. Thus Y." does
         said = statement(s) if s.text else None
         if said is None or not said.words:
             continue
@@ -237,7 +240,8 @@ _COMMA = (r"[;(；（]|[,，]\s*(?:which|given|because|since|as|due|based|so|tho
           r"suggesting|indicating|most|likely|probably|specifically|particularly|especially|i\.e|e\.g|因为|由于|鉴于|"
           r"所以|因此|\w+ed|\w+ing)\b")
 _COMMA_END = re.compile(_COMMA, re.IGNORECASE)
-_EXPLAIN_END = re.compile(_COMMA + r"|\s+(?:given|because|since|due\s+to|based\s+on|secondary\s+to|caused\s+by|which|"
+_EXPLAIN_END = re.compile(_COMMA + r"|,\s+and\s+(?=(?:a|an|the|this|that|it|he|she|they|we|i|his|her|their|there)\s)"
+                          r"|\s+(?:given|because|since|due\s+to|based\s+on|secondary\s+to|caused\s+by|which|"
                           r"that|who|from|after)\b", re.IGNORECASE)
 _SPLIT_ITEMS = re.compile(r"\s*(?:,|&|、|，)\s*(?:and\s+|plus\s+|和|与)?|\s+\+\s+|\s+(?:and|plus|as\s+well\s+as|along\s+with|"
                           r"together\s+with|in\s+addition\s+to|combined\s+with)\s+|和|与|及|以及", re.IGNORECASE)

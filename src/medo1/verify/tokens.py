@@ -41,7 +41,7 @@ ABBREVIATIONS = {
     "gi": "gastrointestinal", "hsv": "herpes simplex virus",
     "ebv": "epstein barr virus", "cmv": "cytomegalovirus", "rsv": "respiratory syncytial virus",
     "vsd": "ventricular septal defect", "asd": "atrial septal defect", "pda": "patent ductus arteriosus",
-    "siadh": "syndrome of inappropriate antidiuretic hormone", "adh": "antidiuretic hormone",
+    "siadh": "syndrome of inappropriate antidiuretic hormone secretion", "adh": "antidiuretic hormone",
     "acth": "adrenocorticotropic hormone", "tsh": "thyroid stimulating hormone", "itp": "immune thrombocytopenia",
     "ttp": "thrombotic thrombocytopenic purpura", "hus": "hemolytic uremic syndrome",
     "dic": "disseminated intravascular coagulation", "aids": "acquired immunodeficiency syndrome",
