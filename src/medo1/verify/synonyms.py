@@ -43,14 +43,20 @@ GROUPS: tuple[tuple[str, ...], ...] = (
 )
 
 
+_PATTERNS = tuple(tuple((phrase, re.compile(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", re.IGNORECASE))
+                         for phrase in group) for group in GROUPS)
+_ANY = re.compile("|".join(rf"(?<![\w-]){re.escape(p)}(?![\w-])" for group in GROUPS for p in group), re.IGNORECASE)
+
+
 @lru_cache(maxsize=4096)
 def variants(reference: str) -> tuple[str, ...]:
     """The reference, then each way of writing it with one phrase of a group swapped for another."""
     out = [reference]
-    for group in GROUPS:
-        for phrase in group:
-            pattern = re.compile(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", re.IGNORECASE)
+    if not _ANY.search(reference):
+        return tuple(out)
+    for group in _PATTERNS:
+        for phrase, pattern in group:
             if pattern.search(reference):
-                out += [pattern.sub(other, reference) for other in group if other != phrase]
+                out += [pattern.sub(other, reference) for other, _ in group if other != phrase]
                 break
     return tuple(dict.fromkeys(out))
