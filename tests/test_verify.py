@@ -409,13 +409,6 @@ LONG_UNCOMMITTED = (
     "recent surgery. I would obtain troponins, an echocardiogram and a CT pulmonary angiogram to distinguish them.")
 
 
-def test_match_reads_long_free_text_answers():
-    assert MatchVerifier().check(LONG_COMMIT, "Hypermagnesemia") is True
-    assert uncommitted(LONG_COMMIT) is None
-    assert MatchVerifier().check(LONG_UNCOMMITTED, "Myocardial infarction") is False
-    assert uncommitted(LONG_UNCOMMITTED) == "hedge"
-
-
 LONG_CLOSING = (  # no answer statement: the last sentence names what the case is
     "Three weeks after an anterior infarction he has fever, pleuritic pain that eases on leaning forward and a "
     "friction rub. There is no new murmur, and the troponin is falling. Early pericarditis would have come within "
@@ -426,14 +419,19 @@ LONG_WAVERING = (  # commits, then doubts its own answer
     "confident without a biopsy.")
 
 
-def test_match_reads_a_closing_sentence_and_a_doubt_after_the_answer():
-    assert MatchVerifier().check(LONG_CLOSING, "Dressler syndrome") is True
-    assert uncommitted(LONG_CLOSING) is None
-    assert MatchVerifier().check(LONG_WAVERING, "Tolosa-Hunt syndrome") is False
-    assert uncommitted(LONG_WAVERING) == "hedge"
-    assert uncommitted("Sheehan syndrome, though lymphocytic hypophysitis could equally explain it.") == "hedge"
-    assert uncommitted("This meets the criteria for schizophrenia. Schizoaffective disorder could be the intended "
-                       "answer instead, and I could see it going either way.") == "hedge"
+@pytest.mark.parametrize("response, reference, correct, reason", [
+    (LONG_COMMIT, "Hypermagnesemia", True, None),
+    (LONG_UNCOMMITTED, MI, False, "hedge"),
+    (LONG_CLOSING, "Dressler syndrome", True, None),
+    (LONG_WAVERING, "Tolosa-Hunt syndrome", False, "hedge"),
+    ("Sheehan syndrome, though lymphocytic hypophysitis could equally explain it.", "Sheehan syndrome", False,
+     "hedge"),
+    (("This meets the criteria for schizophrenia. Schizoaffective disorder could be the intended answer instead, "
+      "and I could see it going either way."), "Schizophrenia", False, "hedge"),
+])
+def test_match_reads_long_free_text_answers(response, reference, correct, reason):
+    assert MatchVerifier().check(response, reference) is correct
+    assert uncommitted(response) == reason
 
 
 @pytest.mark.parametrize("response, reference", [

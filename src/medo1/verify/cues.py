@@ -106,12 +106,11 @@ OR = (r"(?:\bor\b|\bvs\b\.?|\bversus\b|\band/or\b|或者?|还是|(?<!\bmg)(?<!\b
 # a refinement after a comma, not another item ("Mobitz type II", "posterior limb", "M3 subtype")
 REFINES = re.compile(r"\b(?:type|subtype|variant|form|limb|segment|stage|grade|class|pattern|lobe|branch|division|"
                      r"portion|part|region|phase|variety|kind)\b|型|期|级", I)
-JOINER = re.compile(r"(?:\s*(?:,|;|&|、|，|；)\s*(?:and\s+|or\s+|plus\s+|和|与|或者?)?|\s+\+\s+|\s+(?:and|plus|or|and/or|vs\.?|versus|"
-                    r"as\s+well\s+as|along\s+with|together\s+with|in\s+addition\s+to|combined\s+with)\s+|\s*/\s*|"
-                    r"\s*(?:和|与|及|以及|或者?|还是|加)\s*)$", I)
-JOINER_AFTER = re.compile(r"^(?:\s*(?:,|;|&|、|，|；)\s*(?:and\s+|or\s+|plus\s+|和|与|或者?)?|\s+\+\s+|\s+(?:and|plus|or|and/or|vs\.?|"
-                          r"versus|as\s+well\s+as|along\s+with|together\s+with|in\s+addition\s+to|combined\s+with)\s+|"
-                          r"\s*/\s*|\s*(?:和|与|及|以及|或者?|还是|加)\s*)", I)
+_JOINERS = (r"\s*(?:,|;|&|、|，|；)\s*(?:and\s+|or\s+|plus\s+|和|与|或者?)?|\s+\+\s+|\s+(?:and|plus|or|and/or|vs\.?|"
+            r"versus|as\s+well\s+as|along\s+with|together\s+with|in\s+addition\s+to|combined\s+with)\s+|\s*/\s*|"
+            r"\s*(?:和|与|及|以及|或者?|还是|加)\s*")
+JOINER = re.compile(rf"(?:{_JOINERS})$", I)  # a joiner that ends a text
+JOINER_AFTER = re.compile(rf"^(?:{_JOINERS})", I)  # a joiner that starts one
 # Words that start a clause, an explanation or a refinement, not another candidate.
 CLAUSE = re.compile(
     r"^(?:it|this|that|these|those|he|she|they|we|you|i|there|which|who|whose|what|where|when|while|if|so|then|"
