@@ -332,6 +332,8 @@ def test_match_does_not_reward_answers_that_do_not_commit(response, reference, r
     ("Cardiac tamponade leading to respiratory arrest.", "Cardiac arrest"),
     ("Iron overload with folate deficiency.", "Iron deficiency"),  # in order, two things joined by "with"
     ("The hypoglycemia comes from tumor secretion of insulin-like growth factor 2.", "Insulin"),  # "-like"
+    ("Haloperidol would worsen the parkinsonism here; the better choice is quetiapine.", "Haloperidol"),  # before
+    # the sentence's answer statement: not its answer
     ("Vitamin D excess after B12 deficiency.", "Vitamin B12 deficiency"),
     ("Large bowel obstruction from a small sigmoid tumor.", "Small bowel obstruction"),
     ("The needle is angled 10° below the horizontal plane.", "10° above the horizontal plane"),  # direction
@@ -392,6 +394,9 @@ def test_match_near_misses_of_one_word_or_one_entity(response, reference):
     ("The most likely diagnosis is placenta previa, and a digital examination must be avoided.", "Placenta previa"),
     ("Folate deficiency is therefore the least likely cause of this microcytic anemia.", "Folate deficiency"),
     ("原发性三叉神经痛的首选治疗药物是卡马西平。", "卡马西平"),
+    ("The first-line pharmacotherapy is an SSRI such as fluoxetine or sertraline.",  # examples, not alternatives
+     "Selective serotonin reuptake inhibitor"),
+    ("The drug that reverses even a profound block is sugammadex, so that is the agent to give.", "Sugammadex"),
 ])
 def test_match_still_rewards_a_committed_answer(response, reference):
     assert MatchVerifier().check(response, reference) is True
@@ -424,6 +429,7 @@ LONG_WAVERING = (  # commits, then doubts its own answer
     (LONG_UNCOMMITTED, MI, False, "hedge"),
     (LONG_CLOSING, "Dressler syndrome", True, None),
     (LONG_WAVERING, "Tolosa-Hunt syndrome", False, "hedge"),
+    ("首先考虑肺炎克雷伯菌肺炎。不过金黄色葡萄球菌肺炎也可有肺实变，二者均有可能。", "肺炎克雷伯菌肺炎", False, "hedge"),
     ("Sheehan syndrome, though lymphocytic hypophysitis could equally explain it.", "Sheehan syndrome", False,
      "hedge"),
     (("This meets the criteria for schizophrenia. Schizoaffective disorder could be the intended answer instead, "

@@ -84,7 +84,8 @@ DOUBT = re.compile(
     r"\bwould\s+not\s+favou?r\s+(?:one|either)\b|\b(?:could|might|may)\s+equally\b|"
     r"\bequally\s+(?:likely|possible|plausible|probable)\b|\bgo(?:es|ing)?\s+either\s+way\b|"
     r"\b(?:could|might|may)\s+(?:also\s+|instead\s+|well\s+)?be\s+the\s+(?:intended|correct|right|real|actual|better)\s+"
-    r"answer\b|无法(?:确定|区分|判断|鉴别)|不能确定|难以(?:确定|区分|鉴别)", I)
+    r"answer\b|\bboth\s+(?:are|remain|seem|look)\s+(?:equally\s+)?(?:possible|plausible|likely)\b|"
+    r"无法(?:确定|区分|判断|鉴别)|不能确定|难以(?:确定|区分|鉴别)|[均都皆]有可能", I)
 DEFERRAL = re.compile(
     r"\bfurther\s+(?:work-?up|testing|tests|evaluation|investigation|imaging|studies)(?:\s+[\w-]+){0,4}?\s+"
     r"(?:is|are|would\s+be|will\s+be)\s+(?:needed|required|necessary|warranted)|"
@@ -149,7 +150,7 @@ CANDIDATES = re.compile(
 # ---------------------------------------------------------------- answer statements and chains
 
 _SLOT = (r"answer|diagnosis|dx|option|choice|cause|etiology|aetiology|organism|pathogen|culprit|treatment|"
-         r"management|therapy|drug|medication|test|investigation|step|mechanism|finding|lesion|site|location|"
+         r"management|(?:pharmaco)?therapy|drug|medication|test|investigation|step|mechanism|finding|lesion|site|location|"
          r"structure|nerve|artery|enzyme|agent|vessel|type|condition|disease|disorder|anticoagulant|antibiotic|"
          r"procedure|intervention|imaging|study|hormone|tumou?r|complication|explanation")
 _GRADE = (r"(?:(?:final|correct|best|right|most|more|likely|probable|definitive|working|single|underlying|leading|"

@@ -48,8 +48,8 @@ from medo1.thinking import final_answer_text
 from medo1.verify import cues
 from medo1.verify.answer import uncommitted
 from medo1.verify.letters import committed_letters, option_letter, strip_letter
-from medo1.verify.sentences import committed_sentences, segments, sentences
-from medo1.verify.shapes import AND_INSIDE, hedged, inline_list, listed, listed_sentences, polarity, struck
+from medo1.verify.sentences import Segment, committed_sentences, explicit, segments, sentences, states
+from medo1.verify.shapes import AND_INSIDE, answer_np, hedged, inline_list, listed, listed_sentences, polarity, struck
 from medo1.verify.synonyms import variants
 from medo1.verify.tokens import (
     ABBREVIATIONS,
@@ -162,10 +162,12 @@ class MatchVerifier:
         named = False
         for sentence in committed:
             text = strip_letter(sentence.text)
-            for segment in segments(text):
+            parts = segments(text)
+            first = _first_statement(parts)
+            for i, segment in enumerate(parts):
                 seg = tokens(segment.text)
                 window = self._find(seg, ref, segment.text, reference)
-                if window is None or segment.role in ("concession", "explanation"):
+                if window is None or segment.role in ("concession", "explanation") or i < first:
                     continue
                 start, end = seg[window[0]].start, seg[window[1] - 1].end
                 stance = segment.stance(start, end)
@@ -241,6 +243,16 @@ class MatchVerifier:
         said = re.sub(r"[^a-z]", "", sentence.lower())
         said = said[:-1] if said.endswith("s") and len(said) == len(words) + 1 else said  # "MIs"
         return len(words) >= 2 and said == "".join(w[0] for w in words)
+
+
+def _first_statement(parts: tuple[Segment, ...]) -> int:
+    """Where a sentence's answer statement starts: what comes before it is not the answer ("X would worsen
+    it; the better choice is Y"), unless the statement points back to it ("…is X, so that is the agent")."""
+    for i, part in enumerate(parts):
+        if part.role == "main" and (explicit(part.text) or states(part.text)):
+            np = answer_np(part.text, concluded=True).strip(" .,;:")
+            return 0 if re.fullmatch(r"(?:that|this|it|which|these|those)?", np, re.IGNORECASE) else i
+    return 0
 
 
 def _smallest_window(words: list[str], wanted: Counter) -> tuple[int, int] | None:

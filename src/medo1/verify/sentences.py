@@ -43,7 +43,7 @@ EXPLICIT = re.compile(
     r"(?:(?!confirm|establish|support|rule|exclud|reach|clinch|secur|mak|narrow|refin)\S+\s+){0,6}?the\s+"
     r"(?:(?:most|more|single)\s+)?(?:(?:likely|probable|best|correct|final|right|unifying|definitive|"
     rf"underlying|leading|working)\s+)*{ANSWER_WORD}\b|"
-    r"\b(?:correct|best|right)\s+(?:option|choice)\s*(?:is|:)|"
+    r"\b(?:correct|best|right|better|preferred|safest|safer)\s+(?:option|choice)\s*(?:is|:)|"
     r"(?:答案|诊断)(?:是|为|：|:)|最(?:有)?可能的?(?:诊断|是|为)|首选(?:的?治疗)?(?:药物|药|方法|措施|检查)?(?:是|为)",
     re.IGNORECASE)
 CONCLUSION = re.compile(

@@ -240,7 +240,7 @@ _COMMA = (r"[;(；（]|[,，]\s*(?:which|given|because|since|as|due|based|so|tho
           r"suggesting|indicating|most|likely|probably|specifically|particularly|especially|i\.e|e\.g|因为|由于|鉴于|"
           r"所以|因此|\w+ed|\w+ing)\b")
 _COMMA_END = re.compile(_COMMA, re.IGNORECASE)
-_EXPLAIN_END = re.compile(_COMMA + r"|,\s+and\s+(?=(?:a|an|the|this|that|it|he|she|they|we|i|his|her|their|there)\s)"
+_EXPLAIN_END = re.compile(_COMMA + r"|,?\s+(?:such\s+as|e\.g\.|for\s+example|for\s+instance)\s|,\s+and\s+(?=(?:a|an|the|this|that|it|he|she|they|we|i|his|her|their|there)\s)"
                           r"|\s+(?:given|because|since|due\s+to|based\s+on|secondary\s+to|caused\s+by|which|"
                           r"that|who|from|after)\b", re.IGNORECASE)
 _SPLIT_ITEMS = re.compile(r"\s*(?:,|&|、|，)\s*(?:and\s+|plus\s+|和|与)?|\s+\+\s+|\s+(?:and|plus|as\s+well\s+as|along\s+with|"
