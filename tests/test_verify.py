@@ -333,6 +333,9 @@ def test_match_does_not_reward_answers_that_do_not_commit(response, reference, r
     ("Iron overload with folate deficiency.", "Iron deficiency"),  # in order, two things joined by "with"
     ("The hypoglycemia comes from tumor secretion of insulin-like growth factor 2.", "Insulin"),  # "-like"
     ("Haloperidol would worsen the parkinsonism here; the better choice is quetiapine.", "Haloperidol"),  # before
+    ("Vitamin K antagonist.", "Vitamin K"),  # what acts on it
+    ("Olfactory neuroblastoma.", "Neuroblastoma"),
+    ("Central retinal vein occlusion.", "Central retinal artery occlusion"),
     # the sentence's answer statement: not its answer
     ("Vitamin D excess after B12 deficiency.", "Vitamin B12 deficiency"),
     ("Large bowel obstruction from a small sigmoid tumor.", "Small bowel obstruction"),
@@ -397,6 +400,11 @@ def test_match_near_misses_of_one_word_or_one_entity(response, reference):
     ("The first-line pharmacotherapy is an SSRI such as fluoxetine or sertraline.",  # examples, not alternatives
      "Selective serotonin reuptake inhibitor"),
     ("The drug that reverses even a profound block is sugammadex, so that is the agent to give.", "Sugammadex"),
+    ("伸直型桡骨远端骨折，即Colles骨折。", "Colles骨折"),  # "that is": one answer renamed
+    ("### Reasoning\nA first-born girl, breech. The femoral head is not yet ossified, so ultrasound rather than "
+     "radiography is the investigation of choice, and a Pavlik harness is first-line treatment.\n\n"
+     "### Final Answer\nDevelopmental dysplasia of the hip (DDH).", "Developmental dysplasia of the hip"),
+    ("Tinea versicolor.", "Pityriasis versicolor"),
 ])
 def test_match_still_rewards_a_committed_answer(response, reference):
     assert MatchVerifier().check(response, reference) is True
@@ -430,6 +438,10 @@ LONG_WAVERING = (  # commits, then doubts its own answer
     (LONG_CLOSING, "Dressler syndrome", True, None),
     (LONG_WAVERING, "Tolosa-Hunt syndrome", False, "hedge"),
     ("首先考虑肺炎克雷伯菌肺炎。不过金黄色葡萄球菌肺炎也可有肺实变，二者均有可能。", "肺炎克雷伯菌肺炎", False, "hedge"),
+    ("**Final answer: Neuroleptic malignant syndrome**\n\nFever and lead-pipe rigidity after haloperidol. But he also "
+     "takes linezolid, so I cannot say with confidence which of the two it is.", "Neuroleptic malignant syndrome",
+     False, "hedge"),
+    ("倾向于良性阵发性位置性眩晕。", "良性阵发性位置性眩晕", False, "hedge"),
     ("Sheehan syndrome, though lymphocytic hypophysitis could equally explain it.", "Sheehan syndrome", False,
      "hedge"),
     (("This meets the criteria for schizophrenia. Schizoaffective disorder could be the intended answer instead, "

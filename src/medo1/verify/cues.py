@@ -84,8 +84,9 @@ DOUBT = re.compile(
     r"\bwould\s+not\s+favou?r\s+(?:one|either)\b|\b(?:could|might|may)\s+equally\b|"
     r"\bequally\s+(?:likely|possible|plausible|probable)\b|\bgo(?:es|ing)?\s+either\s+way\b|"
     r"\b(?:could|might|may)\s+(?:also\s+|instead\s+|well\s+)?be\s+the\s+(?:intended|correct|right|real|actual|better)\s+"
-    r"answer\b|\bboth\s+(?:are|remain|seem|look)\s+(?:equally\s+)?(?:possible|plausible|likely)\b|"
-    r"无法(?:确定|区分|判断|鉴别)|不能确定|难以(?:确定|区分|鉴别)|[均都皆]有可能", I)
+    r"answer\b|\b(?:cannot|can't)\s+say\s+(?:with\s+(?:any\s+)?(?:confidence|certainty)|for\s+(?:sure|certain)|which)\b|"
+    r"\bboth\s+(?:are|remain|seem|look)\s+(?:equally\s+)?(?:possible|plausible|likely)\b|"
+    r"无法(?:确定|区分|判断|鉴别)|不能确定|难以(?:确定|区分|鉴别)|[均都皆]有可能|不好说|说不准", I)
 DEFERRAL = re.compile(
     r"\bfurther\s+(?:work-?up|testing|tests|evaluation|investigation|imaging|studies)(?:\s+[\w-]+){0,4}?\s+"
     r"(?:is|are|would\s+be|will\s+be)\s+(?:needed|required|necessary|warranted)|"

@@ -22,7 +22,8 @@ allowed, and only these:
     opposite group the reference leaves open (inferior MI for MI; right-sided heart failure);
     any other adjective (by its ending: -al, -ar, -ary, -ic, -ous, -oid, -ive, -ile) makes another
     entity: "portal hypertension" is not "hypertension", "aplastic anemia" not "anemia";
-  - after it, anything but "-like" ("insulin-like growth factor" is not "insulin"): it still names the reference as the thing a head noun is about ("right
+  - after it, anything but a head that acts on it or only resembles it ("-like", antagonist, inhibitor,
+    receptor, antibody, …: "vitamin K antagonist" is not "vitamin K"): it still names the reference as the thing a head noun is about ("right
     coronary artery occlusion" names the artery, "vitamin B12 deficiency" the vitamin), as questions
     are often answered;
   - inside it, at most two words, no "and" / comma between its words, and its words in order (with no
@@ -71,7 +72,7 @@ _YES_NO = re.compile(r"^\W*(yes|no|maybe|是的?|否|不是)(?:\W*$|[,.;:，。]
 _TURN = re.compile(r"\b(?:of|in|into|from|due\s+to|by|secondary\s+to|caused|induced|involving|affecting|at|on|"
                    r"within|with|that\s+has)\b|\(", re.IGNORECASE)
 _JOINS = re.compile(r"\b(?:with|without|plus|versus|vs|than|over|after|before|from|to|by)\b|/", re.IGNORECASE)
-_ADJECTIVE = re.compile(r"(?:al|ar|ary|ic|ous|oid|ive|ile)$")
+_ADJECTIVE = re.compile(r"(?:al|ar|ary|ic|ous|oid|ive|ile|ory)$")
 MODIFIERS = set("""
 acute subacute hyperacute chronic mild moderate severe massive early late recurrent classic classical typical
 atypical likely probable presumed presumptive definite definitive true simple uncomplicated complicated isolated
@@ -101,7 +102,11 @@ _FUNCTION = FILLER | {stem(w) for w in "from into at as due secondary caused ind
 _NOT_ADJECTIVES = {"reveal", "mimic", "receive", "involve", "deal", "appeal", "heal", "conceal", "arrive", "derive",
                    "achieve", "perceive", "give", "have", "believe", "solve", "resolve", "prove", "improve", "move",
                    "remove", "approve", "observe", "serve", "deserve", "preserve", "reserve", "as", "similar", "our",
-                   "their", "your", "clear", "unclear", "familiar", "particular", "peculiar", "regular", "popular"}
+                   "their", "your", "clear", "unclear", "familiar", "particular", "peculiar", "regular", "popular",
+                   "history", "memory", "theory", "category", "territory", "laboratory", "story", "trajectory"}
+# Head nouns after the reference that make it what acts on it, not it: "vitamin K antagonist" is not "vitamin K"
+_ACTS_ON = re.compile(r"[\s-]*(?:like|antagonists?|agonists?|inhibitors?|blockers?|antibod(?:y|ies)|analogu?es?|"
+                      r"mimetics?|receptors?|resistance)\b", re.IGNORECASE)
 
 
 @dataclass
@@ -303,9 +308,9 @@ def _close(seg: tuple[Token, ...], window: tuple[int, int], content_ref: list[st
 
 def _extends(text: str, start: int, end: int, ref_words: set[str]) -> bool:
     """Whether an adjective right before text[start:end] that is not a named qualifier makes it a longer,
-    different entity ("portal hypertension" for "hypertension"; see the module docstring), or "-like" after it
-    makes it something that only resembles it ("insulin-like growth factor" for "insulin")."""
-    if re.match(r"[\s-]*like\b", text[end:], re.IGNORECASE):
+    different entity ("portal hypertension" for "hypertension"; see the module docstring), or a head after it
+    makes it what acts on it or resembles it ("vitamin K antagonist", "insulin-like growth factor")."""
+    if _ACTS_ON.match(text[end:]) and not _ACTS_ON.search(" " + " ".join(ref_words)):
         return True
     before = re.search(r"([A-Za-z][\w'-]*)[ \t]+$", text[:start])
     if before:

@@ -55,6 +55,8 @@ CONCLUSION = re.compile(
     r"the\s+(?:likely\s+|underlying\s+|most\s+likely\s+)?cause\s+is|suggestive\s+of|characteristic\s+of|"
     r"culprit|causative|responsible|criteria\s+for|classic\s+for|typical\s+of|diagnostic\s+of|hallmark\s+of|"
     r"confident|suggests?)\b|,\s*so\s+|因此|所以|综上|考虑为|首先考虑|符合|提示|最(?:有)?可能|诊断", re.IGNORECASE)
+_ANSWER_HEADING = re.compile(r"^\W*(?:(?:the\s+)?(?:final|short|my)\s+)?(?:answer|diagnosis|conclusion)s?\W*$|"
+                             r"^\W*(?:最终)?(?:答案|诊断|结论)\W*$", re.IGNORECASE)
 # The last sentence of a reasoned answer that names what the case is: "Taken together, this is X", "This
 # delayed pericarditis is X", "The agent … is X".
 CLOSING = re.compile(
@@ -129,10 +131,15 @@ def _add(out: list[Sentence], text: str, asked: bool, heading: bool) -> None:
 @lru_cache(maxsize=4096)
 def committed_sentences(final: str) -> tuple[Sentence, ...]:
     """The sentences of a final response that carry its committed answer: the last explicit answer
-    statement and any conclusion after it; else a closing last sentence that names what the case is ("…
+    statement and any conclusion after it (or the lines under a "Final Answer" heading); else a closing last sentence that names what the case is ("…
     This triad of X, Y and Z is W."); else every conclusion sentence ("most consistent with",
     "this is …", "she has …"); else every sentence."""
     found = sentences(final)
+    labelled = [i for i, s in enumerate(found) if s.heading and _ANSWER_HEADING.match(s.text)]
+    if labelled and labelled[-1] + 1 < len(found):  # "### Final Answer" and the lines under it
+        under = found[labelled[-1] + 1:]
+        end = next((i for i, s in enumerate(under) if s.heading), len(under))
+        return under[:end] or under[:1]
     stated = [i for i, s in enumerate(found) if explicit(s.text)]
     if stated:
         last = stated[-1]

@@ -273,10 +273,14 @@ def answer_np(text: str, concluded: bool = False) -> str:
     return _EXPLAIN_END.split(np, 1)[0]
 
 
+_APPOSITION = re.compile(r"\s*(?:即|也就是|亦即|又称|又名|也称|i\.e\.?|namely|a\.?k\.?a\.?|also\s+(?:known\s+as|called|termed))",
+                         re.IGNORECASE)
+
+
 def np_list(np: str) -> bool:
     """Several bare noun phrases joined by and / commas / plus naming different things."""
     items: set[frozenset[str]] = set()
-    parts = _SPLIT_ITEMS.split(np)
+    parts = [p for p in _SPLIT_ITEMS.split(np) if not _APPOSITION.match(p or "")]  # "X, i.e. Y" renames X
     if len(parts) == 2 and (cues.REFINES.search(parts[1]) or re.fullmatch(r"\W*[A-J]\W*", parts[0])):
         return False  # "Mobitz type II", "D, amiodarone": one answer, refined
     for part in parts:  # the leading run of bare parts: "MI, PE and X" but not "MI, and it …"

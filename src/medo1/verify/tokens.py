@@ -86,7 +86,7 @@ _OPPOSITES_RAW = [
     {"flexion", "extension"}, {"abduction", "adduction"}, {"pronation", "supination"}, {"inversion", "eversion"},
     {"ipsilateral", "contralateral"}, {"sympathetic", "parasympathetic"}, {"excitatory", "inhibitory"},
     {"vasodilation", "vasoconstriction"}, {"dilation", "constriction"}, {"acidosis", "alkalosis"},
-    {"intracellular", "extracellular"}, {"homozygous", "heterozygous"}, {"arterial", "venous"},
+    {"intracellular", "extracellular"}, {"homozygous", "heterozygous"}, [{"arterial", "artery"}, {"venous", "vein"}],
     {"before", "after"}, {"inspiration", "expiration"}, {"early", "late"},
 ]
 
