@@ -282,6 +282,9 @@ def test_the_report_says_which_verifier_scored_the_run_and_what_match_measures(t
     assert "the verifier `match` (search, synthesis, the RL reward)" in said
     assert f"({report.n} answers)" in said and f"precision is {100 * report.precision:.1f}%" in said
     assert f"{100 * short.recall:.1f}% of short correct answers and {100 * long.recall:.1f}% of long" in said
+    held = sum(report.heldout_by_kind.values(), Agreement())
+    assert f"on the {held.n} answers written after its rules and never tuned on, its precision is " \
+           f"{100 * held.precision:.1f}%" in said
     assert "a judge or a trained classifier is the better verifier" in said
     (tmp_path / "recipe.yaml").write_text("models:\n  verifier: judge:openai:gpt-4o\nverifier:\n  enabled: true\n")
     said = next(s for s in caveats(tmp_path) if s.startswith("Verdicts came from"))

@@ -95,15 +95,17 @@ def test_match_verifier_meets_the_targets_on_the_labelled_set():
     assert tuned["long_uncommitted"].n >= 20 and tuned["cross_language"].accept_rate == 0.0  # documented: not confirmed
 
 
-# On the held-out rows the groups must hold; per kind they are reported, not asserted (a few rows each). The
-# precision target there is 0.95: measured 0.966 when they were written (one scattered entity, one long
-# response that hedges after "X is likely").
-HELD_OUT_TARGETS = {"precision": 0.95, "uncommitted": 0.05, "near miss": 0.05, "short correct": 0.90,
-                    "long correct": 0.70}
+# The held-out rows (a round written blind after the current rules) measure what no tuning saw. Each earlier round
+# was measured this way before it was tuned on; precision on a fresh round stayed between 0.89 and 0.94 (README,
+# "the match verifier"), short of the 0.97 the tuned rows reach: rules miss new phrasings of near misses and
+# doubts. These floors are the figures measured when the round was written: a change that loses ground on
+# text it never saw fails here. Per kind they are reported, not asserted (a few rows each).
+HELD_OUT_TARGETS = {"precision": 0.88, "uncommitted": 0.06, "near miss": 0.24, "short correct": 0.86,
+                    "long correct": 0.83}
 
 
 def test_match_verifier_on_the_held_out_rows():
-    """The rows written after the rules (ids "held-"), never tuned on, measured apart."""
+    """The rows written after the rules (ids "held6…"), never tuned on, measured apart."""
     report = asyncio.run(evaluate_verifier(MatchVerifier(), read_jsonl(VERIFIER_LABELS, LabeledVerdict)))
     held = _groups(report, "held-out")
     assert sum(held.values(), Agreement()).precision >= HELD_OUT_TARGETS["precision"]
@@ -728,10 +730,10 @@ def test_verifier_eval_counts_any_verifier_exception_as_an_error_and_goes_on():
 def test_verifier_eval_shows_the_held_out_rows_and_the_groups_apart(tmp_path):
     rows = [{"id": "list-01", "response": "MI, PE and dissection.", "reference": MI, "label": False, "kind": "list"},
             {"id": "committed-01", "response": "**MI**", "reference": MI, "label": True, "kind": "committed"},
-            {"id": "held-list-01", "response": "MI plus PE.", "reference": MI, "label": False, "kind": "list"},
-            {"id": "held-committed-01", "response": "Final answer: MI", "reference": MI, "label": True,
+            {"id": "held6a-list-01", "response": "MI plus PE.", "reference": MI, "label": False, "kind": "list"},
+            {"id": "held6a-committed-01", "response": "Final answer: MI", "reference": MI, "label": True,
              "kind": "committed"},
-            {"id": "held-long-01", "response": LONG_COMMIT, "reference": "Hypermagnesemia", "label": True,
+            {"id": "held6a-long-01", "response": LONG_COMMIT, "reference": "Hypermagnesemia", "label": True,
              "kind": "long_commit"}]
     labeled = tmp_path / "labeled.jsonl"
     labeled.write_text("".join(json.dumps(row) + "\n" for row in rows))
@@ -739,7 +741,7 @@ def test_verifier_eval_shows_the_held_out_rows_and_the_groups_apart(tmp_path):
     result = CliRunner().invoke(app, ["verifier-eval", "--labeled", str(labeled), "--out", str(out)])
     assert result.exit_code == 0, result.output
     text = result.output
-    assert "held-out rows (ids held-…, written after the rules):" in text
+    assert "held-out rows (ids held6…, written after the rules):" in text
     held = text[text.index("held-out rows"):]
     assert [line.split()[:2] for line in held.splitlines()[1:4]] == [["committed", "1"], ["list", "1"],
                                                                       ["long_commit", "1"]]

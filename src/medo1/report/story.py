@@ -170,8 +170,9 @@ def verifier_note(recipe: dict[str, Any]) -> str | None:
         text += (f" `match` decides by rules, without a model. Measured on the bundled labelled set ({f['n']} "
                  f"answers), its precision is {pct(f['precision'])}%, it accepts {pct(f['uncommitted_accepted'])}% of "
                  f"answers that do not commit to one answer, and it recalls {pct(f['short_recall'])}% of short correct "
-                 f"answers and {pct(f['long_recall'])}% of long free-text ones ({f['long_n']}): a correct answer it "
-                 "cannot read counts as wrong. Where long free-text answers decide the RL reward, a judge or a trained "
+                 f"answers and {pct(f['long_recall'])}% of long free-text ones ({f['long_n']}); on the "
+                 f"{f['heldout_n']} answers written after its rules and never tuned on, its precision is "
+                 f"{pct(f['heldout_precision'])}%. A correct answer it cannot read counts as wrong. Where long free-text answers decide the RL reward, a judge or a trained "
                  "classifier is the better verifier.")
     return text
 

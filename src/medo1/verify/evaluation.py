@@ -1,6 +1,6 @@
 """Agreement of a verifier with human labels: the confusion matrix and the figures read from it
 (accuracy, precision, recall, F1, Cohen's kappa), per `kind` too, and the verifier's throughput.
-Rows whose id starts with "held-" (written after the rules, never tuned on) are also counted apart,
+Rows whose id starts with `HELD_OUT` (written after the rules, never tuned on) are also counted apart,
 and the kinds of the bundled set (`medo1.data.VERIFIER_LABELS`) are summed into the groups that
 matter for an RL reward (`GROUPS`). Running it from files, several verifiers side by side and judge
 costs: `medo1.verify.compare`."""
@@ -30,7 +30,7 @@ GROUPS = {
     "short correct": ("correct", "paraphrase", "synonym", "differential", "committed", "zh_correct"),
     "long correct": ("long_commit",),
 }
-HELD_OUT = "held-"  # id prefix of the rows written after the rules
+HELD_OUT = "held6"  # id prefix of the rows written after the current rules (earlier rounds were tuned on)
 _TRUE = {"true", "1", "yes", "correct", "y", "t"}
 _FALSE = {"false", "0", "no", "incorrect", "wrong", "n", "f"}
 
@@ -133,7 +133,7 @@ class Agreement:
 class VerifierReport(Agreement):
     verifier: str = ""
     by_kind: dict[str, Agreement] = field(default_factory=dict)  # empty when no row has a kind
-    heldout_by_kind: dict[str, Agreement] = field(default_factory=dict)  # the rows with a "held-" id
+    heldout_by_kind: dict[str, Agreement] = field(default_factory=dict)  # the rows whose id starts with HELD_OUT
     mistakes: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0  # wall time of all verdicts (concurrent calls overlap)
     cost_per_1k: float | None = None  # USD per 1,000 verdicts (judges with a price), else None
@@ -279,7 +279,8 @@ def _no_nan(value: Any) -> Any:
 def measured_match() -> dict[str, Any]:
     """The `match` verifier measured now on the bundled labelled set (`medo1.data.VERIFIER_LABELS`, every
     row, held-out ones included): n, precision, the share of uncommitted answers and of near misses it
-    accepts, its recall of short and of long free-text correct answers. Rules, no model: about a second."""
+    accepts, its recall of short and of long free-text correct answers; and its precision on the held-out rows
+    alone (`HELD_OUT`: written after the rules, never tuned on). Rules, no model: about a second."""
     from medo1.data import VERIFIER_LABELS
     from medo1.jsonl import read_jsonl
     from medo1.verify.match import MatchVerifier
@@ -289,4 +290,6 @@ def measured_match() -> dict[str, Any]:
               for name, kinds in GROUPS.items()}
     return {"n": report.n, "precision": report.precision, "uncommitted_accepted": groups["uncommitted"].accept_rate,
             "near_miss_accepted": groups["near miss"].accept_rate, "short_recall": groups["short correct"].recall,
-            "long_recall": groups["long correct"].recall, "long_n": groups["long correct"].n}
+            "long_recall": groups["long correct"].recall, "long_n": groups["long correct"].n,
+            "heldout_n": sum(report.heldout_by_kind.values(), Agreement()).n,
+            "heldout_precision": sum(report.heldout_by_kind.values(), Agreement()).precision}
