@@ -20,6 +20,7 @@ from medo1.errors import Medo1Error
 from medo1.passrate import PassRateConfig, passrate_file, read_counts, selected_path
 from medo1.records import Problem
 from tests.openai_server import Reply
+from tests.tiny import teach_replies
 
 # problem i: its correct letter, and how many of 4 seeds (0..3) the policy answers correctly
 TARGETS = [("A", 0), ("B", 1), ("C", 2), ("D", 3), ("A", 4), ("B", 2)]
@@ -112,14 +113,12 @@ def test_the_cli_prints_the_histogram_and_refuses_bad_bounds(openai_server, prob
 def coin_model_dir(tiny_model_dir, tmp_path_factory) -> Path:
     """The tiny model taught to answer every question with "The answer is A." or, as often, "... B." (well
     formed), so sampled at temperature 1 it solves A and B problems sometimes and the others never."""
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoTokenizer
 
     from medo1.curate import CurateConfig, options_rewrite
     from medo1.data import load_sample
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
-    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
     rows = []
     for mcq in load_sample("train")[:TRAINED]:  # questions of the run below, with their options
         question, _ = options_rewrite(mcq, CurateConfig())
@@ -128,29 +127,7 @@ def coin_model_dir(tiny_model_dir, tmp_path_factory) -> Path:
         for letter in "AB":
             reply = tokenizer(answer(letter) + tokenizer.eos_token, add_special_tokens=False)["input_ids"]
             rows.append((list(prompt["input_ids"]), reply))
-    width = max(len(p) + len(r) for p, r in rows)
-    ids = torch.full((len(rows), width), tokenizer.pad_token_id)
-    labels = torch.full_like(ids, -100)
-    attention = torch.zeros_like(ids)
-    for n, (prompt, reply) in enumerate(rows):
-        ids[n, : len(prompt) + len(reply)] = torch.tensor(prompt + reply)
-        labels[n, len(prompt): len(prompt) + len(reply)] = torch.tensor(reply)
-        attention[n, : len(prompt) + len(reply)] = 1
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        torch.manual_seed(0)
-        optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
-        for _ in range(STEPS):
-            model(input_ids=ids, attention_mask=attention, labels=labels).loss.backward()
-            optimizer.step()
-            optimizer.zero_grad()
-    finally:
-        torch.set_num_threads(threads)
-    out = tmp_path_factory.mktemp("coin-model")
-    model.save_pretrained(out)
-    tokenizer.save_pretrained(out)
-    return out
+    return teach_replies(tiny_model_dir, rows, tmp_path_factory.mktemp("coin-model"), steps=STEPS)
 
 
 STEPS = 120

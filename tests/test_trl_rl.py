@@ -18,6 +18,7 @@ from medo1.train.dpo import pick_pair, sample_dpo_pairs, train_dpo
 from medo1.train.trl_rl import TRLRLSettings, train_online, train_trl_rl
 from medo1.verify import JudgeVerifier, VerifierError, load_verifier
 from tests.openai_server import Reply, by_last_user
+from tests.tiny import teach_replies
 
 GOOD = "## Thinking\n\nHmm, chest pain.\n\n## Final Response\n\nAspirin"
 WRONG = "## Thinking\n\nHmm.\n\n## Final Response\n\nHeparin"
@@ -210,37 +211,14 @@ ANSWERED = "## Thinking\n\nHmm, chest pain.\n\n## Final Response\n\nAspirin"
 def answering_model_dir(tiny_model_dir, tmp_path_factory) -> Path:
     """The tiny model taught to answer every question with ANSWERED (well formed), so its samples reach the
     verifier: a few dozen optimizer steps on that one reply."""
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
-    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
     reply = tokenizer(ANSWERED + tokenizer.eos_token, add_special_tokens=False)["input_ids"]
-    rows = [list(tokenizer.apply_chat_template([{"role": "user", "content": f"Question number {i}?"}],
-                                               add_generation_prompt=True, tokenize=True, return_dict=True)["input_ids"])
-            for i in range(8)]
-    width = max(len(p) for p in rows) + len(reply)
-    ids = torch.full((len(rows), width), tokenizer.pad_token_id)
-    labels = torch.full_like(ids, -100)
-    for r, prompt in enumerate(rows):
-        ids[r, : len(prompt) + len(reply)] = torch.tensor(prompt + reply)
-        labels[r, len(prompt) : len(prompt) + len(reply)] = torch.tensor(reply)
-    attention = (labels != -100) | (torch.arange(width)[None, :] < torch.tensor([len(p) for p in rows])[:, None])
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # a tiny model: threads only contend
-    try:
-        torch.manual_seed(0)
-        optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
-        for _ in range(80):
-            model(input_ids=ids, attention_mask=attention.long(), labels=labels).loss.backward()
-            optimizer.step()
-            optimizer.zero_grad()
-    finally:
-        torch.set_num_threads(threads)
-    out = tmp_path_factory.mktemp("answering-model")
-    model.save_pretrained(out)
-    tokenizer.save_pretrained(out)
-    return out
+    rows = [(list(tokenizer.apply_chat_template([{"role": "user", "content": f"Question number {i}?"}],
+                                                add_generation_prompt=True, tokenize=True,
+                                                return_dict=True)["input_ids"]), reply) for i in range(8)]
+    return teach_replies(tiny_model_dir, rows, tmp_path_factory.mktemp("answering-model"), steps=80)
 
 
 class FlakyJudge:

@@ -87,3 +87,38 @@ def build_varied_model(tiny_dir: str | Path, out_dir: str | Path) -> Path:
     model.save_pretrained(out)
     AutoTokenizer.from_pretrained(tiny_dir).save_pretrained(out)
     return out
+
+
+def teach_replies(tiny_dir: str | Path, rows: list[tuple[list[int], list[int]]], out_dir: str | Path, *,
+                  steps: int, lr: float = 3e-3) -> Path:
+    """A copy of a tiny checkpoint taught to write each row's reply after its prompt (token ids; the loss on
+    the replies only): `steps` Adam steps on the whole batch, on one thread (a tiny model: threads only
+    contend)."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_dir)
+    model = AutoModelForCausalLM.from_pretrained(tiny_dir)
+    width = max(len(p) + len(r) for p, r in rows)
+    ids = torch.full((len(rows), width), tokenizer.pad_token_id)
+    labels = torch.full_like(ids, -100)
+    attention = torch.zeros_like(ids)
+    for n, (prompt, reply) in enumerate(rows):
+        ids[n, : len(prompt) + len(reply)] = torch.tensor(prompt + reply)
+        labels[n, len(prompt): len(prompt) + len(reply)] = torch.tensor(reply)
+        attention[n, : len(prompt) + len(reply)] = 1
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        torch.manual_seed(0)
+        optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+        for _ in range(steps):
+            model(input_ids=ids, attention_mask=attention, labels=labels).loss.backward()
+            optimizer.step()
+            optimizer.zero_grad()
+    finally:
+        torch.set_num_threads(threads)
+    out = Path(out_dir)
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    return out
