@@ -83,7 +83,7 @@ def uncommitted(final_response: str | None) -> str | None:
                          and (said := statement(s)) is not None and said.words for i, s in enumerate(found)):
         return "list"
     committed = committed_sentences(final)
-    first = min((found.index(s) for s in committed if s in found), default=0)
+    first = found.index(committed[0]) if committed else 0  # committed sentences come in order
     if any(cues.DOUBT.search(s.text) for s in found[first:]):
         return "hedge"  # "The most likely diagnosis is X. … I cannot be confident without a biopsy."
     reasons: list[str] = []

@@ -288,8 +288,8 @@ def measured_match() -> dict[str, Any]:
     report = asyncio.run(evaluate_verifier(MatchVerifier(), read_jsonl(VERIFIER_LABELS, LabeledVerdict)))
     groups = {name: sum((report.by_kind[k] for k in kinds if k in report.by_kind), Agreement())
               for name, kinds in GROUPS.items()}
+    held = sum(report.heldout_by_kind.values(), Agreement())
     return {"n": report.n, "precision": report.precision, "uncommitted_accepted": groups["uncommitted"].accept_rate,
             "near_miss_accepted": groups["near miss"].accept_rate, "short_recall": groups["short correct"].recall,
             "long_recall": groups["long correct"].recall, "long_n": groups["long correct"].n,
-            "heldout_n": sum(report.heldout_by_kind.values(), Agreement()).n,
-            "heldout_precision": sum(report.heldout_by_kind.values(), Agreement()).precision}
+            "heldout_n": held.n, "heldout_precision": held.precision}
