@@ -314,6 +314,14 @@ NOT_COMMITTED = [
     ("Yes and no.", "Yes", "yes_no"),
     ("No. Yes.", "No", "yes_no"),
     ("是。否。", "是", "yes_no"),
+    ("It depends: yes if the fracture is displaced, no if it is not.", "Yes", "yes_no"),  # conditional answers
+    ("Yes for adults, but no in children under two.", "No", "yes_no"),
+    # doubt after the answer, and a negation word said of the answer
+    ("The biopsy favours dermatomyositis, so the answer is dermatomyositis. On reflection, the rash was never seen "
+     "and I am no longer sure which of the two it is.", "Dermatomyositis", "hedge"),
+    ("Tearing pain points to aortic dissection; an acute coronary syndrome fits the troponin. Both remain on the "
+     "table.", "Aortic dissection", "hedge"),
+    ("Fluid restriction is inappropriate here.", "Fluid restriction", "negation"),
     # no final answer at all
     ("<think>The pain radiates to the arm; myocardial infarction", MI, "no_answer"),
     ("## Thinking\n\nST elevation in II, III, aVF: myocardial infarction", MI, "no_answer"),
@@ -350,6 +358,12 @@ def test_match_does_not_reward_answers_that_do_not_commit(response, reference, r
     ("The upper lobe of the right lung.", "Lower lobe of the right lung"),
     ("梗死心肌", MI_ZH),  # the characters in another order
     ("非霍奇金淋巴瘤", "霍奇金淋巴瘤"),
+    ("Answer: pre-eclampsia.", "Eclampsia"),  # a prefix joined to it
+    ("Post-polio syndrome.", "Polio"),
+    ("Cholangiocarcinoma arising in primary sclerosing cholangitis.", "Primary sclerosing cholangitis"),  # arises in it
+    ("诊断：心源性哮喘。", "哮喘"),  # a "…性" word that is not a named qualifier
+    ("诊断为病毒性心肌炎。", "心肌炎"),
+    ("先兆子痫。", "子痫"),
 ])
 def test_match_near_misses_of_one_word_or_one_entity(response, reference):
     assert MatchVerifier().check(response, reference) is False
@@ -407,6 +421,13 @@ def test_match_near_misses_of_one_word_or_one_entity(response, reference):
      "radiography is the investigation of choice, and a Pavlik harness is first-line treatment.\n\n"
      "### Final Answer\nDevelopmental dysplasia of the hip (DDH).", "Developmental dysplasia of the hip"),
     ("Tinea versicolor.", "Pityriasis versicolor"),
+    ("Syndrome of inappropriate antidiuretic hormone secretion.", "SIADH"),  # "inappropriate" names, not negates
+    ("黏膜弥漫性充血、糜烂。回肠末段正常。综上，诊断为溃疡性结肠炎。", "溃疡性结肠炎"),  # 综上 starts a statement
+    ("诊断为急性心肌梗死。", MI_ZH),  # a named Chinese qualifier
+    ("The disorder is X-linked with anticipation.\n\n**Fragile X syndrome**", "Fragile X syndrome"),  # closing bold
+    ("Acute extradural haematoma.", "Epidural hematoma"),
+    ("Suxamethonium.", "Succinylcholine"),
+    ("Thromboangiitis obliterans.", "Buerger disease"),
 ])
 def test_match_still_rewards_a_committed_answer(response, reference):
     assert MatchVerifier().check(response, reference) is True

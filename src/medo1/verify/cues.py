@@ -31,7 +31,9 @@ NEGATION_WORDS = (
     r"not(?!\s+only)(?!\s+(?:be\s+)?(?:delayed|withheld|missed|overlooked|postponed|forgotten|interrupted))|"
     r"no(?!\s+doubt)|never|nor|neither|none|cannot|can't|\w+n't|unlikely|improbable|implausible|"
     r"less\s+(?:likely|probable|plausible)|against|exclud\w*|ruled?\s+out|rules\s+out|ruling\s+out|contraindicated|"
-    r"avoid\w*|inappropriate|incorrect|wrong|doubtful|" + _DOUBT + r"(?:s|ed|ing)?|false|untrue|discard\w*|"
+    r"avoid\w*|inappropriate(?!\s+(?!(?:to|for|here|in|as|because|since|given|and|or|at|now|there|this|that|with|"
+    r"unless|if|when|during|until)\b)[a-z])|incorrect|wrong|doubtful|" + _DOUBT +
+    r"(?:s|ed|ing)?|false|untrue|discard\w*|"
     r"dismiss\w*|eliminat\w*|inconsistent|rejected|refut\w*|disprov\w*")
 NEGATION_ZH = r"不是|并非|并不是|不像|不考虑|排除|没有|否认|不支持|不符合|不太可能|不可能|未见|而非|而不是"
 NEGATION = re.compile(rf"\b(?:{NEGATION_WORDS})\b|{NEGATION_ZH}", I)
@@ -85,7 +87,8 @@ DOUBT = re.compile(
     r"\bequally\s+(?:likely|possible|plausible|probable)\b|\bgo(?:es|ing)?\s+either\s+way\b|"
     r"\b(?:could|might|may)\s+(?:also\s+|instead\s+|well\s+)?be\s+the\s+(?:intended|correct|right|real|actual|better)\s+"
     r"answer\b|\b(?:cannot|can't)\s+say\s+(?:with\s+(?:any\s+)?(?:confidence|certainty)|for\s+(?:sure|certain)|which)\b|"
-    r"\bboth\s+(?:are|remain|seem|look)\s+(?:equally\s+)?(?:possible|plausible|likely)\b|"
+    r"\bboth\s+(?:are|remain|seem|look|stay)\s+(?:equally\s+)?(?:possible|plausible|likely|on\s+the\s+table|in\s+play|"
+    r"open|viable)\b|\bno\s+longer\s+(?:sure|certain|confident)\b|\bwhich\s+of\s+the\s+two\b|"
     r"无法(?:确定|区分|判断|鉴别)|不能确定|难以(?:确定|区分|鉴别)|[均都皆]有可能|不好说|说不准", I)
 DEFERRAL = re.compile(
     r"\bfurther\s+(?:work-?up|testing|tests|evaluation|investigation|imaging|studies)(?:\s+[\w-]+){0,4}?\s+"
@@ -168,14 +171,14 @@ STATEMENT_FIRST = re.compile(
 STATEMENT_MAKES = re.compile(r"\bmak(?:e|es|ing)\s+(?P<np>.+?)\s+the\s+" + _GRADE + rf"(?:{_SLOT})\b", I)
 # "thus X", "therefore, X" (a bare conclusion)
 STATEMENT_SO = re.compile(r"^\W*(?:(?:so|thus|therefore|hence|ergo|in\s+conclusion|in\s+summary|to\s+conclude|"
-                          r"ultimately|finally|overall)[\s,:]+|(?:因此|所以|故|综上所述?|总之)[，,：:\s]*(?:是|为)?)"
+                          r"ultimately|finally|overall)[\s,:]+|(?:因此|所以|故|综上(?:所述)?|总之)[，,：:\s]*(?:是|为)?)"
                           r"(?P<np>.+)$", I)
 # "X is the most likely diagnosis"
 STATEMENT_LAST = re.compile(
     r"^(?P<np>.+?)\s+(?:is|would\s+be|remains|seems\s+to\s+be|appears\s+to\s+be|must\s+be)\s+"
     r"(?:(?:therefore|thus|hence|clearly|certainly|definitely)\s+)?(?:the|my|our)\s+"
     + _GRADE + rf"(?P<slot>{_SLOT})\b", I)
-STATEMENT_ZH = re.compile(r"^(?:因此|所以|故|综上所述?|总之)?[，,]?(?:最可能的|最终的?|正确的?|最终)?"
+STATEMENT_ZH = re.compile(r"^(?:因此|所以|故|综上(?:所述)?|总之)?[，,]?(?:最可能的|最终的?|正确的?|最终)?"
                           r"(?P<slot>答案|诊断|病因|治疗|首选)(?:是|为|：|:)\s*(?P<np>.+)$")
 # The later of two statements revises the earlier ("actually, …"); the earlier was set aside ("at first …").
 REVISION = re.compile(r"^\W*(?:actually|wait|on\s+reflection|correction|no[,:]|rather|instead|on\s+second\s+thought|"

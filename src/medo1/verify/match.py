@@ -21,7 +21,10 @@ allowed, and only these:
     likely, classic, …), route and setting (oral, intravenous, urgent, surgical, …), or a word of an
     opposite group the reference leaves open (inferior MI for MI; right-sided heart failure);
     any other adjective (by its ending: -al, -ar, -ary, -ic, -ous, -oid, -ive, -ile) makes another
-    entity: "portal hypertension" is not "hypertension", "aplastic anemia" not "anemia";
+    entity: "portal hypertension" is not "hypertension", "aplastic anemia" not "anemia"; so does a
+    prefix joined to its first word ("pre-eclampsia", "post-polio", pseudo-, para-, peri-, neo-) and a
+    head that arises in it or sits on it ("adenocarcinoma arising in Barrett esophagus", "…
+    complicating / superimposed on / in the setting of X");
   - after it, anything but a head that acts on it or only resembles it ("-like", antagonist, inhibitor,
     receptor, antibody, …: "vitamin K antagonist" is not "vitamin K"): it still names the reference as the thing a head noun is about ("right
     coronary artery occlusion" names the artery, "vitamin B12 deficiency" the vitamin), as questions
@@ -33,7 +36,9 @@ A noun before it is not caught ("gallstone pancreatitis" names "pancreatitis"): 
 subtype from another disease without a vocabulary.
 
 Languages: answers are compared within one language. Chinese compares as a phrase of characters
-(characters in another order are another word); a correct answer written in another language than
+(characters in another order are another word); a "…性" word before it that is not a named qualifier
+(`ZH_MODIFIERS`: 急性, 慢性, 原发性, 弥漫性, …) or the prefixes 先兆, 假, 类, 抗 make another entity
+(心源性哮喘 is not 哮喘, 先兆子痫 not 子痫); a correct answer written in another language than
 the reference (心肌梗死 or "infarctus du myocarde" for "myocardial infarction") is not confirmed — it
 counts as not correct — unless the words are the same (drug names). A judge or a trained classifier
 can; `match` cannot without a dictionary.
@@ -87,6 +92,19 @@ several potential possible causal causative responsible leading working best mos
 laparoscopic endoscopic percutaneous robotic open arthroscopic thoracoscopic bedside invasive minimally
 hereditary familial genetic inherited sporadic
 """.split())
+# Chinese qualifiers of course, severity and extent (the Chinese of MODIFIERS): 急性心肌梗死 names 心肌梗死
+ZH_MODIFIERS = set("""
+急性 慢性 亚急性 超急性 原发性 继发性 复发性 反复性 进行性 特发性 遗传性 家族性 先天性 获得性 症状性 无症状性 弥漫性
+局灶性 全身性 系统性 局限性 持续性 一过性 间歇性 散发性 复杂性 单纯性 暴发性 双侧性 单侧性 多发性 典型性 急进性
+""".split())
+_ZH_BEFORE = re.compile(r"(?:无症状|[\u4e00-\u9fff]{1,2})性$|(?:先兆|假|类|抗)$")
+# A prefix joined to the reference's first word makes another word: "pre-eclampsia", "post-polio"
+_JOINED_PREFIX = re.compile(r"(?<![\w-])(?:pre|post|pseudo|para|peri|neo)-$", re.IGNORECASE)
+# A head before the reference that arises in it or sits on it: "adenocarcinoma arising in Barrett esophagus"
+_ARISES_IN = re.compile(r"\b[A-Za-z][\w'-]*,?\s+(?:arising\s+(?:in|from|within)|complicating|superimposed\s+on|"
+                        r"in\s+the\s+setting\s+of|on\s+(?:a\s+)?(?:background|top)\s+of|developing\s+(?:in|from)|"
+                        r"transformed\s+from|progressing\s+from)\s+(?:(?:an?|the|pre-?existing|long-?standing|known|"
+                        r"underlying)\s+)*$", re.IGNORECASE)
 # Words that may follow a reference turned around a preposition and still close it: function words, and generic
 # heads its words qualify ("stenosis of the mitral valve", "fracture of the scaphoid bone").
 _CLOSERS = set("""
@@ -180,7 +198,7 @@ class MatchVerifier:
                     continue  # "X is not as plausible as Y" agrees with "the least likely is X"
                 if (stance or sentence.question or sentence.text in items or inline_list(text)
                         or hedged(segment.text, start, end, reference) or listed(segment.text, start, end, reference)
-                        or (not is_cjk(seg[window[0]].word) and _extends(segment.text, start, end, ref_words))):
+                        or _extends(segment.text, start, end, ref_words, cjk=is_cjk(seg[window[0]].word))):
                     return False
                 named = True
         return named
@@ -306,11 +324,19 @@ def _close(seg: tuple[Token, ...], window: tuple[int, int], content_ref: list[st
     return bool(_TURN.search(raw)) and not (after and after.group(1).lower() not in _CLOSERS)
 
 
-def _extends(text: str, start: int, end: int, ref_words: set[str]) -> bool:
+def _extends(text: str, start: int, end: int, ref_words: set[str], cjk: bool = False) -> bool:
     """Whether an adjective right before text[start:end] that is not a named qualifier makes it a longer,
-    different entity ("portal hypertension" for "hypertension"; see the module docstring), or a head after it
-    makes it what acts on it or resembles it ("vitamin K antagonist", "insulin-like growth factor")."""
+    different entity ("portal hypertension" for "hypertension"; see the module docstring), a prefix joined to
+    it makes another word ("pre-eclampsia" for "eclampsia"), the head before it names what arises in it
+    ("adenocarcinoma arising in Barrett esophagus"), or a head after it makes it what acts on it or resembles
+    it ("vitamin K antagonist", "insulin-like growth factor"). In Chinese: a "…性" word before it that is not a
+    named qualifier, or a prefix (心源性哮喘 for 哮喘, 先兆子痫 for 子痫)."""
+    if cjk:
+        before = text[:start]
+        return bool(_ZH_BEFORE.search(before)) and not any(before[-k:] in ZH_MODIFIERS for k in (2, 3, 4))
     if _ACTS_ON.match(text[end:]) and not _ACTS_ON.search(" " + " ".join(ref_words)):
+        return True
+    if _JOINED_PREFIX.search(text[:start]) or _ARISES_IN.search(text[:start]):
         return True
     before = re.search(r"([A-Za-z][\w'-]*)[ \t]+$", text[:start])
     if before:

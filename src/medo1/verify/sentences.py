@@ -6,7 +6,8 @@ findings that explain it. Only what it commits to may be compared with a referen
 1. the final response only (`medo1.thinking.final_answer_text`; the thinking is never read);
 2. in it, the sentences that commit: the last explicit statement ("the answer is …", "final
    answer: …", "the most likely diagnosis is …", 答案是 …) and the conclusions after it; without
-   one, a closing last sentence that names what the case is ("… This delayed pericarditis is X."); else
+   one, a last line in bold as a whole ("…\n\n**X**"), or a closing last sentence that names what the
+   case is ("… This delayed pericarditis is X."); else
    the conclusions ("most consistent with", "therefore", "points to", "this is …", "the
    first-line therapy is …", 因此 …); without those, every sentence;
 3. those sentences cut into segments, each with a role: `main` (asserted), `rejected` ("not X",
@@ -55,6 +56,8 @@ CONCLUSION = re.compile(
     r"the\s+(?:likely\s+|underlying\s+|most\s+likely\s+)?cause\s+is|suggestive\s+of|characteristic\s+of|"
     r"culprit|causative|responsible|criteria\s+for|classic\s+for|typical\s+of|diagnostic\s+of|hallmark\s+of|"
     r"confident|suggests?)\b|,\s*so\s+|因此|所以|综上|考虑为|首先考虑|符合|提示|最(?:有)?可能|诊断", re.IGNORECASE)
+# The last line of a response, in bold as a whole: "**Fragile X syndrome**"
+_BOLD_LAST = re.compile(r"(?:^|\n)[ \t]*(?:\*\*|__)([^*_\n]+)(?:\*\*|__)[ \t]*[.。]?\s*$")
 _ANSWER_HEADING = re.compile(r"^\W*(?:(?:the\s+)?(?:final|short|my)\s+)?(?:answer|diagnosis|conclusion)s?\W*$|"
                              r"^\W*(?:最终)?(?:答案|诊断|结论)\W*$", re.IGNORECASE)
 # The last sentence of a reasoned answer that names what the case is: "Taken together, this is X", "This
@@ -131,7 +134,8 @@ def _add(out: list[Sentence], text: str, asked: bool, heading: bool) -> None:
 @lru_cache(maxsize=4096)
 def committed_sentences(final: str) -> tuple[Sentence, ...]:
     """The sentences of a final response that carry its committed answer: the last explicit answer
-    statement and any conclusion after it (or the lines under a "Final Answer" heading); else a closing last sentence that names what the case is ("…
+    statement and any conclusion after it (or the lines under a "Final Answer" heading); else a last
+    line in bold as a whole ("…\n\n**X**"); else a closing last sentence that names what the case is ("…
     This triad of X, Y and Z is W."); else every conclusion sentence ("most consistent with",
     "this is …", "she has …"); else every sentence."""
     found = sentences(final)
@@ -144,6 +148,10 @@ def committed_sentences(final: str) -> tuple[Sentence, ...]:
     if stated:
         last = stated[-1]
         return (found[last],) + tuple(s for s in found[last + 1:] if CONCLUSION.search(s.text))
+    bold = _BOLD_LAST.search(final)
+    if bold and len(found) > (closing := len(sentences(bold.group(1)))) > 0:
+        # "…reasoning…\n\n**Fragile X syndrome**": a closing line in bold as a whole answers
+        return found[len(found) - closing:]
     if len(found) > 1 and CLOSING.match(found[-1].text):
         return (found[-1],)  # "… This triad of X, Y and Z is Plummer-Vinson syndrome."
     cued = tuple(s for s in found if CONCLUSION.search(s.text) or WEAK_CONCLUSION.search(s.text) or states(s.text))

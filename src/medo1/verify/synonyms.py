@@ -42,6 +42,10 @@ GROUPS: tuple[tuple[str, ...], ...] = (
     ("thiamine", "vitamin b1"), ("riboflavin", "vitamin b2"), ("niacin", "vitamin b3", "nicotinic acid"),
     ("pyridoxine", "vitamin b6"), ("cobalamin", "vitamin b12", "cyanocobalamin"), ("folate", "folic acid"),
     ("ascorbic acid", "vitamin c"), ("aspirin", "acetylsalicylic acid"),
+    ("buerger disease", "buerger's disease", "thromboangiitis obliterans"),
+    ("hyaline membrane disease", "neonatal respiratory distress syndrome", "infant respiratory distress syndrome",
+     "respiratory distress syndrome of the newborn"),
+    ("epidural", "extradural"), ("ultrasonography", "ultrasound", "sonography"),
     ("toxicity", "poisoning", "overdose", "intoxication"),
 )
 

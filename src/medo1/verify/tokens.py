@@ -53,6 +53,7 @@ SPELLINGS = {
     "salbutamol": "albuterol", "frusemide": "furosemide", "lignocaine": "lidocaine", "pethidine": "meperidine",
     "glibenclamide": "glyburide", "ciclosporin": "cyclosporine", "cyclosporin": "cyclosporine",
     "rifampicin": "rifampin", "aciclovir": "acyclovir", "amoxycillin": "amoxicillin", "tumour": "tumor",
+    "suxamethonium": "succinylcholine",
 }
 _BRITISH = [(re.compile(p), r) for p, r in [
     (r"^(h|an|isch|leuk|hyperk|hypok|hypercalc|hypocalc|hyperglyc|hypoglyc|sept|ur|bacter|vir|tox)aem", r"\1em"),
