@@ -100,12 +100,12 @@ def test_match_verifier_meets_the_targets_on_the_labelled_set():
 # "the match verifier"), short of the 0.97 the tuned rows reach: rules miss new phrasings of near misses and
 # doubts. These floors are the figures measured when the round was written: a change that loses ground on
 # text it never saw fails here. Per kind they are reported, not asserted (a few rows each).
-HELD_OUT_TARGETS = {"precision": 0.88, "uncommitted": 0.06, "near miss": 0.24, "short correct": 0.86,
-                    "long correct": 0.83}
+HELD_OUT_TARGETS = {"precision": 0.91, "uncommitted": 0.04, "near miss": 0.13, "short correct": 0.71,
+                    "long correct": 0.77}
 
 
 def test_match_verifier_on_the_held_out_rows():
-    """The rows written after the rules (ids "held6…"), never tuned on, measured apart."""
+    """The rows written after the rules (ids "held8…"), never tuned on, measured apart."""
     report = asyncio.run(evaluate_verifier(MatchVerifier(), read_jsonl(VERIFIER_LABELS, LabeledVerdict)))
     held = _groups(report, "held-out")
     assert sum(held.values(), Agreement()).precision >= HELD_OUT_TARGETS["precision"]
@@ -322,6 +322,14 @@ NOT_COMMITTED = [
     ("Tearing pain points to aortic dissection; an acute coronary syndrome fits the troponin. Both remain on the "
      "table.", "Aortic dissection", "hedge"),
     ("Fluid restriction is inappropriate here.", "Fluid restriction", "negation"),
+    ("不应选用华法林。", "华法林", "negation"),
+    # another candidate left open after the answer, the answer held back or withdrawn
+    ("Myocardial infarction. Pulmonary embolism is also possible.", MI, "hedge"),
+    ("MI. Pericarditis would fit too.", MI, "hedge"),
+    ("Probably myocardial infarction, but I'd want a troponin before committing.", MI, "hedge"),
+    ("初步诊断为心肌梗死。因此我收回上述结论，更倾向于肺栓塞。", MI_ZH, "hedge"),
+    ("Myocardial infarction, pulmonary embolism and aortic dissection would all fit this pain.", MI, "hedge"),
+    ("Myocardial infarction is the textbook answer here, but I'll go with pericarditis instead.", MI, None),
     # no final answer at all
     ("<think>The pain radiates to the arm; myocardial infarction", MI, "no_answer"),
     ("## Thinking\n\nST elevation in II, III, aVF: myocardial infarction", MI, "no_answer"),
@@ -364,6 +372,8 @@ def test_match_does_not_reward_answers_that_do_not_commit(response, reference, r
     ("诊断：心源性哮喘。", "哮喘"),  # a "…性" word that is not a named qualifier
     ("诊断为病毒性心肌炎。", "心肌炎"),
     ("先兆子痫。", "子痫"),
+    ("Answer: subcutaneous emphysema", "Emphysema"),  # a site, not a route
+    ("Post-treatment Lyme disease syndrome.", "Lyme disease"),  # a prefix joined to the word before it
 ])
 def test_match_near_misses_of_one_word_or_one_entity(response, reference):
     assert MatchVerifier().check(response, reference) is False
@@ -428,6 +438,19 @@ def test_match_near_misses_of_one_word_or_one_entity(response, reference):
     ("Acute extradural haematoma.", "Epidural hematoma"),
     ("Suxamethonium.", "Succinylcholine"),
     ("Thromboangiitis obliterans.", "Buerger disease"),
+    ("Constrictive pericarditis, rather than restrictive cardiomyopathy. The pericardium is thickened and calcified.",
+     "Constrictive pericarditis"),  # the answer first, then its explanation
+    ("HCM. The murmur gets louder with Valsalva.", "Hypertrophic cardiomyopathy"),
+    ("## Most likely organism\n\n*Staphylococcus aureus*", "Staphylococcus aureus"),  # a heading that names the slot
+    ("The diagnosis is infective endocarditis, right-sided in this case.", "Infective endocarditis"),
+    ("The diagnosis is Hirschsprung disease, to be confirmed by a rectal biopsy showing absent ganglion cells.",
+     "Hirschsprung disease"),
+    ("Every element of the ABCDE rule is present. The picture is that of melanoma. An excisional biopsy is the next "
+     "step.", "Melanoma"),
+    ("MI. PE could also explain the pain, but the D-dimer is normal.", MI),  # an alternative dismissed
+    ("血糖22.6 mmol/L，尿酮体强阳性。本例应诊断为糖尿病酮症酸中毒（DKA）。", "糖尿病酮症酸中毒"),
+    ("答案：慢阻肺。", "慢性阻塞性肺疾病"),
+    ("Von Gierke disease.", "Glucose-6-phosphatase deficiency"),
 ])
 def test_match_still_rewards_a_committed_answer(response, reference):
     assert MatchVerifier().check(response, reference) is True
@@ -751,10 +774,10 @@ def test_verifier_eval_counts_any_verifier_exception_as_an_error_and_goes_on():
 def test_verifier_eval_shows_the_held_out_rows_and_the_groups_apart(tmp_path):
     rows = [{"id": "list-01", "response": "MI, PE and dissection.", "reference": MI, "label": False, "kind": "list"},
             {"id": "committed-01", "response": "**MI**", "reference": MI, "label": True, "kind": "committed"},
-            {"id": "held6a-list-01", "response": "MI plus PE.", "reference": MI, "label": False, "kind": "list"},
-            {"id": "held6a-committed-01", "response": "Final answer: MI", "reference": MI, "label": True,
+            {"id": "held8a-list-01", "response": "MI plus PE.", "reference": MI, "label": False, "kind": "list"},
+            {"id": "held8a-committed-01", "response": "Final answer: MI", "reference": MI, "label": True,
              "kind": "committed"},
-            {"id": "held6a-long-01", "response": LONG_COMMIT, "reference": "Hypermagnesemia", "label": True,
+            {"id": "held8a-long-01", "response": LONG_COMMIT, "reference": "Hypermagnesemia", "label": True,
              "kind": "long_commit"}]
     labeled = tmp_path / "labeled.jsonl"
     labeled.write_text("".join(json.dumps(row) + "\n" for row in rows))
@@ -762,7 +785,7 @@ def test_verifier_eval_shows_the_held_out_rows_and_the_groups_apart(tmp_path):
     result = CliRunner().invoke(app, ["verifier-eval", "--labeled", str(labeled), "--out", str(out)])
     assert result.exit_code == 0, result.output
     text = result.output
-    assert "held-out rows (ids held6…, written after the rules):" in text
+    assert "held-out rows (ids held8…, written after the rules):" in text
     held = text[text.index("held-out rows"):]
     assert [line.split()[:2] for line in held.splitlines()[1:4]] == [["committed", "1"], ["list", "1"],
                                                                       ["long_commit", "1"]]

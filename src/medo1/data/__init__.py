@@ -11,8 +11,8 @@ ones) and carry `meta.expect == "rule_filtered"`, so a demo run shows the funnel
 
 `VERIFIER_LABELS` (verifier_labels.jsonl): final responses with a reference answer and a human
 label (is it correct?), each with a `kind` naming the case it tests. The rows came in rounds: each
-round's rows ("held-", "held2-" … "held5-") were written blind, after the `match` rules of the day,
-measured, and only then tuned on; the latest round's ("held6a-", "held6b-") never were, so
+round's rows ("held-", "held2-" … "held7-") were written blind, after the `match` rules of the day,
+measured, and only then tuned on; the latest round's ("held8a-", "held8b-") never were, so
 `medo1 verifier-eval` reports them apart as the held-out rows. The run report measures `match` on it.
 """
 

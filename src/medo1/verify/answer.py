@@ -13,8 +13,10 @@ A response does not commit to one answer — `uncommitted` names why — when it
     and, commas, semicolons, plus, "as well as", 、和与及 ("MI, PE and dissection", "MI plus PE") —
     or names them as such ("the differential includes …", "several conditions"): "list";
     joins them by or / vs / "/" (或, 还是), makes its answer only possible ("could be", "consider",
-    可能是), weighs it, doubts it with or after it ("I cannot be confident", "Y could equally account for
-    it", 无法确定), or gives none and defers ("further workup is needed", "pending …"): "hedge";
+    可能是), weighs it, doubts or withdraws it with or after it ("I cannot be confident", "Y could equally
+    account for it", 无法确定, 收回), leaves another candidate open after it ("PE is also possible", with
+    no "but" / "not" to dismiss it), holds it back ("… before committing"), or gives none and defers
+    ("further workup is needed", "pending …"): "hedge";
     only asks ("Is it MI?", 是心肌梗死吗): "question"; only negates ("MI is absent", "I doubt it is
     MI", 排除心肌梗死): "negation".
 A yes/no answer ("No, …") commits; a range ("5-10 mg") needs the reference to judge.
@@ -84,8 +86,10 @@ def uncommitted(final_response: str | None) -> str | None:
         return "list"
     committed = committed_sentences(final)
     first = found.index(committed[0]) if committed else 0  # committed sentences come in order
-    if any(cues.DOUBT.search(s.text) for s in found[first:]):
+    if any(cues.DOUBT.search(s.text) or cues.WITHDRAWN.search(s.text) for s in found[first:]):
         return "hedge"  # "The most likely diagnosis is X. … I cannot be confident without a biopsy."
+    if any(cues.ALTERNATIVE.search(s.text) and not cues.CONTRAST.search(s.text) for s in found[first:]):
+        return "hedge"  # "MI. PE is also possible.": another candidate left open
     reasons: list[str] = []
     for sentence in committed:
         reason, answered = _sentence_reason(sentence)

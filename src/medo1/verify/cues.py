@@ -35,7 +35,7 @@ NEGATION_WORDS = (
     r"unless|if|when|during|until)\b)[a-z])|incorrect|wrong|doubtful|" + _DOUBT +
     r"(?:s|ed|ing)?|false|untrue|discard\w*|"
     r"dismiss\w*|eliminat\w*|inconsistent|rejected|refut\w*|disprov\w*")
-NEGATION_ZH = r"不是|并非|并不是|不像|不考虑|排除|没有|否认|不支持|不符合|不太可能|不可能|未见|而非|而不是"
+NEGATION_ZH = r"不是|并非|并不是|不像|不考虑|排除|没有|否认|不支持|不符合|不太可能|不可能|未见|而非|而不是|不应|不宜|禁用|忌用"
 NEGATION = re.compile(rf"\b(?:{NEGATION_WORDS})\b|{NEGATION_ZH}", I)
 _NEAR = r"(?:\W+\w+){0,6}\W*$"  # the rest of the clause, up to six words
 # before what it negates: "no evidence of X", "I doubt it is X", "not X"; 不是X, 非X (a prefix)
@@ -44,7 +44,7 @@ NEGATED_BEFORE = re.compile(
     r"(?:\b(?:not|n't)\s+(?:true|the\s+case|correct|right|accurate)|\bfalse|\buntrue|\bincorrect|\bwrong|"
     r"\bunlikely|\bimprobable|" + _DOUBT + r"\w*)\s+(?:to\s+say\s+)?(?:that|whether|if)\b" + _NEAR + "|"
     r"\bno\s+(?:evidence|sign|signs|indication|suggestion|features?|reason)\s+(?:of|for|that|to)\b" + _NEAR + "|"
-    r"(?:不是|并非|并不是|不像|不考虑|排除了?|无|没有|否认|不支持|不符合|不太可能是?|不可能是?|未见|而非|而不是)"
+    r"(?:不是|并非|并不是|不像|不考虑|排除了?|无|没有|否认|不支持|不符合|不太可能是?|不可能是?|未见|而非|而不是|不应|不宜|禁用|忌用)"
     r"[^，,。；;]{0,4}$|非$", I)
 # after what it negates: "X is absent", "X was ruled out", "X: unlikely", "X (excluded)"; X可能性小, X除外
 NEGATED_AFTER = re.compile(
@@ -89,7 +89,21 @@ DOUBT = re.compile(
     r"answer\b|\b(?:cannot|can't)\s+say\s+(?:with\s+(?:any\s+)?(?:confidence|certainty)|for\s+(?:sure|certain)|which)\b|"
     r"\bboth\s+(?:are|remain|seem|look|stay)\s+(?:equally\s+)?(?:possible|plausible|likely|on\s+the\s+table|in\s+play|"
     r"open|viable)\b|\bno\s+longer\s+(?:sure|certain|confident)\b|\bwhich\s+of\s+the\s+two\b|"
+    r"\bbefore\s+(?:committing|saying\s+so|being\s+(?:sure|certain)|settling|concluding|deciding|"
+    r"i\s+(?:commit|decide|conclude))\b|"
     r"无法(?:确定|区分|判断|鉴别)|不能确定|难以(?:确定|区分|鉴别)|[均都皆]有可能|不好说|说不准", I)
+# Another candidate left open after the answer, said without a contrast: "MI. PE is also possible.", "Pericarditis
+# would fit too", 也可能是X (but "PE could also explain the pain, but the D-dimer is normal" dismisses it)
+ALTERNATIVE = re.compile(
+    r"\b(?:is|are|remains?|seems?)\s+(?:also|equally|another|an\s+alternative)\s+(?:\w+\s+)?(?:possible|possibility|"
+    r"plausible|likely|option|candidate|consideration|contender)\b|"
+    r"\b(?:could|might|may)\s+(?:also|equally|just\s+as\s+well)\s+(?:\w+\s+)?(?:be|fit|explain|account|cause|"
+    r"produce|give)\b|\b(?:would|could|might|may)\s+(?:fit|work|explain\s+(?:this|it|the\s+\w+))\s+(?:too|as\s+well)\b|"
+    r"\banother\s+(?:option|possibility|candidate|contender)\b|也(?:有)?可能|亦可能|也(?:需|要|应)考虑", I)
+CONTRAST = re.compile(r"\b(?:but|however|although|though|yet|not|no|never|unlikely|less|against|unlike|rather|without|"
+                      r"lacks?|absent|argues?|excludes?|excluded|ruled|wrong)\b|\w+n't\b|但|然而|不|无|未|排除", I)
+# Withdrawing an answer, or giving it only for now: "I withdraw that conclusion", 收回上述结论, 初步诊断为 …
+WITHDRAWN = re.compile(r"\b(?:withdraw|retract|take\s+back)\b|收回|撤回", I)
 DEFERRAL = re.compile(
     r"\bfurther\s+(?:work-?up|testing|tests|evaluation|investigation|imaging|studies)(?:\s+[\w-]+){0,4}?\s+"
     r"(?:is|are|would\s+be|will\s+be)\s+(?:needed|required|necessary|warranted)|"
@@ -101,7 +115,7 @@ DEFERRAL = re.compile(
     r"\b(?:would|will)\s+(?:help\s+)?(?:distinguish|differentiate|tell\s+apart)\b|"
     r"\btell\s+(?:them|the\s+two|these|those)\s+apart\b|\b(?:answer|diagnosis)\s+cannot\s+be\b|"
     r"\bcannot\s+say\s+which\b|\bremains\s+(?:uncertain|unclear)\b|\bnot\s+clear\s+from\b|"
-    r"待(?:排除|查|定)|需(?:要)?进一步|尚不能确定|无法确定|取决于", I)
+    r"待(?:排除|查|定)|待[^。；;]{1,20}?(?:证实|确认|明确|确诊)|需(?:要)?进一步|尚不能确定|无法确定|取决于", I)
 
 # ---------------------------------------------------------------- several candidates
 
@@ -109,7 +123,7 @@ DEFERRAL = re.compile(
 OR = (r"(?:\bor\b|\bvs\b\.?|\bversus\b|\band/or\b|或者?|还是|(?<!\bmg)(?<!\bmcg)(?<!\bml)(?<!\bU)(?<!\bunits)/"
       r"(?!(?:kg|min|h|hr|hour|day|d|dl|l|ml|m2|mmol|mol|s|sec|week|wk|24\s*h)\b))")
 # a refinement after a comma, not another item ("Mobitz type II", "posterior limb", "M3 subtype")
-REFINES = re.compile(r"\b(?:type|subtype|variant|form|limb|segment|stage|grade|class|pattern|lobe|branch|division|"
+REFINES = re.compile(r"\b(?:right|left)-sided\b|\bin\s+this\s+(?:case|patient)\b|\b(?:type|subtype|variant|form|limb|segment|stage|grade|class|pattern|lobe|branch|division|"
                      r"portion|part|region|phase|variety|kind)\b|型|期|级", I)
 _JOINERS = (r"\s*(?:,|;|&|、|，|；)\s*(?:and\s+|or\s+|plus\s+|和|与|或者?)?|\s+\+\s+|\s+(?:and|plus|or|and/or|vs\.?|"
             r"versus|as\s+well\s+as|along\s+with|together\s+with|in\s+addition\s+to|combined\s+with)\s+|\s*/\s*|"
@@ -133,7 +147,7 @@ VERB = re.compile(
     r"obtain|order|check|consider|refer|admit|continue|stop|avoid|prescribe|use|add|switch|initiate|arrange|"
     r"monitor|repeat|measure|send|reassure|observe|schedule|treat|manage|fit|match|explain|argues?|lacks?|"
     r"helps?|distinguish|differentiate|rules?|ruled|excluded|likely|unlikely|possible|consistent|compatible|"
-    r"raises?|leans?|thinks?|think|looks?|sounds?|comes?|lies|arises?|needs?|stems?|follows?|"
+    r"raises?|leans?|thinks?|think|looks?|sounds?|comes?|lies|arises?|needs?|stems?|follows?|gets?|got|becomes?|became|"
     r"characteristic|typical|classic|suggestive|diagnostic|indicative)\b|是|为|有|可|应|需|诱发|引起|导致|所致|继发|伴|"
     r"合并|出现|表现|提示|符合|考虑|给予|治疗|进行|行", I)
 # Several candidates named as such.
@@ -148,12 +162,13 @@ CANDIDATES = re.compile(
     r"causes|possibilities|etiologies|disorders|diseases|entities)\b|\b(?:diagnoses|causes|options|organisms|"
     r"possibilities|considerations|etiologies|answers)"
     r"\s*[:：]|(?<!\bis\s)(?<!\bare\s)(?<!\bwas\s)(?<!\bbe\s)\bboth\s+[\w\s'-]{1,40}?\s+and\b|"
-    r"\bone\s+of\s+(?:the\s+)?(?:following|these|them)\b|"
+    r"\bone\s+of\s+(?:the\s+)?(?:following|these|them)\b|\b(?:would|could|can|may|might|do)\s+all\s+(?:fit|explain|"
+    r"account|cause|produce|present|be)\b|\b(?:each|any)\s+of\s+(?:these|them|the\s+\w+)\s+(?:could|might|may|would)\b|"
     r"鉴别诊断|之一|两者|均有可能", I)
 
 # ---------------------------------------------------------------- answer statements and chains
 
-_SLOT = (r"answer|diagnosis|dx|option|choice|cause|etiology|aetiology|organism|pathogen|culprit|treatment|"
+SLOT = (r"answer|diagnosis|dx|option|choice|cause|etiology|aetiology|organism|pathogen|culprit|treatment|"
          r"management|(?:pharmaco)?therapy|drug|medication|test|investigation|step|mechanism|finding|lesion|site|location|"
          r"structure|nerve|artery|enzyme|agent|vessel|type|condition|disease|disorder|anticoagulant|antibiotic|"
          r"procedure|intervention|imaging|study|hormone|tumou?r|complication|explanation")
@@ -164,11 +179,11 @@ _GRADE = (r"(?:(?:final|correct|best|right|most|more|likely|probable|definitive|
 # "the most likely diagnosis (in this patient) is X", "final answer: X", "so, the answer is X"
 STATEMENT_FIRST = re.compile(
     r"^\W*(?:(?:so|thus|therefore|hence|overall|in\s+conclusion|in\s+summary|to\s+conclude|ultimately|finally)"
-    r"[\s,:]+)?(?:the\s+|my\s+|our\s+|his\s+|her\s+|its\s+|their\s+)?" + _GRADE + rf"(?P<slot>{_SLOT})s?\b"
+    r"[\s,:]+)?(?:the\s+|my\s+|our\s+|his\s+|her\s+|its\s+|their\s+)?" + _GRADE + rf"(?P<slot>{SLOT})s?\b"
     r"(?:\s+(?!is\b|would\b|will\b|remains\b)[\w'-]+){0,5}?(?:\s+(?:is|would\s+be|will\s+be|remains|must\s+be|"
     r"should\s+be)\b|\s*[:=]|\s+[-–—])\s*(?P<np>.*)$", I)
 # "the findings make X the most likely diagnosis"
-STATEMENT_MAKES = re.compile(r"\bmak(?:e|es|ing)\s+(?P<np>.+?)\s+the\s+" + _GRADE + rf"(?:{_SLOT})\b", I)
+STATEMENT_MAKES = re.compile(r"\bmak(?:e|es|ing)\s+(?P<np>.+?)\s+the\s+" + _GRADE + rf"(?:{SLOT})\b", I)
 # "thus X", "therefore, X" (a bare conclusion)
 STATEMENT_SO = re.compile(r"^\W*(?:(?:so|thus|therefore|hence|ergo|in\s+conclusion|in\s+summary|to\s+conclude|"
                           r"ultimately|finally|overall)[\s,:]+|(?:因此|所以|故|综上(?:所述)?|总之)[，,：:\s]*(?:是|为)?)"
@@ -177,14 +192,15 @@ STATEMENT_SO = re.compile(r"^\W*(?:(?:so|thus|therefore|hence|ergo|in\s+conclusi
 STATEMENT_LAST = re.compile(
     r"^(?P<np>.+?)\s+(?:is|would\s+be|remains|seems\s+to\s+be|appears\s+to\s+be|must\s+be)\s+"
     r"(?:(?:therefore|thus|hence|clearly|certainly|definitely)\s+)?(?:the|my|our)\s+"
-    + _GRADE + rf"(?P<slot>{_SLOT})\b", I)
-STATEMENT_ZH = re.compile(r"^(?:因此|所以|故|综上(?:所述)?|总之)?[，,]?(?:最可能的|最终的?|正确的?|最终)?"
+    + _GRADE + rf"(?P<slot>{SLOT})\b", I)
+STATEMENT_ZH = re.compile(r"^(?:因此|所以|故|综上(?:所述)?|总之)?[，,]?(?:本例|该患者|此例|患者)?(?:应|可|当)?"
+                          r"(?:最可能的|最终的?|正确的?|最终)?"
                           r"(?P<slot>答案|诊断|病因|治疗|首选)(?:是|为|：|:)\s*(?P<np>.+)$")
 # The later of two statements revises the earlier ("actually, …"); the earlier was set aside ("at first …").
 REVISION = re.compile(r"^\W*(?:actually|wait|on\s+reflection|correction|no[,:]|rather|instead|on\s+second\s+thought|"
                       r"however|but|on\s+closer|re-?considering|after\s+reconsidering|更正|不对|实际上|其实)", I)
 SUPERSEDED = re.compile(r"\b(?:initially|at\s+first|first\s+thought|seemed|i\s+thought|was\s+(?:thought|considered)|"
-                        r"previously|earlier)\b|起初|最初|一开始", I)
+                        r"previously|earlier|preliminary|provisionally)\b|起初|最初|一开始|初步", I)
 # A "least likely" / "except" question: the answer is the one the response says does not fit.
 INVERTED = re.compile(r"\bleast\s+(?:likely|probable|plausible|common|consistent|associated)\b|\bexception\b|"
                       r"\bexcept\b|\bnot\s+(?:a\s+)?(?:cause|feature|associated|seen|found|true)\b|最不可能|除外的是|不属于", I)

@@ -22,7 +22,8 @@ allowed, and only these:
     opposite group the reference leaves open (inferior MI for MI; right-sided heart failure);
     any other adjective (by its ending: -al, -ar, -ary, -ic, -ous, -oid, -ive, -ile) makes another
     entity: "portal hypertension" is not "hypertension", "aplastic anemia" not "anemia"; so does a
-    prefix joined to its first word ("pre-eclampsia", "post-polio", pseudo-, para-, peri-, neo-) and a
+    prefix joined to its first word or to the word before it ("pre-eclampsia", "post-treatment Lyme
+    disease"; pre-, post-, pseudo-, para-, peri-, neo-) and a
     head that arises in it or sits on it ("adenocarcinoma arising in Barrett esophagus", "…
     complicating / superimposed on / in the setting of X");
   - after it, anything but a head that acts on it or only resembles it ("-like", antagonist, inhibitor,
@@ -84,7 +85,7 @@ atypical likely probable presumed presumptive definite definitive true simple un
 diffuse focal generalized localized small large minor major advanced fulminant overt clinical subclinical
 symptomatic asymptomatic idiopathic essential significant critical impending ongoing active new recent persistent
 transient intermittent progressive final correct underlying actual real overall unifying specific particular
-oral intravenous intramuscular topical subcutaneous inhaled sublingual rectal intranasal nebulized parenteral
+oral intravenous intramuscular topical inhaled sublingual rectal intranasal nebulized parenteral
 enteral transdermal local systemic medical surgical conservative supportive emergent emergency urgent immediate
 elective prompt aggressive empiric empirical prophylactic therapeutic diagnostic regular standard usual normal
 continuous daily single additional appropriate initial total partial complete incomplete primary general
@@ -98,8 +99,9 @@ ZH_MODIFIERS = set("""
 局灶性 全身性 系统性 局限性 持续性 一过性 间歇性 散发性 复杂性 单纯性 暴发性 双侧性 单侧性 多发性 典型性 急进性
 """.split())
 _ZH_BEFORE = re.compile(r"(?:无症状|[\u4e00-\u9fff]{1,2})性$|(?:先兆|假|类|抗)$")
-# A prefix joined to the reference's first word makes another word: "pre-eclampsia", "post-polio"
-_JOINED_PREFIX = re.compile(r"(?<![\w-])(?:pre|post|pseudo|para|peri|neo)-$", re.IGNORECASE)
+# A prefix joined to the reference's first word, or to a word right before it, makes another entity:
+# "pre-eclampsia", "post-polio", "post-treatment Lyme disease syndrome"
+_JOINED_PREFIX = re.compile(r"(?<![\w-])(?:pre|post|pseudo|para|peri|neo)-(?:[A-Za-z]+[ \t]+)?$", re.IGNORECASE)
 # A head before the reference that arises in it or sits on it: "adenocarcinoma arising in Barrett esophagus"
 _ARISES_IN = re.compile(r"\b[A-Za-z][\w'-]*,?\s+(?:arising\s+(?:in|from|within)|complicating|superimposed\s+on|"
                         r"in\s+the\s+setting\s+of|on\s+(?:a\s+)?(?:background|top)\s+of|developing\s+(?:in|from)|"

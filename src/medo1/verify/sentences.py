@@ -6,8 +6,9 @@ findings that explain it. Only what it commits to may be compared with a referen
 1. the final response only (`medo1.thinking.final_answer_text`; the thinking is never read);
 2. in it, the sentences that commit: the last explicit statement ("the answer is …", "final
    answer: …", "the most likely diagnosis is …", 答案是 …) and the conclusions after it; without
-   one, a last line in bold as a whole ("…\n\n**X**"), or a closing last sentence that names what the
-   case is ("… This delayed pericarditis is X."); else
+   one, a last line in bold as a whole ("…\n\n**X**"), a bare first sentence before its explanation
+   ("X. The murmur …"), or a closing last sentence that names what the case is ("… This delayed
+   pericarditis is X."); else
    the conclusions ("most consistent with", "therefore", "points to", "this is …", "the
    first-line therapy is …", 因此 …); without those, every sentence;
 3. those sentences cut into segments, each with a role: `main` (asserted), `rejected` ("not X",
@@ -55,10 +56,11 @@ CONCLUSION = re.compile(
     r"best\s+(?:initial\s+|next\s+)?(?:step|test|treatment|management)|treatment\s+is|management\s+is|"
     r"the\s+(?:likely\s+|underlying\s+|most\s+likely\s+)?cause\s+is|suggestive\s+of|characteristic\s+of|"
     r"culprit|causative|responsible|criteria\s+for|classic\s+for|typical\s+of|diagnostic\s+of|hallmark\s+of|"
-    r"confident|suggests?)\b|,\s*so\s+|因此|所以|综上|考虑为|首先考虑|符合|提示|最(?:有)?可能|诊断", re.IGNORECASE)
+    r"confident|suggests?|is\s+that\s+of)\b|,\s*so\s+|因此|所以|综上|考虑为|首先考虑|符合|提示|最(?:有)?可能|诊断", re.IGNORECASE)
 # The last line of a response, in bold as a whole: "**Fragile X syndrome**"
 _BOLD_LAST = re.compile(r"(?:^|\n)[ \t]*(?:\*\*|__)([^*_\n]+)(?:\*\*|__)[ \t]*[.。]?\s*$")
-_ANSWER_HEADING = re.compile(r"^\W*(?:(?:the\s+)?(?:final|short|my)\s+)?(?:answer|diagnosis|conclusion)s?\W*$|"
+_ANSWER_HEADING = re.compile(r"^\W*(?:(?:the\s+)?(?:final|short|my|most\s+likely|likely|probable|best|correct)\s+)?"
+                             rf"(?:answer|diagnosis|conclusion|{cues.SLOT})s?\W*$|"
                              r"^\W*(?:最终)?(?:答案|诊断|结论)\W*$", re.IGNORECASE)
 # The last sentence of a reasoned answer that names what the case is: "Taken together, this is X", "This
 # delayed pericarditis is X", "The agent … is X".
@@ -135,7 +137,8 @@ def _add(out: list[Sentence], text: str, asked: bool, heading: bool) -> None:
 def committed_sentences(final: str) -> tuple[Sentence, ...]:
     """The sentences of a final response that carry its committed answer: the last explicit answer
     statement and any conclusion after it (or the lines under a "Final Answer" heading); else a last
-    line in bold as a whole ("…\n\n**X**"); else a closing last sentence that names what the case is ("…
+    line in bold as a whole ("…\n\n**X**"); else a first sentence that is a bare noun phrase before its
+    explanation ("X, rather than Y. The pericardium is …"); else a closing last sentence that names what the case is ("…
     This triad of X, Y and Z is W."); else every conclusion sentence ("most consistent with",
     "this is …", "she has …"); else every sentence."""
     found = sentences(final)
@@ -152,10 +155,19 @@ def committed_sentences(final: str) -> tuple[Sentence, ...]:
     if bold and len(found) > (closing := len(sentences(bold.group(1)))) > 0:
         # "…reasoning…\n\n**Fragile X syndrome**": a closing line in bold as a whole answers
         return found[len(found) - closing:]
+    if len(found) > 1 and _bare_answer(found[0]) and not _bare_answer(found[1]):
+        return found[:1]  # "Constrictive pericarditis, rather than restrictive cardiomyopathy. The pericardium …"
     if len(found) > 1 and CLOSING.match(found[-1].text):
         return (found[-1],)  # "… This triad of X, Y and Z is Plummer-Vinson syndrome."
     cued = tuple(s for s in found if CONCLUSION.search(s.text) or WEAK_CONCLUSION.search(s.text) or states(s.text))
     return cued or found
+
+
+def _bare_answer(sentence: Sentence) -> bool:
+    """A first sentence that is a short noun phrase, no verb: the answer given before its explanation."""
+    words = sentence.text.split()
+    return (not sentence.heading and not sentence.question and 0 < len(words) <= 8
+            and not cues.VERB.search(sentence.text) and not any(w.endswith("ed") for w in words[1:]))
 
 
 def states(text: str) -> bool:
@@ -177,7 +189,7 @@ _JOINT = re.compile(
     r"(?P<rejected>,\s*(?:not|and\s+not|no)\s+|\s+(?:rather\s+than|instead\s+of)\s+|\s+and\s+not\s+|"
     r"[，,]?\s*(?:而非|而不是)|[，,](?=[^，,。；;]{1,30}?(?:不符合|不支持|不考虑|可以?排除|已排除|不像)))|"
     r"(?P<than>\s+than\s+)|"
-    r"(?P<explanation>,\s*(?:which|given|because|since|as|due\s+to\s+the|based\s+on)\s+|"
+    r"(?P<explanation>,\s*(?:which|given|because|since|as|due\s+to\s+the|based\s+on|(?:to\s+be\s+|as\s+)?confirmed\s+by)\s+|"
     r"\s+(?:given|because|since)\s+|[，,]\s*(?:因为|由于|鉴于))|"
     r"(?P<so>,\s*(?:so|therefore|thus|hence)\s+|[，,]\s*(?:所以|因此|故|而是)|而是)",
     re.IGNORECASE)
@@ -249,4 +261,5 @@ _COMMITS = re.compile(
     rf"\b{ANSWER_WORD}\b|\bmost\s+likely\b|\bmore\s+likely\b|\bbest\s+(?:explain|fit)|\bpoints?\s+to\b|"
     r"\bindicat|\bconsistent\s+with\b|\bmakes?\s+|\bmeans\s+|\bthis\s+is\b|\bit\s+is\b|"
     r"\bthe\s+(?:real|actual|true)\b|\bof\s+choice\b|\bfits?\s+better\b|\bbetter\s+(?:fit|explain)|"
+    r"\binstead\b(?!\s+of)|\b(?:i'll|i\s+will|i'd|i\s+would|we'll)\s+(?:go|choose|pick|opt|settle)\b|"
     r"诊断|答案|更(?:符合|可能)|考虑为", re.IGNORECASE)

@@ -45,7 +45,9 @@ GROUPS: tuple[tuple[str, ...], ...] = (
     ("buerger disease", "buerger's disease", "thromboangiitis obliterans"),
     ("hyaline membrane disease", "neonatal respiratory distress syndrome", "infant respiratory distress syndrome",
      "respiratory distress syndrome of the newborn"),
-    ("epidural", "extradural"), ("ultrasonography", "ultrasound", "sonography"),
+    ("glucose-6-phosphatase deficiency", "von gierke disease", "von gierke's disease",
+     "glycogen storage disease type ia", "glycogen storage disease type i"),
+    ("慢性阻塞性肺疾病", "慢阻肺"), ("epidural", "extradural"), ("ultrasonography", "ultrasound", "sonography"),
     ("toxicity", "poisoning", "overdose", "intoxication"),
 )
 

@@ -26,7 +26,7 @@ ABBREVIATIONS = {
     "mi": "myocardial infarction", "copd": "chronic obstructive pulmonary disease", "dm": "diabetes mellitus",
     "htn": "hypertension", "tb": "tuberculosis", "uti": "urinary tract infection", "dvt": "deep vein thrombosis",
     "chf": "congestive heart failure", "ckd": "chronic kidney disease", "aki": "acute kidney injury",
-    "ards": "acute respiratory distress syndrome", "sle": "systemic lupus erythematosus",
+    "ards": "acute respiratory distress syndrome", "hcm": "hypertrophic cardiomyopathy", "sle": "systemic lupus erythematosus",
     "ra": "rheumatoid arthritis", "ms": "multiple sclerosis", "gerd": "gastroesophageal reflux disease",
     "ibd": "inflammatory bowel disease", "cad": "coronary artery disease", "dka": "diabetic ketoacidosis",
     "pe": "pulmonary embolism", "af": "atrial fibrillation", "afib": "atrial fibrillation",
