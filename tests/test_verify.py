@@ -330,6 +330,12 @@ NOT_COMMITTED = [
     ("初步诊断为心肌梗死。因此我收回上述结论，更倾向于肺栓塞。", MI_ZH, "hedge"),
     ("Myocardial infarction, pulmonary embolism and aortic dissection would all fit this pain.", MI, "hedge"),
     ("Myocardial infarction is the textbook answer here, but I'll go with pericarditis instead.", MI, None),
+    ("The answer is minimal change disease. On reflection, the hematuria does not fit. So I'd go with FSGS.",
+     "Minimal change disease", None),  # "I'd go with" states the answer
+    ("The most likely diagnosis is sarcoidosis, but I won't give a final diagnosis before the biopsy.", "Sarcoidosis",
+     "hedge"),
+    ("初步考虑为良性前列腺增生。但PSA明显升高，在活检结果出来之前，我不会给出最终诊断。", "良性前列腺增生", "hedge"),
+    ("本题体现的伦理原则既有尊重原则，也有有利原则，二者难分主次。", "尊重原则", "hedge"),
     # no final answer at all
     ("<think>The pain radiates to the arm; myocardial infarction", MI, "no_answer"),
     ("## Thinking\n\nST elevation in II, III, aVF: myocardial infarction", MI, "no_answer"),
@@ -374,6 +380,8 @@ def test_match_does_not_reward_answers_that_do_not_commit(response, reference, r
     ("先兆子痫。", "子痫"),
     ("Answer: subcutaneous emphysema", "Emphysema"),  # a site, not a route
     ("Post-treatment Lyme disease syndrome.", "Lyme disease"),  # a prefix joined to the word before it
+    ("This wheeze is cardiac asthma from acute left ventricular failure.", "Asthma"),  # -ac adjectives
+    ("Malignant otitis externa.", "Otitis externa"),  # "malignant" before what is not a tumour
 ])
 def test_match_near_misses_of_one_word_or_one_entity(response, reference):
     assert MatchVerifier().check(response, reference) is False
@@ -451,6 +459,17 @@ def test_match_near_misses_of_one_word_or_one_entity(response, reference):
     ("血糖22.6 mmol/L，尿酮体强阳性。本例应诊断为糖尿病酮症酸中毒（DKA）。", "糖尿病酮症酸中毒"),
     ("答案：慢阻肺。", "慢性阻塞性肺疾病"),
     ("Von Gierke disease.", "Glucose-6-phosphatase deficiency"),
+    ("Malignant melanoma.", "Melanoma"),
+    ("In a child with normal complement and no hematuria, the most likely cause is minimal change disease.",
+     "Minimal change disease"),  # the negation is before the answer statement
+    ("血浆渗透压降低，下丘脑渗透压感受器受到的刺激减弱，抗利尿激素随之减少。因此尿量增多的主要原因是抗利尿激素分泌减少。",
+     "抗利尿激素分泌减少"),
+    ("Coombs试验阴性，可以排除自身免疫性溶血性贫血。结论：阵发性睡眠性血红蛋白尿症（PNH）。", "阵发性睡眠性血红蛋白尿症"),
+    ("Sipple syndrome.", "Multiple endocrine neoplasia type 2A"),
+    ("Primary adrenal insufficiency.", "Addison disease"),
+    ("诊断为甲亢。", "甲状腺功能亢进症"),
+    ("X-linked agammaglobulinemia.", "Bruton agammaglobulinemia"),
+    ("The answer is SCFE.", "Slipped capital femoral epiphysis"),
 ])
 def test_match_still_rewards_a_committed_answer(response, reference):
     assert MatchVerifier().check(response, reference) is True

@@ -136,6 +136,8 @@ def _sentence_reason(sentence: Sentence) -> tuple[str | None, bool]:
 def _negated(text: str, np: str) -> bool:
     """A segment that negates: a negation word, unless it states an answer that is not negated ("the absent
     cough makes X the best answer")."""
+    stated = _STATED_INSIDE.search(text)  # "In a child with no hematuria, the most likely cause is X"
+    text = text[stated.end():] if stated else text
     if not _NEGATED.search(text):
         return False
     return not (np.strip() and explicit(text)) or bool(_NEGATED.search(np))
@@ -143,6 +145,8 @@ def _negated(text: str, np: str) -> bool:
 
 _NEGATED = re.compile(rf"{cues.NEGATION.pattern}|\b(?:absent|negative\s+for)\b|除外|可能性(?:很|较|极)?(?:小|低|不大)",
                       re.IGNORECASE)
+_STATED_INSIDE = re.compile(rf",\s*(?=(?:so\s+|thus\s+|therefore\s+)?(?:the|my|our)\s+(?:[\w-]+\s+){{0,3}}?"
+                            rf"(?:{cues.SLOT})s?\s+(?:is|would\s+be|must\s+be)\b)", re.IGNORECASE)
 _CANNOT_EXCLUDE = re.compile(r"\b(?:cannot|can't|can\s+not)\s+be\s+(?:excluded|ruled\s+out)\b|不能排除|不除外", re.IGNORECASE)
 _POSSIBLE_INSIDE = re.compile(
     r"\b(?:could|might|may|possibly|possible|possibilit(?:y|ies)|perhaps|maybe|potentially|conceivably|uncertain|"

@@ -7,6 +7,10 @@ Vocabulary only (compiled patterns); `medo1.verify.answer` applies them. Each fa
     possibility  "could / may / might be X", "possibly X", "consider X", "X is possible / should be
                  considered / cannot be excluded"; 可能是X (but 最可能是X commits), 考虑X, 不除外X
     weighed      "X is a consideration / a concern / tempting", "initially X"
+    doubt        "I cannot be confident", "both remain on the table", "… before committing", "I won't give a
+                 final diagnosis"; 无法确定, 难分主次, 不会给出最终诊断
+    alternative  "PE is also possible", "pericarditis would fit too" (unless a contrast dismisses it); 也可能
+    withdrawn    "I withdraw that conclusion"; 收回, 撤回
     deferral     "further workup is needed", "pending the biopsy", "depending on …"; 待排除, 需进一步检查
     joiners      what joins list items: , and plus + & "as well as" "along with" ; / or vs; 、和与及或
     clause       what starts a clause rather than another list item ("and requires", "and it is")
@@ -91,7 +95,10 @@ DOUBT = re.compile(
     r"open|viable)\b|\bno\s+longer\s+(?:sure|certain|confident)\b|\bwhich\s+of\s+the\s+two\b|"
     r"\bbefore\s+(?:committing|saying\s+so|being\s+(?:sure|certain)|settling|concluding|deciding|"
     r"i\s+(?:commit|decide|conclude))\b|"
-    r"无法(?:确定|区分|判断|鉴别)|不能确定|难以(?:确定|区分|鉴别)|[均都皆]有可能|不好说|说不准", I)
+    r"\b(?:will\s+not|won't|cannot|can't|would\s+not|wouldn't)\s+(?:give|make|commit\s+to|offer)\s+(?:a\s+)?"
+    r"(?:final|definitive|firm)\s+(?:diagnosis|answer)\b|"
+    r"无法(?:确定|区分|判断|鉴别)|不能确定|难以(?:确定|区分|鉴别|取舍)|[均都皆]有可能|不好说|说不准|难分主次|"
+    r"不(?:会|能|宜)(?:给出|下)(?:最终)?(?:诊断|结论)", I)
 # Another candidate left open after the answer, said without a contrast: "MI. PE is also possible.", "Pericarditis
 # would fit too", 也可能是X (but "PE could also explain the pain, but the D-dimer is normal" dismisses it)
 ALTERNATIVE = re.compile(
@@ -164,7 +171,7 @@ CANDIDATES = re.compile(
     r"\s*[:：]|(?<!\bis\s)(?<!\bare\s)(?<!\bwas\s)(?<!\bbe\s)\bboth\s+[\w\s'-]{1,40}?\s+and\b|"
     r"\bone\s+of\s+(?:the\s+)?(?:following|these|them)\b|\b(?:would|could|can|may|might|do)\s+all\s+(?:fit|explain|"
     r"account|cause|produce|present|be)\b|\b(?:each|any)\s+of\s+(?:these|them|the\s+\w+)\s+(?:could|might|may|would)\b|"
-    r"鉴别诊断|之一|两者|均有可能", I)
+    r"鉴别诊断|之一|两者|均有可能|既有[^。；;]{1,30}?也有", I)
 
 # ---------------------------------------------------------------- answer statements and chains
 
@@ -193,9 +200,9 @@ STATEMENT_LAST = re.compile(
     r"^(?P<np>.+?)\s+(?:is|would\s+be|remains|seems\s+to\s+be|appears\s+to\s+be|must\s+be)\s+"
     r"(?:(?:therefore|thus|hence|clearly|certainly|definitely)\s+)?(?:the|my|our)\s+"
     + _GRADE + rf"(?P<slot>{SLOT})\b", I)
-STATEMENT_ZH = re.compile(r"^(?:因此|所以|故|综上(?:所述)?|总之)?[，,]?(?:本例|该患者|此例|患者)?(?:应|可|当)?"
-                          r"(?:最可能的|最终的?|正确的?|最终)?"
-                          r"(?P<slot>答案|诊断|病因|治疗|首选)(?:是|为|：|:)\s*(?P<np>.+)$")
+STATEMENT_ZH = re.compile(r"^(?:因此|所以|故|综上(?:所述)?|总之)?[，,]?(?:本例|本病|该患者|此例|患者|[^，,。：:]{1,12}的)?"
+                          r"(?:应|可|当)?(?:最可能的|最终的?|正确的?|最终|主要|根本|直接)?"
+                          r"(?P<slot>答案|诊断|病因|原因|治疗|首选|结论)(?:是|为|：|:)\s*(?P<np>.+)$")
 # The later of two statements revises the earlier ("actually, …"); the earlier was set aside ("at first …").
 REVISION = re.compile(r"^\W*(?:actually|wait|on\s+reflection|correction|no[,:]|rather|instead|on\s+second\s+thought|"
                       r"however|but|on\s+closer|re-?considering|after\s+reconsidering|更正|不对|实际上|其实)", I)

@@ -25,7 +25,8 @@ allowed, and only these:
     prefix joined to its first word or to the word before it ("pre-eclampsia", "post-treatment Lyme
     disease"; pre-, post-, pseudo-, para-, peri-, neo-) and a
     head that arises in it or sits on it ("adenocarcinoma arising in Barrett esophagus", "…
-    complicating / superimposed on / in the setting of X");
+    complicating / superimposed on / in the setting of X"), and "malignant" / "benign" before a reference
+    that is not a tumour ("malignant otitis externa", "malignant hyperthermia"; but "malignant melanoma");
   - after it, anything but a head that acts on it or only resembles it ("-like", antagonist, inhibitor,
     receptor, antibody, …: "vitamin K antagonist" is not "vitamin K"): it still names the reference as the thing a head noun is about ("right
     coronary artery occlusion" names the artery, "vitamin B12 deficiency" the vitamin), as questions
@@ -78,7 +79,7 @@ _YES_NO = re.compile(r"^\W*(yes|no|maybe|是的?|否|不是)(?:\W*$|[,.;:，。]
 _TURN = re.compile(r"\b(?:of|in|into|from|due\s+to|by|secondary\s+to|caused|induced|involving|affecting|at|on|"
                    r"within|with|that\s+has)\b|\(", re.IGNORECASE)
 _JOINS = re.compile(r"\b(?:with|without|plus|versus|vs|than|over|after|before|from|to|by)\b|/", re.IGNORECASE)
-_ADJECTIVE = re.compile(r"(?:al|ar|ary|ic|ous|oid|ive|ile|ory)$")
+_ADJECTIVE = re.compile(r"(?:al|ar|ary|ic|ac|ous|oid|ive|ile|ory)$")
 MODIFIERS = set("""
 acute subacute hyperacute chronic mild moderate severe massive early late recurrent classic classical typical
 atypical likely probable presumed presumptive definite definitive true simple uncomplicated complicated isolated
@@ -99,6 +100,8 @@ ZH_MODIFIERS = set("""
 局灶性 全身性 系统性 局限性 持续性 一过性 间歇性 散发性 复杂性 单纯性 暴发性 双侧性 单侧性 多发性 典型性 急进性
 """.split())
 _ZH_BEFORE = re.compile(r"(?:无症状|[\u4e00-\u9fff]{1,2})性$|(?:先兆|假|类|抗)$")
+# References that name a tumour, which "malignant" / "benign" only qualify ("malignant melanoma")
+_TUMOUR = re.compile(r"(?:oma|omas|tumou?rs?|cancers?|neoplasms?|neoplasia)\b|\bcarcinom", re.IGNORECASE)
 # A prefix joined to the reference's first word, or to a word right before it, makes another entity:
 # "pre-eclampsia", "post-polio", "post-treatment Lyme disease syndrome"
 _JOINED_PREFIX = re.compile(r"(?<![\w-])(?:pre|post|pseudo|para|peri|neo)-(?:[A-Za-z]+[ \t]+)?$", re.IGNORECASE)
@@ -343,6 +346,8 @@ def _extends(text: str, start: int, end: int, ref_words: set[str], cjk: bool = F
     before = re.search(r"([A-Za-z][\w'-]*)[ \t]+$", text[:start])
     if before:
         word = before.group(1).lower()
+        if word in ("malignant", "benign") and not _TUMOUR.search(" ".join(ref_words)):
+            return True  # "malignant otitis externa", "malignant hyperthermia": another entity, unless a tumour's
         root = stem(word)
         if (_ADJECTIVE.search(word) and word not in MODIFIERS and word not in _NOT_ADJECTIVES
                 and root not in ref_words and root not in OPPOSITE_OF and "-" not in word):

@@ -14,7 +14,7 @@ from functools import lru_cache
 
 from medo1.verify import cues
 from medo1.verify.sentences import ANSWER_WORD, CONCLUSION, WEAK_CONCLUSION, Sentence, explicit, sentences
-from medo1.verify.tokens import FILLER, normalize_tokens
+from medo1.verify.tokens import FILLER, is_cjk, normalize_tokens
 
 OR_INSIDE = re.compile(cues.OR, re.IGNORECASE)
 _LIST_ITEM = (r"(?:(?!\b(?:with|by|for|to|from|because|which|that|who|after|before|using|via|including)\b)"
@@ -99,6 +99,8 @@ ANSWER_LABEL = re.compile(rf"^\W*(?:[\w'-]+\s+){{0,4}}?(?:{ANSWER_WORD}|option|c
 def bare(text: str) -> bool:
     """A short noun phrase and nothing else: no verb, no answer cue, not a clause."""
     text = text.strip(" .,;:!?*")
+    if sum(map(is_cjk, text)) > 20:
+        return False  # a Chinese sentence of findings, not a name (the longest names run to about 12 characters)
     return (0 < len(text.split()) <= 8 and len(text) <= 80 and not cues.VERB.search(text)
             and not cues.CLAUSE.match(text) and not CONCLUSION.search(text)
             and not explicit(text) and ":" not in text and "：" not in text)
@@ -137,7 +139,8 @@ _NP_END = re.compile(r"\s*(?:[,;:(（，；：]|\s[-–—]\s|\b(?:given|because
 _SLOTS = {"dx": "diagnosis", "choice": "answer", "option": "answer", "aetiology": "cause", "etiology": "cause",
           "culprit": "cause", "pathogen": "organism", "therapy": "treatment", "management": "treatment",
           "drug": "treatment", "medication": "treatment", "condition": "diagnosis", "disease": "diagnosis",
-          "disorder": "diagnosis", "答案": "answer", "诊断": "diagnosis", "病因": "cause", "治疗": "treatment",
+          "disorder": "diagnosis", "答案": "answer", "结论": "answer", "诊断": "diagnosis", "病因": "cause",
+          "原因": "cause", "治疗": "treatment",
           "首选": "treatment"}
 
 

@@ -47,7 +47,11 @@ GROUPS: tuple[tuple[str, ...], ...] = (
      "respiratory distress syndrome of the newborn"),
     ("glucose-6-phosphatase deficiency", "von gierke disease", "von gierke's disease",
      "glycogen storage disease type ia", "glycogen storage disease type i"),
-    ("慢性阻塞性肺疾病", "慢阻肺"), ("epidural", "extradural"), ("ultrasonography", "ultrasound", "sonography"),
+    ("慢性阻塞性肺疾病", "慢阻肺"), ("甲状腺功能亢进症", "甲状腺功能亢进", "甲亢"), ("甲状腺功能减退症", "甲状腺功能减退", "甲减"),
+    ("multiple endocrine neoplasia type 2a", "men2a", "men 2a", "sipple syndrome"),
+    ("addison disease", "addison's disease", "primary adrenal insufficiency", "primary adrenocortical insufficiency"),
+    ("bruton agammaglobulinemia", "bruton's agammaglobulinemia", "x-linked agammaglobulinemia", "xla"),
+    ("epidural", "extradural"), ("ultrasonography", "ultrasound", "sonography"),
     ("toxicity", "poisoning", "overdose", "intoxication"),
 )
 
