@@ -19,7 +19,7 @@ from medo1.data import VERIFIER_LABELS
 from medo1.verify import (ClassifierVerifier, JudgeVerifier, LabeledVerdict, MatchVerifier, VerifierError,
                           evaluate_verifier, load_verifier, normalize_tokens, option_letter, parse_verdict, reward,
                           uncommitted)
-from medo1.verify.evaluation import GROUPS, Agreement
+from medo1.verify.evaluation import GROUPS, HELD_OUT, Agreement
 
 # ---------------------------------------------------------------- match
 
@@ -105,7 +105,7 @@ HELD_OUT_TARGETS = {"precision": 0.91, "uncommitted": 0.04, "near miss": 0.13, "
 
 
 def test_match_verifier_on_the_held_out_rows():
-    """The rows written after the rules (ids "held8…"), never tuned on, measured apart."""
+    """The rows written after the rules (ids starting with HELD_OUT), never tuned on, measured apart."""
     report = asyncio.run(evaluate_verifier(MatchVerifier(), read_jsonl(VERIFIER_LABELS, LabeledVerdict)))
     held = _groups(report, "held-out")
     assert sum(held.values(), Agreement()).precision >= HELD_OUT_TARGETS["precision"]
@@ -336,6 +336,40 @@ NOT_COMMITTED = [
      "hedge"),
     ("初步考虑为良性前列腺增生。但PSA明显升高，在活检结果出来之前，我不会给出最终诊断。", "良性前列腺增生", "hedge"),
     ("本题体现的伦理原则既有尊重原则，也有有利原则，二者难分主次。", "尊重原则", "hedge"),
+    # a course of several conditions, two at once, a query mark, conditions on the answer
+    ("Pulmonary embolism → **myocardial infarction** → cardiogenic shock.", MI, "chain"),
+    ("慢性乙型肝炎 → 肝硬化 → 原发性肝癌。", "肝硬化", "chain"),
+    ("Myocardial infarction, leading on to cardiogenic shock and then ventricular fibrillation.", MI, "chain"),
+    ("Aspiration pneumonia evolving into a lung abscess.", "Lung abscess", "chain"),
+    ("Putting it together, the answer is an overlap syndrome: autoimmune hepatitis with primary biliary "
+     "cholangitis features.", "Autoimmune hepatitis", "list"),
+    ("故本例为肺结核合并肺鳞癌，两种病变并存。", "肺结核", "list"),
+    ("Impression: ?myocardial infarction (troponin pending).", MI, "hedge"),
+    ("Answer: iron deficiency anaemia — provided the ferritin comes back low.", "Iron deficiency anaemia", "hedge"),
+    ("If the biopsy shows absent ganglion cells, the answer is Hirschsprung disease.", "Hirschsprung disease", "hedge"),
+    ("Bipolar I disorder is a fair bet, but stimulant-induced mania explains everything equally well.",
+     "Bipolar I disorder", "hedge"),
+    ("Yes at the 5% level; after the Bonferroni correction it falls short, so it can't be settled from what's given.",
+     "Yes", "hedge"),
+    ("答案：支气管哮喘（拟诊，待支气管舒张试验结果回报后再确定）。", "支气管哮喘", "hedge"),
+    ("这些表现符合创伤后应激障碍。那么，这究竟是创伤后应激障碍，还是抑郁发作呢？", "创伤后应激障碍", "hedge"),
+    ("Appendicitis was the obvious call at first. Weighing the ultrasound, mesenteric adenitis is what I'd put down.",
+     "Appendicitis", None),  # "… is what I'd put down" states the answer
+    ("病情已进展为尿源性脓毒症。故当前诊断应为感染性休克。", "急性肾盂肾炎", None),
+    # answers given for now, alternatives kept in play, lists under a plural label, retractions
+    ("Tentative answer: **Bell's palsy**.", "Bell's palsy", "hedge"),
+    ("The culprit is presumably amiodarone, given the blue-grey skin.", "Amiodarone", "hedge"),
+    ("Painful bleeding with a rigid uterus: placental abruption, I'd guess.", "Placental abruption", "hedge"),
+    ("Diagnosis: Lyme disease, at least as a working hypothesis.", "Lyme disease", "hedge"),
+    ("Consistent with toxoplasmosis, though CNS lymphoma stays in play.", "Toxoplasmosis", "hedge"),
+    ("**Metformin**, with a GLP-1 receptor agonist an equally valid first choice.", "Metformin", "hedge"),
+    ("Diagnoses to act on: ectopic pregnancy; ruptured corpus luteum cyst. Both warrant an urgent ultrasound.",
+     "Ectopic pregnancy", "list"),
+    ("Graves disease — scratch that; the uptake is suppressed, which is subacute thyroiditis.", "Graves disease",
+     "hedge"),
+    ("A boot-shaped heart would point to tetralogy of Fallot, but this film takes tetralogy of Fallot off the table.",
+     "Tetralogy of Fallot", "negation"),
+    ("答案暂定嗜铬细胞瘤；若血浆甲氧基肾上腺素正常，则需另作考虑。", "嗜铬细胞瘤", "hedge"),
     # no final answer at all
     ("<think>The pain radiates to the arm; myocardial infarction", MI, "no_answer"),
     ("## Thinking\n\nST elevation in II, III, aVF: myocardial infarction", MI, "no_answer"),
@@ -382,6 +416,14 @@ def test_match_does_not_reward_answers_that_do_not_commit(response, reference, r
     ("Post-treatment Lyme disease syndrome.", "Lyme disease"),  # a prefix joined to the word before it
     ("This wheeze is cardiac asthma from acute left ventricular failure.", "Asthma"),  # -ac adjectives
     ("Malignant otitis externa.", "Otitis externa"),  # "malignant" before what is not a tumour
+    ("Primary sclerosing cholangitis.", "Cholangitis"),  # -ing adjectives
+    ("Smouldering multiple myeloma.", "Multiple myeloma"),
+    ("Drug-induced immune thrombocytopenia.", "Immune thrombocytopenia"),  # -induced / -mediated compounds
+    ("Atypical (complement-mediated) haemolytic uraemic syndrome.", "Haemolytic uraemic syndrome"),
+    ("Bronchiolitis obliterans.", "Bronchiolitis"),  # a Latin adjective after it
+    ("Cystic fibrosis presenting as meconium ileus.", "Meconium ileus"),  # a head that presents as it
+    ("Sudden confusion on a sweltering afternoon: this is heat stroke.", "Stroke"),  # a listed trap (`confusables`)
+    ("Diabetes insipidus.", "Diabetes"),
 ])
 def test_match_near_misses_of_one_word_or_one_entity(response, reference):
     assert MatchVerifier().check(response, reference) is False
@@ -470,6 +512,14 @@ def test_match_near_misses_of_one_word_or_one_entity(response, reference):
     ("诊断为甲亢。", "甲状腺功能亢进症"),
     ("X-linked agammaglobulinemia.", "Bruton agammaglobulinemia"),
     ("The answer is SCFE.", "Slipped capital femoral epiphysis"),
+    ("The patient has a deficiency of thiamine, leading to Wernicke encephalopathy.", "Thiamine deficiency"),
+    ("A bleeding peptic ulcer.", "Peptic ulcer"),  # an -ing word that is not a kind
+    ("Answer → ceftriaxone, 500 mg IM as a single dose.", "Ceftriaxone"),  # an arrow after a label is no course
+    ("This delayed, presumably autoimmune pericarditis is Dressler syndrome.", "Dressler syndrome"),  # of the subject
+    ("The irregular rhythm with no discernible P waves indicates atrial fibrillation.", "Atrial fibrillation"),
+    ("This is stress-induced cardiomyopathy.", "Takotsubo cardiomyopathy"),
+    ("Diabetes insipidus.", "Diabetes insipidus"),
+    ("The ST changes in II, III and aVF indicate an inferior myocardial infarction.", MI),
 ])
 def test_match_still_rewards_a_committed_answer(response, reference):
     assert MatchVerifier().check(response, reference) is True
@@ -793,10 +843,10 @@ def test_verifier_eval_counts_any_verifier_exception_as_an_error_and_goes_on():
 def test_verifier_eval_shows_the_held_out_rows_and_the_groups_apart(tmp_path):
     rows = [{"id": "list-01", "response": "MI, PE and dissection.", "reference": MI, "label": False, "kind": "list"},
             {"id": "committed-01", "response": "**MI**", "reference": MI, "label": True, "kind": "committed"},
-            {"id": "held8a-list-01", "response": "MI plus PE.", "reference": MI, "label": False, "kind": "list"},
-            {"id": "held8a-committed-01", "response": "Final answer: MI", "reference": MI, "label": True,
+            {"id": f"{HELD_OUT}-list-01", "response": "MI plus PE.", "reference": MI, "label": False, "kind": "list"},
+            {"id": f"{HELD_OUT}-committed-01", "response": "Final answer: MI", "reference": MI, "label": True,
              "kind": "committed"},
-            {"id": "held8a-long-01", "response": LONG_COMMIT, "reference": "Hypermagnesemia", "label": True,
+            {"id": f"{HELD_OUT}-long-01", "response": LONG_COMMIT, "reference": "Hypermagnesemia", "label": True,
              "kind": "long_commit"}]
     labeled = tmp_path / "labeled.jsonl"
     labeled.write_text("".join(json.dumps(row) + "\n" for row in rows))
@@ -804,7 +854,7 @@ def test_verifier_eval_shows_the_held_out_rows_and_the_groups_apart(tmp_path):
     result = CliRunner().invoke(app, ["verifier-eval", "--labeled", str(labeled), "--out", str(out)])
     assert result.exit_code == 0, result.output
     text = result.output
-    assert "held-out rows (ids held8…, written after the rules):" in text
+    assert f"held-out rows (ids {HELD_OUT}…, written after the rules):" in text
     held = text[text.index("held-out rows"):]
     assert [line.split()[:2] for line in held.splitlines()[1:4]] == [["committed", "1"], ["list", "1"],
                                                                       ["long_commit", "1"]]

@@ -76,8 +76,8 @@ def uncommitted(final_response: str | None) -> str | None:
     if {"yes", "no"} <= polar or "maybe" in polar:
         return "yes_no" if {"yes", "no"} <= polar else "hedge"
     found = sentences(final)
-    if polar and polarity(found[0].text):
-        return None  # "No, …": a yes/no answer commits
+    if polar and polarity(found[0].text):  # "No, …": a yes/no answer commits, unless it doubts itself
+        return "hedge" if any(cues.DOUBT.search(s.text) for s in found) else None
     if chain(found):
         return "chain"
     items = listed_sentences(found)
@@ -90,6 +90,15 @@ def uncommitted(final_response: str | None) -> str | None:
         return "hedge"  # "The most likely diagnosis is X. … I cannot be confident without a biopsy."
     if any(cues.ALTERNATIVE.search(s.text) and not cues.CONTRAST.search(s.text) for s in found[first:]):
         return "hedge"  # "MI. PE is also possible.": another candidate left open
+    if found[-1].question and OR_INSIDE.search(found[-1].text):
+        return "hedge"  # it ends asking which of two it is
+    if any(_tentative(s.text) for s in committed):
+        return "hedge"  # "Tentative answer: X", "The culprit is presumably X", "X, I'd guess"
+    if any(PROGRESSION.search(_ARROW_LABEL.sub("", s.text)) or len(_LEADS_TO.findall(s.text)) > 1
+           for s in committed):
+        return "chain"  # "SBP → hepatorenal syndrome → liver failure": a course, not one answer
+    if any(_TWO_AT_ONCE.search(s.text) for s in committed):
+        return "list"  # "an overlap syndrome: A with B features", 肺结核合并肺鳞癌，两种病变并存
     reasons: list[str] = []
     for sentence in committed:
         reason, answered = _sentence_reason(sentence)
@@ -109,7 +118,7 @@ def _sentence_reason(sentence: Sentence) -> tuple[str | None, bool]:
     that nothing flags (then it commits)."""
     if sentence.question:
         return "question", False
-    if inline_list(sentence.text):
+    if inline_list(sentence.text) or cues.CANDIDATES_LABEL.search(sentence.text):
         return "list", False
     strong = bool(CONCLUSION.search(sentence.text) or states(sentence.text)
                   or explicit(sentence.text))
@@ -133,6 +142,20 @@ def _sentence_reason(sentence: Sentence) -> tuple[str | None, bool]:
     return (reasons[0] if reasons else None), False
 
 
+def _tentative(text: str) -> bool:
+    """An answer given only for now: a tentative word in its answer part (after the last "is" / ":") or in
+    the label before it ("Tentative answer: X"), not one that qualifies the subject ("This presumably
+    autoimmune pericarditis is Dressler syndrome")."""
+    found = cues.TENTATIVE.search(text)
+    if not found:
+        return False
+    verb = None
+    for verb in _ANSWER_PART.finditer(text):
+        pass
+    answer_starts = verb.end() if verb else 0
+    return found.start() >= answer_starts or bool(_TENTATIVE_LABEL.search(text))
+
+
 def _negated(text: str, np: str) -> bool:
     """A segment that negates: a negation word, unless it states an answer that is not negated ("the absent
     cough makes X the best answer")."""
@@ -143,12 +166,25 @@ def _negated(text: str, np: str) -> bool:
     return not (np.strip() and explicit(text)) or bool(_NEGATED.search(np))
 
 
-_NEGATED = re.compile(rf"{cues.NEGATION.pattern}|\b(?:absent|negative\s+for)\b|除外|可能性(?:很|较|极)?(?:小|低|不大)",
+_NEGATED = re.compile(rf"{cues.NEGATION.pattern}|\b(?:absent|negative\s+for|off\s+the\s+table)\b|除外|可能性(?:很|较|极)?(?:小|低|不大)",
                       re.IGNORECASE)
 _STATED_INSIDE = re.compile(rf",\s*(?=(?:so\s+|thus\s+|therefore\s+)?(?:the|my|our)\s+(?:[\w-]+\s+){{0,3}}?"
-                            rf"(?:{cues.SLOT})s?\s+(?:is|would\s+be|must\s+be)\b)", re.IGNORECASE)
+                            rf"(?:{cues.SLOT})s?\s+(?:is|would\s+be|must\s+be)\b)|"
+                            r"\b(?:indicates|points\s+(?:to|toward)|(?:is|are)\s+(?:most\s+)?consistent\s+with|confirms|"
+                            r"establishes|(?:is|are)\s+(?:diagnostic|characteristic|typical)\s+of)\s+", re.IGNORECASE)
+# A course of several conditions named as the answer: "A → B → C", "A evolving into B", "A, leading on to B and
+# then C" (one "leading to" alone explains a cause: "thiamine deficiency, leading to Wernicke encephalopathy")
+PROGRESSION = re.compile(r"→|⟶|⇒|\s->\s|\s=>\s|\bevolving\s+into\b|\bprogress(?:ing|ed)\s+(?:on\s+)?to\b|"
+                         r"\bwent\s+on\s+to\b|\bculminating\s+in\b|进展为|演变为", re.IGNORECASE)
+_TWO_AT_ONCE = re.compile(r"\boverlap\s+(?:syndrome|of)\b|\bco-?exist\w*|\bconcurrent\b|并存|同时存在", re.IGNORECASE)
+_ANSWER_PART = re.compile(r"\s(?:is|are|was|would\s+be)\s|[:：]", re.IGNORECASE)
+_TENTATIVE_LABEL = re.compile(rf"(?:{cues.TENTATIVE.pattern})\s+(?:answer|diagnosis|dx|impression)\b", re.IGNORECASE)
+_ARROW_LABEL = re.compile(r"^\W*(?:final\s+)?(?:answer|diagnosis|dx)\s*(?:→|->|=>|⇒)", re.IGNORECASE)  # "Answer → X"
+_LEADS_TO = re.compile(r"\bleading\s+(?:on\s+)?to\b|\band\s+then\b|\bresulting\s+in\b|\bfollowed\s+by\b|"
+                       r"\bcomplicated\s+by\b", re.IGNORECASE)
 _CANNOT_EXCLUDE = re.compile(r"\b(?:cannot|can't|can\s+not)\s+be\s+(?:excluded|ruled\s+out)\b|不能排除|不除外", re.IGNORECASE)
 _POSSIBLE_INSIDE = re.compile(
+    r"(?:^|\s)\?(?=\w)|"  # "?acute cholangitis": a query
     r"\b(?:could|might|may|possibly|possible|possibilit(?:y|ies)|perhaps|maybe|potentially|conceivably|uncertain|"
     r"unclear|undetermined|not\s+(?:yet\s+)?(?:clear|certain|known)|"
     r"consider(?!\s+(?:[\w'-]+\s+){0,5}?(?:as\s+|to\s+be\s+)?the\s+(?:most|answer|diagnosis|best)))\b|"

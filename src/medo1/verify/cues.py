@@ -53,6 +53,7 @@ NEGATED_BEFORE = re.compile(
 # after what it negates: "X is absent", "X was ruled out", "X: unlikely", "X (excluded)"; X可能性小, X除外
 NEGATED_AFTER = re.compile(
     rf"^\W*(?:(?:{AUX})\s+){{0,4}}(?:{NEGATION_WORDS}|absent|lacking|negative\s+for)\b|"
+    r"^\W*off\s+the\s+table\b|"
     r"^[\s，,：:（(]*(?:的?可能性?(?:很|较|极)?(?:小|低|不大)|不太可能|不(?:成立|支持|考虑|正确|对)|"
     r"(?:已|已经|可以|可|被|予以)?排除|除外|是错误的|错误)", I)
 
@@ -67,6 +68,7 @@ DISMISS = re.compile(r"^\W*(?:unlikely|improbable|implausible|doubtful|excluded|
 # ---------------------------------------------------------------- possibility, weighing, deferral
 
 POSSIBLE_BEFORE = re.compile(
+    r"(?:^|\s)\?\s*$|"  # "?acute cholangitis": a query
     r"\b(?:could|might|may|possibly|possible|perhaps|maybe|potentially|conceivably|possibilit(?:y|ies)|"
     r"(?:consider|considering)(?!\s+(?:[\w'-]+\s+){0,5}?(?:as\s+|to\s+be\s+)?the\s+(?:most|answer|diagnosis|best)))"
     r"\b(?:\W+\w+){0,4}\W*$|"
@@ -95,6 +97,13 @@ DOUBT = re.compile(
     r"open|viable)\b|\bno\s+longer\s+(?:sure|certain|confident)\b|\bwhich\s+of\s+the\s+two\b|"
     r"\bbefore\s+(?:committing|saying\s+so|being\s+(?:sure|certain)|settling|concluding|deciding|"
     r"i\s+(?:commit|decide|conclude))\b|"
+    r"\bequally\s+(?:well|valid|good|reasonable|appropriate|acceptable|correct|defensible)\b|"
+    r"\b(?:stays?|remains?|still)\s+(?:in\s+play|on\s+the\s+table|in\s+contention|in\s+the\s+running)\b|"
+    r"暂定|另作考虑|暂不下|若[^。；;]{1,30}?则(?:需|应|可能|为|是)|\b(?:cannot|can't|can\s+not)\s+be\s+(?:settled|decided|answered|resolved)\b|"
+    r"\bif\b[^.;]{3,120}?,\s*(?:then\s+)?(?:the\s+(?:\w+\s+)?(?:answer|diagnosis)\s+(?:is|would\s+be|will\s+be)|"
+    r"this\s+(?:is|would\s+be)\s+(?!\w+ly\b|fatal|serious|urgent|an?\s+emergency))|"
+    r"\b(?:provided|assuming)\s+(?:that\s+)?(?:the|it|this|there)\b|\bas\s+long\s+as\s+the\b|"
+    r"拟诊|待[^。；;]{1,24}?(?:后再|再)(?:确定|确诊|明确|诊断)|究竟是|到底是|"
     r"\b(?:will\s+not|won't|cannot|can't|would\s+not|wouldn't)\s+(?:give|make|commit\s+to|offer)\s+(?:a\s+)?"
     r"(?:final|definitive|firm)\s+(?:diagnosis|answer)\b|"
     r"无法(?:确定|区分|判断|鉴别)|不能确定|难以(?:确定|区分|鉴别|取舍)|[均都皆]有可能|不好说|说不准|难分主次|"
@@ -110,7 +119,11 @@ ALTERNATIVE = re.compile(
 CONTRAST = re.compile(r"\b(?:but|however|although|though|yet|not|no|never|unlikely|less|against|unlike|rather|without|"
                       r"lacks?|absent|argues?|excludes?|excluded|ruled|wrong)\b|\w+n't\b|但|然而|不|无|未|排除", I)
 # Withdrawing an answer, or giving it only for now: "I withdraw that conclusion", 收回上述结论, 初步诊断为 …
-WITHDRAWN = re.compile(r"\b(?:withdraw|retract|take\s+back)\b|收回|撤回", I)
+WITHDRAWN = re.compile(r"\b(?:withdraw|retract|take\s+(?:that|it)\s+back|scratch\s+that|strike\s+that)\b|收回|撤回", I)
+# An answer given only for now, in the committed part: "Tentative answer: X", "presumably X", "X, I'd guess"
+TENTATIVE = re.compile(r"\b(?:tentative(?:ly)?|provisional(?:ly)?|preliminary|presumptive(?:ly)?|presumably|"
+                       r"working\s+(?:hypothesis|assumption)|i'd\s+guess|i\s+would\s+guess|(?:my\s+)?(?:best\s+)?guess\s+is|"
+                       r"at\s+a\s+guess)\b|暂定|拟诊", I)
 DEFERRAL = re.compile(
     r"\bfurther\s+(?:work-?up|testing|tests|evaluation|investigation|imaging|studies)(?:\s+[\w-]+){0,4}?\s+"
     r"(?:is|are|would\s+be|will\s+be)\s+(?:needed|required|necessary|warranted)|"
@@ -166,12 +179,16 @@ CANDIDATES = re.compile(
     r"\b(?:diagnoses|causes|options|organisms|possibilities|considerations|etiologies|"
     r"answers)\b,?(?:\s+[\w'-]+){0,4}?\s+"
     r"(?:are|include\w*)\b|\b(?:several|multiple|many|various|a\s+number\s+of|a\s+few)\s+(?:conditions|diagnoses|"
-    r"causes|possibilities|etiologies|disorders|diseases|entities)\b|\b(?:diagnoses|causes|options|organisms|"
-    r"possibilities|considerations|etiologies|answers)"
-    r"\s*[:：]|(?<!\bis\s)(?<!\bare\s)(?<!\bwas\s)(?<!\bbe\s)\bboth\s+[\w\s'-]{1,40}?\s+and\b|"
+    r"causes|possibilities|etiologies|disorders|diseases|entities)\b|"
+    r"(?<!\bis\s)(?<!\bare\s)(?<!\bwas\s)(?<!\bbe\s)\bboth\s+[\w\s'-]{1,40}?\s+and\b|"
     r"\bone\s+of\s+(?:the\s+)?(?:following|these|them)\b|\b(?:would|could|can|may|might|do)\s+all\s+(?:fit|explain|"
     r"account|cause|produce|present|be)\b|\b(?:each|any)\s+of\s+(?:these|them|the\s+\w+)\s+(?:could|might|may|would)\b|"
-    r"鉴别诊断|之一|两者|均有可能|既有[^。；;]{1,30}?也有", I)
+    r"^\W*both\s+(?:warrant|need|require|are|remain|could|can|may|might|should|deserve)\b|"
+    r"鉴别诊断|之一|两者|二者|均有可能|既有[^。；;]{1,30}?也有", I)
+
+# A label that names several answers: "Diagnoses: …", "Diagnoses to act on: …", "Possibilities include: …"
+CANDIDATES_LABEL = re.compile(r"\b(?:diagnoses|causes|options|organisms|possibilities|considerations|etiologies|"
+                              r"answers|differentials)(?:\s+[\w'-]+){0,4}\s*[:：]", I)
 
 # ---------------------------------------------------------------- answer statements and chains
 
@@ -201,8 +218,9 @@ STATEMENT_LAST = re.compile(
     r"(?:(?:therefore|thus|hence|clearly|certainly|definitely)\s+)?(?:the|my|our)\s+"
     + _GRADE + rf"(?P<slot>{SLOT})\b", I)
 STATEMENT_ZH = re.compile(r"^(?:因此|所以|故|综上(?:所述)?|总之)?[，,]?(?:本例|本病|该患者|此例|患者|[^，,。：:]{1,12}的)?"
+                          r"(?:当前|目前|现在?)?"
                           r"(?:应|可|当)?(?:最可能的|最终的?|正确的?|最终|主要|根本|直接)?"
-                          r"(?P<slot>答案|诊断|病因|原因|治疗|首选|结论)(?:是|为|：|:)\s*(?P<np>.+)$")
+                          r"(?P<slot>答案|诊断|病因|原因|治疗|首选|结论)(?:应|可)?(?:是|为|：|:)\s*(?P<np>.+)$")
 # The later of two statements revises the earlier ("actually, …"); the earlier was set aside ("at first …").
 REVISION = re.compile(r"^\W*(?:actually|wait|on\s+reflection|correction|no[,:]|rather|instead|on\s+second\s+thought|"
                       r"however|but|on\s+closer|re-?considering|after\s+reconsidering|更正|不对|实际上|其实)", I)

@@ -55,6 +55,7 @@ from dataclasses import dataclass
 from medo1.thinking import final_answer_text
 from medo1.verify import cues
 from medo1.verify.answer import uncommitted
+from medo1.verify.confusables import confused
 from medo1.verify.letters import committed_letters, option_letter, strip_letter
 from medo1.verify.sentences import Segment, committed_sentences, explicit, segments, sentences, states
 from medo1.verify.shapes import AND_INSIDE, answer_np, hedged, inline_list, listed, listed_sentences, polarity, struck
@@ -82,7 +83,7 @@ _JOINS = re.compile(r"\b(?:with|without|plus|versus|vs|than|over|after|before|fr
 _ADJECTIVE = re.compile(r"(?:al|ar|ary|ic|ac|ous|oid|ive|ile|ory)$")
 MODIFIERS = set("""
 acute subacute hyperacute chronic mild moderate severe massive early late recurrent classic classical typical
-atypical likely probable presumed presumptive definite definitive true simple uncomplicated complicated isolated
+likely probable presumed presumptive definite definitive true simple uncomplicated complicated isolated
 diffuse focal generalized localized small large minor major advanced fulminant overt clinical subclinical
 symptomatic asymptomatic idiopathic essential significant critical impending ongoing active new recent persistent
 transient intermittent progressive final correct underlying actual real overall unifying specific particular
@@ -100,6 +101,12 @@ ZH_MODIFIERS = set("""
 局灶性 全身性 系统性 局限性 持续性 一过性 间歇性 散发性 复杂性 单纯性 暴发性 双侧性 单侧性 多发性 典型性 急进性
 """.split())
 _ZH_BEFORE = re.compile(r"(?:无症状|[\u4e00-\u9fff]{1,2})性$|(?:先兆|假|类|抗)$")
+# -ing words before the reference that act (a verb) rather than name a kind: "suggesting MI", "a bleeding ulcer"
+_VERB_ING = re.compile(r"(?:suggest|indicat|confirm|caus|explain|show|represent|includ|follow|dur|hav|be|mak|leav|mean|"
+                       r"reflect|favou?r|support|point|consider|exclud|rul|requir|need|treat|giv|us|start|develop|present|"
+                       r"mimick|resembl|match|fitt|bleed|exist|preexist|pre-exist|coexist|evolv|worsen|resolv|remain|"
+                       r"underly|ongo|mak|reach|produc|trigger|driv|sign|not|noth|someth|everyth|morn|even|dur|"
+                       r"accord|regard|concern|pend)ing$")
 # References that name a tumour, which "malignant" / "benign" only qualify ("malignant melanoma")
 _TUMOUR = re.compile(r"(?:oma|omas|tumou?rs?|cancers?|neoplasms?|neoplasia)\b|\bcarcinom", re.IGNORECASE)
 # A prefix joined to the reference's first word, or to a word right before it, makes another entity:
@@ -107,6 +114,7 @@ _TUMOUR = re.compile(r"(?:oma|omas|tumou?rs?|cancers?|neoplasms?|neoplasia)\b|\b
 _JOINED_PREFIX = re.compile(r"(?<![\w-])(?:pre|post|pseudo|para|peri|neo)-(?:[A-Za-z]+[ \t]+)?$", re.IGNORECASE)
 # A head before the reference that arises in it or sits on it: "adenocarcinoma arising in Barrett esophagus"
 _ARISES_IN = re.compile(r"\b[A-Za-z][\w'-]*,?\s+(?:arising\s+(?:in|from|within)|complicating|superimposed\s+on|"
+                        r"presenting\s+(?:as|with)|manifesting\s+as|"
                         r"in\s+the\s+setting\s+of|on\s+(?:a\s+)?(?:background|top)\s+of|developing\s+(?:in|from)|"
                         r"transformed\s+from|progressing\s+from)\s+(?:(?:an?|the|pre-?existing|long-?standing|known|"
                         r"underlying)\s+)*$", re.IGNORECASE)
@@ -129,7 +137,8 @@ _NOT_ADJECTIVES = {"reveal", "mimic", "receive", "involve", "deal", "appeal", "h
                    "history", "memory", "theory", "category", "territory", "laboratory", "story", "trajectory"}
 # Head nouns after the reference that make it what acts on it, not it: "vitamin K antagonist" is not "vitamin K"
 _ACTS_ON = re.compile(r"[\s-]*(?:like|antagonists?|agonists?|inhibitors?|blockers?|antibod(?:y|ies)|analogu?es?|"
-                      r"mimetics?|receptors?|resistance)\b", re.IGNORECASE)
+                      r"mimetics?|receptors?|resistance)\b|"
+                      r"\s+[a-z]+(?:ans|ens|osum|osa|osus|iforme|formis|aris)\b", re.IGNORECASE)  # "bronchiolitis obliterans"
 
 
 @dataclass
@@ -167,7 +176,9 @@ class MatchVerifier:
         yes_no = _YES_NO.match(reference)
         if yes_no:
             word = yes_no.group(1).lower()
-            return polarity(final) == {"no" if word in ("否", "不是") else "yes" if word in ("是", "是的") else word}
+            said = polarity(final)
+            return uncommitted(final) in (None, "yes_no") and said == {
+                "no" if word in ("否", "不是") else "yes" if word in ("是", "是的") else word}
         if uncommitted(final) is not None:
             return False
         if len(reference) <= 4 and option_letter(reference):
@@ -203,7 +214,8 @@ class MatchVerifier:
                     continue  # "X is not as plausible as Y" agrees with "the least likely is X"
                 if (stance or sentence.question or sentence.text in items or inline_list(text)
                         or hedged(segment.text, start, end, reference) or listed(segment.text, start, end, reference)
-                        or _extends(segment.text, start, end, ref_words, cjk=is_cjk(seg[window[0]].word))):
+                        or _extends(segment.text, start, end, ref_words, cjk=is_cjk(seg[window[0]].word))
+                        or confused(segment.text, start, end, reference)):
                     return False
                 named = True
         return named
@@ -343,7 +355,7 @@ def _extends(text: str, start: int, end: int, ref_words: set[str], cjk: bool = F
         return True
     if _JOINED_PREFIX.search(text[:start]) or _ARISES_IN.search(text[:start]):
         return True
-    before = re.search(r"([A-Za-z][\w'-]*)[ \t]+$", text[:start])
+    before = re.search(r"([A-Za-z][\w'-]*)[ \t]+(?:\([^()]*\)[ \t]*)?$", text[:start])  # "atypical (…) HUS"
     if before:
         word = before.group(1).lower()
         if word in ("malignant", "benign") and not _TUMOUR.search(" ".join(ref_words)):
@@ -352,4 +364,8 @@ def _extends(text: str, start: int, end: int, ref_words: set[str], cjk: bool = F
         if (_ADJECTIVE.search(word) and word not in MODIFIERS and word not in _NOT_ADJECTIVES
                 and root not in ref_words and root not in OPPOSITE_OF and "-" not in word):
             return True
+        if word.endswith("ing") and not _VERB_ING.match(word) and word not in MODIFIERS and root not in ref_words:
+            return True  # "sclerosing cholangitis", "smouldering myeloma"
+        if re.search(r"-(?:induced|mediated|associated|related)$", word) and root not in ref_words:
+            return True  # "drug-induced immune thrombocytopenia", "complement-mediated HUS"
     return False

@@ -29,7 +29,7 @@ from functools import lru_cache
 
 from medo1.verify import cues
 
-_SENTENCE_END = re.compile(r"(?<!\bvs)(?<!\be\.g)(?<!\bi\.e)\.(?!\d)|[!?。！？]")
+_SENTENCE_END = re.compile(r"(?<!\bvs)(?<!\be\.g)(?<!\bi\.e)\.(?!\d)|[!。！？]|\?(?!\w)")  # "?acute X": a query mark
 _LETTER_DOT = re.compile(r"(?:^|[\s(])[A-Za-z]$")
 _MARKUP = re.compile(r"[*_`#>]+")
 _BULLET = re.compile(r"^\s*(?:[-•*+]|\d{1,2}[.)]|\(\d{1,2}\))\s+")
@@ -47,7 +47,8 @@ EXPLICIT = re.compile(
     rf"underlying|leading|working)\s+)*{ANSWER_WORD}\b|"
     r"\b(?:correct|best|right|better|preferred|safest|safer)\s+(?:option|choice)\s*(?:is|:)|"
     r"\b(?:i'd|i\s+would|i'll|i\s+will|we'd|we'll)\s+(?:go\s+with|choose|pick|opt\s+for|settle\s+on)\b|"
-    r"(?:答案|诊断|结论)(?:是|为|：|:)|(?:主要|根本|直接)?(?:病因|原因)(?:是|为)|最(?:有)?可能的?(?:诊断|是|为)|首选(?:的?治疗)?(?:药物|药|方法|措施|检查)?(?:是|为)",
+    r"\bis\s+what\s+(?:i|we)(?:'d|\s+would|'ll|\s+will)\s+(?:put\s+down|go\s+with|choose|pick|answer)\b|"
+    r"(?:答案|诊断|结论)(?:应|可)?(?:是|为|：|:)|(?:主要|根本|直接)?(?:病因|原因)(?:是|为)|最(?:有)?可能的?(?:诊断|是|为)|首选(?:的?治疗)?(?:药物|药|方法|措施|检查)?(?:是|为)",
     re.IGNORECASE)
 CONCLUSION = re.compile(
     r"\b(?:most\s+likely|most\s+probable|most\s+consistent|consistent\s+with|compatible\s+with|in\s+keeping\s+with|"
@@ -256,7 +257,7 @@ def _part_segments(part: str) -> list[Segment]:
 
 
 # Before ", but Y": a tentative first part gives way to Y.
-_TENTATIVE = re.compile(r"\b(?:could|might|may|possible|possibly|plausible|perhaps|probably\s+not|common|typical)\b|"
+_TENTATIVE = re.compile(r"\b(?:could|might|may|would|possible|possibly|plausible|perhaps|probably\s+not|common|typical)\b|"
                         r"可能|也许", re.IGNORECASE)
 _COMMITS = re.compile(
     rf"\b{ANSWER_WORD}\b|\bmost\s+likely\b|\bmore\s+likely\b|\bbest\s+(?:explain|fit)|\bpoints?\s+to\b|"

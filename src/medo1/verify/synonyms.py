@@ -28,6 +28,8 @@ GROUPS: tuple[tuple[str, ...], ...] = (
     ("hashimoto thyroiditis", "hashimoto's thyroiditis", "chronic lymphocytic thyroiditis"),
     ("subacute thyroiditis", "de quervain thyroiditis", "subacute granulomatous thyroiditis"),
     ("giant cell arteritis", "temporal arteritis"),
+    ("takotsubo cardiomyopathy", "stress-induced cardiomyopathy", "stress cardiomyopathy", "apical ballooning syndrome",
+     "broken heart syndrome"),
     ("idiopathic intracranial hypertension", "pseudotumor cerebri", "benign intracranial hypertension"),
     ("primary hyperaldosteronism", "primary aldosteronism", "conn syndrome", "conn's syndrome"),
     ("amyotrophic lateral sclerosis", "als", "lou gehrig disease"),
