@@ -370,6 +370,24 @@ NOT_COMMITTED = [
     ("A boot-shaped heart would point to tetralogy of Fallot, but this film takes tetralogy of Fallot off the table.",
      "Tetralogy of Fallot", "negation"),
     ("答案暂定嗜铬细胞瘤；若血浆甲氧基肾上腺素正常，则需另作考虑。", "嗜铬细胞瘤", "hedge"),
+    ("Presumably serotonin syndrome, though the clonus is subtle.", "Serotonin syndrome", "hedge"),
+    ("**Answer: probably nephrolithiasis**", "Nephrolithiasis", "hedge"),
+    ("Greasy scale on the nasolabial folds — seborrheic dermatitis, I suspect.", "Seborrheic dermatitis", "hedge"),
+    ("Working diagnosis, to be revisited once the renin comes back: scleroderma renal crisis.",
+     "Scleroderma renal crisis", "hedge"),
+    ("Final answer: urgent surgical exploration for suspected necrotizing fasciitis.", "Necrotizing fasciitis", "hedge"),
+    ("My first instinct was anterior uveitis, but the pressure is 58 mmHg — revising that to acute angle-closure "
+     "glaucoma.", "Anterior uveitis", "hedge"),
+    ("Epiglottitis was my initial read. Scrap that: the steeple sign means croup.", "Epiglottitis", "hedge"),
+    ("Final answer: Staphylococcus aureus.\n\nCorrection after rereading the stem: the organism is Bacillus cereus.",
+     "Staphylococcus aureus", "hedge"),
+    ("Treating without consent: yes, if hospital policy allows it.", "Yes", "hedge"),
+    ("**Diagnosis: Pneumocystis pneumonia** — I'd want a lavage before standing behind it.", "Pneumocystis pneumonia",
+     "hedge"),
+    ("Osteoporotic vertebral fracture heads the list, with myeloma and metastasis close behind.",
+     "Osteoporotic vertebral fracture", "hedge"),
+    ("初步印象为阿尔茨海默病，确诊尚需头颅MRI。", "阿尔茨海默病", "hedge"),
+    ("本题在保密原则与保护第三方之间各有道理，难以断然取舍。", "保密原则", "hedge"),
     # no final answer at all
     ("<think>The pain radiates to the arm; myocardial infarction", MI, "no_answer"),
     ("## Thinking\n\nST elevation in II, III, aVF: myocardial infarction", MI, "no_answer"),
@@ -424,6 +442,9 @@ def test_match_does_not_reward_answers_that_do_not_commit(response, reference, r
     ("Cystic fibrosis presenting as meconium ileus.", "Meconium ileus"),  # a head that presents as it
     ("Sudden confusion on a sweltering afternoon: this is heat stroke.", "Stroke"),  # a listed trap (`confusables`)
     ("Diabetes insipidus.", "Diabetes"),
+    ("Diagnosis: lichen planus pemphigoides.", "Lichen planus"),
+    ("Sjögren–Larsson syndrome.", "Sjögren syndrome"),  # a second name joined by a dash
+    ("Answer: branch retinal vein occlusion.", "Central retinal vein occlusion"),  # central vs branch
 ])
 def test_match_near_misses_of_one_word_or_one_entity(response, reference):
     assert MatchVerifier().check(response, reference) is False
@@ -519,6 +540,19 @@ def test_match_near_misses_of_one_word_or_one_entity(response, reference):
     ("The irregular rhythm with no discernible P waves indicates atrial fibrillation.", "Atrial fibrillation"),
     ("This is stress-induced cardiomyopathy.", "Takotsubo cardiomyopathy"),
     ("Diabetes insipidus.", "Diabetes insipidus"),
+    ("I initially suspected a migraine, but the thunderclap onset makes subarachnoid hemorrhage the most likely "
+     "diagnosis.", "Subarachnoid hemorrhage"),  # a suspicion set aside is not a tentative answer
+    ("The attic retraction pocket with keratin debris is a cholesteatoma.", "Cholesteatoma"),  # not "retract that"
+    ("Alcohol withdrawal.", "Alcohol withdrawal"),
+    ("Guillain-Barré syndrome.", "Guillain-Barre syndrome"),
+    ("The diagnosis is Bechterew's disease.", "Ankylosing spondylitis"),
+    ("This is Lyell syndrome.", "Toxic epidermal necrolysis"),
+    ("Paget's disease of bone.", "Osteitis deformans"),
+    ("I'm calling this melanoma and arranging an excision.", "Melanoma"),
+    ("Improvement after a lumbar tap confirms normal pressure hydrocephalus.", "Normal pressure hydrocephalus"),
+    ("A raised aldosterone-to-renin ratio makes this primary hyperaldosteronism.", "Primary hyperaldosteronism"),
+    ("The blood gas shows a respiratory alkalosis coexisting with a metabolic acidosis. Putting it together, this is "
+     "salicylate toxicity, and she needs urine alkalinisation.", "Salicylate toxicity"),
     ("The ST changes in II, III and aVF indicate an inferior myocardial infarction.", MI),
 ])
 def test_match_still_rewards_a_committed_answer(response, reference):

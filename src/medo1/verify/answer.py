@@ -92,12 +92,14 @@ def uncommitted(final_response: str | None) -> str | None:
         return "hedge"  # "MI. PE is also possible.": another candidate left open
     if found[-1].question and OR_INSIDE.search(found[-1].text):
         return "hedge"  # it ends asking which of two it is
-    if any(_tentative(s.text) for s in committed):
+    stating = tuple(s for s in committed if explicit(s.text) or CONCLUSION.search(s.text) or states(s.text))
+    stating = stating or committed[-1:]  # the sentences that give the answer, not the findings beside them
+    if any(_tentative(s.text) for s in stating):
         return "hedge"  # "Tentative answer: X", "The culprit is presumably X", "X, I'd guess"
     if any(PROGRESSION.search(_ARROW_LABEL.sub("", s.text)) or len(_LEADS_TO.findall(s.text)) > 1
-           for s in committed):
+           for s in stating):
         return "chain"  # "SBP → hepatorenal syndrome → liver failure": a course, not one answer
-    if any(_TWO_AT_ONCE.search(s.text) for s in committed):
+    if any(_TWO_AT_ONCE.search(s.text) for s in stating):
         return "list"  # "an overlap syndrome: A with B features", 肺结核合并肺鳞癌，两种病变并存
     reasons: list[str] = []
     for sentence in committed:
@@ -146,14 +148,17 @@ def _tentative(text: str) -> bool:
     """An answer given only for now: a tentative word in its answer part (after the last "is" / ":") or in
     the label before it ("Tentative answer: X"), not one that qualifies the subject ("This presumably
     autoimmune pericarditis is Dressler syndrome")."""
-    found = cues.TENTATIVE.search(text)
-    if not found:
-        return False
-    verb = None
-    for verb in _ANSWER_PART.finditer(text):
-        pass
-    answer_starts = verb.end() if verb else 0
-    return found.start() >= answer_starts or bool(_TENTATIVE_LABEL.search(text))
+    if _TENTATIVE_LABEL.search(text):
+        return True
+    for part in _PARTS.split(text):
+        main = _ASIDE.split(part, 1)[0]  # not in a concession: "X, though the clonus is presumably mild"
+        found = cues.TENTATIVE.search(main)
+        verb = None
+        for verb in _ANSWER_PART.finditer(main):
+            pass
+        if found and found.start() >= (verb.end() if verb else 0):
+            return True
+    return False
 
 
 def _negated(text: str, np: str) -> bool:
@@ -177,8 +182,11 @@ _STATED_INSIDE = re.compile(rf",\s*(?=(?:so\s+|thus\s+|therefore\s+)?(?:the|my|o
 PROGRESSION = re.compile(r"→|⟶|⇒|\s->\s|\s=>\s|\bevolving\s+into\b|\bprogress(?:ing|ed)\s+(?:on\s+)?to\b|"
                          r"\bwent\s+on\s+to\b|\bculminating\s+in\b|进展为|演变为", re.IGNORECASE)
 _TWO_AT_ONCE = re.compile(r"\boverlap\s+(?:syndrome|of)\b|\bco-?exist\w*|\bconcurrent\b|并存|同时存在", re.IGNORECASE)
+_PARTS = re.compile(r"[;—–]|\s-\s")
+_ASIDE = re.compile(r",\s*(?:though|although|but|yet|while|whereas|since|because|given)\b", re.IGNORECASE)
 _ANSWER_PART = re.compile(r"\s(?:is|are|was|would\s+be)\s|[:：]", re.IGNORECASE)
-_TENTATIVE_LABEL = re.compile(rf"(?:{cues.TENTATIVE.pattern})\s+(?:answer|diagnosis|dx|impression)\b", re.IGNORECASE)
+_TENTATIVE_LABEL = re.compile(rf"(?:{cues.TENTATIVE.pattern})(?:\s+(?:answer|diagnosis|dx|impression)\b|[^:：.]{{0,80}}[:：])",
+                              re.IGNORECASE)  # "Tentative answer: X", "Working diagnosis, to be revisited …: X"
 _ARROW_LABEL = re.compile(r"^\W*(?:final\s+)?(?:answer|diagnosis|dx)\s*(?:→|->|=>|⇒)", re.IGNORECASE)  # "Answer → X"
 _LEADS_TO = re.compile(r"\bleading\s+(?:on\s+)?to\b|\band\s+then\b|\bresulting\s+in\b|\bfollowed\s+by\b|"
                        r"\bcomplicated\s+by\b", re.IGNORECASE)

@@ -99,7 +99,10 @@ DOUBT = re.compile(
     r"i\s+(?:commit|decide|conclude))\b|"
     r"\bequally\s+(?:well|valid|good|reasonable|appropriate|acceptable|correct|defensible)\b|"
     r"\b(?:stays?|remains?|still)\s+(?:in\s+play|on\s+the\s+table|in\s+contention|in\s+the\s+running)\b|"
-    r"暂定|另作考虑|暂不下|若[^。；;]{1,30}?则(?:需|应|可能|为|是)|\b(?:cannot|can't|can\s+not)\s+be\s+(?:settled|decided|answered|resolved)\b|"
+    r"\b(?:yes|no)\s*,?\s+(?:if|provided|unless|only\s+if|as\s+long\s+as|where)\b|"
+    r"\bbefore\s+(?:standing\s+behind|signing\s+off\s+on|calling)\s+it\b|"
+    r"暂定|另作考虑|暂不下|若[^。；;]{1,30}?则(?:需|应|可能|为|是)|确诊(?:尚|还|仍)?需|尚需[^。；;]{0,12}(?:确诊|明确|证实)|"
+    r"初步印象|各有道理|难以断然|\b(?:cannot|can't|can\s+not)\s+be\s+(?:settled|decided|answered|resolved)\b|"
     r"\bif\b[^.;]{3,120}?,\s*(?:then\s+)?(?:the\s+(?:\w+\s+)?(?:answer|diagnosis)\s+(?:is|would\s+be|will\s+be)|"
     r"this\s+(?:is|would\s+be)\s+(?!\w+ly\b|fatal|serious|urgent|an?\s+emergency))|"
     r"\b(?:provided|assuming)\s+(?:that\s+)?(?:the|it|this|there)\b|\bas\s+long\s+as\s+the\b|"
@@ -119,9 +122,13 @@ ALTERNATIVE = re.compile(
 CONTRAST = re.compile(r"\b(?:but|however|although|though|yet|not|no|never|unlikely|less|against|unlike|rather|without|"
                       r"lacks?|absent|argues?|excludes?|excluded|ruled|wrong)\b|\w+n't\b|但|然而|不|无|未|排除", I)
 # Withdrawing an answer, or giving it only for now: "I withdraw that conclusion", 收回上述结论, 初步诊断为 …
-WITHDRAWN = re.compile(r"\b(?:withdraw|retract|take\s+(?:that|it)\s+back|scratch\s+that|strike\s+that)\b|收回|撤回", I)
+WITHDRAWN = re.compile(r"\b(?:(?:withdraw|withdrawing|retract|retracting)\s+(?:that|this|it|my|the|our)|take\s+(?:that|it)\s+back|scratch\s+that|strike\s+that|scrap\s+that|"
+                       r"revis(?:e|ing)\s+(?:that|it|this|my\s+answer)|my\s+first\s+instinct)\b|^\W*correction\b|"
+                       r"收回|撤回|更正", I)
 # An answer given only for now, in the committed part: "Tentative answer: X", "presumably X", "X, I'd guess"
 TENTATIVE = re.compile(r"\b(?:tentative(?:ly)?|provisional(?:ly)?|preliminary|presumptive(?:ly)?|presumably|"
+                       r"(?<!most\s)probably|i\s+suspect|(?<!\bi\s)(?<!initially\s)(?<!first\s)suspected|i\s+reckon|my\s+hunch|working\s+diagnosis|"
+                       r"to\s+be\s+revisited|"
                        r"working\s+(?:hypothesis|assumption)|i'd\s+guess|i\s+would\s+guess|(?:my\s+)?(?:best\s+)?guess\s+is|"
                        r"at\s+a\s+guess)\b|暂定|拟诊", I)
 DEFERRAL = re.compile(
@@ -184,6 +191,8 @@ CANDIDATES = re.compile(
     r"\bone\s+of\s+(?:the\s+)?(?:following|these|them)\b|\b(?:would|could|can|may|might|do)\s+all\s+(?:fit|explain|"
     r"account|cause|produce|present|be)\b|\b(?:each|any)\s+of\s+(?:these|them|the\s+\w+)\s+(?:could|might|may|would)\b|"
     r"^\W*both\s+(?:warrant|need|require|are|remain|could|can|may|might|should|deserve)\b|"
+    r"\bheads?\s+(?:the|my)\s+(?:list|differential)|\btop\s+of\s+(?:the|my)\s+(?:list|differential)|"
+    r"\bleading\s+(?:candidate|contender)|"
     r"鉴别诊断|之一|两者|二者|均有可能|既有[^。；;]{1,30}?也有", I)
 
 # A label that names several answers: "Diagnoses: …", "Diagnoses to act on: …", "Possibilities include: …"
@@ -192,7 +201,7 @@ CANDIDATES_LABEL = re.compile(r"\b(?:diagnoses|causes|options|organisms|possibil
 
 # ---------------------------------------------------------------- answer statements and chains
 
-SLOT = (r"answer|diagnosis|dx|option|choice|cause|etiology|aetiology|organism|pathogen|culprit|treatment|"
+SLOT = (r"answer|diagnosis|dx|course|approach|principle|option|choice|cause|etiology|aetiology|organism|pathogen|culprit|treatment|"
          r"management|(?:pharmaco)?therapy|drug|medication|test|investigation|step|mechanism|finding|lesion|site|location|"
          r"structure|nerve|artery|enzyme|agent|vessel|type|condition|disease|disorder|anticoagulant|antibiotic|"
          r"procedure|intervention|imaging|study|hormone|tumou?r|complication|explanation")

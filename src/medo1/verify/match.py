@@ -107,6 +107,8 @@ _VERB_ING = re.compile(r"(?:suggest|indicat|confirm|caus|explain|show|represent|
                        r"mimick|resembl|match|fitt|bleed|exist|preexist|pre-exist|coexist|evolv|worsen|resolv|remain|"
                        r"underly|ongo|mak|reach|produc|trigger|driv|sign|not|noth|someth|everyth|morn|even|dur|"
                        r"accord|regard|concern|pend)ing$")
+# A second name joined to one of the reference's words by a hyphen or dash: "Sjögren–Larsson"
+_JOINED_NAME = re.compile(r"\w[–—-]([A-Z][a-zà-ÿ]+)")
 # References that name a tumour, which "malignant" / "benign" only qualify ("malignant melanoma")
 _TUMOUR = re.compile(r"(?:oma|omas|tumou?rs?|cancers?|neoplasms?|neoplasia)\b|\bcarcinom", re.IGNORECASE)
 # A prefix joined to the reference's first word, or to a word right before it, makes another entity:
@@ -138,7 +140,7 @@ _NOT_ADJECTIVES = {"reveal", "mimic", "receive", "involve", "deal", "appeal", "h
 # Head nouns after the reference that make it what acts on it, not it: "vitamin K antagonist" is not "vitamin K"
 _ACTS_ON = re.compile(r"[\s-]*(?:like|antagonists?|agonists?|inhibitors?|blockers?|antibod(?:y|ies)|analogu?es?|"
                       r"mimetics?|receptors?|resistance)\b|"
-                      r"\s+[a-z]+(?:ans|ens|osum|osa|osus|iforme|formis|aris)\b", re.IGNORECASE)  # "bronchiolitis obliterans"
+                      r"\s+[a-z]+(?:ans|ens|osum|osa|osus|iforme|formis|aris|oides)\b", re.IGNORECASE)  # "… obliterans"
 
 
 @dataclass
@@ -246,7 +248,8 @@ class MatchVerifier:
         positions = [i for i, w in enumerate(words) if w in wanted]
         content = [w for w in words if w not in FILLER] or words
         if (positions and token_f1(content, content_ref) >= self.min_f1 and self._agrees(seg, 0, len(seg), ref)
-                and (not AND_INSIDE.search(seg_text) or AND_INSIDE.search(reference))):
+                and (not AND_INSIDE.search(seg_text) or AND_INSIDE.search(reference))
+                and not _other_name(seg_text, set(content_ref))):
             return min(positions), max(positions) + 1
         if self._initials(seg_text, reference):
             return 0, len(seg)
@@ -326,6 +329,8 @@ def _close(seg: tuple[Token, ...], window: tuple[int, int], content_ref: list[st
     if AND_INSIDE.search(raw) and not AND_INSIDE.search(reference):
         return False
     wanted = set(content_ref)
+    if _other_name(raw, wanted):
+        return False  # "Sjögren–Larsson syndrome" is not "Sjögren syndrome"
     extra = [t.word for t in inside if t.word not in wanted and t.word not in _FUNCTION]
     if len(extra) > 2:
         return False
@@ -339,6 +344,11 @@ def _close(seg: tuple[Token, ...], window: tuple[int, int], content_ref: list[st
     # not "bowel obstruction from a small sigmoid tumor" for "small bowel obstruction"
     after = re.match(r"[\s-]*([A-Za-z]\w*)", seg_text[inside[-1].end:])
     return bool(_TURN.search(raw)) and not (after and after.group(1).lower() not in _CLOSERS)
+
+
+def _other_name(text: str, wanted: set[str]) -> bool:
+    """A second name joined by a hyphen or dash to a word ("Sjögren–Larsson") that the reference does not have."""
+    return any(not set(normalize_tokens(name, expand=False)) <= wanted for name in _JOINED_NAME.findall(text))
 
 
 def _extends(text: str, start: int, end: int, ref_words: set[str], cjk: bool = False) -> bool:

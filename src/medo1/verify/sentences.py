@@ -48,11 +48,14 @@ EXPLICIT = re.compile(
     r"\b(?:correct|best|right|better|preferred|safest|safer)\s+(?:option|choice)\s*(?:is|:)|"
     r"\b(?:i'd|i\s+would|i'll|i\s+will|we'd|we'll)\s+(?:go\s+with|choose|pick|opt\s+for|settle\s+on)\b|"
     r"\bis\s+what\s+(?:i|we)(?:'d|\s+would|'ll|\s+will)\s+(?:put\s+down|go\s+with|choose|pick|answer)\b|"
+    r"\b(?:i'm|i\s+am)\s+calling\s+(?:this|it)\b|"
     r"(?:答案|诊断|结论)(?:应|可)?(?:是|为|：|:)|(?:主要|根本|直接)?(?:病因|原因)(?:是|为)|最(?:有)?可能的?(?:诊断|是|为)|首选(?:的?治疗)?(?:药物|药|方法|措施|检查)?(?:是|为)",
     re.IGNORECASE)
 CONCLUSION = re.compile(
     r"\b(?:most\s+likely|most\s+probable|most\s+consistent|consistent\s+with|compatible\s+with|in\s+keeping\s+with|"
     r"best\s+explain\w*|points?\s+(?:\w+\s+)?(?:to|toward)|pointing\s+(?:\w+\s+)?to|indicat(?:e|es|ing)\b|"
+    r"confirms|seals\s+it|clinch(?:es)?\s+it|makes\s+this|for\s+what\s+is|putting\s+it\s+(?:all\s+)?together|"
+    r"taken\s+together|all\s+told|"
     r"therefore|thus|hence|"
     r"in\s+conclusion|in\s+summary|overall|of\s+choice|next\s+(?:best\s+)?step|least\s+likely|"
     r"best\s+(?:initial\s+|next\s+)?(?:step|test|treatment|management)|treatment\s+is|management\s+is|"

@@ -231,7 +231,8 @@ def struck(final: str) -> bool:
 
 _NP_STRONG = re.compile(
     r"\b(?:(?:consistent|compatible)\s+with|in\s+keeping\s+with|points?\s+(?:\w+\s+)?(?:to|toward)|pointing\s+to|"
-    r"indicat(?:es?|ing)|suggest(?:s|ed|ive\s+of)?|characteristic\s+of|diagnostic\s+of|diagnosed\s+with|"
+    r"indicat(?:es?|ing)|suggest(?:s|ed|ive\s+of)?|characteristic\s+of|diagnostic\s+of|diagnosed\s+with|confirms|"
+    r"seals\s+it|makes\s+this|for\s+what\s+is|"
     r"suffering\s+from|criteria\s+for|classic\s+for|typical\s+of|(?:best|better|most\s+likely)\s+explained\s+by|"
     r"(?:is|are)\s+(?:most\s+likely\s+|probably\s+)?(?:due\s+to|caused\s+by)|is\s+(?:most\s+)?(?:likely|probably))\s+|"
     r"(?:考虑为|符合|提示|诊断为)", re.IGNORECASE)
