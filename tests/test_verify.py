@@ -96,12 +96,14 @@ def test_match_verifier_meets_the_targets_on_the_labelled_set():
 
 
 # The held-out rows (a round written blind after the current rules) measure what no tuning saw. Each earlier round
-# was measured this way before it was tuned on; precision on a fresh round stayed between 0.89 and 0.94 (README,
-# "the match verifier"), short of the 0.97 the tuned rows reach: rules miss new phrasings of near misses and
-# doubts. These floors are the figures measured when the round was written: a change that loses ground on
-# text it never saw fails here. Per kind they are reported, not asserted (a few rows each).
-HELD_OUT_TARGETS = {"precision": 0.91, "uncommitted": 0.04, "near miss": 0.13, "short correct": 0.71,
-                    "long correct": 0.77}
+# was measured this way before it was tuned on; precision on a fresh round of ordinary answers stayed between
+# 0.89 and 0.94, and on rounds written to game the verifier (held9 … held11, the held-out one) between 0.60 and
+# 0.76 (README, "the match verifier"), short of the 0.97 the tuned rows reach: rules miss new phrasings of near
+# misses and doubts (`match:strict`, tests/test_verify_strict.py, is the answer to that). These floors are the
+# figures measured when the round was written: a change that loses ground on text it never saw fails here. Per
+# kind they are reported, not asserted (a few rows each).
+HELD_OUT_TARGETS = {"precision": 0.68, "uncommitted": 0.20, "near miss": 0.13, "short correct": 0.76,
+                    "long correct": 0.82}
 
 
 def test_match_verifier_on_the_held_out_rows():
@@ -673,7 +675,7 @@ def test_load_verifier_specs(openai_server):
     assert isinstance(load_verifier("match"), MatchVerifier)
     judge = load_verifier(f"judge:openai:judge@{openai_server.url}", cache=False)
     assert isinstance(judge, JudgeVerifier) and judge.name == f"judge:openai:judge@{openai_server.url}"
-    for bad in ("judge", "judge:", "classifier:", "regex", "match:strict"):
+    for bad in ("judge", "judge:", "classifier:", "regex", "match:exact"):
         with pytest.raises(Medo1Error, match="verifier spec"):
             load_verifier(bad)
     with pytest.raises(Medo1Error, match="not a checkpoint directory"):

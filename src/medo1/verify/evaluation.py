@@ -30,7 +30,7 @@ GROUPS = {
     "short correct": ("correct", "paraphrase", "synonym", "differential", "committed", "zh_correct"),
     "long correct": ("long_commit",),
 }
-HELD_OUT = "held10"  # id prefix of the rows written after the current rules (earlier rounds were tuned on)
+HELD_OUT = "held11"  # id prefix of the rows written after the current rules (earlier rounds were tuned on)
 _TRUE = {"true", "1", "yes", "correct", "y", "t"}
 _FALSE = {"false", "0", "no", "incorrect", "wrong", "n", "f"}
 
