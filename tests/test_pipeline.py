@@ -221,6 +221,26 @@ def test_keeping_more_checkpoints_is_not_another_training(tmp_path):
     assert fingerprints(epochs=2)[0] != fingerprints()[0]
 
 
+def test_the_rl_reward_may_use_its_own_verifier(tmp_path):
+    """`models.reward` sets the RL reward's verifier (`match:strict`) apart from the one search and synthesis
+    use; unset, runs keep the fingerprints they had."""
+    from medo1.pipeline import Run
+    from medo1.recipe import load_recipe
+    from medo1.stages import rl_verifier
+
+    def run_with(**models):
+        recipe = load_recipe("demo")
+        for key, value in models.items():
+            setattr(recipe.models, key, value)
+        return Run(recipe, tmp_path / "run", concurrency=None, cache=False)
+
+    plain, strict = run_with(), run_with(reward="match:strict")
+    assert rl_verifier(plain) == "match" and rl_verifier(strict) == "match:strict"
+    assert plain.fingerprint("rl") != strict.fingerprint("rl")
+    assert plain.fingerprint("search") == strict.fingerprint("search")
+    assert plain.fingerprint("rl") == run_with(reward=None).fingerprint("rl")
+
+
 def test_training_stages_run_in_a_fresh_process_and_their_errors_come_back(tmp_path, monkeypatch):
     from medo1.errors import InputError
     from medo1.recipe import load_recipe

@@ -68,6 +68,10 @@ class ModelsSection(Strict):
     policy: str = Field(default="embedded", description="The base model that is trained (SFT, then RL).")
     verifier: str = Field(default="match", description="match | option (the committed option letter: problems "
                           "curated with reformat options) | judge:<model spec> | classifier:<path>.")
+    reward: Union[str, None] = Field(default=None, description="The RL reward's verifier, when it differs from "
+                                  "`verifier` (which search and synthesis use): match:strict (only an answer "
+                                  "statement that is the reference alone: the hardest to game), judge:<model spec> "
+                                  "or classifier:<path>. None: `verifier`.")
     concurrency: int = Field(default=32, ge=1, description="Model requests in flight at once (hf: batch size).")
 
 

@@ -91,6 +91,8 @@ class Run:
         passrate_on = dumped["passrate"]["enabled"]
         if stage in ("rl", "passrate") and (stage == "rl" or passrate_on) and dumped["verifier"]["enabled"]:
             picked["verifier"] = dumped["verifier"]  # the reward: the verifier stage's classifier
+        if stage in ("rl", "passrate") and dumped["models"].get("reward") is not None:
+            picked["models.reward"] = dumped["models"]["reward"]  # the reward's own verifier, when it is set
         if stage == "rl" and passrate_on:  # rl trains on the problems passrate kept
             picked["passrate"] = dumped["passrate"]
         if stage == "passrate" and passrate_on:  # it samples and scores as RL does

@@ -292,12 +292,15 @@ def stage_eval(run: Run) -> dict[str, Any]:
 
 
 def rl_verifier(run: Run) -> str:
-    """The RL reward's verifier: the classifier the `verifier` stage trained when it is on, else the recipe's."""
-    return f"classifier:{run.paths.verifier_model}" if run.recipe.verifier.enabled else _verifier(run)
+    """The RL reward's verifier: the classifier the `verifier` stage trained when it is on, else the recipe's
+    `models.reward` (`match:strict`, say), else its `models.verifier`."""
+    if run.recipe.verifier.enabled:
+        return f"classifier:{run.paths.verifier_model}"
+    return _verifier(run, run.recipe.models.reward)
 
 
-def _verifier(run: Run) -> str:
-    spec = run.recipe.models.verifier
+def _verifier(run: Run, spec: str | None = None) -> str:
+    spec = spec or run.recipe.models.verifier
     if spec.startswith("judge:"):
         return "judge:" + run.recipe.model_spec(spec.removeprefix("judge:"))
     if spec.startswith("classifier:"):

@@ -55,7 +55,8 @@ def verifier_eval(
     labeled: Path = typer.Option(..., "--labeled",
                                  help="JSONL of human labels: response, reference, label (optional: kind, id)."),
     verifier: str = typer.Option("match", "--verifier",
-                                 help="match | option | judge:<model spec> | classifier:[official:]<path>."),
+                                 help="match | match:strict | option | judge:<model spec> | "
+                                      "classifier:[official:]<path>."),
     compare: Optional[str] = typer.Option(None, "--compare", help="Comma-separated verifier specs, side by side."),
     threshold: Optional[float] = typer.Option(None, "--threshold",
                                               help="classifier: P(correct) above which it says True "

@@ -92,7 +92,8 @@ class RLSettings(CheckpointSettings, TrainingSettings, RLInputs):
     Defaults follow the paper's PPO run (lr 5e-7, batch 128, KL beta 0.03, temperature 0.5, ~1300 tokens)."""
 
     verifier: str = field(default="match", metadata={
-        "help": "The reward's verifier: match, option (the committed option letter), judge:<model spec> or "
+        "help": "The reward's verifier: match, match:strict (only an answer statement that is the reference "
+                "alone; the hardest to game), option (the committed option letter), judge:<model spec> or "
                 "classifier:<path>."})
     learning_rate: float = default(TrainingSettings, "learning_rate", 5e-7, "paper, RL: 5e-7")
     kl_coef: float = field(default=0.03, metadata={"help": "KL beta to the SFT model (paper: 0.03)."})

@@ -2,6 +2,8 @@
 
 Verifier specs (`load_verifier(spec)`):
     match               no model: normalised containment / token-F1, option letters (offline default)
+    match:strict        `match`, and only when a sentence is the answer statement alone ("The answer is X.",
+                        "Final answer: X", "**X**"): for RL on responses that state their answer that way
     option              no model: the one option letter the final response commits to, exactly (problems
                         that keep their options; the reference is the letter)
     judge:<model spec>  an LLM judge that answers exactly True or False (the paper: GPT-4o)
@@ -13,6 +15,7 @@ Modules: `base` (the protocol and the reward rule `score_response`, shared by ev
 (with `answer`: which part of a response commits to one answer, `uncommitted` when none does; `cues`: its
 words, English and Chinese; `tokens`: normalisation; `letters`: option letters), `option` (with `extract`:
 the eval extractor's strict reading of an option letter, and `rejections`), `judge`, `classifier`,
+`strict` (`match:strict`), `confusables` (names that contain another answer's words), `synonyms`,
 `verdicts` (the judge verdict log), `data` (`medo1 verifier-data`), `train`
 (`medo1 verifier-train`), `evaluation` and `compare` (`medo1 verifier-eval`).
 """

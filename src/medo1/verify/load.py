@@ -1,4 +1,5 @@
-"""A verifier from its spec (`match`, `option`, `judge:<model spec>`, `classifier:[official:]<path>`): the
+"""A verifier from its spec (`match`, `match:strict`, `option`, `judge:<model spec>`,
+`classifier:[official:]<path>`): the
 one place a spec string becomes a Verifier."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from medo1.verify.classifier import ClassifierVerifier
 from medo1.verify.judge import JudgeVerifier
 from medo1.verify.match import MatchVerifier
 from medo1.verify.option import OptionVerifier
+from medo1.verify.strict import StrictMatchVerifier
 from medo1.verify.verdicts import VerdictLog
 
 
@@ -26,8 +28,9 @@ def load_verifier(
     verdict_log: str | os.PathLike | None = None,
     source: str = "",
 ) -> Verifier:
-    """A Verifier from its spec: `match`, `option` (the committed option letter, for problems that keep their
-    options), `judge:<model spec>` or `classifier:[official:]<path>`.
+    """A Verifier from its spec: `match`, `match:strict` (`match`, when a sentence is the answer statement
+    alone), `option` (the committed option letter, for problems that keep their options), `judge:<model spec>`
+    or `classifier:[official:]<path>`.
 
     `threshold` (classifier): None keeps the checkpoint's own (or the layout's default).
     `verdict_log` (judge): append every verdict to this JSONL file, marked with `source`.
@@ -36,6 +39,8 @@ def load_verifier(
     kind, _, rest = spec.partition(":")
     if kind == "match" and not rest:
         return MatchVerifier()
+    if kind == "match" and rest == "strict":
+        return StrictMatchVerifier()
     if kind == "option" and not rest:
         return OptionVerifier()
     if kind == "judge" and rest:
@@ -46,7 +51,7 @@ def load_verifier(
                              log=VerdictLog(verdict_log) if verdict_log else None)
     if kind == "classifier" and rest and rest != "official:":
         return ClassifierVerifier(rest, threshold=threshold, batch_size=concurrency)
-    raise Medo1Error(f"verifier spec {spec!r}: expected 'match', 'option', 'judge:<model "
+    raise Medo1Error(f"verifier spec {spec!r}: expected 'match', 'match:strict', 'option', 'judge:<model "
                      "spec>' or 'classifier:[official:]<path>'")
 
 

@@ -1,0 +1,75 @@
+"""`match:strict`: `match`, and only when a sentence is the answer statement alone."""
+
+import json
+
+import pytest
+
+from medo1.data import VERIFIER_LABELS
+from medo1.prompts import load_prompt, render
+from medo1.verify import load_verifier
+from medo1.verify.strict import StrictMatchVerifier
+
+MI = "Myocardial infarction"
+
+
+@pytest.mark.parametrize("response, reference", [
+    # shapes from blind red-team rounds that hide a hedge or a second answer inside the answer's own sentence
+    ("**First-line agent:** metformin — with empagliflozin every bit as appropriate a first pick.", "Metformin"),
+    ("**Diagnosis: endometrial carcinoma** — pending the Pipelle histology.", "Endometrial carcinoma"),
+    ("The answer is myocardial infarction, though a dissection would look the same.", MI),
+    ("The most likely diagnosis is myocardial infarction or, failing that, pericarditis.", MI),
+    ("Final answer: myocardial infarction (if the troponin rises).", MI),
+    ("**Myocardial infarction**, at a guess.", MI),
+    ("答案是心肌梗死，也可能是肺栓塞。", "心肌梗死"),
+    # what `match` already refuses, `match:strict` refuses too
+    ("The answer is myocardial infarction. Actually, the answer is pericarditis.", MI),
+    ("Myocardial infarction is possible.", MI),
+    ("The answer is pulmonary embolism.", MI),
+    ("<think>the answer is myocardial infarction", MI),
+])
+def test_strict_refuses_an_answer_sentence_that_holds_more_than_the_answer(response, reference):
+    assert StrictMatchVerifier().check(response, reference) is False
+
+
+@pytest.mark.parametrize("response, reference", [
+    ("The answer is myocardial infarction.", MI),
+    ("The answer is myocardial infarction.\n\nThe ST elevation in II, III and aVF and the troponin rise fit it.", MI),
+    ("Final answer: myocardial infarction", MI),
+    ("**Final answer: Myocardial infarction.**", MI),
+    ("Crushing pain with ST elevation.\n\n**Myocardial infarction**", MI),
+    ("The most likely diagnosis is acute myocardial infarction.", "Acute myocardial infarction"),
+    ("The diagnosis is diabetic ketoacidosis (DKA).", "Diabetic ketoacidosis"),  # another name in parentheses
+    ("The answer is temporal arteritis.", "Giant cell arteritis"),  # a synonym (`synonyms`)
+    ("答案是心肌梗死。", "心肌梗死"),
+    ("最终答案：急性胰腺炎", "急性胰腺炎"),
+    ("The correct option is C.", "C"),  # letters and yes/no as `match` judges them
+    ("Yes, statins reduce the risk of a second stroke.", "Yes"),
+])
+def test_strict_pays_the_answer_stated_alone(response, reference):
+    assert StrictMatchVerifier().check(response, reference) is True
+
+
+@pytest.mark.parametrize("lang, reference", [("en", "Right coronary artery"), ("zh", "急性心肌梗死")])
+def test_strict_pays_the_answer_line_the_synthesis_stage_writes(lang, reference):
+    """Every synthesized final response opens with the `synth/answer_line` sentence: a policy trained on them
+    answers in the form `match:strict` pays for."""
+    line = render(load_prompt("synth/answer_line", lang=lang), answer=reference)
+    assert StrictMatchVerifier().check(f"{line}\n\nThe reasons follow from the findings.", reference) is True
+
+
+def test_strict_is_a_verifier_spec():
+    verifier = load_verifier("match:strict")
+    assert isinstance(verifier, StrictMatchVerifier) and verifier.name == "match:strict"
+
+
+def test_strict_precision_on_the_labelled_set():
+    """Measured when it was written: precision 0.996 on all labelled rows (one chain of two statements with
+    different slots), 1.0 on the three red-team rounds; recall 0.29, since most labelled answers are free
+    text that never states the answer alone. These are floors."""
+    rows = [json.loads(line) for line in VERIFIER_LABELS.read_text(encoding="utf-8").splitlines()]
+    verifier = StrictMatchVerifier()
+    said = [(verifier.check(r["response"], r["reference"]), r["label"], r["id"]) for r in rows]
+    accepted = [label for verdict, label, _ in said if verdict]
+    red = [label for verdict, label, id_ in said if verdict and id_.startswith(("held9", "held10", "held11"))]
+    assert len(accepted) >= 250 and sum(accepted) / len(accepted) >= 0.99
+    assert red and all(red)
