@@ -273,6 +273,7 @@ def test_the_report_says_which_verifier_scored_the_run_and_what_match_measures(t
     from medo1.report.story import caveats
     from medo1.verify import LabeledVerdict, MatchVerifier, evaluate_verifier
     from medo1.verify.evaluation import GROUPS, Agreement
+    from medo1.verify.strict import StrictMatchVerifier
 
     (tmp_path / "recipe.yaml").write_text("models:\n  verifier: match\n")
     said = next(s for s in caveats(tmp_path) if s.startswith("Verdicts came from"))
@@ -285,7 +286,14 @@ def test_the_report_says_which_verifier_scored_the_run_and_what_match_measures(t
     held = sum(report.heldout_by_kind.values(), Agreement())
     assert f"on the {held.n} answers written after its rules and never tuned on, its precision is " \
            f"{100 * held.precision:.1f}%" in said
-    assert "a judge or a trained classifier is the better verifier" in said
+    assert "`match:strict` (for responses that state their answer alone, as synthesized ones do), a judge or a " \
+           "trained classifier is the better verifier" in said
+    (tmp_path / "recipe.yaml").write_text("models:\n  verifier: match\n  reward: match:strict\n")
+    said = next(s for s in caveats(tmp_path) if s.startswith("Verdicts came from"))
+    strict = asyncio.run(evaluate_verifier(StrictMatchVerifier(), read_jsonl(VERIFIER_LABELS, LabeledVerdict)))
+    assert "the verifier `match` (search, synthesis); the RL reward from `match:strict`." in said
+    assert f"`match:strict` decides by rules, without a model. Measured on the bundled labelled set ({strict.n} " \
+           f"answers), its precision is {100 * strict.precision:.1f}%" in said
     (tmp_path / "recipe.yaml").write_text("models:\n  verifier: judge:openai:gpt-4o\nverifier:\n  enabled: true\n")
     said = next(s for s in caveats(tmp_path) if s.startswith("Verdicts came from"))
     assert said == ("Verdicts came from the verifier `judge:openai:gpt-4o` (search, synthesis); the RL reward from "

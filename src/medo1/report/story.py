@@ -152,28 +152,37 @@ def caveats(root: Path) -> list[str]:
 
 
 def verifier_note(recipe: dict[str, Any]) -> str | None:
-    """Which verifier scored the run and, for `match`, its figures measured now on the bundled labelled set."""
-    spec = recipe.get("models", {}).get("verifier")
+    """Which verifiers scored the run and, for `match` and `match:strict`, their figures measured now on the
+    bundled labelled set."""
+    models = recipe.get("models", {})
+    spec = models.get("verifier")
     if not spec:
         return None
     trained = (recipe.get("verifier") or {}).get("enabled")
-    text = (f"Verdicts came from the verifier `{spec}` (search, synthesis" + ("" if trained else ", the RL reward")
-            + ("); the RL reward from the classifier the verifier stage trained." if trained else ")."))
+    reward = None if trained else models.get("reward")
+    reward = reward if reward and reward != spec else None
+    rl = "the classifier the verifier stage trained" if trained else f"`{reward}`" if reward else None
+    text = (f"Verdicts came from the verifier `{spec}` (search, synthesis" + ("" if rl else ", the RL reward")
+            + (f"); the RL reward from {rl}." if rl else ")."))
     if spec == "option":
         text += (" `option` decides by rules, without a model: the RL problems keep their lettered options, and a "
                  "response is correct when its final response commits to the one correct letter and names no other "
                  "(the strict reading evaluation uses; a hedge, list, question or chain of letters earns nothing).")
-    if spec == "match":
+    for used in dict.fromkeys(s for s in (spec, reward) if s in ("match", "match:strict")):
         from medo1.verify.evaluation import measured_match
 
-        f = measured_match()
-        text += (f" `match` decides by rules, without a model. Measured on the bundled labelled set ({f['n']} "
+        f = measured_match(strict=used == "match:strict")
+        text += (" `match:strict` pays only an answer statement that is the reference alone ('The answer is X.')."
+                 if used == "match:strict" else "")
+        text += (f" `{used}` decides by rules, without a model. Measured on the bundled labelled set ({f['n']} "
                  f"answers), its precision is {pct(f['precision'])}%, it accepts {pct(f['uncommitted_accepted'])}% of "
                  f"answers that do not commit to one answer, and it recalls {pct(f['short_recall'])}% of short correct "
                  f"answers and {pct(f['long_recall'])}% of long free-text ones ({f['long_n']}); on the "
                  f"{f['heldout_n']} answers written after its rules and never tuned on, its precision is "
-                 f"{pct(f['heldout_precision'])}%. A correct answer it cannot read counts as wrong. Where long free-text answers decide the RL reward, a judge or a trained "
-                 "classifier is the better verifier.")
+                 f"{pct(f['heldout_precision'])}%. A correct answer it cannot read counts as wrong.")
+        if used == "match":
+            text += (" Where free-text answers decide the RL reward, `match:strict` (for responses that state their "
+                     "answer alone, as synthesized ones do), a judge or a trained classifier is the better verifier.")
     return text
 
 
