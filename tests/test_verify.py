@@ -377,7 +377,8 @@ NOT_COMMITTED = [
     ("Greasy scale on the nasolabial folds — seborrheic dermatitis, I suspect.", "Seborrheic dermatitis", "hedge"),
     ("Working diagnosis, to be revisited once the renin comes back: scleroderma renal crisis.",
      "Scleroderma renal crisis", "hedge"),
-    ("Final answer: urgent surgical exploration for suspected necrotizing fasciitis.", "Necrotizing fasciitis", "hedge"),
+    ("Final answer: urgent surgical exploration for suspected necrotizing fasciitis.", "Necrotizing fasciitis",
+     "hedge"),
     ("My first instinct was anterior uveitis, but the pressure is 58 mmHg — revising that to acute angle-closure "
      "glaucoma.", "Anterior uveitis", "hedge"),
     ("Epiglottitis was my initial read. Scrap that: the steeple sign means croup.", "Epiglottitis", "hedge"),

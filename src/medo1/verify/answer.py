@@ -15,8 +15,11 @@ A response does not commit to one answer — `uncommitted` names why — when it
     joins them by or / vs / "/" (或, 还是), makes its answer only possible ("could be", "consider",
     可能是), weighs it, doubts or withdraws it with or after it ("I cannot be confident", "Y could equally
     account for it", 无法确定, 收回), leaves another candidate open after it ("PE is also possible", with
-    no "but" / "not" to dismiss it), holds it back ("… before committing"), or gives none and defers
-    ("further workup is needed", "pending …"): "hedge";
+    no "but" / "not" to dismiss it), holds it back ("… before committing"), gives it only for now
+    ("probably X", "Tentative answer: X", "X, I'd guess", 暂定), or gives none and defers ("further
+    workup is needed", "pending …"): "hedge";
+    names a course of conditions as the answer ("A → X → C", "A evolving into X"): "chain"; or two at
+    once ("an overlap syndrome: A with B features", 两种病变并存): "list";
     only asks ("Is it MI?", 是心肌梗死吗): "question"; only negates ("MI is absent", "I doubt it is
     MI", 排除心肌梗死): "negation".
 A yes/no answer ("No, …") commits; a range ("5-10 mg") needs the reference to judge.
@@ -171,11 +174,13 @@ def _negated(text: str, np: str) -> bool:
     return not (np.strip() and explicit(text)) or bool(_NEGATED.search(np))
 
 
-_NEGATED = re.compile(rf"{cues.NEGATION.pattern}|\b(?:absent|negative\s+for|off\s+the\s+table)\b|除外|可能性(?:很|较|极)?(?:小|低|不大)",
+_NEGATED = re.compile(rf"{cues.NEGATION.pattern}|\b(?:absent|negative\s+for|off\s+the\s+table)\b|除外|可能性(?:很|较|"
+                      rf"极)?(?:小|低|不大)",
                       re.IGNORECASE)
 _STATED_INSIDE = re.compile(rf",\s*(?=(?:so\s+|thus\s+|therefore\s+)?(?:the|my|our)\s+(?:[\w-]+\s+){{0,3}}?"
                             rf"(?:{cues.SLOT})s?\s+(?:is|would\s+be|must\s+be)\b)|"
-                            r"\b(?:indicates|points\s+(?:to|toward)|(?:is|are)\s+(?:most\s+)?consistent\s+with|confirms|"
+                            r"\b(?:indicates|points\s+(?:to|toward)|(?:is|are)\s+(?:most\s+)?consistent\s+with|"
+                            r"confirms|"
                             r"establishes|(?:is|are)\s+(?:diagnostic|characteristic|typical)\s+of)\s+", re.IGNORECASE)
 # A course of several conditions named as the answer: "A → B → C", "A evolving into B", "A, leading on to B and
 # then C" (one "leading to" alone explains a cause: "thiamine deficiency, leading to Wernicke encephalopathy")
@@ -185,7 +190,8 @@ _TWO_AT_ONCE = re.compile(r"\boverlap\s+(?:syndrome|of)\b|\bco-?exist\w*|\bconcu
 _PARTS = re.compile(r"[;—–]|\s-\s")
 _ASIDE = re.compile(r",\s*(?:though|although|but|yet|while|whereas|since|because|given)\b", re.IGNORECASE)
 _ANSWER_PART = re.compile(r"\s(?:is|are|was|would\s+be)\s|[:：]", re.IGNORECASE)
-_TENTATIVE_LABEL = re.compile(rf"(?:{cues.TENTATIVE.pattern})(?:\s+(?:answer|diagnosis|dx|impression)\b|[^:：.]{{0,80}}[:：])",
+_TENTATIVE_LABEL = re.compile(rf"(?:{cues.TENTATIVE.pattern})(?:\s+(?:answer|diagnosis|dx|impression)\b|"
+                              rf"[^:：.]{{0,80}}[:：])",
                               re.IGNORECASE)  # "Tentative answer: X", "Working diagnosis, to be revisited …: X"
 _ARROW_LABEL = re.compile(r"^\W*(?:final\s+)?(?:answer|diagnosis|dx)\s*(?:→|->|=>|⇒)", re.IGNORECASE)  # "Answer → X"
 _LEADS_TO = re.compile(r"\bleading\s+(?:on\s+)?to\b|\band\s+then\b|\bresulting\s+in\b|\bfollowed\s+by\b|"

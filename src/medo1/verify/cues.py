@@ -121,15 +121,18 @@ ALTERNATIVE = re.compile(
     r"\banother\s+(?:option|possibility|candidate|contender)\b|也(?:有)?可能|亦可能|也(?:需|要|应)考虑", I)
 CONTRAST = re.compile(r"\b(?:but|however|although|though|yet|not|no|never|unlikely|less|against|unlike|rather|without|"
                       r"lacks?|absent|argues?|excludes?|excluded|ruled|wrong)\b|\w+n't\b|但|然而|不|无|未|排除", I)
-# Withdrawing an answer, or giving it only for now: "I withdraw that conclusion", 收回上述结论, 初步诊断为 …
-WITHDRAWN = re.compile(r"\b(?:(?:withdraw|withdrawing|retract|retracting)\s+(?:that|this|it|my|the|our)|take\s+(?:that|it)\s+back|scratch\s+that|strike\s+that|scrap\s+that|"
+# Withdrawing an answer: "I withdraw that conclusion", "scratch that", "Correction: …", 收回上述结论
+WITHDRAWN = re.compile(r"\b(?:(?:withdraw|withdrawing|retract|retracting)\s+(?:that|this|it|my|the|our)|"
+                       r"take\s+(?:that|it)\s+back|scratch\s+that|strike\s+that|scrap\s+that|"
                        r"revis(?:e|ing)\s+(?:that|it|this|my\s+answer)|my\s+first\s+instinct)\b|^\W*correction\b|"
                        r"收回|撤回|更正", I)
 # An answer given only for now, in the committed part: "Tentative answer: X", "presumably X", "X, I'd guess"
 TENTATIVE = re.compile(r"\b(?:tentative(?:ly)?|provisional(?:ly)?|preliminary|presumptive(?:ly)?|presumably|"
-                       r"(?<!most\s)probably|i\s+suspect|(?<!\bi\s)(?<!initially\s)(?<!first\s)suspected|i\s+reckon|my\s+hunch|working\s+diagnosis|"
+                       r"(?<!most\s)probably|i\s+suspect|(?<!\bi\s)(?<!initially\s)(?<!first\s)suspected|"
+                       r"i\s+reckon|my\s+hunch|working\s+diagnosis|"
                        r"to\s+be\s+revisited|"
-                       r"working\s+(?:hypothesis|assumption)|i'd\s+guess|i\s+would\s+guess|(?:my\s+)?(?:best\s+)?guess\s+is|"
+                       r"working\s+(?:hypothesis|assumption)|i'd\s+guess|i\s+would\s+guess|"
+                       r"(?:my\s+)?(?:best\s+)?guess\s+is|"
                        r"at\s+a\s+guess)\b|暂定|拟诊", I)
 DEFERRAL = re.compile(
     r"\bfurther\s+(?:work-?up|testing|tests|evaluation|investigation|imaging|studies)(?:\s+[\w-]+){0,4}?\s+"
@@ -150,7 +153,8 @@ DEFERRAL = re.compile(
 OR = (r"(?:\bor\b|\bvs\b\.?|\bversus\b|\band/or\b|或者?|还是|(?<!\bmg)(?<!\bmcg)(?<!\bml)(?<!\bU)(?<!\bunits)/"
       r"(?!(?:kg|min|h|hr|hour|day|d|dl|l|ml|m2|mmol|mol|s|sec|week|wk|24\s*h)\b))")
 # a refinement after a comma, not another item ("Mobitz type II", "posterior limb", "M3 subtype")
-REFINES = re.compile(r"\b(?:right|left)-sided\b|\bin\s+this\s+(?:case|patient)\b|\b(?:type|subtype|variant|form|limb|segment|stage|grade|class|pattern|lobe|branch|division|"
+REFINES = re.compile(r"\b(?:right|left)-sided\b|\bin\s+this\s+(?:case|patient)\b|\b(?:type|subtype|variant|form|"
+                     r"limb|segment|stage|grade|class|pattern|lobe|branch|division|"
                      r"portion|part|region|phase|variety|kind)\b|型|期|级", I)
 _JOINERS = (r"\s*(?:,|;|&|、|，|；)\s*(?:and\s+|or\s+|plus\s+|和|与|或者?)?|\s+\+\s+|\s+(?:and|plus|or|and/or|vs\.?|"
             r"versus|as\s+well\s+as|along\s+with|together\s+with|in\s+addition\s+to|combined\s+with)\s+|\s*/\s*|"
@@ -201,10 +205,11 @@ CANDIDATES_LABEL = re.compile(r"\b(?:diagnoses|causes|options|organisms|possibil
 
 # ---------------------------------------------------------------- answer statements and chains
 
-SLOT = (r"answer|diagnosis|dx|course|approach|principle|option|choice|cause|etiology|aetiology|organism|pathogen|culprit|treatment|"
-         r"management|(?:pharmaco)?therapy|drug|medication|test|investigation|step|mechanism|finding|lesion|site|location|"
-         r"structure|nerve|artery|enzyme|agent|vessel|type|condition|disease|disorder|anticoagulant|antibiotic|"
-         r"procedure|intervention|imaging|study|hormone|tumou?r|complication|explanation")
+SLOT = (r"answer|diagnosis|dx|course|approach|principle|option|choice|cause|etiology|aetiology|organism|"
+        r"pathogen|culprit|treatment|management|(?:pharmaco)?therapy|drug|medication|test|investigation|step|"
+        r"mechanism|finding|lesion|site|location|structure|nerve|artery|enzyme|agent|vessel|type|condition|disease|"
+        r"disorder|anticoagulant|antibiotic|procedure|intervention|imaging|study|hormone|tumou?r|complication|"
+        r"explanation")
 _GRADE = (r"(?:(?:final|correct|best|right|most|more|likely|probable|definitive|working|single|underlying|leading|"
           r"unifying|primary|appropriate|initial|next|causative|responsible|affected|involved|deficient|"
           r"least|clinical|first-line|first|second-line|preferred|recommended|standard|optimal|ideal|main|"

@@ -103,7 +103,8 @@ ZH_MODIFIERS = set("""
 _ZH_BEFORE = re.compile(r"(?:无症状|[\u4e00-\u9fff]{1,2})性$|(?:先兆|假|类|抗)$")
 # -ing words before the reference that act (a verb) rather than name a kind: "suggesting MI", "a bleeding ulcer"
 _VERB_ING = re.compile(r"(?:suggest|indicat|confirm|caus|explain|show|represent|includ|follow|dur|hav|be|mak|leav|mean|"
-                       r"reflect|favou?r|support|point|consider|exclud|rul|requir|need|treat|giv|us|start|develop|present|"
+                       r"reflect|favou?r|support|point|consider|exclud|rul|requir|need|treat|giv|us|start|"
+                       r"develop|present|"
                        r"mimick|resembl|match|fitt|bleed|exist|preexist|pre-exist|coexist|evolv|worsen|resolv|remain|"
                        r"underly|ongo|mak|reach|produc|trigger|driv|sign|not|noth|someth|everyth|morn|even|dur|"
                        r"accord|regard|concern|pend)ing$")

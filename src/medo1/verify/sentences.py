@@ -49,7 +49,8 @@ EXPLICIT = re.compile(
     r"\b(?:i'd|i\s+would|i'll|i\s+will|we'd|we'll)\s+(?:go\s+with|choose|pick|opt\s+for|settle\s+on)\b|"
     r"\bis\s+what\s+(?:i|we)(?:'d|\s+would|'ll|\s+will)\s+(?:put\s+down|go\s+with|choose|pick|answer)\b|"
     r"\b(?:i'm|i\s+am)\s+calling\s+(?:this|it)\b|"
-    r"(?:答案|诊断|结论)(?:应|可)?(?:是|为|：|:)|(?:主要|根本|直接)?(?:病因|原因)(?:是|为)|最(?:有)?可能的?(?:诊断|是|为)|首选(?:的?治疗)?(?:药物|药|方法|措施|检查)?(?:是|为)",
+    r"(?:答案|诊断|结论)(?:应|可)?(?:是|为|：|:)|(?:主要|根本|直接)?(?:病因|原因)(?:是|为)|最(?:有)?可能的?(?:诊断|是|为)|首选(?:的?治疗)?(?:药物|药|方法|"
+    r"措施|检查)?(?:是|为)",
     re.IGNORECASE)
 CONCLUSION = re.compile(
     r"\b(?:most\s+likely|most\s+probable|most\s+consistent|consistent\s+with|compatible\s+with|in\s+keeping\s+with|"
@@ -194,7 +195,8 @@ _JOINT = re.compile(
     r"(?P<rejected>,\s*(?:not|and\s+not|no)\s+|\s+(?:rather\s+than|instead\s+of)\s+|\s+and\s+not\s+|"
     r"[，,]?\s*(?:而非|而不是)|[，,](?=[^，,。；;]{1,30}?(?:不符合|不支持|不考虑|可以?排除|已排除|不像)))|"
     r"(?P<than>\s+than\s+)|"
-    r"(?P<explanation>,\s*(?:which|given|because|since|as|due\s+to\s+the|based\s+on|(?:to\s+be\s+|as\s+)?confirmed\s+by)\s+|"
+    r"(?P<explanation>,\s*(?:which|given|because|since|as|due\s+to\s+the|based\s+on|(?:to\s+be\s+|"
+    r"as\s+)?confirmed\s+by)\s+|"
     r"\s+(?:given|because|since)\s+|[，,]\s*(?:因为|由于|鉴于))|"
     r"(?P<so>,\s*(?:so|therefore|thus|hence)\s+|[，,]\s*(?:所以|因此|故|而是)|而是)",
     re.IGNORECASE)
@@ -260,7 +262,8 @@ def _part_segments(part: str) -> list[Segment]:
 
 
 # Before ", but Y": a tentative first part gives way to Y.
-_TENTATIVE = re.compile(r"\b(?:could|might|may|would|possible|possibly|plausible|perhaps|probably\s+not|common|typical)\b|"
+_TENTATIVE = re.compile(r"\b(?:could|might|may|would|possible|possibly|plausible|perhaps|probably\s+not|common|"
+                        r"typical)\b|"
                         r"可能|也许", re.IGNORECASE)
 _COMMITS = re.compile(
     rf"\b{ANSWER_WORD}\b|\bmost\s+likely\b|\bmore\s+likely\b|\bbest\s+(?:explain|fit)|\bpoints?\s+to\b|"

@@ -92,7 +92,8 @@ def _item_before(text: str) -> bool:
 
 
 ANSWER_LABEL = re.compile(rf"^\W*(?:[\w'-]+\s+){{0,4}}?(?:{ANSWER_WORD}|option|choice|cause|treatment|step|management|"
-                           r"organism|drug|test|impression|assessment|verdict|conclusion)s?\W*$|^\W*(?:最终)?(?:答案|诊断)\W*$", re.IGNORECASE)
+                           r"organism|drug|test|impression|assessment|verdict|conclusion)s?\W*$|"
+                           r"^\W*(?:最终)?(?:答案|诊断)\W*$", re.IGNORECASE)
 
 
 @lru_cache(maxsize=8192)

@@ -32,7 +32,8 @@ from medo1.verify.tokens import FILLER, normalize_tokens
 __all__ = ["StrictMatchVerifier"]
 
 _BOLD_LINE = re.compile(r"^\s*(?:\*\*|__)(?P<np>[^*_\n]+)(?:\*\*|__)\s*[.。]?\s*$")
-_LABEL = re.compile(r"^\W*(?:(?:the\s+)?(?:final|correct|most\s+likely)\s+)?(?:answer|diagnosis|dx)\s*[:：]\s*(?P<np>.+)$|"
+_LABEL = re.compile(r"^\W*(?:(?:the\s+)?(?:final|correct|most\s+likely)\s+)?(?:answer|diagnosis|"
+                    r"dx)\s*[:：]\s*(?P<np>.+)$|"
                     r"^\W*(?:最终)?(?:答案|诊断)\s*[:：]\s*(?P<zh>.+)$", re.IGNORECASE)
 _ALSO_NAMED = re.compile(r"\s*[(（](?P<name>[^()（）]{1,60})[)）]\s*$")  # "diabetic ketoacidosis (DKA)"
 # what a parenthesis may not hold to pass as another name: a condition, a doubt, a second answer, a clause

@@ -73,7 +73,8 @@ PREFIXES = {"non", "anti"}
 _OPPOSITES_RAW = [
     {"left", "right", "bilateral"}, {"upper", "lower"}, {"anterior", "posterior"}, {"superior", "inferior"},
     {"medial", "lateral"}, {"proximal", "distal"}, {"primary", "secondary", "tertiary"},
-    {"acute", "chronic", "subacute"}, {"systolic", "diastolic"}, {"central", "nephrogenic", "peripheral"}, {"central", "branch"},
+    {"acute", "chronic", "subacute"}, {"systolic", "diastolic"}, {"central", "nephrogenic", "peripheral"},
+    {"central", "branch"},
     {"benign", "malignant"}, {"dilated", "hypertrophic", "restrictive"},
     {"myeloid", "lymphoid", "lymphoblastic", "lymphocytic"}, {"internal", "external"}, {"ascending", "descending"},
     {"afferent", "efferent"}, {"sensory", "motor"}, {"unilateral", "bilateral"}, {"positive", "negative"},
