@@ -156,10 +156,8 @@ def _tentative(text: str) -> bool:
     for part in _PARTS.split(text):
         main = _ASIDE.split(part, 1)[0]  # not in a concession: "X, though the clonus is presumably mild"
         found = cues.TENTATIVE.search(main)
-        verb = None
-        for verb in _ANSWER_PART.finditer(main):
-            pass
-        if found and found.start() >= (verb.end() if verb else 0):
+        answer_starts = [m.end() for m in _ANSWER_PART.finditer(main)]  # after the last "is" / ":"
+        if found and found.start() >= (answer_starts[-1] if answer_starts else 0):
             return True
     return False
 

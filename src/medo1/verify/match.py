@@ -104,10 +104,11 @@ _ZH_BEFORE = re.compile(r"(?:无症状|[\u4e00-\u9fff]{1,2})性$|(?:先兆|假|�
 # -ing words before the reference that act (a verb) rather than name a kind: "suggesting MI", "a bleeding ulcer"
 _VERB_ING = re.compile(r"(?:suggest|indicat|confirm|caus|explain|show|represent|includ|follow|dur|hav|be|mak|leav|mean|"
                        r"reflect|favou?r|support|point|consider|exclud|rul|requir|need|treat|giv|us|start|"
-                       r"develop|present|"
-                       r"mimick|resembl|match|fitt|bleed|exist|preexist|pre-exist|coexist|evolv|worsen|resolv|remain|"
-                       r"underly|ongo|mak|reach|produc|trigger|driv|sign|not|noth|someth|everyth|morn|even|dur|"
-                       r"accord|regard|concern|pend)ing$")
+                       r"develop|present|mimick|resembl|match|fitt|bleed|exist|preexist|pre-exist|coexist|evolv|"
+                       r"worsen|resolv|remain|underly|ongo|reach|produc|trigger|driv|sign|not|noth|someth|everyth|"
+                       r"morn|even|accord|regard|concern|pend)ing$")
+# A compound before the reference that names its cause or mechanism: "drug-induced", "complement-mediated"
+_COMPOUND = re.compile(r"-(?:induced|mediated|associated|related)$")
 # A second name joined to one of the reference's words by a hyphen or dash: "Sjögren–Larsson"
 _JOINED_NAME = re.compile(r"\w[–—-]([A-Z][a-zà-ÿ]+)")
 # References that name a tumour, which "malignant" / "benign" only qualify ("malignant melanoma")
@@ -179,8 +180,7 @@ class MatchVerifier:
         yes_no = _YES_NO.match(reference)
         if yes_no:
             word = yes_no.group(1).lower()
-            said = polarity(final)
-            return uncommitted(final) in (None, "yes_no") and said == {
+            return uncommitted(final) is None and polarity(final) == {
                 "no" if word in ("否", "不是") else "yes" if word in ("是", "是的") else word}
         if uncommitted(final) is not None:
             return False
@@ -377,6 +377,6 @@ def _extends(text: str, start: int, end: int, ref_words: set[str], cjk: bool = F
             return True
         if word.endswith("ing") and not _VERB_ING.match(word) and word not in MODIFIERS and root not in ref_words:
             return True  # "sclerosing cholangitis", "smouldering myeloma"
-        if re.search(r"-(?:induced|mediated|associated|related)$", word) and root not in ref_words:
+        if _COMPOUND.search(word) and root not in ref_words:
             return True  # "drug-induced immune thrombocytopenia", "complement-mediated HUS"
     return False

@@ -63,8 +63,8 @@ CONCLUSION = re.compile(
     r"the\s+(?:likely\s+|underlying\s+|most\s+likely\s+)?cause\s+is|suggestive\s+of|characteristic\s+of|"
     r"culprit|causative|responsible|criteria\s+for|classic\s+for|typical\s+of|diagnostic\s+of|hallmark\s+of|"
     r"confident|suggests?|is\s+that\s+of)\b|,\s*so\s+|因此|所以|综上|考虑为|首先考虑|符合|提示|最(?:有)?可能|诊断", re.IGNORECASE)
-# The last line of a response, in bold as a whole: "**Fragile X syndrome**"
-_BOLD_LAST = re.compile(r"(?:^|\n)[ \t]*(?:\*\*|__)([^*_\n]+)(?:\*\*|__)[ \t]*[.。]?\s*$")
+# A line in bold as a whole: "**Fragile X syndrome**"
+BOLD_LINE = re.compile(r"^[ \t]*(?:\*\*|__)(?P<np>[^*_\n]+)(?:\*\*|__)[ \t]*[.。]?\s*$")
 _ANSWER_HEADING = re.compile(r"^\W*(?:(?:the\s+)?(?:final|short|my|most\s+likely|likely|probable|best|correct)\s+)?"
                              rf"(?:answer|diagnosis|conclusion|{cues.SLOT})s?\W*$|"
                              r"^\W*(?:最终)?(?:答案|诊断|结论)\W*$", re.IGNORECASE)
@@ -157,8 +157,8 @@ def committed_sentences(final: str) -> tuple[Sentence, ...]:
     if stated:
         last = stated[-1]
         return (found[last],) + tuple(s for s in found[last + 1:] if CONCLUSION.search(s.text))
-    bold = _BOLD_LAST.search(final)
-    if bold and len(found) > (closing := len(sentences(bold.group(1)))) > 0:
+    bold = BOLD_LINE.match(final.rstrip().rsplit("\n", 1)[-1])
+    if bold and len(found) > (closing := len(sentences(bold.group("np")))) > 0:
         # "…reasoning…\n\n**Fragile X syndrome**": a closing line in bold as a whole answers
         return found[len(found) - closing:]
     if len(found) > 1 and _bare_answer(found[0]) and not _bare_answer(found[1]):

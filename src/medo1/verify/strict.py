@@ -25,13 +25,12 @@ from medo1.thinking import final_answer_text
 from medo1.verify import cues
 from medo1.verify.letters import option_letter, strip_letter
 from medo1.verify.match import _YES_NO, MatchVerifier
-from medo1.verify.sentences import sentences
+from medo1.verify.sentences import BOLD_LINE, sentences
 from medo1.verify.synonyms import variants
 from medo1.verify.tokens import FILLER, normalize_tokens
 
 __all__ = ["StrictMatchVerifier"]
 
-_BOLD_LINE = re.compile(r"^\s*(?:\*\*|__)(?P<np>[^*_\n]+)(?:\*\*|__)\s*[.。]?\s*$")
 _LABEL = re.compile(r"^\W*(?:(?:the\s+)?(?:final|correct|most\s+likely)\s+)?(?:answer|diagnosis|"
                     r"dx)\s*[:：]\s*(?P<np>.+)$|"
                     r"^\W*(?:最终)?(?:答案|诊断)\s*[:：]\s*(?P<zh>.+)$", re.IGNORECASE)
@@ -63,7 +62,7 @@ def _stated_alone(final: str) -> list[str]:
     a line in bold or under an answer label ("Final answer: X"), or "the answer / diagnosis … is X"."""
     out = []
     for line in final.split("\n"):
-        bold = _BOLD_LINE.match(line)
+        bold = BOLD_LINE.match(line)
         if bold:
             label = _LABEL.match(bold.group("np"))
             out.append((label.group("np") or label.group("zh")) if label else bold.group("np"))
