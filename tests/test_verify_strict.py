@@ -26,6 +26,25 @@ MI = "Myocardial infarction"
     ("Myocardial infarction is possible.", MI),
     ("The answer is pulmonary embolism.", MI),
     ("<think>the answer is myocardial infarction", MI),
+    # a second statement of the answer that names something else
+    ("The cholestatic picture with positive antimitochondrial antibodies means the diagnosis is primary biliary "
+     "cholangitis. Therefore, the answer is primary sclerosing cholangitis.", "Primary sclerosing cholangitis"),
+    # a rejected alternative left open, or a statement form that only leans
+    ("MI, not PE, unless the D-dimer is high.", MI),
+    ("MI, not excluding PE.", MI),
+    ("MI; PE does not fit yet.", MI),
+    ("The diagnosis is MI, not PE, at least for now.", MI),
+    ("MI, not PE alone.", MI),
+    ("MI seems to be the diagnosis.", MI),
+    ("MI would be the diagnosis.", MI),
+    ("MI is the least likely diagnosis.", MI),
+    ("MI is the initial diagnosis.", MI),
+    ("The working diagnosis is myocardial infarction.", MI),
+    ("The leading diagnosis is myocardial infarction.", MI),
+    ("The initial diagnosis is myocardial infarction.", MI),
+    ("This is an MI mimic.", MI),
+    ("诊断为心肌梗死，暂不考虑肺栓塞。", "心肌梗死"),
+    ("根据肌钙蛋白结果决定，诊断为心肌梗死。", "心肌梗死"),
 ])
 def test_strict_refuses_an_answer_sentence_that_holds_more_than_the_answer(response, reference):
     assert StrictMatchVerifier().check(response, reference) is False
@@ -44,6 +63,20 @@ def test_strict_refuses_an_answer_sentence_that_holds_more_than_the_answer(respo
     ("最终答案：急性胰腺炎", "急性胰腺炎"),
     ("The correct option is C.", "C"),  # letters and yes/no as `match` judges them
     ("Yes, statins reduce the risk of a second stroke.", "Yes"),
+    # a sentence that is the answer and nothing else, or names the case as it
+    ("TTP.", "Thrombotic thrombocytopenic purpura"),
+    ("This is myocardial infarction.", MI),
+    ("The patient has myocardial infarction.", MI),
+    ("Myocardial infarction is the most likely diagnosis.", MI),
+    ("Dantrolene is the drug of choice.", "Dantrolene"),
+    ("The first-line treatment is metformin.", "Metformin"),
+    # the answer beside alternatives it only rejects
+    ("Myocardial infarction, not pericarditis.", MI),
+    ("Not Graves disease but Hashimoto thyroiditis.", "Hashimoto thyroiditis"),
+    ("Sarcoidosis; tuberculosis does not fit because the granulomas are non-caseating.", "Sarcoidosis"),
+    ("The diagnosis is ovarian torsion, not a ruptured cyst.", "Ovarian torsion"),
+    ("不是铅中毒，而是急性间歇性卟啉病。", "急性间歇性卟啉病"),
+    ("结合喂养史及实验室检查，最可能的诊断是营养性维生素D缺乏性佝偻病。", "营养性维生素D缺乏性佝偻病"),
 ])
 def test_strict_pays_the_answer_stated_alone(response, reference):
     assert StrictMatchVerifier().check(response, reference) is True
@@ -63,13 +96,13 @@ def test_strict_is_a_verifier_spec():
 
 
 def test_strict_precision_on_the_labelled_set():
-    """Measured when it was written: precision 0.996 on all labelled rows (one chain of two statements with
-    different slots), 1.0 on the three red-team rounds; recall 0.29, since most labelled answers are free
-    text that never states the answer alone. These are floors."""
+    """Measured when it was written: precision 1.0 on all labelled rows and on the three red-team rounds;
+    recall 0.46, since most labelled answers are free text that never states the answer alone. These are
+    floors."""
     rows = [json.loads(line) for line in VERIFIER_LABELS.read_text(encoding="utf-8").splitlines()]
     verifier = StrictMatchVerifier()
     said = [(verifier.check(r["response"], r["reference"]), r["label"], r["id"]) for r in rows]
     accepted = [label for verdict, label, _ in said if verdict]
     red = [label for verdict, label, id_ in said if verdict and id_.startswith(("held9", "held10", "held11"))]
-    assert len(accepted) >= 250 and sum(accepted) / len(accepted) >= 0.99
+    assert len(accepted) >= 400 and sum(accepted) / len(accepted) >= 0.995
     assert red and all(red)

@@ -1,6 +1,14 @@
 """The `match:strict` verifier: `match`, and only when a sentence of the final response is the answer
-statement alone — "The answer is X.", "Final answer: X", "The most likely diagnosis is X.", "**X**",
-答案是X。 — with X the reference and nothing more.
+statement alone, with X the reference and nothing more:
+- a label or a statement: "The answer is X.", "Final answer: X", "**X**", "The most likely diagnosis is X.",
+  答案是X。, 综合分析，诊断为X。;
+- X named as the answer: "X is the most likely diagnosis.", "X is the drug of choice." (never "seems to be",
+  "would be", "least likely", "initial");
+- the case named: "X.", "This is X.", "She has X.", 本例为X。;
+- X beside alternatives the sentence only rejects: "X, not Y.", "Not Y but X.", "X; Y does not fit (because …).",
+  不是Y，而是X。 — unless the rejection is left open ("unless …", "yet", "for now", "not Y alone", 暂).
+And no other statement of the answer in the response names something else ("… means the diagnosis is A.
+Therefore, the answer is B.").
 
 `match` reads free text, and free text is where a policy under RL finds wordings no rule anticipated:
 a hedge after a dash ("**Diagnosis: X** — pending the histology"), a second answer in the same
@@ -25,7 +33,7 @@ from medo1.thinking import final_answer_text
 from medo1.verify import cues
 from medo1.verify.letters import option_letter, strip_letter
 from medo1.verify.match import _YES_NO, MatchVerifier
-from medo1.verify.sentences import BOLD_LINE, sentences
+from medo1.verify.sentences import BOLD_LINE, segments, sentences
 from medo1.verify.synonyms import variants
 from medo1.verify.tokens import FILLER, normalize_tokens
 
@@ -34,6 +42,34 @@ __all__ = ["StrictMatchVerifier"]
 _LABEL = re.compile(r"^\W*(?:(?:the\s+)?(?:final|correct|most\s+likely)\s+)?(?:answer|diagnosis|"
                     r"dx)\s*[:：]\s*(?P<np>.+)$|"
                     r"^\W*(?:最终)?(?:答案|诊断)\s*[:：]\s*(?P<zh>.+)$", re.IGNORECASE)
+# "X is the most likely diagnosis." and nothing after the slot but "here" or "in this patient"
+_NAMED_AS = re.compile(r"^(?P<np>.+?)\s+is\s+(?:the|our|my)\s+(?:(?:final|correct|right|best|definitive|underlying|"
+                       r"most\s+likely)\s+)?(?:answer|diagnosis|cause|etiology|aetiology|organism|pathogen|culprit|"
+                       r"drug|treatment|(?:drug|treatment)\s+of\s+choice)"
+                       r"(?:\s+(?:here|in\s+this\s+(?:patient|case|child|woman|man)))?\W*$", re.IGNORECASE)
+# a statement of an answer that is not the final one: "the working / leading / initial diagnosis is X"
+_NOT_FINAL = re.compile(r"\b(?:working|leading|least|provisional|preliminary|presumptive|tentative|differential|"
+                        r"suspected|possible|potential|candidate|admitting|(?:initial|first|clinical|immediate)\s+"
+                        r"(?:answer|diagnosis|dx|impression))\b", re.IGNORECASE)
+# what leaves a rejected alternative open: "MI, not PE, unless the D-dimer is high", "not excluding PE"
+_LEFT_OPEN = re.compile(r"\b(?:if|unless|until|pending|yet|still|for\s+now|so\s+far|at\s+present|excluding|"
+                        r"without|that|entirely|completely|necessarily|fully|alone|only|just|merely|solely)\b|待|暂|尚|若|如果|除非|单纯|仅",
+                        re.IGNORECASE)
+# the grounds a Chinese statement opens with: "结合喂养史及检查，" "综合分析，" "根据ST段抬高的导联，"
+_ZH_GROUNDS = re.compile(r"^(?:综合|结合|根据|依据)[^。；;，,定再待若如是否视]{0,40}[，,]\s*")
+# a part that only dismisses another candidate: "PE does not fit the ECG", "ectopic pregnancy is excluded"
+_DISMISSES = re.compile(r"\b(?:does\s+not|doesn't|do\s+not|don't)\s+fit\b|\b(?:is|are|was|were)\s+(?:excluded|"
+                        r"ruled\s+out)\b|不符合|已?排除|不支持|^\W*(?:不是|并非|并不是)", re.IGNORECASE)
+# "This is X", "She has X": the case named and nothing more
+_THIS_IS = re.compile(r"^\W*(?:this|it)\s+is\s+(?:an?\s+)?|^\W*(?:he|she|they|the\s+patient|this\s+(?:patient|"
+                      r"child|infant|man|woman|boy|girl))\s+has\s+(?:an?\s+)?|^(?:本例|此例|该患者|患者)?(?:是|为)",
+                      re.IGNORECASE)
+# a reason that leaves room for the dismissed answer: "because PE could look the same"
+_MAYBE = re.compile(r"\b(?:could|may|might|possibl[ey]|perhaps|probabl[ey]|likely|also|too|either|equally|as\s+well)\b|"
+                    r"可能|也|或", re.IGNORECASE)
+# "… the diagnosis is X", "answer: X", 诊断为X — anywhere in a sentence
+_ANSWER_SAID = re.compile(r"\b(?:answer|diagnosis|dx)\s*(?:is|would\s+be|must\s+be|remains|[:：])\s*(?P<np>[^.;,:]+)|"
+                          r"(?:答案|诊断)(?:应?是|应?为|[：:])(?P<zh>[^。；;，,]+)", re.IGNORECASE)
 _ALSO_NAMED = re.compile(r"\s*[(（](?P<name>[^()（）]{1,60})[)）]\s*$")  # "diabetic ketoacidosis (DKA)"
 # what a parenthesis may not hold to pass as another name: a condition, a doubt, a second answer, a clause
 _NOT_A_NAME = re.compile(r"\b(?:if|unless|pending|until|when|or|vs|versus|possibly|probably|likely|maybe|perhaps|not|"
@@ -54,12 +90,15 @@ class StrictMatchVerifier(MatchVerifier):
             return True
         final = final_answer_text(response or "") or ""
         wanted = [_words(v) for v in variants(strip_letter(reference))]
-        return any(_words(said) in wanted for said in _stated_alone(final))
+        if not any(_words(said) in wanted for said in _stated_alone(final)):
+            return False
+        # no other statement of the answer names something else ("… the diagnosis is A. Therefore, the answer is B.")
+        return all(any(not (w - said) for w in wanted) for said in _answer_statements(final))
 
 
 def _stated_alone(final: str) -> list[str]:
-    """What each answer statement of the final response states, when the statement is the whole sentence:
-    a line in bold or under an answer label ("Final answer: X"), or "the answer / diagnosis … is X"."""
+    """What each answer statement of the final response states, when the statement is the whole sentence (the
+    forms of the module docstring); a sentence of another form is returned whole, to be compared as it is."""
     out = []
     for line in final.split("\n"):
         bold = BOLD_LINE.match(line)
@@ -71,10 +110,41 @@ def _stated_alone(final: str) -> list[str]:
             if label:
                 out.append(label.group("np") or label.group("zh"))
     for sentence in sentences(final):
-        said = cues.STATEMENT_FIRST.match(sentence.text) or cues.STATEMENT_ZH.match(sentence.text)
-        if said and not sentence.question:
-            out.append(said.group("np"))
+        if sentence.question:
+            continue
+        text = _ZH_GROUNDS.sub("", sentence.text)
+        said = cues.STATEMENT_FIRST.match(text) or cues.STATEMENT_ZH.match(text) or _NAMED_AS.match(text)
+        if said and said.re is cues.STATEMENT_FIRST and _NOT_FINAL.search(text[:said.start("np")]):
+            continue  # "The working diagnosis is X", "The least likely diagnosis is X"
+        out.append(_beside_rejections(said.group("np") if said else text))
     return [_without_other_name(s.strip(" .。*_`")).strip(" .。*_`") for s in out]
+
+
+def _answer_statements(final: str) -> list[Counter]:
+    """The words each "the answer / diagnosis is …" statement of the final response names."""
+    return [_words(m.group("np") or m.group("zh")) for sentence in sentences(final) if not sentence.question
+            for m in _ANSWER_SAID.finditer(sentence.text)]
+
+
+def _beside_rejections(text: str) -> str:
+    """A sentence's one asserted part when every other part only rejects something else ("X, not Y",
+    "Not Y but X", "X; Y does not fit", 不是Y，而是X); else the whole sentence."""
+    parts = segments(text)
+    main = [p for p in parts if p.role == "main" and not _DISMISSES.search(p.text)]
+    others = [p for p in parts if p not in main]
+    if len(main) == 1 and not any(_LEFT_OPEN.search(p.text) for p in others) and all(
+            (p.role == "rejected" and not cues.VERB.search(p.text)) or (p.role == "main" and _DISMISSES.search(p.text))
+            or (p.role == "explanation" and _after_dismissal(parts, p)) for p in others):
+        said = main[0].text.strip(" ,.;:，。；：")
+        return _THIS_IS.sub("", said)
+    return _THIS_IS.sub("", text)
+
+
+def _after_dismissal(parts: tuple, part) -> bool:
+    """A reason given for dismissing another candidate ("… tuberculosis does not fit because the granulomas are
+    non-caseating"), that leaves no room for it."""
+    i = parts.index(part)
+    return i > 0 and bool(_DISMISSES.search(parts[i - 1].text)) and not _MAYBE.search(part.text)
 
 
 def _without_other_name(said: str) -> str:
