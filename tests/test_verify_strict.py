@@ -7,7 +7,7 @@ import pytest
 from medo1.data import VERIFIER_LABELS
 from medo1.prompts import load_prompt, render
 from medo1.verify import load_verifier
-from medo1.verify.strict import StrictMatchVerifier
+from medo1.verify.strict import StrictMatchVerifier, answer_line
 
 MI = "Myocardial infarction"
 
@@ -106,3 +106,55 @@ def test_strict_precision_on_the_labelled_set():
     red = [label for verdict, label, id_ in said if verdict and id_.startswith(("held9", "held10", "held11"))]
     assert len(accepted) >= 400 and sum(accepted) / len(accepted) >= 0.995
     assert red and all(red)
+
+
+@pytest.mark.parametrize("final, line", [
+    ("The answer is pulmonary embolism.\n\nThe answer is myocardial infarction.", "pulmonary embolism"),
+    ("**Pulmonary embolism**\n\nMyocardial infarction is the most likely diagnosis.", "Pulmonary embolism"),
+    ("Chest pain with ST elevation.\n\n**Myocardial infarction**", "Myocardial infarction"),  # a bare first line
+    ("The ST elevation fits.\n\nThe diagnosis is myocardial infarction.", "myocardial infarction"),
+    ("The working diagnosis is pulmonary embolism.\n\nMyocardial infarction.", ""),  # not a final answer
+    ("The ECG shows ST elevation. Troponin is raised.", None),
+])
+def test_one_answer_line_is_read(final, line):
+    assert answer_line(final) == line
+
+
+def _final_parts(response: str) -> tuple[str, str]:
+    head, sep, final = response.rpartition("## Final Response")
+    return head + sep, final.strip()
+
+
+def test_no_response_is_paid_for_two_different_answers():
+    """The property that makes the reward hard to game: only the answer line decides, so a response earns 1.0
+    for at most one answer (and its other names). A list, a hedge or a second answer elsewhere in it earns
+    nothing more than the line alone would. Checked on every labelled final response, and on each with a wrong
+    answer line in front and the right answer stated after it in four forms; every reference of the labelled
+    set that the text names is tried as the reference."""
+    rows = [json.loads(line) for line in VERIFIER_LABELS.read_text(encoding="utf-8").splitlines()]
+    references = sorted({r["reference"] for r in rows if len(r["reference"]) > 4 and r["reference"] not in ("Yes", "No")})
+    verifier = StrictMatchVerifier()
+    twice = []
+    for i, row in enumerate(rows):
+        if row["reference"] not in references:
+            continue
+        wrong = references[(references.index(row["reference"]) + 7) % len(references)]
+        head, final = _final_parts(row["response"])
+        line = [f"The answer is {wrong}.", f"**{wrong}**", f"{wrong} is the most likely diagnosis.", f"This is {wrong}.",
+                f"{wrong}."][i % 5]
+        right = row["reference"]
+        for response in (row["response"], f"{head}\n\n{line}\n\n{final}\n\nThe answer is {right}.",
+                         f"{head}\n\n{line}\n\n{final}\n\n**{right}**", f"{head}\n\n{line}\n\nActually, {right}.",
+                         f"{head}\n\n{line}\n\n{final}\n\n{right}."):
+            text = response.lower()
+            named = [ref for ref in references if ref.lower() in text]
+            paid = {ref for ref in named if verifier.check(response, ref)}
+            if len(paid) > 1 and not _same_answer(paid):
+                twice.append((row["id"], sorted(paid)))
+    assert not twice, twice[:8]
+
+
+def _same_answer(paid: set[str]) -> bool:
+    """Several references that are names of one answer ("Adrenaline", "Epinephrine"): each confirms the other."""
+    verifier = StrictMatchVerifier()
+    return all(verifier.check(f"The answer is {a}.", b) for a in paid for b in paid)

@@ -7,8 +7,13 @@ statement alone, with X the reference and nothing more:
 - the case named: "X.", "This is X.", "She has X.", 本例为X。;
 - X beside alternatives the sentence only rejects: "X, not Y.", "Not Y but X.", "X; Y does not fit (because …).",
   不是Y，而是X。 — unless the rejection is left open ("unless …", "yet", "for now", "not Y alone", 暂).
-And no other statement of the answer in the response names something else ("… means the diagnosis is A.
-Therefore, the answer is B.").
+Only one sentence is read as the answer: the answer line, the first sentence of the final response when it is
+such a statement, else the last (an explicit statement before a bare name). The reward is 1.0 only when the
+answer line names the reference, no other statement of the answer names something else ("… means the diagnosis
+is A. Therefore, the answer is B.") and `match` accepts the whole response. So a response is paid for one
+answer at most: a list, a hedge or a second answer anywhere else earns nothing the answer line would not earn
+alone, and hedging cannot raise the expected reward above committing to the line's answer
+(tests/test_verify_strict.py checks this on every labelled response and on decoys built from them).
 
 `match` reads free text, and free text is where a policy under RL finds wordings no rule anticipated:
 a hedge after a dash ("**Diagnosis: X** — pending the histology"), a second answer in the same
@@ -37,7 +42,7 @@ from medo1.verify.sentences import BOLD_LINE, segments, sentences
 from medo1.verify.synonyms import variants
 from medo1.verify.tokens import FILLER, normalize_tokens
 
-__all__ = ["StrictMatchVerifier"]
+__all__ = ["StrictMatchVerifier", "answer_line"]
 
 _LABEL = re.compile(r"^\W*(?:(?:the\s+)?(?:final|correct|most\s+likely)\s+)?(?:answer|diagnosis|"
                     r"dx)\s*[:：]\s*(?P<np>.+)$|"
@@ -62,7 +67,7 @@ _DISMISSES = re.compile(r"\b(?:does\s+not|doesn't|do\s+not|don't)\s+fit\b|\b(?:i
                         r"ruled\s+out)\b|不符合|已?排除|不支持|^\W*(?:不是|并非|并不是)", re.IGNORECASE)
 # "This is X", "She has X": the case named and nothing more
 _THIS_IS = re.compile(r"^\W*(?:this|it)\s+is\s+(?:an?\s+)?|^\W*(?:he|she|they|the\s+patient|this\s+(?:patient|"
-                      r"child|infant|man|woman|boy|girl))\s+has\s+(?:an?\s+)?|^(?:本例|此例|该患者|患者)?(?:是|为)",
+                      r"child|infant|man|woman|boy|girl))\s+has\s+(?:an?\s+)?|^(?:本例|此例|该患者|患者|这|此)(?:是|为)",
                       re.IGNORECASE)
 # a reason that leaves room for the dismissed answer: "because PE could look the same"
 _MAYBE = re.compile(r"\b(?:could|may|might|possibl[ey]|perhaps|probabl[ey]|likely|also|too|either|equally|as\s+well)\b|"
@@ -89,35 +94,52 @@ class StrictMatchVerifier(MatchVerifier):
         if _YES_NO.match(reference) or (len(reference) <= 4 and option_letter(reference)):
             return True
         final = final_answer_text(response or "") or ""
-        wanted = [_words(v) for v in variants(strip_letter(reference))]
-        if not any(_words(said) in wanted for said in _stated_alone(final)):
+        said = answer_line(final)
+        if said is None or _words(said) not in [_words(v) for v in variants(strip_letter(reference))]:
             return False
         # no other statement of the answer names something else ("… the diagnosis is A. Therefore, the answer is B.")
-        return all(any(not (w - said) for w in wanted) for said in _answer_statements(final))
+        return all(any(not (w - named) for w in (_words(v) for v in variants(strip_letter(reference))))
+                   for named in _answer_statements(final))
 
 
-def _stated_alone(final: str) -> list[str]:
-    """What each answer statement of the final response states, when the statement is the whole sentence (the
-    forms of the module docstring); a sentence of another form is returned whole, to be compared as it is."""
-    out = []
-    for line in final.split("\n"):
-        bold = BOLD_LINE.match(line)
-        if bold:
-            label = _LABEL.match(bold.group("np"))
-            out.append((label.group("np") or label.group("zh")) if label else bold.group("np"))
-        else:
-            label = _LABEL.match(re.sub(r"[*_`]+", "", line).strip())
-            if label:
-                out.append(label.group("np") or label.group("zh"))
-    for sentence in sentences(final):
-        if sentence.question:
-            continue
-        text = _ZH_GROUNDS.sub("", sentence.text)
-        said = cues.STATEMENT_FIRST.match(text) or cues.STATEMENT_ZH.match(text) or _NAMED_AS.match(text)
-        if said and said.re is cues.STATEMENT_FIRST and _NOT_FINAL.search(text[:said.start("np")]):
-            continue  # "The working diagnosis is X", "The least likely diagnosis is X"
-        out.append(_beside_rejections(said.group("np") if said else text))
-    return [_without_other_name(s.strip(" .。*_`")).strip(" .。*_`") for s in out]
+def answer_line(final: str) -> str | None:
+    """What the answer line of a final response states: its first sentence when that is an answer statement
+    alone, else its last (an explicit statement — a label, "the answer is X", a bold line — before a bare name);
+    None when neither is. Only this one line decides the reward, so no text around it can raise the reward: a
+    second answer, a list or a hedge elsewhere earns at most what the line earns."""
+    said = [s for s in sentences(final) if not (s.heading and not _LABEL.match(s.text.strip(" *_`")))]
+    bold = [_words(m.group("np")) for m in map(BOLD_LINE.match, final.split("\n")) if m]
+    ends = list(dict.fromkeys(said[:1] + said[-1:]))
+    found = [(_statement(s, explicit=_words(s.text) in bold), s) for s in ends]
+    for stated in [st for st, _ in found if st and st[1]] + [st for st, _ in found if st and not st[1]]:
+        return _without_other_name(stated[0].strip(" .。*_`")).strip(" .。*_`")
+    return None
+
+
+def _statement(sentence, explicit: bool = False) -> tuple[str, bool] | None:
+    """What a sentence states when it is an answer statement alone (the forms of the module docstring), and
+    whether it says so explicitly (not a bare name: "TTP."; a bold line is explicit); "" for an answer that
+    is not the final one ("The working diagnosis is X"); None when the sentence is not an answer statement."""
+    if sentence.question:
+        return None
+    text = _ZH_GROUNDS.sub("", sentence.text.strip(" *_`"))
+    label = _LABEL.match(text)
+    if label:
+        return _beside_rejections(label.group("np") or label.group("zh")) or "", True
+    said = cues.STATEMENT_FIRST.match(text) or cues.STATEMENT_ZH.match(text) or _NAMED_AS.match(text)
+    if said:
+        if said.re is cues.STATEMENT_FIRST and _NOT_FINAL.search(text[:said.start("np")]):
+            return "", True  # "The working diagnosis is X", "The least likely diagnosis is X"
+        return _beside_rejections(said.group("np")) or "", True
+    named = _THIS_IS.match(text)
+    if named:
+        return _beside_rejections(text[named.end():]) or "", True
+    beside = _beside_rejections(text)
+    if beside is not None and beside != text:
+        return beside, True
+    if not cues.VERB.search(text) and len(text.split()) <= 12 and len(text) <= 120:
+        return text, explicit  # a sentence that is a name and nothing else: "TTP.", "**Myocardial infarction**"
+    return None
 
 
 def _answer_statements(final: str) -> list[Counter]:
@@ -126,18 +148,18 @@ def _answer_statements(final: str) -> list[Counter]:
             for m in _ANSWER_SAID.finditer(sentence.text)]
 
 
-def _beside_rejections(text: str) -> str:
+def _beside_rejections(text: str) -> str | None:
     """A sentence's one asserted part when every other part only rejects something else ("X, not Y",
-    "Not Y but X", "X; Y does not fit", 不是Y，而是X); else the whole sentence."""
+    "Not Y but X", "X; Y does not fit (because …)", 不是Y，而是X); the text itself when it has one part; None when
+    a part asserts or leaves open something else."""
     parts = segments(text)
     main = [p for p in parts if p.role == "main" and not _DISMISSES.search(p.text)]
     others = [p for p in parts if p not in main]
     if len(main) == 1 and not any(_LEFT_OPEN.search(p.text) for p in others) and all(
             (p.role == "rejected" and not cues.VERB.search(p.text)) or (p.role == "main" and _DISMISSES.search(p.text))
             or (p.role == "explanation" and _after_dismissal(parts, p)) for p in others):
-        said = main[0].text.strip(" ,.;:，。；：")
-        return _THIS_IS.sub("", said)
-    return _THIS_IS.sub("", text)
+        return main[0].text.strip(" ,.;:，。；：") if others else text
+    return None
 
 
 def _after_dismissal(parts: tuple, part) -> bool:
