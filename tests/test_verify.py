@@ -95,15 +95,15 @@ def test_match_verifier_meets_the_targets_on_the_labelled_set():
     assert tuned["long_uncommitted"].n >= 20 and tuned["cross_language"].accept_rate == 0.0  # documented: not confirmed
 
 
-# The held-out rows (a round written blind after the current rules) measure what no tuning saw. Each earlier round
+# The held-out rows (rounds written blind after the current rules) measure what no tuning saw. Each earlier round
 # was measured this way before it was tuned on; precision on a fresh round of ordinary answers stayed between
-# 0.89 and 0.94, and on rounds written to game the verifier (held9 … held11, the held-out one) between 0.60 and
-# 0.76 (README, "the match verifier"), short of the 0.97 the tuned rows reach: rules miss new phrasings of near
-# misses and doubts (`match:strict`, tests/test_verify_strict.py, is the answer to that). These floors are the
-# figures measured when the round was written: a change that loses ground on text it never saw fails here. Per
-# kind they are reported, not asserted (a few rows each).
-HELD_OUT_TARGETS = {"precision": 0.68, "uncommitted": 0.20, "near miss": 0.13, "short correct": 0.76,
-                    "long correct": 0.82}
+# 0.89 and 0.94, and on rounds written to game the verifier (held9 … held12; held11 and held12 are the held-out
+# ones, held12 written against `match:strict`'s answer-line format) between 0.60 and 0.76 (README, "the match
+# verifier"), short of the 0.97 the tuned rows reach: rules miss new phrasings of near misses and doubts. These
+# floors are the figures measured when the rounds were written: a change that loses ground on text it never saw
+# fails here. Per kind they are reported, not asserted (a few rows each).
+HELD_OUT_TARGETS = {"precision": 0.65, "uncommitted": 0.33, "near miss": 0.21, "short correct": 0.88,
+                    "long correct": 0.88}
 
 
 def test_match_verifier_on_the_held_out_rows():
@@ -880,10 +880,10 @@ def test_verifier_eval_counts_any_verifier_exception_as_an_error_and_goes_on():
 def test_verifier_eval_shows_the_held_out_rows_and_the_groups_apart(tmp_path):
     rows = [{"id": "list-01", "response": "MI, PE and dissection.", "reference": MI, "label": False, "kind": "list"},
             {"id": "committed-01", "response": "**MI**", "reference": MI, "label": True, "kind": "committed"},
-            {"id": f"{HELD_OUT}-list-01", "response": "MI plus PE.", "reference": MI, "label": False, "kind": "list"},
-            {"id": f"{HELD_OUT}-committed-01", "response": "Final answer: MI", "reference": MI, "label": True,
+            {"id": f"{HELD_OUT[0]}-list-01", "response": "MI plus PE.", "reference": MI, "label": False, "kind": "list"},
+            {"id": f"{HELD_OUT[0]}-committed-01", "response": "Final answer: MI", "reference": MI, "label": True,
              "kind": "committed"},
-            {"id": f"{HELD_OUT}-long-01", "response": LONG_COMMIT, "reference": "Hypermagnesemia", "label": True,
+            {"id": f"{HELD_OUT[0]}-long-01", "response": LONG_COMMIT, "reference": "Hypermagnesemia", "label": True,
              "kind": "long_commit"}]
     labeled = tmp_path / "labeled.jsonl"
     labeled.write_text("".join(json.dumps(row) + "\n" for row in rows))
@@ -891,7 +891,7 @@ def test_verifier_eval_shows_the_held_out_rows_and_the_groups_apart(tmp_path):
     result = CliRunner().invoke(app, ["verifier-eval", "--labeled", str(labeled), "--out", str(out)])
     assert result.exit_code == 0, result.output
     text = result.output
-    assert f"held-out rows (ids {HELD_OUT}…, written after the rules):" in text
+    assert f"held-out rows (ids {'…, '.join(HELD_OUT)}…, written after the rules):" in text
     held = text[text.index("held-out rows"):]
     assert [line.split()[:2] for line in held.splitlines()[1:4]] == [["committed", "1"], ["list", "1"],
                                                                       ["long_commit", "1"]]

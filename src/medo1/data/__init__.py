@@ -13,8 +13,9 @@ ones) and carry `meta.expect == "rule_filtered"`, so a demo run shows the funnel
 label (is it correct?), each with a `kind` naming the case it tests. The rows came in rounds: each
 round's rows ("held-", "held2-" … "held10-"; held9 on are red-team rounds, written to game the
 verifier) were written blind, after the `match` rules of the day, measured, and only then tuned on;
-the latest round's ("held11a-", "held11b-") never were, so
-`medo1 verifier-eval` reports them apart as the held-out rows. The run report measures `match` on it.
+the latest two rounds' ("held11a-", "held11b-", and "held12a-", "held12b-", written against
+`match:strict`'s answer-line format) never were, so `medo1 verifier-eval` reports them apart as the
+held-out rows. The run report measures `match` on it.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Agreement of a verifier with human labels: the confusion matrix and the figures read from it
 (accuracy, precision, recall, F1, Cohen's kappa), per `kind` too, and the verifier's throughput.
-Rows whose id starts with `HELD_OUT` (written after the rules, never tuned on) are also counted apart,
+Rows whose id starts with one of `HELD_OUT` (written after the rules, never tuned on) are also counted apart,
 and the kinds of the bundled set (`medo1.data.VERIFIER_LABELS`) are summed into the groups that
 matter for an RL reward (`GROUPS`). Running it from files, several verifiers side by side and judge
 costs: `medo1.verify.compare`."""
@@ -30,7 +30,7 @@ GROUPS = {
     "short correct": ("correct", "paraphrase", "synonym", "differential", "committed", "zh_correct"),
     "long correct": ("long_commit",),
 }
-HELD_OUT = "held11"  # id prefix of the rows written after the current rules (earlier rounds were tuned on)
+HELD_OUT = ("held11", "held12")  # id prefixes of the rows written after the current rules (earlier rounds were tuned on)
 _TRUE = {"true", "1", "yes", "correct", "y", "t"}
 _FALSE = {"false", "0", "no", "incorrect", "wrong", "n", "f"}
 
@@ -183,7 +183,7 @@ class VerifierReport(Agreement):
             out.append(f"  {'kind':<{width}}  {'n':>4}  accuracy  precision  accepted  errors")
             out += [_kind_row(kind, counts, width) for kind, counts in sorted(self.by_kind.items())]
         if self.heldout_by_kind:
-            out.append(f"  held-out rows (ids {HELD_OUT}…, written after the rules):")
+            out.append(f"  held-out rows (ids {'…, '.join(HELD_OUT)}…, written after the rules):")
             out += [_kind_row(kind, counts, width) for kind, counts in sorted(self.heldout_by_kind.items())]
         return out + self.group_lines()
 
