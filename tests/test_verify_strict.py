@@ -120,6 +120,7 @@ def test_strict_precision_on_the_labelled_set():
     ("The ST elevation fits.\n\nThe diagnosis is myocardial infarction.", "myocardial infarction"),
     ("The working diagnosis is pulmonary embolism.\n\nMyocardial infarction.", ""),  # not a final answer
     ("The ECG shows ST elevation. Troponin is raised.", None),
+    ("患者，男，25岁，低热、盗汗，胸水ADA升高。\n\n结核性胸膜炎。", "结核性胸膜炎"),  # findings are not a name
 ])
 def test_one_answer_line_is_read(final, line):
     assert answer_line(final) == line

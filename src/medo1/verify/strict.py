@@ -137,7 +137,7 @@ def _statement(sentence, explicit: bool = False) -> tuple[str, bool] | None:
     beside = _beside_rejections(text)
     if beside is not None and beside != text:
         return beside, True
-    if not cues.VERB.search(text) and len(text.split()) <= 12 and len(text) <= 120:
+    if not cues.VERB.search(text) and len(text.split()) <= 12 and len(text) <= 120 and not re.search(r"[，,；;]", text):
         return text, explicit  # a sentence that is a name and nothing else: "TTP.", "**Myocardial infarction**"
     return None
 
