@@ -6,6 +6,7 @@ import pytest
 
 from medo1.data import VERIFIER_LABELS
 from medo1.prompts import load_prompt, render
+from medo1.thinking import FINAL_HEADER
 from medo1.verify import load_verifier
 from medo1.verify.strict import StrictMatchVerifier, answer_line
 
@@ -127,7 +128,7 @@ def test_one_answer_line_is_read(final, line):
 
 
 def _final_parts(response: str) -> tuple[str, str]:
-    head, sep, final = response.rpartition("## Final Response")
+    head, sep, final = response.rpartition(FINAL_HEADER)
     return head + sep, final.strip()
 
 

@@ -38,7 +38,7 @@ from medo1.thinking import final_answer_text
 from medo1.verify import cues
 from medo1.verify.letters import option_letter, strip_letter
 from medo1.verify.match import _YES_NO, MatchVerifier
-from medo1.verify.sentences import BOLD_LINE, segments, sentences
+from medo1.verify.sentences import BOLD_LINE, Sentence, segments, sentences
 from medo1.verify.synonyms import variants
 from medo1.verify.tokens import FILLER, normalize_tokens
 
@@ -83,7 +83,7 @@ _NOT_A_NAME = re.compile(r"\b(?:if|unless|pending|until|when|or|vs|versus|possib
 
 @dataclass
 class StrictMatchVerifier(MatchVerifier):
-    """`match`, when a sentence of the final response is the answer statement alone, naming the reference."""
+    """`match`, when the answer line of the final response states the reference alone."""
 
     name: str = "match:strict"
 
@@ -95,11 +95,11 @@ class StrictMatchVerifier(MatchVerifier):
             return True
         final = final_answer_text(response or "") or ""
         said = answer_line(final)
-        if said is None or _words(said) not in [_words(v) for v in variants(strip_letter(reference))]:
+        wanted = [_words(v) for v in variants(strip_letter(reference))]
+        if said is None or _words(said) not in wanted:
             return False
         # no other statement of the answer names something else ("… the diagnosis is A. Therefore, the answer is B.")
-        return all(any(not (w - named) for w in (_words(v) for v in variants(strip_letter(reference))))
-                   for named in _answer_statements(final))
+        return all(any(not (w - named) for w in wanted) for named in _answer_statements(final))
 
 
 def answer_line(final: str) -> str | None:
@@ -109,14 +109,14 @@ def answer_line(final: str) -> str | None:
     second answer, a list or a hedge elsewhere earns at most what the line earns."""
     said = [s for s in sentences(final) if not (s.heading and not _LABEL.match(s.text.strip(" *_`")))]
     bold = [_words(m.group("np")) for m in map(BOLD_LINE.match, final.split("\n")) if m]
-    ends = list(dict.fromkeys(said[:1] + said[-1:]))
-    found = [(_statement(s, explicit=_words(s.text) in bold), s) for s in ends]
-    for stated in [st for st, _ in found if st and st[1]] + [st for st, _ in found if st and not st[1]]:
-        return _without_other_name(stated[0].strip(" .。*_`")).strip(" .。*_`")
-    return None
+    found = [st for s in dict.fromkeys(said[:1] + said[-1:]) if (st := _statement(s, explicit=_words(s.text) in bold))]
+    if not found:
+        return None
+    stated, _ = next((st for st in found if st[1]), found[0])  # an explicit statement before a bare name
+    return _without_other_name(stated.strip(" .。*_`")).strip(" .。*_`")
 
 
-def _statement(sentence, explicit: bool = False) -> tuple[str, bool] | None:
+def _statement(sentence: Sentence, explicit: bool = False) -> tuple[str, bool] | None:
     """What a sentence states when it is an answer statement alone (the forms of the module docstring), and
     whether it says so explicitly (not a bare name: "TTP."; a bold line is explicit); "" for an answer that
     is not the final one ("The working diagnosis is X"); None when the sentence is not an answer statement."""
