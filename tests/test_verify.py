@@ -881,8 +881,8 @@ def test_verifier_eval_shows_the_held_out_rows_and_the_groups_apart(tmp_path):
     rows = [{"id": "list-01", "response": "MI, PE and dissection.", "reference": MI, "label": False, "kind": "list"},
             {"id": "committed-01", "response": "**MI**", "reference": MI, "label": True, "kind": "committed"},
             {"id": f"{HELD_OUT[0]}-list-01", "response": "MI plus PE.", "reference": MI, "label": False, "kind": "list"},
-            {"id": f"{HELD_OUT[0]}-committed-01", "response": "Final answer: MI", "reference": MI, "label": True,
-             "kind": "committed"},
+            {"id": f"{HELD_OUT[0]}-committed-01", "response": "Final answer: MI", "reference": MI,
+             "label": True, "kind": "committed"},
             {"id": f"{HELD_OUT[0]}-long-01", "response": LONG_COMMIT, "reference": "Hypermagnesemia", "label": True,
              "kind": "long_commit"}]
     labeled = tmp_path / "labeled.jsonl"

@@ -139,7 +139,8 @@ def test_no_response_is_paid_for_two_different_answers():
     answer line in front and the right answer stated after it in four forms; every reference of the labelled
     set that the text names is tried as the reference."""
     rows = [json.loads(line) for line in VERIFIER_LABELS.read_text(encoding="utf-8").splitlines()]
-    references = sorted({r["reference"] for r in rows if len(r["reference"]) > 4 and r["reference"] not in ("Yes", "No")})
+    references = sorted({r["reference"] for r in rows
+                         if len(r["reference"]) > 4 and r["reference"] not in ("Yes", "No")})
     verifier = StrictMatchVerifier()
     twice = []
     for i, row in enumerate(rows):
@@ -147,8 +148,8 @@ def test_no_response_is_paid_for_two_different_answers():
             continue
         wrong = references[(references.index(row["reference"]) + 7) % len(references)]
         head, final = _final_parts(row["response"])
-        line = [f"The answer is {wrong}.", f"**{wrong}**", f"{wrong} is the most likely diagnosis.", f"This is {wrong}.",
-                f"{wrong}."][i % 5]
+        line = [f"The answer is {wrong}.", f"**{wrong}**", f"{wrong} is the most likely diagnosis.",
+                f"This is {wrong}.", f"{wrong}."][i % 5]
         right = row["reference"]
         for response in (row["response"], f"{head}\n\n{line}\n\n{final}\n\nThe answer is {right}.",
                          f"{head}\n\n{line}\n\n{final}\n\n**{right}**", f"{head}\n\n{line}\n\nActually, {right}.",

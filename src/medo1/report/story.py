@@ -174,8 +174,8 @@ def verifier_note(recipe: dict[str, Any]) -> str | None:
         f = measured_match(strict=used == "match:strict")
         text += (" `match:strict` reads one answer line, a sentence that states the answer alone ('The answer is "
                  "X.'), and pays only when it is the reference: a response is paid for one answer at most, though a "
-                 "hedge written after a correct line is not always caught, by it or by the hacking watch (read a sample of "
-                 "rewarded responses)."
+                 "hedge written after a correct line is not always caught, by it or by the hacking watch (read a "
+                 "sample of rewarded responses)."
                  if used == "match:strict" else "")
         text += (f" `{used}` decides by rules, without a model. Measured on the bundled labelled set ({f['n']} "
                  f"answers), its precision is {pct(f['precision'])}%, it accepts {pct(f['uncommitted_accepted'])}% of "

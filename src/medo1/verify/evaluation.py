@@ -30,7 +30,8 @@ GROUPS = {
     "short correct": ("correct", "paraphrase", "synonym", "differential", "committed", "zh_correct"),
     "long correct": ("long_commit",),
 }
-HELD_OUT = ("held11", "held12")  # id prefixes of the rows written after the current rules (earlier rounds were tuned on)
+# id prefixes of the rows written after the current rules (earlier rounds were tuned on)
+HELD_OUT = ("held11", "held12")
 _TRUE = {"true", "1", "yes", "correct", "y", "t"}
 _FALSE = {"false", "0", "no", "incorrect", "wrong", "n", "f"}
 

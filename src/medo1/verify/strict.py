@@ -58,8 +58,8 @@ _NOT_FINAL = re.compile(r"\b(?:working|leading|least|provisional|preliminary|pre
                         r"(?:answer|diagnosis|dx|impression))\b", re.IGNORECASE)
 # what leaves a rejected alternative open: "MI, not PE, unless the D-dimer is high", "not excluding PE"
 _LEFT_OPEN = re.compile(r"\b(?:if|unless|until|pending|yet|still|for\s+now|so\s+far|at\s+present|excluding|"
-                        r"without|that|entirely|completely|necessarily|fully|alone|only|just|merely|solely)\b|待|暂|尚|若|如果|除非|单纯|仅",
-                        re.IGNORECASE)
+                        r"without|that|entirely|completely|necessarily|fully|alone|only|just|merely|solely)\b|"
+                        r"待|暂|尚|若|如果|除非|单纯|仅", re.IGNORECASE)
 # the grounds a Chinese statement opens with: "结合喂养史及检查，" "综合分析，" "根据ST段抬高的导联，"
 _ZH_GROUNDS = re.compile(r"^(?:综合|结合|根据|依据)[^。；;，,定再待若如是否视]{0,40}[，,]\s*")
 # a part that only dismisses another candidate: "PE does not fit the ECG", "ectopic pregnancy is excluded"
