@@ -239,6 +239,8 @@ def test_the_rl_reward_may_use_its_own_verifier(tmp_path):
     assert plain.fingerprint("rl") != strict.fingerprint("rl")
     assert plain.fingerprint("search") == strict.fingerprint("search")
     assert plain.fingerprint("rl") == run_with(reward=None).fingerprint("rl")
+    joined = run_with(reward="match:strict + classifier:verifiers/commit")  # each part resolved as it is alone
+    assert rl_verifier(joined) == f"match:strict+classifier:{joined.recipe.input_path('verifiers/commit')}"
 
 
 def test_training_stages_run_in_a_fresh_process_and_their_errors_come_back(tmp_path, monkeypatch):

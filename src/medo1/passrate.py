@@ -53,8 +53,8 @@ class PassRateConfig:
         "help": "Longest response in tokens: RL's (a cut-off response does not pass; in `medo1 run`, "
                 "rl.max_new_tokens)."})
     verifier: str = field(default="match", metadata={
-        "help": "The reward's verifier: match, match:strict, option, judge:<model spec> or classifier:<path> (in "
-                "`medo1 run`, the RL reward's)."})
+        "help": "The reward's verifier: match, match:strict, option, judge:<model spec> or classifier:<path>, or "
+                "several joined by + (in `medo1 run`, the RL reward's)."})
     backend: Literal["hf", "vllm"] = field(default="hf", metadata={
         "help": "Engine of a checkpoint directory: hf (transformers, batched) or vllm (vLLM's offline engine in "
                 "this process; pip install 'medo1[vllm]'). Other model specs (openai:NAME@URL, a vLLM server) run "

@@ -67,11 +67,12 @@ class ModelsSection(Strict):
     difficulty: list[str] = Field(default_factory=lambda: ["embedded"], description="Small models of the difficulty filter.")
     policy: str = Field(default="embedded", description="The base model that is trained (SFT, then RL).")
     verifier: str = Field(default="match", description="match | option (the committed option letter: problems "
-                          "curated with reformat options) | judge:<model spec> | classifier:<path>.")
+                          "curated with reformat options) | judge:<model spec> | classifier:<path>, or several joined "
+                          "by + (match+classifier:<path>: correct when every part is).")
     reward: Union[str, None] = Field(default=None, description="The RL reward's verifier, when it differs from "
                                   "`verifier` (which search and synthesis use): match:strict (only an answer "
                                   "statement that is the reference alone: the hardest to game), judge:<model spec> "
-                                  "or classifier:<path>. None: `verifier`.")
+                                  "or classifier:<path>, or several joined by + (match+classifier:<path>). None: `verifier`.")
     concurrency: int = Field(default=32, ge=1, description="Model requests in flight at once (hf: batch size).")
 
 

@@ -300,7 +300,13 @@ def rl_verifier(run: Run) -> str:
 
 
 def _verifier(run: Run, spec: str | None = None) -> str:
-    spec = spec or run.recipe.models.verifier
+    """The spec with its model specs and paths resolved against the recipe (each part of a joined one)."""
+    from medo1.verify.combined import split_spec
+
+    return "+".join(_resolve(run, part) for part in split_spec(spec or run.recipe.models.verifier))
+
+
+def _resolve(run: Run, spec: str) -> str:
     if spec.startswith("judge:"):
         return "judge:" + run.recipe.model_spec(spec.removeprefix("judge:"))
     if spec.startswith("classifier:"):

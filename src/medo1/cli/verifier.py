@@ -56,7 +56,8 @@ def verifier_eval(
                                  help="JSONL of human labels: response, reference, label (optional: kind, id)."),
     verifier: str = typer.Option("match", "--verifier",
                                  help="match | match:strict | option | judge:<model spec> | "
-                                      "classifier:[official:]<path>."),
+                                      "classifier:[official:]<path>; joined by + (match+classifier:<path>): "
+                                      "correct when every part is."),
     compare: Optional[str] = typer.Option(None, "--compare", help="Comma-separated verifier specs, side by side."),
     threshold: Optional[float] = typer.Option(None, "--threshold",
                                               help="classifier: P(correct) above which it says True "

@@ -33,6 +33,7 @@ from typing import Any, Mapping
 from medo1.errors import Medo1Error
 from medo1.integrations.verl_overrides import compose, plan
 from medo1.integrations.verl_settings import Plan, VerlJob, VerlSettings, is_api_judge, metrics_path, settings_for
+from medo1.verify.combined import split_spec
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +131,7 @@ def prepare(problems: str, model: str, out: str | Path, *, algo: str = "ppo", pp
     check_chat_template(tokenizer, model)
     validate = s.test_freq != -1 or s.val_before_train  # no validation: nothing is held out for it
     rows = verl_rows(load_problems(problems), run_name=run_name, val_size=s.val_size if validate else 0,
-                     seed=int(p["seed"]), style="model" if verifier.startswith("judge:") else "rule",
+                     seed=int(p["seed"]), style="model" if any(part.startswith("judge:") for part in split_spec(verifier)) else "rule",
                      tokenizer=tokenizer, max_prompt_length=int(p["max_prompt_length"]))
     state = {"problems": str(problems), "algo": algo, "fingerprint": rows.fingerprint,
              "train_batch_size": prompts_per_step(algo, p), "seed": int(p["seed"]),

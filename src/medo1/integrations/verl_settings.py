@@ -101,7 +101,9 @@ def samples_dir(out: str | Path) -> str:
 
 def is_api_judge(verifier: str) -> bool:
     """A judge behind an HTTP API (rate limits apply), as opposed to match, a classifier or a local model."""
-    return verifier.startswith("judge:openai:")
+    from medo1.verify.combined import split_spec
+
+    return any(part.startswith("judge:openai:") for part in split_spec(verifier))
 
 
 def algo_config(algo: str) -> type:

@@ -168,6 +168,11 @@ def verifier_note(recipe: dict[str, Any]) -> str | None:
         text += (" `option` decides by rules, without a model: the RL problems keep their lettered options, and a "
                  "response is correct when its final response commits to the one correct letter and names no other "
                  "(the strict reading evaluation uses; a hedge, list, question or chain of letters earns nothing).")
+    from medo1.verify.combined import split_spec
+
+    for joined in dict.fromkeys(s for s in (spec, reward) if s and len(split_spec(s)) > 1):
+        text += (f" `{joined}` counts a response as correct only when each of "
+                 + ", ".join(f"`{part}`" for part in split_spec(joined)) + " accepts it.")
     for used in dict.fromkeys(s for s in (spec, reward) if s in ("match", "match:strict")):
         from medo1.verify.evaluation import measured_match
 

@@ -94,7 +94,8 @@ class RLSettings(CheckpointSettings, TrainingSettings, RLInputs):
     verifier: str = field(default="match", metadata={
         "help": "The reward's verifier: match, match:strict (only an answer statement that is the reference "
                 "alone; the hardest to game), option (the committed option letter), judge:<model spec> or "
-                "classifier:<path>."})
+                "classifier:<path>; several joined by + (match+classifier:<path>) pay only when every part "
+                "accepts."})
     learning_rate: float = default(TrainingSettings, "learning_rate", 5e-7, "paper, RL: 5e-7")
     kl_coef: float = field(default=0.03, metadata={"help": "KL beta to the SFT model (paper: 0.03)."})
     temperature: float = field(default=0.5, metadata={"help": "Sampling temperature (paper: 0.5)."})

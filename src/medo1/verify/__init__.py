@@ -10,12 +10,13 @@ Verifier specs (`load_verifier(spec)`):
     classifier:<path>   a Hugging Face sequence-classification checkpoint: P(correct) > threshold
                         (a local directory or a hub id; `medo1 verifier-train` writes one)
     classifier:official:<path>  the released medical_o1_verifier_3B input layout (threshold 0.4)
+    <spec>+<spec>       correct only when every part is, asked in order (`match+classifier:<path>`)
 
 Modules: `base` (the protocol and the reward rule `score_response`, shared by every RL engine), `match`
 (with `answer`: which part of a response commits to one answer, `uncommitted` when none does; `cues`: its
 words, English and Chinese; `tokens`: normalisation; `letters`: option letters), `option` (with `extract`:
 the eval extractor's strict reading of an option letter, and `rejections`), `judge`, `classifier`,
-`strict` (`match:strict`), `confusables` (names that contain another answer's words), `synonyms`,
+`strict` (`match:strict`), `combined` (specs joined by `+`), `confusables` (names that contain another answer's words), `synonyms`,
 `verdicts` (the judge verdict log), `data` (`medo1 verifier-data`), `train`
 (`medo1 verifier-train`), `evaluation` and `compare` (`medo1 verifier-eval`).
 """

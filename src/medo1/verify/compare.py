@@ -23,6 +23,7 @@ from typing import Any
 
 from medo1.errors import Medo1Error
 from medo1.verify.classifier import read_seen
+from medo1.verify.combined import split_spec
 from medo1.verify.data import pair_id
 from medo1.verify.evaluation import LabeledVerdict, VerifierReport, _no_nan, evaluate_verifier
 from medo1.verify.verdicts import public_name
@@ -56,9 +57,9 @@ async def run_one(spec: str, items: list[LabeledVerdict], *, concurrency: int = 
     try:
         report = await evaluate_verifier(verifier, items, concurrency=concurrency)
     finally:
-        if model is not None:
+        if model is not None:  # a judge's client (alone or as a part)
             await model.aclose()
-        elif hasattr(verifier, "aclose"):
+        if hasattr(verifier, "aclose"):  # a classifier's batcher (alone or as a part)
             await verifier.aclose()
     report.verifier = public_name(report.verifier)
     report.cost_per_1k = judge_cost_per_1k(verifier, prices or {})
@@ -70,8 +71,8 @@ async def run_one(spec: str, items: list[LabeledVerdict], *, concurrency: int = 
 def leave_out_seen(items: list[LabeledVerdict], specs: list[str]) -> tuple[list[LabeledVerdict], int]:
     """The rows no classifier of `specs` was trained or calibrated on, and how many were left out."""
     seen: set[str] = set()
-    for spec in specs:
-        kind, _, rest = spec.strip().partition(":")
+    for part in (part for spec in specs for part in split_spec(spec)):  # a classifier joined to a rule too
+        kind, _, rest = part.partition(":")
         path = Path(rest.removeprefix("official:")).expanduser()
         if kind == "classifier" and path.is_dir():
             seen |= read_seen(path)

@@ -1,6 +1,5 @@
 """A verifier from its spec (`match`, `match:strict`, `option`, `judge:<model spec>`,
-`classifier:[official:]<path>`): the
-one place a spec string becomes a Verifier."""
+`classifier:[official:]<path>`, or several joined by `+`): the one place a spec string becomes a Verifier."""
 
 from __future__ import annotations
 
@@ -10,6 +9,7 @@ from typing import Any
 from medo1.errors import Medo1Error
 from medo1.verify.base import Verifier
 from medo1.verify.classifier import ClassifierVerifier
+from medo1.verify.combined import AllVerifiers, split_spec
 from medo1.verify.judge import JudgeVerifier
 from medo1.verify.match import MatchVerifier
 from medo1.verify.option import OptionVerifier
@@ -30,12 +30,18 @@ def load_verifier(
 ) -> Verifier:
     """A Verifier from its spec: `match`, `match:strict` (`match`, when a sentence is the answer statement
     alone), `option` (the committed option letter, for problems that keep their options), `judge:<model spec>`
-    or `classifier:[official:]<path>`.
+    or `classifier:[official:]<path>`; specs joined by `+` (`match+classifier:<path>`) are correct only when every
+    part is (verify/combined.py).
 
     `threshold` (classifier): None keeps the checkpoint's own (or the layout's default).
     `verdict_log` (judge): append every verdict to this JSONL file, marked with `source`.
     """
     spec = (spec or "match").strip()
+    parts = split_spec(spec)
+    if len(parts) > 1:
+        return AllVerifiers([load_verifier(part, concurrency=concurrency, cache=cache, lang=lang, prompts=prompts,
+                                           threshold=threshold, verdict_log=verdict_log, source=source)
+                             for part in parts])
     kind, _, rest = spec.partition(":")
     if kind == "match" and not rest:
         return MatchVerifier()
@@ -52,9 +58,9 @@ def load_verifier(
     if kind == "classifier" and rest and rest != "official:":
         return ClassifierVerifier(rest, threshold=threshold, batch_size=concurrency)
     raise Medo1Error(f"verifier spec {spec!r}: expected 'match', 'match:strict', 'option', 'judge:<model "
-                     "spec>' or 'classifier:[official:]<path>'")
+                     "spec>' or 'classifier:[official:]<path>', or several joined by '+'")
 
 
 def verifier_model(verifier: Verifier) -> Any | None:
     """The ChatModel a verifier calls, if any (for usage accounting and the call pool)."""
-    return verifier.model if isinstance(verifier, JudgeVerifier) else None
+    return verifier.model if isinstance(verifier, (JudgeVerifier, AllVerifiers)) else None
