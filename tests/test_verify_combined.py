@@ -75,13 +75,19 @@ def test_verifier_eval_measures_a_joined_verifier(openai_server, tmp_path):
     labeled.write_text("".join(json.dumps({"response": r, "reference": "Aspirin", "label": y}) + "\n"
                                for r, y in rows))
     out = tmp_path / "report.json"
-    spec = f"match+judge:openai:judge@{openai_server.url}"
-    result = CliRunner().invoke(app, ["verifier-eval", "--labeled", str(labeled), "--compare", f"match,{spec}",
-                                      "--out", str(out), "--no-cache"])
+    judge = f"openai:judge@{openai_server.url}"
+    recipe = tmp_path / "prices.yaml"
+    recipe.write_text(f"report:\n  prices:\n    \"{judge}\": [2.5, 10.0]\n")
+    result = CliRunner().invoke(app, ["verifier-eval", "--labeled", str(labeled), "--compare",
+                                      f"match,match+judge:{judge}", "--recipe", str(recipe), "--out", str(out),
+                                      "--no-cache"])
     assert result.exit_code == 0, result.output
     match, joined = json.loads(out.read_text())
     assert (match["fp"], joined["fp"]) == (1, 0) and joined["tp"] == 1 and joined["errors"] == 0
     assert openai_server.count == 2  # asked about the two responses `match` accepted
+    # the judge's cost spread over all four verdicts (the server's usage is word counts)
+    usage = [(len(" ".join(m["content"] for m in r.json["messages"]).split()), 1) for r in openai_server.requests]
+    assert joined["cost_per_1k"] == pytest.approx(1000 * sum(p * 2.5 + c * 10.0 for p, c in usage) / 1e6 / 4)
 
 
 def test_a_classifier_joined_to_a_rule_is_measured_on_rows_it_never_saw(tmp_path):

@@ -31,10 +31,16 @@ from medo1.verify.verdicts import public_name
 Prices = dict[str, tuple[float, float]]
 
 
-def judge_cost_per_1k(verifier: Any, prices: Prices) -> float | None:
-    """USD per 1,000 verdicts of a judge whose model has a price; None for other verifiers."""
+def judge_cost_per_1k(verifier: Any, prices: Prices, verdicts: int | None = None) -> float | None:
+    """USD per 1,000 verdicts of a judge whose model has a price, alone or as a part of a joined verifier
+    (`verdicts`: how many the joined verifier gave, the judge asked only about some); None for others."""
+    from medo1.verify.combined import AllVerifiers
     from medo1.verify.judge import JudgeVerifier
 
+    if isinstance(verifier, AllVerifiers):
+        verifier = next((part for part in verifier.parts if isinstance(part, JudgeVerifier)), None)
+    else:
+        verdicts = None
     if not isinstance(verifier, JudgeVerifier) or not verifier.verdicts:
         return None
     spec = verifier.name.removeprefix("judge:")
@@ -42,7 +48,7 @@ def judge_cost_per_1k(verifier: Any, prices: Prices) -> float | None:
     if price is None:
         return None
     usd = (verifier.usage.prompt_tokens * price[0] + verifier.usage.completion_tokens * price[1]) / 1e6
-    return 1000 * usd / verifier.verdicts
+    return 1000 * usd / (verdicts or verifier.verdicts)
 
 
 async def run_one(spec: str, items: list[LabeledVerdict], *, concurrency: int = 32,
@@ -62,7 +68,7 @@ async def run_one(spec: str, items: list[LabeledVerdict], *, concurrency: int = 
         if hasattr(verifier, "aclose"):  # a classifier's batcher (alone or as a part)
             await verifier.aclose()
     report.verifier = public_name(report.verifier)
-    report.cost_per_1k = judge_cost_per_1k(verifier, prices or {})
+    report.cost_per_1k = judge_cost_per_1k(verifier, prices or {}, verdicts=report.n - report.errors)
     if model is not None:
         report.cache_hits = model.meter.by_tag.get("verify").cache_hits if "verify" in model.meter.by_tag else 0
     return report
