@@ -164,6 +164,20 @@ def trained(tmp_path_factory):
     return root, summary
 
 
+def test_the_loss_does_not_grow_with_the_micro_batches(tmp_path, tiny_model_dir):
+    """One optimizer step's loss is the mean over its rows, however many micro-batches they came in."""
+    data = tmp_path / "toy.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in toy_rows(64, 0)))
+    logged = {}
+    for micro in (16, 4):
+        out = tmp_path / f"micro{micro}"
+        train_verifier(VerifierTrainConfig(data=str(data), out=str(out), model=str(tiny_model_dir), learning_rate=0.0,
+                                           max_steps=2, batch_size=16, micro_batch_size=micro, max_length=32))
+        rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+        logged[micro] = next(r["train_loss"] for r in rows if "train_loss" in r)  # the same rows, an unchanged model
+    assert 0.3 < logged[16] < 1.5 and logged[4] == pytest.approx(logged[16], rel=1e-3)
+
+
 def test_training_learns_a_separable_toy_set(trained):
     root, summary = trained
     test = summary["heldout"]["test"]["at_threshold"]
