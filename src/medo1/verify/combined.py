@@ -7,7 +7,7 @@
 A rule and a model fail differently: `match` reads which answer a response names but not every wording
 that takes the commitment back, and a classifier reads the wording but can be fooled by a name that is
 close to the reference. Their conjunction pays for neither failure alone, so it is the more precise
-reward (README, "the match verifier", measures one on held-out rows). The parts run in the order written
+reward (README, "Joined verifiers", measures two on the held-out labelled rows). The parts run in the order written
 and stop at the first rejection, so put the cheap one first: the model then sees only what the rule
 accepted (fewer judge calls, fewer classifier batches). A part that fails raises, as it would alone.
 """
