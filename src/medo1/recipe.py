@@ -72,7 +72,8 @@ class ModelsSection(Strict):
     reward: Union[str, None] = Field(default=None, description="The RL reward's verifier, when it differs from "
                                   "`verifier` (which search and synthesis use): match:strict (only an answer "
                                   "statement that is the reference alone: the hardest to game), judge:<model spec> "
-                                  "or classifier:<path>, or several joined by + (match+classifier:<path>). None: `verifier`.")
+                                  "or classifier:<path>, or several joined by + (match+classifier:<path>). None: "
+                                  "`verifier`.")
     concurrency: int = Field(default=32, ge=1, description="Model requests in flight at once (hf: batch size).")
 
 

@@ -130,8 +130,9 @@ def prepare(problems: str, model: str, out: str | Path, *, algo: str = "ppo", pp
         raise Medo1Error(f"{model}: its tokenizer does not load here ({' '.join(str(err).split())[:200]})") from None
     check_chat_template(tokenizer, model)
     validate = s.test_freq != -1 or s.val_before_train  # no validation: nothing is held out for it
+    judged = any(part.startswith("judge:") for part in split_spec(verifier))
     rows = verl_rows(load_problems(problems), run_name=run_name, val_size=s.val_size if validate else 0,
-                     seed=int(p["seed"]), style="model" if any(part.startswith("judge:") for part in split_spec(verifier)) else "rule",
+                     seed=int(p["seed"]), style="model" if judged else "rule",
                      tokenizer=tokenizer, max_prompt_length=int(p["max_prompt_length"]))
     state = {"problems": str(problems), "algo": algo, "fingerprint": rows.fingerprint,
              "train_batch_size": prompts_per_step(algo, p), "seed": int(p["seed"]),

@@ -77,8 +77,8 @@ from typing import Any
 
 from medo1.errors import Medo1Error
 from medo1.train.hacking import SAMPLE_TERMS, sample_terms
+from medo1.integrations.verl_settings import is_api_judge
 from medo1.verify import REWARD_WRONG, TERMS, Overlong, Verifier, load_verifier, score_response
-from medo1.verify.combined import split_spec
 
 KEYS = TERMS + SAMPLE_TERMS
 JUDGE_ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL")  # what an API judge (medo1.llm.openai) reads
@@ -191,7 +191,7 @@ async def compute_score(data_source: str, solution_str: str, ground_truth: str, 
                              "and max_resp_len (data.max_response_length) to count a response's tokens")
         overlong = Overlong(int(max_resp_len), int(overlong_buffer_len), float(overlong_penalty_factor))
     truncated, length = response_tokens(solution_str or "", tokenizer, max_resp_len)
-    if any(part.startswith("judge:openai:") for part in split_spec(verifier)):
+    if is_api_judge(verifier):
         await judge_env_from_ray()
     judge = verifier_for(verifier, lang=lang, prompts=prompts, concurrency=concurrency, cache=cache,
                          threshold=threshold, cache_per_node=cache_per_node)

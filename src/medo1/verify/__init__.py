@@ -16,8 +16,8 @@ Modules: `base` (the protocol and the reward rule `score_response`, shared by ev
 (with `answer`: which part of a response commits to one answer, `uncommitted` when none does; `cues`: its
 words, English and Chinese; `tokens`: normalisation; `letters`: option letters), `option` (with `extract`:
 the eval extractor's strict reading of an option letter, and `rejections`), `judge`, `classifier`,
-`strict` (`match:strict`), `combined` (specs joined by `+`), `confusables` (names that contain another answer's words), `synonyms`,
-`verdicts` (the judge verdict log), `data` (`medo1 verifier-data`), `train`
+`strict` (`match:strict`), `combined` (specs joined by `+`), `confusables` (names that contain another
+answer's words), `synonyms`, `verdicts` (the judge verdict log), `data` (`medo1 verifier-data`), `train`
 (`medo1 verifier-train`), `evaluation` and `compare` (`medo1 verifier-eval`).
 """
 

@@ -7,8 +7,8 @@
 A rule and a model fail differently: `match` reads which answer a response names but not every wording
 that takes the commitment back, and a classifier reads the wording but can be fooled by a name that is
 close to the reference. Their conjunction pays for neither failure alone, so it is the more precise
-reward (README, "Joined verifiers", measures two on the held-out labelled rows). The parts run in the order written
-and stop at the first rejection, so put the cheap one first: the model then sees only what the rule
+reward (README, "Joined verifiers", measures two on the held-out labelled rows). The parts run in the
+order written and stop at the first rejection, so put the cheap one first: the model then sees only what the rule
 accepted (fewer judge calls, fewer classifier batches). A part that fails raises, as it would alone.
 """
 
@@ -40,9 +40,14 @@ class AllVerifiers:
         self.name = "+".join(part.name for part in self.parts)
 
     @property
+    def judge(self) -> JudgeVerifier | None:
+        """The part that is a judge, if any."""
+        return next((part for part in self.parts if isinstance(part, JudgeVerifier)), None)
+
+    @property
     def model(self) -> Any | None:
         """The judge's model, when a part is a judge (usage accounting, the call pool)."""
-        return next((part.model for part in self.parts if isinstance(part, JudgeVerifier)), None)
+        return self.judge.model if self.judge else None
 
     def with_model(self, model: Any) -> "AllVerifiers":
         """The same parts, the judge asking `model` (a pooled or cached wrapper of its own)."""

@@ -38,7 +38,7 @@ def judge_cost_per_1k(verifier: Any, prices: Prices, verdicts: int | None = None
     from medo1.verify.judge import JudgeVerifier
 
     if isinstance(verifier, AllVerifiers):
-        verifier = next((part for part in verifier.parts if isinstance(part, JudgeVerifier)), None)
+        verifier = verifier.judge
     else:
         verdicts = None
     if not isinstance(verifier, JudgeVerifier) or not verifier.verdicts:
