@@ -221,6 +221,19 @@ def test_keeping_more_checkpoints_is_not_another_training(tmp_path):
     assert fingerprints(epochs=2)[0] != fingerprints()[0]
 
 
+def test_a_verifier_join_is_a_new_training_and_runs_made_before_it_keep_their_prints(tmp_path):
+    from medo1.pipeline import Run
+    from medo1.recipe import load_recipe
+
+    recipe = load_recipe("demo")
+    recipe.verifier.enabled = True
+    run = Run(recipe, tmp_path / "run", concurrency=None, cache=False)
+    # the prints this recipe had before `verifier.join` existed (a run made then resumes, nothing is redone)
+    assert (run.fingerprint("verifier"), run.fingerprint("rl")) == ("1aa6c3d5e9c71447", "b861703b6e0c005a")
+    recipe.verifier.join = "match:strict"  # another threshold is chosen, and rl rewards with the join
+    assert run.fingerprint("verifier") != "1aa6c3d5e9c71447" and run.fingerprint("rl") != "b861703b6e0c005a"
+
+
 def test_the_rl_reward_may_use_its_own_verifier(tmp_path):
     """`models.reward` sets the RL reward's verifier (`match:strict`) apart from the one search and synthesis
     use; unset, runs keep the fingerprints they had."""

@@ -298,6 +298,12 @@ def test_the_report_says_which_verifier_scored_the_run_and_what_match_measures(t
     said = next(s for s in caveats(tmp_path) if s.startswith("Verdicts came from"))
     assert said == ("Verdicts came from the verifier `judge:openai:gpt-4o` (search, synthesis); the RL reward from "
                     "the classifier the verifier stage trained.")
+    (tmp_path / "recipe.yaml").write_text("models:\n  verifier: judge:openai:gpt-4o\nverifier:\n  enabled: true\n"
+                                          "  join: match:strict\n")
+    said = next(s for s in caveats(tmp_path) if s.startswith("Verdicts came from"))
+    assert said.startswith("Verdicts came from the verifier `judge:openai:gpt-4o` (search, synthesis); the RL reward "
+                           "from `match:strict` joined to the classifier the verifier stage trained (at the threshold "
+                           "it chose for that join).")
 
 
 def test_each_step_base_sft_rl_gets_a_paired_test(tmp_path):

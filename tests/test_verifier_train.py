@@ -118,6 +118,21 @@ def test_choose_threshold_reaches_the_target_precision_with_the_most_recall():
     assert not choice.met and choice.precision == 0.5 and choice.threshold < 0.8
 
 
+def test_a_joined_threshold_counts_the_rules_rejections():
+    """Beside a rule, the classifier need not be strict about what the rule rejects: the lowest threshold at which
+    the join reaches the target is lower, and a correct row the rule rejects stays a miss."""
+    probs = [0.95, 0.9, 0.8, 0.7, 0.6, 0.5, 0.3, 0.2]
+    labels = [True, True, False, True, True, False, True, False]
+    rule = [True, True, False, True, True, False, False, True]  # rejects both high-scoring wrong rows, and one right
+    alone = choose_threshold(probs, labels, 0.95)
+    joined = choose_threshold(probs, labels, 0.95, gate=rule)
+    assert alone.threshold == pytest.approx(0.85) and alone.recall == 0.4
+    assert joined.met and joined.threshold == pytest.approx(0.4) and joined.precision == 1.0
+    assert joined.recall == 0.8  # 4 of 5: the right row the rule rejected is not recalled at any threshold
+    never = choose_threshold(probs, labels, 0.95, gate=[False] * len(probs))
+    assert not never.met and never.threshold == 1.0
+
+
 def toy_rows(n: int, seed: int) -> list[dict]:
     """Separable: a correct response states the reference; a wrong one rejects it for another answer."""
     words = ["aspirin", "heparin", "insulin", "penicillin", "pneumonia", "diabetes", "myocardial infarction"]
@@ -158,9 +173,14 @@ def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("verifier")
     base = build_tiny_model(root / "base", layers=1, hidden=32, heads=2)
     data = root / "toy.jsonl"
-    data.write_text("".join(json.dumps(r) + "\n" for r in toy_rows(64, 0)))
+    rows = toy_rows(64, 0)
+    # test rows the joined rule rejects (it reads a hedge) and the classifier has no reason to: they tell the
+    # join's figures from the classifier's own
+    rows += [{"response": f"Patient h{i}: the answer is probably {ref}.", "reference": ref, "label": True,
+              "split": "test"} for i, ref in enumerate(("aspirin", "heparin", "insulin", "diabetes"))]
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
     summary = train_verifier(VerifierTrainConfig(data=str(data), out=str(root / "out"), model=str(base), learning_rate=5e-3,
-                                                 epochs=5, batch_size=8, patience=2, max_length=48))
+                                                 epochs=5, batch_size=8, patience=2, max_length=48, join="match"))
     return root, summary
 
 
@@ -181,7 +201,7 @@ def test_the_loss_does_not_grow_with_the_micro_batches(tmp_path, tiny_model_dir)
 def test_training_learns_a_separable_toy_set(trained):
     root, summary = trained
     test = summary["heldout"]["test"]["at_threshold"]
-    assert test["n"] == 8 and test["accuracy"] >= 0.9  # chance is 0.5: a margin of at least 0.4
+    assert test["n"] == 12 and test["accuracy"] >= 0.9  # chance is 0.5: a margin of at least 0.4
     assert summary["heldout"]["calibration"]["at_threshold"]["n"] == 8 and summary["rows"]["train"] == 48
     meta = json.loads((root / "out" / "medo1_verifier.json").read_text())
     assert meta["layout"] == "pair" and meta["threshold"] == summary["threshold"] and meta["target_precision"] == 0.95
@@ -191,6 +211,48 @@ def test_training_learns_a_separable_toy_set(trained):
     fresh = toy_rows(40, seed=7)  # new pairs, never seen
     said = asyncio.run(_verify_all(verifier, [(r["response"], r["reference"]) for r in fresh]))
     assert sum(s == r["label"] for s, r in zip(said, fresh)) / len(fresh) >= 0.9
+
+
+def test_the_join_is_measured_on_test_as_verifier_eval_measures_it(trained, tmp_path):
+    root, summary = trained
+    meta = json.loads((root / "out" / "medo1_verifier.json").read_text())
+    assert meta["join"]["verifier"] == "match" and meta["join"] == summary["join"]
+    rows = [json.loads(line) for line in (root / "toy.jsonl").read_text().splitlines()]
+    labeled = tmp_path / "test-rows.jsonl"
+    labeled.write_text("".join(json.dumps({k: r[k] for k in ("response", "reference", "label")}) + "\n"
+                               for r in rows if r["split"] == "test"))
+    out = tmp_path / "report.json"
+    result = CliRunner().invoke(app, ["verifier-eval", "--labeled", str(labeled), "--verifier",
+                                      f"match+classifier:{root / 'out'}", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    report, stored = json.loads(out.read_text()), meta["join"]["heldout"]["test"]["at_threshold"]
+    assert report["n"] == stored["n"] == 12
+    assert (report["tp"], report["fp"], report["fn"], report["tn"]) == (stored["tp"], stored["fp"], stored["fn"],
+                                                                        stored["tn"])
+    alone = meta["heldout"]["test"]["at_threshold"]
+    assert stored["fn"] >= 4 and alone["recall"] > stored["recall"]  # the rule's misses are the join's misses
+
+
+def test_a_classifier_takes_the_threshold_chosen_for_what_it_is_joined_to(trained, tmp_path):
+    root, _ = trained
+    out = tmp_path / "out"
+    shutil.copytree(root / "out", out)
+    meta = json.loads((out / "medo1_verifier.json").read_text())
+    meta["threshold"], meta["join"]["threshold"] = 0.3, 0.7  # apart, so each use shows which one it took
+    (out / "medo1_verifier.json").write_text(json.dumps(meta))
+    assert load_verifier(f"classifier:{out}").threshold == 0.3  # alone: its own
+    for spec in (f"match+classifier:{out}", f"classifier:{out} + match"):  # joined to that rule, either order
+        assert next(p for p in load_verifier(spec).parts if isinstance(p, ClassifierVerifier)).threshold == 0.7
+    assert load_verifier(f"match:strict+classifier:{out}").parts[1].threshold == 0.3  # another rule: its own
+    assert load_verifier(f"match+classifier:{out}", threshold=0.9).parts[1].threshold == 0.9  # an explicit one wins
+    labeled = tmp_path / "labels.jsonl"
+    labeled.write_text("".join(json.dumps({k: r[k] for k in ("response", "reference", "label")}) + "\n"
+                               for r in toy_rows(6, seed=11)))
+    result = CliRunner().invoke(app, ["verifier-eval", "--labeled", str(labeled), "--compare",
+                                      f"classifier:{out},match+classifier:{out}", "--out", str(tmp_path / "r.json")])
+    assert result.exit_code == 0, result.output  # verifier-eval says which threshold each used
+    assert f"classifier:{out} 0.3000; match+classifier:{out} 0.7000)" in result.output
+    assert [r["threshold"] for r in json.loads((tmp_path / "r.json").read_text())] == [0.3, 0.7]
 
 
 def test_training_stops_early_on_the_heldout_loss(trained):
@@ -285,11 +347,15 @@ def test_official_layout_trains_and_scores_at_the_official_4000_tokens(official_
 def test_lora_training_saves_a_merged_classifier(tmp_path, tiny_model_dir):
     data = tmp_path / "toy.jsonl"
     data.write_text("".join(json.dumps(r) + "\n" for r in toy_rows(24, 1)))
-    result = CliRunner().invoke(app, ["verifier-train", "--data", str(data), "--model", f"hf:{tiny_model_dir}",
-                                      "--out", str(tmp_path / "out"), "--lora", "--lr", "1e-3", "--epochs", "1",
-                                      "--batch-size", "8", "--max-length", "64"])
+    args = ["verifier-train", "--data", str(data), "--model", f"hf:{tiny_model_dir}", "--out", str(tmp_path / "out"),
+            "--lora", "--lr", "1e-3", "--epochs", "1", "--batch-size", "8", "--max-length", "64"]
+    result = CliRunner().invoke(app, [*args, "--join", "judge:openai:gpt-4o"])
+    assert result.exit_code != 0 and "'judge:openai:gpt-4o' is not a rule verifier" in str(result.exception)
+    assert not (tmp_path / "out").exists()  # refused before any training
+    result = CliRunner().invoke(app, [*args, "--join", "match:strict"])
     assert result.exit_code == 0, result.output
-    assert f"-> classifier:{tmp_path / 'out'}" in result.output and "threshold" in result.output
+    assert f"-> classifier:{tmp_path / 'out'} (or match:strict+classifier:{tmp_path / 'out'})" in result.output
+    assert f"match:strict+classifier:{tmp_path / 'out'}: threshold" in result.output
     assert json.loads((tmp_path / "out" / "medo1_verifier.json").read_text())["settings"]["lora"] is True
     from safetensors import safe_open
 
@@ -520,7 +586,7 @@ def test_a_run_logs_judge_verdicts_and_its_verifier_stage_trains_the_rl_reward(t
         f"  difficulty: [openai:small@{openai_server.url}]\n  policy: hf:{tiny_model_dir}\n"
         f"  verifier: judge:openai:judge@{openai_server.url}\n  concurrency: 4\n",
         verifier=f"  enabled: true\n  model: hf:{tiny_model_dir}\n  epochs: 1\n  batch_size: 4\n  max_length: 128\n"
-                 "  heldout: 0.25\n  lr: 1.0e-4\n"))
+                 "  heldout: 0.25\n  lr: 1.0e-4\n  join: match\n"))
     run = run_recipe(path, tmp_path / "run", only=["curate", "split", "decontaminate", "search", "synthesize",
                                                       "verifier"], report=False)
     rows = [json.loads(line) for line in (run / "verdicts.jsonl").read_text().splitlines()]
@@ -530,16 +596,21 @@ def test_a_run_logs_judge_verdicts_and_its_verifier_stage_trains_the_rl_reward(t
     assert len(rows) == sum(1 for r in openai_server.requests if r.tag == "verify")  # every verdict, once
     state = json.loads((run / "run.json").read_text())["stages"]["verifier"]["summary"]
     assert state["enabled"] and sum(state["data"]["test"].values()) > 0 and "test" in state["heldout"]
-    assert json.loads((run / "ckpt" / "verifier" / "medo1_verifier.json").read_text())["layout"] == "pair"
+    meta = json.loads((run / "ckpt" / "verifier" / "medo1_verifier.json").read_text())
+    assert meta["layout"] == "pair" and meta["join"]["verifier"] == "match"  # the section's join reached training
     from medo1.pipeline import Run
     from medo1.recipe import load_recipe
     from medo1.stages import rl_verifier
     from medo1.verify import reward
 
     spec = rl_verifier(Run(load_recipe(path), run, concurrency=None, cache=False))
-    assert spec == f"classifier:{run / 'ckpt' / 'verifier'}"  # rl is handed the trained verifier, not the judge
+    assert spec == f"match+classifier:{run / 'ckpt' / 'verifier'}"  # rl is handed the trained verifier, joined
+    assert load_verifier(spec).parts[1].threshold == meta["join"]["threshold"]
+    path.write_text(path.read_text().replace("  join: match\n", ""))
+    spec = rl_verifier(Run(load_recipe(path), run, concurrency=None, cache=False))
+    assert spec == f"classifier:{run / 'ckpt' / 'verifier'}"  # without a join: the classifier alone, not the judge
     verifier = load_verifier(spec)
-    assert verifier.threshold == json.loads((run / "ckpt" / "verifier" / "medo1_verifier.json").read_text())["threshold"]
+    assert verifier.threshold == meta["threshold"]
     openai_server.reset()
     assert await_(reward("## Thinking\n\nHmm.\n\n## Final Response\n\nAspirin.", "Aspirin", verifier)) in (1.0, 0.1)
     assert openai_server.count == 0  # rewards without a judge call
@@ -565,3 +636,22 @@ def test_rl_depends_on_the_verifier_section_only_when_that_stage_is_on(tmp_path,
     assert off["rl"] == off_other["rl"]  # a stage that is off changes nothing downstream (old runs resume)
     assert on["rl"] != off["rl"] and on_other["rl"] != on["rl"]  # rl rewards with what that stage trains
     assert len({off["verifier"], off_other["verifier"], on["verifier"], on_other["verifier"]}) == 4
+
+
+def test_a_recipes_verifier_join_rewards_rl_with_the_join_and_a_bad_one_fails_at_load(tmp_path, tiny_model_dir):
+    from medo1.errors import InputError
+    from medo1.pipeline import Run
+    from medo1.recipe import load_recipe
+    from medo1.stages import rl_verifier
+    from tests.test_pipeline import recipe_text
+
+    path = tmp_path / "recipe.yaml"
+    url = "http://127.0.0.1:9/v1"
+    path.write_text(recipe_text(url, tiny_model_dir, verifier="  enabled: true\n  join: match:strict\n"))
+    run = Run(load_recipe(path), tmp_path / "run", concurrency=None, cache=False)
+    assert rl_verifier(run) == f"match:strict+classifier:{run.paths.verifier_model}"
+    text = recipe_text(url, tiny_model_dir, verifier="  enabled: true\n  join: match+classifier:x\n")
+    path.write_text(text)
+    line = 1 + text.splitlines().index("  join: match+classifier:x")
+    with pytest.raises(InputError, match=rf"recipe.yaml:{line}: verifier.join: 'classifier:x' is not a rule verifier"):
+        load_recipe(path)

@@ -27,7 +27,7 @@ from medo1.passrate import PassRateConfig
 from medo1.reasoning.config import SearchConfig, SynthConfig
 from medo1.settings import Strict, apply_sets, section_model
 from medo1.split import SplitConfig
-from medo1.train.verifier import VerifierTrainConfig
+from medo1.train.verifier import RULES, VerifierTrainConfig
 
 BUNDLED_RECIPES = Path(__file__).parent / "recipes"
 SAMPLE = "sample"  # the bundled question bank in `data.mcq`
@@ -280,6 +280,13 @@ def _check_files(recipe: Recipe, root: yaml.Node | None, quick: bool) -> None:
     for i, value in enumerate(recipe.verifier.labeled):
         if not recipe.input_path(value).is_file():
             raise missing(("verifier", "labeled", i), value)
+    if recipe.verifier.join:  # the stage scores it offline on every held-out row; a bad one would fail hours in
+        from medo1.verify.combined import split_spec
+
+        bad = next((part for part in split_spec(recipe.verifier.join) if part not in RULES), None)
+        if bad is not None:
+            raise InputError(recipe.path, _node_line(root, ("verifier", "join"), quick), "verifier.join",
+                             f"{bad!r} is not a rule verifier ({', '.join(RULES)}, or several joined by '+')")
     for bench, value in recipe.eval.data.items():
         if not recipe.input_path(value).is_file():
             raise missing(("eval", "data", bench), value)

@@ -20,6 +20,8 @@ STAGES = ("curate", "split", "decontaminate", "search", "synthesize", "verifier"
 TRAINING = ("sft", "rl")  # the stages that may run under `accelerate launch` (several processes)
 # Settings that change what is kept on disk, not what a stage computes: left out of its fingerprint.
 NOT_FINGERPRINTED = ("keep_checkpoints",)
+# Settings added after runs were made: left out of a print while unset (None), so those runs keep theirs.
+ADDED_UNSET = ("join",)
 
 # The recipe sections (and model roles) each stage depends on: its fingerprint.
 DEPENDS: dict[str, tuple[str, ...]] = {
@@ -34,6 +36,12 @@ DEPENDS: dict[str, tuple[str, ...]] = {
     "rl": ("rl", "models.verifier", "seed"),  # + the verifier and passrate sections when those stages are on
     "eval": ("eval", "models.policy", "lang", "prompts", "seed"),
 }
+
+
+def _settings(section: dict[str, Any]) -> dict[str, Any]:
+    """A section's settings as a print reads them."""
+    return {k: v for k, v in section.items()
+            if k not in NOT_FINGERPRINTED and not (k in ADDED_UNSET and v is None)}
 
 
 @dataclass
@@ -84,13 +92,11 @@ class Run:
             value: Any = dumped
             for part in dotted.split("."):
                 value = value.get(part) if isinstance(value, dict) else None
-            if isinstance(value, dict):
-                value = {k: v for k, v in value.items() if k not in NOT_FINGERPRINTED}
-            picked[dotted] = value
+            picked[dotted] = _settings(value) if isinstance(value, dict) else value
         # Sections a stage reads only while another stage is on: runs made before those stages keep their prints.
         passrate_on = dumped["passrate"]["enabled"]
         if stage in ("rl", "passrate") and (stage == "rl" or passrate_on) and dumped["verifier"]["enabled"]:
-            picked["verifier"] = dumped["verifier"]  # the reward: the verifier stage's classifier
+            picked["verifier"] = _settings(dumped["verifier"])  # the reward: the verifier stage's classifier
         if stage in ("rl", "passrate") and dumped["models"].get("reward") is not None:
             picked["models.reward"] = dumped["models"]["reward"]  # the reward's own verifier, when it is set
         if stage == "rl" and passrate_on:  # rl trains on the problems passrate kept

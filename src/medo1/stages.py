@@ -292,10 +292,12 @@ def stage_eval(run: Run) -> dict[str, Any]:
 
 
 def rl_verifier(run: Run) -> str:
-    """The RL reward's verifier: the classifier the `verifier` stage trained when it is on, else the recipe's
-    `models.reward` (`match:strict`, say), else its `models.verifier`."""
+    """The RL reward's verifier: the classifier the `verifier` stage trained when it is on (joined to the rule
+    its `join` names, at the threshold chosen for that join), else the recipe's `models.reward`
+    (`match:strict`, say), else its `models.verifier`."""
     if run.recipe.verifier.enabled:
-        return f"classifier:{run.paths.verifier_model}"
+        join = run.recipe.verifier.join
+        return (f"{join}+" if join else "") + f"classifier:{run.paths.verifier_model}"
     return _verifier(run, run.recipe.models.reward)
 
 

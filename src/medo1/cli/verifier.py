@@ -38,16 +38,24 @@ def verifier_train(cfg: VerifierTrainConfig):
 
     s = train_verifier(cfg)
 
-    def line(part: str) -> str:
-        h = s["heldout"][part]["at_threshold"]
-        return (f"  {part:<11} {h['n']:5d} rows: accuracy {h['accuracy']:.3f}  precision {h['precision']:.3f}  "
-                f"recall {h['recall']:.3f}  kappa {h['kappa']:.3f}")
+    def lines(figures: dict, name: str, choice: dict) -> str:
+        chosen = "" if choice["calibration_target_met"] else " (not reached on calibration: its most precise one)"
+        out = [f"  {name}: threshold {choice['threshold']:.4f}{chosen}"]
+        for part in ("calibration", "test"):
+            h = figures[part]["at_threshold"]
+            out.append(f"    {part:<11} {h['n']:5d} rows: accuracy {h['accuracy']:.3f}  precision {h['precision']:.3f}"
+                       f"  recall {h['recall']:.3f}  kappa {h['kappa']:.3f}")
+        met = "met" if choice["target_met"] else "NOT met"
+        out.append(f"    target precision {cfg.target_precision} on test: {met}")
+        return "\n".join(out)
 
-    met = "met" if s["target_met"] else "NOT met"
-    chosen = "" if s["calibration_target_met"] else " (not reached on calibration: its most precise threshold)"
-    typer.echo(f"verifier-train: {s['steps']} steps on {s['rows']['train']} rows, best calibration loss "
-               f"{s['best_eval_loss']:.4f}; threshold {s['threshold']:.4f}{chosen}\n{line('calibration')}\n"
-               f"{line('test')}\n  target precision {cfg.target_precision} on test: {met}\n-> classifier:{cfg.out}")
+    text = [f"verifier-train: {s['steps']} steps on {s['rows']['train']} rows, best calibration loss "
+            f"{s['best_eval_loss']:.4f}", lines(s["heldout"], f"classifier:{cfg.out}", s)]
+    if s["join"]:
+        text.append(lines(s["join"]["heldout"], f"{s['join']['verifier']}+classifier:{cfg.out}", s["join"]))
+    joined = f" (or {s['join']['verifier']}+classifier:{cfg.out})" if s["join"] else ""
+    text.append(f"-> classifier:{cfg.out}{joined}")
+    typer.echo("\n".join(text))
 
 
 @app.command("verifier-eval")

@@ -161,7 +161,9 @@ def verifier_note(recipe: dict[str, Any]) -> str | None:
     trained = (recipe.get("verifier") or {}).get("enabled")
     reward = None if trained else models.get("reward")
     reward = reward if reward and reward != spec else None
-    rl = "the classifier the verifier stage trained" if trained else f"`{reward}`" if reward else None
+    join = (recipe.get("verifier") or {}).get("join") if trained else None
+    rl = (f"`{join}` joined to the classifier the verifier stage trained (at the threshold it chose for that join)"
+          if join else "the classifier the verifier stage trained" if trained else f"`{reward}`" if reward else None)
     text = (f"Verdicts came from the verifier `{spec}` (search, synthesis" + ("" if rl else ", the RL reward")
             + (f"); the RL reward from {rl}." if rl else ")."))
     if spec == "option":

@@ -14,7 +14,13 @@ each with its own job:
   "target met" means the test precision reached the target. (Chosen and measured on the same rows,
   a threshold meets its target by construction.)
 
-Stored next to the weights: the layout, the threshold and the calibration and test figures in
+A classifier that will serve beside a rule (`--join match:strict`, for the reward
+`match:strict+classifier:DIR`) needs another threshold: the rule already rejects some of what the
+classifier alone must be strict about, so the join usually reaches the target precision at a lower threshold,
+with more recall. That one is chosen the same way, on calibration, counting the rule's rejections as
+rejections (and a correct row the rule rejects as a miss), and measured on test.
+
+Stored next to the weights: the layout, the threshold (and the join's) and the calibration and test figures in
 `DIR/medo1_verifier.json` (`classifier:DIR` uses the threshold), and the pair ids
 (medo1.verify.data.pair_id) of the train and calibration rows in `DIR/medo1_verifier_pairs.json`,
 so `medo1 verifier-eval` leaves out the rows the classifier has seen.
@@ -72,6 +78,10 @@ class VerifierTrainConfig(LoraSettings, TrainingSettings, VerifierInputs):
     target_precision: float = field(default=0.95, metadata={
         "help": "The threshold is the lowest whose calibration precision reaches this; met when the test precision "
                 "does too."})
+    join: str | None = field(default=None, metadata={
+        "help": "The rule this classifier will serve beside (`match:strict`, `match`): also choose the threshold "
+                "at which `<join>+classifier:DIR` reaches the target precision on calibration, and measure that join "
+                "on test; `<join>+classifier:DIR` uses it, `classifier:DIR` alone keeps its own."})
 
 
 @dataclass
@@ -82,19 +92,23 @@ class ThresholdChoice:
     met: bool  # False: no threshold reached the target; the most precise one was taken
 
 
-def choose_threshold(probs: list[float], labels: list[bool], target_precision: float = 0.95) -> ThresholdChoice:
-    """The verdict is `p > threshold`. Of the thresholds between consecutive distinct scores, the
-    lowest whose precision reaches `target_precision` (the most recall at that precision); if none
-    does, the most precise one (ties: the most recall)."""
+def choose_threshold(probs: list[float], labels: list[bool], target_precision: float = 0.95,
+                     gate: list[bool] | None = None) -> ThresholdChoice:
+    """The verdict is `p > threshold` (and, with a `gate`, the gate's verdict: a row it rejects is never
+    accepted, and a correct one it rejects is a miss). Of the thresholds between consecutive distinct scores,
+    the lowest whose precision reaches `target_precision` (the most recall at that precision); if none does,
+    the most precise one (ties: the most recall)."""
+    gate = gate if gate is not None else [True] * len(probs)
     positives = sum(labels)
-    if not probs or positives == 0:
+    scores = sorted({p for p, g in zip(probs, gate) if g}, reverse=True)
+    if not scores or positives == 0:
         return ThresholdChoice(1.0, math.nan, math.nan, False)
-    scores = sorted(set(probs), reverse=True)
     candidates: list[tuple[float, float, float]] = []  # (threshold, precision, recall)
-    for i, s in enumerate(scores):  # accept every row scoring >= s
+    for i, s in enumerate(scores):  # accept every row the gate passes that scores >= s
         threshold = (s + scores[i + 1]) / 2 if i + 1 < len(scores) else s / 2
-        tp = sum(1 for p, y in zip(probs, labels) if p > threshold and y)
-        accepted = sum(1 for p in probs if p > threshold)
+        said = [g and p > threshold for p, g in zip(probs, gate)]
+        tp = sum(1 for a, y in zip(said, labels) if a and y)
+        accepted = sum(said)
         candidates.append((threshold, tp / accepted if accepted else math.nan, tp / positives))
     meeting = [c for c in candidates if c[1] >= target_precision]
     if meeting:
@@ -133,14 +147,16 @@ def load_parts(cfg: VerifierTrainConfig) -> dict[str, list]:
     return parts
 
 
-def figures(probs: list[float], labels: list[bool], threshold: float) -> dict[str, dict]:
-    """Agreement with the labels at the chosen threshold and at 0.5."""
+def figures(probs: list[float], labels: list[bool], threshold: float,
+            gate: list[bool] | None = None) -> dict[str, dict]:
+    """Agreement with the labels at the chosen threshold and at 0.5 (and the gate's verdict, if any)."""
     from medo1.verify.evaluation import Agreement
 
+    gate = gate if gate is not None else [True] * len(probs)
     at_threshold, at_half = Agreement(n=len(labels)), Agreement(n=len(labels))
-    for p, y in zip(probs, labels):
-        at_threshold.add(p > threshold, y)
-        at_half.add(p > 0.5, y)
+    for p, y, g in zip(probs, labels, gate):
+        at_threshold.add(g and p > threshold, y)
+        at_half.add(g and p > 0.5, y)
     return {"at_threshold": at_threshold.figures(), "at_0.5": at_half.figures()}
 
 
@@ -175,6 +191,7 @@ def train_verifier(cfg: VerifierTrainConfig) -> dict[str, Any]:
     warmup = warmup_args(cfg.warmup_ratio)
     max_length = cfg.max_length or default_max_length(cfg.layout)
     parts = load_parts(cfg)
+    join = rule_verdicts(cfg.join, parts) if cfg.join else None  # before training: a bad spec fails at once
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     set_seed(cfg.seed)
@@ -237,6 +254,16 @@ def train_verifier(cfg: VerifierTrainConfig) -> dict[str, Any]:
     choice = choose_threshold(probs["calibration"], labels["calibration"], cfg.target_precision)
     heldout = {part: figures(probs[part], labels[part], choice.threshold) for part in ("calibration", "test")}
     test_precision = heldout["test"]["at_threshold"]["precision"]
+    joined = None
+    if join is not None:  # the same choice for `<join>+classifier:DIR`: the rule's rejections stay rejections
+        joined_choice = choose_threshold(probs["calibration"], labels["calibration"], cfg.target_precision,
+                                         gate=join["calibration"])
+        joined = {"verifier": join_spec(cfg.join), "threshold": joined_choice.threshold,
+                  "calibration_target_met": joined_choice.met,
+                  "heldout": {part: figures(probs[part], labels[part], joined_choice.threshold, gate=join[part])
+                              for part in ("calibration", "test")}}
+        joined_precision = joined["heldout"]["test"]["at_threshold"]["precision"]
+        joined["target_met"] = not math.isnan(joined_precision) and joined_precision >= cfg.target_precision
     summary = {
         "layout": cfg.layout, "threshold": choice.threshold, "target_precision": cfg.target_precision,
         "target_met": not math.isnan(test_precision) and test_precision >= cfg.target_precision,
@@ -244,13 +271,42 @@ def train_verifier(cfg: VerifierTrainConfig) -> dict[str, Any]:
         "rows": {part: len(rows) for part, rows in parts.items()}, "heldout": heldout,
         "steps": trainer.state.global_step, "best_eval_loss": trainer.state.best_metric,
         "train_loss": result.training_loss, "seconds": round(time.time() - started, 1),
-        "settings": asdict(cfg),
+        "join": joined, "settings": asdict(cfg),
     }
     write_json(out / SEEN_FILE, {part: sorted({pair_id(r.response, r.reference) for r in parts[part]})
                                  for part in ("train", "calibration")})
     write_json(out / META_FILE, _no_nan(summary))
     shutil.rmtree(out / "checkpoints", ignore_errors=True)  # the best model is saved above
     return summary
+
+
+RULES = ("match", "match:strict", "option")
+
+
+def join_spec(spec: str) -> str:
+    """A joined spec written one way: its parts in order, stripped, joined by `+`."""
+    from medo1.verify.combined import split_spec
+
+    return "+".join(split_spec(spec))
+
+
+def rule_verdicts(spec: str, parts: dict[str, list]) -> dict[str, list[bool]]:
+    """The verdicts of the rule verifier `spec` on the calibration and test rows."""
+    import asyncio
+
+    from medo1.verify.combined import split_spec
+    from medo1.verify.load import load_verifier
+
+    for part in split_spec(spec):
+        if part not in RULES:
+            raise Medo1Error(f"verifier-train: join {spec!r}: {part!r} is not a rule verifier ({', '.join(RULES)}, "
+                             "or several joined by '+'); the join is scored offline on every calibration and test row")
+    verifier = load_verifier(spec)
+
+    async def verdicts(rows: list) -> list[bool]:
+        return list(await asyncio.gather(*(verifier.verify(r.response, r.reference) for r in rows)))
+
+    return {part: asyncio.run(verdicts(parts[part])) for part in ("calibration", "test")}
 
 
 def _no_nan(value: Any) -> Any:

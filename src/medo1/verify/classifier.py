@@ -13,7 +13,8 @@ counts as correct; the checkpoint keeps its own pad token id, which its head use
 token (HuatuoGPT-o1 RL_stage2.py and ppo_utils/ppo_trainer_medo1.py, `get_reward_o1`). A checkpoint
 written by `medo1 verifier-train` keeps its layout, its chosen threshold and its maximum length in
 `medo1_verifier.json` next to the weights (an explicit `threshold` overrides it), and the pair ids
-it was trained and calibrated on in `medo1_verifier_pairs.json`.
+it was trained and calibrated on in `medo1_verifier_pairs.json`. Trained with `--join RULE`, it also
+stores the threshold chosen for `RULE+classifier:DIR`; joined to that rule it uses that one.
 
 Batching: concurrent `verify` calls queue up; a batcher takes what is waiting (up to
 `batch_size` rows) and scores it on the verifier's own worker thread, in length-sorted
@@ -75,6 +76,13 @@ def encode_pairs(tokenizer, pairs: list[tuple[str, str]], layout: str, max_lengt
                      max_length=max_length, **kwargs)
 
 
+def _same_join(stored: str | None, join: str) -> bool:
+    """The same rules, whatever their order or spacing (a conjunction does not depend on it)."""
+    from medo1.verify.combined import split_spec
+
+    return stored is not None and sorted(split_spec(stored)) == sorted(split_spec(join))
+
+
 def _looks_local(target: str) -> bool:
     return target.startswith((".", "/", "~")) or os.path.exists(target) or target.count("/") != 1
 
@@ -84,13 +92,14 @@ class ClassifierVerifier:
 
     P(correct) is the sigmoid of a single logit, else column 1 of the softmax in the official layout
     (as the official reward reads it), else the label named correct/true/yes (else label 1).
-    Threshold: the argument, else the one stored by `medo1 verifier-train`, else 0.4 (official
-    layout) or 0.5.
+    Threshold: the argument, else the one `medo1 verifier-train` chose for the verifiers it is joined to
+    (`join`: the other parts of a joined spec, when it was trained with that `--join`), else the one it
+    chose for the classifier alone, else 0.4 (official layout) or 0.5.
     """
 
     def __init__(self, path: str | os.PathLike, *, threshold: float | None = None, layout: str | None = None,
                  batch_size: int = 32, max_batch_tokens: int = 16384, max_length: int | None = None,
-                 device: str | None = None, gather_window_s: float = 0.002):
+                 device: str | None = None, gather_window_s: float = 0.002, join: str | None = None):
         target = str(path)
         if target.startswith("official:"):
             target, layout = target.removeprefix("official:"), layout or "official"
@@ -102,6 +111,9 @@ class ClassifierVerifier:
         if self.layout not in LAYOUTS:
             raise Medo1Error(f"classifier verifier {target}: layout {self.layout!r}, expected one of {LAYOUTS}")
         default = OFFICIAL_THRESHOLD if self.layout == "official" else 0.5
+        joined = meta.get("join") or {}
+        if threshold is None and join is not None and _same_join(joined.get("verifier"), join):
+            threshold = joined.get("threshold")
         self.threshold = threshold if threshold is not None else float(meta.get("threshold", default))
         self.max_length = max_length or int(meta.get("max_length") or default_max_length(self.layout))
         self.path, self.batch_size, self.max_batch_tokens = target, batch_size, max_batch_tokens

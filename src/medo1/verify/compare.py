@@ -68,10 +68,20 @@ async def run_one(spec: str, items: list[LabeledVerdict], *, concurrency: int = 
         if hasattr(verifier, "aclose"):  # a classifier's batcher (alone or as a part)
             await verifier.aclose()
     report.verifier = public_name(report.verifier)
+    report.threshold = classifier_threshold(verifier)
     report.cost_per_1k = judge_cost_per_1k(verifier, prices or {}, verdicts=report.n - report.errors)
     if model is not None:
         report.cache_hits = model.meter.by_tag.get("verify").cache_hits if "verify" in model.meter.by_tag else 0
     return report
+
+
+def classifier_threshold(verifier: Any) -> float | None:
+    """The threshold a classifier (alone or a part of a join) decides at: a checkpoint's own differs by join."""
+    from medo1.verify.classifier import ClassifierVerifier
+    from medo1.verify.combined import AllVerifiers
+
+    parts = verifier.parts if isinstance(verifier, AllVerifiers) else [verifier]
+    return next((part.threshold for part in parts if isinstance(part, ClassifierVerifier)), None)
 
 
 def leave_out_seen(items: list[LabeledVerdict], specs: list[str]) -> tuple[list[LabeledVerdict], int]:
@@ -132,6 +142,9 @@ def comparison_lines(reports: list[VerifierReport]) -> list[str]:
         rows.append(f"{r.verifier:<{width}}  {r.n:5d}  {fmt(r.accuracy):>8}  {fmt(r.precision):>9}  "
                     f"{fmt(r.recall):>6}  {fmt(r.f1):>5}  {fmt(r.kappa):>5}  {r.errors:6d}  "
                     f"{fmt(r.verdicts_per_second, 1):>10}  {fmt(r.cost_per_1k, 4):>7}")
+    thresholds = [f"{r.verifier} {r.threshold:.4f}" for r in reports if r.threshold is not None]
+    if thresholds:
+        rows.append("(classifier thresholds, P(correct) above which it says True: " + "; ".join(thresholds) + ")")
     if any(r.cache_hits for r in reports):
         rows.append("(judge replies answered by the request cache count at their cached speed; --no-cache to time "
                     "the judge itself)")

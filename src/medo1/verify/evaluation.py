@@ -139,6 +139,7 @@ class VerifierReport(Agreement):
     seconds: float = 0.0  # wall time of all verdicts (concurrent calls overlap)
     cost_per_1k: float | None = None  # USD per 1,000 verdicts (judges with a price), else None
     cache_hits: int = 0  # judge calls the request cache answered (they make throughput look better)
+    threshold: float | None = None  # a classifier's (alone or as a part of a join): the one it used
 
     @property
     def verdicts_per_second(self) -> float:
@@ -147,7 +148,7 @@ class VerifierReport(Agreement):
     def as_dict(self) -> dict[str, Any]:
         return {"verifier": self.verifier, **self.figures(), "seconds": self.seconds,
                 "verdicts_per_second": self.verdicts_per_second, "cost_per_1k": self.cost_per_1k,
-                "cache_hits": self.cache_hits,
+                "cache_hits": self.cache_hits, "threshold": self.threshold,
                 "by_kind": {kind: counts.figures() for kind, counts in self.by_kind.items()},
                 "heldout_by_kind": {kind: counts.figures() for kind, counts in self.heldout_by_kind.items()},
                 "groups": {part: {name: counts.figures() for name, counts in groups.items()}
@@ -170,7 +171,8 @@ class VerifierReport(Agreement):
 
     def lines(self) -> list[str]:
         """The report as `medo1 verifier-eval` prints it: figures, confusion matrix, a row per kind."""
-        out = [f"verifier {self.verifier} on {self.n} labelled items ({self.errors} without a verdict)",
+        threshold = f", the classifier at P(correct) > {self.threshold:.4f}" if self.threshold is not None else ""
+        out = [f"verifier {self.verifier} on {self.n} labelled items ({self.errors} without a verdict){threshold}",
                f"  accuracy {self.accuracy:.3f}  precision {self.precision:.3f}  recall {self.recall:.3f}"
                f"  f1 {self.f1:.3f}  kappa {self.kappa:.3f}",
                f"  {self.verdicts_per_second:.1f} verdicts/s"

@@ -33,15 +33,24 @@ def load_verifier(
     or `classifier:[official:]<path>`; specs joined by `+` (`match+classifier:<path>`) are correct only when every
     part is (verify/combined.py).
 
-    `threshold` (classifier): None keeps the checkpoint's own (or the layout's default).
+    `threshold` (classifier): None keeps the checkpoint's own: the one `verifier-train --join` chose for the
+    parts it is joined to here, else the one chosen for it alone, else the layout's default.
     `verdict_log` (judge): append every verdict to this JSONL file, marked with `source`.
     """
     spec = (spec or "match").strip()
     parts = split_spec(spec)
-    if len(parts) > 1:
-        return AllVerifiers([load_verifier(part, concurrency=concurrency, cache=cache, lang=lang, prompts=prompts,
-                                           threshold=threshold, verdict_log=verdict_log, source=source)
-                             for part in parts])
+    options = dict(concurrency=concurrency, cache=cache, lang=lang, prompts=prompts, threshold=threshold,
+                   verdict_log=verdict_log, source=source)
+    if len(parts) == 1:
+        return _load_part(spec, **options)
+    # A classifier part is told what it is joined to: its threshold may have been chosen for that join.
+    return AllVerifiers([_load_part(part, join="+".join(parts[:i] + parts[i + 1:]), **options)
+                         for i, part in enumerate(parts)])
+
+
+def _load_part(spec: str, *, concurrency: int, cache: bool | str | os.PathLike, lang: str,
+               prompts: str | os.PathLike | None, threshold: float | None, verdict_log: str | os.PathLike | None,
+               source: str, join: str | None = None) -> Verifier:
     kind, _, rest = spec.partition(":")
     if kind == "match" and not rest:
         return MatchVerifier()
@@ -56,7 +65,7 @@ def load_verifier(
                              prompts=str(prompts) if prompts else None, source=source,
                              log=VerdictLog(verdict_log) if verdict_log else None)
     if kind == "classifier" and rest and rest != "official:":
-        return ClassifierVerifier(rest, threshold=threshold, batch_size=concurrency)
+        return ClassifierVerifier(rest, threshold=threshold, batch_size=concurrency, join=join)
     raise Medo1Error(f"verifier spec {spec!r}: expected 'match', 'match:strict', 'option', 'judge:<model "
                      "spec>' or 'classifier:[official:]<path>', or several joined by '+'")
 
