@@ -12,10 +12,10 @@ ones) and carry `meta.expect == "rule_filtered"`, so a demo run shows the funnel
 `VERIFIER_LABELS` (verifier_labels.jsonl): final responses with a reference answer and a human
 label (is it correct?), each with a `kind` naming the case it tests. The rows came in rounds: each
 round's rows ("held-", "held2-" … "held10-"; held9 on are red-team rounds, written to game the
-verifier) were written blind, after the `match` rules of the day, measured, and only then tuned on;
-the latest two rounds' ("held11a-", "held11b-", and "held12a-", "held12b-", written against
-`match:strict`'s answer-line format) never were, so `medo1 verifier-eval` reports them apart as the
-held-out rows. The run report measures `match` on it.
+verifier; held12 against `match:strict`'s answer-line format) were written blind, after the `match`
+rules of the day, measured, and only then tuned on; two rounds ("held11a-", "held11b-", and
+"held13a-", "held13b-", half of its wrong rows opening with a correct answer line) never were, so
+`medo1 verifier-eval` reports them apart as the held-out rows. The run report measures `match` on it.
 """
 
 from __future__ import annotations

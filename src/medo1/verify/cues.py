@@ -110,7 +110,26 @@ DOUBT = re.compile(
     r"\b(?:will\s+not|won't|cannot|can't|would\s+not|wouldn't)\s+(?:give|make|commit\s+to|offer)\s+(?:a\s+)?"
     r"(?:final|definitive|firm)\s+(?:diagnosis|answer)\b|"
     r"无法(?:确定|区分|判断|鉴别)|不能确定|难以(?:确定|区分|鉴别|取舍)|[均都皆]有可能|不好说|说不准|难分主次|"
-    r"不(?:会|能|宜)(?:给出|下)(?:最终)?(?:诊断|结论)", I)
+    r"不(?:会|能|宜)(?:给出|下)(?:最终)?(?:诊断|结论)|"
+    # a figure or a tie put on the answer: "confidence about 55%", "60% HUS and 40% TTP", "I'm split evenly between",
+    # "Y fits almost as well", "both deserve equal weight", 把握大约六成, 两种都说得通
+    r"\bconfiden(?:ce|t)\b[^.;]{0,30}?\b\d{1,2}\s?%|\b\d{1,2}\s?%\s+(?:confident|sure|certain)\b|"
+    r"\bweigh\w*\s+(?:this|it|them)\s+at\b|\b\d{1,2}\s?%\s+(?!of\b)[^.;%]{1,40}\band\s+\d{1,2}\s?%\s+(?!of\b)|"
+    r"\bsplit\s+(?:\w+\s+)?between\b|\bequal\s+weight\b|\b(?:fits?|explains?|works?)\s+(?:almost|nearly|just)\s+as\s+well\b|"
+    r"\b(?:sits?|sitting|stands?|standing)\s+level\s+with\b|\blevel\s+with\s+each\s+other\b|"
+    r"\b(?:couldn't|could\s+not|can't|cannot)\s+choose\b|\bopen\s+to\s+revision\b|\bfirst\s+pass\b|"
+    r"\bworking\s+impression\b|^\W*provisionally\b|\b(?:that|this|it)\s+(?:only\s+)?holds\s+(?:only\s+)?if\b|"
+    r"\b(?:doesn't|does\s+not|don't|do\s+not|cannot|can't)\s+let\s+(?:me|us)\s+(?:settle|decide|choose|tell)\b|"
+    r"\b(?:answer|diagnosis)\s+(?:\w+\s+)?(?:hinges|turns)\s+on\b|"
+    r"\b(?:that's|that\s+is|it's|it\s+is)\s+(?:only\s+)?the\s+(?:exam|textbook|test|board)\s+answer\b|"
+    r"\bthe\s+answer\s+an?\s+(?:exam|test|board)\b|"
+    r"\b(?:i'll|i\s+will)\s+finali[sz]e\b|\bfinali[sz]e\s+(?:once|when|after)\b|\b(?:stays?|remains?)\s+live\b|"
+    r"把握|再定|(?:后|才能|再下)(?:定论|结论)|倾向性|很难区分|难以区分|都说得通|前提是", I)
+# Several answers given together after the answer: "I'm submitting all three", 三者都符合，我一并作为答案
+TOGETHER = re.compile(r"\bsubmit\w*\s+(?:all|both)\b|\bsame\s+answer\s+line\b|"
+                      r"\b(?:a|the)\s+combined\s+(?:one|picture)\b|"
+                      r"\bboth\s+need\s+(?:addressing|treating|treatment)\b|一并作为|(?:两|三)者(?:都|均)(?:符合|成立)|"
+                      r"同样成立", I)
 # Another candidate left open after the answer, said without a contrast: "MI. PE is also possible.", "Pericarditis
 # would fit too", 也可能是X (but "PE could also explain the pain, but the D-dimer is normal" dismisses it)
 ALTERNATIVE = re.compile(
@@ -125,7 +144,13 @@ CONTRAST = re.compile(r"\b(?:but|however|although|though|yet|not|no|never|unlike
 WITHDRAWN = re.compile(r"\b(?:(?:withdraw|withdrawing|retract|retracting)\s+(?:that|this|it|my|the|our)|"
                        r"take\s+(?:that|it)\s+back|scratch\s+that|strike\s+that|scrap\s+that|"
                        r"revis(?:e|ing)\s+(?:that|it|this|my\s+answer)|my\s+first\s+instinct)\b|^\W*correction\b|"
-                       r"收回|撤回|更正", I)
+                       r"\brevised\s+(?:answer|diagnosis)\b|\bchang\w*\s+(?:my|the)\s+answer\b|"
+                       # the answer set aside by pointing back at it: "That label can be set aside", 以上并非本例诊断
+                       r"\b(?:that|this|the\s+above)\s+(?:label|answer|diagnosis|choice|line)\s+(?:can|should|must|is|would)\s+"
+                       r"(?:be\s+)?(?:set\s+aside|put\s+aside|discarded|dropped|abandoned|wrong|incorrect)\b|"
+                       r"\b(?:that|this)\s+(?:would\s+be|is)\s+(?:wrong|incorrect|a\s+mistake|the\s+trap|a\s+trap)\b|这是[^。；;]{0,10}陷阱|"
+                       r"^\W*[—–]\s*(?:is|was|would\s+be)\b[^.;]*\b(?:exclud\w*|rule\w*\s+out|wrong|unlikely)\b|"
+                       r"收回|撤回|更正|改答|(?:应|就应|则应|我把答案)?改为|这才是|(?:以上|上述|前述)[^。；;]{0,6}(?:并非|不是|错误)", I)
 # An answer given only for now, in the committed part: "Tentative answer: X", "presumably X", "X, I'd guess"
 TENTATIVE = re.compile(r"\b(?:tentative(?:ly)?|provisional(?:ly)?|preliminary|presumptive(?:ly)?|presumably|"
                        r"(?<!most\s)probably|i\s+suspect|(?<!\bi\s)(?<!initially\s)(?<!first\s)suspected|"
@@ -133,7 +158,7 @@ TENTATIVE = re.compile(r"\b(?:tentative(?:ly)?|provisional(?:ly)?|preliminary|pr
                        r"to\s+be\s+revisited|"
                        r"working\s+(?:hypothesis|assumption)|i'd\s+guess|i\s+would\s+guess|"
                        r"(?:my\s+)?(?:best\s+)?guess\s+is|"
-                       r"at\s+a\s+guess)\b|暂定|拟诊", I)
+                       r"at\s+a\s+guess)\b|,\s*i\s+(?:think|believe|suppose|reckon|feel)\W*$|暂定|拟诊", I)
 DEFERRAL = re.compile(
     r"\bfurther\s+(?:work-?up|testing|tests|evaluation|investigation|imaging|studies)(?:\s+[\w-]+){0,4}?\s+"
     r"(?:is|are|would\s+be|will\s+be)\s+(?:needed|required|necessary|warranted)|"

@@ -3,7 +3,10 @@
 Correct means: the final response commits to a single answer (`medo1.verify.answer`: no list, no
 hedge, no question, no negation, no chain of conclusions, no struck-through text — see
 `uncommitted`) and a segment of it that asserts (not rejects, negates, concedes, weighs or asks)
-names the reference. A missing final answer (an unclosed `<think>`, a `## Thinking` never
+names the reference, and no other statement of the answer anywhere in it names something else ("… and the
+answer to that is ATN", 诊断归结为Y, 本例应为Y; a statement of another kind of answer — "the treatment of choice
+is …" after "the diagnosis is …" — answers another question) and no later sentence negates the reference
+("… 可以排除缺铁性贫血"). A missing final answer (an unclosed `<think>`, a `## Thinking` never
 followed by `## Final Response`) is simply not correct.
 
 Naming the reference is tolerant where wording varies — other names (`medo1.verify.synonyms`:
@@ -56,6 +59,7 @@ from medo1.thinking import final_answer_text
 from medo1.verify import cues
 from medo1.verify.answer import uncommitted
 from medo1.verify.confusables import confused
+from medo1.verify.entities import extends, other_name
 from medo1.verify.letters import committed_letters, option_letter, strip_letter
 from medo1.verify.sentences import Segment, committed_sentences, explicit, segments, sentences, states
 from medo1.verify.shapes import AND_INSIDE, answer_np, hedged, inline_list, listed, listed_sentences, polarity, struck
@@ -63,7 +67,6 @@ from medo1.verify.synonyms import variants
 from medo1.verify.tokens import (
     ABBREVIATIONS,
     FILLER,
-    OPPOSITE_OF,
     PREFIXES,
     Token,
     contradicts,
@@ -77,53 +80,18 @@ from medo1.verify.tokens import (
 __all__ = ["ABBREVIATIONS", "MatchVerifier", "normalize_tokens", "option_letter", "token_f1"]
 
 _YES_NO = re.compile(r"^\W*(yes|no|maybe|是的?|否|不是)(?:\W*$|[,.;:，。]\s*)", re.IGNORECASE)
+# "… the diagnosis is X", "answer: X", 诊断为X — anywhere in a sentence
+_ANSWER_SAID = re.compile(r"\b(?P<slot>answer|diagnosis|dx)(?:\s+to\s+(?:that|this|it|the\s+question))?\s*"
+                          r"(?:is|would\s+be|must\s+be|remains|[:：])\s*(?P<np>(?:[^.;,:]|,(?=\S))+)|"
+                          r"(?:(?P<zslot>答案|诊断)[^。；;，,不非]{0,4}?(?:应?是|应?为|归结为|写为?|改为|[：:])|(?:本例|此例|该患者)应(?:为|是))"
+                          r"\s*(?P<zh>[^。；;，,]+)", re.IGNORECASE)
+# what follows "the diagnosis is" without naming one: "… is not A", "… is clinical", 答案不是X
+_NOT_NAMING = re.compile(r"(?:not|no|clinical|confirmed|made|established|straightforward|clear|uncertain|unclear|"
+                         r"difficult|based|supported|secure|likely|probably|then|therefore|thus|that|this|it)\b|"
+                         r"不是|并非|并不是|明确|成立|依据", re.IGNORECASE)
 _TURN = re.compile(r"\b(?:of|in|into|from|due\s+to|by|secondary\s+to|caused|induced|involving|affecting|at|on|"
                    r"within|with|that\s+has)\b|\(", re.IGNORECASE)
 _JOINS = re.compile(r"\b(?:with|without|plus|versus|vs|than|over|after|before|from|to|by)\b|/", re.IGNORECASE)
-_ADJECTIVE = re.compile(r"(?:al|ar|ary|ic|ac|ous|oid|ive|ile|ory)$")
-MODIFIERS = set("""
-acute subacute hyperacute chronic mild moderate severe massive early late recurrent classic classical typical
-likely probable presumed presumptive definite definitive true simple uncomplicated complicated isolated
-diffuse focal generalized localized small large minor major advanced fulminant overt clinical subclinical
-symptomatic asymptomatic idiopathic essential significant critical impending ongoing active new recent persistent
-transient intermittent progressive final correct underlying actual real overall unifying specific particular
-oral intravenous intramuscular topical inhaled sublingual rectal intranasal nebulized parenteral
-enteral transdermal local systemic medical surgical conservative supportive emergent emergency urgent immediate
-elective prompt aggressive empiric empirical prophylactic therapeutic diagnostic regular standard usual normal
-continuous daily single additional appropriate initial total partial complete incomplete primary general
-several potential possible causal causative responsible leading working best most more very
-laparoscopic endoscopic percutaneous robotic open arthroscopic thoracoscopic bedside invasive minimally
-hereditary familial genetic inherited sporadic
-""".split())
-# Chinese qualifiers of course, severity and extent (the Chinese of MODIFIERS): 急性心肌梗死 names 心肌梗死
-ZH_MODIFIERS = set("""
-急性 慢性 亚急性 超急性 原发性 继发性 复发性 反复性 进行性 特发性 遗传性 家族性 先天性 获得性 症状性 无症状性 弥漫性
-局灶性 全身性 系统性 局限性 持续性 一过性 间歇性 散发性 复杂性 单纯性 暴发性 双侧性 单侧性 多发性 典型性 急进性
-""".split())
-_ZH_BEFORE = re.compile(r"(?:无症状|[\u4e00-\u9fff]{1,2})性$|(?:先兆|假|类|抗)$")
-# -ing words before the reference that act (a verb) rather than name a kind: "suggesting MI", "a bleeding ulcer"
-_VERB_ING = re.compile(r"(?:suggest|indicat|confirm|caus|explain|show|represent|includ|follow|dur|hav|be|mak|leav|mean|"
-                       r"reflect|favou?r|support|point|consider|exclud|rul|requir|need|treat|giv|us|start|"
-                       r"develop|present|mimick|resembl|match|fitt|bleed|exist|preexist|pre-exist|coexist|evolv|"
-                       r"worsen|resolv|remain|underly|ongo|reach|produc|trigger|driv|sign|not|noth|someth|everyth|"
-                       r"morn|even|accord|regard|concern|pend)ing$")
-# A compound before the reference that names its cause or mechanism: "drug-induced", "complement-mediated"
-_COMPOUND = re.compile(r"-(?:induced|mediated|associated|related)$")
-# A second name joined to one of the reference's words by a hyphen or dash: "Sjögren–Larsson"
-_JOINED_NAME = re.compile(r"\w[–—-]([A-Z][a-zà-ÿ]+)")
-# References that name a tumour, which "malignant" / "benign" only qualify ("malignant melanoma")
-_TUMOUR = re.compile(r"(?:oma|omas|tumou?rs?|cancers?|neoplasms?|neoplasia)\b|\bcarcinom", re.IGNORECASE)
-# A prefix joined to the reference's first word, or to a word right before it, makes another entity:
-# "pre-eclampsia", "post-polio", "post-treatment Lyme disease syndrome"
-_JOINED_PREFIX = re.compile(r"(?<![\w-])(?:pre|post|pseudo|para|peri|neo)-(?:[A-Za-z]+[ \t]+)?$", re.IGNORECASE)
-# A head before the reference that arises in it or sits on it: "adenocarcinoma arising in Barrett esophagus"
-_ARISES_IN = re.compile(r"\b[A-Za-z][\w'-]*,?\s+(?:arising\s+(?:in|from|within)|complicating|superimposed\s+on|"
-                        r"presenting\s+(?:as|with)|manifesting\s+as|"
-                        r"in\s+the\s+setting\s+of|on\s+(?:a\s+)?(?:background|top)\s+of|developing\s+(?:in|from)|"
-                        r"transformed\s+from|progressing\s+from)\s+(?:(?:an?|the|pre-?existing|long-?standing|known|"
-                        r"underlying)\s+)*$", re.IGNORECASE)
-# Words that may follow a reference turned around a preposition and still close it: function words, and generic
-# heads its words qualify ("stenosis of the mitral valve", "fracture of the scaphoid bone").
 _CLOSERS = set("""
 of and or to in with for on by is are was were be it this that from into at as due secondary caused which who
 has have had should would will may might must can could not but than given because since after before while
@@ -134,17 +102,6 @@ duct tract system segment layer cell cells lesion
 _FUNCTION = FILLER | {stem(w) for w in "from into at as due secondary caused induced involving affecting within has "
                       "have had were been being which who its their his her there after".split()}
 # words ending like adjectives that are verbs or function words
-_NOT_ADJECTIVES = {"reveal", "mimic", "receive", "involve", "deal", "appeal", "heal", "conceal", "arrive", "derive",
-                   "achieve", "perceive", "give", "have", "believe", "solve", "resolve", "prove", "improve", "move",
-                   "remove", "approve", "observe", "serve", "deserve", "preserve", "reserve", "as", "similar", "our",
-                   "their", "your", "clear", "unclear", "familiar", "particular", "peculiar", "regular", "popular",
-                   "history", "memory", "theory", "category", "territory", "laboratory", "story", "trajectory"}
-# Head nouns after the reference that make it what acts on it, not it: "vitamin K antagonist" is not "vitamin K"
-_ACTS_ON = re.compile(r"[\s-]*(?:like|antagonists?|agonists?|inhibitors?|blockers?|antibod(?:y|ies)|analogu?es?|"
-                      r"mimetics?|receptors?|resistance)\b|"
-                      r"\s+[a-z]+(?:ans|ens|osum|osa|osus|iforme|formis|aris|oides)\b", re.IGNORECASE)  # "… obliterans"
-
-
 @dataclass
 class MatchVerifier:
     """No model: the reference must be the one answer the final response commits to.
@@ -187,11 +144,29 @@ class MatchVerifier:
         if len(reference) <= 4 and option_letter(reference):
             letters, hedge = committed_letters(final)
             return not hedge and set(letters) == {option_letter(reference)}
-        for variant in variants(strip_letter(reference)):  # "Churg-Strauss syndrome" for "EGPA" (`synonyms`)
-            ref = tokens(variant)
-            if ref and self._named(final, ref, variant):
-                return True
-        return False
+        refs = [(variant, ref) for variant in variants(strip_letter(reference)) if (ref := tokens(variant))]
+        # "Churg-Strauss syndrome" for "EGPA" (`synonyms`); no other statement of the answer names something else
+        return any(self._named(final, ref, variant) for variant, ref in refs) and not self._other_answer(final, refs)
+
+    def _other_answer(self, final: str, refs: list[tuple[str, tuple[Token, ...]]]) -> bool:
+        """Whether a statement of the answer anywhere in the final response ("… the answer to that is Y",
+        诊断归结为Y, 本例应为Y) names something the reference is not: a second answer the committed sentences
+        did not show."""
+        said = [("answer" if (m.group("slot") or m.group("zslot") or "").lower() in ("answer", "答案") else "diagnosis",
+                 np) for sentence in sentences(final) if not sentence.question
+                for m in _ANSWER_SAID.finditer(sentence.text)
+                if not _NOT_NAMING.match(np := (m.group("np") or m.group("zh")).strip(" *_`"))]
+        named = [self._names(np, refs) for _, np in said]
+        # the question the reference answers: the slots of the statements that name it. A statement that names
+        # something else answers the same question when its slot is one of those, or either is "the answer";
+        # "The diagnosis is A. The treatment of choice is B." answers two questions.
+        slots = {slot for (slot, _), ok in zip(said, named) if ok}
+        return any(not ok and (slot == "answer" or slot in slots or "answer" in slots)
+                   for (slot, _), ok in zip(said, named))
+
+    def _names(self, np: str, refs: list[tuple[str, tuple[Token, ...]]]) -> bool:
+        seg = tokens(np)
+        return not seg or any(self._find(seg, ref, np, variant) is not None for variant, ref in refs)
 
     def _named(self, final: str, ref: tuple[Token, ...], reference: str) -> bool:
         """Whether an asserting segment of the committed sentences names the reference, and none
@@ -217,10 +192,21 @@ class MatchVerifier:
                     continue  # "X is not as plausible as Y" agrees with "the least likely is X"
                 if (stance or sentence.question or sentence.text in items or inline_list(text)
                         or hedged(segment.text, start, end, reference) or listed(segment.text, start, end, reference)
-                        or _extends(segment.text, start, end, ref_words, cjk=is_cjk(seg[window[0]].word))
+                        or extends(segment.text, start, end, ref_words, cjk=is_cjk(seg[window[0]].word))
                         or confused(segment.text, start, end, reference)):
                     return False
                 named = True
+        if named and not inverted:  # the reference negated after the answer: "… 可以排除缺铁性贫血，本例应为…"
+            start = found.index(committed[0]) if committed else 0
+            for sentence in found[start:]:
+                if sentence in committed:
+                    continue
+                for segment in segments(strip_letter(sentence.text)):
+                    seg = tokens(segment.text)
+                    window = self._find(seg, ref, segment.text, reference)
+                    if window is not None and segment.role == "main" and segment.stance(
+                            seg[window[0]].start, seg[window[1] - 1].end) == "negation":
+                        return False
         return named
 
     def _find(self, seg: tuple[Token, ...], ref: tuple[Token, ...], seg_text: str,
@@ -250,7 +236,7 @@ class MatchVerifier:
         content = [w for w in words if w not in FILLER] or words
         if (positions and token_f1(content, content_ref) >= self.min_f1 and self._agrees(seg, 0, len(seg), ref)
                 and (not AND_INSIDE.search(seg_text) or AND_INSIDE.search(reference))
-                and not _other_name(seg_text, set(content_ref))):
+                and not other_name(seg_text, set(content_ref))):
             return min(positions), max(positions) + 1
         if self._initials(seg_text, reference):
             return 0, len(seg)
@@ -330,7 +316,7 @@ def _close(seg: tuple[Token, ...], window: tuple[int, int], content_ref: list[st
     if AND_INSIDE.search(raw) and not AND_INSIDE.search(reference):
         return False
     wanted = set(content_ref)
-    if _other_name(raw, wanted):
+    if other_name(raw, wanted):
         return False  # "Sjögren–Larsson syndrome" is not "Sjögren syndrome"
     extra = [t.word for t in inside if t.word not in wanted and t.word not in _FUNCTION]
     if len(extra) > 2:
@@ -345,38 +331,3 @@ def _close(seg: tuple[Token, ...], window: tuple[int, int], content_ref: list[st
     # not "bowel obstruction from a small sigmoid tumor" for "small bowel obstruction"
     after = re.match(r"[\s-]*([A-Za-z]\w*)", seg_text[inside[-1].end:])
     return bool(_TURN.search(raw)) and not (after and after.group(1).lower() not in _CLOSERS)
-
-
-def _other_name(text: str, wanted: set[str]) -> bool:
-    """A second name joined by a hyphen or dash to a word ("Sjögren–Larsson") that the reference does not have."""
-    return any(not set(normalize_tokens(name, expand=False)) <= wanted for name in _JOINED_NAME.findall(text))
-
-
-def _extends(text: str, start: int, end: int, ref_words: set[str], cjk: bool = False) -> bool:
-    """Whether an adjective right before text[start:end] that is not a named qualifier makes it a longer,
-    different entity ("portal hypertension" for "hypertension"; see the module docstring), a prefix joined to
-    it makes another word ("pre-eclampsia" for "eclampsia"), the head before it names what arises in it
-    ("adenocarcinoma arising in Barrett esophagus"), or a head after it makes it what acts on it or resembles
-    it ("vitamin K antagonist", "insulin-like growth factor"). In Chinese: a "…性" word before it that is not a
-    named qualifier, or a prefix (心源性哮喘 for 哮喘, 先兆子痫 for 子痫)."""
-    if cjk:
-        before = text[:start]
-        return bool(_ZH_BEFORE.search(before)) and not any(before[-k:] in ZH_MODIFIERS for k in (2, 3, 4))
-    if _ACTS_ON.match(text[end:]) and not _ACTS_ON.search(" " + " ".join(ref_words)):
-        return True
-    if _JOINED_PREFIX.search(text[:start]) or _ARISES_IN.search(text[:start]):
-        return True
-    before = re.search(r"([A-Za-z][\w'-]*)[ \t]+(?:\([^()]*\)[ \t]*)?$", text[:start])  # "atypical (…) HUS"
-    if before:
-        word = before.group(1).lower()
-        if word in ("malignant", "benign") and not _TUMOUR.search(" ".join(ref_words)):
-            return True  # "malignant otitis externa", "malignant hyperthermia": another entity, unless a tumour's
-        root = stem(word)
-        if (_ADJECTIVE.search(word) and word not in MODIFIERS and word not in _NOT_ADJECTIVES
-                and root not in ref_words and root not in OPPOSITE_OF and "-" not in word):
-            return True
-        if word.endswith("ing") and not _VERB_ING.match(word) and word not in MODIFIERS and root not in ref_words:
-            return True  # "sclerosing cholangitis", "smouldering myeloma"
-        if _COMPOUND.search(word) and root not in ref_words:
-            return True  # "drug-induced immune thrombocytopenia", "complement-mediated HUS"
-    return False

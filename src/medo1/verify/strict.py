@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from medo1.thinking import final_answer_text
 from medo1.verify import cues
 from medo1.verify.letters import option_letter, strip_letter
-from medo1.verify.match import _YES_NO, MatchVerifier
+from medo1.verify.match import _ANSWER_SAID, _YES_NO, MatchVerifier
 from medo1.verify.sentences import BOLD_LINE, Sentence, segments, sentences
 from medo1.verify.synonyms import variants
 from medo1.verify.tokens import FILLER, normalize_tokens
@@ -72,9 +72,6 @@ _THIS_IS = re.compile(r"^\W*(?:this|it)\s+is\s+(?:an?\s+)?|^\W*(?:he|she|they|th
 # a reason that leaves room for the dismissed answer: "because PE could look the same"
 _MAYBE = re.compile(r"\b(?:could|may|might|possibl[ey]|perhaps|probabl[ey]|likely|also|too|either|equally|as\s+well)\b|"
                     r"可能|也|或", re.IGNORECASE)
-# "… the diagnosis is X", "answer: X", 诊断为X — anywhere in a sentence
-_ANSWER_SAID = re.compile(r"\b(?:answer|diagnosis|dx)\s*(?:is|would\s+be|must\s+be|remains|[:：])\s*(?P<np>[^.;,:]+)|"
-                          r"(?:答案|诊断)(?:应?是|应?为|[：:])(?P<zh>[^。；;，,]+)", re.IGNORECASE)
 _ALSO_NAMED = re.compile(r"\s*[(（](?P<name>[^()（）]{1,60})[)）]\s*$")  # "diabetic ketoacidosis (DKA)"
 # what a parenthesis may not hold to pass as another name: a condition, a doubt, a second answer, a clause
 _NOT_A_NAME = re.compile(r"\b(?:if|unless|pending|until|when|or|vs|versus|possibly|probably|likely|maybe|perhaps|not|"

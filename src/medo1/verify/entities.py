@@ -1,0 +1,101 @@
+"""The reference inside a longer entity: whether the words around a match make it another entity ("portal
+hypertension" is not "hypertension", "vitamin K antagonist" not "vitamin K", 心源性哮喘 not 哮喘). The rules are
+written down in `medo1.verify.match`'s docstring; this module holds their vocabulary and `extends`."""
+
+from __future__ import annotations
+
+import re
+
+from medo1.verify.tokens import OPPOSITE_OF, normalize_tokens, stem
+
+__all__ = ["MODIFIERS", "ZH_MODIFIERS", "extends", "other_name"]
+
+_ADJECTIVE = re.compile(r"(?:al|ar|ary|ic|ac|ous|oid|ive|ile|ory)$")
+MODIFIERS = set("""
+acute subacute hyperacute chronic mild moderate severe massive early late recurrent classic classical typical
+likely probable presumed presumptive definite definitive true simple uncomplicated complicated isolated
+diffuse focal generalized localized small large minor major advanced fulminant overt clinical
+symptomatic asymptomatic idiopathic essential significant critical impending ongoing active new recent persistent
+transient intermittent progressive final correct underlying actual real overall unifying specific particular
+oral intravenous intramuscular topical inhaled sublingual rectal intranasal nebulized parenteral
+enteral transdermal local systemic medical surgical conservative supportive emergent emergency urgent immediate
+elective prompt aggressive empiric empirical prophylactic therapeutic diagnostic regular standard usual normal
+continuous daily single additional appropriate initial total partial complete incomplete primary general
+several potential possible causal causative responsible leading working best most more very
+laparoscopic endoscopic percutaneous robotic open arthroscopic thoracoscopic bedside invasive minimally
+hereditary familial genetic inherited sporadic
+""".split())
+# Chinese qualifiers of course, severity and extent (the Chinese of MODIFIERS): 急性心肌梗死 names 心肌梗死
+ZH_MODIFIERS = set("""
+急性 慢性 亚急性 超急性 原发性 继发性 复发性 反复性 进行性 特发性 遗传性 家族性 先天性 获得性 症状性 无症状性 弥漫性
+局灶性 全身性 系统性 局限性 持续性 一过性 间歇性 散发性 复杂性 单纯性 暴发性 双侧性 单侧性 多发性 典型性 急进性
+""".split())
+_ZH_BEFORE = re.compile(r"(?:无症状|[\u4e00-\u9fff]{1,2})性$|(?:先兆|假|类|抗)$")
+# -ing words before the reference that act (a verb) rather than name a kind: "suggesting MI", "a bleeding ulcer"
+_VERB_ING = re.compile(r"(?:suggest|indicat|confirm|caus|explain|show|represent|includ|follow|dur|hav|be|mak|leav|mean|"
+                       r"reflect|favou?r|support|point|consider|exclud|rul|requir|need|treat|giv|us|start|"
+                       r"develop|present|mimick|resembl|match|fitt|bleed|exist|preexist|pre-exist|coexist|evolv|"
+                       r"worsen|resolv|remain|underly|ongo|reach|produc|trigger|driv|sign|not|noth|someth|everyth|"
+                       r"morn|even|accord|regard|concern|pend)ing$")
+# A compound before the reference that names its cause or mechanism: "drug-induced", "complement-mediated"
+_COMPOUND = re.compile(r"-(?:induced|mediated|associated|related|type)$")
+# A second name joined to one of the reference's words by a hyphen or dash: "Sjögren–Larsson"
+_JOINED_NAME = re.compile(r"\w[–—-]([A-Z][a-zà-ÿ]+)")
+# References that name a tumour, which "malignant" / "benign" only qualify ("malignant melanoma")
+_TUMOUR = re.compile(r"(?:oma|omas|tumou?rs?|cancers?|neoplasms?|neoplasia)\b|\bcarcinom", re.IGNORECASE)
+# A prefix joined to the reference's first word, or to a word right before it, makes another entity:
+# "pre-eclampsia", "post-polio", "post-treatment Lyme disease syndrome"
+_JOINED_PREFIX = re.compile(r"(?<![\w-])\(?(?:pre|post|pseudo|para|peri|neo)-\)?[ \t]*(?:[A-Za-z]+[ \t]+)?$",
+                            re.IGNORECASE)
+# A head before the reference that arises in it or sits on it: "adenocarcinoma arising in Barrett esophagus"
+_ARISES_IN = re.compile(r"\b[A-Za-z][\w'-]*,?\s+(?:arising\s+(?:in|from|within)|complicating|superimposed\s+on|"
+                        r"presenting\s+(?:as|with)|manifesting\s+as|"
+                        r"in\s+the\s+setting\s+of|on\s+(?:a\s+)?(?:background|top)\s+of|developing\s+(?:in|from)|"
+                        r"transformed\s+from|progressing\s+from)\s+(?:(?:an?|the|pre-?existing|long-?standing|known|"
+                        r"underlying)\s+)*$", re.IGNORECASE)
+# Words that may follow a reference turned around a preposition and still close it: function words, and generic
+# heads its words qualify ("stenosis of the mitral valve", "fracture of the scaphoid bone").
+_NOT_ADJECTIVES = {"reveal", "mimic", "receive", "involve", "deal", "appeal", "heal", "conceal", "arrive", "derive",
+                   "achieve", "perceive", "give", "have", "believe", "solve", "resolve", "prove", "improve", "move",
+                   "remove", "approve", "observe", "serve", "deserve", "preserve", "reserve", "as", "similar", "our",
+                   "their", "your", "clear", "unclear", "familiar", "particular", "peculiar", "regular", "popular",
+                   "history", "memory", "theory", "category", "territory", "laboratory", "story", "trajectory"}
+# Head nouns after the reference that make it what acts on it, not it: "vitamin K antagonist" is not "vitamin K"
+_ACTS_ON = re.compile(r"[\s-]*(?:like|antagonists?|agonists?|inhibitors?|blockers?|antibod(?:y|ies)|analogu?es?|"
+                      r"mimetics?|receptors?|resistance|[\s–—-]*releasing|\s+by\s+proxy)\b|"
+                      r"\s+[a-z]+(?:ans|ens|osum|osa|osus|iforme|formis|aris|oides)\b", re.IGNORECASE)  # "… obliterans"
+
+
+def other_name(text: str, wanted: set[str]) -> bool:
+    """A second name joined by a hyphen or dash to a word ("Sjögren–Larsson") that the reference does not have."""
+    return any(not set(normalize_tokens(name, expand=False)) <= wanted for name in _JOINED_NAME.findall(text))
+
+
+def extends(text: str, start: int, end: int, ref_words: set[str], cjk: bool = False) -> bool:
+    """Whether an adjective right before text[start:end] that is not a named qualifier makes it a longer,
+    different entity ("portal hypertension" for "hypertension"; see the module docstring), a prefix joined to
+    it makes another word ("pre-eclampsia" for "eclampsia"), the head before it names what arises in it
+    ("adenocarcinoma arising in Barrett esophagus"), or a head after it makes it what acts on it or resembles
+    it ("vitamin K antagonist", "insulin-like growth factor"). In Chinese: a "…性" word before it that is not a
+    named qualifier, or a prefix (心源性哮喘 for 哮喘, 先兆子痫 for 子痫)."""
+    if cjk:
+        before = text[:start]
+        return bool(_ZH_BEFORE.search(before)) and not any(before[-k:] in ZH_MODIFIERS for k in (2, 3, 4))
+    if _ACTS_ON.match(text[end:]) and not _ACTS_ON.search(" " + " ".join(ref_words)):
+        return True
+    if _JOINED_PREFIX.search(text[:start]) or _ARISES_IN.search(text[:start]):
+        return True
+    before = re.search(r"([A-Za-z][\w'-]*)[ \t]+(?:\([^()]*\)[ \t]*)?$", text[:start])  # "atypical (…) HUS"
+    if before:
+        word = before.group(1).lower()
+        if word in ("malignant", "benign") and not _TUMOUR.search(" ".join(ref_words)):
+            return True  # "malignant otitis externa", "malignant hyperthermia": another entity, unless a tumour's
+        root = stem(word)
+        if (_ADJECTIVE.search(word) and word not in MODIFIERS and word not in _NOT_ADJECTIVES
+                and root not in ref_words and root not in OPPOSITE_OF and "-" not in word):
+            return True
+        if word.endswith("ing") and not _VERB_ING.match(word) and word not in MODIFIERS and root not in ref_words:
+            return True  # "sclerosing cholangitis", "smouldering myeloma"
+        if _COMPOUND.search(word) and root not in ref_words:
+            return True  # "drug-induced immune thrombocytopenia", "complement-mediated HUS"
+    return False

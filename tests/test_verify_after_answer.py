@@ -1,0 +1,89 @@
+"""What comes after the answer: a response that states the reference and then asks, puts a figure or a tie on it,
+sets it aside, names a second answer or negates it is not correct (`match` and `match:strict`); the findings,
+plans and dismissed alternatives a committed response goes on with stay correct."""
+
+from __future__ import annotations
+
+import pytest
+
+from medo1.verify.answer import uncommitted
+from medo1.verify.match import MatchVerifier
+from medo1.verify.strict import StrictMatchVerifier
+
+VERIFIERS = (MatchVerifier(), StrictMatchVerifier())
+
+
+@pytest.mark.parametrize("response, reference, reason", [
+    # a question back to the reader after the answer
+    ("The answer is aortic stenosis.\n\nBefore you score it, was the murmur louder on standing?", "Aortic stenosis",
+     "question"),
+    ("Final answer: gout. Can you send me the joint aspirate result first?", "Gout", "question"),
+    ("答案是急性胰腺炎。请问血淀粉酶是多少？如果正常我会换答案。", "急性胰腺炎", "question"),
+    # a figure or a tie put on the answer
+    ("The answer is sarcoidosis. My confidence is roughly 60%.", "Sarcoidosis", "hedge"),
+    ("Diagnosis: Addison disease. I'd weigh this at 55% Addison and 45% secondary adrenal insufficiency.",
+     "Addison disease", "hedge"),
+    ("The answer is hypothyroidism. I'm split between that and depression until the TSH is back.", "Hypothyroidism",
+     "hedge"),
+    ("**Migraine**\n\nTension-type headache fits almost as well from this history.", "Migraine", "hedge"),
+    ("The answer is lithium. Valproate sits level with it for this patient.", "Lithium", "hedge"),
+    ("The answer is scabies. Treat this as a first pass, open to revision.", "Scabies", "hedge"),
+    ("The answer is psoriasis.\n\nProvisionally — the biopsy will tell.", "Psoriasis", "hedge"),
+    ("The answer is asthma. The history doesn't let me settle between it and vocal cord dysfunction.", "Asthma",
+     "hedge"),
+    ("The answer is asthma. That holds only if the spirometry reverses.", "Asthma", "hedge"),
+    ("答案是甲状腺功能亢进症。把握大约七成，等甲状腺功能结果出来再定。", "甲状腺功能亢进症", "hedge"),
+    ("答案是支气管哮喘。它与慢性阻塞性肺疾病很难区分，两种都说得通。", "支气管哮喘", "hedge"),
+    # the answer set aside after it is given
+    ("Answer: appendicitis.\n\nRevised answer on a second look: mesenteric adenitis.", "Appendicitis", "hedge"),
+    ("**Gout**\n\nThat label can be set aside: the crystals are positively birefringent.", "Gout", "hedge"),
+    ("It is tempting to write 'The answer is gout.' That would be wrong here.", "Gout", "hedge"),
+    ("答案是胃溃疡。\n\n以上并非本例诊断，胃镜示十二指肠球部溃疡。", "胃溃疡", "hedge"),
+    ("诊断为缺铁性贫血。\n\n——这是一个陷阱，铁蛋白升高。", "缺铁性贫血", "hedge"),
+    ("答案是病毒性肝炎。若抗体阴性，就应改为药物性肝损伤。", "病毒性肝炎", "hedge"),
+    # several answers given together after the answer
+    ("The answer is tuberculosis. Histoplasmosis and sarcoidosis go on the same answer line: I'm submitting all "
+     "three.", "Tuberculosis", "list"),
+    ("答案是痛风。假性痛风也同样成立，两者都符合，我一并作为答案。", "痛风", "list"),
+])
+def test_what_follows_the_answer_can_take_it_back(response, reference, reason):
+    assert uncommitted(response) == reason
+    for verifier in VERIFIERS:
+        assert verifier.check(response, reference) is False, verifier.name
+
+
+@pytest.mark.parametrize("response, reference", [
+    # a second statement of the answer that names something else
+    ("The answer is rhabdomyolysis. The question asks about the kidney, though, and the answer to that is acute "
+     "tubular necrosis.", "Rhabdomyolysis"),
+    ("答案是幽门螺杆菌感染。它引起溃疡出血，所以本次的诊断归结为十二指肠溃疡出血。", "幽门螺杆菌感染"),
+    ("诊断：广泛性焦虑障碍。近两个月已满足抑郁发作标准，所以最终诊断我会写为：抑郁发作。", "广泛性焦虑障碍"),
+    # the reference negated after the answer
+    ("答案是缺铁性贫血。铁蛋白升高，可以排除缺铁性贫血，本例应为慢性病贫血。", "缺铁性贫血"),
+    ("The answer is gout. Gout is excluded by the negatively birefringent crystals being absent.", "Gout"),
+    # a longer entity: what releases it, or the same syndrome by proxy
+    ("The answer is growth hormone–releasing hormone.", "Growth hormone"),
+    ("Munchausen syndrome by proxy.", "Munchausen syndrome"),
+])
+def test_a_second_answer_or_a_later_negation_is_not_correct(response, reference):
+    for verifier in VERIFIERS:
+        assert verifier.check(response, reference) is False, verifier.name
+
+
+@pytest.mark.parametrize("response, reference", [
+    # plans, findings, percentages and dismissed alternatives after a committed answer
+    ("The answer is pulmonary embolism. Start heparin now, pending the CT pulmonary angiogram.", "Pulmonary embolism"),
+    ("The answer is TTP. ADAMTS13 activity is below 10%, and 70–80% of untreated cases die.",
+     "Thrombotic thrombocytopenic purpura"),
+    ("The diagnosis is pernicious anemia. The treatment of choice is intramuscular vitamin B12.",
+     "Intramuscular vitamin B12"),
+    ("The answer is minimal change disease. Focal segmental glomerulosclerosis is excluded by the normal biopsy.",
+     "Minimal change disease"),
+    ("**诊断：原发性醛固酮增多症。** 下一步行肾上腺静脉采血，明确是否为单侧病变。", "原发性醛固酮增多症"),
+    ("答案不是心肌梗死，而是肺栓塞。", "肺栓塞"),
+    ("Myocardial infarction is the textbook answer here, but I'll go with pericarditis instead.", "Pericarditis"),
+    ("Why not a subarachnoid haemorrhage? The CT and the lumbar puncture were normal. The answer is migraine.",
+     "Migraine"),
+])
+def test_what_a_committed_answer_goes_on_with_stays_correct(response, reference):
+    assert MatchVerifier().check(response, reference) is True
