@@ -45,6 +45,26 @@ VERIFIERS = (MatchVerifier(), StrictMatchVerifier())
     ("The answer is tuberculosis. Histoplasmosis and sarcoidosis go on the same answer line: I'm submitting all "
      "three.", "Tuberculosis", "list"),
     ("答案是痛风。假性痛风也同样成立，两者都符合，我一并作为答案。", "痛风", "list"),
+    ("Answer: ramipril.\nPlus losartan and amlodipine: all three are acceptable first choices.", "Ramipril", "list"),
+    ("The answer is gout.\nAlso acceptable answers: pseudogout, septic arthritis.", "Gout", "list"),
+    ("答案：金黄色葡萄球菌\n\n以及表皮葡萄球菌、链球菌——三者都是常见病原。", "金黄色葡萄球菌", "list"),
+    # held back, left open, or struck down right after it is given
+    ("**Sarcoidosis**\n\nA first-pass impression only; I wouldn't commit to it before the biopsy.", "Sarcoidosis",
+     "hedge"),
+    ("Lupus and drug-induced lupus both fit, so I would leave the answer open until the antibodies are back.",
+     "Systemic lupus erythematosus", "hedge"),
+    ("The answer is gout if the crystals are needle-shaped and pseudogout if rhomboid; I can't give a single answer.",
+     "Gout", "hedge"),
+    ("It is either migraine or cluster headache, and I can't settle it from this history.", "Migraine", "hedge"),
+    ("答案：甲状腺癌。\n这只是初步判断，待病理回报后才能确定。", "甲状腺癌", "hedge"),
+    ("The answer is pneumothorax — not present. The chest film shows lung markings to the edge.", "Pneumothorax",
+     "hedge"),
+    ("Appendicitis.\n\nExcluded — the ultrasound shows a normal appendix, so this is mesenteric adenitis.",
+     "Appendicitis", "hedge"),
+    ("Final answer: amiodarone\n\n…or rather sotalol, given her thyroid disease.", "Amiodarone", "hedge"),
+    ("Pancreatitis. On reflection, no — the lipase is normal and the pain is from a perforated ulcer.",
+     "Pancreatitis", "hedge"),
+    ("答案是哮喘。\n\n——但并非如此：肺功能正常，激发试验阴性。", "哮喘", "hedge"),
 ])
 def test_what_follows_the_answer_can_take_it_back(response, reference, reason):
     assert uncommitted(response) == reason
@@ -61,9 +81,22 @@ def test_what_follows_the_answer_can_take_it_back(response, reference, reason):
     # the reference negated after the answer
     ("答案是缺铁性贫血。铁蛋白升高，可以排除缺铁性贫血，本例应为慢性病贫血。", "缺铁性贫血"),
     ("The answer is gout. Gout is excluded by the negatively birefringent crystals being absent.", "Gout"),
+    # the answer restated as something else, or the question answered being another one
+    ("Answer: hypertension.\nSpecifically portal hypertension from cirrhosis.", "Hypertension"),
+    ("Final answer: gastrin\n— more precisely gastrin-releasing peptide.", "Gastrin"),
+    ("**Pneumonia**\n\nSo the answer to what killed him on day five is sepsis.", "Pneumonia"),
+    ("The stem fits depression at first. This is bipolar II disorder, and that is my final answer.",
+     "Major depressive disorder"),
+    # the reference made only possible after the answer
+    ("Final answer: Lyme disease\n\nLyme disease may be what explains the palsy.", "Lyme disease"),
+    ("Answer: biliary atresia.\n\nPossibly biliary atresia, though neonatal hepatitis looks the same.",
+     "Biliary atresia"),
     # a longer entity: what releases it, or the same syndrome by proxy
     ("The answer is growth hormone–releasing hormone.", "Growth hormone"),
     ("Munchausen syndrome by proxy.", "Munchausen syndrome"),
+    ("Calcitonin gene-related peptide.", "Calcitonin"),
+    ("The diagnosis is platelet-type (pseudo-) von Willebrand disease.", "Von Willebrand disease"),
+    ("Subclinical hypothyroidism is the most likely diagnosis.", "Hypothyroidism"),
 ])
 def test_a_second_answer_or_a_later_negation_is_not_correct(response, reference):
     for verifier in VERIFIERS:
@@ -82,6 +115,10 @@ def test_a_second_answer_or_a_later_negation_is_not_correct(response, reference)
     ("**诊断：原发性醛固酮增多症。** 下一步行肾上腺静脉采血，明确是否为单侧病变。", "原发性醛固酮增多症"),
     ("答案不是心肌梗死，而是肺栓塞。", "肺栓塞"),
     ("Myocardial infarction is the textbook answer here, but I'll go with pericarditis instead.", "Pericarditis"),
+    ("This is carbon monoxide poisoning. Pulse oximeters cannot distinguish carboxyhaemoglobin from "
+     "oxyhaemoglobin, so the saturation reads 99%.", "Carbon monoxide poisoning"),
+    ("本例为前置胎盘。妊娠晚期无痛性反复阴道流血，超声示胎盘覆盖宫颈内口。", "前置胎盘"),
+    ("The answer is syphilis. Specifically, secondary syphilis, given the palmar rash.", "Syphilis"),
     ("Why not a subarachnoid haemorrhage? The CT and the lumbar puncture were normal. The answer is migraine.",
      "Migraine"),
 ])

@@ -100,23 +100,23 @@ def test_strict_precision_on_the_labelled_set():
     """Measured when it was written: on the rows written before held12, precision 1.0 (the three free-text
     red-team rounds included), recall 0.44, since most of them are free text that never states the answer alone.
     held12, written by red-teamers who knew the answer-line format, was at 0.68 before it was tuned on (hedges,
-    lists and chains after an answer line that names the reference); the rules that read what follows the answer
-    took it to 0.99. held13, a blind round written after them (half its wrong rows with such an answer line): 0.64
-    precision, 0.43 recall. These are floors."""
+    lists and chains after an answer line that names the reference); held13, a blind round written after the
+    rules that read what follows the answer, at 0.64. Both were tuned on: 0.99 and 1.0 now. held14, written
+    blind after that (half its wrong rows with such an answer line): 0.79 precision, 0.35 recall, no near miss
+    accepted. These are floors."""
     rows = [json.loads(line) for line in VERIFIER_LABELS.read_text(encoding="utf-8").splitlines()]
     verifier = StrictMatchVerifier()
     said = [(verifier.check(r["response"], r["reference"]), r["label"], r["id"], r["kind"]) for r in rows]
-    before = [label for verdict, label, id_, _ in said if verdict and not id_.startswith(("held12", "held13"))]
+    before = [label for verdict, label, id_, _ in said
+              if verdict and not id_.startswith(("held12", "held13", "held14"))]
     assert len(before) >= 400 and all(before)
-    held12 = [(verdict, label, kind) for verdict, label, id_, kind in said if id_.startswith("held12")]
-    accepted = [label for verdict, label, _ in held12 if verdict]
-    assert sum(accepted) / len(accepted) >= 0.98
-    assert sum(verdict for verdict, label, _ in held12 if label) / sum(label for _, label, _ in held12) >= 0.82
-    assert not any(verdict for verdict, _, kind in held12 if kind in ("near_miss", "entity", "direction"))
-    held13 = [(verdict, label) for verdict, label, id_, _ in said if id_.startswith("held13")]
-    accepted = [label for verdict, label in held13 if verdict]
-    assert sum(accepted) / len(accepted) >= 0.64
-    assert sum(verdict for verdict, label in held13 if label) / sum(label for _, label in held13) >= 0.42
+    for round_, floor in (("held12", 0.98), ("held13", 0.99), ("held14", 0.78)):
+        held = [(verdict, label, kind) for verdict, label, id_, kind in said if id_.startswith(round_)]
+        accepted = [label for verdict, label, _ in held if verdict]
+        assert sum(accepted) / len(accepted) >= floor, round_
+        assert not any(verdict for verdict, _, kind in held if kind in ("near_miss", "entity", "direction")), round_
+    held14 = [(verdict, label) for verdict, label, id_, _ in said if id_.startswith("held14")]
+    assert sum(verdict for verdict, label in held14 if label) / sum(label for _, label in held14) >= 0.35
 
 
 @pytest.mark.parametrize("final, line", [

@@ -117,19 +117,24 @@ DOUBT = re.compile(
     r"\bweigh\w*\s+(?:this|it|them)\s+at\b|\b\d{1,2}\s?%\s+(?!of\b)[^.;%]{1,40}\band\s+\d{1,2}\s?%\s+(?!of\b)|"
     r"\bsplit\s+(?:\w+\s+)?between\b|\bequal\s+weight\b|\b(?:fits?|explains?|works?)\s+(?:almost|nearly|just)\s+as\s+well\b|"
     r"\b(?:sits?|sitting|stands?|standing)\s+level\s+with\b|\blevel\s+with\s+each\s+other\b|"
-    r"\b(?:couldn't|could\s+not|can't|cannot)\s+choose\b|\bopen\s+to\s+revision\b|\bfirst\s+pass\b|"
+    r"\b(?:couldn't|could\s+not|can't|cannot)\s+choose\b|\bopen\s+to\s+revision\b|\bfirst[\s-]+pass\b|"
     r"\bworking\s+impression\b|^\W*provisionally\b|\b(?:that|this|it)\s+(?:only\s+)?holds\s+(?:only\s+)?if\b|"
     r"\b(?:doesn't|does\s+not|don't|do\s+not|cannot|can't)\s+let\s+(?:me|us)\s+(?:settle|decide|choose|tell)\b|"
     r"\b(?:answer|diagnosis)\s+(?:\w+\s+)?(?:hinges|turns)\s+on\b|"
     r"\b(?:that's|that\s+is|it's|it\s+is)\s+(?:only\s+)?the\s+(?:exam|textbook|test|board)\s+answer\b|"
     r"\bthe\s+answer\s+an?\s+(?:exam|test|board)\b|"
-    r"\b(?:i'll|i\s+will)\s+finali[sz]e\b|\bfinali[sz]e\s+(?:once|when|after)\b|\b(?:stays?|remains?)\s+live\b|"
+    r"\b(?:i'll|i\s+will)\s+finali[sz]e\b|\b(?:wouldn't|would\s+not|won't|will\s+not|can't|cannot)\s+commit\b|"
+    r"\bleave\s+(?:the\s+answer|it)\s+open\b|\b(?:i|we)\s+(?:can't|cannot|couldn't|could\s+not)\s+(?:settle|separate|"
+    r"distinguish|decide)\b|^\W*suspect\s|\b(?:can't|cannot|couldn't)\s+give\s+(?:a\s+)?(?:single|one|definitive|final)\s+answer\b|"
+    r"初步判断|只是初步|待[^。；;]{1,30}?才能(?:确定|明确|诊断|定)|\bfinali[sz]e\s+(?:once|when|after)\b|\b(?:stays?|remains?)\s+live\b|"
     r"把握|再定|(?:后|才能|再下)(?:定论|结论)|倾向性|很难区分|难以区分|都说得通|前提是", I)
 # Several answers given together after the answer: "I'm submitting all three", 三者都符合，我一并作为答案
 TOGETHER = re.compile(r"\bsubmit\w*\s+(?:all|both)\b|\bsame\s+answer\s+line\b|"
                       r"\b(?:a|the)\s+combined\s+(?:one|picture)\b|"
                       r"\bboth\s+need\s+(?:addressing|treating|treatment)\b|一并作为|(?:两|三)者(?:都|均)(?:符合|成立)|"
-                      r"同样成立", I)
+                      r"同样成立|^\W*(?:plus|along\s+with|together\s+with|as\s+well\s+as)\b|"
+                      r"\balso\s+(?:acceptable|correct|valid|right)\b|\b(?:any|all|each)\s+(?:of\s+)?(?:these|them|three|"
+                      r"two|both)\s+(?:\w+\s+){0,2}(?:fits?|acceptable|correct|valid)\b|^\W*(?:以及|还有)|[两三]者都是", I)
 # Another candidate left open after the answer, said without a contrast: "MI. PE is also possible.", "Pericarditis
 # would fit too", 也可能是X (but "PE could also explain the pain, but the D-dimer is normal" dismisses it)
 ALTERNATIVE = re.compile(
@@ -150,11 +155,14 @@ WITHDRAWN = re.compile(r"\b(?:(?:withdraw|withdrawing|retract|retracting)\s+(?:t
                        r"(?:be\s+)?(?:set\s+aside|put\s+aside|discarded|dropped|abandoned|wrong|incorrect)\b|"
                        r"\b(?:that|this)\s+(?:would\s+be|is)\s+(?:wrong|incorrect|a\s+mistake|the\s+trap|a\s+trap)\b|这是[^。；;]{0,10}陷阱|"
                        r"^\W*[—–]\s*(?:is|was|would\s+be)\b[^.;]*\b(?:exclud\w*|rule\w*\s+out|wrong|unlikely)\b|"
+                       r"[—–]\s*(?:not\s+present|absent|excluded|ruled\s+out|unlikely|not\s+(?:the\s+)?(?:case|answer|"
+                       r"diagnosis))\b|^\W*(?:excluded|ruled\s+out|unlikely|not\s+so)\s*[—–]|\bor\s+rather\b|"
+                       r"\bon\s+(?:reflection|second\s+thought)\s*,?\s*no\b|并非如此|"
                        r"收回|撤回|更正|改答|(?:应|就应|则应|我把答案)?改为|这才是|(?:以上|上述|前述)[^。；;]{0,6}(?:并非|不是|错误)", I)
 # An answer given only for now, in the committed part: "Tentative answer: X", "presumably X", "X, I'd guess"
 TENTATIVE = re.compile(r"\b(?:tentative(?:ly)?|provisional(?:ly)?|preliminary|presumptive(?:ly)?|presumably|"
                        r"(?<!most\s)probably|i\s+suspect|(?<!\bi\s)(?<!initially\s)(?<!first\s)suspected|"
-                       r"i\s+reckon|my\s+hunch|working\s+diagnosis|"
+                       r"i\s+reckon|my\s+hunch|working\s+diagnosis|^\W*suspect|"
                        r"to\s+be\s+revisited|"
                        r"working\s+(?:hypothesis|assumption)|i'd\s+guess|i\s+would\s+guess|"
                        r"(?:my\s+)?(?:best\s+)?guess\s+is|"

@@ -62,7 +62,7 @@ _NOT_ADJECTIVES = {"reveal", "mimic", "receive", "involve", "deal", "appeal", "h
                    "history", "memory", "theory", "category", "territory", "laboratory", "story", "trajectory"}
 # Head nouns after the reference that make it what acts on it, not it: "vitamin K antagonist" is not "vitamin K"
 _ACTS_ON = re.compile(r"[\s-]*(?:like|antagonists?|agonists?|inhibitors?|blockers?|antibod(?:y|ies)|analogu?es?|"
-                      r"mimetics?|receptors?|resistance|[\s–—-]*releasing|\s+by\s+proxy)\b|"
+                      r"mimetics?|receptors?|resistance|[\s–—-]*releasing|\s+by\s+proxy|[\s-]+gene[\s-]related)\b|"
                       r"\s+[a-z]+(?:ans|ens|osum|osa|osus|iforme|formis|aris|oides)\b", re.IGNORECASE)  # "… obliterans"
 
 

@@ -4,9 +4,10 @@ Correct means: the final response commits to a single answer (`medo1.verify.answ
 hedge, no question, no negation, no chain of conclusions, no struck-through text — see
 `uncommitted`) and a segment of it that asserts (not rejects, negates, concedes, weighs or asks)
 names the reference, and no other statement of the answer anywhere in it names something else ("… and the
-answer to that is ATN", 诊断归结为Y, 本例应为Y; a statement of another kind of answer — "the treatment of choice
-is …" after "the diagnosis is …" — answers another question) and no later sentence negates the reference
-("… 可以排除缺铁性贫血"). A missing final answer (an unclosed `<think>`, a `## Thinking` never
+answer to that is ATN", "Specifically portal hypertension", "This is Y, and that is my final answer", 诊断归结为Y,
+本例应为Y; a statement of another kind of answer — "the treatment of choice is …" after "the diagnosis is …" —
+answers another question) and no later sentence negates the reference or makes it only possible ("… 可以排除
+缺铁性贫血", "X may be the explanation"). A missing final answer (an unclosed `<think>`, a `## Thinking` never
 followed by `## Final Response`) is simply not correct.
 
 Naming the reference is tolerant where wording varies — other names (`medo1.verify.synonyms`:
@@ -81,10 +82,16 @@ __all__ = ["ABBREVIATIONS", "MatchVerifier", "normalize_tokens", "option_letter"
 
 _YES_NO = re.compile(r"^\W*(yes|no|maybe|是的?|否|不是)(?:\W*$|[,.;:，。]\s*)", re.IGNORECASE)
 # "… the diagnosis is X", "answer: X", 诊断为X — anywhere in a sentence
-_ANSWER_SAID = re.compile(r"\b(?P<slot>answer|diagnosis|dx)(?:\s+to\s+(?:that|this|it|the\s+question))?\s*"
-                          r"(?:is|would\s+be|must\s+be|remains|[:：])\s*(?P<np>(?:[^.;,:]|,(?=\S))+)|"
+_ANSWER_SAID = re.compile(r"\b(?P<slot>answer|diagnosis|dx)(?:\s+to\s+(?:that|this|it|the\s+question|what\s[^.;:]{1,60}?))?"
+                          r"\s*(?:is|would\s+be|must\s+be|remains|[:：])\s*(?P<np>(?:[^.;,:]|,(?=\S))+)|"
+                          # an answer restated more precisely: "Specifically portal hypertension", "Strictly, … is Y"
+                          r"^\W*(?:this|it)\s+is\s+(?P<tnp>[^.;,:]+)(?=[^.;]*\bthat\s+is\s+my\s+(?:final\s+)?answer)|"
+                          r"^\W*(?P<refined>specifically|more\s+precisely|more\s+exactly|to\s+be\s+precise|strictly|"
+                          r"strictly\s+speaking|确切地说|更准确地说)\b[,，:：\s]*(?P<rnp>(?:[^.;,:]|,(?=\S))+)|"
                           r"(?:(?P<zslot>答案|诊断)[^。；;，,不非]{0,4}?(?:应?是|应?为|归结为|写为?|改为|[：:])|(?:本例|此例|该患者)应(?:为|是))"
                           r"\s*(?P<zh>[^。；;，,]+)", re.IGNORECASE)
+_ANSWER_SLOTS = ("answer", "答案", "specifically", "more precisely", "more exactly", "to be precise", "strictly",
+                 "strictly speaking", "确切地说", "更准确地说")
 # what follows "the diagnosis is" without naming one: "… is not A", "… is clinical", 答案不是X
 _NOT_NAMING = re.compile(r"(?:not|no|clinical|confirmed|made|established|straightforward|clear|uncertain|unclear|"
                          r"difficult|based|supported|secure|likely|probably|then|therefore|thus|that|this|it)\b|"
@@ -152,10 +159,10 @@ class MatchVerifier:
         """Whether a statement of the answer anywhere in the final response ("… the answer to that is Y",
         诊断归结为Y, 本例应为Y) names something the reference is not: a second answer the committed sentences
         did not show."""
-        said = [("answer" if (m.group("slot") or m.group("zslot") or "").lower() in ("answer", "答案") else "diagnosis",
-                 np) for sentence in sentences(final) if not sentence.question
+        said = [("answer" if m.group("tnp") or (m.group("slot") or m.group("zslot") or m.group("refined") or "").lower() in
+                 _ANSWER_SLOTS else "diagnosis", np) for sentence in sentences(final) if not sentence.question
                 for m in _ANSWER_SAID.finditer(sentence.text)
-                if not _NOT_NAMING.match(np := (m.group("np") or m.group("zh")).strip(" *_`"))]
+                if not _NOT_NAMING.match(np := (m.group("np") or m.group("rnp") or m.group("tnp") or m.group("zh")).strip(" *_`"))]
         named = [self._names(np, refs) for _, np in said]
         # the question the reference answers: the slots of the statements that name it. A statement that names
         # something else answers the same question when its slot is one of those, or either is "the answer";
@@ -165,8 +172,18 @@ class MatchVerifier:
                    for (slot, _), ok in zip(said, named))
 
     def _names(self, np: str, refs: list[tuple[str, tuple[Token, ...]]]) -> bool:
+        """Whether a stated answer names the reference, not a longer entity around it."""
         seg = tokens(np)
-        return not seg or any(self._find(seg, ref, np, variant) is not None for variant, ref in refs)
+        if not seg:
+            return True
+        for variant, ref in refs:
+            window = self._find(seg, ref, np, variant)
+            if window is not None:
+                start, end = seg[window[0]].start, seg[window[1] - 1].end
+                if not (extends(np, start, end, {t.word for t in ref}, cjk=is_cjk(seg[window[0]].word))
+                        or confused(np, start, end, variant)):
+                    return True
+        return False
 
     def _named(self, final: str, ref: tuple[Token, ...], reference: str) -> bool:
         """Whether an asserting segment of the committed sentences names the reference, and none
@@ -196,7 +213,7 @@ class MatchVerifier:
                         or confused(segment.text, start, end, reference)):
                     return False
                 named = True
-        if named and not inverted:  # the reference negated after the answer: "… 可以排除缺铁性贫血，本例应为…"
+        if named and not inverted:  # the reference negated or made only possible after the answer: "… 可以排除X"
             start = found.index(committed[0]) if committed else 0
             for sentence in found[start:]:
                 if sentence in committed:
@@ -204,8 +221,8 @@ class MatchVerifier:
                 for segment in segments(strip_letter(sentence.text)):
                     seg = tokens(segment.text)
                     window = self._find(seg, ref, segment.text, reference)
-                    if window is not None and segment.role == "main" and segment.stance(
-                            seg[window[0]].start, seg[window[1] - 1].end) == "negation":
+                    if window is not None and segment.role in ("main", "rejected") and segment.stance(
+                            seg[window[0]].start, seg[window[1] - 1].end) in ("negation", "rejected", "hedge"):
                         return False
         return named
 

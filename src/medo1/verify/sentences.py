@@ -50,7 +50,7 @@ EXPLICIT = re.compile(
     r"\bis\s+what\s+(?:i|we)(?:'d|\s+would|'ll|\s+will)\s+(?:put\s+down|go\s+with|choose|pick|answer)\b|"
     r"\b(?:i'm|i\s+am)\s+calling\s+(?:this|it)\b|"
     r"(?:答案|诊断|结论)(?:应|可)?(?:是|为|：|:)|(?:主要|根本|直接)?(?:病因|原因)(?:是|为)|最(?:有)?可能的?(?:诊断|是|为)|首选(?:的?治疗)?(?:药物|药|方法|"
-    r"措施|检查)?(?:是|为)",
+    r"措施|检查)?(?:是|为)|^\W*(?:本例|此例)(?:应)?(?:为|是)(?!否)",
     re.IGNORECASE)
 CONCLUSION = re.compile(
     r"\b(?:most\s+likely|most\s+probable|most\s+consistent|consistent\s+with|compatible\s+with|in\s+keeping\s+with|"
