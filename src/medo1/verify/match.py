@@ -82,7 +82,8 @@ __all__ = ["ABBREVIATIONS", "MatchVerifier", "normalize_tokens", "option_letter"
 
 _YES_NO = re.compile(r"^\W*(yes|no|maybe|是的?|否|不是)(?:\W*$|[,.;:，。]\s*)", re.IGNORECASE)
 # "… the diagnosis is X", "answer: X", 诊断为X — anywhere in a sentence
-_ANSWER_SAID = re.compile(r"\b(?P<slot>answer|diagnosis|dx)(?:\s+to\s+(?:that|this|it|the\s+question|what\s[^.;:]{1,60}?))?"
+_ANSWER_SAID = re.compile(r"\b(?P<slot>answer|diagnosis|dx)"
+                          r"(?:\s+to\s+(?:that|this|it|the\s+question|what\s[^.;:]{1,60}?))?"
                           r"\s*(?:is|would\s+be|must\s+be|remains|[:：])\s*(?P<np>(?:[^.;,:]|,(?=\S))+)|"
                           # an answer restated more precisely: "Specifically portal hypertension", "Strictly, … is Y"
                           r"^\W*(?:this|it)\s+is\s+(?P<tnp>[^.;,:]+)(?=[^.;]*\bthat\s+is\s+my\s+(?:final\s+)?answer)|"
@@ -90,8 +91,6 @@ _ANSWER_SAID = re.compile(r"\b(?P<slot>answer|diagnosis|dx)(?:\s+to\s+(?:that|th
                           r"strictly\s+speaking|确切地说|更准确地说)\b[,，:：\s]*(?P<rnp>(?:[^.;,:]|,(?=\S))+)|"
                           r"(?:(?P<zslot>答案|诊断)[^。；;，,不非]{0,4}?(?:应?是|应?为|归结为|写为?|改为|[：:])|(?:本例|此例|该患者)应(?:为|是))"
                           r"\s*(?P<zh>[^。；;，,]+)", re.IGNORECASE)
-_ANSWER_SLOTS = ("answer", "答案", "specifically", "more precisely", "more exactly", "to be precise", "strictly",
-                 "strictly speaking", "确切地说", "更准确地说")
 # what follows "the diagnosis is" without naming one: "… is not A", "… is clinical", 答案不是X
 _NOT_NAMING = re.compile(r"(?:not|no|clinical|confirmed|made|established|straightforward|clear|uncertain|unclear|"
                          r"difficult|based|supported|secure|likely|probably|then|therefore|thus|that|this|it)\b|"
@@ -159,10 +158,7 @@ class MatchVerifier:
         """Whether a statement of the answer anywhere in the final response ("… the answer to that is Y",
         诊断归结为Y, 本例应为Y) names something the reference is not: a second answer the committed sentences
         did not show."""
-        said = [("answer" if m.group("tnp") or (m.group("slot") or m.group("zslot") or m.group("refined") or "").lower() in
-                 _ANSWER_SLOTS else "diagnosis", np) for sentence in sentences(final) if not sentence.question
-                for m in _ANSWER_SAID.finditer(sentence.text)
-                if not _NOT_NAMING.match(np := (m.group("np") or m.group("rnp") or m.group("tnp") or m.group("zh")).strip(" *_`"))]
+        said = [(slot, np) for slot, np in stated_answers(final) if not _NOT_NAMING.match(np)]
         named = [self._names(np, refs) for _, np in said]
         # the question the reference answers: the slots of the statements that name it. A statement that names
         # something else answers the same question when its slot is one of those, or either is "the answer";
@@ -180,8 +176,7 @@ class MatchVerifier:
             window = self._find(seg, ref, np, variant)
             if window is not None:
                 start, end = seg[window[0]].start, seg[window[1] - 1].end
-                if not (extends(np, start, end, {t.word for t in ref}, cjk=is_cjk(seg[window[0]].word))
-                        or confused(np, start, end, variant)):
+                if not _another_entity(np, start, end, {t.word for t in ref}, variant, is_cjk(seg[window[0]].word)):
                     return True
         return False
 
@@ -209,8 +204,8 @@ class MatchVerifier:
                     continue  # "X is not as plausible as Y" agrees with "the least likely is X"
                 if (stance or sentence.question or sentence.text in items or inline_list(text)
                         or hedged(segment.text, start, end, reference) or listed(segment.text, start, end, reference)
-                        or extends(segment.text, start, end, ref_words, cjk=is_cjk(seg[window[0]].word))
-                        or confused(segment.text, start, end, reference)):
+                        or _another_entity(segment.text, start, end, ref_words, reference,
+                                           is_cjk(seg[window[0]].word))):
                     return False
                 named = True
         if named and not inverted:  # the reference negated or made only possible after the answer: "… 可以排除X"
@@ -290,6 +285,28 @@ class MatchVerifier:
         said = re.sub(r"[^a-z]", "", sentence.lower())
         said = said[:-1] if said.endswith("s") and len(said) == len(words) + 1 else said  # "MIs"
         return len(words) >= 2 and said == "".join(w[0] for w in words)
+
+
+def stated_answers(final: str) -> list[tuple[str, str]]:
+    """Each statement of the answer in a final response's sentences (not its questions), anywhere in a sentence:
+    ("answer" or "diagnosis", what it names). "The answer is X", "Specifically X", "This is X, and that is my
+    final answer" and 答案是X state the answer; "the diagnosis is X", 诊断为X and 本例应为X a diagnosis."""
+    out = []
+    for sentence in sentences(final):
+        if sentence.question:
+            continue
+        for m in _ANSWER_SAID.finditer(sentence.text):
+            diagnosis = (m.group("slot") or "").lower() in ("diagnosis", "dx") or (
+                m.group("zh") is not None and m.group("zslot") != "答案")
+            np = m.group("np") or m.group("rnp") or m.group("tnp") or m.group("zh")
+            out.append(("diagnosis" if diagnosis else "answer", np.strip(" *_`")))
+    return out
+
+
+def _another_entity(text: str, start: int, end: int, ref_words: set[str], reference: str, cjk: bool) -> bool:
+    """The reference at text[start:end] is part of another entity: a longer one (`entities.extends`) or a
+    confusable name (`confusables.confused`)."""
+    return extends(text, start, end, ref_words, cjk=cjk) or confused(text, start, end, reference)
 
 
 def _first_statement(parts: tuple[Segment, ...]) -> int:
