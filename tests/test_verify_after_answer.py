@@ -65,6 +65,35 @@ VERIFIERS = (MatchVerifier(), StrictMatchVerifier())
     ("Pancreatitis. On reflection, no — the lipase is normal and the pain is from a perforated ulcer.",
      "Pancreatitis", "hedge"),
     ("答案是哮喘。\n\n——但并非如此：肺功能正常，激发试验阴性。", "哮喘", "hedge"),
+    ("答案：类风湿关节炎\n——已排除：类风湿因子及抗CCP抗体均阴性。", "类风湿关节炎", "hedge"),
+    # doubt put on the answer by pointing back at it, or the answer kept open beside another
+    ("The answer is measles. It cannot be excluded yet, so I'd suspect it and isolate him.", "Measles", "hedge"),
+    ("Final answer: Wilson disease.\nIt remains only a possibility until the slit-lamp examination.", "Wilson disease",
+     "hedge"),
+    ("Diagnosis: sarcoidosis. The most I can commit to is a granulomatous disease of unknown cause.", "Sarcoidosis",
+     "hedge"),
+    ("Answer: lymphoma.\n\nI would keep both diagnoses open until the node biopsy is read.", "Lymphoma", "hedge"),
+    ("The answer is Crohn disease. Without a biopsy, Crohn disease and intestinal tuberculosis cannot be told apart.",
+     "Crohn disease", "hedge"),
+    ("答案是肺炎。另外，肺结核也应一并列入，二者都作为最终答案。", "肺炎", "list"),
+    ("**Sarcoidosis**\n\nPerhaps — the hilar nodes fit, but it remains only a possibility until the biopsy.",
+     "Sarcoidosis", "hedge"),
+    ("Final answer: isoniazid.\n\nThe liver tests are mixed, so I can't pin it down to a single drug.", "Isoniazid",
+     "hedge"),
+    ("The answer is a cohort study.\n\nThe stem does not say which way the data were collected.", "Cohort study",
+     "hedge"),
+    ("The answer is pre-eclampsia. Both pre-eclampsia and HELLP syndrome are correct answers here.", "Pre-eclampsia",
+     "list"),
+    ("Penicillin.\n\nActually no — she is allergic, so give clarithromycin.", "Penicillin", "hedge"),
+    ("Medial.\nI mean the lesion lies lateral to the midline.", "Medial", "hedge"),
+    ("Gout — not supported; the crystals were positively birefringent.", "Gout", "hedge"),
+    ("Yes.\n\nIt is yes or no depending on whether this was the primary outcome.", "Yes", "yes_no"),
+    ("I'd put it at about 70% that this is sarcoidosis, with tuberculosis close behind.", "Sarcoidosis", "hedge"),
+    ("The diagnosis is coeliac disease.\n\nBloating with iron deficiency raises two main possibilities, and serology "
+     "is needed before choosing between them.", "Coeliac disease", "hedge"),
+    ("The answer is Streptococcus pneumoniae.\n\nLikely organisms here: Streptococcus pneumoniae, Haemophilus "
+     "influenzae, Moraxella catarrhalis.", "Streptococcus pneumoniae", "list"),
+    ("答案是甲硝唑。\n\n可选药物：甲硝唑、克林霉素、替硝唑。", "甲硝唑", "list"),
 ])
 def test_what_follows_the_answer_can_take_it_back(response, reference, reason):
     assert uncommitted(response) == reason
@@ -97,6 +126,50 @@ def test_what_follows_the_answer_can_take_it_back(response, reference, reason):
     ("Calcitonin gene-related peptide.", "Calcitonin"),
     ("The diagnosis is platelet-type (pseudo-) von Willebrand disease.", "Von Willebrand disease"),
     ("Subclinical hypothyroidism is the most likely diagnosis.", "Hypothyroidism"),
+    ("The mediator of the hypercalcaemia is parathyroid hormone-related peptide.", "Parathyroid hormone"),
+    ("The diagnosis is HIV-associated nephropathy.", "HIV"),
+    ("Answer: Vincent's angina.", "Angina"),
+    ("This is Brodie's abscess of the distal tibia.", "Abscess"),
+    ("诊断为糖尿病足。", "糖尿病"),
+    ("答案是高血压。\n\n左室肥厚、心功能下降，最终诊断为高血压性心脏病。", "高血压"),
+    # another answer where the response comes down, or sums up
+    ("Final answer: sinusitis.\n\nThe tooth is tender to percussion, so odontogenic infection is where I land.",
+     "Sinusitis"),
+    ("The answer is viral hepatitis. The transaminases rose a month after isoniazid was started. Overall this is "
+     "drug-induced liver injury.", "Viral hepatitis"),
+    ("Final answer: Graves disease.\n\nOn balance, the answer I would give is toxic multinodular goitre.",
+     "Graves disease"),
+    ("The answer is hypokalaemia.\n\nOverall, the picture is best labelled as Bartter syndrome.", "Hypokalaemia"),
+    ("The answer is iron deficiency.\n\nIn other words, this is thalassaemia trait, and no iron is needed.",
+     "Iron deficiency"),
+    # the answer pointed back to, and a refinement of something else
+    ("Anaemia with a low MCV means iron deficiency, and the stool microscopy makes the cause hookworm infestation — "
+     "that is the final diagnosis.", "Iron deficiency"),
+    ("Nephritic syndrome on the urine. In this child, that nephritic syndrome is due to IgA nephropathy, which is my "
+     "final answer.", "Nephritic syndrome"),
+    ("The answer is metoprolol. That is, a beta-blocker — in this setting, specifically carvedilol.", "Metoprolol"),
+    # the answer statement names something else; the reference only in the findings after it
+    ("The hormone is aldosterone. A woman with hypertension, low potassium and normal cortisol levels has Conn "
+     "syndrome, so renin is suppressed.", "Cortisol"),
+    # longer entities: past a named qualifier, a noun joined by a hyphen, what binds or carries it
+    ("The diagnosis is pulmonary arterial hypertension.", "Hypertension"),
+    ("Answer: white-coat hypertension.", "Hypertension"),
+    ("The protein is thyroxine-binding globulin.", "Thyroxine"),
+    ("The deficit is in the serotonin transporter.", "Serotonin"),
+    # a restatement after the answer that names something else or holds the answer back
+    ("The diagnosis is Crohn disease.\nMore precisely: Crohn disease may explain the fistula, but it remains "
+     "unconfirmed until the biopsy.", "Crohn disease"),
+    ("Final answer: Mycoplasma pneumoniae\n\nTo be accurate, I suspect Mycoplasma, and it may well be the cause.",
+     "Mycoplasma pneumoniae"),
+    ("Final answer: warfarin.\nIn other words, start apixaban 5 mg twice daily.", "Warfarin"),
+    ("The answer is decreased.\nPut plainly: the compliance is increased in emphysema.", "Decreased"),
+    ("Answer: hepatitis\n— i.e., alcoholic hepatitis: jaundice, a tender liver and an AST twice the ALT.", "Hepatitis"),
+    ("Haemophilia B\n\nOn a second look, factor IX is normal and factor VIII is 3%, so this is haemophilia A.",
+     "Haemophilia B"),
+    ("Final answer: gonorrhoea.\n\nSumming up: this is chlamydia, and the gonorrhoea features are incidental.",
+     "Gonorrhoea"),
+    ("Final answer: dehydration.\nThe urine stays dilute after water deprivation. The diagnosis to report is therefore "
+     "diabetes insipidus.", "Dehydration"),
 ])
 def test_a_second_answer_or_a_later_negation_is_not_correct(response, reference):
     for verifier in VERIFIERS:
@@ -121,6 +194,35 @@ def test_a_second_answer_or_a_later_negation_is_not_correct(response, reference)
     ("The answer is syphilis. Specifically, secondary syphilis, given the palmar rash.", "Syphilis"),
     ("Why not a subarachnoid haemorrhage? The CT and the lumbar puncture were normal. The answer is migraine.",
      "Migraine"),
+    ("It's measles, given the Koplik spots on the buccal mucosa.", "Measles"),
+    ("Crohn's disease is the diagnosis, given the skip lesions.", "Crohn disease"),
+    ("I'd call this scarlet fever: a sandpaper rash after a sore throat.", "Scarlet fever"),
+    ("Ulcerative colitis, which is my answer, given the continuous rectal involvement.", "Ulcerative colitis"),
+    ("The answer is giant cell arteritis. The two cannot be told apart on symptoms alone, but the temporal artery "
+     "biopsy shows granulomas.", "Giant cell arteritis"),
+    ("诊断：糖尿病。血糖控制差，需要筛查糖尿病肾病。", "糖尿病"),
+    ("Overall this is Guillain-Barré syndrome, which needs IVIG.", "Guillain-Barré syndrome"),
+    ("Non-Hodgkin lymphoma, specifically diffuse large B-cell lymphoma, is the diagnosis.", "Non-Hodgkin lymphoma"),
+    ("The most likely diagnosis is subarachnoid haemorrhage, probably from a ruptured aneurysm.",
+     "Subarachnoid haemorrhage"),
+    ("Right-sided heart failure is the diagnosis.", "Heart failure"),
+    ("The answer is long-standing hypertension.", "Hypertension"),
+    ("The hormone is cortisol. A man with a moon face, striae and normal aldosterone levels has Cushing syndrome, "
+     "so cortisol is in excess.", "Cortisol"),
+    ("Life-threatening asthma is the diagnosis, given the silent chest.", "Asthma"),
+    ("Pulmonary embolism, which is my answer: pleuritic pain, tachycardia and a swollen calf.", "Pulmonary embolism"),
+    # the answer found where a reasoned response puts it
+    ("The drug is vancomycin.\n\nRed man syndrome follows a fast infusion, so the rate should be slowed.",
+     "Vancomycin"),
+    ("The answer is aortic dissection. Tearing pain through to the back is the history that should trigger the "
+     "diagnosis. The ECG is normal.", "Aortic dissection"),
+    ("Her MCV is 66 fL and she has heavy periods. With a ferritin of 5 µg/L, this is iron deficiency anaemia.",
+     "Iron deficiency anaemia"),
+    ("Ptosis worsens through the day and improves with ice. Putting these together, this is myasthenia gravis.",
+     "Myasthenia gravis"),
+    ("In a child of this age with no haematuria, minimal change disease is my diagnosis.", "Minimal change disease"),
+    ("In a 70-year-old smoker with hypercalcaemia, the likeliest tumour is squamous cell carcinoma.",
+     "Squamous cell carcinoma"),
 ])
 def test_what_a_committed_answer_goes_on_with_stays_correct(response, reference):
     assert MatchVerifier().check(response, reference) is True

@@ -24,11 +24,16 @@ A response does not commit to one answer — `uncommitted` names why — when it
     Before you mark it, was the D-dimer drawn?"): "question"; only negates ("MI is absent", "I doubt it is
     MI", 排除心肌梗死): "negation".
 After the answer, what takes it back counts wherever it stands: a figure or a tie put on it ("confidence about
-55%", "60% A and 40% B", "I'm split between", "B fits almost as well", "first pass, open to revision", "I
-wouldn't commit to it yet", "I can't settle it", 把握六成, 两种都说得通, 只是初步判断): "hedge"; setting it aside
-("Revised answer: Y", "…or rather Y", "On reflection, no", "That label can be set aside", "That would be wrong",
-"X — not present", "Excluded — …", 以上并非本例诊断, 并非如此, 改为Y): "hedge"; giving others with it ("Plus Y
-and Z", "Also acceptable: Y", "I'm submitting all three", 以及Y, 一并作为答案): "list". Findings, plans ("pending
+55%", "60% A and 40% B", "I'd put it at 60%", "I'm split between", "B fits almost as well", "B close behind",
+"first pass, open to revision", "I wouldn't commit to it yet", "I can't settle it", "the most I can commit to is
+…", "I would keep both diagnoses open", "two main possibilities", "… before choosing", "I can't pin it down to a
+single drug", 把握六成, 两种都说得通, 只是初步判断), doubt pointed at it ("It cannot be excluded", "it remains
+only a possibility", "Possibly —", "I'd suspect it"), or candidates left undecided with nothing to settle them
+("… the two cannot be told apart"): "hedge"; setting it aside ("Revised answer: Y", "…or rather Y", "On
+reflection, no", "Actually no —", "I mean …", "That label can be set aside", "That would be wrong", "X — not
+present", "X — not supported", "Excluded — …", 以上并非本例诊断, ——已排除, 并非如此, 改为Y): "hedge"; giving
+others with it ("Plus Y and Z", "Also acceptable: Y", "both are correct answers", "I'm submitting all three",
+"Likely organisms: X, Y, Z", 以及Y, 一并作为答案, 可选药物：X、Y): "list". Findings, plans ("pending
 the CT") and dismissed alternatives after it do not.
 A yes/no answer ("No, …") commits; a range ("5-10 mg") needs the reference to judge.
 
@@ -101,6 +106,11 @@ def uncommitted(final_response: str | None) -> str | None:
         return "hedge"  # "The most likely diagnosis is X. … I cannot be confident without a biopsy."
     if any(cues.ALTERNATIVE.search(s.text) and not cues.CONTRAST.search(s.text) for s in found[first:]):
         return "hedge"  # "MI. PE is also possible.": another candidate left open
+    if any(cues.UNDECIDED.search(s.text) and not cues.SETTLED.search(s.text) for s in found[first:]):
+        return "hedge"  # "The answer is X. … Without a biopsy, the pituitary and an ectopic source cannot be told apart"
+    if any(cues.CANDIDATES_LABEL.search(s.text) and np_list(re.split(r"[:：]", s.text, 1)[-1])
+           and not cues.NEGATION.search(s.text) and not cues.WEIGHED.search(s.text) for s in found[first + 1:]):
+        return "list"  # "The answer is X.\n\nLikely organisms: X, Y, Z." (but not "Excluded diagnoses: Y, Z")
     if any(cues.TOGETHER.search(s.text) for s in found[first:]):
         return "list"  # "The answer is X. Y and Z go on the same answer line; I'm submitting all three."
     if _ASKED.search(final[max(0, final.find(found[first].text)):]):
@@ -199,7 +209,9 @@ PROGRESSION = re.compile(r"→|⟶|⇒|\s->\s|\s=>\s|\bevolving\s+into\b|\bprogr
 _TWO_AT_ONCE = re.compile(r"\boverlap\s+(?:syndrome|of)\b|\bco-?exist\w*|\bconcurrent\b|并存|同时存在", re.IGNORECASE)
 _ASKED = re.compile(r"[?？](?![A-Za-z0-9])")  # a question mark that ends a question (not "?acute cholangitis")
 _PARTS = re.compile(r"[;—–]|\s-\s")
-_ASIDE = re.compile(r",\s*(?:though|although|but|yet|while|whereas|since|because|given)\b", re.IGNORECASE)
+# an aside after the answer, including a tentative word about its cause: "X, probably from a ruptured aneurysm"
+_ASIDE = re.compile(r",\s*(?:though|although|but|yet|while|whereas|since|because|given|(?:probably|likely|presumably|"
+                    r"possibly)\s+(?:from|due\s+to|caused\s+by|secondary\s+to|related\s+to|because))\b", re.IGNORECASE)
 _ANSWER_PART = re.compile(r"\s(?:is|are|was|would\s+be)\s|[:：]", re.IGNORECASE)
 _TENTATIVE_LABEL = re.compile(rf"(?:{cues.TENTATIVE.pattern})(?:\s+(?:answer|diagnosis|dx|impression)\b|"
                               rf"[^:：.]{{0,80}}[:：])",

@@ -127,13 +127,31 @@ DOUBT = re.compile(
     r"\bleave\s+(?:the\s+answer|it)\s+open\b|\b(?:i|we)\s+(?:can't|cannot|couldn't|could\s+not)\s+(?:settle|separate|"
     r"distinguish|decide)\b|^\W*suspect\s|\b(?:can't|cannot|couldn't)\s+give\s+(?:a\s+)?(?:single|one|definitive|final)\s+answer\b|"
     r"初步判断|只是初步|待[^。；;]{1,30}?才能(?:确定|明确|诊断|定)|\bfinali[sz]e\s+(?:once|when|after)\b|\b(?:stays?|remains?)\s+live\b|"
-    r"把握|再定|(?:后|才能|再下)(?:定论|结论)|倾向性|很难区分|难以区分|都说得通|前提是", I)
+    r"把握|再定|(?:后|才能|再下)(?:定论|结论)|倾向性|很难区分|难以区分|都说得通|前提是|"
+    # the answer only as far as it goes: "the most I can commit to is …", "I would keep both diagnoses open"
+    r"\b(?:the\s+most|all)\s+(?:that\s+)?(?:i|we)\s+(?:can|could|would|will)\s+(?:commit\s+to|say|conclude|offer)\b|"
+    r"\bkeep\s+(?:both|the\s+two|them\s+both|all\s+(?:two|three)|these|them)(?:\s+[\w-]+){0,2}\s+open\b|"
+    # doubt put on the answer by pointing back at it: "It cannot be excluded", "I'd suspect it"
+    r"(?:^\W*|\bbut\s+|[,;—–]\s*)(?:it|this|that)\s+(?:still\s+|only\s+)?(?:cannot|can't|can\s+not)\s+be\s+"
+    r"(?:excluded|ruled\s+out)\b|"
+    r"(?:^\W*|\bbut\s+|[,;—–]\s*)(?:it|this|that)\s+(?:is|remains|seems)\s+(?:still\s+|only\s+|merely\s+|just\s+)?(?:possible|a\s+possibility|"
+    r"plausible)\b(?!\s+to\b)|\b(?:put|place|rate)\s+(?:it|this|that)\s+at\s+(?:roughly\s+|about\s+|around\s+)?\d{1,2}\s?%|"
+    r"\bclose\s+behind\b|\bbefore\s+choosing\b|\b(?:two|three)\s+(?:main\s+|real\s+|competing\s+)?possibilities\b|^\W*(?:possibly|perhaps|maybe|probably|conceivably)\W*(?:[—–-]|$)|"
+    r"\b(?:can't|cannot|couldn't|could\s+not)\s+(?:assign|attribute|pin|narrow)\s+(?:it|this|them)\s+(?:down\s+)?to\s+"
+    r"(?:a\s+|one\s+)?(?:single|one|any\s+one)\b|\b(?:does\s+not|doesn't|do\s+not|don't)\s+say\s+which\b|"
+    r"\b(?:answer|diagnosis|design|cause|question|type)\s+(?:cannot|can't|can\s+not)\s+be\s+(?:fixed|determined|settled|"
+    r"decided|pinned\s+down|established)\b|\b(?:i'd|i\s+would|i'll|i\s+will)\s+suspect\s+(?:it|this|that)\b", I)
+# Candidates left undecided after the answer, with nothing to settle it in the same sentence: "Without a biopsy,
+# the two cannot be told apart" (but not "… cannot be told apart on CT, but the biopsy shows X")
+UNDECIDED = re.compile(r"\b(?:cannot|can't|can\s+not|could\s+not|couldn't)\s+(?:yet\s+|reliably\s+|really\s+)?be\s+"
+                       r"(?:told\s+apart|separated|distinguished|differentiated)\b(?!\s+from\b)", I)
+SETTLED = re.compile(r"\b(?:but|however|although|though|yet|so|therefore|thus|until|which\s+is\s+why)\b|但|然而", I)
 # Several answers given together after the answer: "I'm submitting all three", 三者都符合，我一并作为答案
 TOGETHER = re.compile(r"\bsubmit\w*\s+(?:all|both)\b|\bsame\s+answer\s+line\b|"
                       r"\b(?:a|the)\s+combined\s+(?:one|picture)\b|"
-                      r"\bboth\s+need\s+(?:addressing|treating|treatment)\b|一并作为|(?:两|三)者(?:都|均)(?:符合|成立)|"
+                      r"\bboth\s+need\s+(?:addressing|treating|treatment)\b|一并(?:作为|列入|列为|给出)|(?:两|二|三)者(?:都|均)(?:符合|成立|作为)|都作为(?:最终)?答案|"
                       r"同样成立|^\W*(?:plus|along\s+with|together\s+with|as\s+well\s+as)\b|"
-                      r"\balso\s+(?:acceptable|correct|valid|right)\b|\b(?:any|all|each)\s+(?:of\s+)?(?:these|them|three|"
+                      r"\balso\s+(?:acceptable|correct|valid|right)\b|\b(?:correct|acceptable|valid|right)\s+answers\b|\b(?:any|all|each)\s+(?:of\s+)?(?:these|them|three|"
                       r"two|both)\s+(?:\w+\s+){0,2}(?:fits?|acceptable|correct|valid)\b|^\W*(?:以及|还有)|[两三]者都是", I)
 # Another candidate left open after the answer, said without a contrast: "MI. PE is also possible.", "Pericarditis
 # would fit too", 也可能是X (but "PE could also explain the pain, but the D-dimer is normal" dismisses it)
@@ -155,10 +173,12 @@ WITHDRAWN = re.compile(r"\b(?:(?:withdraw|withdrawing|retract|retracting)\s+(?:t
                        r"(?:be\s+)?(?:set\s+aside|put\s+aside|discarded|dropped|abandoned|wrong|incorrect)\b|"
                        r"\b(?:that|this)\s+(?:would\s+be|is)\s+(?:wrong|incorrect|a\s+mistake|the\s+trap|a\s+trap)\b|这是[^。；;]{0,10}陷阱|"
                        r"^\W*[—–]\s*(?:is|was|would\s+be)\b[^.;]*\b(?:exclud\w*|rule\w*\s+out|wrong|unlikely)\b|"
-                       r"[—–]\s*(?:not\s+present|absent|excluded|ruled\s+out|unlikely|not\s+(?:the\s+)?(?:case|answer|"
+                       r"[—–]\s*(?:not\s+present|absent|excluded|ruled\s+out|unlikely|not\s+(?:supported|confirmed|consistent|likely)|"
+                       r"not\s+(?:the\s+)?(?:case|answer|"
                        r"diagnosis))\b|^\W*(?:excluded|ruled\s+out|unlikely|not\s+so)\s*[—–]|\bor\s+rather\b|"
-                       r"\bon\s+(?:reflection|second\s+thought)\s*,?\s*no\b|并非如此|"
-                       r"收回|撤回|更正|改答|(?:应|就应|则应|我把答案)?改为|这才是|(?:以上|上述|前述)[^。；;]{0,6}(?:并非|不是|错误)", I)
+                       r"\bon\s+(?:reflection|second\s+thought)\s*,?\s*no\b|^\W*actually\s*,?\s*no\b|^\W*i\s+mean\b|并非如此|"
+                       r"^\W*[—–]+\s*(?:已经?|可以?|予以)?排除|收回|撤回|更正|改答|(?:应|就应|则应|我把答案)?改为|这才是|"
+                       r"(?:以上|上述|前述)[^。；;]{0,6}(?:并非|不是|错误)", I)
 # An answer given only for now, in the committed part: "Tentative answer: X", "presumably X", "X, I'd guess"
 TENTATIVE = re.compile(r"\b(?:tentative(?:ly)?|provisional(?:ly)?|preliminary|presumptive(?:ly)?|presumably|"
                        r"(?<!most\s)probably|i\s+suspect|(?<!\bi\s)(?<!initially\s)(?<!first\s)suspected|"
@@ -209,7 +229,7 @@ VERB = re.compile(
     r"seems?|appears?|makes?|means?|warrants?|includes?|included|treats?|treated|responds?|occurs?|affects?|"
     r"involves?|reflects?|represents?|accounts?|supports?|favou?rs?|give|given|start|begin|administer|perform|"
     r"obtain|order|check|consider|refer|admit|continue|stop|avoid|prescribe|use|add|switch|initiate|arrange|"
-    r"monitor|repeat|measure|send|reassure|observe|schedule|treat|manage|fit|match|explain|argues?|lacks?|"
+    r"monitor|repeat|measure|send|reassure|observe|schedule|treat|manage|fit|match(?:es|ed)?|explain|argues?|lacks?|"
     r"helps?|distinguish|differentiate|rules?|ruled|excluded|likely|unlikely|possible|consistent|compatible|"
     r"raises?|leans?|thinks?|think|looks?|sounds?|comes?|lies|arises?|needs?|stems?|follows?|gets?|got|becomes?|became|"
     r"characteristic|typical|classic|suggestive|diagnostic|indicative)\b|是|为|有|可|应|需|诱发|引起|导致|所致|继发|伴|"
@@ -234,7 +254,8 @@ CANDIDATES = re.compile(
 
 # A label that names several answers: "Diagnoses: …", "Diagnoses to act on: …", "Possibilities include: …"
 CANDIDATES_LABEL = re.compile(r"\b(?:diagnoses|causes|options|organisms|possibilities|considerations|etiologies|"
-                              r"answers|differentials)(?:\s+[\w'-]+){0,4}\s*[:：]", I)
+                              r"answers|differentials)(?:\s+[\w'-]+){0,4}\s*[:：]|"
+                              r"(?:可选|备选|候选)(?:药物|答案|诊断|方案|病原体?)?\s*[：:]", I)
 
 # ---------------------------------------------------------------- answer statements and chains
 
@@ -242,8 +263,9 @@ SLOT = (r"answer|diagnosis|dx|course|approach|principle|option|choice|cause|etio
         r"pathogen|culprit|treatment|management|(?:pharmaco)?therapy|drug|medication|test|investigation|step|"
         r"mechanism|finding|lesion|site|location|structure|nerve|artery|enzyme|agent|vessel|type|condition|disease|"
         r"disorder|anticoagulant|antibiotic|procedure|intervention|imaging|study|hormone|tumou?r|complication|"
-        r"explanation")
-_GRADE = (r"(?:(?:final|correct|best|right|most|more|likely|probable|definitive|working|single|underlying|leading|"
+        r"explanation|design")
+_GRADE = (r"(?:(?:final|correct|best|right|most|more|likely|likeliest|commonest|probable|definitive|working|single|"
+          r"underlying|leading|"
           r"unifying|primary|appropriate|initial|next|causative|responsible|affected|involved|deficient|"
           r"least|clinical|first-line|first|second-line|preferred|recommended|standard|optimal|ideal|main|"
           r"long-term|short-term|immediate|empiric|empirical|pharmacologic|definitive|occluded|injured)\s+)*")

@@ -31,6 +31,10 @@ ZH_MODIFIERS = set("""
 局灶性 全身性 系统性 局限性 持续性 一过性 间歇性 散发性 复杂性 单纯性 暴发性 双侧性 单侧性 多发性 典型性 急进性
 """.split())
 _ZH_BEFORE = re.compile(r"(?:无症状|[\u4e00-\u9fff]{1,2})性$|(?:先兆|假|类|抗)$")
+# Chinese heads after the reference that make it the cause of another entity: 糖尿病肾病 is not 糖尿病
+_ZH_AFTER = re.compile(r"^(?:(?:(?![伴并合及和与或的])[\u4e00-\u9fff]){0,4}病变|肾病|肾损害|足|酮症|"
+                       r"(?:(?![伴并合及和与或的])[\u4e00-\u9fff]){0,2}综合征|性(?=[\u4e00-\u9fff])|样|相关|"
+                       r"所致的?[\u4e00-\u9fff])")
 # -ing words before the reference that act (a verb) rather than name a kind: "suggesting MI", "a bleeding ulcer"
 _VERB_ING = re.compile(r"(?:suggest|indicat|confirm|caus|explain|show|represent|includ|follow|dur|hav|be|mak|leav|mean|"
                        r"reflect|favou?r|support|point|consider|exclud|rul|requir|need|treat|giv|us|start|"
@@ -53,6 +57,16 @@ _ARISES_IN = re.compile(r"\b[A-Za-z][\w'-]*,?\s+(?:arising\s+(?:in|from|within)|
                         r"in\s+the\s+setting\s+of|on\s+(?:a\s+)?(?:background|top)\s+of|developing\s+(?:in|from)|"
                         r"transformed\s+from|progressing\s+from)\s+(?:(?:an?|the|pre-?existing|long-?standing|known|"
                         r"underlying)\s+)*$", re.IGNORECASE)
+# Compounds before the reference that only qualify it: side, onset, duration, grade, severity
+_QUALIFYING_COMPOUND = re.compile(r"(?:right|left|one|two|bi|new|late|early|adult|childhood|juvenile|long|short|high|"
+                                  r"low|"
+                                  r"well|poorly|moderately|life|first|second|third|full|end|mid|non|anti|sub|self|"
+                                  r"medium|small|large|multi|single|double)-|\w+-(?:sided|onset|standing|grade|term|"
+                                  r"threatening|stage|limiting|dose|line)$")
+# A possessive name before the reference makes an eponymous entity of it: "Ludwig's angina"
+_EPONYM = re.compile(r"[A-Z][a-zà-ÿ]+(?:[-–][A-Z][a-zà-ÿ]+)?'s")
+_NOT_EPONYMS = {"it's", "that's", "what's", "there's", "here's", "he's", "she's", "let's", "who's", "today's",
+                "one's", "everyone's", "nobody's"}
 # Words that may follow a reference turned around a preposition and still close it: function words, and generic
 # heads its words qualify ("stenosis of the mitral valve", "fracture of the scaphoid bone").
 _NOT_ADJECTIVES = {"reveal", "mimic", "receive", "involve", "deal", "appeal", "heal", "conceal", "arrive", "derive",
@@ -62,7 +76,9 @@ _NOT_ADJECTIVES = {"reveal", "mimic", "receive", "involve", "deal", "appeal", "h
                    "history", "memory", "theory", "category", "territory", "laboratory", "story", "trajectory"}
 # Head nouns after the reference that make it what acts on it, not it: "vitamin K antagonist" is not "vitamin K"
 _ACTS_ON = re.compile(r"[\s-]*(?:like|antagonists?|agonists?|inhibitors?|blockers?|antibod(?:y|ies)|analogu?es?|"
-                      r"mimetics?|receptors?|resistance|[\s–—-]*releasing|\s+by\s+proxy|[\s-]+gene[\s-]related)\b|"
+                      r"mimetics?|receptors?|transporters?|carriers?|precursors?|metabolites?|resistance|[\s–—-]*releasing|\s+by\s+proxy|[\s-]+gene[\s-]related|"
+                      r"-(?:related|associated|induced|mediated|dependent|secreting|producing|binding)[\s-]+"
+                      r"(?!(?:is|are|was|were|and|or|in|to|with|of|for|as|by|that|which)\b)[a-z]+)\b|"
                       r"\s+[a-z]+(?:ans|ens|osum|osa|osus|iforme|formis|aris|oides)\b", re.IGNORECASE)  # "… obliterans"
 
 
@@ -80,22 +96,41 @@ def extends(text: str, start: int, end: int, ref_words: set[str], cjk: bool = Fa
     named qualifier, or a prefix (心源性哮喘 for 哮喘, 先兆子痫 for 子痫)."""
     if cjk:
         before = text[:start]
+        if _ZH_AFTER.match(text[end:]):
+            return True
         return bool(_ZH_BEFORE.search(before)) and not any(before[-k:] in ZH_MODIFIERS for k in (2, 3, 4))
     if _ACTS_ON.match(text[end:]) and not _ACTS_ON.search(" " + " ".join(ref_words)):
         return True
     if _JOINED_PREFIX.search(text[:start]) or _ARISES_IN.search(text[:start]):
         return True
-    before = re.search(r"([A-Za-z][\w'-]*)[ \t]+(?:\([^()]*\)[ \t]*)?$", text[:start])  # "atypical (…) HUS"
-    if before:
-        word = before.group(1).lower()
-        if word in ("malignant", "benign") and not _TUMOUR.search(" ".join(ref_words)):
-            return True  # "malignant otitis externa", "malignant hyperthermia": another entity, unless a tumour's
-        root = stem(word)
-        if (_ADJECTIVE.search(word) and word not in MODIFIERS and word not in _NOT_ADJECTIVES
-                and root not in ref_words and root not in OPPOSITE_OF and "-" not in word):
+    head = text[:start]
+    for _ in range(3):  # the word before, and past named qualifiers the words before it: "pulmonary arterial X"
+        before = re.search(r"([A-Za-z][\w'-]*)[ \t]+(?:\([^()]*\)[ \t]*)?$", head)  # "atypical (…) HUS"
+        if not before:
+            return False
+        word, head = before.group(1).lower(), head[:before.start()]
+        if _another_kind(word, before.group(1), ref_words):
             return True
-        if word.endswith("ing") and not _VERB_ING.match(word) and word not in MODIFIERS and root not in ref_words:
-            return True  # "sclerosing cholangitis", "smouldering myeloma"
-        if _COMPOUND.search(word) and root not in ref_words:
-            return True  # "drug-induced immune thrombocytopenia", "complement-mediated HUS"
+        if word not in MODIFIERS and stem(word) not in OPPOSITE_OF:
+            return False
     return False
+
+
+def _another_kind(word: str, raw: str, ref_words: set[str]) -> bool:
+    """Whether a word before the reference makes it another entity (see `extends`)."""
+    if word in ("malignant", "benign") and not _TUMOUR.search(" ".join(ref_words)):
+        return True  # "malignant otitis externa", "malignant hyperthermia": another entity, unless a tumour's
+    root = stem(word)
+    if (_ADJECTIVE.search(word) and word not in MODIFIERS and word not in _NOT_ADJECTIVES
+            and root not in ref_words and root not in OPPOSITE_OF and "-" not in word):
+        return True
+    if (word.endswith("ing") and not _VERB_ING.match(word) and word not in MODIFIERS and root not in ref_words
+            and not _QUALIFYING_COMPOUND.match(word)):
+        return True  # "sclerosing cholangitis", "smouldering myeloma"; not "long-standing", "life-threatening"
+    if _COMPOUND.search(word) and root not in ref_words:
+        return True  # "drug-induced immune thrombocytopenia", "complement-mediated HUS"
+    if (re.fullmatch(r"[a-z]+-[a-z]+", word) and not _QUALIFYING_COMPOUND.match(word)
+            and not set(word.split("-")) & ref_words):
+        return True  # "white-coat hypertension", "T-cell lymphoma"; not "right-sided", "long-standing"
+    return bool(_EPONYM.fullmatch(raw) and word not in _NOT_EPONYMS and stem(word[:-2]) not in ref_words)
+    # "Ludwig's angina" is not "angina", "Hashimoto's thyroiditis" not "thyroiditis"

@@ -4,10 +4,13 @@ Correct means: the final response commits to a single answer (`medo1.verify.answ
 hedge, no question, no negation, no chain of conclusions, no struck-through text — see
 `uncommitted`) and a segment of it that asserts (not rejects, negates, concedes, weighs or asks)
 names the reference, and no other statement of the answer anywhere in it names something else ("… and the
-answer to that is ATN", "Specifically portal hypertension", "This is Y, and that is my final answer", 诊断归结为Y,
-本例应为Y; a statement of another kind of answer — "the treatment of choice is …" after "the diagnosis is …" —
-answers another question) and no later sentence negates the reference or makes it only possible ("… 可以排除
-缺铁性贫血", "X may be the explanation"). A missing final answer (an unclosed `<think>`, a `## Thinking` never
+answer to that is ATN", "Specifically portal hypertension", "In other words, start apixaban", "Overall, the picture
+is best labelled as Y", "…, which is my final answer", 诊断归结为Y, 本例应为Y — `medo1.verify.statements`; a statement
+of another kind of answer — "the treatment of choice is …" after "the diagnosis is …" — answers another question),
+a restatement of it does not hold it back ("More precisely: X may be …"), and no later sentence negates the
+reference or makes it only possible ("… 可以排除缺铁性贫血", "X may be the explanation"). When the committed
+answer statement names something else ("The hormone is DHT."), the reference named only in the findings after
+it ("… normal testosterone levels …, so …") is not its answer. A missing final answer (an unclosed `<think>`, a `## Thinking` never
 followed by `## Final Response`) is simply not correct.
 
 Naming the reference is tolerant where wording varies — other names (`medo1.verify.synonyms`:
@@ -22,17 +25,22 @@ primary/secondary, acute/chronic, …
 The reference inside a longer entity is not the reference. Extra words that only qualify it are
 allowed, and only these:
   - before it, a named qualifier: severity, course and certainty (acute, severe, massive, recurrent,
-    likely, classic, …), route and setting (oral, intravenous, urgent, surgical, …), or a word of an
-    opposite group the reference leaves open (inferior MI for MI; right-sided heart failure);
-    any other adjective (by its ending: -al, -ar, -ary, -ic, -ous, -oid, -ive, -ile) makes another
-    entity: "portal hypertension" is not "hypertension", "aplastic anemia" not "anemia"; so does a
+    likely, classic, …), route and setting (oral, intravenous, urgent, surgical, …), a compound of side,
+    onset, duration or grade (right-sided, late-onset, long-standing, high-grade, life-threatening), or a
+    word of an opposite group the reference leaves open (inferior MI for MI; right-sided heart failure);
+    any other adjective (by its ending: -al, -ar, -ary, -ic, -ous, -oid, -ive, -ile), also past named
+    qualifiers ("pulmonary arterial hypertension"), makes another entity: "portal hypertension" is not
+    "hypertension", "aplastic anemia" not "anemia"; so does any other hyphenated compound ("white-coat
+    hypertension", "T-cell lymphoma"), a possessive name ("Ludwig's angina" is not "angina"), a
     prefix joined to its first word or to the word before it ("pre-eclampsia", "post-treatment Lyme
     disease"; pre-, post-, pseudo-, para-, peri-, neo-) and a
     head that arises in it or sits on it ("adenocarcinoma arising in Barrett esophagus", "…
     complicating / superimposed on / in the setting of X"), and "malignant" / "benign" before a reference
     that is not a tumour ("malignant otitis externa", "malignant hyperthermia"; but "malignant melanoma");
-  - after it, anything but a head that acts on it or only resembles it ("-like", antagonist, inhibitor,
-    receptor, antibody, …: "vitamin K antagonist" is not "vitamin K"): it still names the reference as the thing a head noun is about ("right
+  - after it, anything but a head that acts on it, carries it or only resembles it ("-like", antagonist,
+    inhibitor, receptor, antibody, transporter, precursor, …: "vitamin K antagonist" is not "vitamin K"), or a
+    compound that makes it a cause ("-related peptide", "-binding globulin", "-associated nephropathy",
+    "-secreting tumour"): it still names the reference as the thing a head noun is about ("right
     coronary artery occlusion" names the artery, "vitamin B12 deficiency" the vitamin), as questions
     are often answered;
   - inside it, at most two words, no "and" / comma between its words, and its words in order (with no
@@ -44,7 +52,8 @@ subtype from another disease without a vocabulary.
 Languages: answers are compared within one language. Chinese compares as a phrase of characters
 (characters in another order are another word); a "…性" word before it that is not a named qualifier
 (`ZH_MODIFIERS`: 急性, 慢性, 原发性, 弥漫性, …) or the prefixes 先兆, 假, 类, 抗 make another entity
-(心源性哮喘 is not 哮喘, 先兆子痫 not 子痫); a correct answer written in another language than
+(心源性哮喘 is not 哮喘, 先兆子痫 not 子痫), and so does a head after it that it causes (…肾病, …病变, …足, …综合征,
+…性X: 糖尿病肾病 is not 糖尿病, 高血压性心脏病 not 高血压); a correct answer written in another language than
 the reference (心肌梗死 or "infarctus du myocarde" for "myocardial infarction") is not confirmed — it
 counts as not correct — unless the words are the same (drug names). A judge or a trained classifier
 can; `match` cannot without a dictionary.
@@ -63,7 +72,18 @@ from medo1.verify.confusables import confused
 from medo1.verify.entities import extends, other_name
 from medo1.verify.letters import committed_letters, option_letter, strip_letter
 from medo1.verify.sentences import Segment, committed_sentences, explicit, segments, sentences, states
-from medo1.verify.shapes import AND_INSIDE, answer_np, hedged, inline_list, listed, listed_sentences, polarity, struck
+from medo1.verify.shapes import (
+    AND_INSIDE,
+    answer_np,
+    bare,
+    hedged,
+    inline_list,
+    listed,
+    listed_sentences,
+    polarity,
+    struck,
+)
+from medo1.verify.statements import NOT_NAMING, REFINED_INSIDE, stated_answers
 from medo1.verify.synonyms import variants
 from medo1.verify.tokens import (
     ABBREVIATIONS,
@@ -81,20 +101,10 @@ from medo1.verify.tokens import (
 __all__ = ["ABBREVIATIONS", "MatchVerifier", "normalize_tokens", "option_letter", "token_f1"]
 
 _YES_NO = re.compile(r"^\W*(yes|no|maybe|是的?|否|不是)(?:\W*$|[,.;:，。]\s*)", re.IGNORECASE)
-# "… the diagnosis is X", "answer: X", 诊断为X — anywhere in a sentence
-_ANSWER_SAID = re.compile(r"\b(?P<slot>answer|diagnosis|dx)"
-                          r"(?:\s+to\s+(?:that|this|it|the\s+question|what\s[^.;:]{1,60}?))?"
-                          r"\s*(?:is|would\s+be|must\s+be|remains|[:：])\s*(?P<np>(?:[^.;,:]|,(?=\S))+)|"
-                          # an answer restated more precisely: "Specifically portal hypertension", "Strictly, … is Y"
-                          r"^\W*(?:this|it)\s+is\s+(?P<tnp>[^.;,:]+)(?=[^.;]*\bthat\s+is\s+my\s+(?:final\s+)?answer)|"
-                          r"^\W*(?P<refined>specifically|more\s+precisely|more\s+exactly|to\s+be\s+precise|strictly|"
-                          r"strictly\s+speaking|确切地说|更准确地说)\b[,，:：\s]*(?P<rnp>(?:[^.;,:]|,(?=\S))+)|"
-                          r"(?:(?P<zslot>答案|诊断)[^。；;，,不非]{0,4}?(?:应?是|应?为|归结为|写为?|改为|[：:])|(?:本例|此例|该患者)应(?:为|是))"
-                          r"\s*(?P<zh>[^。；;，,]+)", re.IGNORECASE)
-# what follows "the diagnosis is" without naming one: "… is not A", "… is clinical", 答案不是X
-_NOT_NAMING = re.compile(r"(?:not|no|clinical|confirmed|made|established|straightforward|clear|uncertain|unclear|"
-                         r"difficult|based|supported|secure|likely|probably|then|therefore|thus|that|this|it)\b|"
-                         r"不是|并非|并不是|明确|成立|依据", re.IGNORECASE)
+# a restated answer that holds back: "… may be …", "I suspect …", "cannot be excluded"
+_POSSIBLE_OR_TENTATIVE = re.compile(rf"{cues.TENTATIVE.pattern}|\b(?:could|might|may|possibly|perhaps|maybe|"
+                                    r"unconfirmed|uncertain|unclear)\b|(?:cannot|can't)\s+be\s+(?:excluded|ruled\s+out)|"
+                                    r"可能|也许|疑似|不除外", re.IGNORECASE)
 _TURN = re.compile(r"\b(?:of|in|into|from|due\s+to|by|secondary\s+to|caused|induced|involving|affecting|at|on|"
                    r"within|with|that\s+has)\b|\(", re.IGNORECASE)
 _JOINS = re.compile(r"\b(?:with|without|plus|versus|vs|than|over|after|before|from|to|by)\b|/", re.IGNORECASE)
@@ -158,14 +168,25 @@ class MatchVerifier:
         """Whether a statement of the answer anywhere in the final response ("… the answer to that is Y",
         诊断归结为Y, 本例应为Y) names something the reference is not: a second answer the committed sentences
         did not show."""
-        said = [(slot, np) for slot, np in stated_answers(final) if not _NOT_NAMING.match(np)]
+        stated = [s for s in stated_answers(final) if not NOT_NAMING.match(s.np)]
+        if any(s.restated and _POSSIBLE_OR_TENTATIVE.search(s.np) for s in stated):
+            return True  # "More precisely: X may be the explanation", "To be accurate, I suspect X"
+        said = [(s.slot, s.np) for s in stated]
         named = [self._names(np, refs) for _, np in said]
         # the question the reference answers: the slots of the statements that name it. A statement that names
         # something else answers the same question when its slot is one of those, or either is "the answer";
         # "The diagnosis is A. The treatment of choice is B." answers two questions.
         slots = {slot for (slot, _), ok in zip(said, named) if ok}
-        return any(not ok and (slot == "answer" or slot in slots or "answer" in slots)
-                   for (slot, _), ok in zip(said, named))
+        if any(not ok and (slot == "answer" or slot in slots or "answer" in slots)
+               for (slot, _), ok in zip(said, named)):
+            return True
+        # "That is, a beta-blocker — …, specifically bisoprolol": a refinement of what is not the reference is another
+        # answer ("Non-small cell lung cancer, specifically adenocarcinoma" refines the reference itself)
+        for sentence in sentences(final):
+            for m in REFINED_INSIDE.finditer(sentence.text):
+                if not self._names(m.group("np"), refs) and not self._names(sentence.text[:m.start()], refs):
+                    return True
+        return False
 
     def _names(self, np: str, refs: list[tuple[str, tuple[Token, ...]]]) -> bool:
         """Whether a stated answer names the reference, not a longer entity around it."""
@@ -188,7 +209,7 @@ class MatchVerifier:
         committed = committed_sentences(final)
         inverted = any(cues.INVERTED.search(s.text) for s in committed)  # "the least likely cause is X"
         ref_words = {t.word for t in ref}
-        named = False
+        named = stated = False
         for sentence in committed:
             text = strip_letter(sentence.text)
             parts = segments(text)
@@ -208,6 +229,13 @@ class MatchVerifier:
                                            is_cjk(seg[window[0]].word))):
                     return False
                 named = True
+                stated = stated or explicit(sentence.text) or states(sentence.text)
+        if named and not stated and committed and (explicit(committed[0].text) or states(committed[0].text)):
+            # the answer statement names something else; the reference only in what follows it ("The hormone is
+            # DHT. … normal testosterone levels …, so …")
+            np = answer_np(committed[0].text, concluded=True).strip(" .,;:*_")
+            if bare(np) and not NOT_NAMING.match(np):
+                return False
         if named and not inverted:  # the reference negated or made only possible after the answer: "… 可以排除X"
             start = found.index(committed[0]) if committed else 0
             for sentence in found[start:]:
@@ -285,22 +313,6 @@ class MatchVerifier:
         said = re.sub(r"[^a-z]", "", sentence.lower())
         said = said[:-1] if said.endswith("s") and len(said) == len(words) + 1 else said  # "MIs"
         return len(words) >= 2 and said == "".join(w[0] for w in words)
-
-
-def stated_answers(final: str) -> list[tuple[str, str]]:
-    """Each statement of the answer in a final response's sentences (not its questions), anywhere in a sentence:
-    ("answer" or "diagnosis", what it names). "The answer is X", "Specifically X", "This is X, and that is my
-    final answer" and 答案是X state the answer; "the diagnosis is X", 诊断为X and 本例应为X a diagnosis."""
-    out = []
-    for sentence in sentences(final):
-        if sentence.question:
-            continue
-        for m in _ANSWER_SAID.finditer(sentence.text):
-            diagnosis = (m.group("slot") or "").lower() in ("diagnosis", "dx") or (
-                m.group("zh") is not None and m.group("zslot") != "答案")
-            np = m.group("np") or m.group("rnp") or m.group("tnp") or m.group("zh")
-            out.append(("diagnosis" if diagnosis else "answer", np.strip(" *_`")))
-    return out
 
 
 def _another_entity(text: str, start: int, end: int, ref_words: set[str], reference: str, cjk: bool) -> bool:

@@ -39,23 +39,29 @@ _ASKS = re.compile(r"(?:吗|呢|么)$|^(?:is|are|was|could|might|can|may|would|s
 ANSWER_WORD = r"(?:answer|diagnosis|dx)"
 # "the answer is X", "final answer: X", "X is the most likely diagnosis", "the correct option is", 答案是
 EXPLICIT = re.compile(
-    rf"\b{ANSWER_WORD}\s*(?:is|would be|will be|remains|:|=|-)(?!\s+(?:made|established|confirmed|reached|"
+    rf"\b{ANSWER_WORD}(?:\s+(?:i|we)\s+(?:would|'d|will|'ll)\s+(?:give|choose|pick|put\s+down|write))?\s*"
+    r"(?:is|would be|will be|remains|:|=|-)(?!\s+(?:made|established|confirmed|reached|"
     r"clear|unclear|uncertain|pending|unknown|not|yet|still|open)\b)|"
     r"\b(?:is|are|as|makes?|making|remains?|be|being)\s+"
-    r"(?:(?!confirm|establish|support|rule|exclud|reach|clinch|secur|mak|narrow|refin)\S+\s+){0,6}?the\s+"
+    r"(?:(?!confirm|establish|support|rule|exclud|reach|clinch|secur|mak|narrow|refin|trigger|prompt|suggest|rais|"
+    r"lead|help|guid|that\b|which\b|should\b|would\b|could\b|might\b|may\b)\S+\s+){0,6}?the\s+"
     r"(?:(?:most|more|single)\s+)?(?:(?:likely|probable|best|correct|final|right|unifying|definitive|"
     rf"underlying|leading|working)\s+)*{ANSWER_WORD}\b|"
     r"\b(?:correct|best|right|better|preferred|safest|safer)\s+(?:option|choice)\s*(?:is|:)|"
     r"\b(?:i'd|i\s+would|i'll|i\s+will|we'd|we'll)\s+(?:go\s+with|choose|pick|opt\s+for|settle\s+on)\b|"
     r"\bis\s+what\s+(?:i|we)(?:'d|\s+would|'ll|\s+will)\s+(?:put\s+down|go\s+with|choose|pick|answer)\b|"
-    r"\b(?:i'm|i\s+am)\s+calling\s+(?:this|it)\b|"
+    r"\b(?:i'm|i\s+am)\s+calling\s+(?:this|it)\b|\b(?:i'd|i\s+would|we'd|we\s+would)\s+call\s+(?:this|it)\b|"
+    # "Y is where I land", "I settle on Y", "…, which is my answer"
+    r"\bis\s+where\s+(?:i|we)\s+(?:land|come\s+down|end\s+up|settle)\b|\b(?:i|we)\s+(?:land|settle|come\s+down)\s+on\b|"
+    r"\b(?:is|as)\s+my\s+(?:final\s+|definitive\s+|one\s+|only\s+|working\s+)?(?:answer|diagnosis)\b(?!\s+(?:is|of))|"
     r"(?:答案|诊断|结论)(?:应|可)?(?:是|为|：|:)|(?:主要|根本|直接)?(?:病因|原因)(?:是|为)|最(?:有)?可能的?(?:诊断|是|为)|首选(?:的?治疗)?(?:药物|药|方法|"
     r"措施|检查)?(?:是|为)|^\W*(?:本例|此例)(?:应)?(?:为|是)(?!否)",
     re.IGNORECASE)
 CONCLUSION = re.compile(
     r"\b(?:most\s+likely|most\s+probable|most\s+consistent|consistent\s+with|compatible\s+with|in\s+keeping\s+with|"
     r"best\s+explain\w*|points?\s+(?:\w+\s+)?(?:to|toward)|pointing\s+(?:\w+\s+)?to|indicat(?:e|es|ing)\b|"
-    r"confirms|seals\s+it|clinch(?:es)?\s+it|makes\s+this|for\s+what\s+is|putting\s+it\s+(?:all\s+)?together|"
+    r"confirms|seals\s+it|clinch(?:es)?\s+it|makes\s+this|for\s+what\s+is|"
+    r"putting\s+(?:it|this|these|them|everything|the\s+\w+)\s+(?:all\s+)?together|"
     r"taken\s+together|all\s+told|"
     r"therefore|thus|hence|"
     r"in\s+conclusion|in\s+summary|overall|of\s+choice|next\s+(?:best\s+)?step|least\s+likely|"
@@ -71,11 +77,13 @@ _ANSWER_HEADING = re.compile(r"^\W*(?:(?:the\s+)?(?:final|short|my|most\s+likely
 # The last sentence of a reasoned answer that names what the case is: "Taken together, this is X", "This
 # delayed pericarditis is X", "The agent … is X".
 CLOSING = re.compile(
-    r"^\W*(?:(?:taken\s+together|altogether|all\s+told|in\s+short|put\s+together|collectively|overall)\s*,?\s*)?"
+    r"^\W*(?:(?:with|given|in|after|considering|based\s+on)\b[^,;:]{0,120},\s*)?"  # "With a ferritin of 6, this is X"
+    r"(?:(?:taken\s+together|altogether|all\s+told|in\s+short|put\s+together|collectively|overall)\s*,?\s*)?"
     r"(?:this|these|that|the|such|her|his|their|its)\b[^;]*?\s(?:is|are|represents?|constitutes?)\s+"
     r"(?!not\b|no\b|un\w+\b|less\b|also\b|still\b|needed\b|required\b|(?:likely|possibly|probably)\b)\S", re.IGNORECASE)
 WEAK_CONCLUSION = re.compile(
     r"^\s*(?:so\s+)?(?:this|it|that)\s+(?:is|was|represents|looks\s+like|sounds\s+like)\b|"
+    r"[,:]\s*(?:so\s+)?(?:this|it)\s+(?:is|represents)\s+(?!not\b|no\b|un\w+\b|less\b|also\b|why\b|what\b|how\b)|"
     r"\b(?:he|she|they|patient|child|baby|infant|woman|man|boy|girl)\s+(?:\w+\s+)?(?:has|have|had|is\s+suffering)\b|"
     r"^(?:这|此|该)(?:是|为)|患者(?:患有|为|是)", re.IGNORECASE)
 
@@ -163,6 +171,9 @@ def committed_sentences(final: str) -> tuple[Sentence, ...]:
         return found[len(found) - closing:]
     if len(found) > 1 and _bare_answer(found[0]) and not _bare_answer(found[1]):
         return found[:1]  # "Constrictive pericarditis, rather than restrictive cardiomyopathy. The pericardium …"
+    if len(found) > 1 and states(found[0].text) and not found[0].question:
+        # "The drug is vancomycin.\n\n…reasons…": the answer stated first, then its explanation
+        return (found[0],) + tuple(s for s in found[1:] if CONCLUSION.search(s.text))
     if len(found) > 1 and CLOSING.match(found[-1].text):
         return (found[-1],)  # "… This triad of X, Y and Z is Plummer-Vinson syndrome."
     cued = tuple(s for s in found if CONCLUSION.search(s.text) or WEAK_CONCLUSION.search(s.text) or states(s.text))
@@ -187,7 +198,8 @@ _LEAD = re.compile(
     r"^\s*(?P<concession>although|though|even\s+though|while|whilst|whereas|despite|in\s+spite\s+of|like|unlike|"
     r"apart\s+from|besides|other\s+than|except\s+for)\b|^\s*(?P<zh_concession>虽然|尽管|即使|即便)|"
     r"^\s*(?P<rejected>rather\s+than|instead\s+of|not)\b|"
-    r"^\s*(?P<explanation>given|because|since|as|after|considering|based\s+on|with)\b|^\s*(?P<zh_explanation>鉴于|由于|因为)",
+    r"^\s*(?P<explanation>given|because|since|as|after|considering|based\s+on|with|in\s+(?:an?|the|this|that|"
+    r"such)\s(?=[^,]{1,80}\b(?:with|without|who|whose|of)\b))\b|^\s*(?P<zh_explanation>鉴于|由于|因为)",
     re.IGNORECASE)
 _JOINT = re.compile(
     r"(?P<but>,?\s+but\s+|,\s*yet\s+|[,;]?\s*however,?\s+|[，,]?\s*(?:但是?|不过|然而)[，,]?)|"

@@ -198,7 +198,8 @@ def chain(found: tuple[Sentence, ...]) -> bool:
 # ---------------------------------------------------------------- yes / no
 
 _POLAR = re.compile(r"(?:^|(?<=[\s,;:(—–/-]))(?P<word>no|maybe)"
-                    r"(?=\W*$|[\s]*[,.;:!—–)/-]|\s+(?:and|or|but|if|when|unless|for|in|otherwise|except)\b)|"
+                    r"(?=\W*$|[\s]*[,.;:!—–)/-]|\s+(?:and|or|but|if|when|unless|for|in|otherwise|except|depending|"
+                    r"according)\b)|"
                     r"(?<!\bsaid\s)(?<!\bsays\s)(?<!\bsay\s)\b(?P<yes>yes)\b|"
                     r"^\W*(?P<zh>是的?|对|否|不是|不对)(?=[，,。!！]|$)", re.IGNORECASE)
 _POLAR_ANY = re.compile(r"\b(?:yes|no|maybe)\b|是|否|对|不", re.IGNORECASE)

@@ -37,8 +37,9 @@ from dataclasses import dataclass
 from medo1.thinking import final_answer_text
 from medo1.verify import cues
 from medo1.verify.letters import option_letter, strip_letter
-from medo1.verify.match import _YES_NO, MatchVerifier, stated_answers
+from medo1.verify.match import _YES_NO, MatchVerifier
 from medo1.verify.sentences import BOLD_LINE, Sentence, segments, sentences
+from medo1.verify.statements import stated_answers
 from medo1.verify.synonyms import variants
 from medo1.verify.tokens import FILLER, normalize_tokens
 
@@ -141,7 +142,7 @@ def _statement(sentence: Sentence, explicit: bool = False) -> tuple[str, bool] |
 
 def _answer_statements(final: str) -> list[Counter]:
     """The words each "the answer / diagnosis is …" statement of the final response names."""
-    return [_words(np) for _, np in stated_answers(final)]
+    return [_words(said.np) for said in stated_answers(final)]
 
 
 def _beside_rejections(text: str) -> str | None:

@@ -1,0 +1,95 @@
+"""The statements of the answer anywhere in a final response, not only in its committed sentences.
+
+A policy that learned the verifier reads the answer line writes the reference there and its real answer
+somewhere else. `match` reads every statement of the answer (`stated_answers`) and requires all of them to
+name the reference; this module finds them:
+
+    "the answer / diagnosis is Y", "the answer to that is Y", "the answer I would give is Y", 答案是Y,
+        诊断归结为Y, 本例应为Y;
+    a summing-up that names the case: "Overall this is Y", "In other words, this is Y", "Overall, the picture is
+        best labelled as Y";
+    the answer pointed back to: "… makes the cause Y — that is the final diagnosis", "…, which is my final
+        answer": the noun phrase that ends the clause before the pointer;
+    a restatement after the answer: a sentence that opens with "Specifically", "More precisely:", "To be
+        accurate,", "In other words,", "Put plainly:", "i.e.", "Summing up:", "On a second look," (换言之, 也就是说)
+        restates the answer, and what follows must name the reference and commit to it. Responses that commit
+        do not restate their answer this way; 3,171 labelled rows have none.
+
+A statement of a diagnosis ("the diagnosis is …", 诊断为 …) is told apart from one of the answer, so that "The
+diagnosis is A. The treatment of choice is B." can answer two questions (`medo1.verify.match`).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+from medo1.verify.sentences import sentences
+
+__all__ = ["NOT_NAMING", "REFINED_INSIDE", "Stated", "stated_answers"]
+
+# Words that open a restatement of the answer just given
+RESTATE = (r"specifically|more\s+precisely|more\s+exactly|to\s+be\s+(?:precise|accurate|exact)|"
+           r"strictly(?:\s+speaking)?|"
+           r"in\s+other\s+words|put\s+(?:plainly|simply|another\s+way|more\s+precisely)|to\s+put\s+it\s+(?:more\s+)?"
+           r"(?:precisely|plainly|simply|exactly|another\s+way)|that\s+is\s+to\s+say|i\.e\.?|that\s+is(?=\s*,)|"
+           r"summing\s+up|to\s+sum\s+up|in\s+sum|on\s+(?:a\s+)?second\s+look|looking\s+again|on\s+closer\s+"
+           r"(?:look|inspection)|确切地说|更准确地说|换言之|换句话说|也就是说")
+_ANSWER_SAID = re.compile(
+    # "… the diagnosis is X", "answer: X", "the answer I would give is X", 诊断为X — anywhere in a sentence
+    r"\b(?P<slot>answer|diagnosis|dx)"
+    r"(?:\s+to\s+(?:that|this|it|the\s+question|what\s[^.;:]{1,60}?)|\s+to\s+(?:report|give|record|write|submit)|"
+    r"\s+(?:i|we)\s+(?:would|'d|will|'ll)\s+(?:give|choose|pick|put\s+down|write))?"
+    r"\s*(?:is|would\s+be|must\s+be|remains|[:：])\s*(?P<np>(?:[^.;,:]|,(?=\S))+)|"
+    r"^\W*(?:this|it)\s+is\s+(?P<tnp>[^.;,:]+)(?=[^.;]*\bthat\s+is\s+my\s+(?:final\s+)?answer)|"
+    # a summing-up that names the case: "Overall this is prerenal AKI", "Taken together, it is Y"
+    r"^\W*(?:overall|in\s+summary|in\s+short|all\s+told|taken\s+together|putting\s+(?:this|it)\s+"
+    r"(?:all\s+)?together|so|therefore|thus|hence|in\s+other\s+words|on\s+balance)\s*,?\s*"
+    r"(?:this|it|the\s+(?:overall\s+)?(?:picture|presentation|case))\s+(?:is|represents)\s+"
+    r"(?:best\s+(?:labell?ed|described|called|termed|explained|classified)\s+as\s+)?"
+    r"(?!an?\s|not\b|likely\b|probably\b|possibly\b)(?P<snp>[^.;,:]+)|"
+    # the answer pointed back to: "… makes the cause Y — that is the final diagnosis", "…, which is my final answer"
+    r"(?P<bnp>[^.;:—–]+?)\s*(?:,|[—–])\s*(?:which|that|this)\s+is\s+(?:my|the)\s+(?:final\s+|"
+    r"definitive\s+|one\s+)?(?:answer|diagnosis)\b|"
+    # an answer restated: "Specifically portal hypertension", "In other words, load with ticagrelor"
+    rf"^\W*(?:{RESTATE})(?![\w-])[,，:：\s]*(?P<rnp>(?:[^.;,:]|,(?=\S))+)|"
+    r"(?:(?P<zslot>答案|诊断)[^。；;，,不非]{0,4}?(?:应?是|应?为|归结为|写为?|改为|[：:])|(?:本例|此例|该患者)应(?:为|是))"
+    r"\s*(?P<zh>[^。；;，,]+)", re.IGNORECASE)
+# the noun phrase that ends a clause: what follows its last verb or preposition ("… is due to Y", "… mean Y")
+_POINTED = re.compile(r"\b(?:is|are|was|were|means?|makes?|made|to|as|of|by|from|call|calls|called)\s+(?:the\s+\w+\s+"
+                      r"(?=an?\s))?|^\W*(?:so|thus|therefore|hence)\s*,?\s*", re.IGNORECASE)
+# a refinement inside a sentence: "…, specifically bisoprolol"
+REFINED_INSIDE = re.compile(r"[,—–]\s*(?:specifically|more\s+precisely|to\s+be\s+precise)\b[,\s]*(?P<np>[^.;,:—–]+)",
+                            re.IGNORECASE)
+# what follows "the diagnosis is" without naming one: "… is not A", "… is clinical", 答案不是X
+NOT_NAMING = re.compile(r"(?:not|no|clinical|confirmed|made|established|straightforward|clear|uncertain|unclear|"
+                        r"difficult|based|supported|secure|likely|probably|then|that|this|it)\b|"
+                        r"不是|并非|并不是|明确|成立|依据", re.IGNORECASE)
+_POINTER_IS = re.compile(r"^(?:this|it|that)\s+(?:is|was|would\s+be)\s+", re.IGNORECASE)
+_ADVERB = re.compile(r"^(?:therefore|thus|hence|so|clearly|certainly|definitely)\b[,\s]*", re.IGNORECASE)
+
+
+class Stated(NamedTuple):
+    slot: str  # "answer" or "diagnosis"
+    np: str  # what it names
+    restated: bool  # a restatement after the answer ("More precisely: …"): it must commit to what it names
+
+
+def stated_answers(final: str) -> list[Stated]:
+    """Each statement of the answer in a final response's sentences (not its questions), anywhere in a sentence
+    (see the module docstring). "The answer is X", "Specifically X", "This is X, and that is my final answer" and
+    答案是X state the answer; "the diagnosis is X", 诊断为X and 本例应为X a diagnosis."""
+    out = []
+    for sentence in sentences(final):
+        if sentence.question:
+            continue
+        for m in _ANSWER_SAID.finditer(sentence.text):
+            diagnosis = (m.group("slot") or "").lower() in ("diagnosis", "dx") or (
+                m.group("zh") is not None and m.group("zslot") != "答案")
+            np = (m.group("np") or m.group("rnp") or m.group("tnp") or m.group("snp") or m.group("zh")
+                  or _POINTED.split(m.group("bnp") or "")[-1])
+            np = _ADVERB.sub("", np.strip(" *_`"))  # "the diagnosis is therefore Y"
+            if m.group("rnp") is not None:  # "Summing up: this is Y"
+                np = _POINTER_IS.sub("", np)
+            out.append(Stated("diagnosis" if diagnosis else "answer", np, m.group("rnp") is not None))
+    return out
