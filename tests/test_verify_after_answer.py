@@ -94,6 +94,14 @@ VERIFIERS = (MatchVerifier(), StrictMatchVerifier())
     ("The answer is Streptococcus pneumoniae.\n\nLikely organisms here: Streptococcus pneumoniae, Haemophilus "
      "influenzae, Moraxella catarrhalis.", "Streptococcus pneumoniae", "list"),
     ("答案是甲硝唑。\n\n可选药物：甲硝唑、克林霉素、替硝唑。", "甲硝唑", "list"),
+    ("**Pancreatitis**\n\nI suspect it, and it cannot be excluded given the raised lipase.", "Pancreatitis", "hedge"),
+    ("Answer: measles.\n\nIt may be, at least — the rash fits, but serology would be needed before I'd say so.",
+     "Measles", "hedge"),
+    ("Diagnosis: hyperthyroidism. Everything hinges on the TSH; for now either answer could be right.",
+     "Hyperthyroidism", "hedge"),
+    ("Answer: amoxicillin\n\nand also doxycycline and clarithromycin — any could be used here.", "Amoxicillin", "list"),
+    ("答案是布地奈德。\n倍氯米松、氟替卡松也都可以。", "布地奈德", "list"),
+    ("答案是阿司匹林。\n\n阿司匹林、氯吡格雷均可作为本题答案。", "阿司匹林", "list"),
 ])
 def test_what_follows_the_answer_can_take_it_back(response, reference, reason):
     assert uncommitted(response) == reason
@@ -156,6 +164,7 @@ def test_what_follows_the_answer_can_take_it_back(response, reference, reason):
     ("Answer: white-coat hypertension.", "Hypertension"),
     ("The protein is thyroxine-binding globulin.", "Thyroxine"),
     ("The deficit is in the serotonin transporter.", "Serotonin"),
+    ("The answer is tyrosine hydroxylase deficiency.", "Tyrosine"),
     # a restatement after the answer that names something else or holds the answer back
     ("The diagnosis is Crohn disease.\nMore precisely: Crohn disease may explain the fistula, but it remains "
      "unconfirmed until the biopsy.", "Crohn disease"),
@@ -170,6 +179,13 @@ def test_what_follows_the_answer_can_take_it_back(response, reference, reason):
      "Gonorrhoea"),
     ("Final answer: dehydration.\nThe urine stays dilute after water deprivation. The diagnosis to report is therefore "
      "diabetes insipidus.", "Dehydration"),
+    # another answer stated in a way the answer statements above do not have
+    ("Final answer: Mobitz type I.\n\nThe PR interval is fixed before the dropped beat — Mobitz type II is what this "
+     "ECG shows.", "Mobitz type I"),
+    ("The answer is gout.\n\nOn reflection, the crystals are positively birefringent — final answer pseudogout.",
+     "Gout"),
+    ("Final answer: chi-square test.\n\nTwo cells have expected counts below 5, so the correct test here is Fisher's "
+     "exact test.", "Chi-square test"),
 ])
 def test_a_second_answer_or_a_later_negation_is_not_correct(response, reference):
     for verifier in VERIFIERS:
@@ -223,6 +239,17 @@ def test_a_second_answer_or_a_later_negation_is_not_correct(response, reference)
     ("In a child of this age with no haematuria, minimal change disease is my diagnosis.", "Minimal change disease"),
     ("In a 70-year-old smoker with hypercalcaemia, the likeliest tumour is squamous cell carcinoma.",
      "Squamous cell carcinoma"),
+    ("Answer: lead-time bias.\n\nScreening moves the diagnosis earlier, so survival from diagnosis lengthens even "
+     "though the date of death does not change.", "Lead-time bias"),
+    ("Rigidity, fever and a CK of 18,000 after haloperidol. The picture is neuroleptic malignant syndrome. Serotonin "
+     "syndrome would give clonus rather than rigidity.", "Neuroleptic malignant syndrome"),
+    ("The diagnosis is intussusception, and in the absence of peritonitis or perforation an air enema is first-line.",
+     "Intussusception"),
+    ("Overall the picture is Boerhaave syndrome, a full-thickness oesophageal rupture.", "Boerhaave syndrome"),
+    ("Propylthiouracil is the preferred antithyroid drug in the first trimester.", "Propylthiouracil"),
+    ("The enzyme is HMG-CoA reductase, which statins inhibit.", "HMG-CoA reductase"),
+    ("The answer is chi-square test. The correct test for two categorical variables with large counts is the "
+     "chi-square test.", "Chi-square test"),
 ])
 def test_what_a_committed_answer_goes_on_with_stays_correct(response, reference):
     assert MatchVerifier().check(response, reference) is True

@@ -27,13 +27,15 @@ After the answer, what takes it back counts wherever it stands: a figure or a ti
 55%", "60% A and 40% B", "I'd put it at 60%", "I'm split between", "B fits almost as well", "B close behind",
 "first pass, open to revision", "I wouldn't commit to it yet", "I can't settle it", "the most I can commit to is
 …", "I would keep both diagnoses open", "two main possibilities", "… before choosing", "I can't pin it down to a
-single drug", 把握六成, 两种都说得通, 只是初步判断), doubt pointed at it ("It cannot be excluded", "it remains
-only a possibility", "Possibly —", "I'd suspect it"), or candidates left undecided with nothing to settle them
+single drug", "either answer could be right", "everything hinges on …", 把握六成, 两种都说得通, 只是初步判断),
+doubt pointed at it ("It cannot be excluded", "it remains only a possibility", "It may be, at least", "Possibly —",
+"I suspect it", "… before I'd say so"), or candidates left undecided with nothing to settle them
 ("… the two cannot be told apart"): "hedge"; setting it aside ("Revised answer: Y", "…or rather Y", "On
 reflection, no", "Actually no —", "I mean …", "That label can be set aside", "That would be wrong", "X — not
 present", "X — not supported", "Excluded — …", 以上并非本例诊断, ——已排除, 并非如此, 改为Y): "hedge"; giving
-others with it ("Plus Y and Z", "Also acceptable: Y", "both are correct answers", "I'm submitting all three",
-"Likely organisms: X, Y, Z", 以及Y, 一并作为答案, 可选药物：X、Y): "list". Findings, plans ("pending
+others with it ("Plus Y and Z", "and also Y and Z", "any could explain it", "Also acceptable: Y", "both are
+correct answers", "I'm submitting all three", "Likely organisms: X, Y, Z", 以及Y, 一并作为答案, Y也都可以,
+X、Y均可作为本题答案, 可选药物：X、Y): "list". Findings, plans ("pending
 the CT") and dismissed alternatives after it do not.
 A yes/no answer ("No, …") commits; a range ("5-10 mg") needs the reference to judge.
 

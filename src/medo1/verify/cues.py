@@ -132,11 +132,14 @@ DOUBT = re.compile(
     r"\b(?:the\s+most|all)\s+(?:that\s+)?(?:i|we)\s+(?:can|could|would|will)\s+(?:commit\s+to|say|conclude|offer)\b|"
     r"\bkeep\s+(?:both|the\s+two|them\s+both|all\s+(?:two|three)|these|them)(?:\s+[\w-]+){0,2}\s+open\b|"
     # doubt put on the answer by pointing back at it: "It cannot be excluded", "I'd suspect it"
-    r"(?:^\W*|\bbut\s+|[,;—–]\s*)(?:it|this|that)\s+(?:still\s+|only\s+)?(?:cannot|can't|can\s+not)\s+be\s+"
+    r"(?:^\W*|\bbut\s+|\band\s+|[,;—–]\s*)(?:it|this|that)\s+(?:still\s+|only\s+)?(?:cannot|can't|can\s+not)\s+be\s+"
     r"(?:excluded|ruled\s+out)\b|"
-    r"(?:^\W*|\bbut\s+|[,;—–]\s*)(?:it|this|that)\s+(?:is|remains|seems)\s+(?:still\s+|only\s+|merely\s+|just\s+)?(?:possible|a\s+possibility|"
+    r"(?:^\W*|\bbut\s+|\band\s+|[,;—–]\s*)(?:it|this|that)\s+(?:is|remains|seems)\s+(?:still\s+|only\s+|merely\s+|just\s+)?(?:possible|a\s+possibility|"
     r"plausible)\b(?!\s+to\b)|\b(?:put|place|rate)\s+(?:it|this|that)\s+at\s+(?:roughly\s+|about\s+|around\s+)?\d{1,2}\s?%|"
-    r"\bclose\s+behind\b|\bbefore\s+choosing\b|\b(?:two|three)\s+(?:main\s+|real\s+|competing\s+)?possibilities\b|^\W*(?:possibly|perhaps|maybe|probably|conceivably)\W*(?:[—–-]|$)|"
+    r"\bclose\s+behind\b|^\W*(?:it|this|that)\s+(?:may|might|could)\s+be\s*(?:,|[—–]|\bat\s+least\b|$)|"
+    r"\bi\s+suspect\s+(?:it|this|that)\b|\bbefore\s+(?:i'd|i\s+would|i\s+could|i\s+can|we\s+can)\s+(?:say|commit|call)\b|"
+    r"\b(?:either|both)\s+(?:answer|diagnosis|one|option)s?\s+(?:could|might|may)\s+be\s+(?:right|correct)\b|"
+    r"\b(?:everything|it\s+all)\s+hinges\s+on\b|\bbefore\s+choosing\b|\b(?:two|three)\s+(?:main\s+|real\s+|competing\s+)?possibilities\b|^\W*(?:possibly|perhaps|maybe|probably|conceivably)\W*(?:[—–-]|$)|"
     r"\b(?:can't|cannot|couldn't|could\s+not)\s+(?:assign|attribute|pin|narrow)\s+(?:it|this|them)\s+(?:down\s+)?to\s+"
     r"(?:a\s+|one\s+)?(?:single|one|any\s+one)\b|\b(?:does\s+not|doesn't|do\s+not|don't)\s+say\s+which\b|"
     r"\b(?:answer|diagnosis|design|cause|question|type)\s+(?:cannot|can't|can\s+not)\s+be\s+(?:fixed|determined|settled|"
@@ -150,7 +153,9 @@ SETTLED = re.compile(r"\b(?:but|however|although|though|yet|so|therefore|thus|un
 TOGETHER = re.compile(r"\bsubmit\w*\s+(?:all|both)\b|\bsame\s+answer\s+line\b|"
                       r"\b(?:a|the)\s+combined\s+(?:one|picture)\b|"
                       r"\bboth\s+need\s+(?:addressing|treating|treatment)\b|一并(?:作为|列入|列为|给出)|(?:两|二|三)者(?:都|均)(?:符合|成立|作为)|都作为(?:最终)?答案|"
-                      r"同样成立|^\W*(?:plus|along\s+with|together\s+with|as\s+well\s+as)\b|"
+                      r"同样成立|^\W*(?:plus|along\s+with|together\s+with|as\s+well\s+as|and\s+also)\b|"
+                      r"\bany\s+(?:one\s+)?(?:of\s+(?:them|these|those|the\s+\w+)\s+)?could\s+(?:explain|be|account|cause)\b|"
+                      r"也都可以|也都可|[均都]可作为(?:本题|最终)?答案|"
                       r"\balso\s+(?:acceptable|correct|valid|right)\b|\b(?:correct|acceptable|valid|right)\s+answers\b|\b(?:any|all|each)\s+(?:of\s+)?(?:these|them|three|"
                       r"two|both)\s+(?:\w+\s+){0,2}(?:fits?|acceptable|correct|valid)\b|^\W*(?:以及|还有)|[两三]者都是", I)
 # Another candidate left open after the answer, said without a contrast: "MI. PE is also possible.", "Pericarditis
@@ -223,7 +228,7 @@ CLAUSE = re.compile(
     r"his|her|their|its|our|my)\b|^\w+(?:ly|ed|ing)\b|^[\d(]|"
     r"^(?:由|因|经|伴|并|且|但|而|所以|因此|需|应|可|给予|予|建议|考虑|其|该|此|这|患者)", I)
 VERB = re.compile(
-    r"\b(?:is|are|was|were|be|been|being|has|have|had|do|does|did|can|could|should|would|will|shall|may|might|"
+    r"(?<![\w-])(?:is|are|was|were|be|been|being|has|have|had|do|does|did|can|could|should|would|will|shall|may|might|"
     r"must|need|needs|needed|requires?|required|explains?|explained|fits?|shows?|showed|causes?|caused|leads?|"
     r"results?|presents?|presented|develops?|developed|suggests?|indicates?|confirms?|confirmed|points?|remains?|"
     r"seems?|appears?|makes?|means?|warrants?|includes?|included|treats?|treated|responds?|occurs?|affects?|"
@@ -232,7 +237,7 @@ VERB = re.compile(
     r"monitor|repeat|measure|send|reassure|observe|schedule|treat|manage|fit|match(?:es|ed)?|explain|argues?|lacks?|"
     r"helps?|distinguish|differentiate|rules?|ruled|excluded|likely|unlikely|possible|consistent|compatible|"
     r"raises?|leans?|thinks?|think|looks?|sounds?|comes?|lies|arises?|needs?|stems?|follows?|gets?|got|becomes?|became|"
-    r"characteristic|typical|classic|suggestive|diagnostic|indicative)\b|是|为|有|可|应|需|诱发|引起|导致|所致|继发|伴|"
+    r"characteristic|typical|classic|suggestive|diagnostic|indicative)(?![\w-])|是|为|有|可|应|需|诱发|引起|导致|所致|继发|伴|"
     r"合并|出现|表现|提示|符合|考虑|给予|治疗|进行|行", I)
 # Several candidates named as such.
 CANDIDATES = re.compile(
@@ -263,8 +268,8 @@ SLOT = (r"answer|diagnosis|dx|course|approach|principle|option|choice|cause|etio
         r"pathogen|culprit|treatment|management|(?:pharmaco)?therapy|drug|medication|test|investigation|step|"
         r"mechanism|finding|lesion|site|location|structure|nerve|artery|enzyme|agent|vessel|type|condition|disease|"
         r"disorder|anticoagulant|antibiotic|procedure|intervention|imaging|study|hormone|tumou?r|complication|"
-        r"explanation|design")
-_GRADE = (r"(?:(?:final|correct|best|right|most|more|likely|likeliest|commonest|probable|definitive|working|single|"
+        r"explanation|design|picture")
+_GRADE = (r"(?:(?:final|correct|best|right|most|more|likely|likeliest|probable|definitive|working|single|"
           r"underlying|leading|"
           r"unifying|primary|appropriate|initial|next|causative|responsible|affected|involved|deficient|"
           r"least|clinical|first-line|first|second-line|preferred|recommended|standard|optimal|ideal|main|"
@@ -285,7 +290,7 @@ STATEMENT_SO = re.compile(r"^\W*(?:(?:so|thus|therefore|hence|ergo|in\s+conclusi
 STATEMENT_LAST = re.compile(
     r"^(?P<np>.+?)\s+(?:is|would\s+be|remains|seems\s+to\s+be|appears\s+to\s+be|must\s+be)\s+"
     r"(?:(?:therefore|thus|hence|clearly|certainly|definitely)\s+)?(?:the|my|our)\s+"
-    + _GRADE + rf"(?P<slot>{SLOT})\b", I)
+    + _GRADE + rf"(?:[a-z]+(?:ic|al|ar|ary|ive|ous|id)\s+)?(?P<slot>{SLOT})\b", I)  # "the preferred antithyroid drug"
 STATEMENT_ZH = re.compile(r"^(?:因此|所以|故|综上(?:所述)?|总之)?[，,]?(?:本例|本病|该患者|此例|患者|[^，,。：:]{1,12}的)?"
                           r"(?:当前|目前|现在?)?"
                           r"(?:应|可|当)?(?:最可能的|最终的?|正确的?|最终|主要|根本|直接)?"

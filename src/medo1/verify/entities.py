@@ -75,8 +75,9 @@ _NOT_ADJECTIVES = {"reveal", "mimic", "receive", "involve", "deal", "appeal", "h
                    "their", "your", "clear", "unclear", "familiar", "particular", "peculiar", "regular", "popular",
                    "history", "memory", "theory", "category", "territory", "laboratory", "story", "trajectory"}
 # Head nouns after the reference that make it what acts on it, not it: "vitamin K antagonist" is not "vitamin K"
-_ACTS_ON = re.compile(r"[\s-]*(?:like|antagonists?|agonists?|inhibitors?|blockers?|antibod(?:y|ies)|analogu?es?|"
-                      r"mimetics?|receptors?|transporters?|carriers?|precursors?|metabolites?|resistance|[\s–—-]*releasing|\s+by\s+proxy|[\s-]+gene[\s-]related|"
+_ACTS_ON = re.compile(r"[\s–—-]*(?:like|antagonists?|agonists?|inhibitors?|blockers?|antibod(?:y|ies)|analogu?es?|"
+                      r"mimetics?|receptors?|transporters?|carriers?|precursors?|metabolites?|resistance|"
+                      r"\s+(?:[a-z]+-)?[a-z]*(?:kinase|ylase|tase|rase|nase|dase|pase|xase|synthase|lyase)|[\s–—-]*releasing|\s+by\s+proxy|[\s-]+gene[\s-]related|"
                       r"-(?:related|associated|induced|mediated|dependent|secreting|producing|binding)[\s-]+"
                       r"(?!(?:is|are|was|were|and|or|in|to|with|of|for|as|by|that|which)\b)[a-z]+)\b|"
                       r"\s+[a-z]+(?:ans|ens|osum|osa|osus|iforme|formis|aris|oides)\b", re.IGNORECASE)  # "… obliterans"
@@ -99,8 +100,9 @@ def extends(text: str, start: int, end: int, ref_words: set[str], cjk: bool = Fa
         if _ZH_AFTER.match(text[end:]):
             return True
         return bool(_ZH_BEFORE.search(before)) and not any(before[-k:] in ZH_MODIFIERS for k in (2, 3, 4))
-    if _ACTS_ON.match(text[end:]) and not _ACTS_ON.search(" " + " ".join(ref_words)):
-        return True
+    acting = _ACTS_ON.match(text[end:])
+    if acting and not {stem(w) for w in normalize_tokens(acting.group(), expand=False)} & ref_words:
+        return True  # what acts on it, unless the reference is that ("ACE inhibitor" names "ACE inhibitor")
     if _JOINED_PREFIX.search(text[:start]) or _ARISES_IN.search(text[:start]):
         return True
     head = text[:start]

@@ -10,7 +10,9 @@ of another kind of answer — "the treatment of choice is …" after "the diagno
 a restatement of it does not hold it back ("More precisely: X may be …"), and no later sentence negates the
 reference or makes it only possible ("… 可以排除缺铁性贫血", "X may be the explanation"). When the committed
 answer statement names something else ("The hormone is DHT."), the reference named only in the findings after
-it ("… normal testosterone levels …, so …") is not its answer. A missing final answer (an unclosed `<think>`, a `## Thinking` never
+it ("… normal testosterone levels …, so …") is not its answer; nor is it when a later statement by the
+reference's own head noun names something else ("Final answer: chi-square test. … the correct test here is
+Fisher's exact test"). A missing final answer (an unclosed `<think>`, a `## Thinking` never
 followed by `## Final Response`) is simply not correct.
 
 Naming the reference is tolerant where wording varies — other names (`medo1.verify.synonyms`:
@@ -38,7 +40,8 @@ allowed, and only these:
     complicating / superimposed on / in the setting of X"), and "malignant" / "benign" before a reference
     that is not a tumour ("malignant otitis externa", "malignant hyperthermia"; but "malignant melanoma");
   - after it, anything but a head that acts on it, carries it or only resembles it ("-like", antagonist,
-    inhibitor, receptor, antibody, transporter, precursor, …: "vitamin K antagonist" is not "vitamin K"), or a
+    inhibitor, receptor, antibody, transporter, precursor, an enzyme (-ase) …: "vitamin K antagonist" is not
+    "vitamin K", "dopamine beta-hydroxylase deficiency" not "dopamine"), or a
     compound that makes it a cause ("-related peptide", "-binding globulin", "-associated nephropathy",
     "-secreting tumour"): it still names the reference as the thing a head noun is about ("right
     coronary artery occlusion" names the artery, "vitamin B12 deficiency" the vitamin), as questions
@@ -101,6 +104,10 @@ from medo1.verify.tokens import (
 __all__ = ["ABBREVIATIONS", "MatchVerifier", "normalize_tokens", "option_letter", "token_f1"]
 
 _YES_NO = re.compile(r"^\W*(yes|no|maybe|是的?|否|不是)(?:\W*$|[,.;:，。]\s*)", re.IGNORECASE)
+# "the correct test (for this data set) is Y": a statement of the answer by the reference's head noun
+_CORRECT_HEAD = re.compile(r"\bthe\s+(?:correct|right|appropriate|proper|preferred)\s+(?P<head>[a-z]+)\b"
+                           r"[^.;:]{0,40}?\s+"
+                           r"(?:is|would\s+be)\s+(?P<np>[^.;,]+)", re.IGNORECASE)
 # a restated answer that holds back: "… may be …", "I suspect …", "cannot be excluded"
 _POSSIBLE_OR_TENTATIVE = re.compile(rf"{cues.TENTATIVE.pattern}|\b(?:could|might|may|possibly|perhaps|maybe|"
                                     r"unconfirmed|uncertain|unclear)\b|(?:cannot|can't)\s+be\s+(?:excluded|ruled\s+out)|"
@@ -180,6 +187,12 @@ class MatchVerifier:
         if any(not ok and (slot == "answer" or slot in slots or "answer" in slots)
                for (slot, _), ok in zip(said, named)):
             return True
+        # "The correct test for this data set is Fisher's exact test" for "Chi-square test": the reference's own head
+        words = normalize_tokens(refs[0][0], expand=False)
+        head = stem(words[-1]) if words else ""
+        for m in _CORRECT_HEAD.finditer(final):
+            if head and stem(m.group("head").lower()) == head and not self._names(m.group("np"), refs):
+                return True
         # "That is, a beta-blocker — …, specifically bisoprolol": a refinement of what is not the reference is another
         # answer ("Non-small cell lung cancer, specifically adenocarcinoma" refines the reference itself)
         for sentence in sentences(final):

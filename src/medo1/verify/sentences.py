@@ -68,7 +68,8 @@ CONCLUSION = re.compile(
     r"best\s+(?:initial\s+|next\s+)?(?:step|test|treatment|management)|treatment\s+is|management\s+is|"
     r"the\s+(?:likely\s+|underlying\s+|most\s+likely\s+)?cause\s+is|suggestive\s+of|characteristic\s+of|"
     r"culprit|causative|responsible|criteria\s+for|classic\s+for|typical\s+of|diagnostic\s+of|hallmark\s+of|"
-    r"confident|suggests?|is\s+that\s+of)\b|,\s*so\s+|因此|所以|综上|考虑为|首先考虑|符合|提示|最(?:有)?可能|诊断", re.IGNORECASE)
+    r"confident|suggests?|is\s+that\s+of|(?:together\s+)?identif(?:y|ies))\b|,\s*so\s+|"
+    r"因此|所以|综上|考虑为|首先考虑|符合|提示|最(?:有)?可能|诊断", re.IGNORECASE)
 # A line in bold as a whole: "**Fragile X syndrome**"
 BOLD_LINE = re.compile(r"^[ \t]*(?:\*\*|__)(?P<np>[^*_\n]+)(?:\*\*|__)[ \t]*[.。]?\s*$")
 _ANSWER_HEADING = re.compile(r"^\W*(?:(?:the\s+)?(?:final|short|my|most\s+likely|likely|probable|best|correct)\s+)?"
@@ -207,7 +208,8 @@ _JOINT = re.compile(
     r"(?P<rejected>,\s*(?:not|and\s+not|no)\s+|\s+(?:rather\s+than|instead\s+of)\s+|\s+and\s+not\s+|"
     r"[，,]?\s*(?:而非|而不是)|[，,](?=[^，,。；;]{1,30}?(?:不符合|不支持|不考虑|可以?排除|已排除|不像)))|"
     r"(?P<than>\s+than\s+)|"
-    r"(?P<explanation>,\s*(?:which|given|because|since|as|due\s+to\s+the|based\s+on|(?:to\s+be\s+|"
+    r"(?P<explanation>,\s*and\s+(?=(?:in\s+the\s+absence|if|once|unless|provided)\b)|"
+    r",\s*(?:which|given|because|since|as|due\s+to\s+the|based\s+on|(?:to\s+be\s+|"
     r"as\s+)?confirmed\s+by)\s+|"
     r"\s+(?:given|because|since)\s+|[，,]\s*(?:因为|由于|鉴于))|"
     r"(?P<so>,\s*(?:so|therefore|thus|hence)\s+|[，,]\s*(?:所以|因此|故|而是)|而是)",

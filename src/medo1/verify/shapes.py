@@ -247,7 +247,9 @@ _COMMA = (r"[;(；（]|[,，]\s*(?:which|given|because|since|as|due|based|so|tho
           r"suggesting|indicating|most|likely|probably|specifically|particularly|especially|i\.e|e\.g|因为|由于|鉴于|"
           r"所以|因此|\w+ed|\w+ing)\b")
 _COMMA_END = re.compile(_COMMA, re.IGNORECASE)
-_EXPLAIN_END = re.compile(_COMMA + r"|,?\s+(?:such\s+as|e\.g\.|for\s+example|for\s+instance)\s|,\s+and\s+(?=(?:a|an|the|this|that|it|he|she|they|we|i|his|her|their|there)\s)"
+_EXPLAIN_END = re.compile(_COMMA + r"|,?\s+(?:such\s+as|e\.g\.|for\s+example|for\s+instance)\s|"
+                          r",\s+and\s+(?=(?:a|an|the|this|that|it|he|she|they|we|i|his|her|"
+                          r"their|there|in|if|with|without|once|after|when|while|unless|since|because|given)\s)"
                           r"|\s+(?:given|because|since|due\s+to|based\s+on|secondary\s+to|caused\s+by|which|"
                           r"that|who|from|after)\b", re.IGNORECASE)
 _SPLIT_ITEMS = re.compile(r"\s*(?:,|&|、|，)\s*(?:and\s+|plus\s+|和|与)?|\s+\+\s+|\s+(?:and|plus|as\s+well\s+as|along\s+with|"
@@ -288,8 +290,9 @@ def np_list(np: str) -> bool:
     """Several bare noun phrases joined by and / commas / plus naming different things."""
     items: set[frozenset[str]] = set()
     parts = [p for p in _SPLIT_ITEMS.split(np) if not _APPOSITION.match(p or "")]  # "X, i.e. Y" renames X
-    if len(parts) == 2 and (cues.REFINES.search(parts[1]) or re.fullmatch(r"\W*[A-J]\W*", parts[0])):
-        return False  # "Mobitz type II", "D, amiodarone": one answer, refined
+    if len(parts) == 2 and (cues.REFINES.search(parts[1]) or re.fullmatch(r"\W*[A-J]\W*", parts[0])
+                            or re.match(r"\s*an?\s", parts[1] or "")):
+        return False  # "Mobitz type II", "D, amiodarone", "Boerhaave syndrome, a full-thickness rupture": one answer
     for part in parts:  # the leading run of bare parts: "MI, PE and X" but not "MI, and it …"
         part = ADVERB.sub("", part or "")
         if not bare(part):

@@ -4,8 +4,8 @@ A policy that learned the verifier reads the answer line writes the reference th
 somewhere else. `match` reads every statement of the answer (`stated_answers`) and requires all of them to
 name the reference; this module finds them:
 
-    "the answer / diagnosis is Y", "the answer to that is Y", "the answer I would give is Y", 答案是Y,
-        诊断归结为Y, 本例应为Y;
+    "the answer / diagnosis is Y", "the answer to that is Y", "the answer I would give is Y", "— final answer Y",
+        "Y is what this ECG shows", 答案是Y, 诊断归结为Y, 本例应为Y;
     a summing-up that names the case: "Overall this is Y", "In other words, this is Y", "Overall, the picture is
         best labelled as Y";
     the answer pointed back to: "… makes the cause Y — that is the final diagnosis", "…, which is my final
@@ -13,7 +13,8 @@ name the reference; this module finds them:
     a restatement after the answer: a sentence that opens with "Specifically", "More precisely:", "To be
         accurate,", "In other words,", "Put plainly:", "i.e.", "Summing up:", "On a second look," (换言之, 也就是说)
         restates the answer, and what follows must name the reference and commit to it. Responses that commit
-        do not restate their answer this way; 3,171 labelled rows have none.
+        seldom restate their answer this way: of the 1,558 correct responses in the labelled set, one does, and
+        it refines the reference itself ("this is sarcoidosis — specifically Löfgren syndrome").
 
 A statement of a diagnosis ("the diagnosis is …", 诊断为 …) is told apart from one of the answer, so that "The
 diagnosis is A. The treatment of choice is B." can answer two questions (`medo1.verify.match`).
@@ -41,6 +42,12 @@ _ANSWER_SAID = re.compile(
     r"(?:\s+to\s+(?:that|this|it|the\s+question|what\s[^.;:]{1,60}?)|\s+to\s+(?:report|give|record|write|submit)|"
     r"\s+(?:i|we)\s+(?:would|'d|will|'ll)\s+(?:give|choose|pick|put\s+down|write))?"
     r"\s*(?:is|would\s+be|must\s+be|remains|[:：])\s*(?P<np>(?:[^.;,:]|,(?=\S))+)|"
+    # "— final answer ulcerative colitis"
+    r"\bfinal\s+(?P<fslot>answer|diagnosis)\s+(?!(?:is|was|would|will|must|remains|to|of|for|here|that|and|in|i|we|"
+    r"stands|line)\b)(?P<fnp>[A-Za-z][^.;,:]*)|"
+    # "— atrial fibrillation is what this ECG shows"
+    r"(?:^\W*|[—–:]\s*)(?P<wnp>[^.;:—–,]+?)\s+is\s+what\s+(?:this|the|it|we|i)\b(?:\s+[\w-]+)?\s+(?:shows?|is|has|have|"
+    r"see|am\s+left\s+with)\b|"
     r"^\W*(?:this|it)\s+is\s+(?P<tnp>[^.;,:]+)(?=[^.;]*\bthat\s+is\s+my\s+(?:final\s+)?answer)|"
     # a summing-up that names the case: "Overall this is prerenal AKI", "Taken together, it is Y"
     r"^\W*(?:overall|in\s+summary|in\s+short|all\s+told|taken\s+together|putting\s+(?:this|it)\s+"
@@ -84,9 +91,10 @@ def stated_answers(final: str) -> list[Stated]:
         if sentence.question:
             continue
         for m in _ANSWER_SAID.finditer(sentence.text):
-            diagnosis = (m.group("slot") or "").lower() in ("diagnosis", "dx") or (
+            diagnosis = (m.group("slot") or m.group("fslot") or "").lower() in ("diagnosis", "dx") or (
                 m.group("zh") is not None and m.group("zslot") != "答案")
             np = (m.group("np") or m.group("rnp") or m.group("tnp") or m.group("snp") or m.group("zh")
+                  or m.group("fnp") or m.group("wnp")
                   or _POINTED.split(m.group("bnp") or "")[-1])
             np = _ADVERB.sub("", np.strip(" *_`"))  # "the diagnosis is therefore Y"
             if m.group("rnp") is not None:  # "Summing up: this is Y"
