@@ -59,8 +59,7 @@ _ARISES_IN = re.compile(r"\b[A-Za-z][\w'-]*,?\s+(?:arising\s+(?:in|from|within)|
                         r"underlying)\s+)*$", re.IGNORECASE)
 # Compounds before the reference that only qualify it: side, onset, duration, grade, severity
 _QUALIFYING_COMPOUND = re.compile(r"(?:right|left|one|two|bi|new|late|early|adult|childhood|juvenile|long|short|high|"
-                                  r"low|"
-                                  r"well|poorly|moderately|life|first|second|third|full|end|mid|non|anti|sub|self|"
+                                  r"low|well|poorly|moderately|life|first|second|third|full|end|mid|non|anti|sub|self|"
                                   r"medium|small|large|multi|single|double)-|\w+-(?:sided|onset|standing|grade|term|"
                                   r"threatening|stage|limiting|dose|line)$")
 # A possessive name before the reference makes an eponymous entity of it: "Ludwig's angina"

@@ -13,7 +13,7 @@ name the reference; this module finds them:
     a restatement after the answer: a sentence that opens with "Specifically", "More precisely:", "To be
         accurate,", "In other words,", "Put plainly:", "i.e.", "Summing up:", "On a second look," (换言之, 也就是说)
         restates the answer, and what follows must name the reference and commit to it. Responses that commit
-        seldom restate their answer this way: of the 1,558 correct responses in the labelled set, one does, and
+        seldom restate their answer this way: of the 1,631 correct responses in the labelled set, one does, and
         it refines the reference itself ("this is sarcoidosis — specifically Löfgren syndrome").
 
 A statement of a diagnosis ("the diagnosis is …", 诊断为 …) is told apart from one of the answer, so that "The
