@@ -118,7 +118,7 @@ def extends(text: str, start: int, end: int, ref_words: set[str], cjk: bool = Fa
 
 
 def _another_kind(word: str, raw: str, ref_words: set[str]) -> bool:
-    """Whether a word before the reference makes it another entity (see `extends`)."""
+    """Whether a word before the reference (`raw`, `word` its lower case) makes it another entity (see `extends`)."""
     if word in ("malignant", "benign") and not _TUMOUR.search(" ".join(ref_words)):
         return True  # "malignant otitis externa", "malignant hyperthermia": another entity, unless a tumour's
     root = stem(word)
@@ -133,5 +133,5 @@ def _another_kind(word: str, raw: str, ref_words: set[str]) -> bool:
     if (re.fullmatch(r"[a-z]+-[a-z]+", word) and not _QUALIFYING_COMPOUND.match(word)
             and not set(word.split("-")) & ref_words):
         return True  # "white-coat hypertension", "T-cell lymphoma"; not "right-sided", "long-standing"
+    # a possessive name: "Ludwig's angina" is not "angina", "Hashimoto's thyroiditis" not "thyroiditis"
     return bool(_EPONYM.fullmatch(raw) and word not in _NOT_EPONYMS and stem(word[:-2]) not in ref_words)
-    # "Ludwig's angina" is not "angina", "Hashimoto's thyroiditis" not "thyroiditis"

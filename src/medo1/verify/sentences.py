@@ -37,9 +37,11 @@ _ASKS = re.compile(r"(?:吗|呢|么)$|^(?:is|are|was|could|might|can|may|would|s
                    r"she|they|the\s+(?:patient|answer|diagnosis|cause))\b|是不是|会不会|是否|能否", re.IGNORECASE)
 
 ANSWER_WORD = r"(?:answer|diagnosis|dx)"
+# between the answer word and its verb: "the answer I would give is X"
+ANSWER_GIVEN = r"\s+(?:i|we)\s+(?:would|'d|will|'ll)\s+(?:give|choose|pick|put\s+down|write)"
 # "the answer is X", "final answer: X", "X is the most likely diagnosis", "the correct option is", 答案是
 EXPLICIT = re.compile(
-    rf"\b{ANSWER_WORD}(?:\s+(?:i|we)\s+(?:would|'d|will|'ll)\s+(?:give|choose|pick|put\s+down|write))?\s*"
+    rf"\b{ANSWER_WORD}(?:{ANSWER_GIVEN})?\s*"
     r"(?:is|would be|will be|remains|:|=|-)(?!\s+(?:made|established|confirmed|reached|"
     r"clear|unclear|uncertain|pending|unknown|not|yet|still|open)\b)|"
     r"\b(?:is|are|as|makes?|making|remains?|be|being)\s+"

@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-from medo1.verify.sentences import sentences
+from medo1.verify.sentences import ANSWER_GIVEN, sentences
 
 __all__ = ["NOT_NAMING", "REFINED_INSIDE", "Stated", "stated_answers"]
 
@@ -40,7 +40,7 @@ _ANSWER_SAID = re.compile(
     # "… the diagnosis is X", "answer: X", "the answer I would give is X", 诊断为X — anywhere in a sentence
     r"\b(?P<slot>answer|diagnosis|dx)"
     r"(?:\s+to\s+(?:that|this|it|the\s+question|what\s[^.;:]{1,60}?)|\s+to\s+(?:report|give|record|write|submit)|"
-    r"\s+(?:i|we)\s+(?:would|'d|will|'ll)\s+(?:give|choose|pick|put\s+down|write))?"
+    rf"{ANSWER_GIVEN})?"
     r"\s*(?:is|would\s+be|must\s+be|remains|[:：])\s*(?P<np>(?:[^.;,:]|,(?=\S))+)|"
     # "— final answer ulcerative colitis"
     r"\bfinal\s+(?P<fslot>answer|diagnosis)\s+(?!(?:is|was|would|will|must|remains|to|of|for|here|that|and|in|i|we|"
@@ -97,7 +97,8 @@ def stated_answers(final: str) -> list[Stated]:
                   or m.group("fnp") or m.group("wnp")
                   or _POINTED.split(m.group("bnp") or "")[-1])
             np = _ADVERB.sub("", np.strip(" *_`"))  # "the diagnosis is therefore Y"
-            if m.group("rnp") is not None:  # "Summing up: this is Y"
+            restated = m.group("rnp") is not None
+            if restated:  # "Summing up: this is Y"
                 np = _POINTER_IS.sub("", np)
-            out.append(Stated("diagnosis" if diagnosis else "answer", np, m.group("rnp") is not None))
+            out.append(Stated("diagnosis" if diagnosis else "answer", np, restated))
     return out
