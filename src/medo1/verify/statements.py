@@ -36,7 +36,7 @@ RESTATE = (r"specifically|more\s+precisely|more\s+exactly|to\s+be\s+(?:precise|a
            r"(?:precisely|plainly|simply|exactly|another\s+way)|that\s+is\s+to\s+say|i\.e\.?|that\s+is(?=\s*,)|"
            r"summing\s+up|to\s+sum\s+up|in\s+sum|on\s+(?:a\s+)?second\s+look|looking\s+again|on\s+closer\s+"
            r"(?:look|inspection)|确切地说|更准确地说|换言之|换句话说|也就是说")
-_ANSWER_SAID = re.compile(
+_SAID_BEFORE = (
     # "… the diagnosis is X", "answer: X", "the answer I would give is X", 诊断为X — anywhere in a sentence
     r"\b(?P<slot>answer|diagnosis|dx)"
     r"(?:\s+to\s+(?:that|this|it|the\s+question|what\s[^.;:]{1,60}?)|\s+to\s+(?:report|give|record|write|submit)|"
@@ -54,14 +54,20 @@ _ANSWER_SAID = re.compile(
     r"(?:all\s+)?together|so|therefore|thus|hence|in\s+other\s+words|on\s+balance)\s*,?\s*"
     r"(?:this|it|the\s+(?:overall\s+)?(?:picture|presentation|case))\s+(?:is|represents)\s+"
     r"(?:best\s+(?:labell?ed|described|called|termed|explained|classified)\s+as\s+)?"
-    r"(?!an?\s|not\b|likely\b|probably\b|possibly\b)(?P<snp>[^.;,:]+)|"
-    # the answer pointed back to: "… makes the cause Y — that is the final diagnosis", "…, which is my final answer"
-    r"(?P<bnp>[^.;:—–]+?)\s*(?:,|[—–])\s*(?:which|that|this)\s+is\s+(?:my|the)\s+(?:final\s+|"
-    r"definitive\s+|one\s+)?(?:answer|diagnosis)\b|"
+    r"(?!an?\s|not\b|likely\b|probably\b|possibly\b)(?P<snp>[^.;,:]+)|")
+# the answer pointed back to: "… makes the cause Y — that is the final diagnosis", "…, which is my final answer"
+_POINTER = (r"\s*(?:,|[—–])\s*(?:which|that|this)\s+is\s+(?:my|the)\s+(?:final\s+|definitive\s+|one\s+)?"
+            r"(?:answer|diagnosis)\b")
+_SAID_AFTER = (
     # an answer restated: "Specifically portal hypertension", "In other words, load with ticagrelor"
     rf"^\W*(?:{RESTATE})(?![\w-])[,，:：\s]*(?P<rnp>(?:[^.;,:]|,(?=\S))+)|"
     r"(?:(?P<zslot>答案|诊断)[^。；;，,不非]{0,4}?(?:应?是|应?为|归结为|写为?|改为|[：:])|(?:本例|此例|该患者)应(?:为|是))"
-    r"\s*(?P<zh>[^。；;，,]+)", re.IGNORECASE)
+    r"\s*(?P<zh>[^。；;，,]+)")
+_ANSWER_SAID = re.compile(_SAID_BEFORE + rf"(?P<bnp>[^.;:—–]+?){_POINTER}|" + _SAID_AFTER, re.IGNORECASE)
+# The pointed-back form tries every start in a sentence (slow on long text); a sentence without the pointer is read
+# without it, which finds the same statements.
+_ANSWER_SAID_UNPOINTED = re.compile(_SAID_BEFORE + _SAID_AFTER, re.IGNORECASE)
+_HAS_POINTER = re.compile(_POINTER, re.IGNORECASE)
 # the noun phrase that ends a clause: what follows its last verb or preposition ("… is due to Y", "… mean Y")
 _POINTED = re.compile(r"\b(?:is|are|was|were|means?|makes?|made|to|as|of|by|from|call|calls|called)\s+(?:the\s+\w+\s+"
                       r"(?=an?\s))?|^\W*(?:so|thus|therefore|hence)\s*,?\s*", re.IGNORECASE)
@@ -90,14 +96,15 @@ def stated_answers(final: str) -> list[Stated]:
     for sentence in sentences(final):
         if sentence.question:
             continue
-        for m in _ANSWER_SAID.finditer(sentence.text):
-            diagnosis = (m.group("slot") or m.group("fslot") or "").lower() in ("diagnosis", "dx") or (
-                m.group("zh") is not None and m.group("zslot") != "答案")
-            np = (m.group("np") or m.group("rnp") or m.group("tnp") or m.group("snp") or m.group("zh")
-                  or m.group("fnp") or m.group("wnp")
-                  or _POINTED.split(m.group("bnp") or "")[-1])
+        said = _ANSWER_SAID if _HAS_POINTER.search(sentence.text) else _ANSWER_SAID_UNPOINTED
+        for m in said.finditer(sentence.text):
+            g = m.groupdict()
+            diagnosis = (g["slot"] or g["fslot"] or "").lower() in ("diagnosis", "dx") or (
+                g["zh"] is not None and g["zslot"] != "答案")
+            np = (g["np"] or g["rnp"] or g["tnp"] or g["snp"] or g["zh"] or g["fnp"] or g["wnp"]
+                  or _POINTED.split(g.get("bnp") or "")[-1])
             np = _ADVERB.sub("", np.strip(" *_`"))  # "the diagnosis is therefore Y"
-            restated = m.group("rnp") is not None
+            restated = g["rnp"] is not None
             if restated:  # "Summing up: this is Y"
                 np = _POINTER_IS.sub("", np)
             out.append(Stated("diagnosis" if diagnosis else "answer", np, restated))
