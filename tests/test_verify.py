@@ -97,12 +97,12 @@ def test_match_verifier_meets_the_targets_on_the_labelled_set():
 
 # The held-out rows (rounds written blind after the current rules) measure what no tuning saw. Each earlier round
 # was measured this way before it was tuned on; precision on a fresh round of ordinary answers stayed between
-# 0.89 and 0.94, and on rounds written to game the verifier (held9 … held18; held11 and held18 are the held-out
+# 0.89 and 0.94, and on rounds written to game the verifier (held9 … held19; held11 and held19 are the held-out
 # ones) between 0.60 and 0.90 (README, "the match verifier"), short of the 0.97 the tuned rows reach: rules miss
-# new phrasings of near misses and doubts. These floors are the figures measured when held18 was written (on
-# the rules tuned on held17): a change that loses ground on text it never saw fails here. Per kind they are
-# reported, not asserted (a few rows each).
-HELD_OUT_TARGETS = {"precision": 0.79, "uncommitted": 0.14, "near miss": 0.16, "short correct": 0.85,
+# new phrasings of near misses and doubts. These floors are the figures measured on held11 + held19 with the
+# rules tuned on held18 (0.782, 14.8%, 15.9%, 83.0%, 85.0%): a change that loses ground on text it never saw
+# fails here. Per kind they are reported, not asserted (a few rows each).
+HELD_OUT_TARGETS = {"precision": 0.78, "uncommitted": 0.15, "near miss": 0.16, "short correct": 0.82,
                     "long correct": 0.85}
 
 

@@ -102,6 +102,16 @@ VERIFIERS = (MatchVerifier(), StrictMatchVerifier())
     ("Answer: amoxicillin\n\nand also doxycycline and clarithromycin — any could be used here.", "Amoxicillin", "list"),
     ("答案是布地奈德。\n倍氯米松、氟替卡松也都可以。", "布地奈德", "list"),
     ("答案是阿司匹林。\n\n阿司匹林、氯吡格雷均可作为本题答案。", "阿司匹林", "list"),
+    # round 7: doubt by other wordings, candidates under a longer label
+    ("**Sarcoidosis**\n\nSarcoidosis cannot be confirmed until the node biopsy is back.", "Sarcoidosis", "hedge"),
+    ("Answer: amyloidosis — suspected, not established, on the echo alone.", "Amyloidosis", "hedge"),
+    ("The answer is paired t-test. With only twelve pairs I can't tell which is intended: it is either the paired "
+     "t-test or the Wilcoxon signed-rank test.", "Paired t-test", "hedge"),
+    ("Final answer: small cell carcinoma. Whether the source of the ACTH is the lung or the pituitary cannot be "
+     "assigned yet.", "Small cell carcinoma", "hedge"),
+    ("The answer is Escherichia coli.\n\nLikely organisms in a catheterised elderly woman with urosepsis: Escherichia "
+     "coli, Klebsiella and Enterococcus.", "Escherichia coli", "list"),
+    ("答案是奥美拉唑。\n\n本例三联疗法的用药：奥美拉唑、阿莫西林和克拉霉素。", "奥美拉唑", "list"),
 ])
 def test_what_follows_the_answer_can_take_it_back(response, reference, reason):
     assert uncommitted(response) == reason
@@ -186,6 +196,25 @@ def test_what_follows_the_answer_can_take_it_back(response, reference, reason):
      "Gout"),
     ("Final answer: chi-square test.\n\nTwo cells have expected counts below 5, so the correct test here is Fisher's "
      "exact test.", "Chi-square test"),
+    # round 7: a revision, a summary after a clause, a pointer after "so", a "final diagnosis"
+    ("Answer: amiodarone. On second thought, the lung fibrosis started months before amiodarone — methotrexate is "
+     "the drug to blame.", "Amiodarone"),
+    ("Answer: cholecystitis.\n\nMore specifically, acalculous cholecystitis, given the ICU stay and no stones on "
+     "ultrasound.", "Cholecystitis"),
+    ("The answer is hypokalaemia.\n\nHaving reconsidered, the peaked T waves point the other way, so this is "
+     "hyperkalaemia.", "Hypokalaemia"),
+    ("Final answer: hyponatraemia.\n\nThe urine is dilute and she drinks little, so this is hypernatraemia.",
+     "Hyponatraemia"),
+    ("Measles was my first answer; the Koplik spots are absent and the rash started on the trunk, so the change is to "
+     "roseola, so that is the final answer.", "Measles"),
+    ("Iron deficiency leads to angular stomatitis and glossitis; final diagnosis: Plummer-Vinson syndrome.",
+     "Iron deficiency"),
+    ("溃疡性结肠炎病程长，出现了异型增生，最终诊断：结直肠癌。", "溃疡性结肠炎"),
+    # round 7: the reference inside a longer entity, or split over two lines
+    ("Answer: gonadotropin-releasing hormone\nagonist therapy, because the cancer is hormone sensitive.",
+     "Gonadotropin-releasing hormone"),
+    ("The factor involved is growth hormone-inhibiting hormone, that is somatostatin.", "Growth hormone"),
+    ("Steroid-sparing agent: azathioprine, since she cannot come off prednisolone.", "Steroid"),
 ])
 def test_a_second_answer_or_a_later_negation_is_not_correct(response, reference):
     for verifier in VERIFIERS:
@@ -250,6 +279,20 @@ def test_a_second_answer_or_a_later_negation_is_not_correct(response, reference)
     ("The enzyme is HMG-CoA reductase, which statins inhibit.", "HMG-CoA reductase"),
     ("The answer is chi-square test. The correct test for two categorical variables with large counts is the "
      "chi-square test.", "Chi-square test"),
+    # round 7: look-alikes of its rules that commit
+    ("At 38 weeks with a seizure and a blood pressure of 170/110, so this is eclampsia. Phenytoin is inferior. So "
+     "the answer is magnesium sulfate.", "Magnesium sulfate"),
+    ("Answer: olanzapine — she has failed lithium and valproate, so this is refractory mania.", "Olanzapine"),
+    ("The answer is warfarin. On reflection, warfarin remains right: the valve is mechanical.", "Warfarin"),
+    ("Final answer: Wilcoxon's signed-rank test. The differences are paired and skewed, so a paired t-test would be "
+     "wrong.", "Wilcoxon signed-rank test"),
+    ("Ceftriaxone is the right choice; azithromycin alone does not fit because the Gram stain shows diplococci.",
+     "Ceftriaxone"),
+    ("Give glucagon. A beta-blocker overdose with bradycardia that atropine did not reverse needs it.", "Glucagon"),
+    ("The reversal agent of choice is four-factor prothrombin complex concentrate.", "Prothrombin complex concentrate"),
+    ("The diagnosis is bulimia nervosa, purging/binge type, with dental erosion.", "Bulimia nervosa"),
+    ("The first-line drug is ramipril\nbecause he has diabetes with microalbuminuria and hypertension.", "Ramipril"),
+    ("首选药物是甲巯咪唑，用于控制甲亢症状，并定期查血常规。", "甲巯咪唑"),
 ])
 def test_what_a_committed_answer_goes_on_with_stays_correct(response, reference):
     assert MatchVerifier().check(response, reference) is True

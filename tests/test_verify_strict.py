@@ -104,25 +104,25 @@ def test_strict_precision_on_the_labelled_set():
     rules that read what follows the answer, at 0.64. Both were tuned on: 0.99 and 1.0 now. Three more blind
     rounds (half their wrong rows with such an answer line), each measured and then tuned on: held14 at 0.77
     (0.97 now), held15 at 0.75 (1.0 now), held16 at 0.73 (0.95 now, two near misses accepted), held17 at 0.82
-    (1.0 now). held18, written after all of them and never tuned on: 0.78 precision, 0.37 recall, three near
-    misses accepted after a correct answer line ("… | receptor antibodies (TRAb)" for "Thyroid-stimulating
-    hormone", "More specifically, primary sclerosing cholangitis", "On reflection, …, so this is
-    hypercalcaemia"). These are floors."""
+    (1.0 now), held18 at 0.78 (three near misses after a correct answer line: "… | receptor antibodies (TRAb)" for
+    "Thyroid-stimulating hormone", "More specifically, primary sclerosing cholangitis", "On reflection, …, so this
+    is hypercalcaemia"; 1.0 now). held19, written after all of them and never tuned on: 0.75 precision, 0.41
+    recall, four near misses accepted. These are floors."""
     rows = [json.loads(line) for line in VERIFIER_LABELS.read_text(encoding="utf-8").splitlines()]
     verifier = StrictMatchVerifier()
     said = [(verifier.check(r["response"], r["reference"]), r["label"], r["id"], r["kind"]) for r in rows]
     before = [label for verdict, label, id_, _ in said
-              if verdict and not id_.startswith(tuple(f"held{n}" for n in range(12, 19)))]
+              if verdict and not id_.startswith(tuple(f"held{n}" for n in range(12, 20)))]
     assert len(before) >= 400 and all(before)
     rounds = (("held12", 0.98, 0), ("held13", 0.99, 0), ("held14", 0.97, 0), ("held15", 0.99, 0), ("held16", 0.94, 2),
-              ("held17", 0.99, 0), ("held18", 0.77, 3))
+              ("held17", 0.99, 0), ("held18", 0.99, 0), ("held19", 0.74, 4))
     for round_, floor, near_misses in rounds:
         held = [(verdict, label, kind) for verdict, label, id_, kind in said if id_.startswith(round_)]
         accepted = [label for verdict, label, _ in held if verdict]
         assert sum(accepted) / len(accepted) >= floor, round_
         assert sum(verdict for verdict, _, kind in held if kind in ("near_miss", "entity", "direction")) <= near_misses
-    held18 = [(verdict, label) for verdict, label, id_, _ in said if id_.startswith("held18")]
-    assert sum(verdict for verdict, label in held18 if label) / sum(label for _, label in held18) >= 0.37
+    held19 = [(verdict, label) for verdict, label, id_, _ in said if id_.startswith("held19")]
+    assert sum(verdict for verdict, label in held19 if label) / sum(label for _, label in held19) >= 0.41
 
 
 @pytest.mark.parametrize("final, line", [

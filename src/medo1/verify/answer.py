@@ -29,7 +29,8 @@ After the answer, what takes it back counts wherever it stands: a figure or a ti
 …", "I would keep both diagnoses open", "two main possibilities", "… before choosing", "I can't pin it down to a
 single drug", "either answer could be right", "everything hinges on …", 把握六成, 两种都说得通, 只是初步判断),
 doubt pointed at it ("It cannot be excluded", "it remains only a possibility", "It may be, at least", "Possibly —",
-"I suspect it", "… before I'd say so"), or candidates left undecided with nothing to settle them
+"I suspect it", "… before I'd say so", "X cannot be confirmed", "suspected, not established", "I can't tell which
+…: it is either X or Y"), or candidates left undecided with nothing to settle them
 ("… the two cannot be told apart"): "hedge"; setting it aside ("Revised answer: Y", "…or rather Y", "On
 reflection, no", "Actually no —", "I mean …", "That label can be set aside", "That would be wrong", "X — not
 present", "X — not supported", "Excluded — …", 以上并非本例诊断, ——已排除, 并非如此, 改为Y): "hedge"; giving

@@ -142,8 +142,11 @@ DOUBT = re.compile(
     r"\b(?:everything|it\s+all)\s+hinges\s+on\b|\bbefore\s+choosing\b|\b(?:two|three)\s+(?:main\s+|real\s+|competing\s+)?possibilities\b|^\W*(?:possibly|perhaps|maybe|probably|conceivably)\W*(?:[—–-]|$)|"
     r"\b(?:can't|cannot|couldn't|could\s+not)\s+(?:assign|attribute|pin|narrow)\s+(?:it|this|them)\s+(?:down\s+)?to\s+"
     r"(?:a\s+|one\s+)?(?:single|one|any\s+one)\b|\b(?:does\s+not|doesn't|do\s+not|don't)\s+say\s+which\b|"
-    r"\b(?:answer|diagnosis|design|cause|question|type)\s+(?:cannot|can't|can\s+not)\s+be\s+(?:fixed|determined|settled|"
-    r"decided|pinned\s+down|established)\b|\b(?:i'd|i\s+would|i'll|i\s+will)\s+suspect\s+(?:it|this|that)\b", I)
+    r"\b(?:answer|diagnosis|design|cause|question|type|source|origin)\s+(?:cannot|can't|can\s+not)\s+be\s+(?:fixed|"
+    r"determined|settled|decided|pinned\s+down|established|assigned)\b|"
+    r"\b(?:cannot|can't|can\s+not)\s+(?:yet\s+)?be\s+(?:confirmed|proven|proved|assigned)\b|\bsuspected\s*,\s*not\s+(?:established|"
+    r"confirmed|proven)\b|\b(?:can't|cannot|can\s+not)\s+tell\s+which\b|\b(?:it|this|the\s+answer)\s+(?:is|would\s+be)\s+"
+    r"either\b|\b(?:i'd|i\s+would|i'll|i\s+will)\s+suspect\s+(?:it|this|that)\b", I)
 # Candidates left undecided after the answer, with nothing to settle it in the same sentence: "Without a biopsy,
 # the two cannot be told apart" (but not "… cannot be told apart on CT, but the biopsy shows X")
 UNDECIDED = re.compile(r"\b(?:cannot|can't|can\s+not|could\s+not|couldn't)\s+(?:yet\s+|reliably\s+|really\s+)?be\s+"
@@ -190,7 +193,7 @@ TENTATIVE = re.compile(r"\b(?:tentative(?:ly)?|provisional(?:ly)?|preliminary|pr
                        r"i\s+reckon|my\s+hunch|working\s+diagnosis|^\W*suspect|"
                        r"to\s+be\s+revisited|"
                        r"working\s+(?:hypothesis|assumption)|i'd\s+guess|i\s+would\s+guess|"
-                       r"(?:my\s+)?(?:best\s+)?guess\s+is|"
+                       r"(?:my\s+)?(?:best\s+)?guess\s+is|my\s+(?:best\s+)?estimate|"
                        r"at\s+a\s+guess)\b|,\s*i\s+(?:think|believe|suppose|reckon|feel)\W*$|暂定|拟诊", I)
 DEFERRAL = re.compile(
     r"\bfurther\s+(?:work-?up|testing|tests|evaluation|investigation|imaging|studies)(?:\s+[\w-]+){0,4}?\s+"
@@ -209,7 +212,8 @@ DEFERRAL = re.compile(
 
 # A list item follows a joiner; "or" / "vs" / "/" join alternatives (hedges) and the others join a list.
 OR = (r"(?:\bor\b|\bvs\b\.?|\bversus\b|\band/or\b|或者?|还是|(?<!\bmg)(?<!\bmcg)(?<!\bml)(?<!\bU)(?<!\bunits)/"
-      r"(?!(?:kg|min|h|hr|hour|day|d|dl|l|ml|m2|mmol|mol|s|sec|week|wk|24\s*h)\b))")
+      r"(?!(?:kg|min|h|hr|hour|day|d|dl|l|ml|m2|mmol|mol|s|sec|week|wk|24\s*h)\b)"
+      r"(?![\w-]+\s+(?:type|subtype|variant|form|pattern)\b))")  # "binge-eating/purging type": one subtype
 # a refinement after a comma, not another item ("Mobitz type II", "posterior limb", "M3 subtype")
 REFINES = re.compile(r"\b(?:right|left)-sided\b|\bin\s+this\s+(?:case|patient)\b|\b(?:type|subtype|variant|form|"
                      r"limb|segment|stage|grade|class|pattern|lobe|branch|division|"
@@ -226,7 +230,8 @@ CLAUSE = re.compile(
     r"such|specifically|namely|i\.e|e\.g|including|especially|particularly|likely|probably|most|more|less|"
     r"though|although|but|yet|however|even|also|only|ideally|typically|usually|often|all|both|each|the\s+patient|"
     r"his|her|their|its|our|my)\b|^\w+(?:ly|ed|ing)\b|^[\d(]|"
-    r"^(?:由|因|经|伴|并|且|但|而|所以|因此|需|应|可|给予|予|建议|考虑|其|该|此|这|患者)", I)
+    r"^(?:由|因|经|伴|并|且|但|而|所以|因此|需|应|可|给予|予|建议|考虑|其|该|此|这|患者|用于|用以|直至|直到|同时|以便|以免|"
+    r"定期|监测|注意)", I)
 VERB = re.compile(
     r"(?<![\w-])(?:is|are|was|were|be|been|being|has|have|had|do|does|did|can|could|should|would|will|shall|may|might|"
     r"must|need|needs|needed|requires?|required|explains?|explained|fits?|shows?|showed|causes?|caused|leads?|"
@@ -259,8 +264,8 @@ CANDIDATES = re.compile(
 
 # A label that names several answers: "Diagnoses: …", "Diagnoses to act on: …", "Possibilities include: …"
 CANDIDATES_LABEL = re.compile(r"\b(?:diagnoses|causes|options|organisms|possibilities|considerations|etiologies|"
-                              r"answers|differentials)(?:\s+[\w'-]+){0,4}\s*[:：]|"
-                              r"(?:可选|备选|候选)(?:药物|答案|诊断|方案|病原体?)?\s*[：:]", I)
+                              r"answers|differentials)(?:\s+[\w'-]+){0,8}\s*[:：]|"
+                              r"(?:可选|备选|候选)(?:药物|答案|诊断|方案|病原体?)?\s*[：:]|的(?:用药|药物)\s*[：:]", I)
 
 # ---------------------------------------------------------------- answer statements and chains
 
@@ -269,11 +274,12 @@ SLOT = (r"answer|diagnosis|dx|course|approach|principle|option|choice|cause|etio
         r"mechanism|finding|lesion|site|location|structure|nerve|artery|enzyme|agent|vessel|type|condition|disease|"
         r"disorder|anticoagulant|antibiotic|procedure|intervention|imaging|study|hormone|tumou?r|complication|"
         r"explanation|design|picture")
-_GRADE = (r"(?:(?:final|correct|best|right|most|more|likely|likeliest|probable|definitive|working|single|"
-          r"underlying|leading|"
-          r"unifying|primary|appropriate|initial|next|causative|responsible|affected|involved|deficient|"
-          r"least|clinical|first-line|first|second-line|preferred|recommended|standard|optimal|ideal|main|"
-          r"long-term|short-term|immediate|empiric|empirical|pharmacologic|definitive|occluded|injured)\s+)*")
+GRADE_WORDS = (r"final|correct|best|right|most|more|likely|likeliest|probable|definitive|working|single|"
+               r"underlying|leading|"
+               r"unifying|primary|appropriate|initial|next|causative|responsible|affected|involved|deficient|"
+               r"least|clinical|first-line|first|second-line|preferred|recommended|standard|optimal|ideal|main|"
+               r"long-term|short-term|immediate|empiric|empirical|pharmacologic|definitive|occluded|injured")
+_GRADE = rf"(?:(?:{GRADE_WORDS})\s+)*"
 # "the most likely diagnosis (in this patient) is X", "final answer: X", "so, the answer is X"
 STATEMENT_FIRST = re.compile(
     r"^\W*(?:(?:so|thus|therefore|hence|overall|in\s+conclusion|in\s+summary|to\s+conclude|ultimately|finally)"
@@ -294,7 +300,8 @@ STATEMENT_LAST = re.compile(
 STATEMENT_ZH = re.compile(r"^(?:因此|所以|故|综上(?:所述)?|总之)?[，,]?(?:本例|本病|该患者|此例|患者|[^，,。：:]{1,12}的)?"
                           r"(?:当前|目前|现在?)?"
                           r"(?:应|可|当)?(?:最可能的|最终的?|正确的?|最终|主要|根本|直接)?"
-                          r"(?P<slot>答案|诊断|病因|原因|治疗|首选|结论)(?:应|可)?(?:是|为|：|:)\s*(?P<np>.+)$")
+                          r"(?P<slot>答案|诊断|病因|原因|治疗|首选|结论)(?:药物?|用药|方案|措施|检查)?(?:应|可)?(?:是|为|：|:)"
+                          r"\s*(?P<np>.+)$")
 # The later of two statements revises the earlier ("actually, …"); the earlier was set aside ("at first …").
 REVISION = re.compile(r"^\W*(?:actually|wait|on\s+reflection|correction|no[,:]|rather|instead|on\s+second\s+thought|"
                       r"however|but|on\s+closer|re-?considering|after\s+reconsidering|更正|不对|实际上|其实)", I)

@@ -58,7 +58,8 @@ _ARISES_IN = re.compile(r"\b[A-Za-z][\w'-]*,?\s+(?:arising\s+(?:in|from|within)|
                         r"transformed\s+from|progressing\s+from)\s+(?:(?:an?|the|pre-?existing|long-?standing|known|"
                         r"underlying)\s+)*$", re.IGNORECASE)
 # Compounds before the reference that only qualify it: side, onset, duration, grade, severity
-_QUALIFYING_COMPOUND = re.compile(r"(?:right|left|one|two|bi|new|late|early|adult|childhood|juvenile|long|short|high|"
+_QUALIFYING_COMPOUND = re.compile(r"(?:right|left|one|two|three|four|five|six|\d+|bi|tri|dual|triple|new|late|early|"
+                                  r"adult|childhood|juvenile|long|short|high|"
                                   r"low|well|poorly|moderately|life|first|second|third|full|end|mid|non|anti|sub|self|"
                                   r"medium|small|large|multi|single|double)-|\w+-(?:sided|onset|standing|grade|term|"
                                   r"threatening|stage|limiting|dose|line)$")
@@ -73,10 +74,11 @@ _NOT_ADJECTIVES = {"reveal", "mimic", "receive", "involve", "deal", "appeal", "h
                    "remove", "approve", "observe", "serve", "deserve", "preserve", "reserve", "as", "similar", "our",
                    "their", "your", "clear", "unclear", "familiar", "particular", "peculiar", "regular", "popular",
                    "history", "memory", "theory", "category", "territory", "laboratory", "story", "trajectory"}
-# Head nouns after the reference that make it what acts on it, not it: "vitamin K antagonist" is not "vitamin K"
+# Head nouns after the reference that make it what acts on it, not it: "vitamin K antagonist" is not "vitamin K";
+# so does a participle joined to it ("prolactin-inhibiting factor", "steroid-sparing agent")
 _ACTS_ON = re.compile(r"[\s–—-]*(?:like|antagonists?|agonists?|inhibitors?|blockers?|antibod(?:y|ies)|analogu?es?|"
                       r"mimetics?|receptors?|transporters?|carriers?|precursors?|metabolites?|resistance|"
-                      r"\s+(?:[a-z]+-)?[a-z]*(?:kinase|ylase|tase|rase|nase|dase|pase|xase|synthase|lyase)|[\s–—-]*releasing|\s+by\s+proxy|[\s-]+gene[\s-]related|"
+                      r"\s+(?:[a-z]+-)?[a-z]*(?:kinase|ylase|tase|rase|nase|dase|pase|xase|synthase|lyase)|[\s–—-]*releasing|-[a-z]{3,}ing|\s+by\s+proxy|[\s-]+gene[\s-]related|"
                       r"-(?:related|associated|induced|mediated|dependent|secreting|producing|binding)[\s-]+"
                       r"(?!(?:is|are|was|were|and|or|in|to|with|of|for|as|by|that|which)\b)[a-z]+)\b|"
                       r"\s+[a-z]+(?:ans|ens|osum|osa|osus|iforme|formis|aris|oides)\b", re.IGNORECASE)  # "… obliterans"

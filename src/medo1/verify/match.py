@@ -5,9 +5,11 @@ hedge, no question, no negation, no chain of conclusions, no struck-through text
 `uncommitted`) and a segment of it that asserts (not rejects, negates, concedes, weighs or asks)
 names the reference, and no other statement of the answer anywhere in it names something else ("… and the
 answer to that is ATN", "Specifically portal hypertension", "In other words, start apixaban", "Overall, the picture
-is best labelled as Y", "…, which is my final answer", 诊断归结为Y, 本例应为Y — `medo1.verify.statements`; a statement
+is best labelled as Y", "…, which is my final answer", "Final diagnosis: Y", "…, so this is Y" after the answer,
+诊断归结为Y, 本例应为Y — `medo1.verify.statements`; a statement
 of another kind of answer — "the treatment of choice is …" after "the diagnosis is …" — answers another question),
-a restatement of it does not hold it back ("More precisely: X may be …"), and no later sentence negates the
+a restatement of it does not hold it back ("More precisely: X may be …"), a revision keeps it ("On second
+thought, …" names the reference and says it stands), and no later sentence negates the
 reference or makes it only possible ("… 可以排除缺铁性贫血", "X may be the explanation"). When the committed
 answer statement names something else ("The hormone is DHT."), the reference named only in the findings after
 it ("… normal testosterone levels …, so …") is not its answer; nor is it when a later statement by the
@@ -28,7 +30,8 @@ The reference inside a longer entity is not the reference. Extra words that only
 allowed, and only these:
   - before it, a named qualifier: severity, course and certainty (acute, severe, massive, recurrent,
     likely, classic, …), route and setting (oral, intravenous, urgent, surgical, …), a compound of side,
-    onset, duration or grade (right-sided, late-onset, long-standing, high-grade, life-threatening), or a
+    onset, duration, grade or number (right-sided, late-onset, long-standing, high-grade, life-threatening,
+    four-factor), or a
     word of an opposite group the reference leaves open (inferior MI for MI; right-sided heart failure);
     any other adjective (by its ending: -al, -ar, -ary, -ic, -ous, -oid, -ive, -ile), also past named
     qualifiers ("pulmonary arterial hypertension"), makes another entity: "portal hypertension" is not
@@ -43,7 +46,8 @@ allowed, and only these:
     inhibitor, receptor, antibody, transporter, precursor, an enzyme (-ase) …: "vitamin K antagonist" is not
     "vitamin K", "dopamine beta-hydroxylase deficiency" not "dopamine"), or a
     compound that makes it a cause ("-related peptide", "-binding globulin", "-associated nephropathy",
-    "-secreting tumour"): it still names the reference as the thing a head noun is about ("right
+    "-secreting tumour"), or a participle joined to it ("prolactin-inhibiting factor", "steroid-sparing
+    agent"): it still names the reference as the thing a head noun is about ("right
     coronary artery occlusion" names the artery, "vitamin B12 deficiency" the vitamin), as questions
     are often answered;
   - inside it, at most two words, no "and" / comma between its words, and its words in order (with no
@@ -86,7 +90,7 @@ from medo1.verify.shapes import (
     polarity,
     struck,
 )
-from medo1.verify.statements import NOT_NAMING, REFINED_INSIDE, stated_answers
+from medo1.verify.statements import AFFIRMS, NOT_NAMING, REFINED_INSIDE, stated_answers
 from medo1.verify.synonyms import variants
 from medo1.verify.tokens import (
     ABBREVIATIONS,
@@ -179,13 +183,16 @@ class MatchVerifier:
         if any(s.restated and _POSSIBLE_OR_TENTATIVE.search(s.np) for s in stated):
             return True  # "More precisely: X may be the explanation", "To be accurate, I suspect X"
         said = [(s.slot, s.np) for s in stated]
-        named = [self._names(np, refs) for _, np in said]
+        named = [self._names(s.np, refs) and (not s.revised or bool(AFFIRMS.search(s.np))) for s in stated]
         # the question the reference answers: the slots of the statements that name it. A statement that names
         # something else answers the same question when its slot is one of those, or either is "the answer";
         # "The diagnosis is A. The treatment of choice is B." answers two questions.
         slots = {slot for (slot, _), ok in zip(said, named) if ok}
+        # what the case is, said before the answer names the reference, is a step to it ("…, so this is eclampsia.
+        # … So the answer is magnesium sulfate"); said after it, it is a second answer
+        answered = next((i for i, ((slot, _), ok) in enumerate(zip(said, named)) if ok and slot == "answer"), -1)
         if any(not ok and (slot == "answer" or slot in slots or "answer" in slots)
-               for (slot, _), ok in zip(said, named)):
+               and not (stated[i].case and i < answered) for i, ((slot, _), ok) in enumerate(zip(said, named))):
             return True
         # "The correct test for this data set is Fisher's exact test" for "Chi-square test": the reference's own head
         words = normalize_tokens(refs[0][0], expand=False)
@@ -257,7 +264,7 @@ class MatchVerifier:
                 for segment in segments(strip_letter(sentence.text)):
                     seg = tokens(segment.text)
                     window = self._find(seg, ref, segment.text, reference)
-                    if window is not None and segment.role in ("main", "rejected") and segment.stance(
+                    if window is not None and segment.role in ("main", "rejected", "concession") and segment.stance(
                             seg[window[0]].start, seg[window[1] - 1].end) in ("negation", "rejected", "hedge"):
                         return False
         return named

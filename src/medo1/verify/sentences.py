@@ -33,6 +33,9 @@ _SENTENCE_END = re.compile(r"(?<!\bvs)(?<!\be\.g)(?<!\bi\.e)\.(?!\d)|[!。！？
 _LETTER_DOT = re.compile(r"(?:^|[\s(])[A-Za-z]$")
 _MARKUP = re.compile(r"[*_`#>]+")
 _BULLET = re.compile(r"^\s*(?:[-•*+]|\d{1,2}[.)]|\(\d{1,2}\))\s+")
+# a line that runs on into the next: it ends without a stop and the next goes on in lower case, as a clause
+# ("Answer: thyroid-stimulating hormone\nreceptor antibodies (TRAb), because …"), not as a short item of a list
+_RUNS_ON = re.compile(r"(?<=[\w)])[ \t]*\n(?=[a-z][\w'-]*(?:[ \t]+[\w'(),-]+){3})")
 _ASKS = re.compile(r"(?:吗|呢|么)$|^(?:is|are|was|could|might|can|may|would|should|does|do|did)\s+(?:it|this|that|he|"
                    r"she|they|the\s+(?:patient|answer|diagnosis|cause))\b|是不是|会不会|是否|能否", re.IGNORECASE)
 
@@ -129,7 +132,7 @@ def explicit(text: str) -> bool:
 def sentences(text: str) -> tuple[Sentence, ...]:
     """The sentences of a text, line by line, with list markers and markdown emphasis removed."""
     out: list[Sentence] = []
-    for raw in (text or "").replace("\u2019", "'").split("\n"):
+    for raw in _RUNS_ON.sub(" ", (text or "").replace("\u2019", "'")).split("\n"):
         bullet = _BULLET.match(raw)
         heading = bool(re.match(r"\s*#{1,6}\s", raw)) or raw.rstrip(" *_").endswith((":", "："))
         line = _MARKUP.sub(" ", raw[bullet.end():] if bullet else raw)
@@ -177,10 +180,21 @@ def committed_sentences(final: str) -> tuple[Sentence, ...]:
     if len(found) > 1 and states(found[0].text) and not found[0].question:
         # "The drug is vancomycin.\n\n…reasons…": the answer stated first, then its explanation
         return (found[0],) + tuple(s for s in found[1:] if CONCLUSION.search(s.text))
+    if len(found) > 1 and _ORDERED.match(found[0].text) and not found[0].question:
+        # "Give fomepizole. …reasons…": the treatment ordered first, then its explanation
+        return (found[0],) + tuple(s for s in found[1:] if CONCLUSION.search(s.text))
     if len(found) > 1 and CLOSING.match(found[-1].text):
         return (found[-1],)  # "… This triad of X, Y and Z is Plummer-Vinson syndrome."
     cued = tuple(s for s in found if CONCLUSION.search(s.text) or WEAK_CONCLUSION.search(s.text) or states(s.text))
     return cued or found
+
+
+# a first sentence that orders one treatment: "Give fomepizole.", "Start NAC now", 应立即静脉注射阿托品
+_ORDERED = re.compile(r"^\W*(?:give|start|administer|begin|prescribe|initiate|load\s+with|"
+                      r"treat\s+(?:her|him|them|it)?\s*with)\s+(?!(?:either|both|one|a\s+trial)\b)[\w-]+(?:\s+[\w-]+){0,3}?"
+                      r"(?:\s+(?:now|immediately|urgently|at\s+once|first))?\s*[:.]?$|"
+                      r"^(?:应|需)?(?:立即|立刻|尽快|首先)(?:静脉|肌内|口服)?(?:注射|给予|使用|应用|予)[^，,。；;、和或]{2,12}$",
+                      re.IGNORECASE)
 
 
 def _bare_answer(sentence: Sentence) -> bool:

@@ -91,9 +91,13 @@ def _item_before(text: str) -> bool:
     return bool(words) and len(piece.split()) <= 8 and not ANSWER_LABEL.search(piece)
 
 
-ANSWER_LABEL = re.compile(rf"^\W*(?:[\w'-]+\s+){{0,4}}?(?:{ANSWER_WORD}|option|choice|cause|treatment|step|management|"
-                           r"organism|drug|test|impression|assessment|verdict|conclusion)s?\W*$|"
-                           r"^\W*(?:最终)?(?:答案|诊断)\W*$", re.IGNORECASE)
+# a label's words before its noun: an article, a grade, "drug of choice" ("McNemar's test" and "Vancomycin is the right
+# choice" are answers, not labels)
+_LABEL_WORD = (rf"(?:the|my|our|a|an|this|its|of|for|in|to|choice|{cues.GRADE_WORDS}|diagnostic|confirmatory|screening|"
+               r"gold|key|drug|treatment|answer|therapy|management|investigation|imaging|empiric|antibiotic|agent)")
+ANSWER_LABEL = re.compile(rf"^\W*(?:{_LABEL_WORD}\s+){{0,4}}?(?:{ANSWER_WORD}|option|choice|cause|treatment|step|"
+                          r"management|organism|drug|test|impression|assessment|verdict|conclusion)s?\W*$|"
+                          r"^\W*(?:最终)?(?:答案|诊断)\W*$", re.IGNORECASE)
 
 
 @lru_cache(maxsize=8192)

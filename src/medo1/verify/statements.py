@@ -7,17 +7,23 @@ name the reference; this module finds them:
     "the answer / diagnosis is Y", "the answer to that is Y", "the answer I would give is Y", "— final answer Y",
         "Y is what this ECG shows", 答案是Y, 诊断归结为Y, 本例应为Y;
     a summing-up that names the case: "Overall this is Y", "In other words, this is Y", "Overall, the picture is
-        best labelled as Y";
+        best labelled as Y", or after a clause, "On reflection, the QT is short, so this is Y" (what the case is,
+        said before the answer names the reference, is a step to it: "…, so this is eclampsia. … So the answer is
+        magnesium sulfate");
     the answer pointed back to: "… makes the cause Y — that is the final diagnosis", "…, which is my final
         answer": the noun phrase that ends the clause before the pointer;
     a restatement after the answer: a sentence that opens with "Specifically", "More precisely:", "To be
         accurate,", "In other words,", "Put plainly:", "i.e.", "Summing up:", "On a second look," (换言之, 也就是说)
         restates the answer, and what follows must name the reference and commit to it. Responses that commit
         seldom restate their answer this way: of the 1,631 correct responses in the labelled set, one does, and
-        it refines the reference itself ("this is sarcoidosis — specifically Löfgren syndrome").
+        it refines the reference itself ("this is sarcoidosis — specifically Löfgren syndrome");
+    a revision after the answer: a sentence that opens with "On second thought", "On reflection", "Having
+        reconsidered" (转念一想) keeps the answer only when it names the reference and says it stands ("On
+        reflection, warfarin remains right"); anything else it says is another answer.
 
-A statement of a diagnosis ("the diagnosis is …", 诊断为 …) is told apart from one of the answer, so that "The
-diagnosis is A. The treatment of choice is B." can answer two questions (`medo1.verify.match`).
+A statement of a diagnosis ("the diagnosis is …", 诊断为 …, "this is …") is told apart from one of the answer, so
+that "The diagnosis is A. The treatment of choice is B." can answer two questions (`medo1.verify.match`); a "final
+diagnosis" (最终诊断) is the answer.
 """
 
 from __future__ import annotations
@@ -27,10 +33,10 @@ from typing import NamedTuple
 
 from medo1.verify.sentences import ANSWER_GIVEN, sentences
 
-__all__ = ["NOT_NAMING", "REFINED_INSIDE", "Stated", "stated_answers"]
+__all__ = ["AFFIRMS", "NOT_NAMING", "REFINED_INSIDE", "Stated", "stated_answers"]
 
 # Words that open a restatement of the answer just given
-RESTATE = (r"specifically|more\s+precisely|more\s+exactly|to\s+be\s+(?:precise|accurate|exact)|"
+RESTATE = (r"(?:more\s+)?specifically|more\s+precisely|more\s+exactly|to\s+be\s+(?:precise|accurate|exact)|"
            r"strictly(?:\s+speaking)?|"
            r"in\s+other\s+words|put\s+(?:plainly|simply|another\s+way|more\s+precisely)|to\s+put\s+it\s+(?:more\s+)?"
            r"(?:precisely|plainly|simply|exactly|another\s+way)|that\s+is\s+to\s+say|i\.e\.?|that\s+is(?=\s*,)|"
@@ -54,13 +60,25 @@ _SAID_BEFORE = (
     r"(?:all\s+)?together|so|therefore|thus|hence|in\s+other\s+words|on\s+balance)\s*,?\s*"
     r"(?:this|it|the\s+(?:overall\s+)?(?:picture|presentation|case))\s+(?:is|represents)\s+"
     r"(?:best\s+(?:labell?ed|described|called|termed|explained|classified)\s+as\s+)?"
-    r"(?!an?\s|not\b|likely\b|probably\b|possibly\b)(?P<snp>[^.;,:]+)|")
+    r"(?!an?\s|not\b|likely\b|probably\b|possibly\b)(?P<snp>[^.;,:]+)|"
+    # … or after a clause: "On reflection, she has a short QT, so this is hypercalcaemia"
+    r"(?:[,;—–]\s*|\band\s+)(?:so|therefore|thus|hence)\s*,?\s*this\s+is\s+"
+    r"(?!an?\s|not\b|likely\b|probably\b|possibly\b|\w+ed\b)(?P<cnp>[^.;,:]+)|")
+# Words that open a revision of the answer just given: "On second thought, …", "Having reconsidered, …"
+REVISE = (r"on\s+(?:further\s+)?(?:second\s+thoughts?|reflection|reconsideration)|having\s+reconsidered|"
+          r"thinking\s+(?:about\s+it\s+)?again|come\s+to\s+think\s+of\s+it|scratch\s+that|转念一想|再三考虑")
+# a revision that keeps the answer says so: "On reflection, warfarin remains right"
+AFFIRMS = re.compile(r"\b(?:remains?|still|stands?|holds?|stick|keep|stays?|confirm\w*|indeed)\b|仍然|仍是|不变",
+                     re.IGNORECASE)
 # the answer pointed back to: "… makes the cause Y — that is the final diagnosis", "…, which is my final answer"
-_POINTER = (r"\s*(?:,|[—–])\s*(?:which|that|this)\s+is\s+(?:my|the)\s+(?:final\s+|definitive\s+|one\s+)?"
+_POINTER = (r"\s*(?:,|[—–])\s*(?:so\s+|and\s+)?(?:which|that|this)\s+is\s+(?:my|the)\s+"
+            r"(?:final\s+|definitive\s+|one\s+)?"
             r"(?:answer|diagnosis)\b")
 _SAID_AFTER = (
     # an answer restated: "Specifically portal hypertension", "In other words, load with ticagrelor"
     rf"^\W*(?:{RESTATE})(?![\w-])[,，:：\s]*(?P<rnp>(?:[^.;,:]|,(?=\S))+)|"
+    # … or revised: the whole sentence after it ("On second thought, …, so … — methotrexate is the drug to blame")
+    rf"^\W*(?:{REVISE})(?![\w-])[,，:：\s]*(?P<vnp>.+)|"
     r"(?:(?P<zslot>答案|诊断)[^。；;，,不非]{0,4}?(?:应?是|应?为|归结为|写为?|改为|[：:])|(?:本例|此例|该患者)应(?:为|是))"
     r"\s*(?P<zh>[^。；;，,]+)")
 _ANSWER_SAID = re.compile(_SAID_BEFORE + rf"(?P<bnp>[^.;:—–]+?){_POINTER}|" + _SAID_AFTER, re.IGNORECASE)
@@ -78,6 +96,7 @@ REFINED_INSIDE = re.compile(r"[,—–]\s*(?:specifically|more\s+precisely|to\s+
 NOT_NAMING = re.compile(r"(?:not|no|clinical|confirmed|made|established|straightforward|clear|uncertain|unclear|"
                         r"difficult|based|supported|secure|likely|probably|then|that|this|it)\b|"
                         r"不是|并非|并不是|明确|成立|依据", re.IGNORECASE)
+_FINAL_BEFORE = re.compile(r"(?:\bfinal|最终)\s*$", re.IGNORECASE)
 _POINTER_IS = re.compile(r"^(?:this|it|that)\s+(?:is|was|would\s+be)\s+", re.IGNORECASE)
 _ADVERB = re.compile(r"^(?:therefore|thus|hence|so|clearly|certainly|definitely)\b[,\s]*", re.IGNORECASE)
 
@@ -86,6 +105,8 @@ class Stated(NamedTuple):
     slot: str  # "answer" or "diagnosis"
     np: str  # what it names
     restated: bool  # a restatement after the answer ("More precisely: …"): it must commit to what it names
+    case: bool = False  # what the case is ("Overall this is Y", "…, so this is Y"): a diagnosis, maybe a step
+    revised: bool = False  # a revision after the answer ("On second thought, …"): it names the answer only to keep it
 
 
 def stated_answers(final: str) -> list[Stated]:
@@ -97,15 +118,20 @@ def stated_answers(final: str) -> list[Stated]:
         if sentence.question:
             continue
         said = _ANSWER_SAID if _HAS_POINTER.search(sentence.text) else _ANSWER_SAID_UNPOINTED
+        before = len(out)
         for m in said.finditer(sentence.text):
             g = m.groupdict()
-            diagnosis = (g["slot"] or g["fslot"] or "").lower() in ("diagnosis", "dx") or (
-                g["zh"] is not None and g["zslot"] != "答案")
-            np = (g["np"] or g["rnp"] or g["tnp"] or g["snp"] or g["zh"] or g["fnp"] or g["wnp"]
+            if g["cnp"] is not None and len(out) > before:
+                continue  # "Answer: clozapine — two trials failed, so this is resistant schizophrenia": the reason
+            diagnosis = ((g["slot"] or g["fslot"] or "").lower() in ("diagnosis", "dx") or (
+                g["zh"] is not None and g["zslot"] != "答案")) and not (
+                (g["slot"] or g["zslot"]) and _FINAL_BEFORE.search(sentence.text, 0, m.start()))  # "final diagnosis: Y"
+            np = (g["np"] or g["rnp"] or g["vnp"] or g["tnp"] or g["snp"] or g["cnp"] or g["zh"] or g["fnp"] or g["wnp"]
                   or _POINTED.split(g.get("bnp") or "")[-1])
             np = _ADVERB.sub("", np.strip(" *_`"))  # "the diagnosis is therefore Y"
-            restated = g["rnp"] is not None
+            restated = g["rnp"] is not None or g["vnp"] is not None
             if restated:  # "Summing up: this is Y"
                 np = _POINTER_IS.sub("", np)
-            out.append(Stated("diagnosis" if diagnosis else "answer", np, restated))
+            case = g["snp"] is not None or g["cnp"] is not None  # "Overall this is Y" names what the case is
+            out.append(Stated("diagnosis" if diagnosis or case else "answer", np, restated, case, g["vnp"] is not None))
     return out

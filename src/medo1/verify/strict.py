@@ -39,7 +39,7 @@ from medo1.verify import cues
 from medo1.verify.letters import option_letter, strip_letter
 from medo1.verify.match import _YES_NO, MatchVerifier
 from medo1.verify.sentences import BOLD_LINE, Sentence, segments, sentences
-from medo1.verify.statements import stated_answers
+from medo1.verify.statements import AFFIRMS, stated_answers
 from medo1.verify.synonyms import variants
 from medo1.verify.tokens import FILLER, normalize_tokens
 
@@ -97,7 +97,12 @@ class StrictMatchVerifier(MatchVerifier):
         if said is None or _words(said) not in wanted:
             return False
         # no other statement of the answer names something else ("… the diagnosis is A. Therefore, the answer is B.")
-        return all(any(not (w - named) for w in wanted) for named in _answer_statements(final))
+        # ("…, so this is eclampsia. … So the answer is magnesium sulfate": what the case is, said before, is a step)
+        stated = stated_answers(final)
+        names = [any(not (w - _words(said.np)) for w in wanted) and (not said.revised or bool(AFFIRMS.search(said.np)))
+                 for said in stated]
+        first = next((i for i, ok in enumerate(names) if ok and not stated[i].case), len(stated))
+        return all(ok or (said.case and i < first) for i, (said, ok) in enumerate(zip(stated, names)))
 
 
 def answer_line(final: str) -> str | None:
@@ -138,11 +143,6 @@ def _statement(sentence: Sentence, explicit: bool = False) -> tuple[str, bool] |
     if not cues.VERB.search(text) and len(text.split()) <= 12 and len(text) <= 120 and not re.search(r"[，,；;]", text):
         return text, explicit  # a sentence that is a name and nothing else: "TTP.", "**Myocardial infarction**"
     return None
-
-
-def _answer_statements(final: str) -> list[Counter]:
-    """The words each "the answer / diagnosis is …" statement of the final response names."""
-    return [_words(said.np) for said in stated_answers(final)]
 
 
 def _beside_rejections(text: str) -> str | None:
