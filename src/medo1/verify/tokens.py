@@ -5,7 +5,8 @@ Roman numerals after a qualifier (or II, III, … anywhere) as numbers; common c
 abbreviations expanded; British names and spellings made American; plurals and adjective /
 noun endings stemmed alike (myocardial = myocardium). Chinese characters are tokens one by one.
 Words that must not be confused are kept apart: numbers, letters after a qualifier (type B,
-hepatitis C), negating prefixes (non-, anti-) and the groups of `OPPOSITES`.
+hepatitis C) or right after a name (haemophilia A, protein C; a capital, or a letter that ends the phrase),
+negating prefixes (non-, anti-) and the groups of `OPPOSITES`.
 """
 
 from __future__ import annotations
@@ -159,7 +160,11 @@ def tokens(text: str, *, expand: bool = True) -> tuple[Token, ...]:
         if raw in ("s", "t") and start and text[start - 1] in "'\u2019":
             continue  # possessive 's, don't
         word = _fold(raw)
-        after_qualifier = bool(out) and out[-1].word in QUALIFIERS
+        after_qualifier = bool(out) and (out[-1].word in QUALIFIERS or (
+            # a capital letter right after a name: "haemophilia A", "protein C", "influenza B" (not the article "A")
+            len(raw) == 1 and (raw.isupper() or not re.match(r"\s+\w", text[end:]))  # "haemophilia a." too
+            and out[-1].end == start - 1 and text[start - 1] == " " and text[out[-1].start].isalpha()
+            and not is_cjk(out[-1].word)))
         if word in _ROMAN and (after_qualifier and (raw.isupper() or len(word) > 1)
                                or raw.isupper() and len(raw) > 1 and raw != "IV"):
             out.append(Token(str(_ROMAN[word]), start, end, qualified=after_qualifier))
