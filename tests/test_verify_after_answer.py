@@ -112,6 +112,20 @@ VERIFIERS = (MatchVerifier(), StrictMatchVerifier())
     ("The answer is Escherichia coli.\n\nLikely organisms in a catheterised elderly woman with urosepsis: Escherichia "
      "coli, Klebsiella and Enterococcus.", "Escherichia coli", "list"),
     ("答案是奥美拉唑。\n\n本例三联疗法的用药：奥美拉唑、阿莫西林和克拉霉素。", "奥美拉唑", "list"),
+    # rounds 8-9: the writer speaking after the answer, ties and dependence, candidates named after it
+    ("The answer is sarcoidosis.\n\nWithout the biopsy I would hold off on calling it.", "Sarcoidosis", "hedge"),
+    ("Final answer: lupus. I'd say lupus and drug-induced lupus are both on the table.", "Lupus", "hedge"),
+    ("Answer: pneumonia. Tuberculosis is just as likely as pneumonia on this film.", "Pneumonia", "hedge"),
+    ("The diagnosis is hypothyroidism. Which of the two it is depends on the TSH.", "Hypothyroidism", "hedge"),
+    ("Final answer: malaria\nThis is provisional — a toss-up against dengue until the film is read.", "Malaria",
+     "hedge"),
+    ("**Gallstones**\n\nConsider it: an ultrasound would settle the matter.", "Gallstones", "hedge"),
+    ("Answer: toxoplasmosis\nDifferential: toxoplasmosis, primary CNS lymphoma, PML.", "Toxoplasmosis", "list"),
+    ("Final answer: ceftriaxone\n- Cefotaxime\n- Benzylpenicillin\nAny of these is reasonable for meningococcal "
+     "disease.", "Ceftriaxone", "list"),
+    ("The answer is Staphylococcus aureus. Other likely organisms are streptococci and Gram-negative bacilli.",
+     "Staphylococcus aureus", "list"),
+    ("答案：大肠埃希菌\n可能的病原体：大肠埃希菌、克雷伯菌、肠球菌。", "大肠埃希菌", "list"),
 ])
 def test_what_follows_the_answer_can_take_it_back(response, reference, reason):
     assert uncommitted(response) == reason
@@ -215,6 +229,22 @@ def test_what_follows_the_answer_can_take_it_back(response, reference, reason):
      "Gonadotropin-releasing hormone"),
     ("The factor involved is growth hormone-inhibiting hormone, that is somatostatin.", "Growth hormone"),
     ("Steroid-sparing agent: azathioprine, since she cannot come off prednisolone.", "Steroid"),
+    # rounds 8-9: a second answer after the answer line
+    ("Answer: hypokalaemia\nDiuretic use → hypokalaemia → metabolic alkalosis → arrhythmia. The cause of her "
+     "palpitations is therefore ventricular ectopy.", "Hypokalaemia"),
+    ("The answer is haemophilia A. The factor IX level is 2% with a normal factor VIII, so the answer is haemophilia "
+     "B.", "Haemophilia A"),
+    ("Nephrolithiasis.\nFinal answer for his colicky pain, fever and haematuria: pyelonephritis.", "Nephrolithiasis"),
+    ("**Answer: hypertension**\n\nThe pressure tore the aorta, so what killed him was a dissection — that's the "
+     "cause of death asked for.", "Hypertension"),
+    ("The answer is iron deficiency anaemia. So the correct answer at this stage is iron deficiency or thalassaemia "
+     "trait.", "Iron deficiency anaemia"),
+    ("Answer: insulin\n-like growth factor binding protein 3, which acromegaly raises.", "Insulin"),
+    ("Answer: dermatomyositis.\nOn review, the skin is clear, so the proximal myopathy is polymyositis.",
+     "Dermatomyositis"),
+    ("Migraine — though the jaw claudication changes that: this is giant cell arteritis.", "Migraine"),
+    ("Final answer: gout\nGout / pseudogout: the aspirate will tell.", "Gout"),
+    ("Answer: eczema. The plaques are silvery on the extensor surfaces, so strictly this is psoriasis.", "Eczema"),
 ])
 def test_a_second_answer_or_a_later_negation_is_not_correct(response, reference):
     for verifier in VERIFIERS:
@@ -293,6 +323,24 @@ def test_a_second_answer_or_a_later_negation_is_not_correct(response, reference)
     ("The diagnosis is bulimia nervosa, purging/binge type, with dental erosion.", "Bulimia nervosa"),
     ("The first-line drug is ramipril\nbecause he has diabetes with microalbuminuria and hypertension.", "Ramipril"),
     ("首选药物是甲巯咪唑，用于控制甲亢症状，并定期查血常规。", "甲巯咪唑"),
+    # rounds 8-9: look-alikes that commit
+    ("The diagnosis is Kawasaki disease. I am confident of it: five days of fever and a strawberry tongue.",
+     "Kawasaki disease"),
+    ("The answer is sertraline. I would start it at 25 mg, since panic patients feel jittery at first.", "Sertraline"),
+    ("Answer: Mobitz I. The PR interval lengthens before the dropped beat, unlike Mobitz II.", "Mobitz I"),
+    ("The answer is subarachnoid haemorrhage. A sudden 'worst headache of my life' is the classic history.",
+     "Subarachnoid haemorrhage"),
+    ("The drug of choice is adrenaline, 0.5 mg intramuscularly, repeated after 5 minutes if there is no improvement.",
+     "Adrenaline"),
+    ("Best next step: synchronized cardioversion. He is hypotensive and confused, so he is unstable.",
+     "Synchronized cardioversion"),
+    ("The measure is sensitivity — TP/(TP+FN), the share of diseased people the test catches.", "Sensitivity"),
+    ("Motor neurone disease: upper and lower motor neurone signs, no sensory loss.", "Amyotrophic lateral sclerosis"),
+    ("Fever, rigidity and a CK of 20,000 after haloperidol mean neuroleptic malignant syndrome; serotonin syndrome "
+     "does not fit without clonus.", "Neuroleptic malignant syndrome"),
+    ("The number needed to treat is 20. The event rate was 8% in the placebo arm and 3% in the treatment arm, an "
+     "absolute risk reduction of 5%.", "20"),
+    ("Answer: hemophilia a", "Haemophilia A"),
 ])
 def test_what_a_committed_answer_goes_on_with_stays_correct(response, reference):
     assert MatchVerifier().check(response, reference) is True

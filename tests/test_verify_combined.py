@@ -23,7 +23,7 @@ from tests.openai_server import last_user_message
 
 def hedge_judge(body, headers) -> str:
     """A judge that reads what the rules do not: an answer taken back later in the response."""
-    return "False" if "ask me again tomorrow" in last_user_message(body).lower() else "True"
+    return "False" if "not one to bet the house on" in last_user_message(body).lower() else "True"
 
 
 def test_split_spec_splits_only_before_a_verifier_kind():
@@ -43,8 +43,8 @@ async def test_a_joined_verifier_pays_only_when_every_part_accepts(openai_server
     assert verifier.name == f"match+judge:openai:judge@{openai_server.url}"
     assert await verifier.verify("The answer is aspirin.", "Aspirin") is True
     # the rule accepts the line; the judge reads the hedge after it
-    assert await MatchVerifier().verify("The answer is aspirin. Ask me again tomorrow.", "Aspirin") is True
-    assert await verifier.verify("The answer is aspirin. Ask me again tomorrow.", "Aspirin") is False
+    assert await MatchVerifier().verify("The answer is aspirin. Not one to bet the house on.", "Aspirin") is True
+    assert await verifier.verify("The answer is aspirin. Not one to bet the house on.", "Aspirin") is False
     asked = openai_server.count
     # the rule rejects: the judge is never asked (the cheap part first saves the model's calls)
     assert await verifier.verify("Aspirin or ibuprofen.", "Aspirin") is False
@@ -70,7 +70,7 @@ def test_bad_joined_specs_name_the_part():
 def test_verifier_eval_measures_a_joined_verifier(openai_server, tmp_path):
     openai_server.handler = hedge_judge
     labeled = tmp_path / "labels.jsonl"
-    rows = [("The answer is aspirin.", True), ("The answer is aspirin. Ask me again tomorrow.", False),
+    rows = [("The answer is aspirin.", True), ("The answer is aspirin. Not one to bet the house on.", False),
             ("Aspirin or ibuprofen.", False), ("Ibuprofen.", False)]
     labeled.write_text("".join(json.dumps({"response": r, "reference": "Aspirin", "label": y}) + "\n"
                                for r, y in rows))

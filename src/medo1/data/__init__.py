@@ -14,7 +14,7 @@ label (is it correct?), each with a `kind` naming the case it tests. The rows ca
 round's rows ("held-", "held2-" … "held10-"; held9 on are red-team rounds, written to game the
 verifier; held12 against `match:strict`'s answer-line format) were written blind, after the `match`
 rules of the day, measured, and only then tuned on; two rounds ("held11a-", "held11b-", and
-"held19a-", "held19b-", half of its wrong rows opening with a correct answer line) never were, so
+"held21a-", "held21b-", half of its wrong rows opening with a correct answer line) never were, so
 `medo1 verifier-eval` reports them apart as the held-out rows. The run report measures `match` on it.
 """
 

@@ -30,13 +30,17 @@ After the answer, what takes it back counts wherever it stands: a figure or a ti
 single drug", "either answer could be right", "everything hinges on …", 把握六成, 两种都说得通, 只是初步判断),
 doubt pointed at it ("It cannot be excluded", "it remains only a possibility", "It may be, at least", "Possibly —",
 "I suspect it", "… before I'd say so", "X cannot be confirmed", "suspected, not established", "I can't tell which
-…: it is either X or Y"), or candidates left undecided with nothing to settle them
+…: it is either X or Y", "Consider it:"), a tie or a dependence ("Y is just as likely as X", "a coin flip against
+Y", "A and B are both on the table", "which of these it is depends on …", "This is provisional"), the writer
+speaking after it ("Without the ACTH I would hold off", "I'd say …"; not "I am confident this is X", nor a plan, "I
+would start it at 25 mg"), or candidates left undecided with nothing to settle them
 ("… the two cannot be told apart"): "hedge"; setting it aside ("Revised answer: Y", "…or rather Y", "On
 reflection, no", "Actually no —", "I mean …", "That label can be set aside", "That would be wrong", "X — not
 present", "X — not supported", "Excluded — …", 以上并非本例诊断, ——已排除, 并非如此, 改为Y): "hedge"; giving
 others with it ("Plus Y and Z", "and also Y and Z", "any could explain it", "Also acceptable: Y", "both are
-correct answers", "I'm submitting all three", "Likely organisms: X, Y, Z", 以及Y, 一并作为答案, Y也都可以,
-X、Y均可作为本题答案, 可选药物：X、Y): "list". Findings, plans ("pending
+correct answers", "I'm submitting all three", "Likely organisms: X, Y, Z", "Differential: X, Y, Z", "Any of these
+is appropriate", "Other likely organisms are Y and Z", 以及Y, 一并作为答案, Y也都可以, X、Y均可作为本题答案,
+可选药物：X、Y, 可能的病原体：X、Y): "list". Findings, plans ("pending
 the CT") and dismissed alternatives after it do not.
 A yes/no answer ("No, …") commits; a range ("5-10 mg") needs the reference to judge.
 
@@ -120,6 +124,9 @@ def uncommitted(final_response: str | None) -> str | None:
         return "question"  # "The answer is X. Before I lock that in, could you tell me …?"
     if found[-1].question and OR_INSIDE.search(found[-1].text):
         return "hedge"  # it ends asking which of two it is
+    if any(cues.FIRST_PERSON.search(cues.QUOTED.sub("", s.text)) and not cues.STANDS_BY.search(s.text)
+           for s in found[first + 1:]):
+        return "hedge"  # "The answer is X. … Without the ACTH I would hold off on a final diagnosis."
     stating = tuple(s for s in committed if explicit(s.text) or CONCLUSION.search(s.text) or states(s.text))
     stating = stating or committed[-1:]  # the sentences that give the answer, not the findings beside them
     if any(_tentative(s.text) for s in stating):
@@ -161,7 +168,8 @@ def _sentence_reason(sentence: Sentence) -> tuple[str | None, bool]:
         np = answer_np(text, concluded=strong)
         if not weak and np_list(np):
             reasons.append("list")
-        elif cues.CANDIDATES.search(text) or OR_INSIDE.search(np or text) or _CANNOT_EXCLUDE.search(text):
+        elif (cues.CANDIDATES.search(text) or OR_INSIDE.search((np or text).rstrip(" /"))  # "TP/(TP+FN)": a formula
+              or _CANNOT_EXCLUDE.search(text)):
             reasons.append("hedge")
         elif _negated(text, np):
             reasons.append("negation")
@@ -192,11 +200,13 @@ def _negated(text: str, np: str) -> bool:
     cough makes X the best answer")."""
     stated = _STATED_INSIDE.search(text)  # "In a child with no hematuria, the most likely cause is X"
     text = text[stated.end():] if stated else text
+    text = _CONDITION.sub("", text)  # "X, repeated after 5 minutes if there is no improvement"
     if not _NEGATED.search(text):
         return False
     return not (np.strip() and explicit(text)) or bool(_NEGATED.search(np))
 
 
+_CONDITION = re.compile(r",[^,;]*?\b(?:if|unless|whenever|until)\b[^,;]*", re.IGNORECASE)
 _NEGATED = re.compile(rf"{cues.NEGATION.pattern}|\b(?:absent|negative\s+for|off\s+the\s+table)\b|除外|可能性(?:很|较|"
                       rf"极)?(?:小|低|不大)",
                       re.IGNORECASE)

@@ -1,6 +1,36 @@
-"""The reference inside a longer entity: whether the words around a match make it another entity ("portal
-hypertension" is not "hypertension", "vitamin K antagonist" not "vitamin K", 心源性哮喘 not 哮喘). The rules are
-written down in `medo1.verify.match`'s docstring; this module holds their vocabulary and `extends`."""
+"""Whether the words around a match of the reference make it another entity, for the `match` verifier: the rules
+(Chinese ones, 心源性哮喘 is not 哮喘, in `medo1.verify.match`), their vocabulary and `extends`.
+
+The reference inside a longer entity is not the reference. Extra words that only qualify it are
+allowed, and only these:
+  - before it, a named qualifier: severity, course and certainty (acute, severe, massive, recurrent,
+    likely, classic, …), route and setting (oral, intravenous, urgent, surgical, …), a compound of side,
+    onset, duration, grade or number (right-sided, late-onset, long-standing, high-grade, life-threatening,
+    four-factor), or a
+    word of an opposite group the reference leaves open (inferior MI for MI; right-sided heart failure);
+    any other adjective (by its ending: -al, -ar, -ary, -ic, -ous, -oid, -ive, -ile), also past named
+    qualifiers ("pulmonary arterial hypertension"), makes another entity: "portal hypertension" is not
+    "hypertension", "aplastic anemia" not "anemia"; so does any other hyphenated compound ("white-coat
+    hypertension", "T-cell lymphoma"), a possessive name ("Ludwig's angina" is not "angina"), a
+    prefix joined to its first word or to the word before it ("pre-eclampsia", "post-treatment Lyme
+    disease"; pre-, post-, pseudo-, para-, peri-, neo-) and a
+    head that arises in it or sits on it ("adenocarcinoma arising in Barrett esophagus", "…
+    complicating / superimposed on / in the setting of X"), and "malignant" / "benign" before a reference
+    that is not a tumour ("malignant otitis externa", "malignant hyperthermia"; but "malignant melanoma");
+  - after it, anything but a head that acts on it, carries it or only resembles it ("-like", antagonist,
+    inhibitor, receptor, antibody, transporter, precursor, an enzyme (-ase) …: "vitamin K antagonist" is not
+    "vitamin K", "dopamine beta-hydroxylase deficiency" not "dopamine"), or a
+    compound that makes it a cause ("-related peptide", "-binding globulin", "-associated nephropathy",
+    "-secreting tumour"), or a participle joined to it ("prolactin-inhibiting factor", "steroid-sparing
+    agent"): it still names the reference as the thing a head noun is about ("right
+    coronary artery occlusion" names the artery, "vitamin B12 deficiency" the vitamin), as questions
+    are often answered;
+  - inside it, at most two words, no "and" / comma between its words, and its words in order (with no
+    "with", "plus", "versus", "after", … joining two things between them) or turned around a preposition ("deficiency of vitamin B12"): "anemia of chronic disease with folate
+    deficiency and iron overload" does not name "iron deficiency anemia".
+A noun before it is not caught ("gallstone pancreatitis" names "pancreatitis"): rules cannot tell a
+subtype from another disease without a vocabulary.
+"""
 
 from __future__ import annotations
 

@@ -5,11 +5,14 @@ hedge, no question, no negation, no chain of conclusions, no struck-through text
 `uncommitted`) and a segment of it that asserts (not rejects, negates, concedes, weighs or asks)
 names the reference, and no other statement of the answer anywhere in it names something else ("… and the
 answer to that is ATN", "Specifically portal hypertension", "In other words, start apixaban", "Overall, the picture
-is best labelled as Y", "…, which is my final answer", "Final diagnosis: Y", "…, so this is Y" after the answer,
+is best labelled as Y", "…, which is my final answer", "Final diagnosis: Y", "Final answer for her flank pain: Y",
+"… — that's the cause of death asked for", "…, so this is Y" after the answer,
 诊断归结为Y, 本例应为Y — `medo1.verify.statements`; a statement
 of another kind of answer — "the treatment of choice is …" after "the diagnosis is …" — answers another question),
 a restatement of it does not hold it back ("More precisely: X may be …"), a revision keeps it ("On second
-thought, …" names the reference and says it stands), and no later sentence negates the
+thought, …" names the reference and says it stands), no statement joins it to another by "or" ("the correct
+answer at this stage is haemophilia A or B"), no later course of conditions passes through it ("A → X → C"), and
+no later sentence joins it to another by or / "/" ("Gout / pseudogout: …"), negates the
 reference or makes it only possible ("… 可以排除缺铁性贫血", "X may be the explanation"). When the committed
 answer statement names something else ("The hormone is DHT."), the reference named only in the findings after
 it ("… normal testosterone levels …, so …") is not its answer; nor is it when a later statement by the
@@ -26,35 +29,9 @@ prefixes (non-, anti-), hypo- vs hyper-, and opposites: left/right, above/below,
 proximal/distal, medial/lateral, increased/elevated vs decreased/low, positive/negative,
 primary/secondary, acute/chronic, …
 
-The reference inside a longer entity is not the reference. Extra words that only qualify it are
-allowed, and only these:
-  - before it, a named qualifier: severity, course and certainty (acute, severe, massive, recurrent,
-    likely, classic, …), route and setting (oral, intravenous, urgent, surgical, …), a compound of side,
-    onset, duration, grade or number (right-sided, late-onset, long-standing, high-grade, life-threatening,
-    four-factor), or a
-    word of an opposite group the reference leaves open (inferior MI for MI; right-sided heart failure);
-    any other adjective (by its ending: -al, -ar, -ary, -ic, -ous, -oid, -ive, -ile), also past named
-    qualifiers ("pulmonary arterial hypertension"), makes another entity: "portal hypertension" is not
-    "hypertension", "aplastic anemia" not "anemia"; so does any other hyphenated compound ("white-coat
-    hypertension", "T-cell lymphoma"), a possessive name ("Ludwig's angina" is not "angina"), a
-    prefix joined to its first word or to the word before it ("pre-eclampsia", "post-treatment Lyme
-    disease"; pre-, post-, pseudo-, para-, peri-, neo-) and a
-    head that arises in it or sits on it ("adenocarcinoma arising in Barrett esophagus", "…
-    complicating / superimposed on / in the setting of X"), and "malignant" / "benign" before a reference
-    that is not a tumour ("malignant otitis externa", "malignant hyperthermia"; but "malignant melanoma");
-  - after it, anything but a head that acts on it, carries it or only resembles it ("-like", antagonist,
-    inhibitor, receptor, antibody, transporter, precursor, an enzyme (-ase) …: "vitamin K antagonist" is not
-    "vitamin K", "dopamine beta-hydroxylase deficiency" not "dopamine"), or a
-    compound that makes it a cause ("-related peptide", "-binding globulin", "-associated nephropathy",
-    "-secreting tumour"), or a participle joined to it ("prolactin-inhibiting factor", "steroid-sparing
-    agent"): it still names the reference as the thing a head noun is about ("right
-    coronary artery occlusion" names the artery, "vitamin B12 deficiency" the vitamin), as questions
-    are often answered;
-  - inside it, at most two words, no "and" / comma between its words, and its words in order (with no
-    "with", "plus", "versus", "after", … joining two things between them) or turned around a preposition ("deficiency of vitamin B12"): "anemia of chronic disease with folate
-    deficiency and iron overload" does not name "iron deficiency anemia".
-A noun before it is not caught ("gallstone pancreatitis" names "pancreatitis"): rules cannot tell a
-subtype from another disease without a vocabulary.
+The reference inside a longer entity is not the reference: "portal hypertension" is not "hypertension",
+"vitamin K antagonist" not "vitamin K"; extra words that only qualify it are allowed, and only those the rules
+in `medo1.verify.entities` name.
 
 Languages: answers are compared within one language. Chinese compares as a phrase of characters
 (characters in another order are another word); a "…性" word before it that is not a named qualifier
@@ -81,6 +58,7 @@ from medo1.verify.letters import committed_letters, option_letter, strip_letter
 from medo1.verify.sentences import Segment, committed_sentences, explicit, segments, sentences, states
 from medo1.verify.shapes import (
     AND_INSIDE,
+    OR_INSIDE,
     answer_np,
     bare,
     hedged,
@@ -113,6 +91,13 @@ _CORRECT_HEAD = re.compile(r"\bthe\s+(?:correct|right|appropriate|proper|preferr
                            r"[^.;:]{0,40}?\s+"
                            r"(?:is|would\s+be)\s+(?P<np>[^.;,]+)", re.IGNORECASE)
 # a restated answer that holds back: "… may be …", "I suspect …", "cannot be excluded"
+_ARROW = re.compile(r"→|⟶|⇒|\s->\s|\s=>\s")
+# the reference joined to another name by or / "/" / vs ("Gout / pseudogout"; not "L5/S1", "1 g/hour")
+_OR = r"\s*(?:/|\b(?:or|vs\.?|versus)\b|或者?|还是)\s*"
+_NAME = r"(?:[A-Za-z\u4e00-\u9fff]{3,}|\b[A-Z]\b)"  # a word, or a letter ("haemophilia A or B")
+_OR_NEXT = re.compile(_OR + _NAME)
+_OR_PREVIOUS = re.compile(_NAME + _OR + "$")
+_OR_JOINED = re.compile(_NAME + _OR + _NAME)
 _POSSIBLE_OR_TENTATIVE = re.compile(rf"{cues.TENTATIVE.pattern}|\b(?:could|might|may|possibly|perhaps|maybe|"
                                     r"unconfirmed|uncertain|unclear)\b|(?:cannot|can't)\s+be\s+(?:excluded|ruled\s+out)|"
                                     r"可能|也许|疑似|不除外", re.IGNORECASE)
@@ -179,11 +164,12 @@ class MatchVerifier:
         """Whether a statement of the answer anywhere in the final response ("… the answer to that is Y",
         诊断归结为Y, 本例应为Y) names something the reference is not: a second answer the committed sentences
         did not show."""
-        stated = [s for s in stated_answers(final) if not NOT_NAMING.match(s.np)]
+        stated = [s for s in stated_answers(final) if s.revised or not NOT_NAMING.match(s.np)]
         if any(s.restated and _POSSIBLE_OR_TENTATIVE.search(s.np) for s in stated):
             return True  # "More precisely: X may be the explanation", "To be accurate, I suspect X"
         said = [(s.slot, s.np) for s in stated]
-        named = [self._names(s.np, refs) and (not s.revised or bool(AFFIRMS.search(s.np))) for s in stated]
+        named = [self._names(s.np, refs) and (not s.revised or bool(AFFIRMS.search(s.np)))
+                 and not (_OR_JOINED.search(s.np) and not OR_INSIDE.search(refs[0][0])) for s in stated]  # "A or B"
         # the question the reference answers: the slots of the statements that name it. A statement that names
         # something else answers the same question when its slot is one of those, or either is "the answer";
         # "The diagnosis is A. The treatment of choice is B." answers two questions.
@@ -261,12 +247,20 @@ class MatchVerifier:
             for sentence in found[start:]:
                 if sentence in committed:
                     continue
+                steps = _ARROW.split(sentence.text)
+                if len(steps) > 2 and any(self._find(tokens(step), ref, step, reference) for step in steps[:-1]):
+                    return False  # "A → X → C" after the answer: X is a step of a course, not its end
                 for segment in segments(strip_letter(sentence.text)):
                     seg = tokens(segment.text)
                     window = self._find(seg, ref, segment.text, reference)
-                    if window is not None and segment.role in ("main", "rejected", "concession") and segment.stance(
-                            seg[window[0]].start, seg[window[1] - 1].end) in ("negation", "rejected", "hedge"):
-                        return False
+                    if window is None:
+                        continue
+                    start, end = seg[window[0]].start, seg[window[1] - 1].end
+                    if segment.role in ("main", "rejected", "concession") and segment.stance(start, end) in (
+                            "negation", "rejected", "hedge") or ((_OR_NEXT.match(segment.text[end:])
+                                                                   or _OR_PREVIOUS.search(segment.text[:start]))
+                                                                  and not OR_INSIDE.search(reference)):
+                        return False  # "… 可以排除X", "X may be the explanation, but …", "X / Y: …"
         return named
 
     def _find(self, seg: tuple[Token, ...], ref: tuple[Token, ...], seg_text: str,

@@ -36,6 +36,7 @@ _BULLET = re.compile(r"^\s*(?:[-•*+]|\d{1,2}[.)]|\(\d{1,2}\))\s+")
 # a line that runs on into the next: it ends without a stop and the next goes on in lower case, as a clause
 # ("Answer: thyroid-stimulating hormone\nreceptor antibodies (TRAb), because …"), not as a short item of a list
 _RUNS_ON = re.compile(r"(?<=[\w)])[ \t]*\n(?=[a-z][\w'-]*(?:[ \t]+[\w'(),-]+){3})")
+_HYPHEN_RUNS_ON = re.compile(r"(?<=\w)[ \t]*\n(?=-[a-z])")  # "Answer: Insulin\n-like growth factor 1": one word
 _ASKS = re.compile(r"(?:吗|呢|么)$|^(?:is|are|was|could|might|can|may|would|should|does|do|did)\s+(?:it|this|that|he|"
                    r"she|they|the\s+(?:patient|answer|diagnosis|cause))\b|是不是|会不会|是否|能否", re.IGNORECASE)
 
@@ -132,7 +133,8 @@ def explicit(text: str) -> bool:
 def sentences(text: str) -> tuple[Sentence, ...]:
     """The sentences of a text, line by line, with list markers and markdown emphasis removed."""
     out: list[Sentence] = []
-    for raw in _RUNS_ON.sub(" ", (text or "").replace("\u2019", "'")).split("\n"):
+    text = _HYPHEN_RUNS_ON.sub("", _RUNS_ON.sub(" ", (text or "").replace("\u2019", "'")))
+    for raw in text.split("\n"):
         bullet = _BULLET.match(raw)
         heading = bool(re.match(r"\s*#{1,6}\s", raw)) or raw.rstrip(" *_").endswith((":", "："))
         line = _MARKUP.sub(" ", raw[bullet.end():] if bullet else raw)

@@ -238,7 +238,8 @@ def struck(final: str) -> bool:
 _NP_STRONG = re.compile(
     r"\b(?:(?:consistent|compatible)\s+with|in\s+keeping\s+with|points?\s+(?:\w+\s+)?(?:to|toward)|pointing\s+to|"
     r"indicat(?:es?|ing)|suggest(?:s|ed|ive\s+of)?|characteristic\s+of|diagnostic\s+of|diagnosed\s+with|confirms|"
-    r"seals\s+it|makes\s+this|for\s+what\s+is|"
+    r"seals\s+it|makes?\s+this|for\s+what\s+is|(?<!\bthe\s)(?<!\ba\s)means?(?!\s+(?:of|arterial|age|value|score|"
+    r"difference|that|it|this))|spells?|add(?:s)?\s+up\s+to|(?:i'd|i\s+would)\s+call\s+(?:this|it)|"
     r"suffering\s+from|criteria\s+for|classic\s+for|typical\s+of|(?:best|better|most\s+likely)\s+explained\s+by|"
     r"(?:is|are)\s+(?:most\s+likely\s+|probably\s+)?(?:due\s+to|caused\s+by)|is\s+(?:most\s+)?(?:likely|probably))\s+|"
     r"(?:考虑为|符合|提示|诊断为)", re.IGNORECASE)
@@ -251,6 +252,14 @@ _COMMA = (r"[;(；（]|[,，]\s*(?:which|given|because|since|as|due|based|so|tho
           r"suggesting|indicating|most|likely|probably|specifically|particularly|especially|i\.e|e\.g|因为|由于|鉴于|"
           r"所以|因此|\w+ed|\w+ing)\b")
 _COMMA_END = re.compile(_COMMA, re.IGNORECASE)
+# a name that opens with a participle: "synchronized cardioversion", "disseminated intravascular coagulation" (not
+# "treated with steroids")
+_PARTICIPLE_NP = re.compile(r"^(?!(?:pending|awaiting|following|including|regarding|during|according|concerning|"
+                            r"excluding|considering|assuming|depending|using|having|being|giving|based|compared|"
+                            r"related|caused|induced|treated|followed|associated|confirmed|suggested|noted|needed|"
+                            r"required|started|stopped|planned|repeated|checked|measured)\b)"
+                            r"[A-Za-z]+(?:ed|ing)(?:\s+(?!(?:with|by|for|to|from|in|on|at|as|into|after|the|a|an|"
+                            r"it|this|that|them|him|her)\b)[\w'-]+){1,4}$", re.IGNORECASE)
 _EXPLAIN_END = re.compile(_COMMA + r"|,?\s+(?:such\s+as|e\.g\.|for\s+example|for\s+instance)\s|"
                           r",\s+and\s+(?=(?:a|an|the|this|that|it|he|she|they|we|i|his|her|"
                           r"their|there|in|if|with|without|once|after|when|while|unless|since|because|given)\s)"
@@ -282,7 +291,8 @@ def answer_np(text: str, concluded: bool = False) -> str:
     else:
         np = _LIKELY.sub("", text)
         head = _COMMA_END.split(np, 1)[0]  # "an ectopic pregnancy, treated with …": the verb explains it
-        np = np if len(head.split()) <= 25 and not cues.VERB.search(head) and not cues.CLAUSE.match(np.strip()) else ""
+        np = np if len(head.split()) <= 25 and not cues.VERB.search(head) and (
+            not cues.CLAUSE.match(np.strip()) or _PARTICIPLE_NP.match(head.strip())) else ""
     return _EXPLAIN_END.split(np, 1)[0]
 
 

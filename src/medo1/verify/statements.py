@@ -17,9 +17,10 @@ name the reference; this module finds them:
         restates the answer, and what follows must name the reference and commit to it. Responses that commit
         seldom restate their answer this way: of the 1,631 correct responses in the labelled set, one does, and
         it refines the reference itself ("this is sarcoidosis — specifically Löfgren syndrome");
-    a revision after the answer: a sentence that opens with "On second thought", "On reflection", "Having
-        reconsidered" (转念一想) keeps the answer only when it names the reference and says it stands ("On
-        reflection, warfarin remains right"); anything else it says is another answer.
+    a revision after the answer: a sentence that opens with "On second thought", "On reflection", "On review",
+        "Having reconsidered", "Wait" (转念一想), or a clause "…, so strictly / in fact / actually …", keeps the answer
+        only when it names the reference and says it stands ("On reflection, warfarin remains right"); anything
+        else it says is another answer.
 
 A statement of a diagnosis ("the diagnosis is …", 诊断为 …, "this is …") is told apart from one of the answer, so
 that "The diagnosis is A. The treatment of choice is B." can answer two questions (`medo1.verify.match`); a "final
@@ -46,7 +47,8 @@ _SAID_BEFORE = (
     # "… the diagnosis is X", "answer: X", "the answer I would give is X", 诊断为X — anywhere in a sentence
     r"\b(?P<slot>answer|diagnosis|dx)"
     r"(?:\s+to\s+(?:that|this|it|the\s+question|what\s[^.;:]{1,60}?)|\s+to\s+(?:report|give|record|write|submit)|"
-    rf"{ANSWER_GIVEN})?"
+    rf"{ANSWER_GIVEN})?(?:\s+(?:at\s+this\s+(?:stage|point)|here|for\s+now|in\s+this\s+(?:case|patient))|"
+    r"\s+for\s+[^.;:]{1,60}?(?=\s*[:：]))?"
     r"\s*(?:is|would\s+be|must\s+be|remains|[:：])\s*(?P<np>(?:[^.;,:]|,(?=\S))+)|"
     # "— final answer ulcerative colitis"
     r"\bfinal\s+(?P<fslot>answer|diagnosis)\s+(?!(?:is|was|would|will|must|remains|to|of|for|here|that|and|in|i|we|"
@@ -65,20 +67,23 @@ _SAID_BEFORE = (
     r"(?:[,;—–]\s*|\band\s+)(?:so|therefore|thus|hence)\s*,?\s*this\s+is\s+"
     r"(?!an?\s|not\b|likely\b|probably\b|possibly\b|\w+ed\b)(?P<cnp>[^.;,:]+)|")
 # Words that open a revision of the answer just given: "On second thought, …", "Having reconsidered, …"
-REVISE = (r"on\s+(?:further\s+)?(?:second\s+thoughts?|reflection|reconsideration)|having\s+reconsidered|"
+REVISE = (r"on\s+(?:further\s+)?(?:second\s+thoughts?|reflection|reconsideration|review|re-?reading)|"
+          r"having\s+reconsidered|"
+          r"wait|hold\s+on|correction|"
           r"thinking\s+(?:about\s+it\s+)?again|come\s+to\s+think\s+of\s+it|scratch\s+that|转念一想|再三考虑")
 # a revision that keeps the answer says so: "On reflection, warfarin remains right"
 AFFIRMS = re.compile(r"\b(?:remains?|still|stands?|holds?|stick|keep|stays?|confirm\w*|indeed)\b|仍然|仍是|不变",
                      re.IGNORECASE)
 # the answer pointed back to: "… makes the cause Y — that is the final diagnosis", "…, which is my final answer"
-_POINTER = (r"\s*(?:,|[—–])\s*(?:so\s+|and\s+)?(?:which|that|this)\s+is\s+(?:my|the)\s+"
+_POINTER = (r"\s*(?:,|[—–])\s*(?:so\s+|and\s+)?(?:which|that|this)(?:\s+is|'s)\s+(?:my|the)\s+"
             r"(?:final\s+|definitive\s+|one\s+)?"
-            r"(?:answer|diagnosis)\b")
+            r"(?:answer|diagnosis|cause\s+of\s+\w+)\b")
 _SAID_AFTER = (
     # an answer restated: "Specifically portal hypertension", "In other words, load with ticagrelor"
     rf"^\W*(?:{RESTATE})(?![\w-])[,，:：\s]*(?P<rnp>(?:[^.;,:]|,(?=\S))+)|"
     # … or revised: the whole sentence after it ("On second thought, …, so … — methotrexate is the drug to blame")
     rf"^\W*(?:{REVISE})(?![\w-])[,，:：\s]*(?P<vnp>.+)|"
+    r"[,;—–]\s*so\s+(?:strictly|actually|in\s+fact|really)\b[,\s]*(?P<vnp2>.+)|"
     r"(?:(?P<zslot>答案|诊断)[^。；;，,不非]{0,4}?(?:应?是|应?为|归结为|写为?|改为|[：:])|(?:本例|此例|该患者)应(?:为|是))"
     r"\s*(?P<zh>[^。；;，,]+)")
 _ANSWER_SAID = re.compile(_SAID_BEFORE + rf"(?P<bnp>[^.;:—–]+?){_POINTER}|" + _SAID_AFTER, re.IGNORECASE)
@@ -126,6 +131,7 @@ def stated_answers(final: str) -> list[Stated]:
             diagnosis = ((g["slot"] or g["fslot"] or "").lower() in ("diagnosis", "dx") or (
                 g["zh"] is not None and g["zslot"] != "答案")) and not (
                 (g["slot"] or g["zslot"]) and _FINAL_BEFORE.search(sentence.text, 0, m.start()))  # "final diagnosis: Y"
+            g["vnp"] = g["vnp"] or g["vnp2"]
             np = (g["np"] or g["rnp"] or g["vnp"] or g["tnp"] or g["snp"] or g["cnp"] or g["zh"] or g["fnp"] or g["wnp"]
                   or _POINTED.split(g.get("bnp") or "")[-1])
             np = _ADVERB.sub("", np.strip(" *_`"))  # "the diagnosis is therefore Y"

@@ -35,7 +35,7 @@ GROUPS: tuple[tuple[str, ...], ...] = (
      "broken heart syndrome"),
     ("idiopathic intracranial hypertension", "pseudotumor cerebri", "benign intracranial hypertension"),
     ("primary hyperaldosteronism", "primary aldosteronism", "conn syndrome", "conn's syndrome"),
-    ("amyotrophic lateral sclerosis", "als", "lou gehrig disease"),
+    ("amyotrophic lateral sclerosis", "als", "lou gehrig disease", "motor neurone disease", "motor neuron disease"),
     ("infectious mononucleosis", "glandular fever"),
     ("immune thrombocytopenia", "immune thrombocytopenic purpura", "idiopathic thrombocytopenic purpura", "itp",
      "特发性血小板减少性紫癜", "免疫性血小板减少症"),
