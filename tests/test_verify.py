@@ -97,12 +97,12 @@ def test_match_verifier_meets_the_targets_on_the_labelled_set():
 
 # The held-out rows (rounds written blind after the current rules) measure what no tuning saw. Each earlier round
 # was measured this way before it was tuned on; precision on a fresh round of ordinary answers stayed between
-# 0.89 and 0.94, and on rounds written to game the verifier (held9 … held21; held11 and held21 are the held-out
-# ones) between 0.60 and 0.92 (README, "the match verifier"), short of the 0.97 the tuned rows reach: rules miss
-# new phrasings of near misses and doubts. These floors are the figures measured on held11 + held21 with the
-# rules tuned on held20 (0.833, 11.2%, 9.1%, 83.0%, 86.7%): a change that loses ground on text it never saw
+# 0.89 and 0.94, and on rounds written to game the verifier (held9 … held22; held11, held21 and held22 are the
+# held-out ones) between 0.60 and 0.96 (README, "the match verifier"), short of the 0.99 the tuned rows reach:
+# rules miss new phrasings of near misses and doubts. These floors are the figures measured on the held-out rows
+# with the rules of the day (0.878, 8.6%, 7.8%, 87.7%, 87.0%): a change that loses ground on text it never saw
 # fails here. Per kind they are reported, not asserted (a few rows each).
-HELD_OUT_TARGETS = {"precision": 0.83, "uncommitted": 0.12, "near miss": 0.10, "short correct": 0.82,
+HELD_OUT_TARGETS = {"precision": 0.87, "uncommitted": 0.09, "near miss": 0.08, "short correct": 0.87,
                     "long correct": 0.86}
 
 

@@ -126,6 +126,12 @@ VERIFIERS = (MatchVerifier(), StrictMatchVerifier())
     ("The answer is Staphylococcus aureus. Other likely organisms are streptococci and Gram-negative bacilli.",
      "Staphylococcus aureus", "list"),
     ("答案：大肠埃希菌\n可能的病原体：大肠埃希菌、克雷伯菌、肠球菌。", "大肠埃希菌", "list"),
+    # a turn after the answer that dismisses nothing
+    ("The answer is lupus. However, the serology we have is incomplete.", "Lupus", "hedge"),
+    ("Final answer: scabies.\n\nThat said, the burrows were never seen on dermoscopy.", "Scabies", "hedge"),
+    ("**Cellulitis**\n\nIt could be early necrotising fasciitis; the pain is out of proportion.", "Cellulitis",
+     "hedge"),
+    ("答案是系统性红斑狼疮。不过也要看抗体结果。", "系统性红斑狼疮", "hedge"),
 ])
 def test_what_follows_the_answer_can_take_it_back(response, reference, reason):
     assert uncommitted(response) == reason
@@ -341,6 +347,8 @@ def test_a_second_answer_or_a_later_negation_is_not_correct(response, reference)
     ("The number needed to treat is 20. The event rate was 8% in the placebo arm and 3% in the treatment arm, an "
      "absolute risk reduction of 5%.", "20"),
     ("Answer: hemophilia a", "Haemophilia A"),
+    ("The answer is lupus. However, the absence of proximal weakness argues against dermatomyositis.", "Lupus"),
+    ("Final answer: gout. But pseudogout does not fit, since the crystals are negatively birefringent.", "Gout"),
 ])
 def test_what_a_committed_answer_goes_on_with_stays_correct(response, reference):
     assert MatchVerifier().check(response, reference) is True

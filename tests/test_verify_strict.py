@@ -106,25 +106,26 @@ def test_strict_precision_on_the_labelled_set():
     (0.97 now), held15 at 0.75 (1.0 now), held16 at 0.73 (0.95 now, two near misses accepted), held17 at 0.82
     (1.0 now), held18 at 0.78 (three near misses after a correct answer line: "… | receptor antibodies (TRAb)" for
     "Thyroid-stimulating hormone", "More specifically, primary sclerosing cholangitis", "On reflection, …, so this
-    is hypercalcaemia"; 1.0 now), held19 at 0.75 (four near misses; 0.98 now), held20 at 0.82 (1.0 now). held21,
-    written after all of them and never tuned on: 0.86 precision, 0.38 recall, one near miss accepted. These are
-    floors."""
+    is hypercalcaemia"; 1.0 now), held19 at 0.75 (four near misses; 0.98 now), held20 at 0.82 (1.0 now). held21
+    and held22, written after all of them and never tuned on: 0.86 and 0.94 precision, 0.38 and 0.35 recall, one
+    near miss accepted each. These are floors."""
     rows = [json.loads(line) for line in VERIFIER_LABELS.read_text(encoding="utf-8").splitlines()]
     verifier = StrictMatchVerifier()
     said = [(verifier.check(r["response"], r["reference"]), r["label"], r["id"], r["kind"]) for r in rows]
     before = [label for verdict, label, id_, _ in said
-              if verdict and not id_.startswith(tuple(f"held{n}" for n in range(12, 22)))]
+              if verdict and not id_.startswith(tuple(f"held{n}" for n in range(12, 23)))]
     assert len(before) >= 400 and all(before)
     rounds = (("held12", 0.98, 0), ("held13", 0.99, 0), ("held14", 0.97, 0), ("held15", 0.99, 0), ("held16", 0.94, 2),
               ("held17", 0.99, 0), ("held18", 0.99, 0), ("held19", 0.97, 1), ("held20", 0.99, 0),
-              ("held21", 0.85, 1))
+              ("held21", 0.85, 1), ("held22", 0.94, 1))
     for round_, floor, near_misses in rounds:
         held = [(verdict, label, kind) for verdict, label, id_, kind in said if id_.startswith(round_)]
         accepted = [label for verdict, label, _ in held if verdict]
         assert sum(accepted) / len(accepted) >= floor, round_
         assert sum(verdict for verdict, _, kind in held if kind in ("near_miss", "entity", "direction")) <= near_misses
-    held21 = [(verdict, label) for verdict, label, id_, _ in said if id_.startswith("held21")]
-    assert sum(verdict for verdict, label in held21 if label) / sum(label for _, label in held21) >= 0.38
+    for round_, floor in (("held21", 0.38), ("held22", 0.35)):
+        held = [(verdict, label) for verdict, label, id_, _ in said if id_.startswith(round_)]
+        assert sum(verdict for verdict, label in held if label) / sum(label for _, label in held) >= floor, round_
 
 
 @pytest.mark.parametrize("final, line", [

@@ -13,8 +13,8 @@ ones) and carry `meta.expect == "rule_filtered"`, so a demo run shows the funnel
 label (is it correct?), each with a `kind` naming the case it tests. The rows came in rounds: each
 round's rows ("held-", "held2-" … "held10-"; held9 on are red-team rounds, written to game the
 verifier; held12 against `match:strict`'s answer-line format) were written blind, after the `match`
-rules of the day, measured, and only then tuned on; two rounds ("held11a-", "held11b-", and
-"held21a-", "held21b-", half of its wrong rows opening with a correct answer line) never were, so
+rules of the day, measured, and only then tuned on; three rounds ("held11a-", "held11b-", and
+"held21…" and "held22…", half of their wrong rows opening with a correct answer line) never were, so
 `medo1 verifier-eval` reports them apart as the held-out rows. The run report measures `match` on it.
 """
 

@@ -33,10 +33,12 @@ doubt pointed at it ("It cannot be excluded", "it remains only a possibility", "
 …: it is either X or Y", "Consider it:"), a tie or a dependence ("Y is just as likely as X", "a coin flip against
 Y", "A and B are both on the table", "which of these it is depends on …", "This is provisional"), the writer
 speaking after it ("Without the ACTH I would hold off", "I'd say …"; not "I am confident this is X", nor a plan, "I
-would start it at 25 mg"), or candidates left undecided with nothing to settle them
-("… the two cannot be told apart"): "hedge"; setting it aside ("Revised answer: Y", "…or rather Y", "On
-reflection, no", "Actually no —", "I mean …", "That label can be set aside", "That would be wrong", "X — not
-present", "X — not supported", "Excluded — …", 以上并非本例诊断, ——已排除, 并非如此, 改为Y): "hedge"; giving
+would start it at 25 mg"), a turn after it that dismisses nothing ("However, the scan is incomplete", "It could be
+…", "That said, …"; not "However, the absence of fever argues against Y"), or candidates left undecided with
+nothing to settle them ("… the two cannot be told apart"): "hedge"; setting it aside ("Revised answer: Y", "…or
+rather Y", "On reflection, no", "Actually no —", "I mean …", "That label can be set aside", "That would be
+wrong", "X — not present", "X — not supported", "Excluded — …", 以上并非本例诊断, ——已排除, 并非如此, 改为Y):
+"hedge"; giving
 others with it ("Plus Y and Z", "and also Y and Z", "any could explain it", "Also acceptable: Y", "both are
 correct answers", "I'm submitting all three", "Likely organisms: X, Y, Z", "Differential: X, Y, Z", "Any of these
 is appropriate", "Other likely organisms are Y and Z", 以及Y, 一并作为答案, Y也都可以, X、Y均可作为本题答案,
@@ -127,6 +129,8 @@ def uncommitted(final_response: str | None) -> str | None:
     if any(cues.FIRST_PERSON.search(cues.QUOTED.sub("", s.text)) and not cues.STANDS_BY.search(s.text)
            for s in found[first + 1:]):
         return "hedge"  # "The answer is X. … Without the ACTH I would hold off on a final diagnosis."
+    if any(_turns(s.text) for s in found[first + 1:]):
+        return "hedge"  # "The answer is X. … But cyclothymia is also possible if …"
     stating = tuple(s for s in committed if explicit(s.text) or CONCLUSION.search(s.text) or states(s.text))
     stating = stating or committed[-1:]  # the sentences that give the answer, not the findings beside them
     if any(_tentative(s.text) for s in stating):
@@ -178,6 +182,17 @@ def _sentence_reason(sentence: Sentence) -> tuple[str | None, bool]:
         elif np.strip(" ,.;:"):
             return None, True
     return (reasons[0] if reasons else None), False
+
+
+def _turns(text: str) -> bool:
+    """A turn after the answer that dismisses nothing (`cues.TURN`)."""
+    turn = cues.TURN.search(text)
+    if turn is None:
+        return False
+    if turn.group("always"):
+        return True  # "That said, …", "On the other hand, …": turned against the answer itself
+    rest = turn.group("rest") if turn.group("rest") is not None else turn.group("zrest")
+    return not cues.CONTRAST.search(text if rest is None else rest)
 
 
 def _tentative(text: str) -> bool:
