@@ -90,7 +90,7 @@ _YES_NO = re.compile(r"^\W*(yes|no|maybe|是的?|否|不是)(?:\W*$|[,.;:，。]
 _CORRECT_HEAD = re.compile(r"\bthe\s+(?:correct|right|appropriate|proper|preferred)\s+(?P<head>[a-z]+)\b"
                            r"[^.;:]{0,40}?\s+"
                            r"(?:is|would\s+be)\s+(?P<np>[^.;,]+)", re.IGNORECASE)
-# a restated answer that holds back: "… may be …", "I suspect …", "cannot be excluded"
+# the steps of a course of conditions ("A → X → C")
 _ARROW = re.compile(r"→|⟶|⇒|\s->\s|\s=>\s")
 # the reference joined to another name by or / "/" / vs ("Gout / pseudogout"; not "L5/S1", "1 g/hour")
 _OR = r"\s*(?:/|\b(?:or|vs\.?|versus)\b|或者?|还是)\s*"
@@ -98,6 +98,7 @@ _NAME = r"(?:[A-Za-z\u4e00-\u9fff]{3,}|\b[A-Z]\b)"  # a word, or a letter ("haem
 _OR_NEXT = re.compile(_OR + _NAME)
 _OR_PREVIOUS = re.compile(_NAME + _OR + "$")
 _OR_JOINED = re.compile(_NAME + _OR + _NAME)
+# a restated answer that holds back: "… may be …", "I suspect …", "cannot be excluded"
 _POSSIBLE_OR_TENTATIVE = re.compile(rf"{cues.TENTATIVE.pattern}|\b(?:could|might|may|possibly|perhaps|maybe|"
                                     r"unconfirmed|uncertain|unclear)\b|(?:cannot|can't)\s+be\s+(?:excluded|ruled\s+out)|"
                                     r"可能|也许|疑似|不除外", re.IGNORECASE)
