@@ -149,7 +149,8 @@ DOUBT = re.compile(
     r"\b(?:just|equally)\s+as\s+(?:likely|probable|plausible)\b|\b(?:answer|decision|diagnosis|choice)\s+(?:\w+\s+){0,2}"
     r"depends\s+on\b|\b(?:low|little|limited|modest)\s+confidence\b|\bstake\s+much\s+on\b|\bcoin[\s-]+(?:flip|toss)\b|"
     r"\btoss-?up\b|\bfifty-fifty\b|^\W*consider\s+(?:it|this|that)\b|\b(?:are|remain|stay)\s+both\s+(?:on\s+the\s+table|"
-    r"in\s+play|possible|plausible|open)\b|\bwhich\b[^.;]{0,40}\bdepends\s+on\b|^\W*(?:this|it|that)\s+is\s+(?:only\s+)?(?:provisional|tentative|preliminary)\b|\bsuspected\s*,\s*not\s+(?:established|"
+    r"in\s+play|possible|plausible|open)\b|\bwhich\b[^.;]{0,40}\bdepends\s+on\b|"
+    r"^\W*(?:this|it|that)\s+is\s+(?:only\s+)?(?:provisional|tentative|preliminary)\b|\bsuspected\s*,\s*not\s+(?:established|"
     r"confirmed|proven)\b|\b(?:can't|cannot|can\s+not)\s+tell\s+which\b|\b(?:it|this|the\s+answer)\s+(?:is|would\s+be)\s+"
     r"either\b|\b(?:i'd|i\s+would|i'll|i\s+will)\s+suspect\s+(?:it|this|that)\b", I)
 # The writer speaking after the answer: of 1,819 correct labelled responses, two do ("I'm confident this is coeliac
@@ -204,7 +205,8 @@ TURN = re.compile(r"^\W*(?:but|however|though|yet|still)\b\W*(?P<rest>.*)|^\W*(?
 WITHDRAWN = re.compile(r"\b(?:(?:withdraw|withdrawing|retract|retracting)\s+(?:that|this|it|my|the|our)|"
                        r"take\s+(?:that|it)\s+back|scratch\s+that|strike\s+that|scrap\s+that|"
                        r"revis(?:e|ing)\s+(?:that|it|this|my\s+answer)|my\s+first\s+instinct)\b|^\W*correction\b|"
-                       r"\brevised\s+(?:answer|diagnosis)\b|\bchang\w*\s+(?:my|the)\s+answer\b|\bchange[sd]?\s+(?:that|this|it)\s*(?:[:—–]|\bto\b)|"
+                       r"\brevised\s+(?:answer|diagnosis)\b|\bchang\w*\s+(?:my|the)\s+answer\b|"
+                       r"\bchange[sd]?\s+(?:that|this|it)\s*(?:[:—–]|\bto\b)|"
                        # the answer set aside by pointing back at it: "That label can be set aside", 以上并非本例诊断
                        r"\b(?:that|this|the\s+above)\s+(?:label|answer|diagnosis|choice|line)\s+(?:can|should|must|is|would)\s+"
                        r"(?:be\s+)?(?:set\s+aside|put\s+aside|discarded|dropped|abandoned|wrong|incorrect)\b|"

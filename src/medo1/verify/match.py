@@ -68,7 +68,7 @@ from medo1.verify.shapes import (
     polarity,
     struck,
 )
-from medo1.verify.statements import AFFIRMS, NOT_NAMING, REFINED_INSIDE, stated_answers
+from medo1.verify.statements import NOT_NAMING, REFINED_INSIDE, stated_answers
 from medo1.verify.synonyms import variants
 from medo1.verify.tokens import (
     ABBREVIATIONS,
@@ -168,18 +168,17 @@ class MatchVerifier:
         stated = [s for s in stated_answers(final) if s.revised or not NOT_NAMING.match(s.np)]
         if any(s.restated and _POSSIBLE_OR_TENTATIVE.search(s.np) for s in stated):
             return True  # "More precisely: X may be the explanation", "To be accurate, I suspect X"
-        said = [(s.slot, s.np) for s in stated]
-        named = [self._names(s.np, refs) and (not s.revised or bool(AFFIRMS.search(s.np)))
+        named = [s.kept and self._names(s.np, refs)
                  and not (_OR_JOINED.search(s.np) and not OR_INSIDE.search(refs[0][0])) for s in stated]  # "A or B"
         # the question the reference answers: the slots of the statements that name it. A statement that names
         # something else answers the same question when its slot is one of those, or either is "the answer";
         # "The diagnosis is A. The treatment of choice is B." answers two questions.
-        slots = {slot for (slot, _), ok in zip(said, named) if ok}
+        slots = {s.slot for s, ok in zip(stated, named) if ok}
         # what the case is, said before the answer names the reference, is a step to it ("…, so this is eclampsia.
         # … So the answer is magnesium sulfate"); said after it, it is a second answer
-        answered = next((i for i, ((slot, _), ok) in enumerate(zip(said, named)) if ok and slot == "answer"), -1)
-        if any(not ok and (slot == "answer" or slot in slots or "answer" in slots)
-               and not (stated[i].case and i < answered) for i, ((slot, _), ok) in enumerate(zip(said, named))):
+        answered = next((i for i, (s, ok) in enumerate(zip(stated, named)) if ok and s.slot == "answer"), -1)
+        if any(not ok and (s.slot == "answer" or s.slot in slots or "answer" in slots) and not (s.case and i < answered)
+               for i, (s, ok) in enumerate(zip(stated, named))):
             return True
         # "The correct test for this data set is Fisher's exact test" for "Chi-square test": the reference's own head
         words = normalize_tokens(refs[0][0], expand=False)

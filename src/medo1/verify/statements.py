@@ -34,7 +34,7 @@ from typing import NamedTuple
 
 from medo1.verify.sentences import ANSWER_GIVEN, sentences
 
-__all__ = ["AFFIRMS", "NOT_NAMING", "REFINED_INSIDE", "Stated", "stated_answers"]
+__all__ = ["NOT_NAMING", "REFINED_INSIDE", "Stated", "stated_answers"]
 
 # Words that open a restatement of the answer just given
 RESTATE = (r"(?:more\s+)?specifically|more\s+precisely|more\s+exactly|to\s+be\s+(?:precise|accurate|exact)|"
@@ -112,6 +112,12 @@ class Stated(NamedTuple):
     restated: bool  # a restatement after the answer ("More precisely: …"): it must commit to what it names
     case: bool = False  # what the case is ("Overall this is Y", "…, so this is Y"): a diagnosis, maybe a step
     revised: bool = False  # a revision after the answer ("On second thought, …"): it names the answer only to keep it
+
+    @property
+    def kept(self) -> bool:
+        """Whether what it names can be the answer: a revision keeps an answer only by saying it stands ("On
+        reflection, warfarin remains right")."""
+        return not self.revised or bool(AFFIRMS.search(self.np))
 
 
 def stated_answers(final: str) -> list[Stated]:

@@ -39,7 +39,7 @@ from medo1.verify import cues
 from medo1.verify.letters import option_letter, strip_letter
 from medo1.verify.match import _YES_NO, MatchVerifier
 from medo1.verify.sentences import BOLD_LINE, Sentence, segments, sentences
-from medo1.verify.statements import AFFIRMS, stated_answers
+from medo1.verify.statements import stated_answers
 from medo1.verify.synonyms import variants
 from medo1.verify.tokens import FILLER, normalize_tokens
 
@@ -99,8 +99,7 @@ class StrictMatchVerifier(MatchVerifier):
         # no other statement of the answer names something else ("… the diagnosis is A. Therefore, the answer is B.")
         # ("…, so this is eclampsia. … So the answer is magnesium sulfate": what the case is, said before, is a step)
         stated = stated_answers(final)
-        names = [any(not (w - _words(said.np)) for w in wanted) and (not said.revised or bool(AFFIRMS.search(said.np)))
-                 for said in stated]
+        names = [said.kept and any(not (w - _words(said.np)) for w in wanted) for said in stated]
         first = next((i for i, ok in enumerate(names) if ok and not stated[i].case), len(stated))
         return all(ok or (said.case and i < first) for i, (said, ok) in enumerate(zip(stated, names)))
 

@@ -67,6 +67,7 @@ QUALIFIERS = {"type", "grade", "stage", "class", "phase", "factor", "nerve", "cn
               "vitamin", "schedule", "level", "zone", "tier", "serotype", "subtype"}
 _ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6, "vii": 7, "viii": 8, "ix": 9, "x": 10, "xi": 11,
           "xii": 12}
+_WORD_NEXT = re.compile(r"\s+\w")  # a word follows: an article, not a letter ("a drug" vs "haemophilia a.")
 # Prefix words that reverse the answer ("non-small cell" vs "small cell").
 PREFIXES = {"non", "anti"}
 # Groups of words of which an answer names one: naming another is a different answer. A group is
@@ -162,7 +163,7 @@ def tokens(text: str, *, expand: bool = True) -> tuple[Token, ...]:
         word = _fold(raw)
         after_qualifier = bool(out) and (out[-1].word in QUALIFIERS or (
             # a capital letter right after a name: "haemophilia A", "protein C", "influenza B" (not the article "A")
-            len(raw) == 1 and (raw.isupper() or not re.match(r"\s+\w", text[end:]))  # "haemophilia a." too
+            len(raw) == 1 and (raw.isupper() or not _WORD_NEXT.match(text, end))  # "haemophilia a." too
             and out[-1].end == start - 1 and text[start - 1] == " " and text[out[-1].start].isalpha()
             and not is_cjk(out[-1].word)))
         if word in _ROMAN and (after_qualifier and (raw.isupper() or len(word) > 1)
