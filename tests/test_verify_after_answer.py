@@ -132,6 +132,14 @@ VERIFIERS = (MatchVerifier(), StrictMatchVerifier())
     ("**Cellulitis**\n\nIt could be early necrotising fasciitis; the pain is out of proportion.", "Cellulitis",
      "hedge"),
     ("答案是系统性红斑狼疮。不过也要看抗体结果。", "系统性红斑狼疮", "hedge"),
+    # round 11: the answer listed again with others, others declared answers too, "suspect" after a colon
+    ("Final answer: gout\n- Gout\n- Pseudogout\n- Septic arthritis\n\nEach gives a hot swollen knee.", "Gout",
+     "list"),
+    ("答案是阿莫西林。\n头孢呋辛、阿奇霉素同样是答案。", "阿莫西林", "list"),
+    ("The answer is ibuprofen. Naproxen would do for her dysmenorrhoea as well; either one is fine.", "Ibuprofen",
+     "list"),
+    ("Night sweats, haemoptysis and an upper-lobe cavity: suspect tuberculosis and isolate him.", "Tuberculosis",
+     "hedge"),
 ])
 def test_what_follows_the_answer_can_take_it_back(response, reference, reason):
     assert uncommitted(response) == reason
@@ -251,6 +259,12 @@ def test_what_follows_the_answer_can_take_it_back(response, reference, reason):
     ("Migraine — though the jaw claudication changes that: this is giant cell arteritis.", "Migraine"),
     ("Final answer: gout\nGout / pseudogout: the aspirate will tell.", "Gout"),
     ("Answer: eczema. The plaques are silvery on the extensor surfaces, so strictly this is psoriasis.", "Eczema"),
+    # round 11: a revision by re-checking, "it's" after a restatement, a conclusion by another noun
+    ("Answer: hypercalcaemia\nOn checking the bloods again, the corrected calcium is low, so the cause is "
+     "hypocalcaemia.", "Hypercalcaemia"),
+    ("**Adenocarcinoma**\nOn second look it's a carcinoid tumour — central and well circumscribed.", "Adenocarcinoma"),
+    ("The answer is Escherichia coli. He has a long-term catheter and alkaline urine with struvite crystals. So the "
+     "most likely organism in this man is Proteus mirabilis.", "Escherichia coli"),
 ])
 def test_a_second_answer_or_a_later_negation_is_not_correct(response, reference):
     for verifier in VERIFIERS:
@@ -349,6 +363,13 @@ def test_a_second_answer_or_a_later_negation_is_not_correct(response, reference)
     ("Answer: hemophilia a", "Haemophilia A"),
     ("The answer is lupus. However, the absence of proximal weakness argues against dermatomyositis.", "Lupus"),
     ("Final answer: gout. But pseudogout does not fit, since the crystals are negatively birefringent.", "Gout"),
+    # round 11: "It's X: findings", another noun's statement, a caution after a turn, a Chinese dash
+    ("It's Graves disease: diffuse goitre, exophthalmos, pretibial myxoedema and raised TRAb.", "Graves disease"),
+    ("The deficient vitamin is niacin. Diarrhoea, dermatitis and dementia in a patient on isoniazid is pellagra, "
+     "and niacin must be replaced.", "Niacin"),
+    ("The first-line drug is lithium. However, use it with caution in renal impairment and check levels.", "Lithium"),
+    ("有机磷中毒的特异性拮抗剂是阿托品。但大剂量时应注意阿托品化，以免中毒。", "阿托品"),
+    ("**川崎病**——发热五天，草莓舌，手足硬肿，颈部淋巴结肿大。", "川崎病"),
 ])
 def test_what_a_committed_answer_goes_on_with_stays_correct(response, reference):
     assert MatchVerifier().check(response, reference) is True

@@ -78,6 +78,7 @@ from medo1.verify.shapes import (
     polarity,
     statement,
     struck,
+    words_of,
 )
 
 __all__ = ["uncommitted"]
@@ -106,9 +107,10 @@ def uncommitted(final_response: str | None) -> str | None:
     if chain(found):
         return "chain"
     items = listed_sentences(found)
-    if items and not any(i not in items and explicit(s.text)
-                         and (said := statement(s)) is not None and said.words for i, s in enumerate(found)):
-        return "list"
+    said = [said.words for i, s in enumerate(found)
+            if i not in items and explicit(s.text) and (said := statement(s)) is not None and said.words]
+    if items and (not said or any(words_of(found[i].text) in said for i in items)):
+        return "list"  # "- MI\n- PE", or the answer given and then listed with others ("Answer: X\n- X\n- Y\n- Z")
     committed = committed_sentences(final)
     first = found.index(committed[0]) if committed else 0  # committed sentences come in order
     if any(cues.DOUBT.search(s.text) or cues.WITHDRAWN.search(s.text) for s in found[first:]):
@@ -192,7 +194,8 @@ def _turns(text: str) -> bool:
     if turn.group("always"):
         return True  # "That said, …", "On the other hand, …": turned against the answer itself
     rest = turn.group("rest") if turn.group("rest") is not None else turn.group("zrest")
-    return not cues.CONTRAST.search(text if rest is None else rest)
+    rest = text if rest is None else rest
+    return not (cues.CONTRAST.search(rest) or _CAUTION.search(rest))
 
 
 def _tentative(text: str) -> bool:
@@ -221,6 +224,9 @@ def _negated(text: str, np: str) -> bool:
     return not (np.strip() and explicit(text)) or bool(_NEGATED.search(np))
 
 
+# a caution about giving the answer, not a turn against it: "However, use it with caution in …", 但…慎用
+_CAUTION = re.compile(r"\b(?:caution|cautious(?:ly)?|contraindicated|use\s+(?:it\s+)?(?:with\s+)?care)\b|慎用|禁用|以免",
+                      re.IGNORECASE)
 _CONDITION = re.compile(r",[^,;]*?\b(?:if|unless|whenever|until)\b[^,;]*", re.IGNORECASE)
 _NEGATED = re.compile(rf"{cues.NEGATION.pattern}|\b(?:absent|negative\s+for|off\s+the\s+table)\b|除外|可能性(?:很|较|"
                       rf"极)?(?:小|低|不大)",

@@ -183,7 +183,9 @@ TOGETHER = re.compile(r"\bsubmit\w*\s+(?:all|both)\b|\bsame\s+answer\s+line\b|"
                       r"two|both)\s+(?:\w+\s+){0,2}(?:fits?|acceptable|correct|valid|appropriate|reasonable|suitable)\b|"
                       r"\bany\s+of\s+(?:these|the)\s+(?:two|three|four|several)\b|"
                       r"\bother\s+(?:likely|possible|plausible|probable|candidate)\s+\w+\s+(?:are|include)\b|"
-                      r"^\W*(?:以及|还有)|[两三]者都是", I)
+                      r"^\W*(?:以及|还有)|[两三]者都是|(?:同样|也|亦|均|都)是(?:正确的?)?答案|任选其一|"
+                      r"\bequally\s+(?:correct|valid|acceptable)\b|\beither\s+(?:one\s+|answer\s+)?(?:is|would\s+be)\s+"
+                      r"(?:fine|acceptable|correct|right)\b", I)
 # Another candidate left open after the answer, said without a contrast: "MI. PE is also possible.", "Pericarditis
 # would fit too", 也可能是X (but "PE could also explain the pain, but the D-dimer is normal" dismisses it)
 ALTERNATIVE = re.compile(
@@ -221,7 +223,7 @@ WITHDRAWN = re.compile(r"\b(?:(?:withdraw|withdrawing|retract|retracting)\s+(?:t
 # An answer given only for now, in the committed part: "Tentative answer: X", "presumably X", "X, I'd guess"
 TENTATIVE = re.compile(r"\b(?:tentative(?:ly)?|provisional(?:ly)?|preliminary|presumptive(?:ly)?|presumably|"
                        r"(?<!most\s)probably|i\s+suspect|(?<!\bi\s)(?<!initially\s)(?<!first\s)suspected|"
-                       r"i\s+reckon|my\s+hunch|working\s+diagnosis|^\W*suspect|"
+                       r"i\s+reckon|my\s+hunch|working\s+diagnosis|^\W*suspect|(?<=[:：;] )suspect|(?<=[:：;])suspect|"
                        r"to\s+be\s+revisited|"
                        r"working\s+(?:hypothesis|assumption)|i'd\s+guess|i\s+would\s+guess|"
                        r"(?:my\s+)?(?:best\s+)?guess\s+is|my\s+(?:best\s+)?(?:estimate|guess)|"
@@ -306,7 +308,7 @@ SLOT = (r"answer|diagnosis|dx|course|approach|principle|option|choice|cause|etio
         r"pathogen|culprit|treatment|management|(?:pharmaco)?therapy|drug|medication|test|investigation|step|"
         r"mechanism|finding|lesion|site|location|structure|nerve|artery|enzyme|agent|vessel|type|condition|disease|"
         r"disorder|anticoagulant|antibiotic|procedure|intervention|imaging|study|hormone|tumou?r|complication|"
-        r"explanation|design|picture")
+        r"explanation|design|picture|vitamin|vaccine|gene|receptor|muscle|bone|virus|parasite")
 GRADE_WORDS = (r"final|correct|best|right|most|more|likely|likeliest|probable|definitive|working|single|"
                r"underlying|leading|"
                r"unifying|primary|appropriate|initial|next|causative|responsible|affected|involved|deficient|"
@@ -332,8 +334,8 @@ STATEMENT_LAST = re.compile(
     + _GRADE + rf"(?:[a-z]+(?:ic|al|ar|ary|ive|ous|id)\s+)?(?P<slot>{SLOT})\b", I)  # "the preferred antithyroid drug"
 STATEMENT_ZH = re.compile(r"^(?:因此|所以|故|综上(?:所述)?|总之)?[，,]?(?:本例|本病|该患者|此例|患者|[^，,。：:]{1,12}的)?"
                           r"(?:当前|目前|现在?)?"
-                          r"(?:应|可|当)?(?:最可能的|最终的?|正确的?|最终|主要|根本|直接)?"
-                          r"(?P<slot>答案|诊断|病因|原因|治疗|首选|结论)(?:药物?|用药|方案|措施|检查)?(?:应|可)?(?:是|为|：|:)"
+                          r"(?:应|可|当)?(?:最可能的|最终的?|正确的?|最终|主要|根本|直接)?(?:[\u4e00-\u9fff]{1,3}性的?)?"
+                          r"(?P<slot>答案|诊断|病因|原因|治疗|首选|结论|拮抗剂|解毒剂|解毒药|病原体|致病菌|病原菌|维生素)(?:药物?|用药|方案|措施|检查)?(?:应|可)?(?:是|为|：|:)"
                           r"\s*(?P<np>.+)$")
 # The later of two statements revises the earlier ("actually, …"); the earlier was set aside ("at first …").
 REVISION = re.compile(r"^\W*(?:actually|wait|on\s+reflection|correction|no[,:]|rather|instead|on\s+second\s+thought|"

@@ -32,6 +32,8 @@ from medo1.verify import cues
 _SENTENCE_END = re.compile(r"(?<!\bvs)(?<!\be\.g)(?<!\bi\.e)\.(?!\d)|[!。！？]|\?(?!\w)")  # "?acute X": a query mark
 _LETTER_DOT = re.compile(r"(?:^|[\s(])[A-Za-z]$")
 _MARKUP = re.compile(r"[*_`#>]+")
+# a copula written short: "It's X" reads as "It is X"
+_SHORT_IS = re.compile(r"\b(it|that|this|what|here|there)'s\b", re.IGNORECASE)
 _BULLET = re.compile(r"^\s*(?:[-•*+]|\d{1,2}[.)]|\(\d{1,2}\))\s+")
 # a line that runs on into the next: it ends without a stop and the next goes on in lower case, as a clause
 # ("Answer: thyroid-stimulating hormone\nreceptor antibodies (TRAb), because …"), not as a short item of a list
@@ -131,9 +133,11 @@ def explicit(text: str) -> bool:
 
 @lru_cache(maxsize=4096)
 def sentences(text: str) -> tuple[Sentence, ...]:
-    """The sentences of a text, line by line, with list markers and markdown emphasis removed."""
+    """The sentences of a text, line by line, with list markers and markdown emphasis removed ("It's" read as
+    "It is")."""
     out: list[Sentence] = []
-    text = _HYPHEN_RUNS_ON.sub("", _RUNS_ON.sub(" ", (text or "").replace("\u2019", "'")))
+    text = _SHORT_IS.sub(r"\1 is", (text or "").replace("\u2019", "'"))
+    text = _HYPHEN_RUNS_ON.sub("", _RUNS_ON.sub(" ", text))
     for raw in text.split("\n"):
         bullet = _BULLET.match(raw)
         heading = bool(re.match(r"\s*#{1,6}\s", raw)) or raw.rstrip(" *_").endswith((":", "："))

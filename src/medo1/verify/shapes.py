@@ -138,7 +138,7 @@ def inline_list(sentence: str) -> bool:
 
 # ---------------------------------------------------------------- chains of answers
 
-_NP_END = re.compile(r"\s*(?:[,;:(（，；：]|\s[-–—]\s|\b(?:given|because|since|as|due\s+to|which|that|with|in|from|"
+_NP_END = re.compile(r"\s*(?:[,;:(（，；：]|\s[-–—]\s|——|\b(?:given|because|since|as|due\s+to|which|that|with|in|from|"
                      r"based|secondary|caused|after|on|for|at|by|who|when|while|and\s+(?:the|it|this|he|she|they|is|"
                      r"was|should|needs?|requires?))\b)", re.IGNORECASE)
 _SLOTS = {"dx": "diagnosis", "choice": "answer", "option": "answer", "aetiology": "cause", "etiology": "cause",
@@ -248,7 +248,7 @@ _NP_DO = re.compile(r"^\W*(?:give|start|begin|administer|use|prescribe|treat\s+w
                     re.IGNORECASE)
 _NP_WEAK = re.compile(r"\b(?:has|have|had|is|was|are|represents)\s+|(?:患有|为|是)", re.IGNORECASE)
 # where the answer ends and its explanation starts: "…, which / given / treated …", "; …", " (…"
-_COMMA = (r"[;(；（]|[,，]\s*(?:which|given|because|since|as|due|based|so|though|although|while|but|with|who|making|"
+_COMMA = (r"[;(；（]|——|[,，]\s*(?:which|given|because|since|as|due|based|so|though|although|while|but|with|who|making|"
           r"suggesting|indicating|most|likely|probably|specifically|particularly|especially|i\.e|e\.g|因为|由于|鉴于|"
           r"所以|因此|\w+ed|\w+ing)\b")
 _COMMA_END = re.compile(_COMMA, re.IGNORECASE)

@@ -65,9 +65,14 @@ _SAID_BEFORE = (
     r"(?!an?\s|not\b|likely\b|probably\b|possibly\b)(?P<snp>[^.;,:]+)|"
     # … or after a clause: "On reflection, she has a short QT, so this is hypercalcaemia"
     r"(?:[,;—–]\s*|\band\s+)(?:so|therefore|thus|hence)\s*,?\s*this\s+is\s+"
-    r"(?!an?\s|not\b|likely\b|probably\b|possibly\b|\w+ed\b)(?P<cnp>[^.;,:]+)|")
+    r"(?!an?\s|not\b|likely\b|probably\b|possibly\b|\w+ed\b)(?P<cnp>[^.;,:]+)|"
+    # a conclusion by another noun: "So the most likely organism in this child is Y"
+    r"\b(?:so|therefore|thus|hence)\s*,?\s*the\s+(?:most\s+likely|likeliest|most\s+probable|best|correct|right|"
+    r"most\s+appropriate)\s+(?:(?!diagnos|answer|dx\b)[\w-]+\s+){1,5}?(?:is|would\s+be)\s+"
+    r"(?!not\b|likely\b|probably\b|possibly\b)(?P<gnp>[^.;,:]+)|")
 # Words that open a revision of the answer just given: "On second thought, …", "Having reconsidered, …"
-REVISE = (r"on\s+(?:further\s+)?(?:second\s+thoughts?|reflection|reconsideration|review|re-?reading)|"
+REVISE = (r"on\s+(?:further\s+)?(?:second\s+thoughts?|reflection|reconsideration|review|re-?reading|re-?checking)|"
+          r"on\s+checking\s+(?:[\w-]+\s+){0,3}?again|re-?checking|checking\s+again|"
           r"having\s+reconsidered|"
           r"wait|hold\s+on|correction|"
           r"thinking\s+(?:about\s+it\s+)?again|come\s+to\s+think\s+of\s+it|scratch\s+that|转念一想|再三考虑")
@@ -138,7 +143,8 @@ def stated_answers(final: str) -> list[Stated]:
                 g["zh"] is not None and g["zslot"] != "答案")) and not (
                 (g["slot"] or g["zslot"]) and _FINAL_BEFORE.search(sentence.text, 0, m.start()))  # "final diagnosis: Y"
             g["vnp"] = g["vnp"] or g["vnp2"]
-            np = (g["np"] or g["rnp"] or g["vnp"] or g["tnp"] or g["snp"] or g["cnp"] or g["zh"] or g["fnp"] or g["wnp"]
+            np = (g["np"] or g["rnp"] or g["vnp"] or g["tnp"] or g["snp"] or g["cnp"] or g["gnp"] or g["zh"] or g["fnp"]
+                  or g["wnp"]
                   or _POINTED.split(g.get("bnp") or "")[-1])
             np = _ADVERB.sub("", np.strip(" *_`"))  # "the diagnosis is therefore Y"
             restated = g["rnp"] is not None or g["vnp"] is not None
