@@ -1,6 +1,7 @@
 """The bundled demo end to end: `medo1 run --quick` on the embedded model, fully offline (8-10 minutes on 2 idle cores):
 every stage runs, SFT teaches the output format (held-out format rate >= 80%), RL keeps it, and the
-run directory holds final weights only (no optimizer state)."""
+run directory holds final weights only (no optimizer state). It is as long as the rest of the suite together, so it
+runs apart: `pytest -m slow` (.ci/run runs it after the default suite)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from medo1.pipeline import STAGES
 from medo1.thinking import parse_output
 from tests.conftest import default_path_env
 
-pytestmark = pytest.mark.embedded
+pytestmark = [pytest.mark.embedded, pytest.mark.slow]
 
 
 @pytest.mark.timeout(1800)
