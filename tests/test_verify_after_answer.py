@@ -140,6 +140,32 @@ VERIFIERS = (MatchVerifier(), StrictMatchVerifier())
      "list"),
     ("Night sweats, haemoptysis and an upper-lobe cavity: suspect tuberculosis and isolate him.", "Tuberculosis",
      "hedge"),
+    # round 12: a label on the answer, others given with it, a sentence that opens by backing off
+    ("Pancreatitis.\n\nExcluded: the lipase is normal and the CT shows free air under the diaphragm.", "Pancreatitis",
+     "hedge"),
+    ("Final answer: malaria\n\nStatus: negative. Three thick and thin films were clear.", "Malaria", "hedge"),
+    ("答案：布洛芬\n\n或对乙酰氨基酚，两者都可以用于退热。", "布洛芬", "list"),
+    ("Answer: Cryptococcus neoformans\n\nor Histoplasma capsulatum — any of these can cause it in advanced HIV.",
+     "Cryptococcus neoformans", "list"),
+    ("答案：金黄色葡萄球菌\n\n此外还有链球菌——三者都可能，无法只选一个。", "金黄色葡萄球菌", "list"),
+    ("The answer is sarcoidosis.\n\nWhether the nodes are granulomatous decides it.", "Sarcoidosis", "hedge"),
+    ("The answer is pertussis.\n\nOnly a PCR of a nasopharyngeal swab settles that.", "Pertussis", "hedge"),
+    ("The answer is gout.\n\nUntil the aspirate is read, pseudogout stays on the list.", "Gout", "hedge"),
+    ("答案是缺铁性贫血。\n\n目前还要看铁蛋白。", "缺铁性贫血", "hedge"),
+    # round 13: a hidden comment, a footnote, a tie, a label, a list that names the answer, "— no, Y"
+    ("**Coeliac disease** <!-- provisional: 50/50 with tropical sprue; hold until the biopsy is back -->\n\nWeight "
+     "loss and iron deficiency in a traveller.", "Coeliac disease", "hedge"),
+    ("Answer: Bell palsy.¹\n\n¹ The forehead is spared, which places the lesion above the facial nucleus.",
+     "Bell palsy", "hedge"),
+    ("**Pulmonary embolism**\nis unlikely here: the Wells score is 0 and the D-dimer is normal.", "Pulmonary embolism",
+     "negation"),
+    ("The answer is measles.\n\nDifferential for this unvaccinated child with a rash, cough and conjunctivitis: "
+     "measles, rubella, Kawasaki disease.", "Measles", "list"),
+    ("Final answer: psoriasis\n- Plaque psoriasis\n- Seborrhoeic dermatitis\n- Tinea corporis\n\nAll three can "
+     "produce scaly plaques like these.", "Psoriasis", "list"),
+    ("Answer: medial — no, lateral: the tenderness is over the lateral epicondyle.", "Medial", "hedge"),
+    ("The answer is Cushing disease.\n\nProvisional: the petrosal sinus sampling is still awaited.", "Cushing disease",
+     "hedge"),
 ])
 def test_what_follows_the_answer_can_take_it_back(response, reference, reason):
     assert uncommitted(response) == reason
@@ -265,6 +291,18 @@ def test_what_follows_the_answer_can_take_it_back(response, reference, reason):
     ("**Adenocarcinoma**\nOn second look it's a carcinoid tumour — central and well circumscribed.", "Adenocarcinoma"),
     ("The answer is Escherichia coli. He has a long-term catheter and alkaline urine with struvite crystals. So the "
      "most likely organism in this man is Proteus mirabilis.", "Escherichia coli"),
+    # round 12: a name run on after a blank line, a second reading, "Actually, …"
+    ("Answer: insulin\n\n-like growth factor 1, which acromegaly raises.", "Insulin"),
+    ("Answer: Guillain-Barré syndrome\n\nOn second reading, the weakness descends and the pupils are fixed. That is "
+     "botulism.", "Guillain-Barré syndrome"),
+    ("Amoxicillin\n\nActually, the drug to give is clarithromycin, since she is allergic to penicillin.",
+     "Amoxicillin"),
+    # round 13: "the better answer", a class named after the reference, a check mark against it
+    ("Final answer: lupus nephritis.\n\nThe biopsy shows subepithelial deposits and no full-house staining. Weighing "
+     "everything, membranous nephropathy is the better answer.", "Lupus nephritis"),
+    ("Final answer: vancomycin-class — i.e. a glycopeptide, specifically teicoplanin, given her renal function.",
+     "Vancomycin"),
+    ("Final answer: appendicitis ✗ — the appendix is normal on ultrasound.", "Appendicitis"),
 ])
 def test_a_second_answer_or_a_later_negation_is_not_correct(response, reference):
     for verifier in VERIFIERS:
@@ -370,6 +408,42 @@ def test_a_second_answer_or_a_later_negation_is_not_correct(response, reference)
     ("The first-line drug is lithium. However, use it with caution in renal impairment and check levels.", "Lithium"),
     ("有机磷中毒的特异性拮抗剂是阿托品。但大剂量时应注意阿托品化，以免中毒。", "阿托品"),
     ("**川崎病**——发热五天，草莓舌，手足硬肿，颈部淋巴结肿大。", "川崎病"),
+    # round 12: 不过敏 is no turn, a new clause ends the answer, other names, 按是否 asks nothing, "make the
+    # diagnosis" names nothing, a purpose ("to exclude …") negates nothing, a question in a heading asks no one,
+    # "This is X." first, "make this", an aside between commas, "CT of the abdomen and pelvis"
+    ("首选药物是阿莫西林，青霉素不过敏时口服即可。", "阿莫西林"),
+    ("The diagnosis is acute cholecystitis, and ultrasound will show whether there are stones or sludge.",
+     "Acute cholecystitis"),
+    ("Hansen disease: anaesthetic hypopigmented patches and thickened nerves.", "Leprosy"),
+    ("Hypernephroma — haematuria, a flank mass and polycythaemia.", "Renal cell carcinoma"),
+    ("该研究属于队列研究：按是否吸烟分组后前瞻性随访。", "队列研究"),
+    ("Pyloric stenosis is the most likely cause. Projectile non-bilious vomiting at four weeks and an olive-shaped "
+     "mass make the diagnosis; reflux would not cause a mass.", "Pyloric stenosis"),
+    ("Best initial test: tissue transglutaminase IgA (sent with a total IgA to exclude IgA deficiency).",
+     "Tissue transglutaminase IgA"),
+    ("### Which measure lets a negative result rule disease out?\nA test that rarely misses cases. That property is "
+     "**sensitivity**.", "Sensitivity"),
+    ("This is lithium toxicity. He started a thiazide last month. The level will confirm it: stop lithium and give "
+     "fluids, and dialyse if there are severe features.", "Lithium toxicity"),
+    ("High potassium, phosphate and urate with a low calcium after chemotherapy make this tumour lysis syndrome. "
+     "Management is hydration, rasburicase, and dialysis if needed.", "Tumour lysis syndrome"),
+    ("Not prevalence but incidence — new cases over a period are, by definition, incidence.", "Incidence"),
+    ("The preferred test is non-contrast CT of the abdomen and pelvis.", "Non-contrast CT"),
+    # round 13: what the case is before a diagnosis that names the reference, a clause after ", and", other names,
+    # "Conclusion: X", how a drug is given
+    ("The sodium is 120 with a low serum osmolality, so this is hypotonic hyponatraemia. He is euvolaemic with a "
+     "concentrated urine, and the thyroid and adrenal tests are normal. With a lung mass, the diagnosis is SIADH.",
+     "SIADH"),
+    ("The diagnosis is lithium toxicity, and haemodialysis and stopping the thiazide are indicated.",
+     "Lithium toxicity"),
+    ("This is ADEM: multifocal white matter lesions two weeks after a viral illness in a child.",
+     "Acute disseminated encephalomyelitis"),
+    ("The drug of choice is amoxicillin — this is acute otitis media in a child, and amoxicillin also covers most "
+     "pneumococci.", "Amoxicillin"),
+    ("## Assessment\nShe started tramadol on sertraline and has inducible clonus. Neuroleptic malignant syndrome "
+     "evolves over days, so the tempo argues against it.\n\n**Conclusion: serotonin syndrome.** Stop both drugs.",
+     "Serotonin syndrome"),
+    ("癫痫持续状态的首选药物是劳拉西泮，静脉缓慢推注。", "劳拉西泮"),
 ])
 def test_what_a_committed_answer_goes_on_with_stays_correct(response, reference):
     assert MatchVerifier().check(response, reference) is True

@@ -34,13 +34,17 @@ doubt pointed at it ("It cannot be excluded", "it remains only a possibility", "
 Y", "A and B are both on the table", "which of these it is depends on …", "This is provisional"), the writer
 speaking after it ("Without the ACTH I would hold off", "I'd say …"; not "I am confident this is X", nor a plan, "I
 would start it at 25 mg"), a turn after it that dismisses nothing ("However, the scan is incomplete", "It could be
-…", "That said, …"; not "However, the absence of fever argues against Y"), or candidates left undecided with
-nothing to settle them ("… the two cannot be told apart"): "hedge"; setting it aside ("Revised answer: Y", "…or
-rather Y", "On reflection, no", "Actually no —", "I mean …", "That label can be set aside", "That would be
-wrong", "X — not present", "X — not supported", "Excluded — …", 以上并非本例诊断, ——已排除, 并非如此, 改为Y):
-"hedge"; giving
+…", "That said, …"; not "However, the absence of fever argues against Y", nor a caution, "However, use it with
+caution …"), a sentence that opens by backing off ("Without the biopsy …", "Until the CT is back …", "Whether …",
+"Or Y", "Only …", "Provisional: …", a footnote to it, 目前…, 需要…; none of 2,131 correct tuned responses does, 142 of
+2,742 wrong ones do), a tie ("50/50", "a coin flip"), even in a hidden comment ("<!-- provisional -->"), or
+candidates left undecided with nothing to settle them ("… the two cannot be told apart"): "hedge"; setting it
+aside ("Revised answer: Y", "…or rather Y", "On reflection, no", "Actually no —", "I mean …", "That label can be
+set aside", "That would be wrong", "X — not present", "X — not supported", "Excluded — …", "Excluded: the lipase is
+normal …", "Status: negative", "Answer: medial — no, lateral", 以上并非本例诊断, ——已排除, 并非如此, 改为Y): "hedge"; giving
 others with it ("Plus Y and Z", "and also Y and Z", "any could explain it", "Also acceptable: Y", "both are
-correct answers", "I'm submitting all three", "Likely organisms: X, Y, Z", "Differential: X, Y, Z", "Any of these
+correct answers", "either one is fine", "All three can produce …", "I'm submitting all three", the answer listed again
+among others ("Answer: X\n- X\n- Y\n- Z"), "Likely organisms: X, Y, Z", "Differential: X, Y, Z", "Any of these
 is appropriate", "Other likely organisms are Y and Z", 以及Y, 一并作为答案, Y也都可以, X、Y均可作为本题答案,
 可选药物：X、Y, 可能的病原体：X、Y): "list". Findings, plans ("pending
 the CT") and dismissed alternatives after it do not.
@@ -103,13 +107,13 @@ def uncommitted(final_response: str | None) -> str | None:
         return "yes_no" if {"yes", "no"} <= polar else "hedge"
     found = sentences(final)
     if polar and polarity(found[0].text):  # "No, …": a yes/no answer commits, unless it doubts itself
-        return "hedge" if any(cues.DOUBT.search(s.text) for s in found) else None
+        return "hedge" if any(cues.DOUBT.search(s.text) or cues.WITHDRAWN.search(s.text) for s in found) else None
     if chain(found):
         return "chain"
     items = listed_sentences(found)
     said = [said.words for i, s in enumerate(found)
             if i not in items and explicit(s.text) and (said := statement(s)) is not None and said.words]
-    if items and (not said or any(words_of(found[i].text) in said for i in items)):
+    if items and (not said or any(words <= words_of(found[i].text) for i in items for words in said)):
         return "list"  # "- MI\n- PE", or the answer given and then listed with others ("Answer: X\n- X\n- Y\n- Z")
     committed = committed_sentences(final)
     first = found.index(committed[0]) if committed else 0  # committed sentences come in order
@@ -124,7 +128,8 @@ def uncommitted(final_response: str | None) -> str | None:
         return "list"  # "The answer is X.\n\nLikely organisms: X, Y, Z." (but not "Excluded diagnoses: Y, Z")
     if any(cues.TOGETHER.search(s.text) for s in found[first:]):
         return "list"  # "The answer is X. Y and Z go on the same answer line; I'm submitting all three."
-    if _ASKED.search(final[max(0, final.find(found[first].text)):]):
+    asked = _HEADING.sub("", final)
+    if _ASKED.search(asked[max(0, asked.find(found[first].text)):]):
         return "question"  # "The answer is X. Before I lock that in, could you tell me …?"
     if found[-1].question and OR_INSIDE.search(found[-1].text):
         return "hedge"  # it ends asking which of two it is
@@ -133,6 +138,8 @@ def uncommitted(final_response: str | None) -> str | None:
         return "hedge"  # "The answer is X. … Without the ACTH I would hold off on a final diagnosis."
     if any(_turns(s.text) for s in found[first + 1:]):
         return "hedge"  # "The answer is X. … But cyclothymia is also possible if …"
+    if any(cues.BACKS_OFF.match(s.text) for s in found[first + 1:]):
+        return "hedge"  # "The answer is X. Without the biopsy …", "… Until the CT is back …"
     stating = tuple(s for s in committed if explicit(s.text) or CONCLUSION.search(s.text) or states(s.text))
     stating = stating or committed[-1:]  # the sentences that give the answer, not the findings beside them
     if any(_tentative(s.text) for s in stating):
@@ -219,6 +226,7 @@ def _negated(text: str, np: str) -> bool:
     stated = _STATED_INSIDE.search(text)  # "In a child with no hematuria, the most likely cause is X"
     text = text[stated.end():] if stated else text
     text = _CONDITION.sub("", text)  # "X, repeated after 5 minutes if there is no improvement"
+    text = _PURPOSE.sub("", text)  # "X (sent with a total IgA to exclude IgA deficiency)"
     if not _NEGATED.search(text):
         return False
     return not (np.strip() and explicit(text)) or bool(_NEGATED.search(np))
@@ -227,6 +235,7 @@ def _negated(text: str, np: str) -> bool:
 # a caution about giving the answer, not a turn against it: "However, use it with caution in …", 但…慎用
 _CAUTION = re.compile(r"\b(?:caution|cautious(?:ly)?|contraindicated|use\s+(?:it\s+)?(?:with\s+)?care)\b|慎用|禁用|以免",
                       re.IGNORECASE)
+_PURPOSE = re.compile(r"\bto\s+(?:exclude|rule\s+out)\b[^,;()]*", re.IGNORECASE)
 _CONDITION = re.compile(r",[^,;]*?\b(?:if|unless|whenever|until)\b[^,;]*", re.IGNORECASE)
 _NEGATED = re.compile(rf"{cues.NEGATION.pattern}|\b(?:absent|negative\s+for|off\s+the\s+table)\b|除外|可能性(?:很|较|"
                       rf"极)?(?:小|低|不大)",
@@ -241,6 +250,7 @@ _STATED_INSIDE = re.compile(rf",\s*(?=(?:so\s+|thus\s+|therefore\s+)?(?:the|my|o
 PROGRESSION = re.compile(r"→|⟶|⇒|\s->\s|\s=>\s|\bevolving\s+into\b|\bprogress(?:ing|ed)\s+(?:on\s+)?to\b|"
                          r"\bwent\s+on\s+to\b|\bculminating\s+in\b|进展为|演变为", re.IGNORECASE)
 _TWO_AT_ONCE = re.compile(r"\boverlap\s+(?:syndrome|of)\b|\bco-?exist\w*|\bconcurrent\b|并存|同时存在", re.IGNORECASE)
+_HEADING = re.compile(r"^[ \t]*#{1,6}[ \t].*$", re.MULTILINE)  # "### Which property rules disease out?"
 _ASKED = re.compile(r"[?？](?![A-Za-z0-9])")  # a question mark that ends a question (not "?acute cholangitis")
 _PARTS = re.compile(r"[;—–]|\s-\s")
 # an aside after the answer, including a tentative word about its cause: "X, probably from a ruptured aneurysm"

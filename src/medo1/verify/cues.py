@@ -53,7 +53,7 @@ NEGATED_BEFORE = re.compile(
 # after what it negates: "X is absent", "X was ruled out", "X: unlikely", "X (excluded)"; X可能性小, X除外
 NEGATED_AFTER = re.compile(
     rf"^\W*(?:(?:{AUX})\s+){{0,4}}(?:{NEGATION_WORDS}|absent|lacking|negative\s+for)\b|"
-    r"^\W*off\s+the\s+table\b|"
+    r"^\W*off\s+the\s+table\b|^\s*[✗✘❌✕×]|"
     r"^[\s，,：:（(]*(?:的?可能性?(?:很|较|极)?(?:小|低|不大)|不太可能|不(?:成立|支持|考虑|正确|对)|"
     r"(?:已|已经|可以|可|被|予以)?排除|除外|是错误的|错误)", I)
 
@@ -87,6 +87,7 @@ WEIGHED = re.compile(r"\b(?:consideration|considered|tempting|first\s+thought|in
 # Doubt about the answer as a whole, said with it or after it: "I cannot be confident without a biopsy",
 # "I would not favor one over the other", "Y could equally account for it", 无法确定
 DOUBT = re.compile(
+    r"\b50\s*/\s*50\b|\bfifty[- ]fifty\b|\bcoin[- ](?:toss|flip)\b|"  # a tie: none of 2,131 correct responses says so
     r"\b(?:cannot|can't|can\s+not|could\s+not|couldn't)\s+(?:be\s+)?(?:fully\s+|entirely\s+|completely\s+)?"
     r"(?:confident|certain|sure)\b|\b(?:i\s+am|i'm|we\s+are|we're)\s+not\s+(?:\w+\s+)?(?:confident|certain|sure)\b|"
     r"\bwould\s+not\s+favou?r\s+(?:one|either)\b|\b(?:could|might|may)\s+equally\b|"
@@ -177,13 +178,16 @@ TOGETHER = re.compile(r"\bsubmit\w*\s+(?:all|both)\b|\bsame\s+answer\s+line\b|"
                       r"\b(?:a|the)\s+combined\s+(?:one|picture)\b|"
                       r"\bboth\s+need\s+(?:addressing|treating|treatment)\b|一并(?:作为|列入|列为|给出)|(?:两|二|三)者(?:都|均)(?:符合|成立|作为)|都作为(?:最终)?答案|"
                       r"同样成立|^\W*(?:plus|along\s+with|together\s+with|as\s+well\s+as|and\s+also)\b|"
-                      r"\bany\s+(?:one\s+)?(?:of\s+(?:them|these|those|the\s+\w+)\s+)?could\s+(?:explain|be|account|cause)\b|"
+                      r"\bany\s+(?:one\s+)?(?:of\s+(?:them|these|those|the\s+\w+)\s+)?(?:could|can|may|might)\s+(?:explain|be|account|"
+                      r"cause)\b|"
                       r"也都可以|也都可|[均都]可作为(?:本题|最终)?答案|"
                       r"\balso\s+(?:acceptable|correct|valid|right)\b|\b(?:correct|acceptable|valid|right)\s+answers\b|\b(?:any|all|each)\s+(?:of\s+)?(?:these|them|three|"
                       r"two|both)\s+(?:\w+\s+){0,2}(?:fits?|acceptable|correct|valid|appropriate|reasonable|suitable)\b|"
                       r"\bany\s+of\s+(?:these|the)\s+(?:two|three|four|several)\b|"
+                      r"\b(?:all|any)\s+(?:three|four|five|of\s+(?:these|them|the\s+above))\s+(?:can|could|may|might)\s+"
+                      r"(?:produce|cause|explain|give|fit|account|present)\b|"
                       r"\bother\s+(?:likely|possible|plausible|probable|candidate)\s+\w+\s+(?:are|include)\b|"
-                      r"^\W*(?:以及|还有)|[两三]者都是|(?:同样|也|亦|均|都)是(?:正确的?)?答案|任选其一|"
+                      r"^\W*(?:以及|(?:此外)?还有)|[两三]者都(?:是|可以?|可能)|无法只选(?:一个|其一)|(?:同样|也|亦|均|都)是(?:正确的?)?答案|任选其一|"
                       r"\bequally\s+(?:correct|valid|acceptable)\b|\beither\s+(?:one\s+|answer\s+)?(?:is|would\s+be)\s+"
                       r"(?:fine|acceptable|correct|right)\b", I)
 # Another candidate left open after the answer, said without a contrast: "MI. PE is also possible.", "Pericarditis
@@ -200,9 +204,18 @@ CONTRAST = re.compile(r"\b(?:but|however|although|though|yet|not|no|never|unlike
 # incomplete", "It could be …", "That said, …". Of 1,755 correct labelled responses none turns so after its answer,
 # against 87 of 2,278 wrong ones (a "but" / "however" that dismisses — "However, the absence of fever argues against
 # Y" — is not one: `CONTRAST` after the opener).
-TURN = re.compile(r"^\W*(?:but|however|though|yet|still)\b\W*(?P<rest>.*)|^\W*(?:但是?|不过|然而)[，,]?(?P<zrest>.*)|"
+TURN = re.compile(r"^\W*(?:but|however|though|yet|still)\b\W*(?P<rest>.*)|"
+                  r"^\W*(?:但是?|不过(?!敏)|然而)[，,]?(?P<zrest>.*)|"
                   r"\b(?:it|this|that)\s+(?:could|might|may)\b|"
                   r"(?P<always>\bon\s+the\s+other\s+hand\b|\bthen\s+again\b|\bthat\s+said\b|\balternatively\b)", I)
+# A sentence after the answer that opens by backing off it: "Without the biopsy …", "Until the CT is back …",
+# "Whether this is …", "Before committing …", "Or Y", "Either …", "Honestly, …", "It depends …", "Only if …", "If it
+# is …", "Provisional: …", 目前…, 需要…, 请先…, 或者…. Of the 2,131 correct responses of the tuned rows none has a
+# sentence after its answer that opens so, against 142 of the 2,742 wrong ones.
+BACKS_OFF = re.compile(r"^\W*(?:(?:without|until|whether|before|or|either|honestly|only|provisional|tentative|"
+                       r"preliminary|unconfirmed)\b|it\s+depends\b|"
+                       r"if\s+(?:it|this|that)\b|目前|需要|请先|或者?)|"
+                       r"^\s*(?:[¹²³⁴⁵†‡]|\[\^\d+\])", I)  # … or a footnote to it
 # Withdrawing an answer: "I withdraw that conclusion", "scratch that", "Correction: …", 收回上述结论
 WITHDRAWN = re.compile(r"\b(?:(?:withdraw|withdrawing|retract|retracting)\s+(?:that|this|it|my|the|our)|"
                        r"take\s+(?:that|it)\s+back|scratch\s+that|strike\s+that|scrap\s+that|"
@@ -217,8 +230,12 @@ WITHDRAWN = re.compile(r"\b(?:(?:withdraw|withdrawing|retract|retracting)\s+(?:t
                        r"[—–]\s*(?:not\s+present|absent|excluded|ruled\s+out|unlikely|not\s+(?:supported|confirmed|consistent|likely)|"
                        r"not\s+(?:the\s+)?(?:case|answer|"
                        r"diagnosis))\b|^\W*(?:excluded|ruled\s+out|unlikely|not\s+so)\s*[—–]|\bor\s+rather\b|"
-                       r"\bon\s+(?:reflection|second\s+thought)\s*,?\s*no\b|^\W*actually\s*,?\s*no\b|^\W*i\s+mean\b|并非如此|"
-                       r"^\W*[—–]+\s*(?:已经?|可以?|予以)?排除|收回|撤回|更正|改答|(?:应|就应|则应|我把答案)?改为|这才是|"
+                       r"\bon\s+(?:reflection|second\s+thought)\s*,?\s*no\b|\s[—–]\s*no\s*[,:;—–]|^\W*actually\s*,?\s*no\b|^\W*i\s+mean\b|并非如此|"
+                       r"^\W*[—–]+\s*(?:已经?|可以?|予以)?排除|收回|撤回|更正|改答|"
+                       # a label on the answer: "Excluded: the Doppler flow is normal, …", "Status: negative"
+                       r"^\W*(?:excluded|ruled\s+out)\s*[:：](?=[^,;]*\b(?:is|are|was|were|has|have|shows?|showed|negative|"
+                       r"normal|present|absent)\b)|^\W*(?:status|verdict)\s*[:：]\s*(?:negative|excluded|ruled\s+out|"
+                       r"unlikely|not\b|suspected|unconfirmed|doubtful|withdrawn|rejected)|(?:应|就应|则应|我把答案)?改为|这才是|"
                        r"(?:以上|上述|前述)[^。；;]{0,6}(?:并非|不是|错误)", I)
 # An answer given only for now, in the committed part: "Tentative answer: X", "presumably X", "X, I'd guess"
 TENTATIVE = re.compile(r"\b(?:tentative(?:ly)?|provisional(?:ly)?|preliminary|presumptive(?:ly)?|presumably|"
@@ -298,7 +315,7 @@ CANDIDATES = re.compile(
 
 # A label that names several answers: "Diagnoses: …", "Diagnoses to act on: …", "Possibilities include: …"
 CANDIDATES_LABEL = re.compile(r"\b(?:diagnoses|causes|options|organisms|possibilities|considerations|etiologies|"
-                              r"answers|differentials|differential(?:\s+diagnosis)?)(?:\s+[\w'-]+){0,8}\s*[:：]|"
+                              r"answers|differentials|differential(?:\s+diagnosis)?)(?:[\s,]+[\w'-]+){0,14}\s*[:：]|"
                               r"(?<!最)可能的?[^：:，,。；;]{0,6}[：:]|"
                               r"(?:可选|备选|候选)(?:药物|答案|诊断|方案|病原体?)?\s*[：:]|的(?:用药|药物)\s*[：:]", I)
 

@@ -17,7 +17,8 @@ allowed, and only these:
     head that arises in it or sits on it ("adenocarcinoma arising in Barrett esophagus", "…
     complicating / superimposed on / in the setting of X"), and "malignant" / "benign" before a reference
     that is not a tumour ("malignant otitis externa", "malignant hyperthermia"; but "malignant melanoma");
-  - after it, anything but a head that acts on it, carries it or only resembles it ("-like", antagonist,
+  - after it, anything but a head that acts on it, carries it, only resembles it or names its kind ("-like",
+    "-class", antagonist,
     inhibitor, receptor, antibody, transporter, precursor, an enzyme (-ase) …: "vitamin K antagonist" is not
     "vitamin K", "dopamine beta-hydroxylase deficiency" not "dopamine"), or a
     compound that makes it a cause ("-related peptide", "-binding globulin", "-associated nephropathy",
@@ -107,7 +108,7 @@ _NOT_ADJECTIVES = {"reveal", "mimic", "receive", "involve", "deal", "appeal", "h
 # Head nouns after the reference that make it what acts on it, not it: "vitamin K antagonist" is not "vitamin K";
 # so does a participle joined to it ("prolactin-inhibiting factor", "steroid-sparing agent")
 _ACTS_ON = re.compile(r"[\s–—-]*(?:like|antagonists?|agonists?|inhibitors?|blockers?|antibod(?:y|ies)|analogu?es?|"
-                      r"mimetics?|receptors?|transporters?|carriers?|precursors?|metabolites?|resistance|"
+                      r"mimetics?|receptors?|transporters?|carriers?|precursors?|metabolites?|resistance|-class|-family|"
                       r"\s+(?:[a-z]+-)?[a-z]*(?:kinase|ylase|tase|rase|nase|dase|pase|xase|synthase|lyase)|[\s–—-]*releasing|-[a-z]{3,}ing|\s+by\s+proxy|[\s-]+gene[\s-]related|"
                       r"-(?:related|associated|induced|mediated|dependent|secreting|producing|binding)[\s-]+"
                       r"(?!(?:is|are|was|were|and|or|in|to|with|of|for|as|by|that|which)\b)[a-z]+)\b|"

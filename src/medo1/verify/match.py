@@ -176,7 +176,7 @@ class MatchVerifier:
         slots = {s.slot for s, ok in zip(stated, named) if ok}
         # what the case is, said before the answer names the reference, is a step to it ("…, so this is eclampsia.
         # … So the answer is magnesium sulfate"); said after it, it is a second answer
-        answered = next((i for i, (s, ok) in enumerate(zip(stated, named)) if ok and s.slot == "answer"), -1)
+        answered = next((i for i, (s, ok) in enumerate(zip(stated, named)) if ok and not s.case), -1)
         if any(not ok and (s.slot == "answer" or s.slot in slots or "answer" in slots) and not (s.case and i < answered)
                for i, (s, ok) in enumerate(zip(stated, named))):
             return True

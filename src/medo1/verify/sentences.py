@@ -34,13 +34,17 @@ _LETTER_DOT = re.compile(r"(?:^|[\s(])[A-Za-z]$")
 _MARKUP = re.compile(r"[*_`#>]+")
 # a copula written short: "It's X" reads as "It is X"
 _SHORT_IS = re.compile(r"\b(it|that|this|what|here|there)'s\b", re.IGNORECASE)
+_COMMENT = re.compile(r"<!--(.*?)-->", re.DOTALL)
 _BULLET = re.compile(r"^\s*(?:[-•*+]|\d{1,2}[.)]|\(\d{1,2}\))\s+")
 # a line that runs on into the next: it ends without a stop and the next goes on in lower case, as a clause
 # ("Answer: thyroid-stimulating hormone\nreceptor antibodies (TRAb), because …"), not as a short item of a list
-_RUNS_ON = re.compile(r"(?<=[\w)])[ \t]*\n(?=[a-z][\w'-]*(?:[ \t]+[\w'(),-]+){3})")
-_HYPHEN_RUNS_ON = re.compile(r"(?<=\w)[ \t]*\n(?=-[a-z])")  # "Answer: Insulin\n-like growth factor 1": one word
+_RUNS_ON = re.compile(r"(?<=[\w)*_])[ \t]*\n(?=[a-z][\w'-]*(?:[ \t]+[\w'(),-]+){3}|(?:is|are|was|were|has|have|had|"
+                      r"remains|seems|appears|would|could|may|might|must|should|can|cannot|does|did)\s)")
+# "Answer: Insulin\n-like growth factor 1": one word
+_HYPHEN_RUNS_ON = re.compile(r"(?<=\w)[ \t]*\n(?:[ \t]*\n)*(?=-[a-z])")
 _ASKS = re.compile(r"(?:吗|呢|么)$|^(?:is|are|was|could|might|can|may|would|should|does|do|did)\s+(?:it|this|that|he|"
-                   r"she|they|the\s+(?:patient|answer|diagnosis|cause))\b|是不是|会不会|是否|能否", re.IGNORECASE)
+                   r"she|they|the\s+(?:patient|answer|diagnosis|cause))\b|是不是|会不会|(?<![按据看视])是否|能否",
+                   re.IGNORECASE)
 
 ANSWER_WORD = r"(?:answer|diagnosis|dx)"
 # between the answer word and its verb: "the answer I would give is X"
@@ -50,12 +54,13 @@ EXPLICIT = re.compile(
     rf"\b{ANSWER_WORD}(?:{ANSWER_GIVEN})?\s*"
     r"(?:is|would be|will be|remains|:|=|-)(?!\s+(?:made|established|confirmed|reached|"
     r"clear|unclear|uncertain|pending|unknown|not|yet|still|open)\b)|"
-    r"\b(?:is|are|as|makes?|making|remains?|be|being)\s+"
+    r"\b(?!mak(?:e|es|ing)\s+the\s+diagnosis\b)(?:is|are|as|makes?|making|remains?|be|being)\s+"
     r"(?:(?!confirm|establish|support|rule|exclud|reach|clinch|secur|mak|narrow|refin|trigger|prompt|suggest|rais|"
     r"lead|help|guid|that\b|which\b|should\b|would\b|could\b|might\b|may\b)\S+\s+){0,6}?the\s+"
-    r"(?:(?:most|more|single)\s+)?(?:(?:likely|probable|best|correct|final|right|unifying|definitive|"
+    r"(?:(?:most|more|single)\s+)?(?:(?:likely|probable|best|better|correct|final|right|unifying|definitive|"
     rf"underlying|leading|working)\s+)*{ANSWER_WORD}\b|"
     r"\b(?:correct|best|right|better|preferred|safest|safer)\s+(?:option|choice)\s*(?:is|:)|"
+    r"^\W*(?:final\s+)?(?:conclusion|impression|verdict|bottom\s+line)\s*[:：]\s*\S|"  # "Conclusion: X."
     r"\b(?:i'd|i\s+would|i'll|i\s+will|we'd|we'll)\s+(?:go\s+with|choose|pick|opt\s+for|settle\s+on)\b|"
     r"\bis\s+what\s+(?:i|we)(?:'d|\s+would|'ll|\s+will)\s+(?:put\s+down|go\s+with|choose|pick|answer)\b|"
     r"\b(?:i'm|i\s+am)\s+calling\s+(?:this|it)\b|\b(?:i'd|i\s+would|we'd|we\s+would)\s+call\s+(?:this|it)\b|"
@@ -68,7 +73,7 @@ EXPLICIT = re.compile(
 CONCLUSION = re.compile(
     r"\b(?:most\s+likely|most\s+probable|most\s+consistent|consistent\s+with|compatible\s+with|in\s+keeping\s+with|"
     r"best\s+explain\w*|points?\s+(?:\w+\s+)?(?:to|toward)|pointing\s+(?:\w+\s+)?to|indicat(?:e|es|ing)\b|"
-    r"confirms|seals\s+it|clinch(?:es)?\s+it|makes\s+this|for\s+what\s+is|"
+    r"confirms|seals\s+it|clinch(?:es)?\s+it|makes?\s+this|for\s+what\s+is|"
     r"putting\s+(?:it|this|these|them|everything|the\s+\w+)\s+(?:all\s+)?together|"
     r"taken\s+together|all\s+told|"
     r"therefore|thus|hence|"
@@ -88,7 +93,7 @@ _ANSWER_HEADING = re.compile(r"^\W*(?:(?:the\s+)?(?:final|short|my|most\s+likely
 CLOSING = re.compile(
     r"^\W*(?:(?:with|given|in|after|considering|based\s+on)\b[^,;:]{0,120},\s*)?"  # "With a ferritin of 6, this is X"
     r"(?:(?:taken\s+together|altogether|all\s+told|in\s+short|put\s+together|collectively|overall)\s*,?\s*)?"
-    r"(?:this|these|that|the|such|her|his|their|its)\b[^;]*?\s(?:is|are|represents?|constitutes?)\s+"
+    r"(?:this|these|that|the|such|her|his|their|its)\b[^;:]*?(?<!\bthere)\s(?:is|are|represents?|constitutes?)\s+"
     r"(?!not\b|no\b|un\w+\b|less\b|also\b|still\b|needed\b|required\b|(?:likely|possibly|probably)\b)\S", re.IGNORECASE)
 WEAK_CONCLUSION = re.compile(
     r"^\s*(?:so\s+)?(?:this|it|that)\s+(?:is|was|represents|looks\s+like|sounds\s+like)\b|"
@@ -137,6 +142,7 @@ def sentences(text: str) -> tuple[Sentence, ...]:
     "It is")."""
     out: list[Sentence] = []
     text = _SHORT_IS.sub(r"\1 is", (text or "").replace("\u2019", "'"))
+    text = _COMMENT.sub(r"\n\1\n", text)  # a hidden comment is read as text: "**X** <!-- provisional … -->"
     text = _HYPHEN_RUNS_ON.sub("", _RUNS_ON.sub(" ", text))
     for raw in text.split("\n"):
         bullet = _BULLET.match(raw)
@@ -183,7 +189,7 @@ def committed_sentences(final: str) -> tuple[Sentence, ...]:
         return found[len(found) - closing:]
     if len(found) > 1 and _bare_answer(found[0]) and not _bare_answer(found[1]):
         return found[:1]  # "Constrictive pericarditis, rather than restrictive cardiomyopathy. The pericardium …"
-    if len(found) > 1 and states(found[0].text) and not found[0].question:
+    if len(found) > 1 and (states(found[0].text) or _THIS_IS.match(found[0].text)) and not found[0].question:
         # "The drug is vancomycin.\n\n…reasons…": the answer stated first, then its explanation
         return (found[0],) + tuple(s for s in found[1:] if CONCLUSION.search(s.text))
     if len(found) > 1 and _ORDERED.match(found[0].text) and not found[0].question:
@@ -193,6 +199,11 @@ def committed_sentences(final: str) -> tuple[Sentence, ...]:
         return (found[-1],)  # "… This triad of X, Y and Z is Plummer-Vinson syndrome."
     cued = tuple(s for s in found if CONCLUSION.search(s.text) or WEAK_CONCLUSION.search(s.text) or states(s.text))
     return cued or found
+
+
+# a first sentence that says what the case is and no more: "This is lithium toxicity."
+_THIS_IS = re.compile(r"^\W*(?:this|it)\s+is\s+(?!not\b|no\b|un\w+\b|less\b|also\b|(?:likely|possibly|probably)\b)"
+                      r"[\w'()-]+(?:\s+[\w'()-]+){0,5}$", re.IGNORECASE)
 
 
 # a first sentence that orders one treatment: "Give fomepizole.", "Start NAC now", 应立即静脉注射阿托品
@@ -225,7 +236,7 @@ _LEAD = re.compile(
     r"such)\s(?=[^,]{1,80}\b(?:with|without|who|whose|of)\b))\b|^\s*(?P<zh_explanation>鉴于|由于|因为)",
     re.IGNORECASE)
 _JOINT = re.compile(
-    r"(?P<but>,?\s+but\s+|,\s*yet\s+|[,;]?\s*however,?\s+|[，,]?\s*(?:但是?|不过|然而)[，,]?)|"
+    r"(?P<but>,?\s+but\s+|,\s*yet\s+|[,;]?\s*however,?\s+|[，,]?\s*(?:但是?|不过(?!敏)|然而)[，,]?)|"
     r"(?P<concession>,\s*(?:although|though|even\s+though|while|whilst|whereas|despite)\s+|[，,]\s*(?:虽然|尽管))|"
     r"(?P<rejected>,\s*(?:not|and\s+not|no)\s+|\s+(?:rather\s+than|instead\s+of)\s+|\s+and\s+not\s+|"
     r"[，,]?\s*(?:而非|而不是)|[，,](?=[^，,。；;]{1,30}?(?:不符合|不支持|不考虑|可以?排除|已排除|不像)))|"

@@ -28,6 +28,14 @@ _RANGE = re.compile(rf"{_NUMBER}\s*(?:-|–|—|to)\s*{_NUMBER}|\bbetween\s+{_NU
 AND_INSIDE = re.compile(r",|;|&|\s\+\s|\band\b|\bplus\b|、|和|与|及", re.IGNORECASE)
 _ITEM_END = re.compile(r"[,.;:!?()\[\]，。；：！？、]|\s[-–—]\s")
 ADVERB = re.compile(r"^\s*(?:possibly|probably|likely|perhaps|maybe|also|even|potentially|a|an)\s+", re.IGNORECASE)
+# a sentence adverb between commas, not an item: "… is, by definition, incidence"
+_ASIDE = re.compile(r"^\s*(?:by\s+definition|in\s+(?:short|effect|essence|practice|fact|other\s+words|this\s+case|"
+                    r"this\s+setting|summary)|of\s+course|at\s+heart|therefore|thus|hence|clearly|essentially|"
+                    r"ultimately|simply|again|here|then|so|classically|typically|usually|most\s+likely)\s*$",
+                    re.IGNORECASE)
+_CLAUSE_AFTER = re.compile(r"\s+(?:(?:also|then|still|only|usually|often|typically)\s+[a-z]+|(?:is|was|has|does|can|"
+                           r"will|would|should|must|may|might)\b)", re.IGNORECASE)
+_GIVEN_HOW = re.compile(r"推注|滴注|静滴|静推|注射|服用|给药")  # how a drug is given: "地西泮，静脉缓慢推注"
 _PLURAL_VERB = re.compile(r"^(?:are|were|have|both|together|combined|coexist\w*)\b", re.IGNORECASE)
 
 
@@ -59,6 +67,8 @@ def listed(segment: str, start: int, end: int, reference: str) -> bool:
     before = re.sub(r"\b(?:a|an)\s+$", "", segment[:start], flags=re.IGNORECASE)
     joiner = cues.JOINER.search(before)
     if joiner and not (joiner.group().strip() in (",", "，") and before != segment[:start]):
+        if "," in joiner.group() and "and" in joiner.group().lower() and _CLAUSE_AFTER.match(segment[end:]):
+            return False  # "…, and doxycycline also covers Anaplasma": the subject of a clause
         return _item_before(before[:joiner.start()])
     return False
 
@@ -72,12 +82,14 @@ def _item_after(text: str, joiner: str) -> bool:
         return False  # "and the troponin is high": a new clause
     text = ADVERB.sub("", text)
     piece = _ITEM_END.split(text, 1)[0].strip()
-    if not piece or cues.CLAUSE.match(piece):
+    if not piece or cues.CLAUSE.match(piece) or _GIVEN_HOW.search(piece):
         return False
     verb = cues.VERB.search(piece)
     head = piece[:verb.start()] if verb else piece
     if not head.strip() or len(head.split()) > 8:
         return False
+    if verb is not None and "," in joiner and "and" in joiner.lower():
+        return False  # "digoxin toxicity, and digoxin-specific antibody fragments are indicated": a clause
     return verb is None or bool(_PLURAL_VERB.match(piece[verb.start():])) or "plus" in joiner
 
 
@@ -88,7 +100,7 @@ def _item_before(text: str) -> bool:
     if verbs:
         piece = piece[verbs[-1].end():]
     words = [w for w in normalize_tokens(piece, expand=False) if w not in FILLER]
-    return bool(words) and len(piece.split()) <= 8 and not ANSWER_LABEL.search(piece)
+    return bool(words) and len(piece.split()) <= 8 and not ANSWER_LABEL.search(piece) and not _ASIDE.match(piece)
 
 
 # a label's words before its noun: an article, a grade, "drug of choice" ("McNemar's test" and "Vancomycin is the right
@@ -262,7 +274,9 @@ _PARTICIPLE_NP = re.compile(r"^(?!(?:pending|awaiting|following|including|regard
                             r"it|this|that|them|him|her)\b)[\w'-]+){1,4}$", re.IGNORECASE)
 _EXPLAIN_END = re.compile(_COMMA + r"|,?\s+(?:such\s+as|e\.g\.|for\s+example|for\s+instance)\s|"
                           r",\s+and\s+(?=(?:a|an|the|this|that|it|he|she|they|we|i|his|her|"
-                          r"their|there|in|if|with|without|once|after|when|while|unless|since|because|given)\s)"
+                          r"their|there|in|if|with|without|once|after|when|while|unless|since|because|given)\s|"
+                          r"(?:[\w-]+\s+){1,3}(?:will|would|can|should|must|may|might)\s|"
+                          r"(?:[\w-]+\s+){1,5}(?:are|is)\s+(?:indicated|needed|required|warranted|recommended)\b)"
                           r"|\s+(?:given|because|since|due\s+to|based\s+on|secondary\s+to|caused\s+by|which|"
                           r"that|who|from|after)\b", re.IGNORECASE)
 _SPLIT_ITEMS = re.compile(r"\s*(?:,|&|、|，)\s*(?:and\s+|plus\s+|和|与)?|\s+\+\s+|\s+(?:and|plus|as\s+well\s+as|along\s+with|"
@@ -300,16 +314,20 @@ _APPOSITION = re.compile(r"\s*(?:即|也就是|亦即|又称|又名|也称|i\.e\
                          re.IGNORECASE)
 
 
+_OF_BOTH = re.compile(r"(\bof\s+(?:the\s+)?[a-z][\w-]*)\s+and\s+(?=[a-z][\w-]*\s*(?:[(,;]|$))")
+
+
 def np_list(np: str) -> bool:
     """Several bare noun phrases joined by and / commas / plus naming different things."""
     items: set[frozenset[str]] = set()
+    np = _OF_BOTH.sub(r"\1-and-", np)  # "CT of the abdomen and pelvis": one answer
     parts = [p for p in _SPLIT_ITEMS.split(np) if not _APPOSITION.match(p or "")]  # "X, i.e. Y" renames X
     if len(parts) == 2 and (cues.REFINES.search(parts[1]) or re.fullmatch(r"\W*[A-J]\W*", parts[0])
                             or re.match(r"\s*an?\s", parts[1] or "")):
         return False  # "Mobitz type II", "D, amiodarone", "Boerhaave syndrome, a full-thickness rupture": one answer
     for part in parts:  # the leading run of bare parts: "MI, PE and X" but not "MI, and it …"
         part = ADVERB.sub("", part or "")
-        if not bare(part):
+        if not bare(part) or _GIVEN_HOW.search(part):  # "地西泮，静脉缓慢推注": how it is given, not a second drug
             break
         items.add(words_of(part))
     return len(items - {frozenset()}) >= 2

@@ -58,6 +58,11 @@ GROUPS: tuple[tuple[str, ...], ...] = (
     ("bruton agammaglobulinemia", "bruton's agammaglobulinemia", "x-linked agammaglobulinemia", "xla"),
     ("epidural", "extradural"), ("ultrasonography", "ultrasound", "sonography"),
     ("toxicity", "poisoning", "overdose", "intoxication"),
+    ("group b streptococcus", "group b strep", "gbs", "streptococcus agalactiae"),
+    ("hirschsprung disease", "hirschsprung's disease", "congenital aganglionic megacolon"),
+    ("leprosy", "hansen disease", "hansen's disease"),
+    ("acute disseminated encephalomyelitis", "adem"),
+    ("renal cell carcinoma", "hypernephroma", "grawitz tumour", "grawitz tumor"),
 )
 
 
