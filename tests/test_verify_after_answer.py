@@ -303,6 +303,13 @@ def test_what_follows_the_answer_can_take_it_back(response, reference, reason):
     ("Final answer: vancomycin-class — i.e. a glycopeptide, specifically teicoplanin, given her renal function.",
      "Vancomycin"),
     ("Final answer: appendicitis ✗ — the appendix is normal on ultrasound.", "Appendicitis"),
+    # the reference turned to its opposite, named after it and not dismissed
+    ("Final answer: hyperkalaemia.\n\nThe ECG shows flattened T waves and U waves after the diuretic: this is "
+     "hypokalaemia.", "Hyperkalaemia"),
+    ("Answer: proximal weakness.\n\nShe cannot grip a pen or lift her toes, so the weakness is distal.",
+     "Proximal weakness"),
+    ("The answer is left ventricular failure. The oedema, raised JVP and tender liver point to right ventricular "
+     "failure.", "Left ventricular failure"),
 ])
 def test_a_second_answer_or_a_later_negation_is_not_correct(response, reference):
     for verifier in VERIFIERS:
@@ -444,6 +451,12 @@ def test_a_second_answer_or_a_later_negation_is_not_correct(response, reference)
      "evolves over days, so the tempo argues against it.\n\n**Conclusion: serotonin syndrome.** Stop both drugs.",
      "Serotonin syndrome"),
     ("癫痫持续状态的首选药物是劳拉西泮，静脉缓慢推注。", "劳拉西泮"),
+    # an opposite dismissed, or both in one name ("acute exacerbation of chronic …")
+    ("Final answer: hyperkalaemia. Peaked T waves after the ACE inhibitor; hypokalaemia would give U waves instead.",
+     "Hyperkalaemia"),
+    ("The answer is hypothyroidism. Hyperthyroidism is unlikely with a raised TSH.", "Hypothyroidism"),
+    ("The most likely diagnosis is an acute exacerbation of chronic obstructive pulmonary disease.",
+     "COPD exacerbation"),
 ])
 def test_what_a_committed_answer_goes_on_with_stays_correct(response, reference):
     assert MatchVerifier().check(response, reference) is True

@@ -18,9 +18,8 @@ allowed, and only these:
     complicating / superimposed on / in the setting of X"), and "malignant" / "benign" before a reference
     that is not a tumour ("malignant otitis externa", "malignant hyperthermia"; but "malignant melanoma");
   - after it, anything but a head that acts on it, carries it, only resembles it or names its kind ("-like",
-    "-class", antagonist,
-    inhibitor, receptor, antibody, transporter, precursor, an enzyme (-ase) …: "vitamin K antagonist" is not
-    "vitamin K", "dopamine beta-hydroxylase deficiency" not "dopamine"), or a
+    "-class", antagonist, inhibitor, receptor, antibody, transporter, precursor, an enzyme (-ase) …: "vitamin K
+    antagonist" is not "vitamin K", "dopamine beta-hydroxylase deficiency" not "dopamine"), or a
     compound that makes it a cause ("-related peptide", "-binding globulin", "-associated nephropathy",
     "-secreting tumour"), or a participle joined to it ("prolactin-inhibiting factor", "steroid-sparing
     agent"): it still names the reference as the thing a head noun is about ("right

@@ -149,6 +149,22 @@ class Token:
 _TOKEN = re.compile(r"\d+(?:\.\d+)?|[\u3400-\u9fff]|[^\W\d_\u3400-\u9fff]+")  # numbers, CJK one by one, words
 
 
+@lru_cache(maxsize=4096)
+def flipped(words: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
+    """The words with one of them turned to its opposite: hypo- for hyper- ("hypokalaemia" for "hyperkalaemia"), or
+    another member of its group of opposites ("distal" for "proximal", "decreased" for "elevated") that the words do
+    not hold already ("acute on chronic" turns neither)."""
+    out = []
+    for i, word in enumerate(words):
+        for a, b in (("hypo", "hyper"), ("hyper", "hypo")):
+            if word.startswith(a):
+                out.append((*words[:i], b + word[len(a):], *words[i + 1:]))
+        for group, member in OPPOSITE_OF.get(word, ()):
+            out += [(*words[:i], other, *words[i + 1:]) for other, places in OPPOSITE_OF.items()
+                    if other not in words and any(g == group and c != member for g, c in places)]
+    return tuple(dict.fromkeys(out))
+
+
 @lru_cache(maxsize=8192)
 def tokens(text: str, *, expand: bool = True) -> tuple[Token, ...]:
     """Normalised tokens with their source spans: lower case, no accents or punctuation, no
@@ -217,3 +233,25 @@ def token_f1(response: list[str], reference: list[str]) -> float:
         return 0.0
     precision, recall = common / len(response), common / len(reference)
     return 2 * precision * recall / (precision + recall)
+
+
+def smallest_window(words: list[str], wanted: Counter) -> tuple[int, int] | None:
+    """The shortest run of `words` that holds every wanted word as often as wanted, or None."""
+    best: tuple[int, int] | None = None
+    need, have, left = sum(wanted.values()), Counter(), 0
+    covered = 0
+    for right, word in enumerate(words):
+        if word in wanted:
+            have[word] += 1
+            if have[word] <= wanted[word]:
+                covered += 1
+        while covered == need:
+            if best is None or right + 1 - left < best[1] - best[0]:
+                best = (left, right + 1)
+            gone = words[left]
+            if gone in wanted:
+                have[gone] -= 1
+                if have[gone] < wanted[gone]:
+                    covered -= 1
+            left += 1
+    return best
