@@ -166,6 +166,13 @@ VERIFIERS = (MatchVerifier(), StrictMatchVerifier())
     ("Answer: medial — no, lateral: the tenderness is over the lateral epicondyle.", "Medial", "hedge"),
     ("The answer is Cushing disease.\n\nProvisional: the petrosal sinus sampling is still awaited.", "Cushing disease",
      "hedge"),
+    # round 15: "Strictly, it depends", doubt "with confidence", candidates right under the answer
+    ("Yes.\n\nStrictly, it depends: stop it only if the eGFR is below 30.", "Yes", "hedge"),
+    ("Final answer: Wilson disease\n\nWilson disease may explain the liver and the tremor, but this cannot be said "
+     "with confidence before the copper studies.", "Wilson disease", "hedge"),
+    ("Final answer: transient tachypnoea of the newborn\n- Respiratory distress syndrome\n- Congenital pneumonia",
+     "Transient tachypnoea of the newborn", "list"),
+    ("答案：前交叉韧带断裂\n- 内侧副韧带损伤\n- 半月板撕裂", "前交叉韧带断裂", "list"),
 ])
 def test_what_follows_the_answer_can_take_it_back(response, reference, reason):
     assert uncommitted(response) == reason
@@ -310,6 +317,7 @@ def test_what_follows_the_answer_can_take_it_back(response, reference, reason):
      "Proximal weakness"),
     ("The answer is left ventricular failure. The oedema, raised JVP and tender liver point to right ventricular "
      "failure.", "Left ventricular failure"),
+    ("答案是急性胰腺炎——可以排除。\n脂肪酶正常，上腹痛为胆囊炎所致。", "急性胰腺炎"),
 ])
 def test_a_second_answer_or_a_later_negation_is_not_correct(response, reference):
     for verifier in VERIFIERS:
@@ -457,6 +465,15 @@ def test_a_second_answer_or_a_later_negation_is_not_correct(response, reference)
     ("The answer is hypothyroidism. Hyperthyroidism is unlikely with a raised TSH.", "Hypothyroidism"),
     ("The most likely diagnosis is an acute exacerbation of chronic obstructive pulmonary disease.",
      "COPD exacerbation"),
+    # round 15: a qualifier of setting, another name, a clause after ", and", a passive after the answer, a culprit
+    # drug and its management are two questions
+    ("Exertional heat stroke.", "Heat stroke"),
+    ("Traction apophysitis of the tibial tuberosity in a 13-year-old footballer.", "Osgood-Schlatter disease"),
+    ("Naloxone is the antidote: pinpoint pupils and a slow respiratory rate point to opioids, and naloxone reverses "
+     "them within minutes.", "Naloxone"),
+    ("The most likely cause of his falls is orthostatic hypotension, driven by the tamsulosin and autonomic "
+     "neuropathy.", "Orthostatic hypotension"),
+    ("The drug is suxamethonium. Management is sedation and ventilation until the block wears off.", "Suxamethonium"),
 ])
 def test_what_a_committed_answer_goes_on_with_stays_correct(response, reference):
     assert MatchVerifier().check(response, reference) is True

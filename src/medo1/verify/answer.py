@@ -107,7 +107,8 @@ def uncommitted(final_response: str | None) -> str | None:
         return "yes_no" if {"yes", "no"} <= polar else "hedge"
     found = sentences(final)
     if polar and polarity(found[0].text):  # "No, …": a yes/no answer commits, unless it doubts itself
-        return "hedge" if any(cues.DOUBT.search(s.text) or cues.WITHDRAWN.search(s.text) for s in found) else None
+        return "hedge" if any(cues.DOUBT.search(s.text) or cues.WITHDRAWN.search(s.text) for s in found) or any(
+            cues.BACKS_OFF.match(s.text) for s in found[1:]) else None  # "Yes. Strictly, it depends: …"
     if chain(found):
         return "chain"
     items = listed_sentences(found)
@@ -117,6 +118,8 @@ def uncommitted(final_response: str | None) -> str | None:
         return "list"  # "- MI\n- PE", or the answer given and then listed with others ("Answer: X\n- X\n- Y\n- Z")
     committed = committed_sentences(final)
     first = found.index(committed[0]) if committed else 0  # committed sentences come in order
+    if {first + 1, first + 2} <= items and first not in items and explicit(found[first].text):
+        return "list"  # "Final answer: X\n- Y\n- Z": candidates right under the answer (no correct tuned response)
     if any(cues.DOUBT.search(s.text) or cues.WITHDRAWN.search(s.text) for s in found[first:]):
         return "hedge"  # "The most likely diagnosis is X. … I cannot be confident without a biopsy."
     if any(cues.ALTERNATIVE.search(s.text) and not cues.CONTRAST.search(s.text) for s in found[first:]):

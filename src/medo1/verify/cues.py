@@ -54,7 +54,7 @@ NEGATED_BEFORE = re.compile(
 NEGATED_AFTER = re.compile(
     rf"^\W*(?:(?:{AUX})\s+){{0,4}}(?:{NEGATION_WORDS}|absent|lacking|negative\s+for)\b|"
     r"^\W*off\s+the\s+table\b|^\s*[✗✘❌✕×]|"
-    r"^[\s，,：:（(]*(?:的?可能性?(?:很|较|极)?(?:小|低|不大)|不太可能|不(?:成立|支持|考虑|正确|对)|"
+    r"^[\s，,：:（(—–]*(?:的?可能性?(?:很|较|极)?(?:小|低|不大)|不太可能|不(?:成立|支持|考虑|正确|对)|"
     r"(?:已|已经|可以|可|被|予以)?排除|除外|是错误的|错误)", I)
 
 # a whole part after ":" or " - " that only dismisses or doubts what comes before ("MI: unlikely")
@@ -87,6 +87,7 @@ WEIGHED = re.compile(r"\b(?:consideration|considered|tempting|first\s+thought|in
 # Doubt about the answer as a whole, said with it or after it: "I cannot be confident without a biopsy",
 # "I would not favor one over the other", "Y could equally account for it", 无法确定
 DOUBT = re.compile(
+    r"\b(?:cannot|can't|could\s+not|not)\b[^.;]{0,30}\bwith\s+(?:any\s+|full\s+|real\s+)?(?:confidence|certainty)\b|"
     r"\b50\s*/\s*50\b|\bfifty[- ]fifty\b|\bcoin[- ](?:toss|flip)\b|"  # a tie: none of 2,131 correct responses says so
     r"\b(?:cannot|can't|can\s+not|could\s+not|couldn't)\s+(?:be\s+)?(?:fully\s+|entirely\s+|completely\s+)?"
     r"(?:confident|certain|sure)\b|\b(?:i\s+am|i'm|we\s+are|we're)\s+not\s+(?:\w+\s+)?(?:confident|certain|sure)\b|"
@@ -212,7 +213,8 @@ TURN = re.compile(r"^\W*(?:but|however|though|yet|still)\b\W*(?P<rest>.*)|"
 # "Whether this is …", "Before committing …", "Or Y", "Either …", "Honestly, …", "It depends …", "Only if …", "If it
 # is …", "Provisional: …", 目前…, 需要…, 请先…, 或者…. Of the 2,131 correct responses of the tuned rows none has a
 # sentence after its answer that opens so, against 142 of the 2,742 wrong ones.
-BACKS_OFF = re.compile(r"^\W*(?:(?:without|until|whether|before|or|either|honestly|only|provisional|tentative|"
+BACKS_OFF = re.compile(r"^\W*(?:(?:strictly|technically|realistically|frankly)(?:\s+speaking)?\s*,\s*)?"
+                       r"(?:(?:without|until|whether|before|or|either|honestly|only|provisional|tentative|"
                        r"preliminary|unconfirmed)\b|it\s+depends\b|"
                        r"if\s+(?:it|this|that)\b|目前|需要|请先|或者?)|"
                        r"^\s*(?:[¹²³⁴⁵†‡]|\[\^\d+\])", I)  # … or a footnote to it

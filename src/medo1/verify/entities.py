@@ -53,7 +53,7 @@ elective prompt aggressive empiric empirical prophylactic therapeutic diagnostic
 continuous daily single additional appropriate initial total partial complete incomplete primary general
 several potential possible causal causative responsible leading working best most more very
 laparoscopic endoscopic percutaneous robotic open arthroscopic thoracoscopic bedside invasive minimally
-hereditary familial genetic inherited sporadic
+hereditary familial genetic inherited sporadic exertional nonexertional
 """.split())
 # Chinese qualifiers of course, severity and extent (the Chinese of MODIFIERS): 急性心肌梗死 names 心肌梗死
 ZH_MODIFIERS = set("""

@@ -34,7 +34,8 @@ _ASIDE = re.compile(r"^\s*(?:by\s+definition|in\s+(?:short|effect|essence|practi
                     r"ultimately|simply|again|here|then|so|classically|typically|usually|most\s+likely)\s*$",
                     re.IGNORECASE)
 _CLAUSE_AFTER = re.compile(r"\s+(?:(?:also|then|still|only|usually|often|typically)\s+[a-z]+|(?:is|was|has|does|can|"
-                           r"will|would|should|must|may|might)\b)", re.IGNORECASE)
+                           r"will|would|should|must|may|might)\b|[a-z]{2,}[^s\W]s\s+[a-z])")  # "… blocks alcohol …"
+_PASSIVE = re.compile(r"(?:\w+ed|driven|seen|shown|known|taken|brought|made)\s+by\b", re.IGNORECASE)  # ", driven by …"
 _GIVEN_HOW = re.compile(r"推注|滴注|静滴|静推|注射|服用|给药")  # how a drug is given: "地西泮，静脉缓慢推注"
 _PLURAL_VERB = re.compile(r"^(?:are|were|have|both|together|combined|coexist\w*)\b", re.IGNORECASE)
 
@@ -82,7 +83,7 @@ def _item_after(text: str, joiner: str) -> bool:
         return False  # "and the troponin is high": a new clause
     text = ADVERB.sub("", text)
     piece = _ITEM_END.split(text, 1)[0].strip()
-    if not piece or cues.CLAUSE.match(piece) or _GIVEN_HOW.search(piece):
+    if not piece or cues.CLAUSE.match(piece) or _GIVEN_HOW.search(piece) or _PASSIVE.match(piece):
         return False
     verb = cues.VERB.search(piece)
     head = piece[:verb.start()] if verb else piece
@@ -153,12 +154,11 @@ def inline_list(sentence: str) -> bool:
 _NP_END = re.compile(r"\s*(?:[,;:(（，；：]|\s[-–—]\s|——|\b(?:given|because|since|as|due\s+to|which|that|with|in|from|"
                      r"based|secondary|caused|after|on|for|at|by|who|when|while|and\s+(?:the|it|this|he|she|they|is|"
                      r"was|should|needs?|requires?))\b)", re.IGNORECASE)
+# what a statement answers ("the drug is …" is its own question: the culprit drug or the one to give)
 _SLOTS = {"dx": "diagnosis", "choice": "answer", "option": "answer", "aetiology": "cause", "etiology": "cause",
           "culprit": "cause", "pathogen": "organism", "therapy": "treatment", "management": "treatment",
-          "drug": "treatment", "medication": "treatment", "condition": "diagnosis", "disease": "diagnosis",
-          "disorder": "diagnosis", "答案": "answer", "结论": "answer", "诊断": "diagnosis", "病因": "cause",
-          "原因": "cause", "治疗": "treatment",
-          "首选": "treatment"}
+          "condition": "diagnosis", "disease": "diagnosis", "disorder": "diagnosis", "答案": "answer", "结论": "answer",
+          "诊断": "diagnosis", "病因": "cause", "原因": "cause", "治疗": "treatment", "首选": "treatment"}
 
 
 @dataclass(frozen=True)
@@ -261,7 +261,8 @@ _NP_DO = re.compile(r"^\W*(?:give|start|begin|administer|use|prescribe|treat\s+w
 _NP_WEAK = re.compile(r"\b(?:has|have|had|is|was|are|represents)\s+|(?:患有|为|是)", re.IGNORECASE)
 # where the answer ends and its explanation starts: "…, which / given / treated …", "; …", " (…"
 _COMMA = (r"[;(；（]|——|[,，]\s*(?:which|given|because|since|as|due|based|so|though|although|while|but|with|who|making|"
-          r"suggesting|indicating|most|likely|probably|specifically|particularly|especially|i\.e|e\.g|因为|由于|鉴于|"
+          r"suggesting|indicating|most|likely|probably|specifically|particularly|especially|i\.e|e\.g|driven|seen|"
+          r"shown|known|taken|brought|因为|由于|鉴于|"
           r"所以|因此|\w+ed|\w+ing)\b")
 _COMMA_END = re.compile(_COMMA, re.IGNORECASE)
 # a name that opens with a participle: "synchronized cardioversion", "disseminated intravascular coagulation" (not

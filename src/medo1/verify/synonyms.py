@@ -62,6 +62,8 @@ GROUPS: tuple[tuple[str, ...], ...] = (
     ("hirschsprung disease", "hirschsprung's disease", "congenital aganglionic megacolon"),
     ("leprosy", "hansen disease", "hansen's disease"),
     ("acute disseminated encephalomyelitis", "adem"),
+    ("osgood-schlatter disease", "tibial tubercle apophysitis", "tibial tuberosity apophysitis",
+     "traction apophysitis of the tibial tuberosity"),
     ("renal cell carcinoma", "hypernephroma", "grawitz tumour", "grawitz tumor"),
 )
 
