@@ -1,4 +1,4 @@
-"""The bundled demo end to end: `medo1 run --quick` on the embedded model, fully offline (8-10 minutes on 2 idle cores):
+"""The bundled demo end to end: `medo1 run --quick` on the embedded model, fully offline (8-14 minutes on 2 idle cores):
 every stage runs, SFT teaches the output format (held-out format rate >= 80%), RL keeps it, and the
 run directory holds final weights only (no optimizer state). It is as long as the rest of the suite together, so it
 runs apart: `pytest -m slow` (.ci/run runs it after the default suite)."""

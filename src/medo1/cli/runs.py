@@ -54,7 +54,7 @@ def run(
     recipe: Optional[str] = typer.Argument(
         None, help="Recipe YAML, or a bundled recipe name (demo, paper-8b). Default: the offline demo."),
     out: Optional[Path] = typer.Option(None, "--out", help="Run directory (default: runs/<recipe name>)."),
-    quick: bool = typer.Option(False, "--quick", help="Apply the recipe's `quick:` overrides (demo: 8-10 minutes on 2 cores)."),
+    quick: bool = typer.Option(False, "--quick", help="Apply the recipe's `quick:` overrides (demo: 8-14 minutes on 2 cores)."),
     only: Optional[str] = typer.Option(None, "--only", help="Comma-separated stages to run, e.g. sft,rl."),
     start: Optional[str] = typer.Option(None, "--from", help="Run this stage and every later one."),
     force: bool = typer.Option(False, "--force", help="Redo the selected stages from scratch (their outputs are removed)."),
