@@ -33,6 +33,7 @@ def invoke(*args: str) -> str:
     return result.output
 
 
+@pytest.mark.slow  # stages 0-1 end to end on the embedded model (`pytest -m slow`)
 def test_stage0_and_stage1_offline(tmp_path):
     # three plain train questions and one the rules drop (each embedded call takes seconds on 2 cores)
     rows = [json.loads(line) for line in SAMPLE_MCQ.read_text().splitlines()]

@@ -86,6 +86,7 @@ def classifier_dir(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.mark.slow  # two launched processes through SFT and PPO: the longest run of this file (`pytest -m slow`)
 def test_sft_then_ppo_under_zero3(tiny_model_dir, data, classifier_dir, tmp_path):
     from transformers import AutoModelForCausalLM
 
