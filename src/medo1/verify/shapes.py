@@ -68,10 +68,15 @@ def listed(segment: str, start: int, end: int, reference: str) -> bool:
     before = re.sub(r"\b(?:a|an)\s+$", "", segment[:start], flags=re.IGNORECASE)
     joiner = cues.JOINER.search(before)
     if joiner and not (joiner.group().strip() in (",", "，") and before != segment[:start]):
-        if "," in joiner.group() and "and" in joiner.group().lower() and _CLAUSE_AFTER.match(segment[end:]):
+        if _comma_and(joiner.group()) and _CLAUSE_AFTER.match(segment[end:]):
             return False  # "…, and doxycycline also covers Anaplasma": the subject of a clause
         return _item_before(before[:joiner.start()])
     return False
+
+
+def _comma_and(joiner: str) -> bool:
+    """", and" joins two clauses more often than two items ("X, and Y are indicated")."""
+    return "," in joiner and "and" in joiner.lower()
 
 
 def _item_after(text: str, joiner: str) -> bool:
@@ -89,7 +94,7 @@ def _item_after(text: str, joiner: str) -> bool:
     head = piece[:verb.start()] if verb else piece
     if not head.strip() or len(head.split()) > 8:
         return False
-    if verb is not None and "," in joiner and "and" in joiner.lower():
+    if verb is not None and _comma_and(joiner):
         return False  # "digoxin toxicity, and digoxin-specific antibody fragments are indicated": a clause
     return verb is None or bool(_PLURAL_VERB.match(piece[verb.start():])) or "plus" in joiner
 
