@@ -318,6 +318,23 @@ def test_what_follows_the_answer_can_take_it_back(response, reference, reason):
     ("The answer is left ventricular failure. The oedema, raised JVP and tender liver point to right ventricular "
      "failure.", "Left ventricular failure"),
     ("答案是急性胰腺炎——可以排除。\n脂肪酶正常，上腹痛为胆囊炎所致。", "急性胰腺炎"),
+    # round 16: a "Final:" label, the reference as the first step of a course, a bare answer set aside by a dash or a
+    # colon, a statement naming another answer with the reference only in its aside, a compound made of it, "is
+    # possibly"
+    ("Answer: pyelonephritis.\nThen the CT shows gas in the kidney, so it is emphysematous.\nFinal: urosepsis with "
+     "septic shock.", "Pyelonephritis"),
+    ("Initial read: metabolic acidosis. Next, the bicarbonate is too high for that alone. Final interpretation: a mixed "
+     "disorder from aspirin poisoning.", "Metabolic acidosis"),
+    ("Hypokalaemia → rhabdomyolysis → acute kidney injury. So what explains the creatinine is rhabdomyolysis.",
+     "Hypokalemia"),
+    ("**Pneumothorax** — not seen. Lung markings run to the chest wall on both sides.", "Pneumothorax"),
+    ("Subarachnoid haemorrhage: ruled out (CT within six hours and the LP are both normal).",
+     "Subarachnoid hemorrhage"),
+    ("**Pulmonary embolism** — can be set aside: the CT pulmonary angiogram is clear.", "Pulmonary embolism"),
+    ("Answer: membranous nephropathy (the adult counterpart of minimal change disease).", "Minimal change disease"),
+    ("**Insulin**-resistant diabetes with acanthosis nigricans.", "Insulin"),
+    ("Portal vein thrombosis — in other words a clot in the portal vein — is possibly what is going on.",
+     "Portal vein thrombosis"),
 ])
 def test_a_second_answer_or_a_later_negation_is_not_correct(response, reference):
     for verifier in VERIFIERS:
@@ -474,6 +491,25 @@ def test_a_second_answer_or_a_later_negation_is_not_correct(response, reference)
     ("The most likely cause of his falls is orthostatic hypotension, driven by the tamsulosin and autonomic "
      "neuropathy.", "Orthostatic hypotension"),
     ("The drug is suxamethonium. Management is sedation and ventilation until the block wears off.", "Suxamethonium"),
+    # round 16: British spellings by rule, G6PD and the coronary arteries, a cause after the answer, findings under a
+    # heading, one arrow from the findings or a label to the answer, another drug or diagnosis set aside beside it
+    ("Peaked T waves and a broad QRS: this is hyperkalaemia, almost certainly from the spironolactone plus ramipril.",
+     "Hyperkalemia"),
+    ("**Coeliac disease**", "Celiac disease"),
+    ("G6PD deficiency", "Glucose-6-phosphate dehydrogenase deficiency"),
+    ("The culprit vessel is the LAD; he needs primary PCI.", "Left anterior descending artery"),
+    ("Key findings:\n- ptosis that worsens in the evening\n- diplopia, pupils spared\n- anti-AChR antibodies "
+     "positive\n\nThis is myasthenia gravis.", "Myasthenia gravis"),
+    ("## Diagnosis\nAcute angle-closure glaucoma.\n\n## Why\n- painful red eye with halos\n- fixed mid-dilated "
+     "pupil\n- rock-hard globe", "Acute angle-closure glaucoma"),
+    ("Findings: a 30-year-old with jaundice, splenomegaly, spherocytes and a negative DAT. Taken together this is "
+     "hereditary spherocytosis.", "Hereditary spherocytosis"),
+    ("The calcium is 2.9 mmol/L, the PTH is not suppressed and the urinary calcium is high.\n\n→ **Primary "
+     "hyperparathyroidism**, most often a single adenoma.", "Primary hyperparathyroidism"),
+    ("Bottom line → primary hyperparathyroidism; a sestamibi scan will localise it.", "Primary hyperparathyroidism"),
+    ("Yellow vision and vomiting after amiodarone was added to his digoxin → digoxin toxicity.", "Digoxin toxicity"),
+    ("Ceftriaxone 1 g IM once (not ciprofloxacin — resistance is common).", "Ceftriaxone"),
+    ("**主动脉夹层**——撕裂样胸痛放射至背部，纵隔增宽，不是急性心肌梗死。", "主动脉夹层"),
 ])
 def test_what_a_committed_answer_goes_on_with_stays_correct(response, reference):
     assert MatchVerifier().check(response, reference) is True

@@ -18,7 +18,8 @@ A response does not commit to one answer — `uncommitted` names why — when it
     no "but" / "not" to dismiss it), holds it back ("… before committing"), gives it only for now
     ("probably X", "Tentative answer: X", "X, I'd guess", 暂定), or gives none and defers ("further
     workup is needed", "pending …"): "hedge";
-    names a course of conditions as the answer ("A → X → C", "A evolving into X"): "chain"; or two at
+    names a course of conditions as the answer ("A → X → C", "A evolving into X"; not one arrow from the findings
+    or a label to the answer, "… after verapamil → digoxin toxicity", "Bottom line → X"): "chain"; or two at
     once ("an overlap syndrome: A with B features", 两种病变并存): "list";
     only asks ("Is it MI?", 是心肌梗死吗), or asks the reader anything after its answer ("The answer is X.
     Before you mark it, was the D-dimer drawn?"): "question"; only negates ("MI is absent", "I doubt it is
@@ -75,6 +76,7 @@ from medo1.verify.shapes import (
     ANSWER_LABEL,
     OR_INSIDE,
     answer_np,
+    bare,
     chain,
     inline_list,
     listed_sentences,
@@ -147,8 +149,7 @@ def uncommitted(final_response: str | None) -> str | None:
     stating = stating or committed[-1:]  # the sentences that give the answer, not the findings beside them
     if any(_tentative(s.text) for s in stating):
         return "hedge"  # "Tentative answer: X", "The culprit is presumably X", "X, I'd guess"
-    if any(PROGRESSION.search(_ARROW_LABEL.sub("", s.text)) or len(_LEADS_TO.findall(s.text)) > 1
-           for s in stating):
+    if any(_progression(s.text) or len(_LEADS_TO.findall(s.text)) > 1 for s in stating):
         return "chain"  # "SBP → hepatorenal syndrome → liver failure": a course, not one answer
     if any(_TWO_AT_ONCE.search(s.text) for s in stating):
         return "list"  # "an overlap syndrome: A with B features", 肺结核合并肺鳞癌，两种病变并存
@@ -208,6 +209,18 @@ def _turns(text: str) -> bool:
     return not (cues.CONTRAST.search(rest) or _CAUTION.search(rest))
 
 
+def _progression(text: str) -> bool:
+    """A course of conditions named as the answer (`PROGRESSION`): not one arrow from the findings, or from a label,
+    to the answer ("Halos and bradycardia after verapamil → digoxin toxicity", "Bottom line → X", "→ **X**")."""
+    text = _ARROW_LABEL.sub("", text)
+    found = PROGRESSION.search(text)
+    if found is None:
+        return False
+    if PROGRESSION.search(text, found.end()) or not _ARROW.fullmatch(found.group()):
+        return True  # two steps or more, or "evolving into"
+    return bare(text[:found.start()]) and not _FROM_FINDINGS.search(text[:found.start()])
+
+
 def _tentative(text: str) -> bool:
     """An answer given only for now: a tentative word in its answer part (after the last "is" / ":") or in
     the label before it ("Tentative answer: X"), not one that qualifies the subject ("This presumably
@@ -230,6 +243,7 @@ def _negated(text: str, np: str) -> bool:
     text = text[stated.end():] if stated else text
     text = _CONDITION.sub("", text)  # "X, repeated after 5 minutes if there is no improvement"
     text = _PURPOSE.sub("", text)  # "X (sent with a total IgA to exclude IgA deficiency)"
+    text = _SET_ASIDE.sub("", text)  # "X 1 g IM (not ciprofloxacin — …)", X——…，不是急性心肌梗死: another dismissed
     if not _NEGATED.search(text):
         return False
     return not (np.strip() and explicit(text)) or bool(_NEGATED.search(np))
@@ -238,6 +252,8 @@ def _negated(text: str, np: str) -> bool:
 # a caution about giving the answer, not a turn against it: "However, use it with caution in …", 但…慎用
 _CAUTION = re.compile(r"\b(?:caution|cautious(?:ly)?|contraindicated|use\s+(?:it\s+)?(?:with\s+)?care)\b|慎用|禁用|以免",
                       re.IGNORECASE)
+_SET_ASIDE = re.compile(r"(?<=\S)\s*[(（]\s*(?:not|rather\s+than|instead\s+of)\b[^)）]*[)）]?|"
+                        r"(?<=[^\W\d_])[，,]\s*(?:不是|并非|而非|而不是)[^，,。；;]+$", re.IGNORECASE)
 _PURPOSE = re.compile(r"\bto\s+(?:exclude|rule\s+out)\b[^,;()]*", re.IGNORECASE)
 _CONDITION = re.compile(r",[^,;]*?\b(?:if|unless|whenever|until)\b[^,;]*", re.IGNORECASE)
 _NEGATED = re.compile(rf"{cues.NEGATION.pattern}|\b(?:absent|negative\s+for|off\s+the\s+table)\b|除外|可能性(?:很|较|"
@@ -263,7 +279,12 @@ _ANSWER_PART = re.compile(r"\s(?:is|are|was|would\s+be)\s|[:：]", re.IGNORECASE
 _TENTATIVE_LABEL = re.compile(rf"(?:{cues.TENTATIVE.pattern})(?:\s+(?:answer|diagnosis|dx|impression)\b|"
                               rf"[^:：.]{{0,80}}[:：])",
                               re.IGNORECASE)  # "Tentative answer: X", "Working diagnosis, to be revisited …: X"
-_ARROW_LABEL = re.compile(r"^\W*(?:final\s+)?(?:answer|diagnosis|dx)\s*(?:→|->|=>|⇒)", re.IGNORECASE)  # "Answer → X"
+_ARROW_LABEL = re.compile(r"^\W*(?:(?:final\s+)?(?:answer|diagnosis|dx)|bottom\s+line|conclusion|so|therefore|thus|"
+                          r"hence|overall|impression|verdict)\s*(?:→|->|=>|⇒)", re.IGNORECASE)  # "Answer → X"
+_ARROW = re.compile(r"→|⟶|⇒|\s->\s|\s=>\s")
+# findings before a single arrow: a number, a finding word, several of them
+_FROM_FINDINGS = re.compile(r"\d|,|\b(?:and|with|after|on|positive|negative|raised|high|low|elevated|normal|absent)\b",
+                            re.IGNORECASE)
 _LEADS_TO = re.compile(r"\bleading\s+(?:on\s+)?to\b|\band\s+then\b|\bresulting\s+in\b|\bfollowed\s+by\b|"
                        r"\bcomplicated\s+by\b", re.IGNORECASE)
 _CANNOT_EXCLUDE = re.compile(r"\b(?:cannot|can't|can\s+not)\s+be\s+(?:excluded|ruled\s+out)\b|不能排除|不除外", re.IGNORECASE)

@@ -62,7 +62,7 @@ DISMISS = re.compile(r"^\W*(?:unlikely|improbable|implausible|doubtful|excluded|
                      r"incorrect|"
                      r"not\s+likely|no|possible|possibly|maybe|perhaps|a\s+possibility|(?:cannot|can't)\s+be\s+"
                      r"(?:excluded|ruled\s+out)|less\s+likely|uncertain|unclear|questionable|not\s+sure)"
-                     r"(?:\W*$|[\s,]+(?:given|because|as|since|with|due|in\s+view)\b)|"
+                     r"(?:\W*$|\s*[(（]|[\s,]+(?:given|because|as|since|with|due|in\s+view)\b)|"  # "ruled out (CSF …)"
                      r"^\W*(?:不太可能|可能性小|可能性不大|已?排除|除外|可能|不确定)\W*$", I)
 
 # ---------------------------------------------------------------- possibility, weighing, deferral
@@ -89,6 +89,7 @@ WEIGHED = re.compile(r"\b(?:consideration|considered|tempting|first\s+thought|in
 DOUBT = re.compile(
     r"\b(?:cannot|can't|could\s+not|not)\b[^.;]{0,30}\bwith\s+(?:any\s+|full\s+|real\s+)?(?:confidence|certainty)\b|"
     r"\b50\s*/\s*50\b|\bfifty[- ]fifty\b|\bcoin[- ](?:toss|flip)\b|"  # a tie: none of 2,131 correct responses says so
+    r"\b(?:is|are)\s+(?:possibly|perhaps|maybe|conceivably)\b|"  # "… is possibly what's going on": none of 2,008 correct
     r"\b(?:cannot|can't|can\s+not|could\s+not|couldn't)\s+(?:be\s+)?(?:fully\s+|entirely\s+|completely\s+)?"
     r"(?:confident|certain|sure)\b|\b(?:i\s+am|i'm|we\s+are|we're)\s+not\s+(?:\w+\s+)?(?:confident|certain|sure)\b|"
     r"\bwould\s+not\s+favou?r\s+(?:one|either)\b|\b(?:could|might|may)\s+equally\b|"
@@ -230,6 +231,9 @@ WITHDRAWN = re.compile(r"\b(?:(?:withdraw|withdrawing|retract|retracting)\s+(?:t
                        r"\b(?:that|this)\s+(?:would\s+be|is)\s+(?:wrong|incorrect|a\s+mistake|the\s+trap|a\s+trap)\b|这是[^。；;]{0,10}陷阱|"
                        r"^\W*[—–]\s*(?:is|was|would\s+be)\b[^.;]*\b(?:exclud\w*|rule\w*\s+out|wrong|unlikely)\b|"
                        r"[—–]\s*(?:not\s+present|absent|excluded|ruled\s+out|unlikely|not\s+(?:supported|confirmed|consistent|likely)|"
+                       r"not\s+(?:seen|found|shown|visible|detected|demonstrated|evident|there)|"  # "**X** — not seen."
+                       r"(?:can|could|should|must|may)\s+(?:safely\s+)?be\s+(?:set\s+aside|put\s+aside|dismissed|discarded|"
+                       r"excluded|ruled\s+out|dropped)|"
                        r"not\s+(?:the\s+)?(?:case|answer|"
                        r"diagnosis))\b|^\W*(?:excluded|ruled\s+out|unlikely|not\s+so)\s*[—–]|\bor\s+rather\b|"
                        r"\bon\s+(?:reflection|second\s+thought)\s*,?\s*no\b|\s[—–]\s*no\s*[,:;—–]|^\W*actually\s*,?\s*no\b|^\W*i\s+mean\b|并非如此|"

@@ -21,8 +21,8 @@ allowed, and only these:
     "-class", antagonist, inhibitor, receptor, antibody, transporter, precursor, an enzyme (-ase) …: "vitamin K
     antagonist" is not "vitamin K", "dopamine beta-hydroxylase deficiency" not "dopamine"), or a
     compound that makes it a cause ("-related peptide", "-binding globulin", "-associated nephropathy",
-    "-secreting tumour"), or a participle joined to it ("prolactin-inhibiting factor", "steroid-sparing
-    agent"): it still names the reference as the thing a head noun is about ("right
+    "-secreting tumour", "-resistant rickets"), or a participle joined to it ("prolactin-inhibiting factor",
+    "steroid-sparing agent"): it still names the reference as the thing a head noun is about ("right
     coronary artery occlusion" names the artery, "vitamin B12 deficiency" the vitamin), as questions
     are often answered;
   - inside it, at most two words, no "and" / comma between its words, and its words in order (with no
@@ -109,7 +109,8 @@ _NOT_ADJECTIVES = {"reveal", "mimic", "receive", "involve", "deal", "appeal", "h
 _ACTS_ON = re.compile(r"[\s–—-]*(?:like|antagonists?|agonists?|inhibitors?|blockers?|antibod(?:y|ies)|analogu?es?|"
                       r"mimetics?|receptors?|transporters?|carriers?|precursors?|metabolites?|resistance|-class|-family|"
                       r"\s+(?:[a-z]+-)?[a-z]*(?:kinase|ylase|tase|rase|nase|dase|pase|xase|synthase|lyase)|[\s–—-]*releasing|-[a-z]{3,}ing|\s+by\s+proxy|[\s-]+gene[\s-]related|"
-                      r"-(?:related|associated|induced|mediated|dependent|secreting|producing|binding)[\s-]+"
+                      r"-(?:related|associated|induced|mediated|dependent|secreting|producing|binding|resistant|sensitive|"
+                      r"responsive|refractory|deficient)[\s-]+"
                       r"(?!(?:is|are|was|were|and|or|in|to|with|of|for|as|by|that|which)\b)[a-z]+)\b|"
                       r"\s+[a-z]+(?:ans|ens|osum|osa|osus|iforme|formis|aris|oides)\b", re.IGNORECASE)  # "… obliterans"
 

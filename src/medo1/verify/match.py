@@ -11,7 +11,7 @@ is best labelled as Y", "…, which is my final answer", "Final diagnosis: Y", "
 of another kind of answer — "the treatment of choice is …" after "the diagnosis is …" — answers another question),
 a restatement of it does not hold it back ("More precisely: X may be …"), a revision keeps it ("On second
 thought, …" names the reference and says it stands), no statement joins it to another by "or" ("the correct
-answer at this stage is haemophilia A or B"), no later course of conditions passes through it ("A → X → C"), and
+answer at this stage is haemophilia A or B"), no course of conditions passes through it ("A → X → C"), and
 no later sentence joins it to another by or / "/" ("Gout / pseudogout: …"), negates the
 reference or makes it only possible ("… 可以排除缺铁性贫血", "X may be the explanation") or names its opposite
 without dismissing it ("… so this is hypokalaemia" for "Hyperkalaemia"). When the committed
@@ -59,6 +59,7 @@ from medo1.verify.letters import committed_letters, option_letter, strip_letter
 from medo1.verify.sentences import Segment, committed_sentences, explicit, segments, sentences, states
 from medo1.verify.shapes import (
     AND_INSIDE,
+    FINDINGS_LABEL,
     OR_INSIDE,
     answer_np,
     bare,
@@ -244,16 +245,16 @@ class MatchVerifier:
             # the answer statement names something else; the reference only in what follows it ("The hormone is
             # DHT. … normal testosterone levels …, so …")
             np = answer_np(committed[0].text, concluded=True).strip(" .,;:*_")
-            if bare(np) and not NOT_NAMING.match(np):
+            if bare(np) and not NOT_NAMING.match(np) and not FINDINGS_LABEL.match(committed[0].text):
                 return False
+        if named and any(len(steps := _ARROW.split(s.text)) > 2 and any(
+                self._find(tokens(step), ref, step, reference) for step in steps[:-1]) for s in found):
+            return False  # "A → X → C" anywhere: X is a step of a course, not its end
         if named and not inverted:  # the reference negated or made only possible after the answer: "… 可以排除X"
             start = found.index(committed[0]) if committed else 0
             for sentence in found[start:]:
                 if sentence in committed:
                     continue
-                steps = _ARROW.split(sentence.text)
-                if len(steps) > 2 and any(self._find(tokens(step), ref, step, reference) for step in steps[:-1]):
-                    return False  # "A → X → C" after the answer: X is a step of a course, not its end
                 for segment in segments(strip_letter(sentence.text)):
                     seg = tokens(segment.text)
                     window = self._find(seg, ref, segment.text, reference)

@@ -32,6 +32,7 @@ from medo1.verify import cues
 _SENTENCE_END = re.compile(r"(?<!\bvs)(?<!\be\.g)(?<!\bi\.e)\.(?!\d)|[!。！？]|\?(?!\w)")  # "?acute X": a query mark
 _LETTER_DOT = re.compile(r"(?:^|[\s(])[A-Za-z]$")
 _MARKUP = re.compile(r"[*_`#>]+")
+_GLUED = re.compile(r"(?<=\w)[*_`]+(?=-\w)|(?<=\w-)[*_`]+(?=\w)")  # markup inside a hyphenated word
 # a copula written short: "It's X" reads as "It is X"
 _SHORT_IS = re.compile(r"\b(it|that|this|what|here|there)'s\b", re.IGNORECASE)
 _COMMENT = re.compile(r"<!--(.*?)-->", re.DOTALL)
@@ -147,7 +148,8 @@ def sentences(text: str) -> tuple[Sentence, ...]:
     for raw in text.split("\n"):
         bullet = _BULLET.match(raw)
         heading = bool(re.match(r"\s*#{1,6}\s", raw)) or raw.rstrip(" *_").endswith((":", "："))
-        line = _MARKUP.sub(" ", raw[bullet.end():] if bullet else raw)
+        line = _GLUED.sub("", raw[bullet.end():] if bullet else raw)  # "**Vitamin D**-resistant" is one word
+        line = _MARKUP.sub(" ", line)
         start = 0
         for m in _SENTENCE_END.finditer(line):
             if m.group() == "." and _LETTER_DOT.search(line[start:m.start()]) and (

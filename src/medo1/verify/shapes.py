@@ -88,7 +88,7 @@ def _item_after(text: str, joiner: str) -> bool:
         return False  # "and the troponin is high": a new clause
     text = ADVERB.sub("", text)
     piece = _ITEM_END.split(text, 1)[0].strip()
-    if not piece or cues.CLAUSE.match(piece) or _GIVEN_HOW.search(piece) or _PASSIVE.match(piece):
+    if not piece or cues.CLAUSE.match(piece) or _FROM.match(piece) or _GIVEN_HOW.search(piece) or _PASSIVE.match(piece):
         return False
     verb = cues.VERB.search(piece)
     head = piece[:verb.start()] if verb else piece
@@ -135,17 +135,33 @@ def words_of(text: str) -> frozenset[str]:
 
 def listed_sentences(found: tuple[Sentence, ...]) -> set[int]:
     """Sentences that are items of a list of candidates: two or more bare noun phrases in a row, one
-    per line, bullet or sentence ("- MI\n- PE", "MI. PE."), naming different things."""
+    per line, bullet or sentence ("- MI\n- PE", "MI. PE."), naming different things; not the findings under a
+    heading that names them ("Key findings:", "## Why")."""
     out: set[int] = set()
     run: list[int] = []
+    findings = False  # the items under a heading of findings or reasons ("Key findings:", "## Why") are not candidates
     for i, s in enumerate((*found, Sentence("", heading=True))):
         if not s.heading and not s.question and bare(s.text):
             run.append(i)
             continue
-        if len(run) >= 2 and len({words_of(found[j].text) for j in run}) >= 2:
+        if len(run) >= 2 and len({words_of(found[j].text) for j in run}) >= 2 and not findings:
             out.update(run)
         run = []
+        if s.heading:  # a section of findings runs to the next heading
+            findings = bool(_FINDINGS.match(s.text))
     return out
+
+
+_FINDINGS_WORDS = (r"^\W*(?:(?:key|main|clinical|supporting|relevant|pertinent|salient|positive)\s+)?(?:findings|features|"
+                   r"clues|evidence|history|examination|exam|labs?|results|observations|data|why|reasoning|rationale|"
+                   r"red\s+flags|presentation|symptoms|signs)|^\W*(?:要点|依据|诊断依据|临床表现|理由)")
+_FINDINGS = re.compile(_FINDINGS_WORDS + r"\W*$", re.IGNORECASE)
+# a sentence that opens with such a label gives the findings, not the answer: "Findings: a 9-year-old with …"
+FINDINGS_LABEL = re.compile(rf"(?:{_FINDINGS_WORDS})\s*[:：]", re.IGNORECASE)
+# a cause or circumstance after the answer, not a second item: "X, almost certainly from the A plus B"
+_FROM = re.compile(r"(?:(?:almost|most|very|quite|nearly|probably|likely)\s+)?(?:[a-z]+ly\s+)*"
+                   r"(?:from|due\s+to|secondary\s+to|caused\s+by|because|after|in|on|at|for|by|with|during)\b",
+                   re.IGNORECASE)
 
 
 def inline_list(sentence: str) -> bool:

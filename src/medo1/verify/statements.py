@@ -47,6 +47,9 @@ RESTATE = (r"(?:more\s+)?specifically|more\s+precisely|more\s+exactly|to\s+be\s+
            r"summing\s+up|to\s+sum\s+up|in\s+sum|on\s+(?:a\s+)?second\s+look|looking\s+again|on\s+closer\s+"
            r"(?:look|inspection)|确切地说|更准确地说|换言之|换句话说|也就是说")
 _SAID_BEFORE = (
+    # a label that gives the final word: "Final: septic shock", "Final interpretation: a mixed disorder"
+    r"^\W*final(?:\s+(?:interpretation|impression|verdict|conclusion|call|read(?:ing)?|assessment|word|pick|ruling))?"
+    r"\s*[:：]\s*(?P<lnp>[^.;,:]+)|"
     # "… the diagnosis is X", "answer: X", "the answer I would give is X", 诊断为X — anywhere in a sentence
     r"\b(?P<slot>answer|diagnosis|dx)"
     r"(?:\s+to\s+(?:that|this|it|the\s+question|what\s[^.;:]{1,60}?)|\s+to\s+(?:report|give|record|write|submit)|"
@@ -115,6 +118,7 @@ _ANSWER_IS = re.compile(r"^\W*(?:the|my)\s+(?:final\s+|correct\s+|right\s+)?(?:a
                         re.IGNORECASE)
 _FINAL_BEFORE = re.compile(r"(?:\bfinal|最终)\s*$", re.IGNORECASE)
 _POINTER_IS = re.compile(r"^(?:this|it|that)\s+(?:is|was|would\s+be)\s+", re.IGNORECASE)
+_ASIDE = re.compile(r"\s[(（]")  # an aside in brackets after what a statement names
 _ADVERB = re.compile(r"^(?:therefore|thus|hence|so|clearly|certainly|definitely)\b[,\s]*", re.IGNORECASE)
 
 
@@ -150,10 +154,11 @@ def stated_answers(final: str) -> list[Stated]:
                 g["zh"] is not None and g["zslot"] != "答案")) and not (
                 (g["slot"] or g["zslot"]) and _FINAL_BEFORE.search(sentence.text, 0, m.start()))  # "final diagnosis: Y"
             g["vnp"] = g["vnp"] or g["vnp2"]
-            np = (g["np"] or g["rnp"] or g["vnp"] or g["tnp"] or g["snp"] or g["cnp"] or g["gnp"] or g["zh"] or g["fnp"]
+            np = (g["np"] or g["lnp"] or g["rnp"] or g["vnp"] or g["tnp"] or g["snp"] or g["cnp"] or g["gnp"] or g["zh"] or g["fnp"]
                   or g["wnp"]
                   or _POINTED.split(g.get("bnp") or "")[-1])
             np = _ADVERB.sub("", np.strip(" *_`"))  # "the diagnosis is therefore Y"
+            np = _ASIDE.split(np, 1)[0] or np  # "Answer: Y (the steroid-resistant cousin of X)": Y is what it names
             restated = g["rnp"] is not None or g["vnp"] is not None
             if restated:  # "Summing up: this is Y"
                 np = _POINTER_IS.sub("", np)

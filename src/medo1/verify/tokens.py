@@ -48,6 +48,8 @@ ABBREVIATIONS = {
     "ttp": "thrombotic thrombocytopenic purpura", "hus": "hemolytic uremic syndrome",
     "dic": "disseminated intravascular coagulation", "aids": "acquired immunodeficiency syndrome",
     "hbv": "hepatitis b virus", "hcv": "hepatitis c virus", "strep": "streptococcus", "staph": "staphylococcus",
+    "g6pd": "glucose 6 phosphate dehydrogenase", "lad": "left anterior descending artery", "rca": "right coronary artery",
+    "lcx": "left circumflex artery",
 }
 # The same drug or word by its British / international name.
 SPELLINGS = {
@@ -58,9 +60,10 @@ SPELLINGS = {
     "suxamethonium": "succinylcholine",
 }
 _BRITISH = [(re.compile(p), r) for p, r in [
-    (r"^(h|an|isch|leuk|hyperk|hypok|hypercalc|hypocalc|hyperglyc|hypoglyc|sept|ur|bacter|vir|tox)aem", r"\1em"),
-    (r"^haem", "hem"), (r"^oe(s|d|st)", r"e\1"), (r"^foet", "fet"), (r"paed", "ped"), (r"oea$", "ea"),
-    (r"aetiolog", "etiolog"), (r"sulph", "sulf"),
+    # -aemia anywhere (anaemia, hyperkalaemia, hyponatraemia, septicaemia), haem-, oe- (oedema, oesophagus, oestrogen)
+    (r"(?<=[^\Wae])aem", "em"), (r"^haem", "hem"), (r"^oe(s|d|st)", r"e\1"), (r"^foet", "fet"), (r"paed", "ped"),
+    (r"oea$", "ea"), (r"aetiolog", "etiolog"), (r"sulph", "sulf"), (r"^coel", "cel"), (r"^caes", "ces"),
+    (r"^faec", "fec"), (r"anaesth", "anesth"), (r"gynaec", "gynec"), (r"amoeb", "ameb"),
 ]]
 # A number or letter after these words names a subtype that must match exactly (type II, hepatitis B).
 QUALIFIERS = {"type", "grade", "stage", "class", "phase", "factor", "nerve", "cn", "mobitz", "group", "hepatitis",
@@ -146,7 +149,8 @@ class Token:
     qualified: bool = False  # a number or letter right after a qualifier word ("type 2", "hepatitis B")
 
 
-_TOKEN = re.compile(r"\d+(?:\.\d+)?|[\u3400-\u9fff]|[^\W\d_\u3400-\u9fff]+")  # numbers, CJK one by one, words
+# numbers, CJK characters one by one, words (G6PD is one word)
+_TOKEN = re.compile(r"(?i:g6pd)(?![^\W_])|\d+(?:\.\d+)?|[\u3400-\u9fff]|[^\W\d_\u3400-\u9fff]+")
 
 
 @lru_cache(maxsize=4096)
