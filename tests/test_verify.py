@@ -97,14 +97,14 @@ def test_match_verifier_meets_the_targets_on_the_labelled_set():
 
 # The held-out rows (rounds written blind after the current rules) measure what no tuning saw. Each earlier round
 # was measured this way before it was tuned on; precision on a fresh round of ordinary answers stayed between
-# 0.89 and 0.94, and on rounds written to game the verifier (held9 … held32; held11, held21, held22, held24, held26,
-# held28, held30 and held32 are the held-out ones) between 0.60 and 0.96 (README, "the match verifier"), short of the
-# 0.99 the tuned rows reach: rules miss new phrasings of near misses and doubts. These floors are the figures measured
-# on the held-out rows with the rules of the day (0.932, 4.4%, 7.3%, 89.9%, 87.7%; held32's long correct answers,
-# recalled 22 of 32 times, brought the last one down from 90.5%): a change that loses ground on text it never saw
-# fails here. Per kind they are reported, not asserted (a few rows each).
-HELD_OUT_TARGETS = {"precision": 0.93, "uncommitted": 0.05, "near miss": 0.08, "short correct": 0.89,
-                    "long correct": 0.87}
+# 0.89 and 0.94, and on rounds written to game the verifier (held9 … held34; held11, held21, held22, held24, held26,
+# held28, held30, held32 and held34 are the held-out ones) between 0.60 and 0.96 (README, "the match verifier"), short
+# of the 0.99 the tuned rows reach: rules miss new phrasings of near misses and doubts. These floors are the figures
+# measured on the held-out rows with the rules of the day (0.935, 4.2%, 7.1%, 90.1%, 87.0%; held32's and held34's long
+# correct answers, recalled 22 and 26 of 32 times, brought the last one down from 90.5%): a change that loses ground
+# on text it never saw fails here. Per kind they are reported, not asserted (a few rows each).
+HELD_OUT_TARGETS = {"precision": 0.93, "uncommitted": 0.045, "near miss": 0.075, "short correct": 0.90,
+                    "long correct": 0.86}
 
 
 def test_match_verifier_on_the_held_out_rows():

@@ -335,6 +335,20 @@ def test_what_follows_the_answer_can_take_it_back(response, reference, reason):
     ("**Insulin**-resistant diabetes with acanthosis nigricans.", "Insulin"),
     ("Portal vein thrombosis — in other words a clot in the portal vein — is possibly what is going on.",
      "Portal vein thrombosis"),
+    # round 17: a question left open, a condition on the answer, a tie, "X, then Y, then Z", a thing that acts on it,
+    # the reference as an example of a class, "X: unlikely, …", ——否, "… well, Y", 都不能排除
+    ("Answer → Graves disease\n\nThe uptake scan is patchy and the antibodies are negative, so Graves versus toxic "
+     "multinodular goitre remains genuinely open.", "Graves disease"),
+    ("**Metformin** — provided the eGFR is above 30. Below that the answer changes.", "Metformin"),
+    ("Answer: Yes.\n\nThat said, many surgeons would stop it a week before, so 'No' is just as defensible.", "Yes"),
+    ("Methotrexate, then leflunomide once the liver tests rose, then a TNF inhibitor.", "Methotrexate"),
+    ("It's the heparin antibody complex: platelets fell by 60% on day 7.", "Heparin"),
+    ("A loop diuretic like furosemide — specifically bumetanide, since absorption is poor with gut oedema.",
+     "Furosemide"),
+    ("Appendicitis: unlikely, the appendix is normal on ultrasound.", "Appendicitis"),
+    ("答案：系统性红斑狼疮——否。抗核抗体阴性。", "系统性红斑狼疮"),
+    ("Thyroxine… well, really the thyroid-stimulating hormone, which the screen measures.", "Thyroxine"),
+    ("**诊断：胆囊炎**\n\n鉴别诊断同样需要考虑：\n- 胆管炎\n- 胰腺炎\n\n以上三者目前都不能排除，并列考虑。", "胆囊炎"),
 ])
 def test_a_second_answer_or_a_later_negation_is_not_correct(response, reference):
     for verifier in VERIFIERS:
@@ -510,6 +524,26 @@ def test_a_second_answer_or_a_later_negation_is_not_correct(response, reference)
     ("Yellow vision and vomiting after amiodarone was added to his digoxin → digoxin toxicity.", "Digoxin toxicity"),
     ("Ceftriaxone 1 g IM once (not ciprofloxacin — resistance is common).", "Ceftriaxone"),
     ("**主动脉夹层**——撕裂样胸痛放射至背部，纵隔增宽，不是急性心肌梗死。", "主动脉夹层"),
+    # round 17: "I'd go with", what findings add up to ("="), "lines up with", British spellings, an organism by the
+    # initial of its genus, a rhetorical question heading a part, a plan before surgery, a negated "so …", an aside in
+    # the middle of the answer, an emoji pointer, a Chinese answer up to its colon
+    ("I'd go with mitral stenosis — a loud S1, an opening snap and a mid-diastolic rumble. HOCM is unlikely.",
+     "Mitral stenosis"),
+    ("Hypotension plus raised JVP plus muffled heart sounds = cardiac tamponade.", "Cardiac tamponade"),
+    ("The wheeze, the eosinophilia and the mononeuritis multiplex all line up with EGPA.",
+     "Eosinophilic granulomatosis with polyangiitis"),
+    ("Epley manoeuvre.", "Epley maneuver"),
+    ("Diagnosis: phaeochromocytoma. Before surgery she needs alpha-blockade first, then a beta-blocker.",
+     "Pheochromocytoma"),
+    ("The organism is *S. aureus* (a boil a week before the bacteraemia).", "Staphylococcus aureus"),
+    ("**Why not simple gastroenteritis?** The stool is bloody and the platelets are low.\n\n**Answer:** haemolytic "
+     "uraemic syndrome.", "Hemolytic uremic syndrome"),
+    ("Question: which of her drugs explains the tremor?\n\nAnswer: **lithium**.", "Lithium"),
+    ("Next test: a D-dimer. Her Wells score is low, so a CT pulmonary angiogram isn't the first step.", "D-dimer"),
+    ("Final answer: **extradural (epidural) haematoma** from a torn middle meningeal artery.", "Epidural hematoma"),
+    ("Kawasaki disease 👉 five days of fever, red lips and peeling fingertips.", "Kawasaki disease"),
+    ("答案是缺铁性贫血：小细胞低色素，铁蛋白降低。", "缺铁性贫血"),
+    ("Tennis elbow.", "Lateral epicondylitis"),
 ])
 def test_what_a_committed_answer_goes_on_with_stays_correct(response, reference):
     assert MatchVerifier().check(response, reference) is True

@@ -18,8 +18,9 @@ A response does not commit to one answer — `uncommitted` names why — when it
     no "but" / "not" to dismiss it), holds it back ("… before committing"), gives it only for now
     ("probably X", "Tentative answer: X", "X, I'd guess", 暂定), or gives none and defers ("further
     workup is needed", "pending …"): "hedge";
-    names a course of conditions as the answer ("A → X → C", "A evolving into X"; not one arrow from the findings
-    or a label to the answer, "… after verapamil → digoxin toxicity", "Bottom line → X"): "chain"; or two at
+    names a course of conditions as the answer ("A → X → C", "A evolving into X", "A, then B, then C"; not one
+    arrow from the findings or a label to the answer, "… after verapamil → digoxin toxicity", "Bottom line → X"):
+    "chain"; or two at
     once ("an overlap syndrome: A with B features", 两种病变并存): "list";
     only asks ("Is it MI?", 是心肌梗死吗), or asks the reader anything after its answer ("The answer is X.
     Before you mark it, was the D-dimer drawn?"): "question"; only negates ("MI is absent", "I doubt it is
@@ -39,7 +40,9 @@ would start it at 25 mg"), a turn after it that dismisses nothing ("However, the
 caution …"), a sentence that opens by backing off ("Without the biopsy …", "Until the CT is back …", "Whether …",
 "Or Y", "Only …", "Provisional: …", a footnote to it, 目前…, 需要…; none of 2,131 correct tuned responses does, 142 of
 2,742 wrong ones do), a tie ("50/50", "a coin flip"), even in a hidden comment ("<!-- provisional -->"), or
-candidates left undecided with nothing to settle them ("… the two cannot be told apart"): "hedge"; setting it
+candidates left undecided with nothing to settle them ("… the two cannot be told apart", "… remains genuinely open",
+"… before anyone can call it"), a condition on it ("**X** — provided the eGFR is above 30", "X — assuming …", "the
+answer changes"), the other answer just as good ("'No' is just as defensible"), 都不能排除, 并列考虑: "hedge"; setting it
 aside ("Revised answer: Y", "…or rather Y", "On reflection, no", "Actually no —", "I mean …", "That label can be
 set aside", "That would be wrong", "X — not present", "X — not supported", "Excluded — …", "Excluded: the lipase is
 normal …", "Status: negative", "Answer: medial — no, lateral", 以上并非本例诊断, ——已排除, 并非如此, 改为Y): "hedge"; giving
@@ -110,7 +113,7 @@ def uncommitted(final_response: str | None) -> str | None:
     found = sentences(final)
     if polar and polarity(found[0].text):  # "No, …": a yes/no answer commits, unless it doubts itself
         return "hedge" if any(cues.DOUBT.search(s.text) or cues.WITHDRAWN.search(s.text) for s in found) or any(
-            cues.BACKS_OFF.match(s.text) for s in found[1:]) else None  # "Yes. Strictly, it depends: …"
+            cues.BACKS_OFF.match(s.text) or _turns(s.text) for s in found[1:]) else None  # "Yes. That said, …"
     if chain(found):
         return "chain"
     items = listed_sentences(found)
@@ -134,7 +137,7 @@ def uncommitted(final_response: str | None) -> str | None:
     if any(cues.TOGETHER.search(s.text) for s in found[first:]):
         return "list"  # "The answer is X. Y and Z go on the same answer line; I'm submitting all three."
     asked = _HEADING.sub("", final)
-    if _ASKED.search(asked[max(0, asked.find(found[first].text)):]):
+    if _ASKED.search(asked[_where(asked, found[first].text):]):
         return "question"  # "The answer is X. Before I lock that in, could you tell me …?"
     if found[-1].question and OR_INSIDE.search(found[-1].text):
         return "hedge"  # it ends asking which of two it is
@@ -209,6 +212,13 @@ def _turns(text: str) -> bool:
     return not (cues.CONTRAST.search(rest) or _CAUTION.search(rest))
 
 
+def _where(raw: str, text: str) -> int:
+    """Where a sentence (its markup taken out: "Answer:  X" for "**Answer:** X") starts in the raw text."""
+    words = re.findall(r"\w+", text)[:4]
+    found = re.search(r"\W+".join(map(re.escape, words)), raw) if words else None
+    return found.start() if found else 0
+
+
 def _progression(text: str) -> bool:
     """A course of conditions named as the answer (`PROGRESSION`): not one arrow from the findings, or from a label,
     to the answer ("Halos and bradycardia after verapamil → digoxin toxicity", "Bottom line → X", "→ **X**")."""
@@ -269,7 +279,10 @@ _STATED_INSIDE = re.compile(rf",\s*(?=(?:so\s+|thus\s+|therefore\s+)?(?:the|my|o
 PROGRESSION = re.compile(r"→|⟶|⇒|\s->\s|\s=>\s|\bevolving\s+into\b|\bprogress(?:ing|ed)\s+(?:on\s+)?to\b|"
                          r"\bwent\s+on\s+to\b|\bculminating\s+in\b|进展为|演变为", re.IGNORECASE)
 _TWO_AT_ONCE = re.compile(r"\boverlap\s+(?:syndrome|of)\b|\bco-?exist\w*|\bconcurrent\b|并存|同时存在", re.IGNORECASE)
-_HEADING = re.compile(r"^[ \t]*#{1,6}[ \t].*$", re.MULTILINE)  # "### Which property rules disease out?"
+# a question that heads a part or restates the question asked: "### Which property rules disease out?", "**Why not
+# sepsis alone?**", "Question: which of her drugs …?"
+_HEADING = re.compile(r"^[ \t]*(?:#{1,6}[ \t].*|(?:\*\*|__)[^*_\n]+[?？](?:\*\*|__)[ \t]*|(?:question|q)[ \t]*[:：].*)$",
+                      re.MULTILINE | re.IGNORECASE)
 _ASKED = re.compile(r"[?？](?![A-Za-z0-9])")  # a question mark that ends a question (not "?acute cholangitis")
 _PARTS = re.compile(r"[;—–]|\s-\s")
 # an aside after the answer, including a tentative word about its cause: "X, probably from a ruptured aneurysm"
@@ -285,7 +298,7 @@ _ARROW = re.compile(r"→|⟶|⇒|\s->\s|\s=>\s")
 # findings before a single arrow: a number, a finding word, several of them
 _FROM_FINDINGS = re.compile(r"\d|,|\b(?:and|with|after|on|positive|negative|raised|high|low|elevated|normal|absent)\b",
                             re.IGNORECASE)
-_LEADS_TO = re.compile(r"\bleading\s+(?:on\s+)?to\b|\band\s+then\b|\bresulting\s+in\b|\bfollowed\s+by\b|"
+_LEADS_TO = re.compile(r"\bleading\s+(?:on\s+)?to\b|\b(?:and|,)\s*then\b|\bresulting\s+in\b|\bfollowed\s+by\b|"
                        r"\bcomplicated\s+by\b", re.IGNORECASE)
 _CANNOT_EXCLUDE = re.compile(r"\b(?:cannot|can't|can\s+not)\s+be\s+(?:excluded|ruled\s+out)\b|不能排除|不除外", re.IGNORECASE)
 _POSSIBLE_INSIDE = re.compile(

@@ -55,7 +55,7 @@ NEGATED_AFTER = re.compile(
     rf"^\W*(?:(?:{AUX})\s+){{0,4}}(?:{NEGATION_WORDS}|absent|lacking|negative\s+for)\b|"
     r"^\W*off\s+the\s+table\b|^\s*[✗✘❌✕×]|"
     r"^[\s，,：:（(—–]*(?:的?可能性?(?:很|较|极)?(?:小|低|不大)|不太可能|不(?:成立|支持|考虑|正确|对)|"
-    r"(?:已|已经|可以|可|被|予以)?排除|除外|是错误的|错误)", I)
+    r"(?:已|已经|可以|可|被|予以)?排除|除外|是错误的|错误|否(?!则))", I)
 
 # a whole part after ":" or " - " that only dismisses or doubts what comes before ("MI: unlikely")
 DISMISS = re.compile(r"^\W*(?:unlikely|improbable|implausible|doubtful|excluded|ruled\s+out|absent|false|wrong|"
@@ -63,6 +63,7 @@ DISMISS = re.compile(r"^\W*(?:unlikely|improbable|implausible|doubtful|excluded|
                      r"not\s+likely|no|possible|possibly|maybe|perhaps|a\s+possibility|(?:cannot|can't)\s+be\s+"
                      r"(?:excluded|ruled\s+out)|less\s+likely|uncertain|unclear|questionable|not\s+sure)"
                      r"(?:\W*$|\s*[(（]|[\s,]+(?:given|because|as|since|with|due|in\s+view)\b)|"  # "ruled out (CSF …)"
+                     r"^\W*(?:unlikely|improbable|doubtful|excluded|ruled\s+out|absent|not\s+likely|less\s+likely)\s*[,;—–]|"
                      r"^\W*(?:不太可能|可能性小|可能性不大|已?排除|除外|可能|不确定)\W*$", I)
 
 # ---------------------------------------------------------------- possibility, weighing, deferral
@@ -90,6 +91,14 @@ DOUBT = re.compile(
     r"\b(?:cannot|can't|could\s+not|not)\b[^.;]{0,30}\bwith\s+(?:any\s+|full\s+|real\s+)?(?:confidence|certainty)\b|"
     r"\b50\s*/\s*50\b|\bfifty[- ]fifty\b|\bcoin[- ](?:toss|flip)\b|"  # a tie: none of 2,131 correct responses says so
     r"\b(?:is|are)\s+(?:possibly|perhaps|maybe|conceivably)\b|"  # "… is possibly what's going on": none of 2,008 correct
+    # none of these in the 2,008 correct tuned responses either: a question left open, "'No' is just as defensible",
+    # an answer that holds only under a condition ("**X** — provided …", "X — assuming …"), 以上三者都不能排除
+    r"\b(?:remains?|is|stays?)\s+(?:genuinely\s+|still\s+|wide\s+)?open\b|"
+    r"\bbefore\s+(?:anyone|we|i|one)\s+can\s+(?:call|say|decide|commit|name)\b|"
+    r"\bjust\s+as\s+(?:defensible|valid|reasonable|likely|good|correct|plausible|right)\b|"
+    r"\bthe\s+answer\s+(?:changes|would\s+change|is\s+different)\b|"
+    r"[—–,:]\s*(?:provided(?:\s+that)?|assuming|as\s+long\s+as|on\s+(?:the\s+)?condition)\b|"
+    r"(?:都|均)不能排除|并列考虑|均不除外|"
     r"\b(?:cannot|can't|can\s+not|could\s+not|couldn't)\s+(?:be\s+)?(?:fully\s+|entirely\s+|completely\s+)?"
     r"(?:confident|certain|sure)\b|\b(?:i\s+am|i'm|we\s+are|we're)\s+not\s+(?:\w+\s+)?(?:confident|certain|sure)\b|"
     r"\bwould\s+not\s+favou?r\s+(?:one|either)\b|\b(?:could|might|may)\s+equally\b|"
@@ -215,12 +224,15 @@ TURN = re.compile(r"^\W*(?:but|however|though|yet|still)\b\W*(?P<rest>.*)|"
 # is …", "Provisional: …", 目前…, 需要…, 请先…, 或者…. Of the 2,131 correct responses of the tuned rows none has a
 # sentence after its answer that opens so, against 142 of the 2,742 wrong ones.
 BACKS_OFF = re.compile(r"^\W*(?:(?:strictly|technically|realistically|frankly)(?:\s+speaking)?\s*,\s*)?"
-                       r"(?:(?:without|until|whether|before|or|either|honestly|only|provisional|tentative|"
+                       r"(?:(?:without|until|whether|before(?!\s+(?:surgery|(?:the\s+|any\s+)?(?:operation|procedure)|"
+                       r"operating|discharge|induction|an(?:a|ae)esthesia|starting|giving))|or|either|honestly|only|"
+                       r"provisional|tentative|"
                        r"preliminary|unconfirmed)\b|it\s+depends\b|"
                        r"if\s+(?:it|this|that)\b|目前|需要|请先|或者?)|"
                        r"^\s*(?:[¹²³⁴⁵†‡]|\[\^\d+\])", I)  # … or a footnote to it
 # Withdrawing an answer: "I withdraw that conclusion", "scratch that", "Correction: …", 收回上述结论
-WITHDRAWN = re.compile(r"\b(?:(?:withdraw|withdrawing|retract|retracting)\s+(?:that|this|it|my|the|our)|"
+WITHDRAWN = re.compile(r"(?:…|\.\.\.)\s*(?:well|or\s+rather|i\s+mean)\b|"  # "Insulin… well, an insulinoma"
+                       r"\b(?:(?:withdraw|withdrawing|retract|retracting)\s+(?:that|this|it|my|the|our)|"
                        r"take\s+(?:that|it)\s+back|scratch\s+that|strike\s+that|scrap\s+that|"
                        r"revis(?:e|ing)\s+(?:that|it|this|my\s+answer)|my\s+first\s+instinct)\b|^\W*correction\b|"
                        r"\brevised\s+(?:answer|diagnosis)\b|\bchang\w*\s+(?:my|the)\s+answer\b|"

@@ -30,7 +30,8 @@ prefixes (non-, anti-), hypo- vs hyper-, and opposites: left/right, above/below,
 proximal/distal, medial/lateral, increased/elevated vs decreased/low, positive/negative,
 primary/secondary, acute/chronic, …
 
-The reference inside a longer entity is not the reference: "portal hypertension" is not "hypertension",
+The reference given as an example of a class is not the answer ("a P2Y12 inhibitor like clopidogrel — specifically
+prasugrel"). The reference inside a longer entity is not the reference: "portal hypertension" is not "hypertension",
 "vitamin K antagonist" not "vitamin K"; extra words that only qualify it are allowed, and only those the rules
 in `medo1.verify.entities` name.
 
@@ -56,6 +57,7 @@ from medo1.verify.answer import uncommitted
 from medo1.verify.confusables import confused
 from medo1.verify.entities import extends, other_name
 from medo1.verify.letters import committed_letters, option_letter, strip_letter
+from medo1.verify.opposites import opposite_stated
 from medo1.verify.sentences import Segment, committed_sentences, explicit, segments, sentences, states
 from medo1.verify.shapes import (
     AND_INSIDE,
@@ -78,7 +80,6 @@ from medo1.verify.tokens import (
     PREFIXES,
     Token,
     contradicts,
-    flipped,
     is_cjk,
     normalize_tokens,
     smallest_window,
@@ -95,6 +96,9 @@ _CORRECT_HEAD = re.compile(r"\bthe\s+(?:correct|right|appropriate|proper|preferr
                            r"[^.;:]{0,40}?\s+"
                            r"(?:is|would\s+be)\s+(?P<np>[^.;,]+)", re.IGNORECASE)
 # the steps of a course of conditions ("A → X → C")
+# the reference given as an example of a class: "A P2Y12 inhibitor like clopidogrel — specifically prasugrel"
+_EXAMPLE = re.compile(r"(?<!look\s)(?<!looks\s)(?<!sounds\s)(?<!seems\s)\b(?:like|such\s+as|e\.g\.,?|for\s+example,?|"
+                      r"for\s+instance,?)\s*$", re.IGNORECASE)
 _ARROW = re.compile(r"→|⟶|⇒|\s->\s|\s=>\s")
 # the reference joined to another name by or / "/" / vs ("Gout / pseudogout"; not "L5/S1", "1 g/hour")
 _OR = r"\s*(?:/|\b(?:or|vs\.?|versus)\b|或者?|还是)\s*"
@@ -164,7 +168,7 @@ class MatchVerifier:
         refs = [(variant, ref) for variant in variants(strip_letter(reference)) if (ref := tokens(variant))]
         # "Churg-Strauss syndrome" for "EGPA" (`synonyms`); no other statement of the answer names something else
         return (any(self._named(final, ref, variant) for variant, ref in refs) and not self._other_answer(final, refs)
-                and not _opposite_stated(final, refs[0][1]))
+                and not opposite_stated(final, refs[0][1]))
 
     def _other_answer(self, final: str, refs: list[tuple[str, tuple[Token, ...]]]) -> bool:
         """Whether a statement of the answer anywhere in the final response ("… the answer to that is Y",
@@ -234,7 +238,8 @@ class MatchVerifier:
                 stance = segment.stance(start, end)
                 if inverted and stance in ("rejected", "negation"):
                     continue  # "X is not as plausible as Y" agrees with "the least likely is X"
-                if (stance or sentence.question or sentence.text in items or inline_list(text)
+                if (stance or sentence.question or sentence.text in items or inline_list(text) or _EXAMPLE.search(
+                        segment.text[:start])
                         or hedged(segment.text, start, end, reference) or listed(segment.text, start, end, reference)
                         or _another_entity(segment.text, start, end, ref_words, reference,
                                            is_cjk(seg[window[0]].word))):
@@ -338,30 +343,6 @@ def _another_entity(text: str, start: int, end: int, ref_words: set[str], refere
     """The reference at text[start:end] is part of another entity: a longer one (`entities.extends`) or a
     confusable name (`confusables.confused`)."""
     return extends(text, start, end, ref_words, cjk=cjk) or confused(text, start, end, reference)
-
-
-# what dismisses an opposite named in a sentence ("Hyperkalaemia is not the cause", "… would give low calcium")
-_DISMISSED = re.compile(cues.CONTRAST.pattern + r"|\b(?:would|could|might|needs?|requires?|spares?|unusual|instead|"
-                        r"versus|vs)\b|其他|而|若|如果", re.IGNORECASE)
-
-
-def _opposite_stated(final: str, ref: tuple[Token, ...]) -> bool:
-    """The reference turned to its opposite ("hypokalaemia" for "hyperkalaemia", "distal" for "proximal"), its words
-    in one segment, named from the answer on in a sentence that dismisses nothing: of the 294 correct tuned responses
-    whose reference has an opposite, none names it so, against 110 of 380 wrong ones."""
-    words_of_ref = tuple(t.word for t in ref)
-    turned = [(t, set(words_of_ref) - set(t)) for t in flipped(words_of_ref)]  # the opposite, and the word it turned
-    if not turned:
-        return False
-    found, committed = sentences(final), committed_sentences(final)
-    for sentence in found[found.index(committed[0]) if committed else 0:]:
-        if _DISMISSED.search(sentence.text):
-            continue
-        for segment in segments(sentence.text):
-            words = {t.word for t in tokens(segment.text)}
-            if segment.role == "main" and any(words.issuperset(t) and not words & was for t, was in turned):
-                return True  # "… so the weakness is distal" for "Proximal weakness" (not "acute on chronic")
-    return False
 
 
 def _first_statement(parts: tuple[Segment, ...]) -> int:

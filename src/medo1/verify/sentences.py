@@ -142,7 +142,7 @@ def sentences(text: str) -> tuple[Sentence, ...]:
     """The sentences of a text, line by line, with list markers and markdown emphasis removed ("It's" read as
     "It is")."""
     out: list[Sentence] = []
-    text = _SHORT_IS.sub(r"\1 is", (text or "").replace("\u2019", "'"))
+    text = _SHORT_IS.sub(r"\1 is", (text or "").replace("\u2019", "'").replace("👉", " — "))  # "X 👉 findings"
     text = _COMMENT.sub(r"\n\1\n", text)  # a hidden comment is read as text: "**X** <!-- provisional … -->"
     text = _HYPHEN_RUNS_ON.sub("", _RUNS_ON.sub(" ", text))
     for raw in text.split("\n"):

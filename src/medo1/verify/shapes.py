@@ -200,7 +200,8 @@ def statement(sentence: Sentence) -> Statement | None:
         slot, np = found.group("slot").lower(), _NP_END.split(found.group("np"), 1)[0]
     elif (found := cues.STATEMENT_LAST.match(text)) is not None:
         slot, np = found.group("slot").lower(), re.split(r"[,;:，；：]", found.group("np"))[-1]
-    elif (found := cues.STATEMENT_SO.match(text)) is not None and bare(found.group("np")):
+    elif ((found := cues.STATEMENT_SO.match(text)) is not None and bare(found.group("np"))
+          and not _NOT.search(found.group("np"))):  # "so a CT angiogram isn't the first step" states nothing
         slot, np = "so", found.group("np")
     else:
         return None
@@ -208,6 +209,7 @@ def statement(sentence: Sentence) -> Statement | None:
                      bool(cues.SUPERSEDED.search(text)))
 
 
+_NOT = re.compile(r"n't\b|\b(?:not|never|no)\b", re.IGNORECASE)
 _CLAUSES = re.compile(r"[;；]|,\s*(?=(?:so|therefore|thus|hence)\s)", re.IGNORECASE)
 
 
@@ -274,8 +276,10 @@ _NP_STRONG = re.compile(
     r"seals\s+it|makes?\s+this|for\s+what\s+is|(?<!\bthe\s)(?<!\ba\s)means?(?!\s+(?:of|arterial|age|value|score|"
     r"difference|that|it|this))|spells?|add(?:s)?\s+up\s+to|(?:i'd|i\s+would)\s+call\s+(?:this|it)|"
     r"suffering\s+from|criteria\s+for|classic\s+for|typical\s+of|(?:best|better|most\s+likely)\s+explained\s+by|"
+    r"(?:i'd|i\s+would|i'll|i\s+will|we'd)\s+go\s+with|lines?\s+up\s+with|"
     r"(?:is|are)\s+(?:most\s+likely\s+|probably\s+)?(?:due\s+to|caused\s+by)|is\s+(?:most\s+)?(?:likely|probably))\s+|"
     r"(?:考虑为|符合|提示|诊断为)", re.IGNORECASE)
+_EQUALS = re.compile(r"\s[=＝]\s(?=[^\W\d_])")  # not a sum: "d/(c+d) = 380/400 = 95%"
 _NP_DO = re.compile(r"^\W*(?:give|start|begin|administer|use|prescribe|treat\s+with|perform|order|obtain|refer|"
                     r"admit)\s+",
                     re.IGNORECASE)
@@ -311,7 +315,9 @@ _LIKELY = re.compile(r"^\W*(?:(?:most\s+)?likely|probably|definitely|clearly)\s+
 def answer_np(text: str, concluded: bool = False) -> str:
     """The words a segment gives as its answer, up to its explanation ("…, given …"): what an answer
     statement states, what follows "consistent with" / "points to" / "give", what "she has" (what "X is"
-    in a concluding sentence), a noun phrase alone, or what "X is." asserts; "" when it gives none."""
+    in a concluding sentence), a noun phrase alone, or what "X is." asserts; "" when it gives none. What findings add
+    up to is what follows "=" ("Beck's triad plus pulsus paradoxus = cardiac tamponade")."""
+    text = _EQUALS.split(text)[-1]
     said = (cues.STATEMENT_FIRST.match(text) or cues.STATEMENT_ZH.match(text) or cues.STATEMENT_LAST.match(text)
             or cues.STATEMENT_MAKES.search(text))
     if said:

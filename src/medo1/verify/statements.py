@@ -4,7 +4,7 @@ A policy that learned the verifier reads the answer line writes the reference th
 somewhere else. `match` reads every statement of the answer (`stated_answers`) and requires all of them to
 name the reference; this module finds them:
 
-    "the answer / diagnosis is Y", "the answer to that is Y", "the answer I would give is Y", "— final answer Y",
+    "the answer / diagnosis is Y", "Final: Y", "Final interpretation: Y", "the answer to that is Y", "the answer I would give is Y", "— final answer Y",
         "Y is what this ECG shows", 答案是Y, 诊断归结为Y, 本例应为Y;
     a summing-up that names the case: "Overall this is Y", "In other words, this is Y", "Overall, the picture is
         best labelled as Y", or after a clause, "On reflection, the QT is short, so this is Y" (what the case is,
@@ -97,7 +97,7 @@ _SAID_AFTER = (
     rf"^\W*(?:{REVISE})(?![\w-])[,，:：\s]*(?P<vnp>.+)|"
     r"[,;—–]\s*so\s+(?:strictly|actually|in\s+fact|really)\b[,\s]*(?P<vnp2>.+)|"
     r"(?:(?P<zslot>答案|诊断)[^。；;，,不非]{0,4}?(?:应?是|应?为|归结为|写为?|改为|[：:])|(?:本例|此例|该患者)应(?:为|是))"
-    r"\s*(?P<zh>[^。；;，,]+)")
+    r"\s*(?P<zh>[^。；;，,：:]+)")
 _ANSWER_SAID = re.compile(_SAID_BEFORE + rf"(?P<bnp>[^.;:—–]+?){_POINTER}|" + _SAID_AFTER, re.IGNORECASE)
 # The pointed-back form tries every start in a sentence (slow on long text); a sentence without the pointer is read
 # without it, which finds the same statements.
@@ -118,7 +118,8 @@ _ANSWER_IS = re.compile(r"^\W*(?:the|my)\s+(?:final\s+|correct\s+|right\s+)?(?:a
                         re.IGNORECASE)
 _FINAL_BEFORE = re.compile(r"(?:\bfinal|最终)\s*$", re.IGNORECASE)
 _POINTER_IS = re.compile(r"^(?:this|it|that)\s+(?:is|was|would\s+be)\s+", re.IGNORECASE)
-_ASIDE = re.compile(r"\s[(（]")  # an aside in brackets after what a statement names
+# an aside in brackets that ends what a statement names (not "extradural (epidural) haematoma")
+_ASIDE = re.compile(r"\s[(（][^()（）]*(?:[)）](?=\s*(?:[—–,;:]|$))|$)")
 _ADVERB = re.compile(r"^(?:therefore|thus|hence|so|clearly|certainly|definitely)\b[,\s]*", re.IGNORECASE)
 
 

@@ -65,7 +65,11 @@ GROUPS: tuple[tuple[str, ...], ...] = (
     ("osgood-schlatter disease", "tibial tubercle apophysitis", "tibial tuberosity apophysitis",
      "traction apophysitis of the tibial tuberosity"),
     ("renal cell carcinoma", "hypernephroma", "grawitz tumour", "grawitz tumor"),
+    ("lateral epicondylitis", "tennis elbow"), ("medial epicondylitis", "golfer's elbow", "golfer elbow"),
 )
+# an organism by genus and species, whose genus is often cut to its initial: "C. difficile" for "Clostridioides
+# difficile", "E. coli" (not a genus that opens with A or I: "a" and "I" read as words)
+_BINOMIAL = re.compile(r"^\s*([B-HJ-Z])[a-z]{3,}\s+([a-z]{3,}(?:i|ae|is|us|a|um|ense|ensis|ile|es))\s*$")
 
 
 _PATTERNS = tuple(tuple((phrase, re.compile(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", re.IGNORECASE))
@@ -77,6 +81,8 @@ _ANY = re.compile("|".join(rf"(?<![\w-]){re.escape(p)}(?![\w-])" for group in GR
 def variants(reference: str) -> tuple[str, ...]:
     """The reference, then each way of writing it with one phrase of a group swapped for another."""
     out = [reference]
+    if (binomial := _BINOMIAL.match(reference)) is not None:
+        out.append(f"{binomial.group(1)}. {binomial.group(2)}")
     if not _ANY.search(reference):
         return tuple(out)
     for group in _PATTERNS:
