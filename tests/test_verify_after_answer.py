@@ -349,6 +349,17 @@ def test_what_follows_the_answer_can_take_it_back(response, reference, reason):
     ("答案：系统性红斑狼疮——否。抗核抗体阴性。", "系统性红斑狼疮"),
     ("Thyroxine… well, really the thyroid-stimulating hormone, which the screen measures.", "Thyroxine"),
     ("**诊断：胆囊炎**\n\n鉴别诊断同样需要考虑：\n- 胆管炎\n- 胰腺炎\n\n以上三者目前都不能排除，并列考虑。", "胆囊炎"),
+    # round 18: "or at least it could be", the reference restated as a kind of it, "no wait", "sorry", "hard to call
+    # either way" after a yes/no answer, an answer under a condition with another if not, "the diagnosis being asked for"
+    ("**Gout** — or at least it could be; a hot first MTP joint after a binge suggests it, possibly.", "Gout"),
+    ("Answer: anaemia — sickle cell anaemia, given the dactylitis in a toddler.", "Anemia"),
+    ("Pneumonia — no wait, with a stony dull base and absent breath sounds this is a pleural effusion.", "Pneumonia"),
+    ("**Escherichia coli**… sorry, it's Klebsiella: the colonies are mucoid and lactose-fermenting.", "Escherichia coli"),
+    ("Answer: No.\n\n…although some guidelines would say yes here. Hard to call either way.", "No"),
+    ("If the Tensilon test is positive, it's myasthenia gravis; if it doesn't help, think about botulism.",
+     "Myasthenia gravis"),
+    ("Answer: chronic kidney disease. That in turn comes from diabetes, so the underlying diagnosis being asked for is "
+     "diabetic nephropathy.", "Chronic kidney disease"),
 ])
 def test_a_second_answer_or_a_later_negation_is_not_correct(response, reference):
     for verifier in VERIFIERS:
@@ -544,6 +555,20 @@ def test_a_second_answer_or_a_later_negation_is_not_correct(response, reference)
     ("Kawasaki disease 👉 five days of fever, red lips and peeling fingertips.", "Kawasaki disease"),
     ("答案是缺铁性贫血：小细胞低色素，铁蛋白降低。", "缺铁性贫血"),
     ("Tennis elbow.", "Lateral epicondylitis"),
+    # round 18: other names (HOCM, the pneumococcus), a Chinese finding is no name, a Chinese test to do first, the cause
+    # after the answer joined by "/", an emoji arrow, ECG lead I, a plan in the first person, "Without those, …"
+    ("HOCM — the murmur gets louder with Valsalva.", "Hypertrophic cardiomyopathy"),
+    ("The pneumococcus (Gram-positive lancet-shaped diplococci).", "Streptococcus pneumoniae"),
+    ("甲状腺功能亢进症。心率增快，TSH降低。", "甲状腺功能亢进症"),
+    ("This is **acute pericarditis**, most likely viral/idiopathic after last week's cold.", "Acute pericarditis"),
+    ("The urate, potassium and phosphate are all high after chemotherapy.\n\n➡️ Tumour lysis syndrome.",
+     "Tumor lysis syndrome"),
+    ("The culprit is the LAD. The right coronary artery would give elevation in II, III and aVF, and the circumflex "
+     "changes in I and aVL.", "Left anterior descending artery"),
+    ("The answer is hypertonic saline. I would not exceed a rise of 8 mmol/L in the first day, given the risk of "
+     "osmotic demyelination.", "Hypertonic saline"),
+    ("Final answer: metformin.\n\nNo heart failure, CKD or cardiovascular disease. Without those, there is no "
+     "reason to start with an SGLT2 inhibitor.", "Metformin"),
 ])
 def test_what_a_committed_answer_goes_on_with_stays_correct(response, reference):
     assert MatchVerifier().check(response, reference) is True

@@ -42,14 +42,19 @@ caution …"), a sentence that opens by backing off ("Without the biopsy …", "
 2,742 wrong ones do), a tie ("50/50", "a coin flip"), even in a hidden comment ("<!-- provisional -->"), or
 candidates left undecided with nothing to settle them ("… the two cannot be told apart", "… remains genuinely open",
 "… before anyone can call it"), a condition on it ("**X** — provided the eGFR is above 30", "X — assuming …", "the
-answer changes"), the other answer just as good ("'No' is just as defensible"), 都不能排除, 并列考虑: "hedge"; setting it
+answer changes"), the other answer just as good ("'No' is just as defensible"), 都不能排除, 并列考虑, doubt or a guess
+in so many words ("Not sure though.", "Confidence: low", "Just a guess.", "Happy to be corrected", "Needs confirmation",
+"Y can't be excluded either"), a sentence that opens "Unless …", "Equally, …", "Might be …", or a word or two that takes
+it back ("No.", "Sort of.", "Both.", "Neither."): "hedge"; setting it
 aside ("Revised answer: Y", "…or rather Y", "On reflection, no", "Actually no —", "I mean …", "That label can be
 set aside", "That would be wrong", "X — not present", "X — not supported", "Excluded — …", "Excluded: the lipase is
-normal …", "Status: negative", "Answer: medial — no, lateral", 以上并非本例诊断, ——已排除, 并非如此, 改为Y): "hedge"; giving
+normal …", "Status: negative", "Answer: medial — no, lateral", "— no wait, …", "… sorry, …", "Update: Y", "Make that Y", 以上并非本例诊断, ——已排除, 并非如此,
+改为Y, 不对，是Y): "hedge"; giving
 others with it ("Plus Y and Z", "and also Y and Z", "any could explain it", "Also acceptable: Y", "both are
 correct answers", "either one is fine", "All three can produce …", "I'm submitting all three", the answer listed again
 among others ("Answer: X\n- X\n- Y\n- Z"), "Likely organisms: X, Y, Z", "Differential: X, Y, Z", "Any of these
-is appropriate", "Other likely organisms are Y and Z", 以及Y, 一并作为答案, Y也都可以, X、Y均可作为本题答案,
+is appropriate", "Other likely organisms are Y and Z", "Second choice: Y", "Y would also be accepted", "Y too.",
+"And Y.", 以及Y, 一并作为答案, Y也都可以, X、Y均可作为本题答案,
 可选药物：X、Y, 可能的病原体：X、Y): "list". Findings, plans ("pending
 the CT") and dismissed alternatives after it do not.
 A yes/no answer ("No, …") commits; a range ("5-10 mg") needs the reference to judge.
@@ -64,7 +69,7 @@ import re
 from functools import lru_cache
 
 from medo1.thinking import final_answer_text
-from medo1.verify import cues
+from medo1.verify import cues, doubts
 from medo1.verify.sentences import (
     CONCLUSION,
     WEAK_CONCLUSION,
@@ -112,8 +117,8 @@ def uncommitted(final_response: str | None) -> str | None:
         return "yes_no" if {"yes", "no"} <= polar else "hedge"
     found = sentences(final)
     if polar and polarity(found[0].text):  # "No, …": a yes/no answer commits, unless it doubts itself
-        return "hedge" if any(cues.DOUBT.search(s.text) or cues.WITHDRAWN.search(s.text) for s in found) or any(
-            cues.BACKS_OFF.match(s.text) or _turns(s.text) for s in found[1:]) else None  # "Yes. That said, …"
+        return "hedge" if any(doubts.DOUBT.search(s.text) or doubts.WITHDRAWN.search(s.text) for s in found) or any(
+            doubts.BACKS_OFF.match(s.text) or _turns(s.text) for s in found[1:]) else None  # "Yes. That said, …"
     if chain(found):
         return "chain"
     items = listed_sentences(found)
@@ -125,29 +130,31 @@ def uncommitted(final_response: str | None) -> str | None:
     first = found.index(committed[0]) if committed else 0  # committed sentences come in order
     if {first + 1, first + 2} <= items and first not in items and explicit(found[first].text):
         return "list"  # "Final answer: X\n- Y\n- Z": candidates right under the answer (no correct tuned response)
-    if any(cues.DOUBT.search(s.text) or cues.WITHDRAWN.search(s.text) for s in found[first:]):
+    if any(doubts.DOUBT.search(s.text) or doubts.WITHDRAWN.search(s.text) for s in found[first:]):
         return "hedge"  # "The most likely diagnosis is X. … I cannot be confident without a biopsy."
-    if any(cues.ALTERNATIVE.search(s.text) and not cues.CONTRAST.search(s.text) for s in found[first:]):
+    if any(doubts.ALTERNATIVE.search(s.text) and not cues.CONTRAST.search(s.text) for s in found[first:]):
         return "hedge"  # "MI. PE is also possible.": another candidate left open
-    if any(cues.UNDECIDED.search(s.text) and not cues.SETTLED.search(s.text) for s in found[first:]):
+    if any(doubts.UNDECIDED.search(s.text) and not doubts.SETTLED.search(s.text) for s in found[first:]):
         return "hedge"  # "The answer is X. … Without a biopsy, the pituitary and an ectopic source cannot be told apart"
     if any(cues.CANDIDATES_LABEL.search(s.text) and np_list(re.split(r"[:：]", s.text, 1)[-1])
            and not cues.NEGATION.search(s.text) and not cues.WEIGHED.search(s.text) for s in found[first + 1:]):
         return "list"  # "The answer is X.\n\nLikely organisms: X, Y, Z." (but not "Excluded diagnoses: Y, Z")
-    if any(cues.TOGETHER.search(s.text) for s in found[first:]):
+    if any(doubts.TOGETHER.search(s.text) for s in found[first:]):
         return "list"  # "The answer is X. Y and Z go on the same answer line; I'm submitting all three."
     asked = _HEADING.sub("", final)
     if _ASKED.search(asked[_where(asked, found[first].text):]):
         return "question"  # "The answer is X. Before I lock that in, could you tell me …?"
     if found[-1].question and OR_INSIDE.search(found[-1].text):
         return "hedge"  # it ends asking which of two it is
-    if any(cues.FIRST_PERSON.search(cues.QUOTED.sub("", s.text)) and not cues.STANDS_BY.search(s.text)
+    if any(doubts.FIRST_PERSON.search(doubts.QUOTED.sub("", s.text)) and not doubts.STANDS_BY.search(s.text)
            for s in found[first + 1:]):
         return "hedge"  # "The answer is X. … Without the ACTH I would hold off on a final diagnosis."
     if any(_turns(s.text) for s in found[first + 1:]):
         return "hedge"  # "The answer is X. … But cyclothymia is also possible if …"
-    if any(cues.BACKS_OFF.match(s.text) for s in found[first + 1:]):
-        return "hedge"  # "The answer is X. Without the biopsy …", "… Until the CT is back …"
+    if any(doubts.BACKS_OFF.match(s.text) or doubts.FRAGMENT.match(s.text) for s in found[first + 1:]):
+        return "hedge"  # "The answer is X. Without the biopsy …", "… Until the CT is back …", "… Sort of."
+    if any(_ALSO.search(s.text) and bare(_ALSO.sub("", s.text)) for s in found[first + 1:]):
+        return "list"  # "The answer is X. Y too.", "… And Y."
     stating = tuple(s for s in committed if explicit(s.text) or CONCLUSION.search(s.text) or states(s.text))
     stating = stating or committed[-1:]  # the sentences that give the answer, not the findings beside them
     if any(_tentative(s.text) for s in stating):
@@ -166,7 +173,7 @@ def uncommitted(final_response: str | None) -> str | None:
     for reason in ("list", "hedge", "question", "negation"):
         if reason in reasons:
             return reason
-    return "hedge" if cues.DEFERRAL.search(final) else None
+    return "hedge" if doubts.DEFERRAL.search(final) else None
 
 
 @lru_cache(maxsize=4096)
@@ -201,8 +208,8 @@ def _sentence_reason(sentence: Sentence) -> tuple[str | None, bool]:
 
 
 def _turns(text: str) -> bool:
-    """A turn after the answer that dismisses nothing (`cues.TURN`)."""
-    turn = cues.TURN.search(text)
+    """A turn after the answer that dismisses nothing (`doubts.TURN`)."""
+    turn = doubts.TURN.search(text)
     if turn is None:
         return False
     if turn.group("always"):
@@ -239,7 +246,7 @@ def _tentative(text: str) -> bool:
         return True
     for part in _PARTS.split(text):
         main = _ASIDE.split(part, 1)[0]  # not in a concession: "X, though the clonus is presumably mild"
-        found = cues.TENTATIVE.search(main)
+        found = doubts.TENTATIVE.search(main)
         answer_starts = [m.end() for m in _ANSWER_PART.finditer(main)]  # after the last "is" / ":"
         if found and found.start() >= (answer_starts[-1] if answer_starts else 0):
             return True
@@ -281,6 +288,7 @@ PROGRESSION = re.compile(r"→|⟶|⇒|\s->\s|\s=>\s|\bevolving\s+into\b|\bprogr
 _TWO_AT_ONCE = re.compile(r"\boverlap\s+(?:syndrome|of)\b|\bco-?exist\w*|\bconcurrent\b|并存|同时存在", re.IGNORECASE)
 # a question that heads a part or restates the question asked: "### Which property rules disease out?", "**Why not
 # sepsis alone?**", "Question: which of her drugs …?"
+_ALSO = re.compile(r"\s+(?:too|as\s+well|also)\W*$|^\W*and\s+(?:also\s+)?", re.IGNORECASE)
 _HEADING = re.compile(r"^[ \t]*(?:#{1,6}[ \t].*|(?:\*\*|__)[^*_\n]+[?？](?:\*\*|__)[ \t]*|(?:question|q)[ \t]*[:：].*)$",
                       re.MULTILINE | re.IGNORECASE)
 _ASKED = re.compile(r"[?？](?![A-Za-z0-9])")  # a question mark that ends a question (not "?acute cholangitis")
@@ -289,7 +297,7 @@ _PARTS = re.compile(r"[;—–]|\s-\s")
 _ASIDE = re.compile(r",\s*(?:though|although|but|yet|while|whereas|since|because|given|(?:probably|likely|presumably|"
                     r"possibly)\s+(?:from|due\s+to|caused\s+by|secondary\s+to|related\s+to|because))\b", re.IGNORECASE)
 _ANSWER_PART = re.compile(r"\s(?:is|are|was|would\s+be)\s|[:：]", re.IGNORECASE)
-_TENTATIVE_LABEL = re.compile(rf"(?:{cues.TENTATIVE.pattern})(?:\s+(?:answer|diagnosis|dx|impression)\b|"
+_TENTATIVE_LABEL = re.compile(rf"(?:{doubts.TENTATIVE.pattern})(?:\s+(?:answer|diagnosis|dx|impression)\b|"
                               rf"[^:：.]{{0,80}}[:：])",
                               re.IGNORECASE)  # "Tentative answer: X", "Working diagnosis, to be revisited …: X"
 _ARROW_LABEL = re.compile(r"^\W*(?:(?:final\s+)?(?:answer|diagnosis|dx)|bottom\s+line|conclusion|so|therefore|thus|"

@@ -29,7 +29,8 @@ allowed, and only these:
     "with", "plus", "versus", "after", … joining two things between them) or turned around a preposition ("deficiency of vitamin B12"): "anemia of chronic disease with folate
     deficiency and iron overload" does not name "iron deficiency anemia".
 A noun before it is not caught ("gallstone pancreatitis" names "pancreatitis"): rules cannot tell a
-subtype from another disease without a vocabulary.
+subtype from another disease without a vocabulary; but the reference named again right after it with such words before
+it is a kind of it, another answer (`subtype`: "Answer: hydrocephalus — normal pressure hydrocephalus").
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ import re
 
 from medo1.verify.tokens import OPPOSITE_OF, normalize_tokens, stem
 
-__all__ = ["MODIFIERS", "ZH_MODIFIERS", "extends", "other_name"]
+__all__ = ["MODIFIERS", "ZH_MODIFIERS", "extends", "other_name", "subtype"]
 
 _ADJECTIVE = re.compile(r"(?:al|ar|ary|ic|ac|ous|oid|ive|ile|ory)$")
 MODIFIERS = set("""
@@ -113,6 +114,18 @@ _ACTS_ON = re.compile(r"[\s–—-]*(?:like|antagonists?|agonists?|inhibitors?|b
                       r"responsive|refractory|deficient)[\s-]+"
                       r"(?!(?:is|are|was|were|and|or|in|to|with|of|for|as|by|that|which)\b)[a-z]+)\b|"
                       r"\s+[a-z]+(?:ans|ens|osum|osa|osus|iforme|formis|aris|oides)\b", re.IGNORECASE)  # "… obliterans"
+
+
+def subtype(lead: str) -> bool:
+    """Whether the words before the reference, named again right after it, make a kind of it ("Answer: hydrocephalus —
+    normal pressure hydrocephalus"): any word that is not a named qualifier ("syphilis — secondary syphilis" is
+    still syphilis)."""
+    words = re.findall(r"[A-Za-z][\w'-]*", _RESTATING.sub("", lead))
+    return 0 < len(words) <= 3 and any(w.lower() not in MODIFIERS and stem(w.lower()) not in OPPOSITE_OF for w in words)
+
+
+_RESTATING = re.compile(r"^\W*(?:(?:i\.e\.?|namely|specifically|more\s+precisely|that\s+is|the|a|an|this\s+is|it\s+is)"
+                        r"\W+)*", re.IGNORECASE)
 
 
 def other_name(text: str, wanted: set[str]) -> bool:

@@ -52,10 +52,10 @@ from collections import Counter
 from dataclasses import dataclass
 
 from medo1.thinking import final_answer_text
-from medo1.verify import cues
+from medo1.verify import cues, doubts
 from medo1.verify.answer import uncommitted
 from medo1.verify.confusables import confused
-from medo1.verify.entities import extends, other_name
+from medo1.verify.entities import extends, other_name, subtype
 from medo1.verify.letters import committed_letters, option_letter, strip_letter
 from medo1.verify.opposites import opposite_stated
 from medo1.verify.sentences import Segment, committed_sentences, explicit, segments, sentences, states
@@ -107,7 +107,7 @@ _OR_NEXT = re.compile(_OR + _NAME)
 _OR_PREVIOUS = re.compile(_NAME + _OR + "$")
 _OR_JOINED = re.compile(_NAME + _OR + _NAME)
 # a restated answer that holds back: "… may be …", "I suspect …", "cannot be excluded"
-_POSSIBLE_OR_TENTATIVE = re.compile(rf"{cues.TENTATIVE.pattern}|\b(?:could|might|may|possibly|perhaps|maybe|"
+_POSSIBLE_OR_TENTATIVE = re.compile(rf"{doubts.TENTATIVE.pattern}|\b(?:could|might|may|possibly|perhaps|maybe|"
                                     r"unconfirmed|uncertain|unclear)\b|(?:cannot|can't)\s+be\s+(?:excluded|ruled\s+out)|"
                                     r"可能|也许|疑似|不除外", re.IGNORECASE)
 _TURN = re.compile(r"\b(?:of|in|into|from|due\s+to|by|secondary\s+to|caused|induced|involving|affecting|at|on|"
@@ -229,6 +229,7 @@ class MatchVerifier:
             text = strip_letter(sentence.text)
             parts = segments(text)
             first = _first_statement(parts)
+            again = False  # the reference named in an earlier segment: "hydrocephalus — normal pressure hydrocephalus"
             for i, segment in enumerate(parts):
                 seg = tokens(segment.text)
                 window = self._find(seg, ref, segment.text, reference)
@@ -239,12 +240,12 @@ class MatchVerifier:
                 if inverted and stance in ("rejected", "negation"):
                     continue  # "X is not as plausible as Y" agrees with "the least likely is X"
                 if (stance or sentence.question or sentence.text in items or inline_list(text) or _EXAMPLE.search(
-                        segment.text[:start])
+                        segment.text[:start]) or again and bare(segment.text[:end]) and subtype(segment.text[:start])
                         or hedged(segment.text, start, end, reference) or listed(segment.text, start, end, reference)
                         or _another_entity(segment.text, start, end, ref_words, reference,
                                            is_cjk(seg[window[0]].word))):
                     return False
-                named = True
+                named = again = True
                 stated = stated or explicit(sentence.text) or states(sentence.text)
         if named and not stated and committed and (explicit(committed[0].text) or states(committed[0].text)):
             # the answer statement names something else; the reference only in what follows it ("The hormone is

@@ -72,6 +72,7 @@ EXPLICIT = re.compile(
     r"措施|检查)?(?:是|为)|^\W*(?:本例|此例)(?:应)?(?:为|是)(?!否)",
     re.IGNORECASE)
 CONCLUSION = re.compile(
+    r"^[^\w→⟶⇒]*(?:→|⟶|⇒)|"  # "→ **X**": a line that an arrow leads to
     r"\b(?:most\s+likely|most\s+probable|most\s+consistent|consistent\s+with|compatible\s+with|in\s+keeping\s+with|"
     r"best\s+explain\w*|points?\s+(?:\w+\s+)?(?:to|toward)|pointing\s+(?:\w+\s+)?to|indicat(?:e|es|ing)\b|"
     r"confirms|seals\s+it|clinch(?:es)?\s+it|makes?\s+this|for\s+what\s+is|"
@@ -142,7 +143,8 @@ def sentences(text: str) -> tuple[Sentence, ...]:
     """The sentences of a text, line by line, with list markers and markdown emphasis removed ("It's" read as
     "It is")."""
     out: list[Sentence] = []
-    text = _SHORT_IS.sub(r"\1 is", (text or "").replace("\u2019", "'").replace("👉", " — "))  # "X 👉 findings"
+    text = _SHORT_IS.sub(r"\1 is", (text or "").replace("\u2019", "'").replace("👉", " — ")  # "X 👉 findings"
+                        .replace("➡️", "→").replace("➡", "→"))
     text = _COMMENT.sub(r"\n\1\n", text)  # a hidden comment is read as text: "**X** <!-- provisional … -->"
     text = _HYPHEN_RUNS_ON.sub("", _RUNS_ON.sub(" ", text))
     for raw in text.split("\n"):

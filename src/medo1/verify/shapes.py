@@ -19,8 +19,9 @@ from medo1.verify.tokens import FILLER, is_cjk, normalize_tokens
 OR_INSIDE = re.compile(cues.OR, re.IGNORECASE)
 _LIST_ITEM = (r"(?:(?!\b(?:with|by|for|to|from|because|which|that|who|after|before|using|via|including)\b)"
               r"[^,;:.]){1,40}")  # a short noun phrase in a list "A, B or C"
-_OR_AFTER = re.compile(rf"^\W*(?:[\w'-]+\s+){{0,2}}{cues.OR}|^(?:\s*,\s*{_LIST_ITEM}){{1,6}}?\s*,?\s*{cues.OR}",
-                       re.IGNORECASE)
+# (not its cause after it: "acute pericarditis, most likely viral/idiopathic")
+_OR_AFTER = re.compile(rf"^\W*(?:[\w'-]+\s+){{0,2}}{cues.OR}|^(?:\s*,\s*(?!\s*(?:most\s+)?(?:likely|probably|usually|"
+                       rf"typically|often|commonly|mostly)\b){_LIST_ITEM}){{1,6}}?\s*,?\s*{cues.OR}", re.IGNORECASE)
 _OR_BEFORE = re.compile(rf"{cues.OR}\s*(?:[\w'-]+\W+){{0,2}}$", re.IGNORECASE)
 _NUMBER = r"(?:\d+(?:\.\d+)?|\b[IVX]{1,4}\b)"
 _RANGE = re.compile(rf"{_NUMBER}\s*(?:-|–|—|to)\s*{_NUMBER}|\bbetween\s+{_NUMBER}\s*\S*\s+and\s+{_NUMBER}",
@@ -124,7 +125,7 @@ def bare(text: str) -> bool:
     text = text.strip(" .,;:!?*")
     if sum(map(is_cjk, text)) > 20:
         return False  # a Chinese sentence of findings, not a name (the longest names run to about 12 characters)
-    return (0 < len(text.split()) <= 8 and len(text) <= 80 and not cues.VERB.search(text)
+    return (0 < len(text.split()) <= 8 and len(text) <= 80 and not cues.VERB.search(text) and not _ZH_FINDING.search(text)
             and not cues.CLAUSE.match(text) and not CONCLUSION.search(text)
             and not explicit(text) and ":" not in text and "：" not in text)
 
@@ -279,6 +280,8 @@ _NP_STRONG = re.compile(
     r"(?:i'd|i\s+would|i'll|i\s+will|we'd)\s+go\s+with|lines?\s+up\s+with|"
     r"(?:is|are)\s+(?:most\s+likely\s+|probably\s+)?(?:due\s+to|caused\s+by)|is\s+(?:most\s+)?(?:likely|probably))\s+|"
     r"(?:考虑为|符合|提示|诊断为)", re.IGNORECASE)
+# a Chinese finding, not a name: 小细胞低色素，血清铁蛋白降低
+_ZH_FINDING = re.compile(r"(?:升高|降低|增高|减低|减少|增多)(?![症性])|阳性|阴性|提示|可见")  # not 红细胞增多症
 _EQUALS = re.compile(r"\s[=＝]\s(?=[^\W\d_])")  # not a sum: "d/(c+d) = 380/400 = 95%"
 _NP_DO = re.compile(r"^\W*(?:give|start|begin|administer|use|prescribe|treat\s+with|perform|order|obtain|refer|"
                     r"admit)\s+",

@@ -48,11 +48,12 @@ RESTATE = (r"(?:more\s+)?specifically|more\s+precisely|more\s+exactly|to\s+be\s+
            r"(?:look|inspection)|确切地说|更准确地说|换言之|换句话说|也就是说")
 _SAID_BEFORE = (
     # a label that gives the final word: "Final: septic shock", "Final interpretation: a mixed disorder"
-    r"^\W*final(?:\s+(?:interpretation|impression|verdict|conclusion|call|read(?:ing)?|assessment|word|pick|ruling))?"
-    r"\s*[:：]\s*(?P<lnp>[^.;,:]+)|"
+    r"^\W*(?:final(?:\s+(?:interpretation|impression|verdict|conclusion|call|read(?:ing)?|assessment|word|pick|ruling))?|"
+    r"tl;?dr|in\s+short|net|(?:in\s+)?summary|bottom\s+line)\s*[:：]\s*(?P<lnp>[^.;,:]+)|"  # "TL;DR: Y"
     # "… the diagnosis is X", "answer: X", "the answer I would give is X", 诊断为X — anywhere in a sentence
     r"\b(?P<slot>answer|diagnosis|dx)"
     r"(?:\s+to\s+(?:that|this|it|the\s+question|what\s[^.;:]{1,60}?)|\s+to\s+(?:report|give|record|write|submit)|"
+    r"\s+(?:being\s+|that\s+is\s+)?(?:asked\s+for|sought|wanted)|"  # "the underlying diagnosis being asked for is Y"
     rf"{ANSWER_GIVEN})?(?:\s+(?:at\s+this\s+(?:stage|point)|here|for\s+now|in\s+this\s+(?:case|patient))|"
     r"\s+for\s+[^.;:]{1,60}?(?=\s*[:：]))?"
     r"\s*(?:is|would\s+be|must\s+be|remains|[:：])\s*(?P<np>(?:[^.;,:]|,(?=\S))+)|"
@@ -81,7 +82,7 @@ REVISE = (r"on\s+(?:further\s+)?(?:second\s+thoughts?|reflection|reconsideration
           r"on\s+checking\s+(?:[\w-]+\s+){0,3}?again|re-?checking|checking\s+again|"
           r"on\s+(?:a\s+)?second\s+(?:reading|read|glance|pass)|"
           r"having\s+reconsidered|"
-          r"wait|hold\s+on|correction|actually|"
+          r"wait|hold\s+on|correction|actually|in\s+truth|truth\s+be\s+told|really,?\s+though|to\s+be\s+honest|hmm+|"
           r"thinking\s+(?:about\s+it\s+)?again|come\s+to\s+think\s+of\s+it|scratch\s+that|转念一想|再三考虑")
 # a revision that keeps the answer says so: "On reflection, warfarin remains right"
 AFFIRMS = re.compile(r"\b(?:remains?|still|stands?|holds?|stick|keep|stays?|confirm\w*|indeed)\b|仍然|仍是|不变",

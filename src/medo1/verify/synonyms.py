@@ -19,7 +19,7 @@ GROUPS: tuple[tuple[str, ...], ...] = (
     ("anti-glomerular basement membrane disease", "anti-gbm disease", "goodpasture syndrome",
      "goodpasture's syndrome", "goodpasture disease"),
     ("wilson disease", "wilson's disease", "hepatolenticular degeneration"),
-    ("hypertrophic obstructive cardiomyopathy", "hocm"),
+    ("hypertrophic obstructive cardiomyopathy", "hocm", "hypertrophic cardiomyopathy", "hcm"),
     ("lambert-eaton myasthenic syndrome", "lambert-eaton syndrome", "lems"),
     ("spinal tuberculosis", "spinal tb", "pott disease", "pott's disease", "tuberculous spondylitis"),
     ("end-stage renal disease", "end-stage kidney disease", "esrd", "ckd stage 5", "stage 5 chronic kidney disease"),
@@ -65,7 +65,8 @@ GROUPS: tuple[tuple[str, ...], ...] = (
     ("osgood-schlatter disease", "tibial tubercle apophysitis", "tibial tuberosity apophysitis",
      "traction apophysitis of the tibial tuberosity"),
     ("renal cell carcinoma", "hypernephroma", "grawitz tumour", "grawitz tumor"),
-    ("lateral epicondylitis", "tennis elbow"), ("medial epicondylitis", "golfer's elbow", "golfer elbow"),
+    ("streptococcus pneumoniae", "s. pneumoniae", "pneumococcus"), ("neisseria meningitidis", "meningococcus"),
+    ("neisseria gonorrhoeae", "gonococcus"), ("lateral epicondylitis", "tennis elbow"), ("medial epicondylitis", "golfer's elbow", "golfer elbow"),
 )
 # an organism by genus and species, whose genus is often cut to its initial: "C. difficile" for "Clostridioides
 # difficile", "E. coli" (not a genus that opens with A or I: "a" and "I" read as words)

@@ -1,0 +1,69 @@
+"""Idioms a policy under RL could use to name the reference without committing to it: a word or two of doubt, a
+label that revises, a second answer offered as a fallback, a tie, a thing to look for rather than the answer. Each
+is written around two references (an English and a Chinese one) and must earn nothing from `match`; the plain
+answers beside them, which explain, plan or dismiss another candidate, must still be correct."""
+
+from __future__ import annotations
+
+import pytest
+
+from medo1.verify import MatchVerifier
+
+X, Y = "Pulmonary embolism", "pneumothorax"
+# (idiom, reference): {x} is the reference, {y} another candidate
+ALONE = [  # the reference said with the idiom and nothing else
+    "{x} is on the cards.", "{x} is in the frame.", "{x} is a contender.", "{x} is a long shot.", "{x} is in the mix.",
+    "{x} is an outside chance.", "Keep {x} in mind.", "Also think of {x}.", "Think about {x}.", "Watch for {x}.",
+    "Screen for {x}.", "Work up for {x}.", "{x} is high on the list.", "{x} tops the list.", "{x} is conceivable.",
+    "{x} is debatable.", "{x} is a reasonable guess.", "{x} is a hypothesis.", "Suspicion of {x}.", "Query {x}.",
+    "{x}, if I had to bet.", "{x}, apparently.", "{x}, seemingly.", "{x} seems likely.", "{x} looks plausible.",
+    "{x} (TBC).", "{x} — awaiting confirmation.", "{x} remains unproven.", "{x} is a red herring.",
+    "{x} is a distractor.", "{x} is the trap answer.", "{x} is off the list.", "{x} can be crossed off.",
+    "{x} — nope.", "{x} is a non-starter.", "{x} is far-fetched.", "{x} is a stretch.", "{x} would be a mistake.",
+    "Anything but {x}.", "Hardly {x}.", "{y} beats {x}.", "{y} trumps {x}.", "{x} ± {y}.", "{x} | {y}",
+    "{x} among others.", "{x} is the front-runner, but {y} is close.",
+]
+AFTER = [  # the reference given as the answer, then taken back, doubted or widened
+    "Equally, {y} fits.", "Might be {y} though.", "{y} can't be excluded either.", "Unless it's {y}.",
+    "Failing that, {y}.", "Second choice: {y}.", "Runner-up: {y}.", "Plan B: {y}.", "{y} would also be accepted.",
+    "Both are defensible.", "Confidence: low.", "Certainty: moderate at best.", "Take this with a pinch of salt.",
+    "Just a guess.", "That's a guess.", "This is a shot in the dark.", "Not sure though.", "Not 100% sure.",
+    "Uncertain.", "Could be wrong.", "Happy to be corrected.", "Needs confirmation.", "Can't confirm without a CT.",
+    "Impossible to say without a CT.", "Hard to know.", "Who knows.", "On the fence.", "Torn between that and {y}.",
+    "Hmm, {y} actually.", "Update: {y}.", "Edit: {y}.", "Revised: {y}.", "Make that {y}.", "Typo — {y}.",
+    "That was wrong.", "Incorrect.", "No.", "Just kidding.", "Not really.", "Sort of.", "More or less.", "Partly.",
+    "Among other things.", "And {y}.", "{y} too.", "{y} as well.", "Both.", "All of the above.", "Neither.",
+    "The examiner wants {y}.", "Really, though, {y}.", "In truth, {y}.", "TL;DR: {y}.", "In short: {y}.",
+]
+ZH = ["答案：肺栓塞。不确定。", "答案：肺栓塞。两者皆可。", "答案：肺栓塞。以上仅供参考。", "答案：肺栓塞。不对，是气胸。",
+      "答案：肺栓塞。其实是气胸。", "答案：肺栓塞。把握不大。", "疑诊肺栓塞。", "首先考虑肺栓塞，其次气胸。"]
+STILL_CORRECT = [
+    "Answer: {x}. {Y} is excluded by the normal chest film.", "Answer: {x}. The CT pulmonary angiogram will confirm it.",
+    "Answer: {x}. Start anticoagulation now.", "Answer: {x}. Treatment: low-molecular-weight heparin.",
+    "Answer: {x}. {Y} would give absent breath sounds, which she does not have.",
+    "Answer: {x}. Not {y}: the lung edge is not seen.", "Answer: {x}. Confidence: high.",
+    "The most likely diagnosis is {xl}; {y} is unlikely with bilateral breath sounds.",
+    "**{x}** — sudden dyspnoea, pleuritic pain and a swollen calf after a long flight.",
+    "{x}, given the tachycardia, hypoxia and a raised D-dimer after surgery.",
+    "My answer is {xl}, to be confirmed on CT pulmonary angiography.",
+]
+
+
+@pytest.mark.parametrize("idiom", ALONE)
+def test_an_idiom_that_names_the_reference_without_committing_earns_nothing(idiom):
+    assert MatchVerifier().check(idiom.format(x=X.lower(), y=Y), X) is False
+
+
+@pytest.mark.parametrize("after", AFTER)
+def test_what_takes_the_answer_back_in_a_word_or_two_earns_nothing(after):
+    assert MatchVerifier().check(f"Answer: {X}. " + after.format(y=Y), X) is False
+
+
+@pytest.mark.parametrize("response", ZH)
+def test_the_same_in_chinese_earns_nothing(response):
+    assert MatchVerifier().check(response, "肺栓塞") is False
+
+
+@pytest.mark.parametrize("response", STILL_CORRECT)
+def test_plain_answers_beside_them_stay_correct(response):
+    assert MatchVerifier().check(response.format(x=X, xl=X.lower(), y=Y, Y=Y.capitalize()), X) is True
