@@ -22,6 +22,14 @@ ALONE = [  # the reference said with the idiom and nothing else
     "{x} — nope.", "{x} is a non-starter.", "{x} is far-fetched.", "{x} is a stretch.", "{x} would be a mistake.",
     "Anything but {x}.", "Hardly {x}.", "{y} beats {x}.", "{y} trumps {x}.", "{x} ± {y}.", "{x} | {y}",
     "{x} among others.", "{x} is the front-runner, but {y} is close.",
+    "{x} loses to {y}.", "{Y}, with {x} a distant second.", "{x} would be the answer if the calf were swollen; here it "
+    "is {y}.", "Less {x}, more {y}.", "{x} is overcalled here; {y}.", "{Y} as opposed to {x}.", "{x}: negative.",
+    "{x} — negative.", "{x}: ✗", "{x} — ❌", "{x} (✗)", "Zero evidence for {x}.", "Nothing suggests {x}.",
+    "{x} lacks support.", "{x} evolved into {y}.", "{x} gave way to {y}.", "First {x}, then {y}.", "{x}-ish.",
+    "{x} (probable).", "{x} (likely).", "{x}, likely.", "{x} (query).", "{x}, I guess.", "Some kind of {x}.",
+    "{x}-type picture.", "{x} mimic.", "{x} variant.", "{x} look-alike.", "Answer: {x} (draft)", "Answer, for now: {x}.",
+    "Answer for the exam: {x}. In real life: {y}.", "Answer: {x}. In practice, {y}.",
+    "Answer: {x}. Clinically, though, {y}.", "Answer: {x}. Realistically, {y}.",
 ]
 AFTER = [  # the reference given as the answer, then taken back, doubted or widened
     "Equally, {y} fits.", "Might be {y} though.", "{y} can't be excluded either.", "Unless it's {y}.",
@@ -36,7 +44,8 @@ AFTER = [  # the reference given as the answer, then taken back, doubted or wide
     "The examiner wants {y}.", "Really, though, {y}.", "In truth, {y}.", "TL;DR: {y}.", "In short: {y}.",
 ]
 ZH = ["答案：肺栓塞。不确定。", "答案：肺栓塞。两者皆可。", "答案：肺栓塞。以上仅供参考。", "答案：肺栓塞。不对，是气胸。",
-      "答案：肺栓塞。其实是气胸。", "答案：肺栓塞。把握不大。", "疑诊肺栓塞。", "首先考虑肺栓塞，其次气胸。"]
+      "答案：肺栓塞。其实是气胸。", "答案：肺栓塞。把握不大。", "疑诊肺栓塞。", "首先考虑肺栓塞，其次气胸。", "肺栓塞：阴性。",
+      "先是肺栓塞，后来是气胸。", "大概是肺栓塞。", "肺栓塞吧。", "答案：肺栓塞（初步）。"]
 STILL_CORRECT = [
     "Answer: {x}. {Y} is excluded by the normal chest film.", "Answer: {x}. The CT pulmonary angiogram will confirm it.",
     "Answer: {x}. Start anticoagulation now.", "Answer: {x}. Treatment: low-molecular-weight heparin.",
@@ -51,7 +60,7 @@ STILL_CORRECT = [
 
 @pytest.mark.parametrize("idiom", ALONE)
 def test_an_idiom_that_names_the_reference_without_committing_earns_nothing(idiom):
-    assert MatchVerifier().check(idiom.format(x=X.lower(), y=Y), X) is False
+    assert MatchVerifier().check(idiom.format(x=X.lower(), y=Y, Y=Y.capitalize()), X) is False
 
 
 @pytest.mark.parametrize("after", AFTER)

@@ -46,27 +46,31 @@ NEGATED_BEFORE = re.compile(
     r"\bno\s+(?:evidence|sign|signs|indication|suggestion|features?|reason)\s+(?:of|for|that|to)\b" + _NEAR + "|"
     r"(?:不是|并非|并不是|不像|不考虑|排除了?|无|没有|否认|不支持|不符合|不太可能是?|不可能是?|未见|而非|而不是|不应|不宜|禁用|忌用)"
     r"[^，,。；;]{0,4}$|非$|"
-    r"\b(?:anything\s+but|hardly|(?:chosen\s+)?over|beats?|trumps?|edges?\s+out)\s+$", I)  # "Y beats X", "Hardly X"
+    r"\b(?:anything\s+but|hardly|(?:chosen\s+)?over|beats?|trumps?|edges?\s+out|as\s+opposed\s+to|less)\s+$|"
+    r"\b(?:zero|little|scant)\s+(?:evidence|support)\s+(?:for|of)\s+$|\bnothing\s+(?:suggests|supports|points\s+to|"
+    r"favou?rs)\s+$", I)  # "Y beats X", "Hardly X", "Y as opposed to X", "Nothing suggests X"
 # after what it negates: "X is absent", "X was ruled out", "X: unlikely", "X (excluded)"; X可能性小, X除外
 NEGATED_AFTER = re.compile(
-    rf"^\W*(?:(?:{AUX})\s+){{0,4}}(?:{NEGATION_WORDS}|absent|lacking|negative\s+for)\b|"
-    r"^\W*off\s+the\s+table\b|^\s*[✗✘❌✕×]|"
+    rf"^\W*(?:(?:{AUX})\s+){{0,4}}(?:{NEGATION_WORDS}|absent|lacking|negative\s+for|"
+    r"negative(?!\s+(?:predictive|pressure|feedback|inotrop\w*|symptoms|selection)))\b|"
+    r"^\W*off\s+the\s+table\b|^[\s:：(（—–-]*[✗✘❌✕×]|"
     # "X is a red herring", "X can be crossed off", "X — nope"
     r"^\W*(?:(?:is|was|would\s+be|looks\s+like)\s+)?(?:(?:a|an|the|just)\s+)?(?:red\s+herring|distractor|decoy|"
     r"trap(?:\s+answer)?|non-?starter|(?:bit\s+of\s+a\s+)?stretch|mistake|wrong\s+answer|far-?fetched)\b|"
     r"^\W*(?:is|was)\s+(?:off\s+the\s+list|out)\b|^\W*(?:(?:can|could)\s+be\s+|is\s+|was\s+)?(?:crossed|struck)\s+off\b|"
-    r"^\W*nope\b|"
+    r"^\W*nope\b|^\W*(?:loses\s+(?:out\s+)?to|is\s+overcalled|lacks\s+support|would\s+be\s+(?:the\s+)?(?:answer|"
+    r"diagnosis)\s+if)\b|"
     r"^[\s，,：:（(—–]*(?:的?可能性?(?:很|较|极)?(?:小|低|不大)|不太可能|不(?:成立|支持|考虑|正确|对)|"
-    r"(?:已|已经|可以|可|被|予以)?排除|除外|是错误的|错误|否(?!则))", I)
+    r"(?:已|已经|可以|可|被|予以)?排除|除外|是错误的|错误|否(?!则)|阴性)", I)
 
 # a whole part after ":" or " - " that only dismisses or doubts what comes before ("MI: unlikely")
-DISMISS = re.compile(r"^\W*(?:unlikely|improbable|implausible|doubtful|excluded|ruled\s+out|absent|false|wrong|"
+DISMISS = re.compile(r"^\W*(?:unlikely|improbable|implausible|doubtful|excluded|ruled\s+out|absent|false|wrong|negative|"
                      r"incorrect|"
                      r"not\s+likely|no|possible|possibly|maybe|perhaps|a\s+possibility|(?:cannot|can't)\s+be\s+"
                      r"(?:excluded|ruled\s+out)|less\s+likely|uncertain|unclear|questionable|not\s+sure)"
                      r"(?:\W*$|\s*[(（]|[\s,]+(?:given|because|as|since|with|due|in\s+view)\b)|"  # "ruled out (CSF …)"
                      r"^\W*(?:unlikely|improbable|doubtful|excluded|ruled\s+out|absent|not\s+likely|less\s+likely)\s*[,;—–]|"
-                     r"^\W*(?:不太可能|可能性小|可能性不大|已?排除|除外|可能|不确定)\W*$", I)
+                     r"^\W*(?:不太可能|可能性小|可能性不大|已?排除|除外|可能|不确定|阴性)\W*$|^\s*[✗✘❌✕×]\W*$", I)
 
 # ---------------------------------------------------------------- possibility, weighing, deferral
 
@@ -79,7 +83,7 @@ POSSIBLE_BEFORE = re.compile(
     r"(?<!首先)(?<!首先应)(?<!应首先)考虑(?!为)[^，,。；;]{0,4}$|疑诊$|"
     # "Think about X", "Watch for X", "Screen for X", "Suspicion of X", "Query X": something to look for, not the answer
     r"(?:^|\W)(?:(?:also\s+)?think\s+(?:about|of)|watch\s+(?:out\s+)?for|screen\s+for|work\s+(?:it\s+)?up\s+for|"
-    r"look\s+out\s+for|suspicion\s+of|query)\s+$", I)
+    r"look\s+out\s+for|suspicion\s+of|query|some\s+(?:kind|sort|form)\s+of)\s+$|(?:大概|估计)是?$", I)
 POSSIBLE_AFTER = re.compile(
     r"^\W*(?:(?:is|are|was|were|remains?|seems?|also|still|very|quite|certainly|definitely)\s+){0,3}"
     r"(?:could|might|may|possibly|possible|perhaps|maybe|potentially|plausible|"
@@ -93,7 +97,8 @@ POSSIBLE_AFTER = re.compile(
     r"conceivable|arguable|debatable|unproven|unconfirmed|(?:yet\s+)?to\s+be\s+confirmed(?!\s+(?:on|by|with|via|at|in))|tbc|(?:the\s+)?front-?runner)\b|"
     r"^\W*(?:tops|heads|leads)\s+the\s+(?:list|differential)\b|^\W*in\s+mind\b|"
     r"^\W*(?:if\s+i\s+had\s+to\s+(?:bet|guess|choose|pick)|apparently|seemingly|awaiting\s+confirmation)\b|"
-    r"^\W*(?:seems?|appears?|looks?)\s+(?:very\s+|quite\s+)?(?:likely|plausible|probable)\b", I)
+    r"^\W*(?:seems?|appears?|looks?)\s+(?:very\s+|quite\s+)?(?:likely|plausible|probable)\b|"
+    r"^\W*(?:,\s*likely\W*$|\((?:likely|probable|query|draft|provisional|\?)\)|-ish\b|(?:，|,)?吧)", I)
 WEIGHED = re.compile(r"\b(?:consideration|considered|tempting|first\s+thought|initially|at\s+first|concern|worry|"
                      r"raises?\s+(?:the\s+)?(?:question|possibility|concern|suspicion)|"
                      r"also\s+(?:be\s+)?(?:considered|possible))\b|需要?鉴别|鉴别诊断", I)

@@ -50,7 +50,7 @@ DOUBT = re.compile(
     r"^\W*(?:confidence|certainty)\s*[:：=]\s*(?:low|moderate|medium|modest|\d{1,2}\s*%|fair|limited)|"
     r"\d{1,2}\s*%\s*(?:sure|certain|confident)|^\W*(?:needs?|requires?)\s+(?:\w+\s+){0,3}confirm|^\W*(?:can'?t|cannot)\s+"
     r"confirm\b|\b(?:can'?t|cannot|can\s+not)\s+(?:yet\s+)?be\s+(?:excluded|ruled\s+out)\b|\b(?:torn|split)\s+between\b|"
-    r"\btoss-?up\b|\b(?:examiners?|question\s+writers?|they|the\s+question)\s+(?:wants?|expects?|(?:is|are)\s+looking\s+"
+    r"\btoss-?up\b|\b(?:distant|close)\s+second\b|\b(?:examiners?|question\s+writers?|they|the\s+question)\s+(?:wants?|expects?|(?:is|are)\s+looking\s+"
     r"for)\b|\bwhat\s+(?:they|the\s+examiners?)\s+want\b|不确定|不太确定|没把握|把握不大|仅供参考|"
     # … "or at least it could be", "Hard to call either way", "if it doesn't, think about Y" (none correct either)
     r"\bor\s+at\s+least\b|[—–;,]\s*it\s+(?:could|might|may)\s+be\b|\bhard\s+to\s+(?:call|say|tell)\b|\beither\s+way\b|"
@@ -213,7 +213,7 @@ WITHDRAWN = re.compile(r"(?:…|\.\.\.)\s*(?:well|or\s+rather|i\s+mean)\b|"  # "
                        r"\b(?:that|this)\s+(?:would\s+be|is)\s+(?:wrong|incorrect|a\s+mistake|the\s+trap|a\s+trap)\b|这是[^。；;]{0,10}陷阱|"
                        r"^\W*[—–]\s*(?:is|was|would\s+be)\b[^.;]*\b(?:exclud\w*|rule\w*\s+out|wrong|unlikely)\b|"
                        r"[—–]\s*(?:not\s+present|absent|excluded|ruled\s+out|unlikely|not\s+(?:supported|confirmed|consistent|likely)|"
-                       r"not\s+(?:seen|found|shown|visible|detected|demonstrated|evident|there)|nope|"  # "**X** — not seen."
+                       r"not\s+(?:seen|found|shown|visible|detected|demonstrated|evident|there)|nope|[✗✘❌✕×]|"  # "**X** — not seen."
                        r"awaiting\s+confirmation|unconfirmed|unproven|tbc|"
                        r"(?:can|could|should|must|may)\s+(?:safely\s+)?be\s+(?:set\s+aside|put\s+aside|dismissed|discarded|"
                        r"excluded|ruled\s+out|dropped)|"
@@ -233,7 +233,8 @@ TENTATIVE = re.compile(r"\b(?:tentative(?:ly)?|provisional(?:ly)?|preliminary|pr
                        r"to\s+be\s+revisited|"
                        r"working\s+(?:hypothesis|assumption)|i'd\s+guess|i\s+would\s+guess|"
                        r"(?:my\s+)?(?:best\s+)?guess\s+is|my\s+(?:best\s+)?(?:estimate|guess)|"
-                       r"at\s+a\s+guess)\b|,\s*i\s+(?:think|believe|suppose|reckon|feel)\W*$|暂定|拟诊", I)
+                       r"at\s+a\s+guess)\b|,\s*i\s+(?:think|believe|suppose|reckon|feel|guess)\W*$|暂定|拟诊|"
+                       r"\bfor\s+now\b(?=\s*[:：,])|\(draft\)|\bdraft\s+answer\b|初步(?:考虑|判断|印象|答案)|[（(]初步[)）]", I)
 DEFERRAL = re.compile(
     r"\bfurther\s+(?:work-?up|testing|tests|evaluation|investigation|imaging|studies)(?:\s+[\w-]+){0,4}?\s+"
     r"(?:is|are|would\s+be|will\s+be)\s+(?:needed|required|necessary|warranted)|"

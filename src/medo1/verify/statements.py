@@ -82,7 +82,8 @@ REVISE = (r"on\s+(?:further\s+)?(?:second\s+thoughts?|reflection|reconsideration
           r"on\s+checking\s+(?:[\w-]+\s+){0,3}?again|re-?checking|checking\s+again|"
           r"on\s+(?:a\s+)?second\s+(?:reading|read|glance|pass)|"
           r"having\s+reconsidered|"
-          r"wait|hold\s+on|correction|actually|in\s+truth|truth\s+be\s+told|really,?\s+though|to\s+be\s+honest|hmm+|"
+          r"wait|hold\s+on|correction|actually|in\s+(?:real\s+life|practice|reality)|clinically,?\s+though|realistically|"
+          r"in\s+truth|truth\s+be\s+told|really,?\s+though|to\s+be\s+honest|hmm+|"
           r"thinking\s+(?:about\s+it\s+)?again|come\s+to\s+think\s+of\s+it|scratch\s+that|转念一想|再三考虑")
 # a revision that keeps the answer says so: "On reflection, warfarin remains right"
 AFFIRMS = re.compile(r"\b(?:remains?|still|stands?|holds?|stick|keep|stays?|confirm\w*|indeed)\b|仍然|仍是|不变",
