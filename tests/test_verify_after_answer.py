@@ -360,6 +360,16 @@ def test_what_follows_the_answer_can_take_it_back(response, reference, reason):
      "Myasthenia gravis"),
     ("Answer: chronic kidney disease. That in turn comes from diabetes, so the underlying diagnosis being asked for is "
      "diabetic nephropathy.", "Chronic kidney disease"),
+    # round 19: "what's asked", "I'd reject X", "— worth considering 🤔", where a course after the answer ends, "Then, …",
+    # "unlike X"
+    ("Answer: Cushing syndrome. Cortisol excess drives the insulin resistance, so the direct cause of her "
+     "hyperglycaemia, which is what's asked, is steroid-induced diabetes.", "Cushing syndrome"),
+    ("I'd reject asthma here: a smoker with fixed obstruction on spirometry has COPD.", "Asthma"),
+    ("**Gout** — worth considering 🤔 with the hot first toe after a binge.", "Gout"),
+    ("Answer: Streptococcus pneumoniae.\nGram-positive diplococci → optochin resistant → bile insoluble → *Viridans "
+     "streptococci*.", "Streptococcus pneumoniae"),
+    ("Amoxicillin first. Then, once the rash appears, stop it and give clarithromycin.", "Amoxicillin"),
+    ("Bisoprolol — the cardioselective β1 blocker to use in asthma, unlike propranolol.", "Propranolol"),
 ])
 def test_a_second_answer_or_a_later_negation_is_not_correct(response, reference):
     for verifier in VERIFIERS:
@@ -569,6 +579,21 @@ def test_a_second_answer_or_a_later_negation_is_not_correct(response, reference)
      "osmotic demyelination.", "Hypertonic saline"),
     ("Final answer: metformin.\n\nNo heart failure, CKD or cardiovascular disease. Without those, there is no "
      "reason to start with an SGLT2 inhibitor.", "Metformin"),
+    # round 19: a dose range beside a drug, a condition after a semicolon, findings in brackets, "clinches", "settle it
+    # as", a plan after "so", a negated "so neither …", the English name and its initials in brackets, other names
+    ("After bag-mask ventilation, the drug to give is naloxone, 0.04–0.4 mg IV titrated to breathing.", "Naloxone"),
+    ("0.5 mg adrenaline IM into the thigh; repeat after 5 minutes if there is no improvement.", "Adrenaline"),
+    ("Tension pneumothorax (trachea deviated away, absent breath sounds, hypotension after the line).",
+     "Tension pneumothorax"),
+    ("Anti-mitochondrial antibodies are positive, which clinches primary biliary cholangitis.",
+     "Primary biliary cholangitis"),
+    ("A ferritin of 6 and a high RDW settle it as iron deficiency anaemia.", "Iron deficiency anemia"),
+    ("**Answer — vitamin B12 deficiency.**\n\nFolate alone would not help the cord, so replace B12 first.",
+     "Vitamin B12 deficiency"),
+    ("Echocardiography is essential, so neither imaging nor antibiotics is the first step.\n\n→ The next step is "
+     "**blood cultures**.", "Blood cultures"),
+    ("结论：心房颤动（atrial fibrillation, AF）。需启动抗凝治疗。", "Atrial fibrillation"),
+    ("Lateral medullary syndrome (PICA territory infarct).", "Wallenberg syndrome"),
 ])
 def test_what_a_committed_answer_goes_on_with_stays_correct(response, reference):
     assert MatchVerifier().check(response, reference) is True

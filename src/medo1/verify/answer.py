@@ -38,7 +38,7 @@ speaking after it ("Without the ACTH I would hold off", "I'd say …"; not "I am
 would start it at 25 mg"), a turn after it that dismisses nothing ("However, the scan is incomplete", "It could be
 …", "That said, …"; not "However, the absence of fever argues against Y", nor a caution, "However, use it with
 caution …"), a sentence that opens by backing off ("Without the biopsy …", "Until the CT is back …", "Whether …",
-"Or Y", "Only …", "Provisional: …", a footnote to it, 目前…, 需要…; none of 2,131 correct tuned responses does, 142 of
+"Or Y", "Only …", "Then, …", "Provisional: …", a footnote to it, 目前…, 需要…; none of 2,131 correct tuned responses does, 142 of
 2,742 wrong ones do), a tie ("50/50", "a coin flip"), even in a hidden comment ("<!-- provisional -->"), or
 candidates left undecided with nothing to settle them ("… the two cannot be told apart", "… remains genuinely open",
 "… before anyone can call it"), a condition on it ("**X** — provided the eGFR is above 30", "X — assuming …", "the
@@ -261,6 +261,7 @@ def _negated(text: str, np: str) -> bool:
     text = _CONDITION.sub("", text)  # "X, repeated after 5 minutes if there is no improvement"
     text = _PURPOSE.sub("", text)  # "X (sent with a total IgA to exclude IgA deficiency)"
     text = _SET_ASIDE.sub("", text)  # "X 1 g IM (not ciprofloxacin — …)", X——…，不是急性心肌梗死: another dismissed
+    text = _BRACKETED.sub("", text)  # "Tension pneumothorax (trachea deviated, absent breath sounds, …)": findings
     if not _NEGATED.search(text):
         return False
     return not (np.strip() and explicit(text)) or bool(_NEGATED.search(np))
@@ -271,8 +272,9 @@ _CAUTION = re.compile(r"\b(?:caution|cautious(?:ly)?|contraindicated|use\s+(?:it
                       re.IGNORECASE)
 _SET_ASIDE = re.compile(r"(?<=\S)\s*[(（]\s*(?:not|rather\s+than|instead\s+of)\b[^)）]*[)）]?|"
                         r"(?<=[^\W\d_])[，,]\s*(?:不是|并非|而非|而不是)[^，,。；;]+$", re.IGNORECASE)
+_BRACKETED = re.compile(r"\s*[(（][^()（）]*[)）]")
 _PURPOSE = re.compile(r"\bto\s+(?:exclude|rule\s+out)\b[^,;()]*", re.IGNORECASE)
-_CONDITION = re.compile(r",[^,;]*?\b(?:if|unless|whenever|until)\b[^,;]*", re.IGNORECASE)
+_CONDITION = re.compile(r"(?:^|[,;])[^,;]*?\b(?:if|unless|whenever|until)\b[^,;]*", re.IGNORECASE)
 _NEGATED = re.compile(rf"{cues.NEGATION.pattern}|\b(?:absent|negative\s+for|off\s+the\s+table)\b|除外|可能性(?:很|较|"
                       rf"极)?(?:小|低|不大)",
                       re.IGNORECASE)

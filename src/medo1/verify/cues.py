@@ -48,7 +48,7 @@ NEGATED_BEFORE = re.compile(
     r"[^，,。；;]{0,4}$|非$|"
     r"\b(?:anything\s+but|hardly|(?:chosen\s+)?over|beats?|trumps?|edges?\s+out|as\s+opposed\s+to|less)\s+$|"
     r"\b(?:zero|little|scant)\s+(?:evidence|support)\s+(?:for|of)\s+$|\bnothing\s+(?:suggests|supports|points\s+to|"
-    r"favou?rs)\s+$", I)  # "Y beats X", "Hardly X", "Y as opposed to X", "Nothing suggests X"
+    r"favou?rs)\s+$|\b(?:reject(?:ing)?|unlike)\s+$", I)  # "Y beats X", "Hardly X", "Nothing suggests X", "I'd reject X"
 # after what it negates: "X is absent", "X was ruled out", "X: unlikely", "X (excluded)"; X可能性小, X除外
 NEGATED_AFTER = re.compile(
     rf"^\W*(?:(?:{AUX})\s+){{0,4}}(?:{NEGATION_WORDS}|absent|lacking|negative\s+for|"
@@ -68,7 +68,8 @@ DISMISS = re.compile(r"^\W*(?:unlikely|improbable|implausible|doubtful|excluded|
                      r"incorrect|"
                      r"not\s+likely|no|possible|possibly|maybe|perhaps|a\s+possibility|(?:cannot|can't)\s+be\s+"
                      r"(?:excluded|ruled\s+out)|less\s+likely|uncertain|unclear|questionable|not\s+sure)"
-                     r"(?:\W*$|\s*[(（]|[\s,]+(?:given|because|as|since|with|due|in\s+view)\b)|"  # "ruled out (CSF …)"
+                     r"(?:\W*$|\s*[(（]|\W+(?:given|because|as|since|with|due|in\s+view)\b)|"  # "ruled out (CSF …)"
+                     r"^\W*(?:worth\s+considering|a\s+consideration)\b|"
                      r"^\W*(?:unlikely|improbable|doubtful|excluded|ruled\s+out|absent|not\s+likely|less\s+likely)\s*[,;—–]|"
                      r"^\W*(?:不太可能|可能性小|可能性不大|已?排除|除外|可能|不确定|阴性)\W*$|^\s*[✗✘❌✕×]\W*$", I)
 

@@ -50,7 +50,7 @@ DOUBT = re.compile(
     r"^\W*(?:confidence|certainty)\s*[:：=]\s*(?:low|moderate|medium|modest|\d{1,2}\s*%|fair|limited)|"
     r"\d{1,2}\s*%\s*(?:sure|certain|confident)|^\W*(?:needs?|requires?)\s+(?:\w+\s+){0,3}confirm|^\W*(?:can'?t|cannot)\s+"
     r"confirm\b|\b(?:can'?t|cannot|can\s+not)\s+(?:yet\s+)?be\s+(?:excluded|ruled\s+out)\b|\b(?:torn|split)\s+between\b|"
-    r"\btoss-?up\b|\b(?:distant|close)\s+second\b|\b(?:examiners?|question\s+writers?|they|the\s+question)\s+(?:wants?|expects?|(?:is|are)\s+looking\s+"
+    r"\btoss-?up\b|🤔|\b(?:distant|close)\s+second\b|\b(?:examiners?|question\s+writers?|they|the\s+question)\s+(?:wants?|expects?|(?:is|are)\s+looking\s+"
     r"for)\b|\bwhat\s+(?:they|the\s+examiners?)\s+want\b|不确定|不太确定|没把握|把握不大|仅供参考|"
     # … "or at least it could be", "Hard to call either way", "if it doesn't, think about Y" (none correct either)
     r"\bor\s+at\s+least\b|[—–;,]\s*it\s+(?:could|might|may)\s+be\b|\bhard\s+to\s+(?:call|say|tell)\b|\beither\s+way\b|"
@@ -183,7 +183,7 @@ TURN = re.compile(r"^\W*(?:but|however|though|yet|still)\b\W*(?P<rest>.*)|"
 # "Whether this is …", "Before committing …", "Or Y", "Either …", "Honestly, …", "It depends …", "Only if …", "If it
 # is …", "Provisional: …", 目前…, 需要…, 请先…, 或者…. Of the 2,131 correct responses of the tuned rows none has a
 # sentence after its answer that opens so, against 142 of the 2,742 wrong ones.
-BACKS_OFF = re.compile(r"^\W*(?:equally|unless|failing\s+that|otherwise|(?:might|could|may)\s+(?:also\s+)?be)\b|"
+BACKS_OFF = re.compile(r"^\W*(?:equally|unless|failing\s+that|otherwise|then|(?:might|could|may)\s+(?:also\s+)?be)\b|"
                        r"^\W*(?:(?:strictly|technically|realistically|frankly)(?:\s+speaking)?\s*,\s*)?"
                        r"(?:(?:without(?!\s+(?:those|these|them|any\s+of\s+(?:those|these))\b)|until|whether|before(?!\s+(?:surgery|(?:the\s+|any\s+)?(?:operation|procedure)|"
                        r"operating|discharge|induction|an(?:a|ae)esthesia|starting|giving))|or|either|honestly|only|"

@@ -11,7 +11,7 @@ is best labelled as Y", "…, which is my final answer", "Final diagnosis: Y", "
 of another kind of answer — "the treatment of choice is …" after "the diagnosis is …" — answers another question),
 a restatement of it does not hold it back ("More precisely: X may be …"), a revision keeps it ("On second
 thought, …" names the reference and says it stands), no statement joins it to another by "or" ("the correct
-answer at this stage is haemophilia A or B"), no course of conditions passes through it ("A → X → C"), and
+answer at this stage is haemophilia A or B"), no course of conditions passes through it ("A → X → C") or, after it, ends in something else, and
 no later sentence joins it to another by or / "/" ("Gout / pseudogout: …"), negates the
 reference or makes it only possible ("… 可以排除缺铁性贫血", "X may be the explanation") or names its opposite
 without dismissing it ("… so this is hypokalaemia" for "Hyperkalaemia"). When the committed
@@ -194,6 +194,13 @@ class MatchVerifier:
         head = stem(words[-1]) if words else ""
         for m in _CORRECT_HEAD.finditer(final):
             if head and stem(m.group("head").lower()) == head and not self._names(m.group("np"), refs):
+                return True
+        # "Answer: S. aureus. Gram-positive cocci → catalase positive → coagulase negative → *S. epidermidis*": where a
+        # course after the answer ends is another answer
+        found, committed = sentences(final), committed_sentences(final)
+        for sentence in found[found.index(committed[0]) + 1 if committed else 0:]:
+            steps = _ARROW.split(sentence.text)
+            if len(steps) > 2 and bare(steps[-1]) and not self._names(steps[-1].strip(" .*_"), refs):
                 return True
         # "That is, a beta-blocker — …, specifically bisoprolol": a refinement of what is not the reference is another
         # answer ("Non-small cell lung cancer, specifically adenocarcinoma" refines the reference itself)

@@ -75,7 +75,7 @@ CONCLUSION = re.compile(
     r"^[^\w→⟶⇒]*(?:→|⟶|⇒)|"  # "→ **X**": a line that an arrow leads to
     r"\b(?:most\s+likely|most\s+probable|most\s+consistent|consistent\s+with|compatible\s+with|in\s+keeping\s+with|"
     r"best\s+explain\w*|points?\s+(?:\w+\s+)?(?:to|toward)|pointing\s+(?:\w+\s+)?to|indicat(?:e|es|ing)\b|"
-    r"confirms|seals\s+it|clinch(?:es)?\s+it|makes?\s+this|for\s+what\s+is|"
+    r"confirms|seals\s+it|clinch(?:es)?|settles?\s+it\s+as|makes?\s+this|for\s+what\s+is|"
     r"putting\s+(?:it|this|these|them|everything|the\s+\w+)\s+(?:all\s+)?together|"
     r"taken\s+together|all\s+told|"
     r"therefore|thus|hence|"
@@ -246,7 +246,8 @@ _JOINT = re.compile(
     r"[，,]?\s*(?:而非|而不是)|[，,](?=[^，,。；;]{1,30}?(?:不符合|不支持|不考虑|可以?排除|已排除|不像)))|"
     r"(?P<than>\s+than\s+)|"
     r"(?P<explanation>,\s*and\s+(?=(?:in\s+the\s+absence|if|once|unless|provided)\b)|"
-    r",\s*(?:which|given|because|since|as|due\s+to\s+the|based\s+on|(?:to\s+be\s+|"
+    r",\s*(?:which(?!\s+(?:clinches|confirms|establishes|seals|settles)\b)|given|because|since|as|due\s+to\s+the|"
+    r"based\s+on|(?:to\s+be\s+|"
     r"as\s+)?confirmed\s+by)\s+|"
     r"\s+(?:given|because|since)\s+|[，,]\s*(?:因为|由于|鉴于))|"
     r"(?P<so>,\s*(?:so|therefore|thus|hence)\s+|[，,]\s*(?:所以|因此|故|而是)|而是)",

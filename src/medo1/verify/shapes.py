@@ -51,8 +51,8 @@ def hedged(segment: str, start: int, end: int, reference: str) -> bool:
               or _OR_BEFORE.search(segment[:start]))
     if joined and not OR_INSIDE.search(reference):
         return True
-    if _RANGE.search(reference):
-        return False
+    if _RANGE.search(reference) or not re.search(rf"\d|{_NUMBER}", reference):
+        return False  # a dose range beside a drug ("naloxone, 0.04–0.4 mg IV") does not hedge which drug
     return any(m.start() < end + 15 and m.end() > start - 15 for m in _RANGE.finditer(segment))
 
 
@@ -64,6 +64,8 @@ def listed(segment: str, start: int, end: int, reference: str) -> bool:
     if AND_INSIDE.search(reference):
         return False
     after = cues.JOINER_AFTER.match(segment[end:])
+    if after and _initials(segment[end + after.end():], reference):
+        return False  # "心房颤动（atrial fibrillation, AF）": its abbreviation, not another item
     if after and _item_after(segment[end + after.end():], after.group()):
         return True
     before = re.sub(r"\b(?:a|an)\s+$", "", segment[:start], flags=re.IGNORECASE)
@@ -73,6 +75,12 @@ def listed(segment: str, start: int, end: int, reference: str) -> bool:
             return False  # "…, and doxycycline also covers Anaplasma": the subject of a clause
         return _item_before(before[:joiner.start()])
     return False
+
+
+def _initials(text: str, reference: str) -> bool:
+    """Whether the text opens with the reference's initials and nothing more ("AF" for "atrial fibrillation")."""
+    word = re.match(r"\s*([A-Z]{2,6})\b(?!\s+\w)", text)
+    return bool(word) and word.group(1) == "".join(w[0] for w in re.findall(r"[A-Za-z]+", reference)).upper()
 
 
 def _comma_and(joiner: str) -> bool:
@@ -202,15 +210,19 @@ def statement(sentence: Sentence) -> Statement | None:
     elif (found := cues.STATEMENT_LAST.match(text)) is not None:
         slot, np = found.group("slot").lower(), re.split(r"[,;:，；：]", found.group("np"))[-1]
     elif ((found := cues.STATEMENT_SO.match(text)) is not None and bare(found.group("np"))
-          and not _NOT.search(found.group("np"))):  # "so a CT angiogram isn't the first step" states nothing
+          and not _PLAN.match(found.group("np"))):  # "so replace B12 first" is a plan
         slot, np = "so", found.group("np")
     else:
+        return None
+    if _NOT.search(np):  # "so a CT angiogram isn't the first step", "so neither X nor Y is the first step" state nothing
         return None
     return Statement(_SLOTS.get(slot, slot), words_of(np), bool(cues.REVISION.match(text)),
                      bool(cues.SUPERSEDED.search(text)))
 
 
-_NOT = re.compile(r"n't\b|\b(?:not|never|no)\b", re.IGNORECASE)
+_NOT = re.compile(r"n't\b|\b(?:not|never|no|neither|nor)\b", re.IGNORECASE)
+_PLAN = re.compile(r"^\W*(?:replace|give|start|begin|stop|treat|repeat|continue|add|check|monitor|refer|admit|order|"
+                   r"send|withhold|hold)\b", re.IGNORECASE)
 _CLAUSES = re.compile(r"[;；]|,\s*(?=(?:so|therefore|thus|hence)\s)", re.IGNORECASE)
 
 
@@ -277,7 +289,7 @@ _NP_STRONG = re.compile(
     r"seals\s+it|makes?\s+this|for\s+what\s+is|(?<!\bthe\s)(?<!\ba\s)means?(?!\s+(?:of|arterial|age|value|score|"
     r"difference|that|it|this))|spells?|add(?:s)?\s+up\s+to|(?:i'd|i\s+would)\s+call\s+(?:this|it)|"
     r"suffering\s+from|criteria\s+for|classic\s+for|typical\s+of|(?:best|better|most\s+likely)\s+explained\s+by|"
-    r"(?:i'd|i\s+would|i'll|i\s+will|we'd)\s+go\s+with|lines?\s+up\s+with|"
+    r"(?:i'd|i\s+would|i'll|i\s+will|we'd)\s+go\s+with|lines?\s+up\s+with|clinch(?:es|ing)?|settles?\s+it\s+as|"
     r"(?:is|are)\s+(?:most\s+likely\s+|probably\s+)?(?:due\s+to|caused\s+by)|is\s+(?:most\s+)?(?:likely|probably))\s+|"
     r"(?:考虑为|符合|提示|诊断为)", re.IGNORECASE)
 # a Chinese finding, not a name: 小细胞低色素，血清铁蛋白降低

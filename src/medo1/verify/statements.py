@@ -50,6 +50,8 @@ _SAID_BEFORE = (
     # a label that gives the final word: "Final: septic shock", "Final interpretation: a mixed disorder"
     r"^\W*(?:final(?:\s+(?:interpretation|impression|verdict|conclusion|call|read(?:ing)?|assessment|word|pick|ruling))?|"
     r"tl;?dr|in\s+short|net|(?:in\s+)?summary|bottom\s+line)\s*[:：]\s*(?P<lnp>[^.;,:]+)|"  # "TL;DR: Y"
+    # "So the direct cause of her weakness, which is what's asked, is Y"
+    r"\bwhat(?:'s|\s+is|\s+was)\s+(?:being\s+)?asked(?:\s+for)?\s*,?\s*(?:is|are)\s+(?P<qnp>[^.;,:]+)|"
     # "… the diagnosis is X", "answer: X", "the answer I would give is X", 诊断为X — anywhere in a sentence
     r"\b(?P<slot>answer|diagnosis|dx)"
     r"(?:\s+to\s+(?:that|this|it|the\s+question|what\s[^.;:]{1,60}?)|\s+to\s+(?:report|give|record|write|submit)|"
@@ -157,7 +159,7 @@ def stated_answers(final: str) -> list[Stated]:
                 g["zh"] is not None and g["zslot"] != "答案")) and not (
                 (g["slot"] or g["zslot"]) and _FINAL_BEFORE.search(sentence.text, 0, m.start()))  # "final diagnosis: Y"
             g["vnp"] = g["vnp"] or g["vnp2"]
-            np = (g["np"] or g["lnp"] or g["rnp"] or g["vnp"] or g["tnp"] or g["snp"] or g["cnp"] or g["gnp"] or g["zh"] or g["fnp"]
+            np = (g["np"] or g["lnp"] or g["qnp"] or g["rnp"] or g["vnp"] or g["tnp"] or g["snp"] or g["cnp"] or g["gnp"] or g["zh"] or g["fnp"]
                   or g["wnp"]
                   or _POINTED.split(g.get("bnp") or "")[-1])
             np = _ADVERB.sub("", np.strip(" *_`"))  # "the diagnosis is therefore Y"

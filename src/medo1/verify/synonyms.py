@@ -66,7 +66,9 @@ GROUPS: tuple[tuple[str, ...], ...] = (
      "traction apophysitis of the tibial tuberosity"),
     ("renal cell carcinoma", "hypernephroma", "grawitz tumour", "grawitz tumor"),
     ("streptococcus pneumoniae", "s. pneumoniae", "pneumococcus"), ("neisseria meningitidis", "meningococcus"),
-    ("neisseria gonorrhoeae", "gonococcus"), ("lateral epicondylitis", "tennis elbow"), ("medial epicondylitis", "golfer's elbow", "golfer elbow"),
+    ("neisseria gonorrhoeae", "gonococcus"), ("lateral epicondylitis", "tennis elbow"),
+    ("medial epicondylitis", "golfer's elbow", "golfer elbow"), ("wallenberg syndrome", "lateral medullary syndrome"),
+    ("peroneal", "fibular"),
 )
 # an organism by genus and species, whose genus is often cut to its initial: "C. difficile" for "Clostridioides
 # difficile", "E. coli" (not a genus that opens with A or I: "a" and "I" read as words)
