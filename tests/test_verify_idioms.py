@@ -30,6 +30,9 @@ ALONE = [  # the reference said with the idiom and nothing else
     "{x}-type picture.", "{x} mimic.", "{x} variant.", "{x} look-alike.", "Answer: {x} (draft)", "Answer, for now: {x}.",
     "Answer for the exam: {x}. In real life: {y}.", "Answer: {x}. In practice, {y}.",
     "Answer: {x}. Clinically, though, {y}.", "Answer: {x}. Realistically, {y}.",
+    "{x} ✔️ {Y} ✔️", "✅ {x}\n✅ {y}", "{x} 🤷", "Most likely: {x}. Also likely: {y}.", "Primary: {x}. Secondary: {y}.",
+    "{x}; {y} not excluded.", '{{"answer": "{x}", "alternatives": ["{y}"]}}',
+    "| Diagnosis | Probability |\n|---|---|\n| {x} | 55% |\n| {y} | 45% |",
 ]
 AFTER = [  # the reference given as the answer, then taken back, doubted or widened
     "Equally, {y} fits.", "Might be {y} though.", "{y} can't be excluded either.", "Unless it's {y}.",
@@ -45,7 +48,8 @@ AFTER = [  # the reference given as the answer, then taken back, doubted or wide
 ]
 ZH = ["答案：肺栓塞。不确定。", "答案：肺栓塞。两者皆可。", "答案：肺栓塞。以上仅供参考。", "答案：肺栓塞。不对，是气胸。",
       "答案：肺栓塞。其实是气胸。", "答案：肺栓塞。把握不大。", "疑诊肺栓塞。", "首先考虑肺栓塞，其次气胸。", "肺栓塞：阴性。",
-      "先是肺栓塞，后来是气胸。", "大概是肺栓塞。", "肺栓塞吧。", "答案：肺栓塞（初步）。"]
+      "先是肺栓塞，后来是气胸。", "大概是肺栓塞。", "肺栓塞吧。", "答案：肺栓塞（初步）。", "肺栓塞，亦可为气胸。",
+      "肺栓塞（50%）、气胸（50%）"]
 STILL_CORRECT = [
     "Answer: {x}. {Y} is excluded by the normal chest film.", "Answer: {x}. The CT pulmonary angiogram will confirm it.",
     "Answer: {x}. Start anticoagulation now.", "Answer: {x}. Treatment: low-molecular-weight heparin.",

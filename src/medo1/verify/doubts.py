@@ -50,7 +50,7 @@ DOUBT = re.compile(
     r"^\W*(?:confidence|certainty)\s*[:：=]\s*(?:low|moderate|medium|modest|\d{1,2}\s*%|fair|limited)|"
     r"\d{1,2}\s*%\s*(?:sure|certain|confident)|^\W*(?:needs?|requires?)\s+(?:\w+\s+){0,3}confirm|^\W*(?:can'?t|cannot)\s+"
     r"confirm\b|\b(?:can'?t|cannot|can\s+not)\s+(?:yet\s+)?be\s+(?:excluded|ruled\s+out)\b|\b(?:torn|split)\s+between\b|"
-    r"\btoss-?up\b|🤔|\b(?:distant|close)\s+second\b|\b(?:examiners?|question\s+writers?|they|the\s+question)\s+(?:wants?|expects?|(?:is|are)\s+looking\s+"
+    r"\btoss-?up\b|🤔|🤷|\bnot\s+(?:be\s+)?(?:excluded|ruled\s+out)\b|[（(]\s*\d{1,2}\s*%\s*[)）]|\b(?:distant|close)\s+second\b|\b(?:examiners?|question\s+writers?|they|the\s+question)\s+(?:wants?|expects?|(?:is|are)\s+looking\s+"
     r"for)\b|\bwhat\s+(?:they|the\s+examiners?)\s+want\b|不确定|不太确定|没把握|把握不大|仅供参考|"
     # … "or at least it could be", "Hard to call either way", "if it doesn't, think about Y" (none correct either)
     r"\bor\s+at\s+least\b|[—–;,]\s*it\s+(?:could|might|may)\s+be\b|\bhard\s+to\s+(?:call|say|tell)\b|\beither\s+way\b|"
@@ -145,6 +145,8 @@ UNDECIDED = re.compile(r"\b(?:cannot|can't|can\s+not|could\s+not|couldn't)\s+(?:
 SETTLED = re.compile(r"\b(?:but|however|although|though|yet|so|therefore|thus|until|which\s+is\s+why)\b|但|然而", I)
 # Several answers given together after the answer: "I'm submitting all three", 三者都符合，我一并作为答案
 TOGETHER = re.compile(r"\bsubmit\w*\s+(?:all|both)\b|\bsame\s+answer\s+line\b|"
+                      # "X ✔️ Y ✔️", "Also likely: Y", "Secondary: Y" (none in correct responses)
+                      r"(?:✔|✅)[^\n]*(?:✔|✅)|^\W*(?:also\s+(?:likely|possible|considered?)|secondary)\s*[:：]|"
                       r"\bwould\s+also\s+be\s+(?:accepted|acceptable|correct)\b|^\W*(?:second\s+choice|backup(?:\s+answer)?|"
                       r"alternative(?:\s+answer)?|runner-?up|plan\s+b|fallback)\s*[:：]|\bboth\s+(?:are|would\s+be)\s+(?:defensible|"
                       r"acceptable|correct|valid|reasonable)\b|两者(?:皆|均)可|两个都可以|"
@@ -170,7 +172,8 @@ ALTERNATIVE = re.compile(
     r"plausible|likely|option|candidate|consideration|contender)\b|"
     r"\b(?:could|might|may)\s+(?:also|equally|just\s+as\s+well)\s+(?:\w+\s+)?(?:be|fit|explain|account|cause|"
     r"produce|give)\b|\b(?:would|could|might|may)\s+(?:fit|work|explain\s+(?:this|it|the\s+\w+))\s+(?:too|as\s+well)\b|"
-    r"\banother\s+(?:option|possibility|candidate|contender)\b|也(?:有)?可能|亦可能|也(?:需|要|应)考虑", I)
+    r"\banother\s+(?:option|possibility|candidate|contender)\b|也(?:有)?可能|亦可能|也(?:需|要|应)考虑|亦可(?:为|是)|"
+    r"也可(?:为|以是)", I)
 # A turn after the answer that dismisses nothing: "But cyclothymia is also possible …", "However, the scan is
 # incomplete", "It could be …", "That said, …". Of 1,755 correct labelled responses none turns so after its answer,
 # against 87 of 2,278 wrong ones (a "but" / "however" that dismisses — "However, the absence of fever argues against
