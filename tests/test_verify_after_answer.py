@@ -370,6 +370,20 @@ def test_what_follows_the_answer_can_take_it_back(response, reference, reason):
      "streptococci*.", "Streptococcus pneumoniae"),
     ("Amoxicillin first. Then, once the rash appears, stop it and give clarithromycin.", "Amoxicillin"),
     ("Bisoprolol — the cardioselective β1 blocker to use in asthma, unlike propranolol.", "Propranolol"),
+    # round 20: "👉 possibly;", an en dash compound, 否则, 均可, 最终选用, "if …; if …", "-exacerbated", a second look
+    # inside the sentence, 未见
+    ("Brucellosis 👉 possibly; the fever, sweats and arthralgia after unpasteurised cheese may suggest it.",
+     "Brucellosis"),
+    ("**Vitamin K–dependent clotting factor deficiency** after a week of broad-spectrum antibiotics.", "Vitamin K"),
+    ("如果胸片提示大片实变，那就是肺炎；否则还要再看。", "肺炎"),
+    ("头孢曲松、阿奇霉素均可。", "头孢曲松"),
+    ("答案：阿莫西林。\n皮疹出现后改用克拉霉素；随后又诉过敏，最终选用多西环素。", "阿莫西林"),
+    ("If the ferritin is low, then iron deficiency anaemia; if it's normal, thalassaemia trait is the one to chase.",
+     "Iron deficiency anemia"),
+    ("Aspirin-exacerbated respiratory disease (Samter triad).", "Aspirin"),
+    ("Histoplasma capsulatum — on a second look at the smear, no: broad-based budding yeasts are Blastomyces.",
+     "Histoplasma capsulatum"),
+    ("脾大：未见。腹部超声示脾脏大小正常。", "脾大"),
 ])
 def test_a_second_answer_or_a_later_negation_is_not_correct(response, reference):
     for verifier in VERIFIERS:
@@ -594,6 +608,9 @@ def test_a_second_answer_or_a_later_negation_is_not_correct(response, reference)
      "**blood cultures**.", "Blood cultures"),
     ("结论：心房颤动（atrial fibrillation, AF）。需启动抗凝治疗。", "Atrial fibrillation"),
     ("Lateral medullary syndrome (PICA territory infarct).", "Wallenberg syndrome"),
+    # round 20: a plan after a result ("If it is positive, …")
+    ("Answer: lumbar puncture, 12 hours after the onset. If it is positive for xanthochromia, proceed to CT angiography.",
+     "Lumbar puncture"),
 ])
 def test_what_a_committed_answer_goes_on_with_stays_correct(response, reference):
     assert MatchVerifier().check(response, reference) is True

@@ -44,17 +44,18 @@ candidates left undecided with nothing to settle them ("… the two cannot be to
 "… before anyone can call it"), a condition on it ("**X** — provided the eGFR is above 30", "X — assuming …", "the
 answer changes"), the other answer just as good ("'No' is just as defensible"), 都不能排除, 并列考虑, doubt or a guess
 in so many words ("Not sure though.", "Confidence: low", "Just a guess.", "Happy to be corrected", "Needs confirmation",
-"Y can't be excluded either"), a sentence that opens "Unless …", "Equally, …", "Might be …", or a word or two that takes
-it back ("No.", "Sort of.", "Both.", "Neither."): "hedge"; setting it
+"Y can't be excluded either"), another answer under another condition ("If …, then X; if it's normal, Y …", 否则…), a
+sentence that opens "Unless …", "Equally, …", "Might be …", or a word or two that takes it back ("No.", "Sort of.",
+"Both.", "Neither."): "hedge"; setting it
 aside ("Revised answer: Y", "…or rather Y", "On reflection, no", "Actually no —", "I mean …", "That label can be
 set aside", "That would be wrong", "X — not present", "X — not supported", "Excluded — …", "Excluded: the lipase is
-normal …", "Status: negative", "Answer: medial — no, lateral", "— no wait, …", "… sorry, …", "Update: Y", "Make that Y", 以上并非本例诊断, ——已排除, 并非如此,
-改为Y, 不对，是Y): "hedge"; giving
+normal …", "Status: negative", "Answer: medial — no, lateral", "— no wait, …", "… sorry, …", "— on a second look, no: …", "Update: Y", "Make that Y",
+以上并非本例诊断, ——已排除, 并非如此, 改为Y, 不对，是Y, 最终选用Y): "hedge"; giving
 others with it ("Plus Y and Z", "and also Y and Z", "any could explain it", "Also acceptable: Y", "both are
 correct answers", "either one is fine", "All three can produce …", "I'm submitting all three", the answer listed again
 among others ("Answer: X\n- X\n- Y\n- Z"), "Likely organisms: X, Y, Z", "Differential: X, Y, Z", "Any of these
 is appropriate", "Other likely organisms are Y and Z", "Second choice: Y", "Y would also be accepted", "Y too.",
-"And Y.", 以及Y, 一并作为答案, Y也都可以, X、Y均可作为本题答案,
+"And Y.", 以及Y, X、Y均可, 一并作为答案, Y也都可以, X、Y均可作为本题答案,
 可选药物：X、Y, 可能的病原体：X、Y): "list". Findings, plans ("pending
 the CT") and dismissed alternatives after it do not.
 A yes/no answer ("No, …") commits; a range ("5-10 mg") needs the reference to judge.

@@ -61,17 +61,17 @@ NEGATED_AFTER = re.compile(
     r"^\W*nope\b|^\W*(?:loses\s+(?:out\s+)?to|is\s+overcalled|lacks\s+support|would\s+be\s+(?:the\s+)?(?:answer|"
     r"diagnosis)\s+if)\b|"
     r"^[\s，,：:（(—–]*(?:的?可能性?(?:很|较|极)?(?:小|低|不大)|不太可能|不(?:成立|支持|考虑|正确|对)|"
-    r"(?:已|已经|可以|可|被|予以)?排除|除外|是错误的|错误|否(?!则)|阴性)", I)
+    r"(?:已|已经|可以|可|被|予以)?排除|除外|是错误的|错误|否(?!则)|阴性|未见|未发现)", I)
 
 # a whole part after ":" or " - " that only dismisses or doubts what comes before ("MI: unlikely")
 DISMISS = re.compile(r"^\W*(?:unlikely|improbable|implausible|doubtful|excluded|ruled\s+out|absent|false|wrong|negative|"
                      r"incorrect|"
                      r"not\s+likely|no|possible|possibly|maybe|perhaps|a\s+possibility|(?:cannot|can't)\s+be\s+"
                      r"(?:excluded|ruled\s+out)|less\s+likely|uncertain|unclear|questionable|not\s+sure)"
-                     r"(?:\W*$|\s*[(（]|\W+(?:given|because|as|since|with|due|in\s+view)\b)|"  # "ruled out (CSF …)"
+                     r"(?:\W*$|\s*[(（;；]|\W+(?:given|because|as|since|with|due|in\s+view)\b)|"  # "ruled out (CSF …)"
                      r"^\W*(?:worth\s+considering|a\s+consideration)\b|"
                      r"^\W*(?:unlikely|improbable|doubtful|excluded|ruled\s+out|absent|not\s+likely|less\s+likely)\s*[,;—–]|"
-                     r"^\W*(?:不太可能|可能性小|可能性不大|已?排除|除外|可能|不确定|阴性)\W*$|^\s*[✗✘❌✕×]\W*$", I)
+                     r"^\W*(?:不太可能|可能性小|可能性不大|已?排除|除外|可能|不确定|阴性|未见|未发现)\W*$|^\s*[✗✘❌✕×]\W*$", I)
 
 # ---------------------------------------------------------------- possibility, weighing, deferral
 

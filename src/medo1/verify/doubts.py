@@ -50,7 +50,8 @@ DOUBT = re.compile(
     r"^\W*(?:confidence|certainty)\s*[:：=]\s*(?:low|moderate|medium|modest|\d{1,2}\s*%|fair|limited)|"
     r"\d{1,2}\s*%\s*(?:sure|certain|confident)|^\W*(?:needs?|requires?)\s+(?:\w+\s+){0,3}confirm|^\W*(?:can'?t|cannot)\s+"
     r"confirm\b|\b(?:can'?t|cannot|can\s+not)\s+(?:yet\s+)?be\s+(?:excluded|ruled\s+out)\b|\b(?:torn|split)\s+between\b|"
-    r"\btoss-?up\b|🤔|🤷|\bnot\s+(?:be\s+)?(?:excluded|ruled\s+out)\b|[（(]\s*\d{1,2}\s*%\s*[)）]|\b(?:distant|close)\s+second\b|\b(?:examiners?|question\s+writers?|they|the\s+question)\s+(?:wants?|expects?|(?:is|are)\s+looking\s+"
+    r"\btoss-?up\b|🤔|🤷|^\W*if\b[^;\n]*;\s*(?:but\s+)?if\b|否则|不然的话|\bnot\s+(?:be\s+)?(?:excluded|ruled\s+out)\b|"
+    r"[（(]\s*\d{1,2}\s*%\s*[)）]|\b(?:distant|close)\s+second\b|\b(?:examiners?|question\s+writers?|they|the\s+question)\s+(?:wants?|expects?|(?:is|are)\s+looking\s+"
     r"for)\b|\bwhat\s+(?:they|the\s+examiners?)\s+want\b|不确定|不太确定|没把握|把握不大|仅供参考|"
     # … "or at least it could be", "Hard to call either way", "if it doesn't, think about Y" (none correct either)
     r"\bor\s+at\s+least\b|[—–;,]\s*it\s+(?:could|might|may)\s+be\b|\bhard\s+to\s+(?:call|say|tell)\b|\beither\s+way\b|"
@@ -146,7 +147,7 @@ SETTLED = re.compile(r"\b(?:but|however|although|though|yet|so|therefore|thus|un
 # Several answers given together after the answer: "I'm submitting all three", 三者都符合，我一并作为答案
 TOGETHER = re.compile(r"\bsubmit\w*\s+(?:all|both)\b|\bsame\s+answer\s+line\b|"
                       # "X ✔️ Y ✔️", "Also likely: Y", "Secondary: Y" (none in correct responses)
-                      r"(?:✔|✅)[^\n]*(?:✔|✅)|^\W*(?:also\s+(?:likely|possible|considered?)|secondary)\s*[:：]|"
+                      r"(?:✔|✅)[^\n]*(?:✔|✅)|[、,，][^。；;]{1,20}均可|^\W*(?:also\s+(?:likely|possible|considered?)|secondary)\s*[:：]|"
                       r"\bwould\s+also\s+be\s+(?:accepted|acceptable|correct)\b|^\W*(?:second\s+choice|backup(?:\s+answer)?|"
                       r"alternative(?:\s+answer)?|runner-?up|plan\s+b|fallback)\s*[:：]|\bboth\s+(?:are|would\s+be)\s+(?:defensible|"
                       r"acceptable|correct|valid|reasonable)\b|两者(?:皆|均)可|两个都可以|"
@@ -192,7 +193,8 @@ BACKS_OFF = re.compile(r"^\W*(?:equally|unless|failing\s+that|otherwise|then|(?:
                        r"operating|discharge|induction|an(?:a|ae)esthesia|starting|giving))|or|either|honestly|only|"
                        r"provisional|tentative|"
                        r"preliminary|unconfirmed)\b|it\s+depends\b|"
-                       r"if\s+(?:it|this|that)\b|目前|需要|请先|或者?)|"
+                       r"if\s+(?:it|this|that)\b(?!\s+(?:is|comes\s+back|returns|shows)\s+(?:positive|negative|normal|abnormal)\b)|"
+                       r"目前|需要|请先|或者?)|"
                        r"^\s*(?:[¹²³⁴⁵†‡]|\[\^\d+\])", I)  # … or a footnote to it
 # A sentence after the answer that is only a word or two taking it back or widening it: "No.", "Sort of.", "Both."
 FRAGMENT = re.compile(r"^\W*(?:no|nope|false|incorrect|wrong|not\s+really|not\s+quite|(?:well,?\s*)?not\s+exactly|just\s+"
@@ -204,7 +206,9 @@ WITHDRAWN = re.compile(r"(?:…|\.\.\.)\s*(?:well|or\s+rather|i\s+mean)\b|"  # "
                        # "Update: Y", "Make that Y", "I meant Y", 不对，是Y
                        r"^\W*(?:update|edit|revised|revision|correction|amended?|erratum|typo)\s*[:：—–-]|"
                        r"^\W*(?:make\s+that|change\s+that\s+to|i\s+meant|ignore\s+that|scrap\s+that)\b|\bthat\s+was\s+wrong\b|"
-                       r"^\W*不对[，,]|其实是|实际上是|"
+                       r"^\W*不对[，,]|其实是|实际上是|最终(?:选用|选择|改为)|"
+                       r"\bon\s+(?:reflection|second\s+thought|(?:a\s+)?second\s+(?:look|glance|reading|read)|review)\b[^.;:]{0,60}?,?"
+                       r"\s*no\b|"
                        r"\b(?:(?:withdraw|withdrawing|retract|retracting)\s+(?:that|this|it|my|the|our)|"
                        r"take\s+(?:that|it)\s+back|scratch\s+that|strike\s+that|scrap\s+that|"
                        r"revis(?:e|ing)\s+(?:that|it|this|my\s+answer)|my\s+first\s+instinct)\b|^\W*correction\b|"
