@@ -27,7 +27,8 @@ ALONE = [  # the reference said with the idiom and nothing else
     "{x} — negative.", "{x}: ✗", "{x} — ❌", "{x} (✗)", "Zero evidence for {x}.", "Nothing suggests {x}.",
     "{x} lacks support.", "{x} evolved into {y}.", "{x} gave way to {y}.", "First {x}, then {y}.", "{x}-ish.",
     "{x} (probable).", "{x} (likely).", "{x}, likely.", "{x} (query).", "{x}, I guess.", "Some kind of {x}.",
-    "{x}-type picture.", "{x} mimic.", "{x} variant.", "{x} look-alike.", "Answer: {x} (draft)", "Answer, for now: {x}.",
+    "{x}-type picture.", "{x} mimic.", "{x} variant.", "{x} look-alike.", "Answer: {x} (draft)",
+    "Answer, for now: {x}.",
     "Answer for the exam: {x}. In real life: {y}.", "Answer: {x}. In practice, {y}.",
     "Answer: {x}. Clinically, though, {y}.", "Answer: {x}. Realistically, {y}.",
     "{x} ✔️ {Y} ✔️", "✅ {x}\n✅ {y}", "{x} 🤷", "Most likely: {x}. Also likely: {y}.", "Primary: {x}. Secondary: {y}.",
@@ -46,12 +47,14 @@ AFTER = [  # the reference given as the answer, then taken back, doubted or wide
     "Among other things.", "And {y}.", "{y} too.", "{y} as well.", "Both.", "All of the above.", "Neither.",
     "The examiner wants {y}.", "Really, though, {y}.", "In truth, {y}.", "TL;DR: {y}.", "In short: {y}.",
 ]
-ZH = ["答案：肺栓塞。不确定。", "答案：肺栓塞。两者皆可。", "答案：肺栓塞。以上仅供参考。", "答案：肺栓塞。不对，是气胸。",
-      "答案：肺栓塞。其实是气胸。", "答案：肺栓塞。把握不大。", "疑诊肺栓塞。", "首先考虑肺栓塞，其次气胸。", "肺栓塞：阴性。",
+ZH = ["答案：肺栓塞。不确定。", "答案：肺栓塞。两者皆可。", "答案：肺栓塞。以上仅供参考。",
+      "答案：肺栓塞。不对，是气胸。", "答案：肺栓塞。其实是气胸。", "答案：肺栓塞。把握不大。", "疑诊肺栓塞。",
+      "首先考虑肺栓塞，其次气胸。", "肺栓塞：阴性。",
       "先是肺栓塞，后来是气胸。", "大概是肺栓塞。", "肺栓塞吧。", "答案：肺栓塞（初步）。", "肺栓塞，亦可为气胸。",
       "肺栓塞（50%）、气胸（50%）"]
 STILL_CORRECT = [
-    "Answer: {x}. {Y} is excluded by the normal chest film.", "Answer: {x}. The CT pulmonary angiogram will confirm it.",
+    "Answer: {x}. {Y} is excluded by the normal chest film.",
+    "Answer: {x}. The CT pulmonary angiogram will confirm it.",
     "Answer: {x}. Start anticoagulation now.", "Answer: {x}. Treatment: low-molecular-weight heparin.",
     "Answer: {x}. {Y} would give absent breath sounds, which she does not have.",
     "Answer: {x}. Not {y}: the lung edge is not seen.", "Answer: {x}. Confidence: high.",

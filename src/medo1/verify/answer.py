@@ -38,7 +38,8 @@ speaking after it ("Without the ACTH I would hold off", "I'd say …"; not "I am
 would start it at 25 mg"), a turn after it that dismisses nothing ("However, the scan is incomplete", "It could be
 …", "That said, …"; not "However, the absence of fever argues against Y", nor a caution, "However, use it with
 caution …"), a sentence that opens by backing off ("Without the biopsy …", "Until the CT is back …", "Whether …",
-"Or Y", "Only …", "Then, …", "Provisional: …", a footnote to it, 目前…, 需要…; none of 2,131 correct tuned responses does, 142 of
+"Or Y", "Only …", "Then, …", "Provisional: …", a footnote to it, 目前…, 需要…; none of 2,131 correct tuned responses
+does, 142 of
 2,742 wrong ones do), a tie ("50/50", "a coin flip"), even in a hidden comment ("<!-- provisional -->"), or
 candidates left undecided with nothing to settle them ("… the two cannot be told apart", "… remains genuinely open",
 "… before anyone can call it"), a condition on it ("**X** — provided the eGFR is above 30", "X — assuming …", "the
@@ -49,7 +50,8 @@ sentence that opens "Unless …", "Equally, …", "Might be …", or a word or t
 "Both.", "Neither."): "hedge"; setting it
 aside ("Revised answer: Y", "…or rather Y", "On reflection, no", "Actually no —", "I mean …", "That label can be
 set aside", "That would be wrong", "X — not present", "X — not supported", "Excluded — …", "Excluded: the lipase is
-normal …", "Status: negative", "Answer: medial — no, lateral", "— no wait, …", "… sorry, …", "— on a second look, no: …", "Update: Y", "Make that Y",
+normal …", "Status: negative", "Answer: medial — no, lateral", "— no wait, …", "… sorry, …", "— on a second look, no:
+…", "Update: Y", "Make that Y",
 以上并非本例诊断, ——已排除, 并非如此, 改为Y, 不对，是Y, 最终选用Y): "hedge"; giving
 others with it ("Plus Y and Z", "and also Y and Z", "any could explain it", "Also acceptable: Y", "both are
 correct answers", "either one is fine", "All three can produce …", "I'm submitting all three", the answer listed again
@@ -136,7 +138,7 @@ def uncommitted(final_response: str | None) -> str | None:
     if any(doubts.ALTERNATIVE.search(s.text) and not cues.CONTRAST.search(s.text) for s in found[first:]):
         return "hedge"  # "MI. PE is also possible.": another candidate left open
     if any(doubts.UNDECIDED.search(s.text) and not doubts.SETTLED.search(s.text) for s in found[first:]):
-        return "hedge"  # "The answer is X. … Without a biopsy, the pituitary and an ectopic source cannot be told apart"
+        return "hedge"  # "The answer is X. … Without a biopsy, the pituitary and an ectopic source cannot be told …"
     if any(cues.CANDIDATES_LABEL.search(s.text) and np_list(re.split(r"[:：]", s.text, 1)[-1])
            and not cues.NEGATION.search(s.text) and not cues.WEIGHED.search(s.text) for s in found[first + 1:]):
         return "list"  # "The answer is X.\n\nLikely organisms: X, Y, Z." (but not "Excluded diagnoses: Y, Z")
@@ -293,7 +295,8 @@ _TWO_AT_ONCE = re.compile(r"\boverlap\s+(?:syndrome|of)\b|\bco-?exist\w*|\bconcu
 # a question that heads a part or restates the question asked: "### Which property rules disease out?", "**Why not
 # sepsis alone?**", "Question: which of her drugs …?"
 _ALSO = re.compile(r"\s+(?:too|as\s+well|also)\W*$|^\W*and\s+(?:also\s+)?", re.IGNORECASE)
-_HEADING = re.compile(r"^[ \t]*(?:#{1,6}[ \t].*|(?:\*\*|__)[^*_\n]+[?？](?:\*\*|__)[ \t]*|(?:question|q)[ \t]*[:：].*)$",
+_HEADING = re.compile(r"^[ \t]*(?:#{1,6}[ \t].*|(?:\*\*|__)[^*_\n]+[?？](?:\*\*|__)[ \t]*|"
+                      r"(?:question|q)[ \t]*[:：].*)$",
                       re.MULTILINE | re.IGNORECASE)
 _ASKED = re.compile(r"[?？](?![A-Za-z0-9])")  # a question mark that ends a question (not "?acute cholangitis")
 _PARTS = re.compile(r"[;—–]|\s-\s")

@@ -48,7 +48,8 @@ NEGATED_BEFORE = re.compile(
     r"[^，,。；;]{0,4}$|非$|"
     r"\b(?:anything\s+but|hardly|(?:chosen\s+)?over|beats?|trumps?|edges?\s+out|as\s+opposed\s+to|less)\s+$|"
     r"\b(?:zero|little|scant)\s+(?:evidence|support)\s+(?:for|of)\s+$|\bnothing\s+(?:suggests|supports|points\s+to|"
-    r"favou?rs)\s+$|\b(?:reject(?:ing)?|unlike)\s+$", I)  # "Y beats X", "Hardly X", "Nothing suggests X", "I'd reject X"
+    # "Y beats X", "Hardly X", "Nothing suggests X", "I'd reject X"
+    r"favou?rs)\s+$|\b(?:reject(?:ing)?|unlike)\s+$", I)
 # after what it negates: "X is absent", "X was ruled out", "X: unlikely", "X (excluded)"; X可能性小, X除外
 NEGATED_AFTER = re.compile(
     rf"^\W*(?:(?:{AUX})\s+){{0,4}}(?:{NEGATION_WORDS}|absent|lacking|negative\s+for|"
@@ -64,14 +65,16 @@ NEGATED_AFTER = re.compile(
     r"(?:已|已经|可以|可|被|予以)?排除|除外|是错误的|错误|否(?!则)|阴性|未见|未发现)", I)
 
 # a whole part after ":" or " - " that only dismisses or doubts what comes before ("MI: unlikely")
-DISMISS = re.compile(r"^\W*(?:unlikely|improbable|implausible|doubtful|excluded|ruled\s+out|absent|false|wrong|negative|"
+DISMISS = re.compile(r"^\W*(?:unlikely|improbable|implausible|doubtful|excluded|ruled\s+out|absent|false|wrong|"
+                     r"negative|"
                      r"incorrect|"
                      r"not\s+likely|no|possible|possibly|maybe|perhaps|a\s+possibility|(?:cannot|can't)\s+be\s+"
                      r"(?:excluded|ruled\s+out)|less\s+likely|uncertain|unclear|questionable|not\s+sure)"
                      r"(?:\W*$|\s*[(（;；]|\W+(?:given|because|as|since|with|due|in\s+view)\b)|"  # "ruled out (CSF …)"
                      r"^\W*(?:worth\s+considering|a\s+consideration)\b|"
                      r"^\W*(?:unlikely|improbable|doubtful|excluded|ruled\s+out|absent|not\s+likely|less\s+likely)\s*[,;—–]|"
-                     r"^\W*(?:不太可能|可能性小|可能性不大|已?排除|除外|可能|不确定|阴性|未见|未发现)\W*$|^\s*[✗✘❌✕×]\W*$", I)
+                     r"^\W*(?:不太可能|可能性小|可能性不大|已?排除|除外|可能|不确定|阴性|未见|未发现)\W*$|"
+                     r"^\s*[✗✘❌✕×]\W*$", I)
 
 # ---------------------------------------------------------------- possibility, weighing, deferral
 
@@ -110,7 +113,8 @@ CONTRAST = re.compile(r"\b(?:but|however|although|though|yet|not|no|never|unlike
 # ---------------------------------------------------------------- several candidates
 
 # A list item follows a joiner; "or" / "vs" / "/" join alternatives (hedges) and the others join a list.
-OR = (r"(?:\bor\b|\bvs\b\.?|\bversus\b|\band/or\b|±|\+/-|\s\|\s|或者?|还是|(?<!\bmg)(?<!\bmcg)(?<!\bml)(?<!\bU)(?<!\bunits)/"
+OR = (r"(?:\bor\b|\bvs\b\.?|\bversus\b|\band/or\b|±|\+/-|\s\|\s|或者?|还是|"
+      r"(?<!\bmg)(?<!\bmcg)(?<!\bml)(?<!\bU)(?<!\bunits)/"
       r"(?!(?:kg|min|h|hr|hour|day|d|dl|l|ml|m2|mmol|mol|s|sec|week|wk|24\s*h)\b)"
       r"(?![\w-]+\s+(?:type|subtype|variant|form|pattern)\b)"  # "binge-eating/purging type": one subtype
       r"(?!\s*\())")  # "TP/(TP+FN)": a formula

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["DOUBT", "FIRST_PERSON", "QUOTED", "STANDS_BY", "UNDECIDED", "SETTLED", "TOGETHER", "ALTERNATIVE", "TURN", "BACKS_OFF", "FRAGMENT", "WITHDRAWN", "TENTATIVE", "DEFERRAL"]
+__all__ = ["ALTERNATIVE", "BACKS_OFF", "DEFERRAL", "DOUBT", "FIRST_PERSON", "FRAGMENT", "QUOTED", "SETTLED", "STANDS_BY",
+           "TENTATIVE", "TOGETHER", "TURN", "UNDECIDED", "WITHDRAWN"]
 
 I = re.IGNORECASE
 
@@ -30,7 +31,8 @@ I = re.IGNORECASE
 DOUBT = re.compile(
     r"\b(?:cannot|can't|could\s+not|not)\b[^.;]{0,30}\bwith\s+(?:any\s+|full\s+|real\s+)?(?:confidence|certainty)\b|"
     r"\b50\s*/\s*50\b|\bfifty[- ]fifty\b|\bcoin[- ](?:toss|flip)\b|"  # a tie: none of 2,131 correct responses says so
-    r"\b(?:is|are)\s+(?:possibly|perhaps|maybe|conceivably)\b|"  # "… is possibly what's going on": none of 2,008 correct
+    # "… is possibly what's going on": none of 2,008 correct
+    r"\b(?:is|are)\s+(?:possibly|perhaps|maybe|conceivably)\b|"
     # none of these in the 2,008 correct tuned responses either: a question left open, "'No' is just as defensible",
     # an answer that holds only under a condition ("**X** — provided …", "X — assuming …"), 以上三者都不能排除
     r"\b(?:remains?|is|stays?)\s+(?:genuinely\s+|still\s+|wide\s+)?open\b|"
@@ -197,9 +199,11 @@ BACKS_OFF = re.compile(r"^\W*(?:equally|unless|failing\s+that|otherwise|then|(?:
                        r"目前|需要|请先|或者?)|"
                        r"^\s*(?:[¹²³⁴⁵†‡]|\[\^\d+\])", I)  # … or a footnote to it
 # A sentence after the answer that is only a word or two taking it back or widening it: "No.", "Sort of.", "Both."
-FRAGMENT = re.compile(r"^\W*(?:no|nope|false|incorrect|wrong|not\s+really|not\s+quite|(?:well,?\s*)?not\s+exactly|just\s+"
+FRAGMENT = re.compile(r"^\W*(?:no|nope|false|incorrect|wrong|not\s+really|not\s+quite|(?:well,?\s*)?not\s+exactly|"
+                      r"just\s+"
                       r"kidding|sort\s+of|kind\s+of|more\s+or\s+less|partly|in\s+part|among\s+other\s+things|both|neither|"
-                      r"either|none\s+of\s+(?:these|them|the\s+above)|all\s+of\s+the\s+above|any\s+of\s+(?:these|them))\W*$", I)
+                      r"either|none\s+of\s+(?:these|them|the\s+above)|all\s+of\s+the\s+above|"
+                      r"any\s+of\s+(?:these|them))\W*$", I)
 # Withdrawing an answer: "I withdraw that conclusion", "scratch that", "Correction: …", 收回上述结论
 WITHDRAWN = re.compile(r"(?:…|\.\.\.)\s*(?:well|or\s+rather|i\s+mean)\b|"  # "Insulin… well, an insulinoma"
                        r"\bno\s+wait\b|\bwait\s*[,—–]?\s*no\b|\bsorry\b|"  # "X — no wait, …", "X… sorry, …"
@@ -220,7 +224,8 @@ WITHDRAWN = re.compile(r"(?:…|\.\.\.)\s*(?:well|or\s+rather|i\s+mean)\b|"  # "
                        r"\b(?:that|this)\s+(?:would\s+be|is)\s+(?:wrong|incorrect|a\s+mistake|the\s+trap|a\s+trap)\b|这是[^。；;]{0,10}陷阱|"
                        r"^\W*[—–]\s*(?:is|was|would\s+be)\b[^.;]*\b(?:exclud\w*|rule\w*\s+out|wrong|unlikely)\b|"
                        r"[—–]\s*(?:not\s+present|absent|excluded|ruled\s+out|unlikely|not\s+(?:supported|confirmed|consistent|likely)|"
-                       r"not\s+(?:seen|found|shown|visible|detected|demonstrated|evident|there)|nope|[✗✘❌✕×]|"  # "**X** — not seen."
+                       # "**X** — not seen."
+                       r"not\s+(?:seen|found|shown|visible|detected|demonstrated|evident|there)|nope|[✗✘❌✕×]|"
                        r"awaiting\s+confirmation|unconfirmed|unproven|tbc|"
                        r"(?:can|could|should|must|may)\s+(?:safely\s+)?be\s+(?:set\s+aside|put\s+aside|dismissed|discarded|"
                        r"excluded|ruled\s+out|dropped)|"
@@ -241,7 +246,8 @@ TENTATIVE = re.compile(r"\b(?:tentative(?:ly)?|provisional(?:ly)?|preliminary|pr
                        r"working\s+(?:hypothesis|assumption)|i'd\s+guess|i\s+would\s+guess|"
                        r"(?:my\s+)?(?:best\s+)?guess\s+is|my\s+(?:best\s+)?(?:estimate|guess)|"
                        r"at\s+a\s+guess)\b|,\s*i\s+(?:think|believe|suppose|reckon|feel|guess)\W*$|暂定|拟诊|"
-                       r"\bfor\s+now\b(?=\s*[:：,])|\(draft\)|\bdraft\s+answer\b|初步(?:考虑|判断|印象|答案)|[（(]初步[)）]", I)
+                       r"\bfor\s+now\b(?=\s*[:：,])|\(draft\)|\bdraft\s+answer\b|"
+                       r"初步(?:考虑|判断|印象|答案)|[（(]初步[)）]", I)
 DEFERRAL = re.compile(
     r"\bfurther\s+(?:work-?up|testing|tests|evaluation|investigation|imaging|studies)(?:\s+[\w-]+){0,4}?\s+"
     r"(?:is|are|would\s+be|will\s+be)\s+(?:needed|required|necessary|warranted)|"

@@ -11,8 +11,8 @@ is best labelled as Y", "…, which is my final answer", "Final diagnosis: Y", "
 of another kind of answer — "the treatment of choice is …" after "the diagnosis is …" — answers another question),
 a restatement of it does not hold it back ("More precisely: X may be …"), a revision keeps it ("On second
 thought, …" names the reference and says it stands), no statement joins it to another by "or" ("the correct
-answer at this stage is haemophilia A or B"), no course of conditions passes through it ("A → X → C") or, after it, ends in something else, and
-no later sentence joins it to another by or / "/" ("Gout / pseudogout: …"), negates the
+answer at this stage is haemophilia A or B"), no course of conditions passes through it ("A → X → C") or, after it,
+ends in something else, and no later sentence joins it to another by or / "/" ("Gout / pseudogout: …"), negates the
 reference or makes it only possible ("… 可以排除缺铁性贫血", "X may be the explanation") or names its opposite
 without dismissing it ("… so this is hypokalaemia" for "Hyperkalaemia"). When the committed
 answer statement names something else ("The hormone is DHT."), the reference named only in the findings after
@@ -95,10 +95,10 @@ _YES_NO = re.compile(r"^\W*(yes|no|maybe|是的?|否|不是)(?:\W*$|[,.;:，。]
 _CORRECT_HEAD = re.compile(r"\bthe\s+(?:correct|right|appropriate|proper|preferred)\s+(?P<head>[a-z]+)\b"
                            r"[^.;:]{0,40}?\s+"
                            r"(?:is|would\s+be)\s+(?P<np>[^.;,]+)", re.IGNORECASE)
-# the steps of a course of conditions ("A → X → C")
 # the reference given as an example of a class: "A P2Y12 inhibitor like clopidogrel — specifically prasugrel"
 _EXAMPLE = re.compile(r"(?<!look\s)(?<!looks\s)(?<!sounds\s)(?<!seems\s)\b(?:like|such\s+as|e\.g\.,?|for\s+example,?|"
                       r"for\s+instance,?)\s*$", re.IGNORECASE)
+# the steps of a course of conditions ("A → X → C")
 _ARROW = re.compile(r"→|⟶|⇒|\s->\s|\s=>\s")
 # the reference joined to another name by or / "/" / vs ("Gout / pseudogout"; not "L5/S1", "1 g/hour")
 _OR = r"\s*(?:/|\b(?:or|vs\.?|versus)\b|或者?|还是)\s*"

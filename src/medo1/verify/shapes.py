@@ -97,7 +97,8 @@ def _item_after(text: str, joiner: str) -> bool:
         return False  # "and the troponin is high": a new clause
     text = ADVERB.sub("", text)
     piece = _ITEM_END.split(text, 1)[0].strip()
-    if not piece or cues.CLAUSE.match(piece) or _FROM.match(piece) or _GIVEN_HOW.search(piece) or _PASSIVE.match(piece):
+    if (not piece or cues.CLAUSE.match(piece) or _FROM.match(piece) or _GIVEN_HOW.search(piece)
+            or _PASSIVE.match(piece)):
         return False
     verb = cues.VERB.search(piece)
     head = piece[:verb.start()] if verb else piece
@@ -133,8 +134,8 @@ def bare(text: str) -> bool:
     text = text.strip(" .,;:!?*")
     if sum(map(is_cjk, text)) > 20:
         return False  # a Chinese sentence of findings, not a name (the longest names run to about 12 characters)
-    return (0 < len(text.split()) <= 8 and len(text) <= 80 and not cues.VERB.search(text) and not _ZH_FINDING.search(text)
-            and not cues.CLAUSE.match(text) and not CONCLUSION.search(text)
+    return (0 < len(text.split()) <= 8 and len(text) <= 80 and not cues.VERB.search(text)
+            and not _ZH_FINDING.search(text) and not cues.CLAUSE.match(text) and not CONCLUSION.search(text)
             and not explicit(text) and ":" not in text and "：" not in text)
 
 
@@ -161,7 +162,8 @@ def listed_sentences(found: tuple[Sentence, ...]) -> set[int]:
     return out
 
 
-_FINDINGS_WORDS = (r"^\W*(?:(?:key|main|clinical|supporting|relevant|pertinent|salient|positive)\s+)?(?:findings|features|"
+_FINDINGS_WORDS = (r"^\W*(?:(?:key|main|clinical|supporting|relevant|pertinent|salient|positive)\s+)?"
+                   r"(?:findings|features|"
                    r"clues|evidence|history|examination|exam|labs?|results|observations|data|why|reasoning|rationale|"
                    r"red\s+flags|presentation|symptoms|signs)|^\W*(?:要点|依据|诊断依据|临床表现|理由)")
 _FINDINGS = re.compile(_FINDINGS_WORDS + r"\W*$", re.IGNORECASE)
@@ -214,7 +216,7 @@ def statement(sentence: Sentence) -> Statement | None:
         slot, np = "so", found.group("np")
     else:
         return None
-    if _NOT.search(np):  # "so a CT angiogram isn't the first step", "so neither X nor Y is the first step" state nothing
+    if _NOT.search(np):  # "so a CT angiogram isn't the first step", "so neither X nor Y is …" state nothing
         return None
     return Statement(_SLOTS.get(slot, slot), words_of(np), bool(cues.REVISION.match(text)),
                      bool(cues.SUPERSEDED.search(text)))

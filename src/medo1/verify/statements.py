@@ -4,7 +4,8 @@ A policy that learned the verifier reads the answer line writes the reference th
 somewhere else. `match` reads every statement of the answer (`stated_answers`) and requires all of them to
 name the reference; this module finds them:
 
-    "the answer / diagnosis is Y", "Final: Y", "Final interpretation: Y", "the answer to that is Y", "the answer I would give is Y", "— final answer Y",
+    "the answer / diagnosis is Y", "Final: Y", "Final interpretation: Y", "the answer to that is Y", "the answer I
+        would give is Y", "— final answer Y",
         "Y is what this ECG shows", 答案是Y, 诊断归结为Y, 本例应为Y;
     a summing-up that names the case: "Overall this is Y", "In other words, this is Y", "Overall, the picture is
         best labelled as Y", or after a clause, "On reflection, the QT is short, so this is Y" (what the case is,
@@ -159,8 +160,8 @@ def stated_answers(final: str) -> list[Stated]:
                 g["zh"] is not None and g["zslot"] != "答案")) and not (
                 (g["slot"] or g["zslot"]) and _FINAL_BEFORE.search(sentence.text, 0, m.start()))  # "final diagnosis: Y"
             g["vnp"] = g["vnp"] or g["vnp2"]
-            np = (g["np"] or g["lnp"] or g["qnp"] or g["rnp"] or g["vnp"] or g["tnp"] or g["snp"] or g["cnp"] or g["gnp"] or g["zh"] or g["fnp"]
-                  or g["wnp"]
+            np = (g["np"] or g["lnp"] or g["qnp"] or g["rnp"] or g["vnp"] or g["tnp"] or g["snp"] or g["cnp"]
+                  or g["gnp"] or g["zh"] or g["fnp"] or g["wnp"]
                   or _POINTED.split(g.get("bnp") or "")[-1])
             np = _ADVERB.sub("", np.strip(" *_`"))  # "the diagnosis is therefore Y"
             np = _ASIDE.split(np, 1)[0] or np  # "Answer: Y (the steroid-resistant cousin of X)": Y is what it names

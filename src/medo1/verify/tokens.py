@@ -48,7 +48,8 @@ ABBREVIATIONS = {
     "ttp": "thrombotic thrombocytopenic purpura", "hus": "hemolytic uremic syndrome",
     "dic": "disseminated intravascular coagulation", "aids": "acquired immunodeficiency syndrome",
     "hbv": "hepatitis b virus", "hcv": "hepatitis c virus", "strep": "streptococcus", "staph": "staphylococcus",
-    "g6pd": "glucose 6 phosphate dehydrogenase", "lad": "left anterior descending artery", "rca": "right coronary artery",
+    "g6pd": "glucose 6 phosphate dehydrogenase", "lad": "left anterior descending artery",
+    "rca": "right coronary artery",
     "lcx": "left circumflex artery",
 }
 # The same drug or word by its British / international name.
