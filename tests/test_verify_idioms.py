@@ -51,7 +51,14 @@ ZH = ["答案：肺栓塞。不确定。", "答案：肺栓塞。两者皆可。
       "答案：肺栓塞。不对，是气胸。", "答案：肺栓塞。其实是气胸。", "答案：肺栓塞。把握不大。", "疑诊肺栓塞。",
       "首先考虑肺栓塞，其次气胸。", "肺栓塞：阴性。",
       "先是肺栓塞，后来是气胸。", "大概是肺栓塞。", "肺栓塞吧。", "答案：肺栓塞（初步）。", "肺栓塞，亦可为气胸。",
-      "肺栓塞（50%）、气胸（50%）"]
+      "肺栓塞（50%）、气胸（50%）", "肺栓塞等疾病。", "诸如肺栓塞之类。", "答案：肺栓塞。另外，气胸也符合。",
+      "答案：肺栓塞。同时不排除气胸。", "答案：肺栓塞。气胸亦有可能。", "肺栓塞证据不足。", "肺栓塞：否。",
+      "不太像肺栓塞。", "难以用肺栓塞解释。", "肺栓塞解释不了。", "很难是肺栓塞。", "肺栓塞被否定。",
+      "答案：肺栓塞。但D-二聚体阴性，故不成立。",
+      "答案：肺栓塞。（错误，应为气胸）", "暂按肺栓塞处理。", "初为肺栓塞，后发展为气胸。", "肺栓塞继而引起气胸。",
+      "答案：肺栓塞。也许是气胸。", "答案：肺栓塞。存疑。", "答案：肺栓塞。需进一步检查确认。"]
+ZH_STILL_CORRECT = ["答案：肺栓塞。D-二聚体升高，CTPA示肺动脉充盈缺损。", "诊断为肺栓塞，不是气胸：双肺呼吸音对称。",
+                    "肺栓塞。应立即抗凝治疗。", "本例为肺栓塞，而非急性心肌梗死。", "最可能的诊断是肺栓塞。"]
 STILL_CORRECT = [
     "Answer: {x}. {Y} is excluded by the normal chest film.",
     "Answer: {x}. The CT pulmonary angiogram will confirm it.",
@@ -83,3 +90,8 @@ def test_the_same_in_chinese_earns_nothing(response):
 @pytest.mark.parametrize("response", STILL_CORRECT)
 def test_plain_answers_beside_them_stay_correct(response):
     assert MatchVerifier().check(response.format(x=X, xl=X.lower(), y=Y, Y=Y.capitalize()), X) is True
+
+
+@pytest.mark.parametrize("response", ZH_STILL_CORRECT)
+def test_plain_chinese_answers_stay_correct(response):
+    assert MatchVerifier().check(response, "肺栓塞") is True

@@ -290,7 +290,8 @@ _STATED_INSIDE = re.compile(rf",\s*(?=(?:so\s+|thus\s+|therefore\s+)?(?:the|my|o
 # then C" (one "leading to" alone explains a cause: "thiamine deficiency, leading to Wernicke encephalopathy")
 PROGRESSION = re.compile(r"→|⟶|⇒|\s->\s|\s=>\s|\b(?:evolv(?:ing|ed)|turn(?:ing|ed)|transform(?:ing|ed))\s+into\b|"
                          r"\bgave\s+way\s+to\b|^\W*first\b[^.;]{1,80}?,?\s*then\b|先是[^。；;]{1,30}[，,]\s*(?:后来|然后|继而|随后)|\bprogress(?:ing|ed)\s+(?:on\s+)?to\b|"
-                         r"\bwent\s+on\s+to\b|\bculminating\s+in\b|进展为|演变为", re.IGNORECASE)
+                         r"\bwent\s+on\s+to\b|\bculminating\s+in\b|进展为|演变为|发展为|继而(?:引起|出现)",
+                         re.IGNORECASE)
 _TWO_AT_ONCE = re.compile(r"\boverlap\s+(?:syndrome|of)\b|\bco-?exist\w*|\bconcurrent\b|并存|同时存在", re.IGNORECASE)
 # a question that heads a part or restates the question asked: "### Which property rules disease out?", "**Why not
 # sepsis alone?**", "Question: which of her drugs …?"

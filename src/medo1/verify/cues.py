@@ -49,7 +49,7 @@ NEGATED_BEFORE = re.compile(
     r"\b(?:anything\s+but|hardly|(?:chosen\s+)?over|beats?|trumps?|edges?\s+out|as\s+opposed\s+to|less)\s+$|"
     r"\b(?:zero|little|scant)\s+(?:evidence|support)\s+(?:for|of)\s+$|\bnothing\s+(?:suggests|supports|points\s+to|"
     # "Y beats X", "Hardly X", "Nothing suggests X", "I'd reject X"
-    r"favou?rs)\s+$|\b(?:reject(?:ing)?|unlike)\s+$", I)
+    r"favou?rs)\s+$|\b(?:reject(?:ing)?|unlike)\s+$|(?:不太像|很难是|难以用|不像是)$", I)
 # after what it negates: "X is absent", "X was ruled out", "X: unlikely", "X (excluded)"; X可能性小, X除外
 NEGATED_AFTER = re.compile(
     rf"^\W*(?:(?:{AUX})\s+){{0,4}}(?:{NEGATION_WORDS}|absent|lacking|negative\s+for|"
@@ -62,7 +62,8 @@ NEGATED_AFTER = re.compile(
     r"^\W*nope\b|^\W*(?:loses\s+(?:out\s+)?to|is\s+overcalled|lacks\s+support|would\s+be\s+(?:the\s+)?(?:answer|"
     r"diagnosis)\s+if)\b|"
     r"^[\s，,：:（(—–]*(?:的?可能性?(?:很|较|极)?(?:小|低|不大)|不太可能|不(?:成立|支持|考虑|正确|对)|"
-    r"(?:已|已经|可以|可|被|予以)?排除|除外|是错误的|错误|否(?!则)|阴性|未见|未发现)", I)
+    r"(?:已|已经|可以|可|被|予以)?排除|除外|是错误的|错误|否(?!则)|阴性|未见|未发现|证据不足|依据不足|不成立|被否定|被排除|解释不了|"
+    r"解释不通)", I)
 
 # a whole part after ":" or " - " that only dismisses or doubts what comes before ("MI: unlikely")
 DISMISS = re.compile(r"^\W*(?:unlikely|improbable|implausible|doubtful|excluded|ruled\s+out|absent|false|wrong|"
@@ -73,7 +74,7 @@ DISMISS = re.compile(r"^\W*(?:unlikely|improbable|implausible|doubtful|excluded|
                      r"(?:\W*$|\s*[(（;；]|\W+(?:given|because|as|since|with|due|in\s+view)\b)|"  # "ruled out (CSF …)"
                      r"^\W*(?:worth\s+considering|a\s+consideration)\b|"
                      r"^\W*(?:unlikely|improbable|doubtful|excluded|ruled\s+out|absent|not\s+likely|less\s+likely)\s*[,;—–]|"
-                     r"^\W*(?:不太可能|可能性小|可能性不大|已?排除|除外|可能|不确定|阴性|未见|未发现)\W*$|"
+                     r"^\W*(?:不太可能|可能性小|可能性不大|已?排除|除外|可能|不确定|阴性|未见|未发现|否)\W*$|"
                      r"^\s*[✗✘❌✕×]\W*$", I)
 
 # ---------------------------------------------------------------- possibility, weighing, deferral

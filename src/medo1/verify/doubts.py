@@ -52,7 +52,7 @@ DOUBT = re.compile(
     r"^\W*(?:confidence|certainty)\s*[:：=]\s*(?:low|moderate|medium|modest|\d{1,2}\s*%|fair|limited)|"
     r"\d{1,2}\s*%\s*(?:sure|certain|confident)|^\W*(?:needs?|requires?)\s+(?:\w+\s+){0,3}confirm|^\W*(?:can'?t|cannot)\s+"
     r"confirm\b|\b(?:can'?t|cannot|can\s+not)\s+(?:yet\s+)?be\s+(?:excluded|ruled\s+out)\b|\b(?:torn|split)\s+between\b|"
-    r"\btoss-?up\b|🤔|🤷|^\W*if\b[^;\n]*;\s*(?:but\s+)?if\b|否则|不然的话|\bnot\s+(?:be\s+)?(?:excluded|ruled\s+out)\b|"
+    r"\btoss-?up\b|🤔|🤷|不排除|存疑|需进一步[^。]{0,10}(?:确认|证实|明确)|^\W*if\b[^;\n]*;\s*(?:but\s+)?if\b|否则|不然的话|\bnot\s+(?:be\s+)?(?:excluded|ruled\s+out)\b|"
     r"[（(]\s*\d{1,2}\s*%\s*[)）]|\b(?:distant|close)\s+second\b|\b(?:examiners?|question\s+writers?|they|the\s+question)\s+(?:wants?|expects?|(?:is|are)\s+looking\s+"
     r"for)\b|\bwhat\s+(?:they|the\s+examiners?)\s+want\b|不确定|不太确定|没把握|把握不大|仅供参考|"
     # … "or at least it could be", "Hard to call either way", "if it doesn't, think about Y" (none correct either)
@@ -149,7 +149,8 @@ SETTLED = re.compile(r"\b(?:but|however|although|though|yet|so|therefore|thus|un
 # Several answers given together after the answer: "I'm submitting all three", 三者都符合，我一并作为答案
 TOGETHER = re.compile(r"\bsubmit\w*\s+(?:all|both)\b|\bsame\s+answer\s+line\b|"
                       # "X ✔️ Y ✔️", "Also likely: Y", "Secondary: Y" (none in correct responses)
-                      r"(?:✔|✅)[^\n]*(?:✔|✅)|[、,，][^。；;]{1,20}均可|^\W*(?:also\s+(?:likely|possible|considered?)|secondary)\s*[:：]|"
+                      r"(?:✔|✅)[^\n]*(?:✔|✅)|[、,，][^。；;]{1,20}均可|[\u4e00-\u9fff]等(?:疾病|病|情况)?\W*$|诸如|之类|"
+                      r"^\W*(?:also\s+(?:likely|possible|considered?)|secondary)\s*[:：]|"
                       r"\bwould\s+also\s+be\s+(?:accepted|acceptable|correct)\b|^\W*(?:second\s+choice|backup(?:\s+answer)?|"
                       r"alternative(?:\s+answer)?|runner-?up|plan\s+b|fallback)\s*[:：]|\bboth\s+(?:are|would\s+be)\s+(?:defensible|"
                       r"acceptable|correct|valid|reasonable)\b|两者(?:皆|均)可|两个都可以|"
@@ -175,7 +176,7 @@ ALTERNATIVE = re.compile(
     r"plausible|likely|option|candidate|consideration|contender)\b|"
     r"\b(?:could|might|may)\s+(?:also|equally|just\s+as\s+well)\s+(?:\w+\s+)?(?:be|fit|explain|account|cause|"
     r"produce|give)\b|\b(?:would|could|might|may)\s+(?:fit|work|explain\s+(?:this|it|the\s+\w+))\s+(?:too|as\s+well)\b|"
-    r"\banother\s+(?:option|possibility|candidate|contender)\b|也(?:有)?可能|亦可能|也(?:需|要|应)考虑|亦可(?:为|是)|"
+    r"\banother\s+(?:option|possibility|candidate|contender)\b|也(?:有)?可能|亦可能|也(?:需|要|应)考虑|亦可(?:为|是)|也符合|亦符合|也可以解释|亦有可能|也许是|或许是|"
     r"也可(?:为|以是)", I)
 # A turn after the answer that dismisses nothing: "But cyclothymia is also possible …", "However, the scan is
 # incomplete", "It could be …", "That said, …". Of 1,755 correct labelled responses none turns so after its answer,
@@ -210,7 +211,7 @@ WITHDRAWN = re.compile(r"(?:…|\.\.\.)\s*(?:well|or\s+rather|i\s+mean)\b|"  # "
                        # "Update: Y", "Make that Y", "I meant Y", 不对，是Y
                        r"^\W*(?:update|edit|revised|revision|correction|amended?|erratum|typo)\s*[:：—–-]|"
                        r"^\W*(?:make\s+that|change\s+that\s+to|i\s+meant|ignore\s+that|scrap\s+that)\b|\bthat\s+was\s+wrong\b|"
-                       r"^\W*不对[，,]|其实是|实际上是|最终(?:选用|选择|改为)|"
+                       r"^\W*不对[，,]|其实是|实际上是|最终(?:选用|选择|改为)|[（(]错误|(?:故|因此|所以)不成立|"
                        r"\bon\s+(?:reflection|second\s+thought|(?:a\s+)?second\s+(?:look|glance|reading|read)|review)\b[^.;:]{0,60}?,?"
                        r"\s*no\b|"
                        r"\b(?:(?:withdraw|withdrawing|retract|retracting)\s+(?:that|this|it|my|the|our)|"
@@ -247,7 +248,7 @@ TENTATIVE = re.compile(r"\b(?:tentative(?:ly)?|provisional(?:ly)?|preliminary|pr
                        r"(?:my\s+)?(?:best\s+)?guess\s+is|my\s+(?:best\s+)?(?:estimate|guess)|"
                        r"at\s+a\s+guess)\b|,\s*i\s+(?:think|believe|suppose|reckon|feel|guess)\W*$|暂定|拟诊|"
                        r"\bfor\s+now\b(?=\s*[:：,])|\(draft\)|\bdraft\s+answer\b|"
-                       r"初步(?:考虑|判断|印象|答案)|[（(]初步[)）]", I)
+                       r"初步(?:考虑|判断|印象|答案)|[（(]初步[)）]|暂按", I)
 DEFERRAL = re.compile(
     r"\bfurther\s+(?:work-?up|testing|tests|evaluation|investigation|imaging|studies)(?:\s+[\w-]+){0,4}?\s+"
     r"(?:is|are|would\s+be|will\s+be)\s+(?:needed|required|necessary|warranted)|"

@@ -101,7 +101,7 @@ _SAID_AFTER = (
     # … or revised: the whole sentence after it ("On second thought, …, so … — methotrexate is the drug to blame")
     rf"^\W*(?:{REVISE})(?![\w-])[,，:：\s]*(?P<vnp>.+)|"
     r"[,;—–]\s*so\s+(?:strictly|actually|in\s+fact|really)\b[,\s]*(?P<vnp2>.+)|"
-    r"(?:(?P<zslot>答案|诊断)[^。；;，,不非]{0,4}?(?:应?是|应?为|归结为|写为?|改为|[：:])|(?:本例|此例|该患者)应(?:为|是))"
+    r"(?:(?P<zslot>答案|诊断)[^。；;，,不非]{0,4}?(?:应?是|应?为|归结为|写为?|改为|[：:])|(?:本例|此例|该患者)应(?:为|是)|最终(?:为|是))"
     r"\s*(?P<zh>[^。；;，,：:]+)")
 _ANSWER_SAID = re.compile(_SAID_BEFORE + rf"(?P<bnp>[^.;:—–]+?){_POINTER}|" + _SAID_AFTER, re.IGNORECASE)
 # The pointed-back form tries every start in a sentence (slow on long text); a sentence without the pointer is read
