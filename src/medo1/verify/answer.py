@@ -236,7 +236,7 @@ def _progression(text: str) -> bool:
     found = PROGRESSION.search(text)
     if found is None:
         return False
-    if PROGRESSION.search(text, found.end()) or not _ARROW.fullmatch(found.group()):
+    if PROGRESSION.search(text, found.end()) or not cues.ARROW.fullmatch(found.group()):
         return True  # two steps or more, or "evolving into"
     return bare(text[:found.start()]) and not _FROM_FINDINGS.search(text[:found.start()])
 
@@ -288,8 +288,9 @@ _STATED_INSIDE = re.compile(rf",\s*(?=(?:so\s+|thus\s+|therefore\s+)?(?:the|my|o
                             r"establishes|(?:is|are)\s+(?:diagnostic|characteristic|typical)\s+of)\s+", re.IGNORECASE)
 # A course of several conditions named as the answer: "A → B → C", "A evolving into B", "A, leading on to B and
 # then C" (one "leading to" alone explains a cause: "thiamine deficiency, leading to Wernicke encephalopathy")
-PROGRESSION = re.compile(r"→|⟶|⇒|\s->\s|\s=>\s|\b(?:evolv(?:ing|ed)|turn(?:ing|ed)|transform(?:ing|ed))\s+into\b|"
-                         r"\bgave\s+way\s+to\b|^\W*first\b[^.;]{1,80}?,?\s*then\b|先是[^。；;]{1,30}[，,]\s*(?:后来|然后|继而|随后)|\bprogress(?:ing|ed)\s+(?:on\s+)?to\b|"
+PROGRESSION = re.compile(rf"{cues.ARROW.pattern}|\b(?:evolv(?:ing|ed)|turn(?:ing|ed)|transform(?:ing|ed))\s+into\b|"
+                         r"\bgave\s+way\s+to\b|^\W*first\b[^.;]{1,80}?,?\s*then\b|"
+                         r"先是[^。；;]{1,30}[，,]\s*(?:后来|然后|继而|随后)|\bprogress(?:ing|ed)\s+(?:on\s+)?to\b|"
                          r"\bwent\s+on\s+to\b|\bculminating\s+in\b|进展为|演变为|发展为|继而(?:引起|出现)",
                          re.IGNORECASE)
 _TWO_AT_ONCE = re.compile(r"\boverlap\s+(?:syndrome|of)\b|\bco-?exist\w*|\bconcurrent\b|并存|同时存在", re.IGNORECASE)
@@ -310,7 +311,6 @@ _TENTATIVE_LABEL = re.compile(rf"(?:{doubts.TENTATIVE.pattern})(?:\s+(?:answer|d
                               re.IGNORECASE)  # "Tentative answer: X", "Working diagnosis, to be revisited …: X"
 _ARROW_LABEL = re.compile(r"^\W*(?:(?:final\s+)?(?:answer|diagnosis|dx)|bottom\s+line|conclusion|so|therefore|thus|"
                           r"hence|overall|impression|verdict)\s*(?:→|->|=>|⇒)", re.IGNORECASE)  # "Answer → X"
-_ARROW = re.compile(r"→|⟶|⇒|\s->\s|\s=>\s")
 # findings before a single arrow: a number, a finding word, several of them
 _FROM_FINDINGS = re.compile(r"\d|,|\b(?:and|with|after|on|positive|negative|raised|high|low|elevated|normal|absent)\b",
                             re.IGNORECASE)

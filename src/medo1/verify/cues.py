@@ -113,6 +113,9 @@ CONTRAST = re.compile(r"\b(?:but|however|although|though|yet|not|no|never|unlike
 
 # ---------------------------------------------------------------- several candidates
 
+# the arrow between the steps of a course of conditions ("A → X → C")
+ARROW = re.compile(r"→|⟶|⇒|\s->\s|\s=>\s")
+
 # A list item follows a joiner; "or" / "vs" / "/" join alternatives (hedges) and the others join a list.
 OR = (r"(?:\bor\b|\bvs\b\.?|\bversus\b|\band/or\b|±|\+/-|\s\|\s|或者?|还是|"
       r"(?<!\bmg)(?<!\bmcg)(?<!\bml)(?<!\bU)(?<!\bunits)/"

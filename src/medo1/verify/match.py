@@ -80,6 +80,7 @@ from medo1.verify.tokens import (
     PREFIXES,
     Token,
     contradicts,
+    initials,
     is_cjk,
     normalize_tokens,
     smallest_window,
@@ -98,8 +99,6 @@ _CORRECT_HEAD = re.compile(r"\bthe\s+(?:correct|right|appropriate|proper|preferr
 # the reference given as an example of a class: "A P2Y12 inhibitor like clopidogrel — specifically prasugrel"
 _EXAMPLE = re.compile(r"(?<!look\s)(?<!looks\s)(?<!sounds\s)(?<!seems\s)\b(?:like|such\s+as|e\.g\.,?|for\s+example,?|"
                       r"for\s+instance,?)\s*$", re.IGNORECASE)
-# the steps of a course of conditions ("A → X → C")
-_ARROW = re.compile(r"→|⟶|⇒|\s->\s|\s=>\s")
 # the reference joined to another name by or / "/" / vs ("Gout / pseudogout"; not "L5/S1", "1 g/hour")
 _OR = r"\s*(?:/|\b(?:or|vs\.?|versus)\b|或者?|还是)\s*"
 _NAME = r"(?:[A-Za-z\u4e00-\u9fff]{3,}|\b[A-Z]\b)"  # a word, or a letter ("haemophilia A or B")
@@ -199,7 +198,7 @@ class MatchVerifier:
         # course after the answer ends is another answer
         found, committed = sentences(final), committed_sentences(final)
         for sentence in found[found.index(committed[0]) + 1 if committed else 0:]:
-            steps = _ARROW.split(sentence.text)
+            steps = cues.ARROW.split(sentence.text)
             if len(steps) > 2 and bare(steps[-1]) and not self._names(steps[-1].strip(" .*_"), refs):
                 return True
         # "That is, a beta-blocker — …, specifically bisoprolol": a refinement of what is not the reference is another
@@ -260,7 +259,7 @@ class MatchVerifier:
             np = answer_np(committed[0].text, concluded=True).strip(" .,;:*_")
             if bare(np) and not NOT_NAMING.match(np) and not FINDINGS_LABEL.match(committed[0].text):
                 return False
-        if named and any(len(steps := _ARROW.split(s.text)) > 2 and any(
+        if named and any(len(steps := cues.ARROW.split(s.text)) > 2 and any(
                 self._find(tokens(step), ref, step, reference) for step in steps[:-1]) for s in found):
             return False  # "A → X → C" anywhere: X is a step of a course, not its end
         if named and not inverted:  # the reference negated or made only possible after the answer: "… 可以排除X"
@@ -310,11 +309,11 @@ class MatchVerifier:
                 and (not AND_INSIDE.search(seg_text) or AND_INSIDE.search(reference))
                 and not other_name(seg_text, set(content_ref))):
             return min(positions), max(positions) + 1
-        if self._initials(seg_text, reference):
+        if initials(seg_text, reference):
             return 0, len(seg)
         for i, t in enumerate(seg):  # "The diagnosis is LEMS" for "Lambert-Eaton myasthenic syndrome"
             raw = seg_text[t.start:t.end]
-            if len(raw) >= 3 and raw.isupper() and self._initials(raw, reference) and self._agrees(seg, i, i + 1, ref):
+            if len(raw) >= 3 and raw.isupper() and initials(raw, reference) and self._agrees(seg, i, i + 1, ref):
                 return i, i + 1
         return None
 
@@ -339,12 +338,6 @@ class MatchVerifier:
                     return False
         return not contradicts(near_words, ref_words)
 
-    @staticmethod
-    def _initials(sentence: str, reference: str) -> bool:
-        words = [w for w in normalize_tokens(reference, expand=False) if w not in FILLER]
-        said = re.sub(r"[^a-z]", "", sentence.lower())
-        said = said[:-1] if said.endswith("s") and len(said) == len(words) + 1 else said  # "MIs"
-        return len(words) >= 2 and said == "".join(w[0] for w in words)
 
 
 def _another_entity(text: str, start: int, end: int, ref_words: set[str], reference: str, cjk: bool) -> bool:

@@ -14,7 +14,7 @@ from functools import lru_cache
 
 from medo1.verify import cues
 from medo1.verify.sentences import ANSWER_WORD, CONCLUSION, WEAK_CONCLUSION, Sentence, explicit, sentences
-from medo1.verify.tokens import FILLER, is_cjk, normalize_tokens
+from medo1.verify.tokens import FILLER, initials, is_cjk, normalize_tokens
 
 OR_INSIDE = re.compile(cues.OR, re.IGNORECASE)
 _LIST_ITEM = (r"(?:(?!\b(?:with|by|for|to|from|because|which|that|who|after|before|using|via|including)\b)"
@@ -78,9 +78,10 @@ def listed(segment: str, start: int, end: int, reference: str) -> bool:
 
 
 def _initials(text: str, reference: str) -> bool:
-    """Whether the text opens with the reference's initials and nothing more ("AF" for "atrial fibrillation")."""
+    """Whether the text opens with the reference's initials in capitals and nothing more ("AF" for "atrial
+    fibrillation")."""
     word = re.match(r"\s*([A-Z]{2,6})\b(?!\s+\w)", text)
-    return bool(word) and word.group(1) == "".join(w[0] for w in re.findall(r"[A-Za-z]+", reference)).upper()
+    return bool(word) and initials(word.group(1), reference)
 
 
 def _comma_and(joiner: str) -> bool:

@@ -49,8 +49,7 @@ ABBREVIATIONS = {
     "dic": "disseminated intravascular coagulation", "aids": "acquired immunodeficiency syndrome",
     "hbv": "hepatitis b virus", "hcv": "hepatitis c virus", "strep": "streptococcus", "staph": "staphylococcus",
     "g6pd": "glucose 6 phosphate dehydrogenase", "lad": "left anterior descending artery",
-    "rca": "right coronary artery",
-    "lcx": "left circumflex artery",
+    "rca": "right coronary artery", "lcx": "left circumflex artery",
 }
 # The same drug or word by its British / international name.
 SPELLINGS = {
@@ -62,7 +61,7 @@ SPELLINGS = {
 }
 _BRITISH = [(re.compile(p), r) for p, r in [
     # -aemia anywhere (anaemia, hyperkalaemia, hyponatraemia, septicaemia), haem-, oe- (oedema, oesophagus, oestrogen)
-    (r"(?<=[^\Wae])aem", "em"), (r"^haem", "hem"), (r"^oe(s|d|st)", r"e\1"), (r"^foet", "fet"), (r"paed", "ped"),
+    (r"(?<=[^\Wae])aem", "em"), (r"^oe(s|d|st)", r"e\1"), (r"^foet", "fet"), (r"paed", "ped"),
     (r"oea$", "ea"), (r"aetiolog", "etiolog"), (r"sulph", "sulf"), (r"^coel", "cel"), (r"^caes", "ces"),
     (r"^faec", "fec"), (r"anaesth", "anesth"), (r"gynaec", "gynec"), (r"amoeb", "ameb"),
     (r"^phaeo", "pheo"), (r"^manoeuvre", "maneuver"),
@@ -226,6 +225,14 @@ def _word(word: str) -> str:
 
 def is_cjk(word: str) -> bool:
     return "\u3400" <= word[:1] <= "\u9fff"
+
+
+def initials(text: str, reference: str) -> bool:
+    """Whether a text is the reference's initials and nothing more ("MI", "MIs" for "myocardial infarction")."""
+    words = [w for w in normalize_tokens(reference, expand=False) if w not in FILLER]
+    said = re.sub(r"[^a-z]", "", text.lower())
+    said = said[:-1] if said.endswith("s") and len(said) == len(words) + 1 else said  # "MIs"
+    return len(words) >= 2 and said == "".join(w[0] for w in words)
 
 
 def normalize_tokens(text: str, *, expand: bool = True) -> list[str]:
