@@ -36,7 +36,10 @@ from medo1.verify.evaluation import GROUPS, HELD_OUT, Agreement
     ("The answer is (C).", "C", True),  # option letters
     ("C", "(C)", True),
     ("The answer is C.", "B", False),
-    ("Acute myocardial infarction", "Acute inferior myocardial infarction", True),  # token F1 0.86
+    ("Acute inferior myocardial infarction", "Acute myocardial infarction", True),  # a side the reference leaves open
+    ("Myocardial infarction", "Acute myocardial infarction", True),  # token F1 0.8
+    ("Acute myocardial infarction", "Acute inferior myocardial infarction", False),  # its side left out
+    ("**Renal tubular acidosis**\n\nProximal (type 2): bicarbonate wasting.", "Distal renal tubular acidosis", False),
     ("It is not myocardial infarction; it is pneumonia.", "Myocardial infarction", False),  # negated
     ("Not pneumonia but myocardial infarction.", "Myocardial infarction", True),
     ("Myocardial infarction was ruled out.", "Myocardial infarction", False),

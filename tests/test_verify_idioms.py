@@ -37,7 +37,7 @@ ALONE = [  # the reference said with the idiom and nothing else
 ]
 AFTER = [  # the reference given as the answer, then taken back, doubted or widened
     "Equally, {y} fits.", "Might be {y} though.", "{y} can't be excluded either.", "Unless it's {y}.",
-    "Failing that, {y}.", "Second choice: {y}.", "Runner-up: {y}.", "Plan B: {y}.", "{y} would also be accepted.",
+    "Failing that, {y}.", "Second choice: {y}.", "Other diagnoses to report alongside it: {y}; haemothorax.", "Runner-up: {y}.", "Plan B: {y}.", "{y} would also be accepted.",
     "Both are defensible.", "Confidence: low.", "Certainty: moderate at best.", "Take this with a pinch of salt.",
     "Just a guess.", "That's a guess.", "This is a shot in the dark.", "Not sure though.", "Not 100% sure.",
     "Uncertain.", "Could be wrong.", "Happy to be corrected.", "Needs confirmation.", "Can't confirm without a CT.",
@@ -56,7 +56,8 @@ ZH = ["答案：肺栓塞。不确定。", "答案：肺栓塞。两者皆可。
       "不太像肺栓塞。", "难以用肺栓塞解释。", "肺栓塞解释不了。", "很难是肺栓塞。", "肺栓塞被否定。",
       "答案：肺栓塞。但D-二聚体阴性，故不成立。",
       "答案：肺栓塞。（错误，应为气胸）", "暂按肺栓塞处理。", "初为肺栓塞，后发展为气胸。", "肺栓塞继而引起气胸。",
-      "答案：肺栓塞。也许是气胸。", "答案：肺栓塞。存疑。", "答案：肺栓塞。需进一步检查确认。"]
+      "答案：肺栓塞。也许是气胸。", "答案：肺栓塞。存疑。", "答案：肺栓塞。需进一步检查确认。",
+      "**肺栓塞**\n\n……可能吧，心电图还看不出来。", "答案：肺栓塞。不敢确定。", "肺栓塞：不考虑。", "肺栓塞：不支持。"]
 ZH_STILL_CORRECT = ["答案：肺栓塞。D-二聚体升高，CTPA示肺动脉充盈缺损。", "诊断为肺栓塞，不是气胸：双肺呼吸音对称。",
                     "肺栓塞。应立即抗凝治疗。", "本例为肺栓塞，而非急性心肌梗死。", "最可能的诊断是肺栓塞。"]
 STILL_CORRECT = [
@@ -69,6 +70,10 @@ STILL_CORRECT = [
     "**{x}** — sudden dyspnoea, pleuritic pain and a swollen calf after a long flight.",
     "{x}, given the tachycardia, hypoxia and a raised D-dimer after surgery.",
     "My answer is {xl}, to be confirmed on CT pulmonary angiography.",
+    "The answer is B, {xl} — a swollen calf after a long flight.", "The answer is (D): {x}.",
+    "Pleuritic pain, hypoxia and a swollen calf at 32/40 → {xl}. {Y} doesn't give a swollen calf.",
+    "This is {xl}, and anticoagulation (heparin, then a DOAC) is the treatment.",
+    "She has a swollen calf after a long flight and a clear chest film. {Y} would give absent breath sounds. So: {xl}, now.",
 ]
 
 

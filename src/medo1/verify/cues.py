@@ -74,7 +74,7 @@ DISMISS = re.compile(r"^\W*(?:unlikely|improbable|implausible|doubtful|excluded|
                      r"(?:\W*$|\s*[(（;；]|\W+(?:given|because|as|since|with|due|in\s+view)\b)|"  # "ruled out (CSF …)"
                      r"^\W*(?:worth\s+considering|a\s+consideration)\b|"
                      r"^\W*(?:unlikely|improbable|doubtful|excluded|ruled\s+out|absent|not\s+likely|less\s+likely)\s*[,;—–]|"
-                     r"^\W*(?:不太可能|可能性小|可能性不大|已?排除|除外|可能|不确定|阴性|未见|未发现|否)\W*$|"
+                     r"^\W*(?:不太可能|可能性小|可能性不大|已?排除|除外|可能|不确定|阴性|未见|未发现|否|不考虑|不支持|不成立)\W*$|"
                      r"^\s*[✗✘❌✕×]\W*$", I)
 
 # ---------------------------------------------------------------- possibility, weighing, deferral
@@ -118,7 +118,7 @@ ARROW = re.compile(r"→|⟶|⇒|\s->\s|\s=>\s")
 
 # A list item follows a joiner; "or" / "vs" / "/" join alternatives (hedges) and the others join a list.
 OR = (r"(?:\bor\b|\bvs\b\.?|\bversus\b|\band/or\b|±|\+/-|\s\|\s|或者?|还是|"
-      r"(?<!\bmg)(?<!\bmcg)(?<!\bml)(?<!\bU)(?<!\bunits)/"
+      r"(?<!\bmg)(?<!\bmcg)(?<!\bml)(?<!\bU)(?<!\bunits)/(?!(?<=\d\d/)\d)(?!(?<=\d/)\d\d)"  # "32/40", "120/80": a value, not "or"
       r"(?!(?:kg|min|h|hr|hour|day|d|dl|l|ml|m2|mmol|mol|s|sec|week|wk|24\s*h)\b)"
       r"(?![\w-]+\s+(?:type|subtype|variant|form|pattern)\b)"  # "binge-eating/purging type": one subtype
       r"(?!\s*\())")  # "TP/(TP+FN)": a formula
@@ -192,7 +192,7 @@ _GRADE = rf"(?:(?:{GRADE_WORDS})\s+)*"
 # "the most likely diagnosis (in this patient) is X", "final answer: X", "so, the answer is X"
 STATEMENT_FIRST = re.compile(
     r"^\W*(?:(?:so|thus|therefore|hence|overall|in\s+conclusion|in\s+summary|to\s+conclude|ultimately|finally)"
-    r"[\s,:]+)?(?:the\s+|my\s+|our\s+|his\s+|her\s+|its\s+|their\s+)?" + _GRADE + rf"(?P<slot>{SLOT})s?\b"
+    r"[\s,:]+)?(?:the\s+|my\s+|our\s+|his\s+|her\s+|its\s+|their\s+)?" + _GRADE + rf"(?P<slot>{SLOT}|antidote)s?\b"
     r"(?:\s+(?!is\b|would\b|will\b|remains\b)[\w'-]+){0,5}?(?:\s+(?:is|would\s+be|will\s+be|remains|must\s+be|"
     r"should\s+be)\b|\s*[:=]|\s+[-–—])\s*(?P<np>.*)$", I)
 # "the findings make X the most likely diagnosis"

@@ -100,7 +100,7 @@ DOUBT = re.compile(
     r"\bleave\s+(?:the\s+answer|it)\s+open\b|\b(?:i|we)\s+(?:can't|cannot|couldn't|could\s+not)\s+(?:settle|separate|"
     r"distinguish|decide)\b|^\W*suspect\s|\b(?:can't|cannot|couldn't)\s+give\s+(?:a\s+)?(?:single|one|definitive|final)\s+answer\b|"
     r"初步判断|只是初步|待[^。；;]{1,30}?才能(?:确定|明确|诊断|定)|\bfinali[sz]e\s+(?:once|when|after)\b|\b(?:stays?|remains?)\s+live\b|"
-    r"把握|再定|(?:后|才能|再下)(?:定论|结论)|倾向性|很难区分|难以区分|都说得通|前提是|"
+    r"把握|再定|可能吧|不敢(?:确定|肯定|下结论)|(?:后|才能|再下)(?:定论|结论)|倾向性|很难区分|难以区分|都说得通|前提是|"
     # the answer only as far as it goes: "the most I can commit to is …", "I would keep both diagnoses open"
     r"\b(?:the\s+most|all)\s+(?:that\s+)?(?:i|we)\s+(?:can|could|would|will)\s+(?:commit\s+to|say|conclude|offer)\b|"
     r"\bkeep\s+(?:both|the\s+two|them\s+both|all\s+(?:two|three)|these|them)(?:\s+[\w-]+){0,2}\s+open\b|"
@@ -108,7 +108,8 @@ DOUBT = re.compile(
     r"(?:^\W*|\bbut\s+|\band\s+|[,;—–]\s*)(?:it|this|that)\s+(?:still\s+|only\s+)?(?:cannot|can't|can\s+not)\s+be\s+"
     r"(?:excluded|ruled\s+out)\b|"
     r"(?:^\W*|\bbut\s+|\band\s+|[,;—–]\s*)(?:it|this|that)\s+(?:is|remains|seems)\s+(?:still\s+|only\s+|merely\s+|just\s+)?(?:possible|a\s+possibility|"
-    r"plausible)\b(?!\s+to\b)|\b(?:put|place|rate)\s+(?:it|this|that)\s+at\s+(?:roughly\s+|about\s+|around\s+)?\d{1,2}\s?%|"
+    r"plausible)\b(?!\s+to\b)|[—–]\s*(?:is|remains|seems)\s+(?:still\s+|only\s+|merely\s+|just\s+|also\s+)?(?:possible|"
+    r"a\s+possibility|plausible|a\s+consideration|an\s+option)\b(?!\s+to\b)|\b(?:put|place|rate)\s+(?:it|this|that)\s+at\s+(?:roughly\s+|about\s+|around\s+)?\d{1,2}\s?%|"
     r"\bclose\s+behind\b|^\W*(?:it|this|that)\s+(?:may|might|could)\s+be\s*(?:,|[—–]|\bat\s+least\b|$)|"
     r"\bi\s+suspect\s+(?:it|this|that)\b|\bbefore\s+(?:i'd|i\s+would|i\s+could|i\s+can|we\s+can)\s+(?:say|commit|call)\b|"
     r"\b(?:either|both)\s+(?:answer|diagnosis|one|option)s?\s+(?:could|might|may)\s+be\s+(?:right|correct)\b|"
@@ -147,7 +148,8 @@ UNDECIDED = re.compile(r"\b(?:cannot|can't|can\s+not|could\s+not|couldn't)\s+(?:
                        r"(?:told\s+apart|separated|distinguished|differentiated)\b(?!\s+from\b)", I)
 SETTLED = re.compile(r"\b(?:but|however|although|though|yet|so|therefore|thus|until|which\s+is\s+why)\b|但|然而", I)
 # Several answers given together after the answer: "I'm submitting all three", 三者都符合，我一并作为答案
-TOGETHER = re.compile(r"\bsubmit\w*\s+(?:all|both)\b|\bsame\s+answer\s+line\b|"
+TOGETHER = re.compile(r"\bsubmit\w*\s+(?:all|both)\b|\b(?:report|list|give|record|code)\w*\s+alongside\b|"
+                      r"\bother\s+diagnos[ei]s\s+to\s+(?:report|list|include|add|record)\b|\bsame\s+answer\s+line\b|"
                       # "X ✔️ Y ✔️", "Also likely: Y", "Secondary: Y" (none in correct responses)
                       r"(?:✔|✅)[^\n]*(?:✔|✅)|[、,，][^。；;]{1,20}均可|[\u4e00-\u9fff]等(?:疾病|病|情况)?\W*$|诸如|之类|"
                       r"^\W*(?:also\s+(?:likely|possible|considered?)|secondary)\s*[:：]|"
@@ -208,6 +210,7 @@ FRAGMENT = re.compile(r"^\W*(?:no|nope|false|incorrect|wrong|not\s+really|not\s+
 # Withdrawing an answer: "I withdraw that conclusion", "scratch that", "Correction: …", 收回上述结论
 WITHDRAWN = re.compile(r"(?:…|\.\.\.)\s*(?:well|or\s+rather|i\s+mean)\b|"  # "Insulin… well, an insulinoma"
                        r"\bno\s+wait\b|\bwait\s*[,—–]?\s*no\b|\bsorry\b|"  # "X — no wait, …", "X… sorry, …"
+                       r"(?:^\W*|[—–;]\s*)well,?\s+(?:strictly|technically|properly|more\s+precisely)\b|"  # "X\n— well, strictly Y"
                        # "Update: Y", "Make that Y", "I meant Y", 不对，是Y
                        r"^\W*(?:update|edit|revised|revision|correction|amended?|erratum|typo)\s*[:：—–-]|"
                        r"^\W*(?:make\s+that|change\s+that\s+to|i\s+meant|ignore\s+that|scrap\s+that)\b|\bthat\s+was\s+wrong\b|"

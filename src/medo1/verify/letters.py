@@ -28,9 +28,22 @@ def option_letter(text: str) -> str | None:
     return found[-1].upper() if found else None
 
 
+# the letter between an answer statement and its option text: "The answer is B, right coronary artery occlusion"
+_STATED_LETTER = re.compile(r"\b((?:answer|option|choice)\s*(?:is|would\s+be|:)?\s*)[\(\[]?[A-J][\)\]]?\s*[,:—–]\s*"
+                            r"(?!(?:which|that|because|since|as|but|and|or|not|so|since|though|although|while|if)\b)"
+                            r"(?=[A-Za-z(])", re.IGNORECASE)
+
+
+def stated_letter_dropped(text: str) -> str:
+    """The letters between answer statements and their option texts taken out: "The answer is B, aspirin" -> "The
+    answer is aspirin"."""
+    return _STATED_LETTER.sub(r"\1", text)
+
+
 def strip_letter(text: str) -> str:
-    """"C. Aspirin" / "(C) Aspirin" -> "Aspirin"; "C. difficile" and "B-cell" are left alone."""
-    text = text.strip()
+    """"C. Aspirin" / "(C) Aspirin" -> "Aspirin", "The answer is B, aspirin" -> "The answer is aspirin"; "C. difficile"
+    and "B-cell" are left alone."""
+    text = stated_letter_dropped(text.strip())
     match = _LETTER_RE.match(text)
     rest = match.group(2).strip() if match else ""
     if rest and (text[:1] in "([" or text[1:2] == ")" or rest[:1].isupper() or rest[:1].isdigit()):

@@ -56,7 +56,7 @@ from medo1.verify import cues, doubts
 from medo1.verify.answer import uncommitted
 from medo1.verify.confusables import confused
 from medo1.verify.entities import extends, other_name, subtype
-from medo1.verify.letters import committed_letters, option_letter, strip_letter
+from medo1.verify.letters import committed_letters, option_letter, stated_letter_dropped, strip_letter
 from medo1.verify.opposites import opposite_stated
 from medo1.verify.sentences import Segment, committed_sentences, explicit, segments, sentences, states
 from medo1.verify.shapes import (
@@ -121,7 +121,12 @@ duct tract system segment layer cell cells lesion
 """.split())
 _FUNCTION = FILLER | {stem(w) for w in "from into at as due secondary caused induced involving affecting within has "
                       "have had were been being which who its their his her there after".split()}
-# words ending like adjectives that are verbs or function words
+# Where in the body or which way: a reference word of these is never left out ("renal tubular acidosis" does not name
+# "distal renal tubular acidosis"; none of the correct labelled responses leaves one out)
+_SIDES = {stem(w) for w in "left right bilateral unilateral upper lower anterior posterior superior inferior medial lateral "
+          "proximal distal internal external ascending descending afferent efferent sensory motor".split()}
+
+
 @dataclass
 class MatchVerifier:
     """No model: the reference must be the one answer the final response commits to.
@@ -173,7 +178,7 @@ class MatchVerifier:
         """Whether a statement of the answer anywhere in the final response ("… the answer to that is Y",
         诊断归结为Y, 本例应为Y) names something the reference is not: a second answer the committed sentences
         did not show."""
-        stated = [s for s in stated_answers(final) if s.revised or not NOT_NAMING.match(s.np)]
+        stated = [s for s in stated_answers(stated_letter_dropped(final)) if s.revised or not NOT_NAMING.match(s.np)]
         if any(s.restated and _POSSIBLE_OR_TENTATIVE.search(s.np) for s in stated):
             return True  # "More precisely: X may be the explanation", "To be accurate, I suspect X"
         named = [s.kept and self._names(s.np, refs)
@@ -306,6 +311,7 @@ class MatchVerifier:
         positions = [i for i, w in enumerate(words) if w in wanted]
         content = [w for w in words if w not in FILLER] or words
         if (positions and token_f1(content, content_ref) >= self.min_f1 and self._agrees(seg, 0, len(seg), ref)
+                and not {w for w in content_ref if stem(w) in _SIDES} - set(content)  # "RTA" for "distal RTA"
                 and (not AND_INSIDE.search(seg_text) or AND_INSIDE.search(reference))
                 and not other_name(seg_text, set(content_ref))):
             return min(positions), max(positions) + 1

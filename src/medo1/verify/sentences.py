@@ -84,6 +84,7 @@ CONCLUSION = re.compile(
     r"the\s+(?:likely\s+|underlying\s+|most\s+likely\s+)?cause\s+is|suggestive\s+of|characteristic\s+of|"
     r"culprit|causative|responsible|criteria\s+for|classic\s+for|typical\s+of|diagnostic\s+of|hallmark\s+of|"
     r"confident|suggests?|is\s+that\s+of|(?:together\s+)?identif(?:y|ies))\b|,\s*so\s+|"
+    r"\bmeets?\s+(?:the\s+)?(?:[\w'-]+\s+){0,2}criteria\b|^\W*so\b(?!\s+(?:far|much|many|that|long|is|are|does)\b)|"
     r"因此|所以|综上|考虑为|首先考虑|符合|提示|最(?:有)?可能|诊断", re.IGNORECASE)
 # A line in bold as a whole: "**Fragile X syndrome**"
 BOLD_LINE = re.compile(r"^[ \t]*(?:\*\*|__)(?P<np>[^*_\n]+)(?:\*\*|__)[ \t]*[.。]?\s*$")
@@ -194,8 +195,9 @@ def committed_sentences(final: str) -> tuple[Sentence, ...]:
     if len(found) > 1 and _bare_answer(found[0]) and not _bare_answer(found[1]):
         return found[:1]  # "Constrictive pericarditis, rather than restrictive cardiomyopathy. The pericardium …"
     if len(found) > 1 and (states(found[0].text) or _THIS_IS.match(found[0].text)) and not found[0].question:
-        # "The drug is vancomycin.\n\n…reasons…": the answer stated first, then its explanation
-        return (found[0],) + tuple(s for s in found[1:] if CONCLUSION.search(s.text))
+        # "The drug is vancomycin.\n\n…reasons…": the answer stated first, then its explanation (and any later
+        # statement: "The picture is a tricyclic overdose … The antidote is sodium bicarbonate")
+        return (found[0],) + tuple(s for s in found[1:] if CONCLUSION.search(s.text) or states(s.text))
     if len(found) > 1 and _ORDERED.match(found[0].text) and not found[0].question:
         # "Give fomepizole. …reasons…": the treatment ordered first, then its explanation
         return (found[0],) + tuple(s for s in found[1:] if CONCLUSION.search(s.text))

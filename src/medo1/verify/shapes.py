@@ -97,7 +97,11 @@ def _item_after(text: str, joiner: str) -> bool:
     if re.match(r"\s*the\s", text, re.IGNORECASE) and "plus" not in joiner:
         return False  # "and the troponin is high": a new clause
     text = ADVERB.sub("", text)
+    if _comma_and(joiner) and cues.VERB.search(re.split(r"[,;.]", re.sub(r"\([^()]*\)", "", text), 1)[0]):
+        return False  # "HELLP syndrome, and delivery after stabilisation (magnesium, …) is the treatment": a clause
     piece = _ITEM_END.split(text, 1)[0].strip()
+    if _WHEN.fullmatch(piece.rstrip(" .!")):
+        return False  # "non-contrast CT head, now": when, not a second item
     if (not piece or cues.CLAUSE.match(piece) or _FROM.match(piece) or _GIVEN_HOW.search(piece)
             or _PASSIVE.match(piece)):
         return False
@@ -108,6 +112,10 @@ def _item_after(text: str, joiner: str) -> bool:
     if verb is not None and _comma_and(joiner):
         return False  # "digoxin toxicity, and digoxin-specific antibody fragments are indicated": a clause
     return verb is None or bool(_PLURAL_VERB.match(piece[verb.start():])) or "plus" in joiner
+
+
+_WHEN = re.compile(r"(?:right\s+)?now|immediately|urgently|stat|today|tonight|asap|at\s+once|right\s+away|promptly|"
+                   r"without\s+delay|first", re.IGNORECASE)
 
 
 def _item_before(text: str) -> bool:
@@ -336,6 +344,8 @@ def answer_np(text: str, concluded: bool = False) -> str:
     in a concluding sentence), a noun phrase alone, or what "X is." asserts; "" when it gives none. What findings add
     up to is what follows "=" ("Beck's triad plus pulsus paradoxus = cardiac tamponade")."""
     text = _EQUALS.split(text)[-1]
+    if len(steps := cues.ARROW.split(text)) == 2 and bare(steps[1]):
+        text = steps[1]  # "rebound at McBurney's point and WCC 15.2 → acute appendicitis": what the findings add up to
     said = (cues.STATEMENT_FIRST.match(text) or cues.STATEMENT_ZH.match(text) or cues.STATEMENT_LAST.match(text)
             or cues.STATEMENT_MAKES.search(text))
     if said:

@@ -37,6 +37,7 @@ GROUPS: tuple[tuple[str, ...], ...] = (
     ("primary hyperaldosteronism", "primary aldosteronism", "conn syndrome", "conn's syndrome"),
     ("amyotrophic lateral sclerosis", "als", "lou gehrig disease", "motor neurone disease", "motor neuron disease"),
     ("infectious mononucleosis", "glandular fever"),
+    ("developmental dysplasia of the hip", "congenital dislocation of the hip", "congenital hip dysplasia", "ddh"),
     ("immune thrombocytopenia", "immune thrombocytopenic purpura", "idiopathic thrombocytopenic purpura", "itp",
      "特发性血小板减少性紫癜", "免疫性血小板减少症"),
     ("pityriasis versicolor", "tinea versicolor"),

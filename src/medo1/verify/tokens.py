@@ -64,7 +64,7 @@ _BRITISH = [(re.compile(p), r) for p, r in [
     (r"(?<=[^\Wae])aem", "em"), (r"^oe(s|d|st)", r"e\1"), (r"^foet", "fet"), (r"paed", "ped"),
     (r"oea$", "ea"), (r"aetiolog", "etiolog"), (r"sulph", "sulf"), (r"^coel", "cel"), (r"^caes", "ces"),
     (r"^faec", "fec"), (r"anaesth", "anesth"), (r"gynaec", "gynec"), (r"amoeb", "ameb"),
-    (r"^phaeo", "pheo"), (r"^manoeuvre", "maneuver"),
+    (r"^phaeo", "pheo"), (r"^manoeuvre", "maneuver"), (r"^praevia$", "previa"),
 ]]
 # A number or letter after these words names a subtype that must match exactly (type II, hepatitis B).
 QUALIFIERS = {"type", "grade", "stage", "class", "phase", "factor", "nerve", "cn", "mobitz", "group", "hepatitis",
