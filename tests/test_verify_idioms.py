@@ -37,7 +37,9 @@ ALONE = [  # the reference said with the idiom and nothing else
 ]
 AFTER = [  # the reference given as the answer, then taken back, doubted or widened
     "Equally, {y} fits.", "Might be {y} though.", "{y} can't be excluded either.", "Unless it's {y}.",
-    "Failing that, {y}.", "Second choice: {y}.", "Other diagnoses to report alongside it: {y}; haemothorax.", "Runner-up: {y}.", "Plan B: {y}.", "{y} would also be accepted.",
+    "Failing that, {y}.", "Second choice: {y}.",
+    "Other diagnoses to report alongside it: {y}; haemothorax.", "Runner-up: {y}.", "Plan B: {y}.",
+    "{y} would also be accepted.",
     "Both are defensible.", "Confidence: low.", "Certainty: moderate at best.", "Take this with a pinch of salt.",
     "Just a guess.", "That's a guess.", "This is a shot in the dark.", "Not sure though.", "Not 100% sure.",
     "Uncertain.", "Could be wrong.", "Happy to be corrected.", "Needs confirmation.", "Can't confirm without a CT.",
@@ -73,7 +75,8 @@ STILL_CORRECT = [
     "The answer is B, {xl} — a swollen calf after a long flight.", "The answer is (D): {x}.",
     "Pleuritic pain, hypoxia and a swollen calf at 32/40 → {xl}. {Y} doesn't give a swollen calf.",
     "This is {xl}, and anticoagulation (heparin, then a DOAC) is the treatment.",
-    "She has a swollen calf after a long flight and a clear chest film. {Y} would give absent breath sounds. So: {xl}, now.",
+    "She has a swollen calf after a long flight and a clear chest film. {Y} would give absent breath sounds. "
+    "So: {xl}, now.",
 ]
 
 

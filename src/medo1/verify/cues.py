@@ -118,7 +118,8 @@ ARROW = re.compile(r"→|⟶|⇒|\s->\s|\s=>\s")
 
 # A list item follows a joiner; "or" / "vs" / "/" join alternatives (hedges) and the others join a list.
 OR = (r"(?:\bor\b|\bvs\b\.?|\bversus\b|\band/or\b|±|\+/-|\s\|\s|或者?|还是|"
-      r"(?<!\bmg)(?<!\bmcg)(?<!\bml)(?<!\bU)(?<!\bunits)/(?!(?<=\d\d/)\d)(?!(?<=\d/)\d\d)"  # "32/40", "120/80": a value, not "or"
+      # "/" but not in a value ("32/40", "120/80")
+      r"(?<!\bmg)(?<!\bmcg)(?<!\bml)(?<!\bU)(?<!\bunits)/(?!(?<=\d\d/)\d)(?!(?<=\d/)\d\d)"
       r"(?!(?:kg|min|h|hr|hour|day|d|dl|l|ml|m2|mmol|mol|s|sec|week|wk|24\s*h)\b)"
       r"(?![\w-]+\s+(?:type|subtype|variant|form|pattern)\b)"  # "binge-eating/purging type": one subtype
       r"(?!\s*\())")  # "TP/(TP+FN)": a formula

@@ -210,7 +210,8 @@ FRAGMENT = re.compile(r"^\W*(?:no|nope|false|incorrect|wrong|not\s+really|not\s+
 # Withdrawing an answer: "I withdraw that conclusion", "scratch that", "Correction: …", 收回上述结论
 WITHDRAWN = re.compile(r"(?:…|\.\.\.)\s*(?:well|or\s+rather|i\s+mean)\b|"  # "Insulin… well, an insulinoma"
                        r"\bno\s+wait\b|\bwait\s*[,—–]?\s*no\b|\bsorry\b|"  # "X — no wait, …", "X… sorry, …"
-                       r"(?:^\W*|[—–;]\s*)well,?\s+(?:strictly|technically|properly|more\s+precisely)\b|"  # "X\n— well, strictly Y"
+                       # "X\n— well, strictly Y"
+                       r"(?:^\W*|[—–;]\s*)well,?\s+(?:strictly|technically|properly|more\s+precisely)\b|"
                        # "Update: Y", "Make that Y", "I meant Y", 不对，是Y
                        r"^\W*(?:update|edit|revised|revision|correction|amended?|erratum|typo)\s*[:：—–-]|"
                        r"^\W*(?:make\s+that|change\s+that\s+to|i\s+meant|ignore\s+that|scrap\s+that)\b|\bthat\s+was\s+wrong\b|"

@@ -123,8 +123,8 @@ _FUNCTION = FILLER | {stem(w) for w in "from into at as due secondary caused ind
                       "have had were been being which who its their his her there after".split()}
 # Where in the body or which way: a reference word of these is never left out ("renal tubular acidosis" does not name
 # "distal renal tubular acidosis"; none of the correct labelled responses leaves one out)
-_SIDES = {stem(w) for w in "left right bilateral unilateral upper lower anterior posterior superior inferior medial lateral "
-          "proximal distal internal external ascending descending afferent efferent sensory motor".split()}
+_SIDES = {stem(w) for w in "left right bilateral unilateral upper lower anterior posterior superior inferior medial "
+          "lateral proximal distal internal external ascending descending afferent efferent sensory motor".split()}
 
 
 @dataclass
