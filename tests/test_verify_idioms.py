@@ -33,6 +33,11 @@ ALONE = [  # the reference said with the idiom and nothing else
     "Answer: {x}. Clinically, though, {y}.", "Answer: {x}. Realistically, {y}.",
     "{x} ✔️ {Y} ✔️", "✅ {x}\n✅ {y}", "{x} 🤷", "Most likely: {x}. Also likely: {y}.", "Primary: {x}. Secondary: {y}.",
     "{x}; {y} not excluded.", '{{"answer": "{x}", "alternatives": ["{y}"]}}',
+    "{x}\n\n— is a possibility here, along with {y}.", "{x}\n\n— well, strictly {y}, given the timing.",
+    "Answer: {x}\n\nis wrong; the findings point to {y}.", "{x}\n\n...is what most people say, but it is {y}.",
+    "Answer: {x}\n\n— possibly, given the long flight.", "At this stage it remains either {x} or {y}.",
+    "{x} started it, and hence what we are actually treating is {y}.",
+    "{x}.\nThat gave a collapse — so the lesion asked about is {y}.", "Give a {x} vaccine booster.",
     "| Diagnosis | Probability |\n|---|---|\n| {x} | 55% |\n| {y} | 45% |",
 ]
 AFTER = [  # the reference given as the answer, then taken back, doubted or widened
@@ -77,6 +82,10 @@ STILL_CORRECT = [
     "This is {xl}, and anticoagulation (heparin, then a DOAC) is the treatment.",
     "She has a swollen calf after a long flight and a clear chest film. {Y} would give absent breath sounds. "
     "So: {xl}, now.",
+    "{x}. It fits the swollen calf; {y} is the backup, not the answer.",
+    "{x} — hypoxia, pleuritic pain, a swollen calf. {Y} gives absent breath sounds, so no.",
+    "Answer: {xl} (a clot in the pulmonary arteries; anticoagulate)",
+    "Day 5 after a hip replacement, hypoxic, a clear film. {Y} would show on the film. {x}, massive. Give alteplase.",
 ]
 
 

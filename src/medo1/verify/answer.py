@@ -314,7 +314,8 @@ _ARROW_LABEL = re.compile(r"^\W*(?:(?:final\s+)?(?:answer|diagnosis|dx)|bottom\s
 # findings before a single arrow: a number, a finding word, several of them
 _FROM_FINDINGS = re.compile(r"\d|,|\b(?:and|with|after|on|positive|negative|raised|high|low|elevated|normal|absent)\b",
                             re.IGNORECASE)
-_LEADS_TO = re.compile(r"\bleading\s+(?:on\s+)?to\b|\b(?:and|,)\s*then\b|\bresulting\s+in\b|\bfollowed\s+by\b|"
+_LEADS_TO = re.compile(r"\bleading\s+(?:on\s+)?to\b|\b(?:and|,)\s*then\b|\band\s+now\b|\bresulting\s+in\b|"
+                       r"\bfollowed\s+by\b|"
                        r"\bcomplicated\s+by\b", re.IGNORECASE)
 _CANNOT_EXCLUDE = re.compile(r"\b(?:cannot|can't|can\s+not)\s+be\s+(?:excluded|ruled\s+out)\b|不能排除|不除外", re.IGNORECASE)
 _POSSIBLE_INSIDE = re.compile(

@@ -111,7 +111,7 @@ DOUBT = re.compile(
     r"plausible)\b(?!\s+to\b)|[—–]\s*(?:is|remains|seems)\s+(?:still\s+|only\s+|merely\s+|just\s+|also\s+)?(?:possible|"
     r"a\s+possibility|plausible|a\s+consideration|an\s+option)\b(?!\s+to\b)|\b(?:put|place|rate)\s+(?:it|this|that)\s+at\s+(?:roughly\s+|about\s+|around\s+)?\d{1,2}\s?%|"
     r"\bclose\s+behind\b|^\W*(?:it|this|that)\s+(?:may|might|could)\s+be\s*(?:,|[—–]|\bat\s+least\b|$)|"
-    r"\bi\s+suspect\s+(?:it|this|that)\b|\bbefore\s+(?:i'd|i\s+would|i\s+could|i\s+can|we\s+can)\s+(?:say|commit|call)\b|"
+    r"\bi\s+suspect\s+(?:it|this|that)\b|^\W*(?:possibly|perhaps|maybe|conceivably)\s*,|\bbefore\s+(?:i'd|i\s+would|i\s+could|i\s+can|we\s+can)\s+(?:say|commit|call)\b|"
     r"\b(?:either|both)\s+(?:answer|diagnosis|one|option)s?\s+(?:could|might|may)\s+be\s+(?:right|correct)\b|"
     r"\b(?:everything|it\s+all)\s+hinges\s+on\b|\bbefore\s+choosing\b|\b(?:two|three)\s+(?:main\s+|real\s+|competing\s+)?possibilities\b|^\W*(?:possibly|perhaps|maybe|probably|conceivably)\W*(?:[—–-]|$)|"
     r"\b(?:can't|cannot|couldn't|could\s+not)\s+(?:assign|attribute|pin|narrow)\s+(?:it|this|them)\s+(?:down\s+)?to\s+"
@@ -124,7 +124,7 @@ DOUBT = re.compile(
     r"\btoss-?up\b|\bfifty-fifty\b|^\W*consider\s+(?:it|this|that)\b|\b(?:are|remain|stay)\s+both\s+(?:on\s+the\s+table|"
     r"in\s+play|possible|plausible|open)\b|\bwhich\b[^.;]{0,40}\bdepends\s+on\b|"
     r"^\W*(?:this|it|that)\s+is\s+(?:only\s+)?(?:provisional|tentative|preliminary)\b|\bsuspected\s*,\s*not\s+(?:established|"
-    r"confirmed|proven)\b|\b(?:can't|cannot|can\s+not)\s+tell\s+which\b|\b(?:it|this|the\s+answer)\s+(?:is|would\s+be)\s+"
+    r"confirmed|proven)\b|\b(?:can't|cannot|can\s+not)\s+tell\s+which\b|\b(?:it|this|the\s+answer)\s+(?:is|would\s+be|remains?)\s+"
     r"either\b|\b(?:i'd|i\s+would|i'll|i\s+will)\s+suspect\s+(?:it|this|that)\b", I)
 # The writer speaking after the answer: of 1,819 correct labelled responses, two do ("I'm confident this is coeliac
 # disease"), against 186 of 2,402 wrong ones ("I'd say both are on the table", "I would hold off"). Unless it stands
@@ -192,7 +192,8 @@ TURN = re.compile(r"^\W*(?:but|however|though|yet|still)\b\W*(?P<rest>.*)|"
 # "Whether this is …", "Before committing …", "Or Y", "Either …", "Honestly, …", "It depends …", "Only if …", "If it
 # is …", "Provisional: …", 目前…, 需要…, 请先…, 或者…. Of the 2,131 correct responses of the tuned rows none has a
 # sentence after its answer that opens so, against 142 of the 2,742 wrong ones.
-BACKS_OFF = re.compile(r"^\W*(?:equally|unless|failing\s+that|otherwise|then|(?:might|could|may)\s+(?:also\s+)?be)\b|"
+BACKS_OFF = re.compile(r"^\W*(?:equally|unless|except|failing\s+that|otherwise|then|"
+                       r"(?:might|could|may)\s+(?:also\s+)?be)\b|"
                        r"^\W*(?:(?:strictly|technically|realistically|frankly)(?:\s+speaking)?\s*,\s*)?"
                        r"(?:(?:without(?!\s+(?:those|these|them|any\s+of\s+(?:those|these))\b)|until|whether|before(?!\s+(?:surgery|(?:the\s+|any\s+)?(?:operation|procedure)|"
                        r"operating|discharge|induction|an(?:a|ae)esthesia|starting|giving))|or|either|honestly|only|"
@@ -212,6 +213,9 @@ WITHDRAWN = re.compile(r"(?:…|\.\.\.)\s*(?:well|or\s+rather|i\s+mean)\b|"  # "
                        r"\bno\s+wait\b|\bwait\s*[,—–]?\s*no\b|\bsorry\b|"  # "X — no wait, …", "X… sorry, …"
                        # "X\n— well, strictly Y"
                        r"(?:^\W*|[—–;]\s*)well,?\s+(?:strictly|technically|properly|more\s+precisely)\b|"
+                       # "Answer: X\n\nis wrong; …", "…is what most people say, but …"
+                       r"^\W*(?:is|was)\s+(?:wrong|incorrect|not\s+(?:it|right|correct)|a\s+trap|the\s+wrong\s+answer)\b|"
+                       r"^\W*is\s+what\s+(?:most\s+people|everyone|many|most|students|people|most\s+candidates)\b|"
                        # "Update: Y", "Make that Y", "I meant Y", 不对，是Y
                        r"^\W*(?:update|edit|revised|revision|correction|amended?|erratum|typo)\s*[:：—–-]|"
                        r"^\W*(?:make\s+that|change\s+that\s+to|i\s+meant|ignore\s+that|scrap\s+that)\b|\bthat\s+was\s+wrong\b|"

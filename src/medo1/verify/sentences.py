@@ -57,7 +57,7 @@ EXPLICIT = re.compile(
     r"clear|unclear|uncertain|pending|unknown|not|yet|still|open)\b)|"
     r"\b(?!mak(?:e|es|ing)\s+the\s+diagnosis\b)(?:is|are|as|makes?|making|remains?|be|being)\s+"
     r"(?:(?!confirm|establish|support|rule|exclud|reach|clinch|secur|mak|narrow|refin|trigger|prompt|suggest|rais|"
-    r"lead|help|guid|that\b|which\b|should\b|would\b|could\b|might\b|may\b)\S+\s+){0,6}?the\s+"
+    r"lead|help|guid|that\b|which\b|should\b|would\b|could\b|might\b|may\b|not\b)\S+\s+){0,6}?(?<!\bnot\s)the\s+"
     r"(?:(?:most|more|single)\s+)?(?:(?:likely|probable|best|better|correct|final|right|unifying|definitive|"
     rf"underlying|leading|working)\s+)*{ANSWER_WORD}\b|"
     r"\b(?:correct|best|right|better|preferred|safest|safer)\s+(?:option|choice)\s*(?:is|:)|"
@@ -83,9 +83,9 @@ CONCLUSION = re.compile(
     r"best\s+(?:initial\s+|next\s+)?(?:step|test|treatment|management)|treatment\s+is|management\s+is|"
     r"the\s+(?:likely\s+|underlying\s+|most\s+likely\s+)?cause\s+is|suggestive\s+of|characteristic\s+of|"
     r"culprit|causative|responsible|criteria\s+for|classic\s+for|typical\s+of|diagnostic\s+of|hallmark\s+of|"
-    r"confident|suggests?|is\s+that\s+of|(?:together\s+)?identif(?:y|ies))\b|,\s*so\s+|"
+    r"confident|suggests?|is\s+that\s+of|(?:together\s+)?identif(?:y|ies))\b|,\s*so\s+(?!(?:no|not)\b)|"
     r"\bmeets?\s+(?:the\s+)?(?:[\w'-]+\s+){0,2}criteria\b|^\W*so\b(?!\s+(?:far|much|many|that|long|is|are|does)\b)|"
-    r"因此|所以|综上|考虑为|首先考虑|符合|提示|最(?:有)?可能|诊断", re.IGNORECASE)
+    r"因此|所以|综上|考虑为|首先考虑|(?<!不)符合|提示|最(?:有)?可能|诊断", re.IGNORECASE)
 # A line in bold as a whole: "**Fragile X syndrome**"
 BOLD_LINE = re.compile(r"^[ \t]*(?:\*\*|__)(?P<np>[^*_\n]+)(?:\*\*|__)[ \t]*[.。]?\s*$")
 _ANSWER_HEADING = re.compile(r"^\W*(?:(?:the\s+)?(?:final|short|my|most\s+likely|likely|probable|best|correct)\s+)?"
@@ -203,7 +203,13 @@ def committed_sentences(final: str) -> tuple[Sentence, ...]:
         return (found[0],) + tuple(s for s in found[1:] if CONCLUSION.search(s.text))
     if len(found) > 1 and CLOSING.match(found[-1].text):
         return (found[-1],)  # "… This triad of X, Y and Z is Plummer-Vinson syndrome."
-    cued = tuple(s for s in found if CONCLUSION.search(s.text) or WEAK_CONCLUSION.search(s.text) or states(s.text))
+    late = [i for i in range(max(1, len(found) - 3), len(found)) if _bare_answer(found[i])
+            and len(found[i].text.split()) <= 5 and not _NOT_LATE_ANSWER.search(found[i].text)]
+    # "… PE doesn't explain the arm differential. Mitral stenosis, severe. Anticoagulate and refer.": a bare noun phrase
+    # near the end of the reasoning, before the plan, concludes it
+    late = late if len(late) == 1 and len(found) > 3 else []
+    cued = tuple(s for i, s in enumerate(found)
+                 if CONCLUSION.search(s.text) or WEAK_CONCLUSION.search(s.text) or states(s.text) or i in late)
     return cued or found
 
 
@@ -218,6 +224,13 @@ _ORDERED = re.compile(r"^\W*(?:give|start|administer|begin|prescribe|initiate|lo
                       r"(?:\s+(?:now|immediately|urgently|at\s+once|first))?\s*[:.]?$|"
                       r"^(?:应|需)?(?:立即|立刻|尽快|首先)(?:静脉|肌内|口服)?(?:注射|给予|使用|应用|予)[^，,。；;、和或]{2,12}$",
                       re.IGNORECASE)
+
+
+# not a late bare answer: a negation, another item, a plan ("Correct the hyperkalaemia alongside induction"), Chinese
+_NOT_LATE_ANSWER = re.compile(r"^\W*(?:not|no|never|nor|except|unlikely|also|or|and|either|both|then|correct|"
+                              r"give|start|stop|check|refer|offer|treat|admit|arrange|consider|avoid|continue|repeat|order|send|begin|"
+                              r"add|switch|keep|watch|monitor)\b|\b(?:and|plus|with|alongside|or|vs)\b|[+/]|"
+                              r"[\u4e00-\u9fff]", re.IGNORECASE)
 
 
 def _bare_answer(sentence: Sentence) -> bool:
@@ -267,6 +280,8 @@ def segments(sentence: str) -> tuple[Segment, ...]:
     for m in _SPLIT.finditer(sentence):
         if cues.DISMISS.match(sentence[m.end():]):
             continue  # "MI: unlikely", "MI - possible": one segment
+        if sentence.count("(", 0, m.start()) > sentence.count(")", 0, m.start()):
+            continue  # "finasteride (5-alpha-reductase inhibitor; shrinks the gland)": inside brackets
         parts.append(sentence[pos:m.start()])
         pos = m.end()
     parts.append(sentence[pos:])

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from medo1.verify import cues
+from medo1.verify.entities import MODIFIERS
 from medo1.verify.sentences import ANSWER_WORD, CONCLUSION, WEAK_CONCLUSION, Sentence, explicit, sentences
 from medo1.verify.tokens import FILLER, initials, is_cjk, normalize_tokens
 
@@ -37,6 +38,8 @@ _ASIDE = re.compile(r"^\s*(?:by\s+definition|in\s+(?:short|effect|essence|practi
 _CLAUSE_AFTER = re.compile(r"\s+(?:(?:also|then|still|only|usually|often|typically)\s+[a-z]+|(?:is|was|has|does|can|"
                            r"will|would|should|must|may|might)\b|[a-z]{2,}[^s\W]s\s+[a-z])")  # "… blocks alcohol …"
 _PASSIVE = re.compile(r"(?:\w+ed|driven|seen|shown|known|taken|brought|made)\s+by\b", re.IGNORECASE)  # ", driven by …"
+# a step of care after the answer, not a second answer: "一氧化碳中毒，立即高流量吸氧"
+_ZH_PLAN = re.compile(r"^\s*(?:立即|立刻|尽快|马上|及时|给予|予以|需要?|必要时|急诊|收入|转诊|停用|停药|完善)")
 _GIVEN_HOW = re.compile(r"推注|滴注|静滴|静推|注射|服用|给药")  # how a drug is given: "地西泮，静脉缓慢推注"
 _PLURAL_VERB = re.compile(r"^(?:are|were|have|both|together|combined|coexist\w*)\b", re.IGNORECASE)
 
@@ -100,8 +103,8 @@ def _item_after(text: str, joiner: str) -> bool:
     if _comma_and(joiner) and cues.VERB.search(re.split(r"[,;.]", re.sub(r"\([^()]*\)", "", text), 1)[0]):
         return False  # "HELLP syndrome, and delivery after stabilisation (magnesium, …) is the treatment": a clause
     piece = _ITEM_END.split(text, 1)[0].strip()
-    if _WHEN.fullmatch(piece.rstrip(" .!")):
-        return False  # "non-contrast CT head, now": when, not a second item
+    if _WHEN.fullmatch(piece.rstrip(" .!")) or _HOW_MUCH.fullmatch(piece):
+        return False  # "non-contrast CT head, now", "Mitral stenosis, severe": when or how much, not a second item
     if (not piece or cues.CLAUSE.match(piece) or _FROM.match(piece) or _GIVEN_HOW.search(piece)
             or _PASSIVE.match(piece)):
         return False
@@ -114,6 +117,14 @@ def _item_after(text: str, joiner: str) -> bool:
     return verb is None or bool(_PLURAL_VERB.match(piece[verb.start():])) or "plus" in joiner
 
 
+# words that only say how much or by which route: "severe", "IV", "orally" (not how sure: "MI, likely")
+_CERTAINTY = {"likely", "probable", "presumed", "presumptive", "possible", "potential", "definite", "definitive",
+              "true", "correct", "best", "most", "more", "final", "working", "real", "actual", "causal", "causative",
+              "responsible", "leading", "underlying", "specific", "particular", "several"}
+_HOW_MUCH = re.compile(r"(?:(?:" + "|".join(sorted((MODIFIERS - _CERTAINTY) | {"very", "iv", "im", "po", "sc", "sl",
+                                                                 "orally", "intravenously", "intramuscularly",
+                                                                 "subcutaneously"},
+                                                                key=len, reverse=True)) + r")\b\s*)+", re.IGNORECASE)
 _WHEN = re.compile(r"(?:right\s+)?now|immediately|urgently|stat|today|tonight|asap|at\s+once|right\s+away|promptly|"
                    r"without\s+delay|first", re.IGNORECASE)
 
@@ -160,7 +171,7 @@ def listed_sentences(found: tuple[Sentence, ...]) -> set[int]:
     run: list[int] = []
     findings = False  # the items under a heading of findings or reasons ("Key findings:", "## Why") are not candidates
     for i, s in enumerate((*found, Sentence("", heading=True))):
-        if not s.heading and not s.question and bare(s.text):
+        if not s.heading and not s.question and bare(s.text) and not _PLAN_OR_RESULT.search(s.text):
             run.append(i)
             continue
         if len(run) >= 2 and len({words_of(found[j].text) for j in run}) >= 2 and not findings:
@@ -171,6 +182,12 @@ def listed_sentences(found: tuple[Sentence, ...]) -> set[int]:
     return out
 
 
+# a line of a plan or a result, not a candidate: "Stage with CT chest/abdo/pelvis", "Induction with steroids and
+# rituximab", "c-ANCA positive, PR3 high"
+_PLAN_OR_RESULT = re.compile(r"^\W*(?:stage|induction|anticoagulate|stabili[sz]e|resuscitate|refer|admit|arrange|"
+                             r"start|give|stop|treat|offer|check|repeat|send|book|continue|escalate)\b|"
+                             r"\b(?:positive|negative|high|low|raised|elevated|normal|reduced)\s*(?:[,;]|$)",
+                             re.IGNORECASE)
 _FINDINGS_WORDS = (r"^\W*(?:(?:key|main|clinical|supporting|relevant|pertinent|salient|positive)\s+)?"
                    r"(?:findings|features|"
                    r"clues|evidence|history|examination|exam|labs?|results|observations|data|why|reasoning|rationale|"
@@ -186,6 +203,7 @@ _FROM = re.compile(r"(?:(?:almost|most|very|quite|nearly|probably|likely)\s+)?(?
 
 def inline_list(sentence: str) -> bool:
     """A sentence of several bare parts by semicolons ("MI; PE; dissection") naming different things."""
+    sentence = re.sub(r"\([^()]*\)", "", sentence)  # "finasteride (5-ARI; shrinks the gland)": an aside, no list
     parts = [re.split(r"[:：]", p)[-1] for p in re.split(r"[;；]", sentence) if p.strip()]
     return len(parts) >= 2 and sum(bare(p) for p in parts) >= 2 and len({words_of(p) for p in parts if bare(p)}) >= 2
 
@@ -379,11 +397,15 @@ def np_list(np: str) -> bool:
     np = _OF_BOTH.sub(r"\1-and-", np)  # "CT of the abdomen and pelvis": one answer
     parts = [p for p in _SPLIT_ITEMS.split(np) if not _APPOSITION.match(p or "")]  # "X, i.e. Y" renames X
     if len(parts) == 2 and (cues.REFINES.search(parts[1]) or re.fullmatch(r"\W*[A-J]\W*", parts[0])
+                            or _HOW_MUCH.fullmatch((parts[1] or "").strip())
                             or re.match(r"\s*an?\s", parts[1] or "")):
         return False  # "Mobitz type II", "D, amiodarone", "Boerhaave syndrome, a full-thickness rupture": one answer
     for part in parts:  # the leading run of bare parts: "MI, PE and X" but not "MI, and it …"
         part = ADVERB.sub("", part or "")
-        if not bare(part) or _GIVEN_HOW.search(part):  # "地西泮，静脉缓慢推注": how it is given, not a second drug
+        if _HOW_MUCH.fullmatch(part.strip()):
+            continue  # "Vitamin B1, IV, before any glucose", "Mitral stenosis, severe": how, not another item
+        # "地西泮，静脉缓慢推注": how it is given, not a second drug; "…，立即高流量吸氧": a step of care
+        if not bare(part) or _GIVEN_HOW.search(part) or _ZH_PLAN.match(part):
             break
         items.add(words_of(part))
     return len(items - {frozenset()}) >= 2

@@ -52,9 +52,10 @@ _SAID_BEFORE = (
     r"^\W*(?:final(?:\s+(?:interpretation|impression|verdict|conclusion|call|read(?:ing)?|assessment|word|pick|ruling))?|"
     r"tl;?dr|in\s+short|net|(?:in\s+)?summary|bottom\s+line)\s*[:：]\s*(?P<lnp>[^.;,:]+)|"  # "TL;DR: Y"
     # "So the direct cause of her weakness, which is what's asked, is Y"
-    # … and "what we are actually treating is Y"
-    r"\bwhat(?:(?:'s|\s+is|\s+was)\s+(?:being\s+)?asked(?:\s+for)?|\s+(?:we|you|i)(?:'re|\s+are|\s+am)\s+(?:actually\s+|"
-    r"really\s+|now\s+)?(?:treating|dealing\s+with|looking\s+at|managing)(?:\s+here)?)\s*,?\s*(?:is|are)\s+"
+    # … and "what we are actually treating is Y", "the lesion asked about is Y"
+    r"(?:\bwhat(?:(?:'s|\s+is|\s+was)\s+(?:being\s+)?asked(?:\s+for)?|\s+(?:we|you|i)(?:'re|\s+are|\s+am)\s+(?:actually\s+|"
+    r"really\s+|now\s+)?(?:treating|dealing\s+with|looking\s+at|managing)(?:\s+here)?)|"
+    r"\bthe\s+[\w-]+\s+(?:asked\s+about|in\s+question|being\s+asked\s+about))\s*,?\s*(?:is|are)\s+"
     r"(?P<qnp>[^.;,:]+)|"
     # "… the diagnosis is X", "answer: X", "the answer I would give is X", 诊断为X — anywhere in a sentence
     r"\b(?P<slot>answer|diagnosis|dx)"

@@ -69,7 +69,7 @@ GROUPS: tuple[tuple[str, ...], ...] = (
     ("streptococcus pneumoniae", "s. pneumoniae", "pneumococcus"), ("neisseria meningitidis", "meningococcus"),
     ("neisseria gonorrhoeae", "gonococcus"), ("lateral epicondylitis", "tennis elbow"),
     ("medial epicondylitis", "golfer's elbow", "golfer elbow"), ("wallenberg syndrome", "lateral medullary syndrome"),
-    ("peroneal", "fibular"),
+    ("peroneal", "fibular"), ("epiglottitis", "supraglottitis"), ("心房颤动", "房颤"),
 )
 # an organism by genus and species, whose genus is often cut to its initial: "C. difficile" for "Clostridioides
 # difficile", "E. coli" (not a genus that opens with A or I: "a" and "I" read as words)
