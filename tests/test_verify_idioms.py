@@ -38,6 +38,8 @@ ALONE = [  # the reference said with the idiom and nothing else
     "Answer: {x}\n\n— possibly, given the long flight.", "At this stage it remains either {x} or {y}.",
     "{x} started it, and hence what we are actually treating is {y}.",
     "{x}.\nThat gave a collapse — so the lesion asked about is {y}.", "Give a {x} vaccine booster.",
+    "{x}\n\n…is a possibility in this patient.", "**{x}**\n\nNot quite — the issue here is {y}.",
+    "Answer: {x} — correction, {y}.", "{x} years ago, and that is what this patient actually has: {y}.",
     "| Diagnosis | Probability |\n|---|---|\n| {x} | 55% |\n| {y} | 45% |",
 ]
 AFTER = [  # the reference given as the answer, then taken back, doubted or widened
@@ -64,8 +66,10 @@ ZH = ["答案：肺栓塞。不确定。", "答案：肺栓塞。两者皆可。
       "答案：肺栓塞。但D-二聚体阴性，故不成立。",
       "答案：肺栓塞。（错误，应为气胸）", "暂按肺栓塞处理。", "初为肺栓塞，后发展为气胸。", "肺栓塞继而引起气胸。",
       "答案：肺栓塞。也许是气胸。", "答案：肺栓塞。存疑。", "答案：肺栓塞。需进一步检查确认。",
-      "**肺栓塞**\n\n……可能吧，心电图还看不出来。", "答案：肺栓塞。不敢确定。", "肺栓塞：不考虑。", "肺栓塞：不支持。"]
-ZH_STILL_CORRECT = ["答案：肺栓塞。D-二聚体升高，CTPA示肺动脉充盈缺损。", "诊断为肺栓塞，不是气胸：双肺呼吸音对称。",
+      "**肺栓塞**\n\n……可能吧，心电图还看不出来。", "答案：肺栓塞。不敢确定。", "肺栓塞：不考虑。", "肺栓塞：不支持。",
+      "**肺栓塞**：可以排除。"]
+ZH_STILL_CORRECT = ["答案：肺栓塞。D-二聚体升高，CTPA示肺动脉充盈缺损。", "答案：肺栓塞（多见于术后或长途飞行后）。",
+                    "诊断为肺栓塞，不是气胸：双肺呼吸音对称。",
                     "肺栓塞。应立即抗凝治疗。", "本例为肺栓塞，而非急性心肌梗死。", "最可能的诊断是肺栓塞。"]
 STILL_CORRECT = [
     "Answer: {x}. {Y} is excluded by the normal chest film.",
@@ -85,6 +89,8 @@ STILL_CORRECT = [
     "{x}. It fits the swollen calf; {y} is the backup, not the answer.",
     "{x} — hypoxia, pleuritic pain, a swollen calf. {Y} gives absent breath sounds, so no.",
     "Answer: {xl} (a clot in the pulmonary arteries; anticoagulate)",
+    "**Key findings**\n- Hypoxia\n- A swollen calf\n\n**Final answer**\n**{x}**",
+    "That is {xl} (not {y}, which gives absent breath sounds).",
     "Day 5 after a hip replacement, hypoxic, a clear film. {Y} would show on the film. {x}, massive. Give alteplase.",
 ]
 

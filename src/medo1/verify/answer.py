@@ -198,7 +198,7 @@ def _sentence_reason(sentence: Sentence) -> tuple[str | None, bool]:
         np = answer_np(text, concluded=strong)
         if not weak and np_list(np):
             reasons.append("list")
-        elif (cues.CANDIDATES.search(text) or OR_INSIDE.search((np or text).rstrip(" /"))  # "TP/(TP+FN)": a formula
+        elif (cues.CANDIDATES.search(text) or OR_INSIDE.search(_ASIDE_ZH.sub("", np or text).rstrip(" /"))  # "TP/(TP+FN)": a formula
               or _CANNOT_EXCLUDE.search(text)):
             reasons.append("hedge")
         elif _negated(text, np):
@@ -267,7 +267,8 @@ def _negated(text: str, np: str) -> bool:
     text = _BRACKETED.sub("", text)  # "Tension pneumothorax (trachea deviated, absent breath sounds, …)": findings
     if not _NEGATED.search(text):
         return False
-    return not (np.strip() and explicit(text)) or bool(_NEGATED.search(np))
+    # "The next step is a lumbar puncture, … red cells that don't clear": the statement's answer is not negated
+    return not (np.strip() and (explicit(text) or states(text))) or bool(_NEGATED.search(np))
 
 
 # a caution about giving the answer, not a turn against it: "However, use it with caution in …", 但…慎用
@@ -314,7 +315,9 @@ _ARROW_LABEL = re.compile(r"^\W*(?:(?:final\s+)?(?:answer|diagnosis|dx)|bottom\s
 # findings before a single arrow: a number, a finding word, several of them
 _FROM_FINDINGS = re.compile(r"\d|,|\b(?:and|with|after|on|positive|negative|raised|high|low|elevated|normal|absent)\b",
                             re.IGNORECASE)
-_LEADS_TO = re.compile(r"\bleading\s+(?:on\s+)?to\b|\b(?:and|,)\s*then\b|\band\s+now\b|\bresulting\s+in\b|"
+# a Chinese aside in brackets after the answer ("特应性皮炎（…常有哮喘或过敏性鼻炎家族史）"): no second candidate
+_ASIDE_ZH = re.compile(r"（[^（）]*）")
+_LEADS_TO = re.compile(r"\bleading\s+(?:on\s+)?to\b|\b(?:and|,)\s*then\b|\band\s+now\b|\bresult(?:s|ing)\s+in\b|"
                        r"\bfollowed\s+by\b|"
                        r"\bcomplicated\s+by\b", re.IGNORECASE)
 _CANNOT_EXCLUDE = re.compile(r"\b(?:cannot|can't|can\s+not)\s+be\s+(?:excluded|ruled\s+out)\b|不能排除|不除外", re.IGNORECASE)

@@ -74,7 +74,7 @@ DISMISS = re.compile(r"^\W*(?:unlikely|improbable|implausible|doubtful|excluded|
                      r"(?:\W*$|\s*[(（;；]|\W+(?:given|because|as|since|with|due|in\s+view)\b)|"  # "ruled out (CSF …)"
                      r"^\W*(?:worth\s+considering|a\s+consideration)\b|"
                      r"^\W*(?:unlikely|improbable|doubtful|excluded|ruled\s+out|absent|not\s+likely|less\s+likely)\s*[,;—–]|"
-                     r"^\W*(?:不太可能|可能性小|可能性不大|已?排除|除外|可能|不确定|阴性|未见|未发现|否|不考虑|不支持|不成立)\W*$|"
+                     r"^\W*(?:不太可能|可能性小|可能性不大|(?:已|可以?|予以)?排除|除外|可能|不确定|阴性|未见|未发现|否|不考虑|不支持|不成立)\W*$|"
                      r"^\s*[✗✘❌✕×]\W*$", I)
 
 # ---------------------------------------------------------------- possibility, weighing, deferral
@@ -150,6 +150,7 @@ VERB = re.compile(
     r"obtain|order|check|consider|refer|admit|continue|stop|avoid|prescribe|use|add|switch|initiate|arrange|"
     r"monitor|repeat|measure|send|reassure|observe|schedule|treat|manage|fit|match(?:es|ed)?|explain|argues?|lacks?|"
     r"helps?|distinguish|differentiate|rules?|ruled|excluded|likely|unlikely|possible|consistent|compatible|"
+    r"rises?|rose|falls?|fell|drops?|dropped|climbs?|climbed|improves?|improved|worsens?|worsened|"
     r"raises?|leans?|thinks?|think|looks?|sounds?|comes?|lies|arises?|needs?|stems?|follows?|gets?|got|becomes?|became|"
     r"characteristic|typical|classic|suggestive|diagnostic|indicative)(?![\w-])|是|为|有|可|应|需|诱发|引起|导致|所致|继发|伴|"
     r"合并|出现|表现|提示|符合|考虑|给予|治疗|进行|行", I)

@@ -55,13 +55,14 @@ continuous daily single additional appropriate initial total partial complete in
 several potential possible causal causative responsible leading working best most more very
 laparoscopic endoscopic percutaneous robotic open arthroscopic thoracoscopic bedside invasive minimally
 hereditary familial genetic inherited sporadic exertional nonexertional
+staphylococcal streptococcal pneumococcal meningococcal gonococcal bacterial viral fungal
 """.split())
 # Chinese qualifiers of course, severity and extent (the Chinese of MODIFIERS): 急性心肌梗死 names 心肌梗死
 ZH_MODIFIERS = set("""
 急性 慢性 亚急性 超急性 原发性 继发性 复发性 反复性 进行性 特发性 遗传性 家族性 先天性 获得性 症状性 无症状性 弥漫性
 局灶性 全身性 系统性 局限性 持续性 一过性 间歇性 散发性 复杂性 单纯性 暴发性 双侧性 单侧性 多发性 典型性 急进性
 """.split())
-_ZH_BEFORE = re.compile(r"(?:无症状|[\u4e00-\u9fff]{1,2})性$|(?:先兆|假|类|抗)$")
+_ZH_BEFORE = re.compile(r"(?:无症状|[\u4e00-\u9fff]{1,2})性$|(?:先兆|假|类|抗|非)$")
 # Chinese heads after the reference that make it the cause of another entity: 糖尿病肾病 is not 糖尿病
 _ZH_AFTER = re.compile(r"^(?:(?:(?![伴并合及和与或的])[\u4e00-\u9fff]){0,4}病变|肾病|肾损害|足|酮症|"
                        r"(?:(?![伴并合及和与或的])[\u4e00-\u9fff]){0,2}综合征|性(?=[\u4e00-\u9fff])|样|相关|"
@@ -108,7 +109,7 @@ _NOT_ADJECTIVES = {"reveal", "mimic", "receive", "involve", "deal", "appeal", "h
 # Head nouns after the reference that make it what acts on it, not it: "vitamin K antagonist" is not "vitamin K";
 # so does a participle joined to it ("prolactin-inhibiting factor", "steroid-sparing agent")
 _ACTS_ON = re.compile(r"[\s–—-]*(?:like|antagonists?|agonists?|inhibitors?|blockers?|antibod(?:y|ies)|analogu?es?|"
-                      r"mimetics?|mimics?|look-?alikes?|toxoids?|antitoxins?|boosters?|vaccines?|vaccination|immunoglobulins?|"
+                      r"mimetics?|mimics?|look-?alikes?|toxoids?|antitoxins?|boosters?|unawareness|carriage|carriers?|vaccines?|vaccination|immunoglobulins?|"
                       r"antiser(?:um|a)|antivenoms?|variants?|spectrum|-type|receptors?|anticoagulants?|transporters?|carriers?|precursors?|metabolites?|resistance|-class|-family|"
                       r"\s+(?:[a-z]+-)?[a-z]*(?:kinase|ylase|tase|rase|nase|dase|pase|xase|synthase|lyase)|[\s–—-]*releasing|-[a-z]{3,}ing|\s+by\s+proxy|[\s-]+gene[\s-]related|"
                       r"[-–](?:related|associated|induced|mediated|dependent|secreting|producing|binding|resistant|sensitive|"

@@ -121,6 +121,7 @@ duct tract system segment layer cell cells lesion
 """.split())
 _FUNCTION = FILLER | {stem(w) for w in "from into at as due secondary caused induced involving affecting within has "
                       "have had were been being which who its their his her there after".split()}
+_BRACKETED = re.compile(r"[(（][^()（）]*[)）]")
 # Where in the body or which way: a reference word of these is never left out ("renal tubular acidosis" does not name
 # "distal renal tubular acidosis"; none of the correct labelled responses leaves one out)
 _SIDES = {stem(w) for w in "left right bilateral unilateral upper lower anterior posterior superior inferior medial "
@@ -182,7 +183,8 @@ class MatchVerifier:
         if any(s.restated and _POSSIBLE_OR_TENTATIVE.search(s.np) for s in stated):
             return True  # "More precisely: X may be the explanation", "To be accurate, I suspect X"
         named = [s.kept and self._names(s.np, refs)
-                 and not (_OR_JOINED.search(s.np) and not OR_INSIDE.search(refs[0][0])) for s in stated]  # "A or B"
+                 and not (_OR_JOINED.search(_BRACKETED.sub("", s.np)) and not OR_INSIDE.search(refs[0][0]))
+                 for s in stated]  # "A or B" (not in an aside: "肺栓塞（多见于术后或长途飞行后）")
         # the question the reference answers: the slots of the statements that name it. A statement that names
         # something else answers the same question when its slot is one of those, or either is "the answer";
         # "The diagnosis is A. The treatment of choice is B." answers two questions.
@@ -278,6 +280,9 @@ class MatchVerifier:
                     if window is None:
                         continue
                     start, end = seg[window[0]].start, seg[window[1] - 1].end
+                    if is_cjk(seg[window[0]].word) and _another_entity(segment.text, start, end, ref_words, reference,
+                                                                        True):
+                        continue  # "…，不是非结核分枝杆菌" after "病原体是结核分枝杆菌": another thing negated
                     if segment.role in ("main", "rejected", "concession") and segment.stance(start, end) in (
                             "negation", "rejected", "hedge") or ((_OR_NEXT.match(segment.text[end:])
                                                                    or _OR_PREVIOUS.search(segment.text[:start]))

@@ -36,6 +36,8 @@ _GLUED = re.compile(r"(?<=\w)[*_`]+(?=-\w)|(?<=\w-)[*_`]+(?=\w)")  # markup insi
 # a copula written short: "It's X" reads as "It is X"
 _SHORT_IS = re.compile(r"\b(it|that|this|what|here|there)'s\b", re.IGNORECASE)
 _COMMENT = re.compile(r"<!--(.*?)-->", re.DOTALL)
+# a short line in bold as a whole, a label when bullets follow it: "**Key findings**\n- Glucose 28 mmol/L"
+_BOLD_LABEL = re.compile(r"^\s*(?:\*\*|__)[^*_\n]{1,40}(?:\*\*|__)\s*$")
 _BULLET = re.compile(r"^\s*(?:[-•*+]|\d{1,2}[.)]|\(\d{1,2}\))\s+")
 # a line that runs on into the next: it ends without a stop and the next goes on in lower case, as a clause
 # ("Answer: thyroid-stimulating hormone\nreceptor antibodies (TRAb), because …"), not as a short item of a list
@@ -148,9 +150,11 @@ def sentences(text: str) -> tuple[Sentence, ...]:
                         .replace("➡️", "→").replace("➡", "→"))
     text = _COMMENT.sub(r"\n\1\n", text)  # a hidden comment is read as text: "**X** <!-- provisional … -->"
     text = _HYPHEN_RUNS_ON.sub("", _RUNS_ON.sub(" ", text))
-    for raw in text.split("\n"):
+    lines = text.split("\n")
+    for k, raw in enumerate(lines):
         bullet = _BULLET.match(raw)
-        heading = bool(re.match(r"\s*#{1,6}\s", raw)) or raw.rstrip(" *_").endswith((":", "："))
+        heading = bool(re.match(r"\s*#{1,6}\s", raw)) or raw.rstrip(" *_").endswith((":", "：")) or bool(
+            _BOLD_LABEL.match(raw) and _BULLET.match(next((line for line in lines[k + 1:] if line.strip()), "")))
         line = _GLUED.sub("", raw[bullet.end():] if bullet else raw)  # "**Vitamin D**-resistant" is one word
         line = _MARKUP.sub(" ", line)
         start = 0
@@ -257,7 +261,7 @@ _LEAD = re.compile(
 _JOINT = re.compile(
     r"(?P<but>,?\s+but\s+|,\s*yet\s+|[,;]?\s*however,?\s+|[，,]?\s*(?:但是?|不过(?!敏)|然而)[，,]?)|"
     r"(?P<concession>,\s*(?:although|though|even\s+though|while|whilst|whereas|despite)\s+|[，,]\s*(?:虽然|尽管))|"
-    r"(?P<rejected>,\s*(?:not|and\s+not|no)\s+|\s+(?:rather\s+than|instead\s+of)\s+|\s+and\s+not\s+|"
+    r"(?P<rejected>,\s*(?:not|and\s+not|no)\s+|\s*[(（]\s*not\s+|\s+(?:rather\s+than|instead\s+of)\s+|\s+and\s+not\s+|"
     r"[，,]?\s*(?:而非|而不是)|[，,](?=[^，,。；;]{1,30}?(?:不符合|不支持|不考虑|可以?排除|已排除|不像)))|"
     r"(?P<than>\s+than\s+)|"
     r"(?P<explanation>,\s*and\s+(?=(?:in\s+the\s+absence|if|once|unless|provided)\b)|"

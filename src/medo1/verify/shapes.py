@@ -39,7 +39,8 @@ _CLAUSE_AFTER = re.compile(r"\s+(?:(?:also|then|still|only|usually|often|typical
                            r"will|would|should|must|may|might)\b|[a-z]{2,}[^s\W]s\s+[a-z])")  # "… blocks alcohol …"
 _PASSIVE = re.compile(r"(?:\w+ed|driven|seen|shown|known|taken|brought|made)\s+by\b", re.IGNORECASE)  # ", driven by …"
 # a step of care after the answer, not a second answer: "一氧化碳中毒，立即高流量吸氧"
-_ZH_PLAN = re.compile(r"^\s*(?:立即|立刻|尽快|马上|及时|给予|予以|需要?|必要时|急诊|收入|转诊|停用|停药|完善)")
+_ZH_PLAN = re.compile(r"^\s*(?:应当?|宜|需)?(?:立即|立刻|尽快|马上|及时|给予|予以|需要?|必要时|急诊|收入|转诊|"
+                      r"停用|停药|完善)")
 _GIVEN_HOW = re.compile(r"推注|滴注|静滴|静推|注射|服用|给药")  # how a drug is given: "地西泮，静脉缓慢推注"
 _PLURAL_VERB = re.compile(r"^(?:are|were|have|both|together|combined|coexist\w*)\b", re.IGNORECASE)
 
@@ -132,6 +133,8 @@ _WHEN = re.compile(r"(?:right\s+)?now|immediately|urgently|stat|today|tonight|as
 def _item_before(text: str) -> bool:
     """Does a list item end the text before a joiner ("dissection, PE" before ", MI")?"""
     piece = re.split(r"[,;:(（，；：、]", text)[-1]
+    if re.search(r"\b(?:type|grade|class|stage|group)\s+(?:[0-9]{1,2}|[ivx]{1,4}|[a-d])\s*$", piece, re.IGNORECASE):
+        return False  # "points to type 1, distal renal tubular acidosis": the subtype, then its name
     verbs = list(cues.VERB.finditer(piece))
     if verbs:
         piece = piece[verbs[-1].end():]
@@ -191,7 +194,8 @@ _PLAN_OR_RESULT = re.compile(r"^\W*(?:stage|induction|anticoagulate|stabili[sz]e
 _FINDINGS_WORDS = (r"^\W*(?:(?:key|main|clinical|supporting|relevant|pertinent|salient|positive)\s+)?"
                    r"(?:findings|features|"
                    r"clues|evidence|history|examination|exam|labs?|results|observations|data|why|reasoning|rationale|"
-                   r"red\s+flags|presentation|symptoms|signs)|^\W*(?:要点|依据|诊断依据|临床表现|理由)")
+                   r"red\s+flags|presentation|symptoms|signs|(?:other\s+)?causes?\s+(?:to\s+)?(?:exclude|excluded|rule\s+out|"
+                   r"ruled\s+out)|excluded|ruled\s+out)|^\W*(?:要点|依据|诊断依据|临床表现|理由)")
 _FINDINGS = re.compile(_FINDINGS_WORDS + r"\W*$", re.IGNORECASE)
 # a sentence that opens with such a label gives the findings, not the answer: "Findings: a 9-year-old with …"
 FINDINGS_LABEL = re.compile(rf"(?:{_FINDINGS_WORDS})\s*[:：]", re.IGNORECASE)
@@ -233,6 +237,8 @@ def statement(sentence: Sentence) -> Statement | None:
     """The answer a sentence states, if it is an answer statement: "the diagnosis is X", "final answer:
     X", "X is the most likely diagnosis", "thus X" (X a bare noun phrase)."""
     text = sentence.text
+    if sentence.question or _STEP_TASK.match(text):
+        return None  # "Step 2 — ACTH-dependent or independent?", "Step 1 — Confirm hypercortisolism": a task, no answer
     found = cues.STATEMENT_FIRST.match(text) or cues.STATEMENT_ZH.match(text)
     if found:
         slot, np = found.group("slot").lower(), _NP_END.split(found.group("np"), 1)[0]
@@ -249,6 +255,8 @@ def statement(sentence: Sentence) -> Statement | None:
                      bool(cues.SUPERSEDED.search(text)))
 
 
+_STEP_TASK = re.compile(r"^\W*step\s+\d+\W+(?:confirm|exclude|establish|determine|identify|assess|decide|distinguish|"
+                        r"locali[sz]e|find|work\s+out|check)\b", re.IGNORECASE)
 _NOT = re.compile(r"n't\b|\b(?:not|never|no|neither|nor)\b", re.IGNORECASE)
 _PLAN = re.compile(r"^\W*(?:replace|give|start|begin|stop|treat|repeat|continue|add|check|monitor|refer|admit|order|"
                    r"send|withhold|hold)\b", re.IGNORECASE)

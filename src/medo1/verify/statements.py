@@ -55,7 +55,8 @@ _SAID_BEFORE = (
     # … and "what we are actually treating is Y", "the lesion asked about is Y"
     r"(?:\bwhat(?:(?:'s|\s+is|\s+was)\s+(?:being\s+)?asked(?:\s+for)?|\s+(?:we|you|i)(?:'re|\s+are|\s+am)\s+(?:actually\s+|"
     r"really\s+|now\s+)?(?:treating|dealing\s+with|looking\s+at|managing)(?:\s+here)?)|"
-    r"\bthe\s+[\w-]+\s+(?:asked\s+about|in\s+question|being\s+asked\s+about))\s*,?\s*(?:is|are)\s+"
+    r"\bthe\s+[\w-]+\s+(?:asked\s+about|in\s+question|being\s+asked\s+about)|"
+    r"\bthat\s+is\s+what\s+(?:this|the)\s+[\w-]+\s+(?:actually\s+|really\s+)?has)\s*(?:,?\s*(?:is|are)\s+|[:：]\s*)"
     r"(?P<qnp>[^.;,:]+)|"
     # "… the diagnosis is X", "answer: X", "the answer I would give is X", 诊断为X — anywhere in a sentence
     r"\b(?P<slot>answer|diagnosis|dx)"
