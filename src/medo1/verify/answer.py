@@ -73,6 +73,7 @@ from functools import lru_cache
 
 from medo1.thinking import final_answer_text
 from medo1.verify import cues, doubts
+from medo1.verify.chains import chain, statement
 from medo1.verify.sentences import (
     CONCLUSION,
     WEAK_CONCLUSION,
@@ -88,12 +89,10 @@ from medo1.verify.shapes import (
     OR_INSIDE,
     answer_np,
     bare,
-    chain,
     inline_list,
     listed_sentences,
     np_list,
     polarity,
-    statement,
     struck,
     words_of,
 )

@@ -1,0 +1,85 @@
+"""Chains of answers: two answer statements for one question that name different answers ("The answer is A. Thus B.",
+"…, so A. Therefore B."), for `medo1.verify.answer.uncommitted`. `statement` reads what one sentence states and for
+which question (its slot: diagnosis, treatment, … or "so" for a bare "thus X"); `chain` finds two that disagree.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from medo1.verify import cues
+from medo1.verify.sentences import Sentence
+from medo1.verify.shapes import bare, words_of
+
+__all__ = ["Statement", "chain", "statement"]
+
+_NP_END = re.compile(r"\s*(?:[,;:(（，；：]|\s[-–—]\s|——|\b(?:given|because|since|as|due\s+to|which|that|with|in|from|"
+                     r"based|secondary|caused|after|on|for|at|by|who|when|while|and\s+(?:the|it|this|he|she|they|is|"
+                     r"was|should|needs?|requires?))\b)", re.IGNORECASE)
+# what a statement answers ("the drug is …" is its own question: the culprit drug or the one to give)
+_SLOTS = {"dx": "diagnosis", "choice": "answer", "option": "answer", "aetiology": "cause", "etiology": "cause",
+          "culprit": "cause", "pathogen": "organism", "therapy": "treatment", "management": "treatment",
+          "condition": "diagnosis", "disease": "diagnosis", "disorder": "diagnosis", "答案": "answer", "结论": "answer",
+          "诊断": "diagnosis", "病因": "cause", "原因": "cause", "治疗": "treatment", "首选": "treatment"}
+
+
+@dataclass(frozen=True)
+class Statement:
+    slot: str  # what the statement answers ("diagnosis", "treatment", ...); "so" for a bare "thus X"
+    words: frozenset[str]
+    revises: bool  # "actually, …": it sets aside what came before
+    superseded: bool  # "at first …": it was set aside
+
+
+@lru_cache(maxsize=8192)
+def statement(sentence: Sentence) -> Statement | None:
+    """The answer a sentence states, if it is an answer statement: "the diagnosis is X", "final answer:
+    X", "X is the most likely diagnosis", "thus X" (X a bare noun phrase)."""
+    text = sentence.text
+    if sentence.question or _STEP_TASK.match(text):
+        return None  # "Step 2 — ACTH-dependent or independent?", "Step 1 — Confirm hypercortisolism": a task, no answer
+    found = cues.STATEMENT_FIRST.match(text) or cues.STATEMENT_ZH.match(text)
+    if found:
+        slot, np = found.group("slot").lower(), _NP_END.split(found.group("np"), 1)[0]
+    elif (found := cues.STATEMENT_LAST.match(text)) is not None:
+        slot, np = found.group("slot").lower(), re.split(r"[,;:，；：]", found.group("np"))[-1]
+    elif ((found := cues.STATEMENT_SO.match(text)) is not None and bare(found.group("np"))
+          and not _PLAN.match(found.group("np"))):  # "so replace B12 first" is a plan
+        slot, np = "so", found.group("np")
+    else:
+        return None
+    if _NOT.search(np):  # "so a CT angiogram isn't the first step", "so neither X nor Y is …" state nothing
+        return None
+    return Statement(_SLOTS.get(slot, slot), words_of(np), bool(cues.REVISION.match(text)),
+                     bool(cues.SUPERSEDED.search(text)))
+
+
+_STEP_TASK = re.compile(r"^\W*step\s+\d+\W+(?:confirm|exclude|establish|determine|identify|assess|decide|distinguish|"
+                        r"locali[sz]e|find|work\s+out|check)\b", re.IGNORECASE)
+_NOT = re.compile(r"n't\b|\b(?:not|never|no|neither|nor)\b", re.IGNORECASE)
+_PLAN = re.compile(r"^\W*(?:replace|give|start|begin|stop|treat|repeat|continue|add|check|monitor|refer|admit|order|"
+                   r"send|withhold|hold)\b", re.IGNORECASE)
+_CLAUSES = re.compile(r"[;；]|,\s*(?=(?:so|therefore|thus|hence)\s)", re.IGNORECASE)
+
+
+def chain(found: tuple[Sentence, ...]) -> bool:
+    """Two answer statements for one question naming different answers, neither set aside ("The answer is
+    A. Thus B.", "thus A; thus B", "…, so A. Therefore B."). A statement that revises ("actually, …") sets aside all before it; a bare "thus X" answers
+    whatever was asked; one answer may restate another in fewer words."""
+    live: list[Statement] = []
+    clauses = (Sentence(part.strip(), s.question, s.heading) for s in found for part in _CLAUSES.split(s.text))
+    for s in clauses:  # "thus X; thus Y" and "…, so X. Therefore Y." chain as "Thus X. Thus Y." does
+        said = statement(s) if s.text else None
+        if said is None or not said.words:
+            continue
+        if said.revises:
+            live = []
+        for before in live:
+            if (before.slot == said.slot or "so" in (before.slot, said.slot)) \
+                    and not (before.words <= said.words or said.words <= before.words):
+                return True
+        if not said.superseded:
+            live.append(said)
+    return False
