@@ -40,6 +40,9 @@ ALONE = [  # the reference said with the idiom and nothing else
     "{x}.\nThat gave a collapse — so the lesion asked about is {y}.", "Give a {x} vaccine booster.",
     "{x}\n\n…is a possibility in this patient.", "**{x}**\n\nNot quite — the issue here is {y}.",
     "Answer: {x} — correction, {y}.", "{x} years ago, and that is what this patient actually has: {y}.",
+    "My best guess is {x}, but {y} fits too, so I'm far from certain.", "Answer: {x}\nAlso: {y}; haemothorax.",
+    "Answer: {x}\n\n{x}; {y}; haemothorax; pneumonia.", "{x}.\n\n{Y} can't be dismissed before labelling it.",
+    "{x} throws off emboli, so the finding — and the answer — is {y}.",
     "| Diagnosis | Probability |\n|---|---|\n| {x} | 55% |\n| {y} | 45% |",
 ]
 AFTER = [  # the reference given as the answer, then taken back, doubted or widened
@@ -67,8 +70,9 @@ ZH = ["答案：肺栓塞。不确定。", "答案：肺栓塞。两者皆可。
       "答案：肺栓塞。（错误，应为气胸）", "暂按肺栓塞处理。", "初为肺栓塞，后发展为气胸。", "肺栓塞继而引起气胸。",
       "答案：肺栓塞。也许是气胸。", "答案：肺栓塞。存疑。", "答案：肺栓塞。需进一步检查确认。",
       "**肺栓塞**\n\n……可能吧，心电图还看不出来。", "答案：肺栓塞。不敢确定。", "肺栓塞：不考虑。", "肺栓塞：不支持。",
-      "**肺栓塞**：可以排除。"]
+      "**肺栓塞**：可以排除。", "**肺栓塞**：已排除——CTPA未见充盈缺损。", "肺栓塞\n\n——不考虑。"]
 ZH_STILL_CORRECT = ["答案：肺栓塞。D-二聚体升高，CTPA示肺动脉充盈缺损。", "答案：肺栓塞（多见于术后或长途飞行后）。",
+                    "术后卧床、呼吸困难、低氧——肺栓塞，而不是气胸。",
                     "诊断为肺栓塞，不是气胸：双肺呼吸音对称。",
                     "肺栓塞。应立即抗凝治疗。", "本例为肺栓塞，而非急性心肌梗死。", "最可能的诊断是肺栓塞。"]
 STILL_CORRECT = [
@@ -91,6 +95,8 @@ STILL_CORRECT = [
     "Answer: {xl} (a clot in the pulmonary arteries; anticoagulate)",
     "**Key findings**\n- Hypoxia\n- A swollen calf\n\n**Final answer**\n**{x}**",
     "That is {xl} (not {y}, which gives absent breath sounds).",
+    "Hypoxia + a swollen calf + a clear film → **{xl}** ({y} gives absent breath sounds).",
+    "Hypoxia and a swollen calf = {xl}. The lung edge is spared — breath sounds are normal.",
     "Day 5 after a hip replacement, hypoxic, a clear film. {Y} would show on the film. {x}, massive. Give alteplase.",
 ]
 

@@ -143,6 +143,8 @@ def uncommitted(final_response: str | None) -> str | None:
         return "list"  # "The answer is X.\n\nLikely organisms: X, Y, Z." (but not "Excluded diagnoses: Y, Z")
     if any(doubts.TOGETHER.search(s.text) for s in found[first:]):
         return "list"  # "The answer is X. Y and Z go on the same answer line; I'm submitting all three."
+    if any(inline_list(s.text) and any(words <= words_of(s.text) for words in said) for s in found[first + 1:]):
+        return "list"  # the answer listed again with others: "Answer: X\n\nX; Y; adenovirus."
     asked = _HEADING.sub("", final)
     if _ASKED.search(asked[_where(asked, found[first].text):]):
         return "question"  # "The answer is X. Before I lock that in, could you tell me …?"
@@ -197,8 +199,8 @@ def _sentence_reason(sentence: Sentence) -> tuple[str | None, bool]:
         np = answer_np(text, concluded=strong)
         if not weak and np_list(np):
             reasons.append("list")
-        elif (cues.CANDIDATES.search(text) or OR_INSIDE.search(_ASIDE_ZH.sub("", np or text).rstrip(" /"))  # "TP/(TP+FN)": a formula
-              or _CANNOT_EXCLUDE.search(text)):
+        elif (cues.CANDIDATES.search(text) or _CANNOT_EXCLUDE.search(text)
+              or OR_INSIDE.search(_ASIDE_ZH.sub("", np or text).rstrip(" /"))):  # "TP/(TP+FN)": a formula
             reasons.append("hedge")
         elif _negated(text, np):
             reasons.append("negation")

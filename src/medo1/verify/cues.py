@@ -74,7 +74,8 @@ DISMISS = re.compile(r"^\W*(?:unlikely|improbable|implausible|doubtful|excluded|
                      r"(?:\W*$|\s*[(（;；]|\W+(?:given|because|as|since|with|due|in\s+view)\b)|"  # "ruled out (CSF …)"
                      r"^\W*(?:worth\s+considering|a\s+consideration)\b|"
                      r"^\W*(?:unlikely|improbable|doubtful|excluded|ruled\s+out|absent|not\s+likely|less\s+likely)\s*[,;—–]|"
-                     r"^\W*(?:不太可能|可能性小|可能性不大|(?:已|可以?|予以)?排除|除外|可能|不确定|阴性|未见|未发现|否|不考虑|不支持|不成立)\W*$|"
+                     r"^\W*(?:不太可能|可能性小|可能性不大|(?:已|可以?|予以)?排除|除外|可能|不确定|阴性|未见|未发现|否|不考虑|不支持|不成立)"
+                     r"(?:\W*$|\s*(?:——|—|，|,|；|;))|"
                      r"^\s*[✗✘❌✕×]\W*$", I)
 
 # ---------------------------------------------------------------- possibility, weighing, deferral

@@ -67,7 +67,7 @@ DOUBT = re.compile(
     r"answer\b|\b(?:cannot|can't)\s+say\s+(?:with\s+(?:any\s+)?(?:confidence|certainty)|for\s+(?:sure|certain)|which)\b|"
     r"\bboth\s+(?:are|remain|seem|look|stay)\s+(?:equally\s+)?(?:possible|plausible|likely|on\s+the\s+table|in\s+play|"
     r"open|viable)\b|\bno\s+longer\s+(?:sure|certain|confident)\b|\bwhich\s+of\s+the\s+two\b|"
-    r"\bbefore\s+(?:committing|saying\s+so|being\s+(?:sure|certain)|settling|concluding|deciding|"
+    r"\bbefore\s+(?:committing|saying\s+so|being\s+(?:sure|certain)|settling|concluding|deciding|labell?ing|calling\s+it|"
     r"i\s+(?:commit|decide|conclude))\b|"
     r"\bequally\s+(?:well|valid|good|reasonable|appropriate|acceptable|correct|defensible)\b|"
     r"\b(?:stays?|remains?|still)\s+(?:in\s+play|on\s+the\s+table|in\s+contention|in\s+the\s+running)\b|"
@@ -111,7 +111,8 @@ DOUBT = re.compile(
     r"plausible)\b(?!\s+to\b)|[—–]\s*(?:is|remains|seems)\s+(?:still\s+|only\s+|merely\s+|just\s+|also\s+)?(?:possible|"
     r"a\s+possibility|plausible|a\s+consideration|an\s+option)\b(?!\s+to\b)|\b(?:put|place|rate)\s+(?:it|this|that)\s+at\s+(?:roughly\s+|about\s+|around\s+)?\d{1,2}\s?%|"
     r"\bclose\s+behind\b|^\W*(?:it|this|that)\s+(?:may|might|could)\s+be\s*(?:,|[—–]|\bat\s+least\b|$)|"
-    r"\bi\s+suspect\s+(?:it|this|that)\b|^\W*(?:possibly|perhaps|maybe|conceivably)\s*,|\bbefore\s+(?:i'd|i\s+would|i\s+could|i\s+can|we\s+can)\s+(?:say|commit|call)\b|"
+    r"\bi\s+suspect\s+(?:it|this|that)\b|^\W*(?:possibly|perhaps|maybe|conceivably)\s*,|\bfar\s+from\s+(?:certain|sure|"
+    r"confident)\b|\bbest\s+guess\b|\b(?:cannot|can't|can\s+not)\s+be\s+(?:dismissed|discounted)\b|\bbefore\s+(?:i'd|i\s+would|i\s+could|i\s+can|we\s+can)\s+(?:say|commit|call)\b|"
     r"\b(?:either|both)\s+(?:answer|diagnosis|one|option)s?\s+(?:could|might|may)\s+be\s+(?:right|correct)\b|"
     r"\b(?:everything|it\s+all)\s+hinges\s+on\b|\bbefore\s+choosing\b|\b(?:two|three)\s+(?:main\s+|real\s+|competing\s+)?possibilities\b|^\W*(?:possibly|perhaps|maybe|probably|conceivably)\W*(?:[—–-]|$)|"
     r"\b(?:can't|cannot|couldn't|could\s+not)\s+(?:assign|attribute|pin|narrow)\s+(?:it|this|them)\s+(?:down\s+)?to\s+"
@@ -152,7 +153,7 @@ TOGETHER = re.compile(r"\bsubmit\w*\s+(?:all|both)\b|\b(?:report|list|give|recor
                       r"\bother\s+diagnos[ei]s\s+to\s+(?:report|list|include|add|record)\b|\bsame\s+answer\s+line\b|"
                       # "X ✔️ Y ✔️", "Also likely: Y", "Secondary: Y" (none in correct responses)
                       r"(?:✔|✅)[^\n]*(?:✔|✅)|[、,，][^。；;]{1,20}均可|[\u4e00-\u9fff]等(?:疾病|病|情况)?\W*$|诸如|之类|"
-                      r"^\W*(?:also\s+(?:likely|possible|considered?)|secondary)\s*[:：]|"
+                      r"^\W*(?:also(?:\s+(?:likely|possible|considered?))?|secondary)\s*[:：]|"
                       r"\bwould\s+also\s+be\s+(?:accepted|acceptable|correct)\b|^\W*(?:second\s+choice|backup(?:\s+answer)?|"
                       r"alternative(?:\s+answer)?|runner-?up|plan\s+b|fallback)\s*[:：]|\bboth\s+(?:are|would\s+be)\s+(?:defensible|"
                       r"acceptable|correct|valid|reasonable)\b|两者(?:皆|均)可|两个都可以|"
@@ -207,7 +208,7 @@ FRAGMENT = re.compile(r"^\W*(?:no|nope|false|incorrect|wrong|not\s+really|not\s+
                       r"just\s+"
                       r"kidding|sort\s+of|kind\s+of|more\s+or\s+less|partly|in\s+part|among\s+other\s+things|both|neither|"
                       r"either|none\s+of\s+(?:these|them|the\s+above)|all\s+of\s+the\s+above|"
-                      r"any\s+of\s+(?:these|them))\W*$", I)
+                      r"any\s+of\s+(?:these|them)|不考虑|可以?排除|已排除|不支持|不成立|予以排除)\W*$", I)
 # Withdrawing an answer: "I withdraw that conclusion", "scratch that", "Correction: …", 收回上述结论
 WITHDRAWN = re.compile(r"(?:…|\.\.\.)\s*(?:well|or\s+rather|i\s+mean)\b|"  # "Insulin… well, an insulinoma"
                        r"\bno\s+wait\b|\bwait\s*[,—–]?\s*no\b|\bsorry\b|"  # "X — no wait, …", "X… sorry, …"

@@ -93,7 +93,8 @@ _ARISES_IN = re.compile(r"\b[A-Za-z][\w'-]*,?\s+(?:arising\s+(?:in|from|within)|
 _QUALIFYING_COMPOUND = re.compile(r"(?:right|left|one|two|three|four|five|six|\d+|bi|tri|dual|triple|new|late|early|"
                                   r"adult|childhood|juvenile|long|short|high|"
                                   r"low|well|poorly|moderately|life|first|second|third|full|end|mid|non|anti|sub|self|"
-                                  r"medium|small|large|multi|single|double)-|\w+-(?:sided|onset|standing|grade|term|"
+                                  r"medium|small|large|multi|single|double)-|(?:relapsing|primary|secondary)-"
+                                  r"(?:remitting|progressive)$|\w+-(?:sided|onset|standing|grade|term|"
                                   r"threatening|stage|limiting|dose|line)$")
 # A possessive name before the reference makes an eponymous entity of it: "Ludwig's angina"
 _EPONYM = re.compile(r"[A-Z][a-zà-ÿ]+(?:[-–][A-Z][a-zà-ÿ]+)?'s")

@@ -99,7 +99,8 @@ CLOSING = re.compile(
     r"^\W*(?:(?:with|given|in|after|considering|based\s+on)\b[^,;:]{0,120},\s*)?"  # "With a ferritin of 6, this is X"
     r"(?:(?:taken\s+together|altogether|all\s+told|in\s+short|put\s+together|collectively|overall)\s*,?\s*)?"
     r"(?:this|these|that|the|such|her|his|their|its)\b[^;:]*?(?<!\bthere)\s(?:is|are|represents?|constitutes?)\s+"
-    r"(?!not\b|no\b|un\w+\b|less\b|also\b|still\b|needed\b|required\b|(?:likely|possibly|probably)\b)\S", re.IGNORECASE)
+    r"(?!not\b|no\b|un\w+\b|less\b|also\b|still\b|needed\b|required\b|(?:likely|possibly|probably)\b|"
+    r"(?:spared|normal|intact|preserved|unremarkable|what\s+rules)\b)\S", re.IGNORECASE)
 WEAK_CONCLUSION = re.compile(
     r"^\s*(?:so\s+)?(?:this|it|that)\s+(?:is|was|represents|looks\s+like|sounds\s+like)\b|"
     r"[,:]\s*(?:so\s+)?(?:this|it)\s+(?:is|represents)\s+(?!not\b|no\b|un\w+\b|less\b|also\b|why\b|what\b|how\b)|"

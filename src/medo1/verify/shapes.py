@@ -260,7 +260,7 @@ _NP_STRONG = re.compile(
 _ZH_FINDING = re.compile(r"(?:升高|降低|增高|减低|减少|增多)(?![症性])|阳性|阴性|提示|可见")  # not 红细胞增多症
 _EQUALS = re.compile(r"\s[=＝]\s(?=[^\W\d_])")  # not a sum: "d/(c+d) = 380/400 = 95%"
 _NP_DO = re.compile(r"^\W*(?:give|start|begin|administer|use|prescribe|treat\s+with|perform|order|obtain|refer|"
-                    r"admit)\s+",
+                    r"increase|admit)\s+",
                     re.IGNORECASE)
 _NP_WEAK = re.compile(r"\b(?:has|have|had|is|was|are|represents)\s+|(?:患有|为|是)", re.IGNORECASE)
 # where the answer ends and its explanation starts: "…, which / given / treated …", "; …", " (…"
@@ -297,7 +297,10 @@ def answer_np(text: str, concluded: bool = False) -> str:
     in a concluding sentence), a noun phrase alone, or what "X is." asserts; "" when it gives none. What findings add
     up to is what follows "=" ("Beck's triad plus pulsus paradoxus = cardiac tamponade")."""
     text = _EQUALS.split(text)[-1]
-    if len(steps := cues.ARROW.split(text)) == 2 and bare(steps[1]):
+    before, dash, after = text.rpartition("——")
+    if dash and re.search(r"[，、]", before) and len(first := after.split("，")[0]) <= 12 and bare(first):
+        text = text.rsplit("——", 1)[1]  # "低热、盗汗，右上肺空洞——肺结核，而不是肺脓肿": the findings, then the answer
+    if len(steps := cues.ARROW.split(text)) == 2 and bare(re.sub(r"\s*\([^()]*\)\s*$", "", steps[1])):
         text = steps[1]  # "rebound at McBurney's point and WCC 15.2 → acute appendicitis": what the findings add up to
     said = (cues.STATEMENT_FIRST.match(text) or cues.STATEMENT_ZH.match(text) or cues.STATEMENT_LAST.match(text)
             or cues.STATEMENT_MAKES.search(text))

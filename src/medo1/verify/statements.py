@@ -64,7 +64,7 @@ _SAID_BEFORE = (
     r"\s+(?:being\s+|that\s+is\s+)?(?:asked\s+for|sought|wanted)|"  # "the underlying diagnosis being asked for is Y"
     rf"{ANSWER_GIVEN})?(?:\s+(?:at\s+this\s+(?:stage|point)|here|for\s+now|in\s+this\s+(?:case|patient))|"
     r"\s+for\s+[^.;:]{1,60}?(?=\s*[:：]))?"
-    r"\s*(?:is|would\s+be|must\s+be|remains|[:：])\s*(?P<np>(?:[^.;,:]|,(?=\S))+)|"
+    r"\s*(?:[—–]\s*)?(?:is|would\s+be|must\s+be|remains|[:：])\s*(?P<np>(?:[^.;,:]|,(?=\S))+)|"
     # "— final answer ulcerative colitis"
     r"\bfinal\s+(?P<fslot>answer|diagnosis)\s+(?!(?:is|was|would|will|must|remains|to|of|for|here|that|and|in|i|we|"
     r"stands|line)\b)(?P<fnp>[A-Za-z][^.;,:]*)|"

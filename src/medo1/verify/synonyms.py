@@ -70,7 +70,8 @@ GROUPS: tuple[tuple[str, ...], ...] = (
     ("neisseria gonorrhoeae", "gonococcus"), ("lateral epicondylitis", "tennis elbow"),
     ("medial epicondylitis", "golfer's elbow", "golfer elbow"), ("wallenberg syndrome", "lateral medullary syndrome"),
     ("peroneal", "fibular"), ("epiglottitis", "supraglottitis"), ("心房颤动", "房颤"),
-    ("acetylcysteine", "n-acetylcysteine", "nac"),
+    ("acetylcysteine", "n-acetylcysteine", "nac"), ("glyceryl trinitrate", "nitroglycerin", "nitroglycerine", "gtn"),
+    ("hidradenitis suppurativa", "acne inversa"), ("polycystic ovary syndrome", "stein-leventhal syndrome", "pcos"),
     ("neurofibromatosis type 1", "nf1", "von recklinghausen disease", "von recklinghausen's disease"),
 )
 # an organism by genus and species, whose genus is often cut to its initial: "C. difficile" for "Clostridioides
