@@ -110,7 +110,7 @@ _NOT_ADJECTIVES = {"reveal", "mimic", "receive", "involve", "deal", "appeal", "h
 # Head nouns after the reference that make it what acts on it, not it: "vitamin K antagonist" is not "vitamin K";
 # so does a participle joined to it ("prolactin-inhibiting factor", "steroid-sparing agent")
 _ACTS_ON = re.compile(r"[\s–—-]*(?:like|antagonists?|agonists?|inhibitors?|blockers?|antibod(?:y|ies)|analogu?es?|"
-                      r"mimetics?|mimics?|look-?alikes?|toxoids?|antitoxins?|boosters?|unawareness|carriage|carriers?|vaccines?|vaccination|immunoglobulins?|"
+                      r"mimetics?|mimics?|look-?alikes?|toxoids?|antitoxins?|boosters?|unawareness|carriage|vaccines?|vaccination|immunoglobulins?|"
                       r"antiser(?:um|a)|antivenoms?|variants?|spectrum|-type|receptors?|anticoagulants?|transporters?|carriers?|precursors?|metabolites?|resistance|-class|-family|"
                       r"\s+(?:[a-z]+-)?[a-z]*(?:kinase|ylase|tase|rase|nase|dase|pase|xase|synthase|lyase)|[\s–—-]*releasing|-[a-z]{3,}ing|\s+by\s+proxy|[\s-]+gene[\s-]related|"
                       r"[-–](?:related|associated|induced|mediated|dependent|secreting|producing|binding|resistant|sensitive|"

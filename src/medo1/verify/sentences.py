@@ -232,7 +232,7 @@ _ORDERED = re.compile(r"^\W*(?:give|start|administer|begin|prescribe|initiate|lo
 
 
 # not a late bare answer: a negation, another item, a plan ("Correct the hyperkalaemia alongside induction"), Chinese
-_NOT_LATE_ANSWER = re.compile(r"^\W*(?:not|no|never|nor|except|unlikely|also|or|and|either|both|then|correct|"
+_NOT_LATE_ANSWER = re.compile(r"^\W*(?:not|no|never|nor|except|unlikely|also|either|both|then|correct|"
                               r"give|start|stop|check|refer|offer|treat|admit|arrange|consider|avoid|continue|repeat|order|send|begin|"
                               r"add|switch|keep|watch|monitor)\b|\b(?:and|plus|with|alongside|or|vs)\b|[+/]|"
                               r"[\u4e00-\u9fff]", re.IGNORECASE)

@@ -41,6 +41,7 @@ _PASSIVE = re.compile(r"(?:\w+ed|driven|seen|shown|known|taken|brought|made)\s+b
 _ZH_PLAN = re.compile(r"^\s*(?:应当?|宜|需)?(?:立即|立刻|尽快|马上|及时|给予|予以|需要?|必要时|急诊|收入|转诊|"
                       r"停用|停药|完善)")
 _GIVEN_HOW = re.compile(r"推注|滴注|静滴|静推|注射|服用|给药")  # how a drug is given: "地西泮，静脉缓慢推注"
+_IN_BRACKETS = re.compile(r"\([^()]*\)")  # an aside in brackets
 _PLURAL_VERB = re.compile(r"^(?:are|were|have|both|together|combined|coexist\w*)\b", re.IGNORECASE)
 
 
@@ -100,7 +101,7 @@ def _item_after(text: str, joiner: str) -> bool:
     if re.match(r"\s*the\s", text, re.IGNORECASE) and "plus" not in joiner:
         return False  # "and the troponin is high": a new clause
     text = ADVERB.sub("", text)
-    if _comma_and(joiner) and cues.VERB.search(re.split(r"[,;.]", re.sub(r"\([^()]*\)", "", text), 1)[0]):
+    if _comma_and(joiner) and cues.VERB.search(re.split(r"[,;.]", _IN_BRACKETS.sub("", text), 1)[0]):
         return False  # "HELLP syndrome, and delivery after stabilisation (magnesium, …) is the treatment": a clause
     piece = _ITEM_END.split(text, 1)[0].strip()
     if _WHEN.fullmatch(piece.rstrip(" .!")) or _HOW_MUCH.fullmatch(piece):
@@ -206,7 +207,7 @@ _FROM = re.compile(r"(?:(?:almost|most|very|quite|nearly|probably|likely)\s+)?(?
 
 def inline_list(sentence: str) -> bool:
     """A sentence of several bare parts by semicolons ("MI; PE; dissection") naming different things."""
-    sentence = re.sub(r"\([^()]*\)", "", sentence)  # "finasteride (5-ARI; shrinks the gland)": an aside, no list
+    sentence = _IN_BRACKETS.sub("", sentence)  # "finasteride (5-ARI; shrinks the gland)": an aside, no list
     parts = [re.split(r"[:：]", p)[-1] for p in re.split(r"[;；]", sentence) if p.strip()]
     return len(parts) >= 2 and sum(bare(p) for p in parts) >= 2 and len({words_of(p) for p in parts if bare(p)}) >= 2
 
