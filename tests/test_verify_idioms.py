@@ -44,6 +44,9 @@ ALONE = [  # the reference said with the idiom and nothing else
     "Answer: {x}\n\n{x}; {y}; haemothorax; pneumonia.", "{x}.\n\n{Y} can't be dismissed before labelling it.",
     "{x} throws off emboli, so the finding — and the answer — is {y}.",
     "| Diagnosis | Probability |\n|---|---|\n| {x} | 55% |\n| {y} | 45% |",
+    "Step 1: {x}.\nStep 2: the clot strains the right heart.\nSo the answer is {y}.",
+    "Step 1: {x} → a collapsed lobe.\nStep 2: the air leaks on.\nTherefore: {y}.",
+    "{x} is definitely on the table, but {y} looks the same.", "Smear: {x}; culture: {y} — so it's a co-infection.",
 ]
 AFTER = [  # the reference given as the answer, then taken back, doubted or widened
     "Equally, {y} fits.", "Might be {y} though.", "{y} can't be excluded either.", "Unless it's {y}.",
@@ -58,6 +61,7 @@ AFTER = [  # the reference given as the answer, then taken back, doubted or wide
     "That was wrong.", "Incorrect.", "No.", "Just kidding.", "Not really.", "Sort of.", "More or less.", "Partly.",
     "Among other things.", "And {y}.", "{y} too.", "{y} as well.", "Both.", "All of the above.", "Neither.",
     "The examiner wants {y}.", "Really, though, {y}.", "In truth, {y}.", "TL;DR: {y}.", "In short: {y}.",
+    "The picture is undifferentiated at this point.",
 ]
 ZH = ["答案：肺栓塞。不确定。", "答案：肺栓塞。两者皆可。", "答案：肺栓塞。以上仅供参考。",
       "答案：肺栓塞。不对，是气胸。", "答案：肺栓塞。其实是气胸。", "答案：肺栓塞。把握不大。", "疑诊肺栓塞。",
@@ -98,6 +102,25 @@ STILL_CORRECT = [
     "Hypoxia + a swollen calf + a clear film → **{xl}** ({y} gives absent breath sounds).",
     "Hypoxia and a swollen calf = {xl}. The lung edge is spared — breath sounds are normal.",
     "Day 5 after a hip replacement, hypoxic, a clear film. {Y} would show on the film. {x}, massive. Give alteplase.",
+    "Step 1: hypoxia and a swollen calf after a long flight → a clot.\nStep 2: {Y} doesn't fit the clear film.\n"
+    "Therefore: {xl}.\nFinal answer: {x}",
+    "Step 1: a swollen calf.\nStep 2: a clear chest film.\nTherefore: {xl}.",
+    "Answer: **{xl}** (CTPA or V/Q, given the pregnancy).", "So the answer is {xl}, of the segmental arteries.",
+    "Three days after surgery. That is, by definition, a high-risk setting. So the answer is {xl}.",
+    "Her calf is swollen and she is hypoxic. So it's {xl}. The next steps are a CTPA and anticoagulation.",
+    "Hypoxia and a swollen calf: {xl}. {Y} gives absent breath sounds, so it doesn't fit here.",
+    "Hypoxia and a swollen calf: {xl}. (And no thrombolysis yet!)",
+]
+OTHER_ENTITY = [  # a longer entity around the reference's words: another answer
+    ("Therefore: acquired haemophilia A (an autoantibody to factor VIII), not the congenital disease.", "Hemophilia A"),
+    ("So the answer is constrictive pericarditis — a pericardial knock and calcification.", "Pericarditis"),
+]
+NAMED_OTHERWISE = [  # the reference by another spelling, name or a value with a decimal point
+    ("Answer: 0.5 mL/kg/h (the minimum adequate adult urine output)", "0.5 mL/kg/h"),
+    ("So the answer is pseudotumour cerebri: headache and papilloedema in a young woman.",
+     "Idiopathic intracranial hypertension"),
+    ("Musty odour and fair hair — that's PKU. Alkaptonuria would darken the urine instead.", "Phenylketonuria"),
+    ("Hyperammonaemia with raised urinary orotic acid → OTC deficiency.", "Ornithine transcarbamylase deficiency"),
 ]
 
 
@@ -119,6 +142,16 @@ def test_the_same_in_chinese_earns_nothing(response):
 @pytest.mark.parametrize("response", STILL_CORRECT)
 def test_plain_answers_beside_them_stay_correct(response):
     assert MatchVerifier().check(response.format(x=X, xl=X.lower(), y=Y, Y=Y.capitalize()), X) is True
+
+
+@pytest.mark.parametrize(("response", "reference"), OTHER_ENTITY)
+def test_a_longer_entity_around_the_reference_earns_nothing(response, reference):
+    assert MatchVerifier().check(response, reference) is False
+
+
+@pytest.mark.parametrize(("response", "reference"), NAMED_OTHERWISE)
+def test_the_reference_named_otherwise_stays_correct(response, reference):
+    assert MatchVerifier().check(response, reference) is True
 
 
 @pytest.mark.parametrize("response", ZH_STILL_CORRECT)

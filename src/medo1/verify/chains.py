@@ -13,7 +13,7 @@ from medo1.verify import cues
 from medo1.verify.sentences import Sentence
 from medo1.verify.shapes import bare, words_of
 
-__all__ = ["Statement", "chain", "statement"]
+__all__ = ["Statement", "chain", "conclusion", "statement"]
 
 _NP_END = re.compile(r"\s*(?:[,;:(（，；：]|\s[-–—]\s|——|\b(?:given|because|since|as|due\s+to|which|that|with|in|from|"
                      r"based|secondary|caused|after|on|for|at|by|who|when|while|and\s+(?:the|it|this|he|she|they|is|"
@@ -37,9 +37,9 @@ class Statement:
 def statement(sentence: Sentence) -> Statement | None:
     """The answer a sentence states, if it is an answer statement: "the diagnosis is X", "final answer:
     X", "X is the most likely diagnosis", "thus X" (X a bare noun phrase)."""
-    text = sentence.text
-    if sentence.question or _STEP_TASK.match(text):
+    if sentence.question or _STEP_TASK.match(sentence.text):
         return None  # "Step 2 — ACTH-dependent or independent?", "Step 1 — Confirm hypercortisolism": a task, no answer
+    text = _STEP_LABEL.sub("", sentence.text)  # "Step 1: polyuria → nephrogenic DI" is a step of reasoning, not "the step"
     found = cues.STATEMENT_FIRST.match(text) or cues.STATEMENT_ZH.match(text)
     if found:
         slot, np = found.group("slot").lower(), _NP_END.split(found.group("np"), 1)[0]
@@ -58,6 +58,7 @@ def statement(sentence: Sentence) -> Statement | None:
 
 _STEP_TASK = re.compile(r"^\W*step\s+\d+\W+(?:confirm|exclude|establish|determine|identify|assess|decide|distinguish|"
                         r"locali[sz]e|find|work\s+out|check)\b", re.IGNORECASE)
+_STEP_LABEL = re.compile(r"^\W*step\s+\d+\s*(?:[:.)]|\s[-–—])\s*", re.IGNORECASE)
 _NOT = re.compile(r"n't\b|\b(?:not|never|no|neither|nor)\b", re.IGNORECASE)
 _PLAN = re.compile(r"^\W*(?:replace|give|start|begin|stop|treat|repeat|continue|add|check|monitor|refer|admit|order|"
                    r"send|withhold|hold)\b", re.IGNORECASE)
@@ -83,3 +84,13 @@ def chain(found: tuple[Sentence, ...]) -> bool:
         if not said.superseded:
             live.append(said)
     return False
+
+
+def conclusion(found: tuple[Sentence, ...]) -> Sentence | None:
+    """Where a response in numbered steps ("Step 1: …", "Step 2: …") ends up: its last answer statement from its
+    last step on ("Therefore: Y", "So the answer is Y"). None for a response not in steps, or one that states no
+    answer after them. What the steps say on the way ("Step 1: metformin", "→ nephrogenic DI") is not the answer."""
+    steps = [i for i, s in enumerate(found) if _STEP_LABEL.match(s.text)]
+    if len(steps) < 2:
+        return None
+    return next((s for s in reversed(found[steps[-1]:]) if statement(s) is not None), None)

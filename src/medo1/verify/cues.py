@@ -182,7 +182,7 @@ CANDIDATES_LABEL = re.compile(r"\b(?:diagnoses|causes|options|organisms|possibil
 # ---------------------------------------------------------------- answer statements and chains
 
 SLOT = (r"answer|diagnosis|dx|course|approach|principle|option|choice|cause|etiology|aetiology|organism|"
-        r"pathogen|culprit|treatment|management|(?:pharmaco)?therapy|drug|medication|test|investigation|step|"
+        r"pathogen|culprit|treatment|management|(?:pharmaco)?therapy|drug|medication|test|investigation|step(?!s?\s*\d)|"
         r"mechanism|finding|lesion|site|location|structure|nerve|artery|enzyme|agent|vessel|type|condition|disease|"
         r"disorder|anticoagulant|antibiotic|procedure|intervention|imaging|study|hormone|tumou?r|complication|"
         r"explanation|design|picture|vitamin|vaccine|gene|receptor|muscle|bone|virus|parasite")

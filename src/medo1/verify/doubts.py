@@ -71,6 +71,7 @@ DOUBT = re.compile(
     r"i\s+(?:commit|decide|conclude))\b|"
     r"\bequally\s+(?:well|valid|good|reasonable|appropriate|acceptable|correct|defensible)\b|"
     r"\b(?:stays?|remains?|still)\s+(?:in\s+play|on\s+the\s+table|in\s+contention|in\s+the\s+running)\b|"
+    r"\b(?:is|are)\s+(?:\w+\s+)?on\s+the\s+table\b|\b(?:picture|presentation|case)\s+is\s+(?:still\s+)?undifferentiated\b|"
     r"\b(?:yes|no)\s*,?\s+(?:if|provided|unless|only\s+if|as\s+long\s+as|where)\b|"
     r"\bbefore\s+(?:standing\s+behind|signing\s+off\s+on|calling)\s+it\b|"
     r"暂定|另作考虑|暂不下|若[^。；;]{1,30}?则(?:需|应|可能|为|是)|确诊(?:尚|还|仍)?需|尚需[^。；;]{0,12}(?:确诊|明确|证实)|"
@@ -161,6 +162,7 @@ TOGETHER = re.compile(r"\bsubmit\w*\s+(?:all|both)\b|\b(?:report|list|give|recor
                       r"alternative(?:\s+answer)?|runner-?up|plan\s+b|fallback)\s*[:：]|\bboth\s+(?:are|would\s+be)\s+(?:defensible|"
                       r"acceptable|correct|valid|reasonable)\b|两者(?:皆|均)可|两个都可以|"
                       r"\b(?:a|the)\s+combined\s+(?:one|picture)\b|"
+                      r"\b(?:it's|this\s+is|it\s+is)\s+an?\s+(?:\w+\s+)?(?:co-?|mixed\s+|dual\s+)infection\b|"  # two organisms
                       r"\bboth\s+need\s+(?:addressing|treating|treatment)\b|一并(?:作为|列入|列为|给出)|(?:两|二|三)者(?:都|均)(?:符合|成立|作为)|都作为(?:最终)?答案|"
                       r"同样成立|^\W*(?:plus|along\s+with|together\s+with|as\s+well\s+as|and\s+also)\b|"
                       r"\bany\s+(?:one\s+)?(?:of\s+(?:them|these|those|the\s+\w+)\s+)?(?:could|can|may|might)\s+(?:explain|be|account|"

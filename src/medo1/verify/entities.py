@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import re
 
-from medo1.verify.tokens import OPPOSITE_OF, normalize_tokens, stem
+from medo1.verify.tokens import OPPOSITE_OF, OPPOSITE_WORDS, normalize_tokens, stem
 
 __all__ = ["MODIFIERS", "ZH_MODIFIERS", "extends", "other_name", "subtype"]
 
@@ -171,9 +171,11 @@ def _another_kind(word: str, raw: str, ref_words: set[str]) -> bool:
     if word in ("malignant", "benign") and not _TUMOUR.search(" ".join(ref_words)):
         return True  # "malignant otitis externa", "malignant hyperthermia": another entity, unless a tumour's
     root = stem(word)
+    if word == "acquired" and root not in ref_words:
+        return True  # "acquired haemophilia A": an autoimmune disease, not the inherited one the reference names
     if (_ADJECTIVE.search(word) and word not in MODIFIERS and word not in _NOT_ADJECTIVES
-            and root not in ref_words and root not in OPPOSITE_OF and "-" not in word):
-        return True
+            and root not in ref_words and word not in OPPOSITE_WORDS and "-" not in word):
+        return True  # ("constrictive pericarditis": not "constriction", a word of an opposite group)
     if (word.endswith("ing") and not _VERB_ING.match(word) and word not in MODIFIERS and root not in ref_words
             and not _QUALIFYING_COMPOUND.match(word)):
         return True  # "sclerosing cholangitis", "smouldering myeloma"; not "long-standing", "life-threatening"

@@ -54,6 +54,7 @@ from dataclasses import dataclass
 from medo1.thinking import final_answer_text
 from medo1.verify import cues, doubts
 from medo1.verify.answer import uncommitted
+from medo1.verify.chains import conclusion
 from medo1.verify.confusables import confused
 from medo1.verify.entities import extends, other_name, subtype
 from medo1.verify.letters import committed_letters, option_letter, stated_letter_dropped, strip_letter
@@ -192,7 +193,8 @@ class MatchVerifier:
         # what the case is, said before the answer names the reference, is a step to it ("…, so this is eclampsia.
         # … So the answer is magnesium sulfate"); said after it, it is a second answer
         answered = next((i for i, (s, ok) in enumerate(zip(stated, named)) if ok and not s.case), -1)
-        if any(not ok and (s.slot == "answer" or s.slot in slots or "answer" in slots) and not (s.case and i < answered)
+        if any(not ok and (s.slot == "answer" or s.slot in slots or "answer" in slots)
+               and not ((s.case or s.restated and not s.revised) and i < answered)
                for i, (s, ok) in enumerate(zip(stated, named))):
             return True
         # "The correct test for this data set is Fisher's exact test" for "Chi-square test": the reference's own head
@@ -208,6 +210,9 @@ class MatchVerifier:
             steps = cues.ARROW.split(sentence.text)
             if len(steps) > 2 and bare(steps[-1]) and not self._names(steps[-1].strip(" .*_"), refs):
                 return True
+        # "Step 1: metformin. Step 2: … So the answer is empagliflozin": where steps end is the answer
+        if (concluded := conclusion(found)) is not None and not self._names(concluded.text, refs):
+            return True
         # "That is, a beta-blocker — …, specifically bisoprolol": a refinement of what is not the reference is another
         # answer ("Non-small cell lung cancer, specifically adenocarcinoma" refines the reference itself)
         for sentence in sentences(final):

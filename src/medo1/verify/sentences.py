@@ -73,6 +73,9 @@ EXPLICIT = re.compile(
     r"(?:答案|诊断|结论)(?:应|可)?(?:是|为|：|:)|(?:主要|根本|直接)?(?:病因|原因)(?:是|为)|最(?:有)?可能的?(?:诊断|是|为)|首选(?:的?治疗)?(?:药物|药|方法|"
     r"措施|检查)?(?:是|为)|^\W*(?:本例|此例)(?:应)?(?:为|是)(?!否)",
     re.IGNORECASE)
+# "…, so I'd rule it out", "…, so it doesn't fit here": a conclusion about another candidate, not the answer
+_DISMISSED = (r"(?:i'd|i\s+would|we'd|we\s+would|i\s+can|we\s+can)\s+(?:rule|cross)\s+(?:it|that|this)\s+out\b|"
+              r"(?:it|that|this)\s+(?:does\s+not|doesn't|is\s+not|isn't)\s+(?:fit|it)\b|(?:that|it|this)\s+is\s+excluded\b")
 CONCLUSION = re.compile(
     r"^[^\w→⟶⇒]*(?:→|⟶|⇒)|"  # "→ **X**": a line that an arrow leads to
     r"\b(?:most\s+likely|most\s+probable|most\s+consistent|consistent\s+with|compatible\s+with|in\s+keeping\s+with|"
@@ -85,7 +88,7 @@ CONCLUSION = re.compile(
     r"best\s+(?:initial\s+|next\s+)?(?:step|test|treatment|management)|treatment\s+is|management\s+is|"
     r"the\s+(?:likely\s+|underlying\s+|most\s+likely\s+)?cause\s+is|suggestive\s+of|characteristic\s+of|"
     r"culprit|causative|responsible|criteria\s+for|classic\s+for|typical\s+of|diagnostic\s+of|hallmark\s+of|"
-    r"confident|suggests?|is\s+that\s+of|(?:together\s+)?identif(?:y|ies))\b|,\s*so\s+(?!(?:no|not)\b)|"
+    r"confident|suggests?|is\s+that\s+of|(?:together\s+)?identif(?:y|ies))\b|,\s*so\s+(?!(?:no|not)\b|" + _DISMISSED + ")|"
     r"\bmeets?\s+(?:the\s+)?(?:[\w'-]+\s+){0,2}criteria\b|^\W*so\b(?!\s+(?:far|much|many|that|long|is|are|does)\b)|"
     r"因此|所以|综上|考虑为|首先考虑|(?<!不)符合|提示|最(?:有)?可能|诊断", re.IGNORECASE)
 # A line in bold as a whole: "**Fragile X syndrome**"
@@ -96,7 +99,8 @@ _ANSWER_HEADING = re.compile(r"^\W*(?:(?:the\s+)?(?:final|short|my|most\s+likely
 # The last sentence of a reasoned answer that names what the case is: "Taken together, this is X", "This
 # delayed pericarditis is X", "The agent … is X".
 CLOSING = re.compile(
-    r"^\W*(?:(?:with|given|in|after|considering|based\s+on)\b[^,;:]{0,120},\s*)?"  # "With a ferritin of 6, this is X"
+    r"^(?!\W*the\s+next\s+steps\s+are\b)"  # "The next steps are a CT and …": the plan after the answer
+    r"\W*(?:(?:with|given|in|after|considering|based\s+on)\b[^,;:]{0,120},\s*)?"  # "With a ferritin of 6, this is X"
     r"(?:(?:taken\s+together|altogether|all\s+told|in\s+short|put\s+together|collectively|overall)\s*,?\s*)?"
     r"(?:this|these|that|the|such|her|his|their|its)\b[^;:]*?(?<!\bthere)\s(?:is|are|represents?|constitutes?)\s+"
     r"(?!not\b|no\b|un\w+\b|less\b|also\b|still\b|needed\b|required\b|(?:likely|possibly|probably)\b|"
@@ -171,7 +175,7 @@ def sentences(text: str) -> tuple[Sentence, ...]:
 
 def _add(out: list[Sentence], text: str, asked: bool, heading: bool) -> None:
     text = text.strip()
-    if text.strip(" ,;:，；："):
+    if text.strip(" ,;:，；：()（）[]\"'*_"):  # not a bracket left over: "(And no digital VE!)"
         out.append(Sentence(text.strip(" ,;，；"), asked or bool(_ASKS.search(text)), heading))
 
 

@@ -23,6 +23,7 @@ _LIST_ITEM = (r"(?:(?!\b(?:with|by|for|to|from|because|which|that|who|after|befo
 _OR_AFTER = re.compile(rf"^\W*(?:[\w'-]+\s+){{0,2}}{cues.OR}|^(?:\s*,\s*(?!\s*(?:most\s+)?(?:likely|probably|usually|"
                        rf"typically|often|commonly|mostly)\b){_LIST_ITEM}){{1,6}}?\s*,?\s*{cues.OR}", re.IGNORECASE)
 _OR_BEFORE = re.compile(rf"{cues.OR}\s*(?:[\w'-]+\W+){{0,2}}$", re.IGNORECASE)
+_ASIDE_AFTER = re.compile(r"\s*[(（](?!\s*(?:or|and/or|vs\.?|versus)\b)[^()（）]*(?:[)）]|$)", re.IGNORECASE)
 _NUMBER = r"(?:\d+(?:\.\d+)?|\b[IVX]{1,4}\b)"
 _RANGE = re.compile(rf"{_NUMBER}\s*(?:-|–|—|to)\s*{_NUMBER}|\bbetween\s+{_NUMBER}\s*\S*\s+and\s+{_NUMBER}",
                     re.IGNORECASE)
@@ -51,7 +52,9 @@ def hedged(segment: str, start: int, end: int, reference: str) -> bool:
     reference itself does so."""
     if cues.CANDIDATES.search(segment) and not cues.CANDIDATES.search(reference):
         return True
-    joined = (OR_INSIDE.search(segment[start:end]) or _OR_AFTER.search(segment[end:])
+    after = segment[end:]
+    aside = _ASIDE_AFTER.match(after)  # "benzylpenicillin (IM or IV)": the route in an aside, not a second answer
+    joined = (OR_INSIDE.search(segment[start:end]) or _OR_AFTER.search(after[aside.end():] if aside else after)
               or _OR_BEFORE.search(segment[:start]))
     if joined and not OR_INSIDE.search(reference):
         return True
@@ -95,9 +98,9 @@ def _comma_and(joiner: str) -> bool:
 
 def _item_after(text: str, joiner: str) -> bool:
     """Does a list item (a short noun phrase) start the text after a joiner?"""
-    if joiner.strip() in (",", "，") and (re.match(r"\s*(?:a|an|the)\s", text, re.IGNORECASE)
+    if joiner.strip() in (",", "，") and (re.match(r"\s*(?:a|an|the|of|on|at|involving|affecting)\s", text, re.IGNORECASE)
                                         or cues.REFINES.search(_ITEM_END.split(text, 1)[0])):
-        return False  # ", a loop diuretic,": an apposition; ", Mobitz type II": a refinement
+        return False  # ", a loop diuretic,": an apposition; ", of the tricuspid valve", ", Mobitz type II": a refinement
     if re.match(r"\s*the\s", text, re.IGNORECASE) and "plus" not in joiner:
         return False  # "and the troponin is high": a new clause
     text = ADVERB.sub("", text)
@@ -337,8 +340,9 @@ def np_list(np: str) -> bool:
     parts = [p for p in _SPLIT_ITEMS.split(np) if not _APPOSITION.match(p or "")]  # "X, i.e. Y" renames X
     if len(parts) == 2 and (cues.REFINES.search(parts[1]) or re.fullmatch(r"\W*[A-J]\W*", parts[0])
                             or _HOW_MUCH.fullmatch((parts[1] or "").strip())
-                            or re.match(r"\s*an?\s", parts[1] or "")):
-        return False  # "Mobitz type II", "D, amiodarone", "Boerhaave syndrome, a full-thickness rupture": one answer
+                            or re.match(r"\s*(?:an?|of|on|at|involving|affecting)\s", parts[1] or "", re.IGNORECASE)):
+        return False  # "Mobitz type II", "D, amiodarone", "Boerhaave syndrome, a full-thickness rupture", "IE, of the
+        # tricuspid valve": one answer
     for part in parts:  # the leading run of bare parts: "MI, PE and X" but not "MI, and it …"
         part = ADVERB.sub("", part or "")
         if _HOW_MUCH.fullmatch(part.strip()):

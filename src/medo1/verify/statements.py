@@ -64,7 +64,7 @@ _SAID_BEFORE = (
     r"\s+(?:being\s+|that\s+is\s+)?(?:asked\s+for|sought|wanted)|"  # "the underlying diagnosis being asked for is Y"
     rf"{ANSWER_GIVEN})?(?:\s+(?:at\s+this\s+(?:stage|point)|here|for\s+now|in\s+this\s+(?:case|patient))|"
     r"\s+for\s+[^.;:]{1,60}?(?=\s*[:：]))?"
-    r"\s*(?:[—–]\s*)?(?:is|would\s+be|must\s+be|remains|[:：])\s*(?P<np>(?:[^.;,:]|,(?=\S))+)|"
+    r"\s*(?:[—–]\s*)?(?:is|would\s+be|must\s+be|remains|[:：])\s*(?P<np>(?:[^.;,:]|,(?=\S)|(?<=\d)\.(?=\d))+)|"
     # "— final answer ulcerative colitis"
     r"\bfinal\s+(?P<fslot>answer|diagnosis)\s+(?!(?:is|was|would|will|must|remains|to|of|for|here|that|and|in|i|we|"
     r"stands|line)\b)(?P<fnp>[A-Za-z][^.;,:]*)|"
@@ -102,7 +102,8 @@ _POINTER = (r"\s*(?:,|[—–])\s*(?:so\s+|and\s+)?(?:which|that|this)(?:\s+is|'
             r"(?:answer|diagnosis|cause\s+of\s+\w+)\b")
 _SAID_AFTER = (
     # an answer restated: "Specifically portal hypertension", "In other words, load with ticagrelor"
-    rf"^\W*(?:{RESTATE})(?![\w-])[,，:：\s]*(?P<rnp>(?:[^.;,:]|,(?=\S))+)|"
+    rf"^\W*(?:{RESTATE})(?![\w-])[,，:：\s]*(?:(?:by\s+definition|in\s+effect|essentially)[,\s]+)?"
+    r"(?P<rnp>(?:[^.;,:]|,(?=\S)|(?<=\d)\.(?=\d))+)|"
     # … or revised: the whole sentence after it ("On second thought, …, so … — methotrexate is the drug to blame")
     rf"^\W*(?:{REVISE})(?![\w-])[,，:：\s]*(?P<vnp>.+)|"
     r"[,;—–]\s*so\s+(?:strictly|actually|in\s+fact|really)\b[,\s]*(?P<vnp2>.+)|"

@@ -65,6 +65,7 @@ _BRITISH = [(re.compile(p), r) for p, r in [
     (r"oea$", "ea"), (r"aetiolog", "etiolog"), (r"sulph", "sulf"), (r"^coel", "cel"), (r"^caes", "ces"),
     (r"^faec", "fec"), (r"anaesth", "anesth"), (r"gynaec", "gynec"), (r"amoeb", "ameb"),
     (r"^phaeo", "pheo"), (r"^manoeuvre", "maneuver"), (r"^praevia$", "previa"),
+    (r"(?<=\w)tumour", "tumor"), (r"(?<=\w)oedem", "edem"),  # pseudotumour cerebri, papilloedema, lymphoedema
 ]]
 # A number or letter after these words names a subtype that must match exactly (type II, hepatitis B).
 QUALIFIERS = {"type", "grade", "stage", "class", "phase", "factor", "nerve", "cn", "mobitz", "group", "hepatitis",
@@ -122,10 +123,12 @@ def stem(token: str) -> str:
 
 # stemmed word -> {(group, class)}: two words of one group and different classes contradict each other
 OPPOSITE_OF: dict[str, set[tuple[int, int]]] = {}
+OPPOSITE_WORDS: set[str] = set()  # the words themselves ("constriction", not "constrictive", which shares its stem)
 for _g, _group in enumerate(_OPPOSITES_RAW):
     for _c, _words in enumerate(_group if isinstance(_group, list) else [{w} for w in sorted(_group)]):
         for _w in _words:
             OPPOSITE_OF.setdefault(stem(_w), set()).add((_g, _c))
+            OPPOSITE_WORDS.add(_w)
 
 
 def contradicts(said: set[str], wanted: set[str]) -> bool:
