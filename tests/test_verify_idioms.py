@@ -47,6 +47,8 @@ ALONE = [  # the reference said with the idiom and nothing else
     "Step 1: {x}.\nStep 2: the clot strains the right heart.\nSo the answer is {y}.",
     "Step 1: {x} → a collapsed lobe.\nStep 2: the air leaks on.\nTherefore: {y}.",
     "{x} is definitely on the table, but {y} looks the same.", "Smear: {x}; culture: {y} — so it's a co-infection.",
+    "**{x}**\n\n…is excluded: the CT pulmonary angiogram is clear.",
+    "Answer: {x}\n\n…would be the textbook pick, but it is {y}.",
 ]
 AFTER = [  # the reference given as the answer, then taken back, doubted or widened
     "Equally, {y} fits.", "Might be {y} though.", "{y} can't be excluded either.", "Unless it's {y}.",
@@ -121,6 +123,9 @@ NAMED_OTHERWISE = [  # the reference by another spelling, name or a value with a
      "Idiopathic intracranial hypertension"),
     ("Musty odour and fair hair — that's PKU. Alkaptonuria would darken the urine instead.", "Phenylketonuria"),
     ("Hyperammonaemia with raised urinary orotic acid → OTC deficiency.", "Ornithine transcarbamylase deficiency"),
+    ("Tic douloureux: electric-shock pain in V2 on chewing; carbamazepine is first line.", "Trigeminal neuralgia"),
+    ("The answer is **C, Inhibition of cell wall synthesis**. Vancomycin binds D-Ala-D-Ala.",
+     "Inhibition of cell wall synthesis"),
 ]
 
 

@@ -74,6 +74,7 @@ GROUPS: tuple[tuple[str, ...], ...] = (
     ("hidradenitis suppurativa", "acne inversa"), ("polycystic ovary syndrome", "stein-leventhal syndrome", "pcos"),
     ("neurofibromatosis type 1", "nf1", "von recklinghausen disease", "von recklinghausen's disease"),
     ("phenylketonuria", "pku"), ("ornithine transcarbamylase deficiency", "otc deficiency"),
+    ("trigeminal neuralgia", "tic douloureux"),
 )
 # an organism by genus and species, whose genus is often cut to its initial: "C. difficile" for "Clostridioides
 # difficile", "E. coli" (not a genus that opens with A or I: "a" and "I" read as words)
