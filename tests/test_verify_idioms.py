@@ -49,6 +49,10 @@ ALONE = [  # the reference said with the idiom and nothing else
     "{x} is definitely on the table, but {y} looks the same.", "Smear: {x}; culture: {y} — so it's a co-infection.",
     "**{x}**\n\n…is excluded: the CT pulmonary angiogram is clear.",
     "Answer: {x}\n\n…would be the textbook pick, but it is {y}.",
+    "Impression: {x}.\nRevised impression: {y}.", "**{x}**\n\nComment (amended): the scan shows {y}.",
+    "Conclusion: {x}.\n\nAddendum (after the CT): the preliminary impression above is withdrawn.",
+    "**{x}**\n\nIs that really it, though? The D-dimer is normal.", "{x}.\n\nSo is it? The calf is not swollen.",
+    "Step 1 – hypoxia, so {x}.\nStep 2 – CT clear, so not that.\nStep 3 – a collapsed lung on the film → {y}.",
 ]
 AFTER = [  # the reference given as the answer, then taken back, doubted or widened
     "Equally, {y} fits.", "Might be {y} though.", "{y} can't be excluded either.", "Unless it's {y}.",
@@ -63,7 +67,8 @@ AFTER = [  # the reference given as the answer, then taken back, doubted or wide
     "That was wrong.", "Incorrect.", "No.", "Just kidding.", "Not really.", "Sort of.", "More or less.", "Partly.",
     "Among other things.", "And {y}.", "{y} too.", "{y} as well.", "Both.", "All of the above.", "Neither.",
     "The examiner wants {y}.", "Really, though, {y}.", "In truth, {y}.", "TL;DR: {y}.", "In short: {y}.",
-    "The picture is undifferentiated at this point.",
+    "The picture is undifferentiated at this point.", "On further reflection this conclusion cannot be sustained.",
+    "Final classification is deferred.",
 ]
 ZH = ["答案：肺栓塞。不确定。", "答案：肺栓塞。两者皆可。", "答案：肺栓塞。以上仅供参考。",
       "答案：肺栓塞。不对，是气胸。", "答案：肺栓塞。其实是气胸。", "答案：肺栓塞。把握不大。", "疑诊肺栓塞。",
@@ -76,7 +81,8 @@ ZH = ["答案：肺栓塞。不确定。", "答案：肺栓塞。两者皆可。
       "答案：肺栓塞。（错误，应为气胸）", "暂按肺栓塞处理。", "初为肺栓塞，后发展为气胸。", "肺栓塞继而引起气胸。",
       "答案：肺栓塞。也许是气胸。", "答案：肺栓塞。存疑。", "答案：肺栓塞。需进一步检查确认。",
       "**肺栓塞**\n\n……可能吧，心电图还看不出来。", "答案：肺栓塞。不敢确定。", "肺栓塞：不考虑。", "肺栓塞：不支持。",
-      "**肺栓塞**：可以排除。", "**肺栓塞**：已排除——CTPA未见充盈缺损。", "肺栓塞\n\n——不考虑。"]
+      "**肺栓塞**：可以排除。", "**肺栓塞**：已排除——CTPA未见充盈缺损。", "肺栓塞\n\n——不考虑。",
+      "结论：倾向肺栓塞，但也可能为气胸，暂无法肯定。"]
 ZH_STILL_CORRECT = ["答案：肺栓塞。D-二聚体升高，CTPA示肺动脉充盈缺损。", "答案：肺栓塞（多见于术后或长途飞行后）。",
                     "术后卧床、呼吸困难、低氧——肺栓塞，而不是气胸。",
                     "诊断为肺栓塞，不是气胸：双肺呼吸音对称。",
@@ -112,10 +118,16 @@ STILL_CORRECT = [
     "Her calf is swollen and she is hypoxic. So it's {xl}. The next steps are a CTPA and anticoagulation.",
     "Hypoxia and a swollen calf: {xl}. {Y} gives absent breath sounds, so it doesn't fit here.",
     "Hypoxia and a swollen calf: {xl}. (And no thrombolysis yet!)",
+    "Dyspnoea after a long flight — what is the diagnosis? {x}. {Y}? The lung edge is not seen, so no.",
+    "Which diagnosis fits a swollen calf and hypoxia? **{x}**.", "Why? A swollen calf. So what is it? {x}.",
+    "Findings: a filling defect. Impression: {x}; respiratory team informed.",
+    "Conclusion: {x}. The filling defect is diagnostic; {y} does not apply, as the diagnosis here rests on the CT.",
 ]
 OTHER_ENTITY = [  # a longer entity around the reference's words: another answer
     ("Therefore: acquired haemophilia A (an autoantibody to factor VIII), not the congenital disease.", "Hemophilia A"),
     ("So the answer is constrictive pericarditis — a pericardial knock and calcification.", "Pericarditis"),
+    ("Findings: cellulitis of the floor of the mouth. Impression: Ludwig angina.", "Angina"),
+    ("Lupus pernio — violaceous plaques on the nose with hilar nodes.", "Lupus"),
 ]
 NAMED_OTHERWISE = [  # the reference by another spelling, name or a value with a decimal point
     ("Answer: 0.5 mL/kg/h (the minimum adequate adult urine output)", "0.5 mL/kg/h"),
@@ -126,6 +138,11 @@ NAMED_OTHERWISE = [  # the reference by another spelling, name or a value with a
     ("Tic douloureux: electric-shock pain in V2 on chewing; carbamazepine is first line.", "Trigeminal neuralgia"),
     ("The answer is **C, Inhibition of cell wall synthesis**. Vancomycin binds D-Ala-D-Ala.",
      "Inhibition of cell wall synthesis"),
+    ("Comment: acid-fast bacilli in a thickened nerve. Diagnosis: Hansen disease, lepromatous pole.", "Leprosy"),
+    ("Impression: Left tubal ectopic pregnancy with haemoperitoneum; gynaecology informed.", "Ectopic pregnancy"),
+    ("Findings: a target lesion. Impression: Ileocolic intussusception — not malrotation.", "Intussusception"),
+    ("Impression: Acute DVT, left leg.", "Deep vein thrombosis"),
+    ("Impression: Neuroblastoma, left adrenal.", "Neuroblastoma"),
 ]
 
 

@@ -146,7 +146,7 @@ def uncommitted(final_response: str | None) -> str | None:
     if any(inline_list(s.text) and any(words <= words_of(s.text) for words in said) for s in found[first + 1:]):
         return "list"  # the answer listed again with others: "Answer: X\n\nX; Y; adenovirus."
     asked = _HEADING.sub("", final)
-    if _ASKED.search(asked[_where(asked, found[first].text):]):
+    if any(not _answered(asked, m.end()) for m in _ASKED.finditer(asked, _where(asked, found[first].text))):
         return "question"  # "The answer is X. Before I lock that in, could you tell me …?"
     if found[-1].question and OR_INSIDE.search(found[-1].text):
         return "hedge"  # it ends asking which of two it is
@@ -221,6 +221,30 @@ def _turns(text: str) -> bool:
     rest = turn.group("rest") if turn.group("rest") is not None else turn.group("zrest")
     rest = text if rest is None else rest
     return not (cues.CONTRAST.search(rest) or _CAUTION.search(rest))
+
+
+def _answered(text: str, end: int) -> bool:
+    """Whether a question ending at text[end] is answered right after it, as a tutor asks and answers ("Sulfonylureas?
+    They come later.", "Why? An opening snap …", "Previa or abruption? Previa is painless — so this is abruption")."""
+    after = re.split(r"[?？.!。\n]", text[end:].strip(), 1)[0]
+    asked = re.split(r"[.!。\n]", text[:end].rstrip("?？ "))[-1]
+    return (bool(re.search(r"\w", after)) and not _COURTESY.match(after) and not _DOUBTS_ITSELF.search(asked)
+            and bool(_RHETORICAL.search(asked) or bare(asked)))
+
+
+# the questions a tutor asks on the way and answers: "What explains the alkalosis?", "Why?", "So which …?"
+_RHETORICAL = re.compile(r"(?:^|[—–,;:]\s*)(?:so\s+|and\s+|but\s+)?(?:what|which|who|whom|whose|why|how|where|when)\b|"
+                         r"(?:^|\s)(?:or|vs\.?|versus)\s|\bwhat\s+about\b|\bcould\s+(?:it|this)\s+be\s+(?!(?:it|that|this)\b)\w",
+                         re.IGNORECASE)
+
+
+# a question put to the answer itself is a doubt, whatever follows: "Is that really it, though?", "So is it?"
+_DOUBTS_ITSELF = re.compile(r"(?:^|[—–,;:]\s*)(?:so|but|or|and)?\s*(?:is|was|could|can|would|might|am\s+i)\s+"
+                            r"(?:it|that|this|i)"
+                            r"(?:\s+(?:really|actually|truly|definitely|right|sure|correct|it|so|the\s+answer))*"
+                            r"(?:\s*,?\s*though)?\W*$|^\W*(?:really|sure|right|or\s+not)\W*$", re.IGNORECASE)
+_COURTESY = re.compile(r"^\W*(?:thanks|thank\s+you|please|cheers|let\s+me\s+know|happy\s+to|i'?ll\s+wait|awaiting)\b",
+                       re.IGNORECASE)
 
 
 def _where(raw: str, text: str) -> int:

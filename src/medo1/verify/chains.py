@@ -39,7 +39,7 @@ def statement(sentence: Sentence) -> Statement | None:
     X", "X is the most likely diagnosis", "thus X" (X a bare noun phrase)."""
     if sentence.question or _STEP_TASK.match(sentence.text):
         return None  # "Step 2 — ACTH-dependent or independent?", "Step 1 — Confirm hypercortisolism": a task, no answer
-    text = _STEP_LABEL.sub("", sentence.text)  # "Step 1: polyuria → nephrogenic DI" is a step of reasoning, not "the step"
+    text = _STEP_LABEL.sub("", sentence.text)  # "Step 1: polyuria → nephrogenic DI": a step of reasoning, not "the step"
     found = cues.STATEMENT_FIRST.match(text) or cues.STATEMENT_ZH.match(text)
     if found:
         slot, np = found.group("slot").lower(), _NP_END.split(found.group("np"), 1)[0]
@@ -86,11 +86,15 @@ def chain(found: tuple[Sentence, ...]) -> bool:
     return False
 
 
-def conclusion(found: tuple[Sentence, ...]) -> Sentence | None:
+def conclusion(found: tuple[Sentence, ...]) -> str | None:
     """Where a response in numbered steps ("Step 1: …", "Step 2: …") ends up: its last answer statement from its
-    last step on ("Therefore: Y", "So the answer is Y"). None for a response not in steps, or one that states no
-    answer after them. What the steps say on the way ("Step 1: metformin", "→ nephrogenic DI") is not the answer."""
+    last step on ("Therefore: Y", "So the answer is Y"), or where an arrow in its last step leads. None for a
+    response not in steps, or one that states no answer after them. What the steps say on the way ("Step 1:
+    metformin", "→ nephrogenic DI") is not the answer."""
     steps = [i for i, s in enumerate(found) if _STEP_LABEL.match(s.text)]
     if len(steps) < 2:
         return None
-    return next((s for s in reversed(found[steps[-1]:]) if statement(s) is not None), None)
+    stated = next((s.text for s in reversed(found[steps[-1]:]) if statement(s) is not None), None)
+    if stated is None and len(last := cues.ARROW.split(found[steps[-1]].text)) > 1 and bare(last[-1]):
+        return last[-1]  # "Step 3 – Mentzer index 11 → β-thalassaemia trait": where the last step leads
+    return stated

@@ -125,8 +125,9 @@ OR = (r"(?:\bor\b|\bvs\b\.?|\bversus\b|\band/or\b|±|\+/-|\s\|\s|或者?|还是|
       r"(?![\w-]+\s+(?:type|subtype|variant|form|pattern)\b)"  # "binge-eating/purging type": one subtype
       r"(?!\s*\())")  # "TP/(TP+FN)": a formula
 # a refinement after a comma, not another item ("Mobitz type II", "posterior limb", "M3 subtype")
-REFINES = re.compile(r"\b(?:right|left)-sided\b|\bin\s+this\s+(?:case|patient)\b|\b(?:type|subtype|variant|form|"
-                     r"limb|segment|stage|grade|class|pattern|lobe|branch|division|"
+REFINES = re.compile(r"\b(?:right|left)-sided\b|^\s*(?:left|right|bilateral)\s+[a-z]+\s*$|"  # ", left leg"
+                     r"\bin\s+this\s+(?:case|patient)\b|\b(?:type|subtype|variant|form|pole|"
+                     r"limb|segment|stage|grade|class|pattern|lobe|branch|division|side|leg|arm|eye|"
                      r"portion|part|region|phase|variety|kind)\b|型|期|级", I)
 _JOINERS = (r"\s*(?:,|;|&|、|，|；)\s*(?:and\s+|or\s+|plus\s+|和|与|或者?)?|\s+\+\s+|\s+(?:and|plus|or|and/or|vs\.?|"
             r"versus|as\s+well\s+as|along\s+with|together\s+with|in\s+addition\s+to|combined\s+with)\s+|\s*/\s*|"

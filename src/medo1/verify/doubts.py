@@ -162,7 +162,8 @@ TOGETHER = re.compile(r"\bsubmit\w*\s+(?:all|both)\b|\b(?:report|list|give|recor
                       r"alternative(?:\s+answer)?|runner-?up|plan\s+b|fallback)\s*[:：]|\bboth\s+(?:are|would\s+be)\s+(?:defensible|"
                       r"acceptable|correct|valid|reasonable)\b|两者(?:皆|均)可|两个都可以|"
                       r"\b(?:a|the)\s+combined\s+(?:one|picture)\b|"
-                      r"\b(?:it's|this\s+is|it\s+is)\s+an?\s+(?:\w+\s+)?(?:co-?|mixed\s+|dual\s+)infection\b|"  # two organisms
+                      # two organisms: "so it's a co-infection"
+                      r"\b(?:it's|this\s+is|it\s+is)\s+an?\s+(?:\w+\s+)?(?:co-?|mixed\s+|dual\s+)infection\b|"
                       r"\bboth\s+need\s+(?:addressing|treating|treatment)\b|一并(?:作为|列入|列为|给出)|(?:两|二|三)者(?:都|均)(?:符合|成立|作为)|都作为(?:最终)?答案|"
                       r"同样成立|^\W*(?:plus|along\s+with|together\s+with|as\s+well\s+as|and\s+also)\b|"
                       r"\bany\s+(?:one\s+)?(?:of\s+(?:them|these|those|the\s+\w+)\s+)?(?:could|can|may|might)\s+(?:explain|be|account|"
@@ -218,6 +219,9 @@ FRAGMENT = re.compile(r"^\W*(?:no|nope|false|incorrect|wrong|not\s+really|not\s+
 WITHDRAWN = re.compile(r"(?:…|\.\.\.)\s*(?:well|or\s+rather|i\s+mean)\b|"  # "Insulin… well, an insulinoma"
                        # "Answer: X\n\n…is the adult dose, but …": the answer line only opens a sentence about it
                        r"^[^\w…]*(?:…|\.\.\.)\s*(?:is|was|would|could|might|may|are|isn't)\b|"
+                       # "The preliminary impression above is withdrawn", "… cannot be sustained", "… is deferred"
+                       r"\b(?:is|was|has\s+been)\s+withdrawn\b|\bcannot\s+be\s+sustained\b|\b(?:is|are|remains?)\s+deferred\b|"
+                       r"无法肯定|暂无法|也可能为|"
                        r"\bno\s+wait\b|\bwait\s*[,—–]?\s*no\b|\bsorry\b|"  # "X — no wait, …", "X… sorry, …"
                        # "X\n— well, strictly Y"
                        r"(?:^\W*|[—–;]\s*)well,?\s+(?:strictly|technically|properly|more\s+precisely)\b|"

@@ -56,6 +56,7 @@ several potential possible causal causative responsible leading working best mos
 laparoscopic endoscopic percutaneous robotic open arthroscopic thoracoscopic bedside invasive minimally
 hereditary familial genetic inherited sporadic exertional nonexertional
 staphylococcal streptococcal pneumococcal meningococcal gonococcal bacterial viral fungal
+tubal ampullary isthmic ileocolic ileoileal
 """.split())
 # Chinese qualifiers of course, severity and extent (the Chinese of MODIFIERS): 急性心肌梗死 names 心肌梗死
 ZH_MODIFIERS = set("""
@@ -98,6 +99,8 @@ _QUALIFYING_COMPOUND = re.compile(r"(?:right|left|one|two|three|four|five|six|\d
                                   r"threatening|stage|limiting|dose|line)$")
 # A possessive name before the reference makes an eponymous entity of it: "Ludwig's angina"
 _EPONYM = re.compile(r"[A-Z][a-zà-ÿ]+(?:[-–][A-Z][a-zà-ÿ]+)?'s")
+# names written without a possessive that make another entity of the word after them ("Ludwig angina")
+_BARE_EPONYMS = {"ludwig", "vincent", "prinzmetal"}
 _NOT_EPONYMS = {"it's", "that's", "what's", "there's", "here's", "he's", "she's", "let's", "who's", "today's",
                 "one's", "everyone's", "nobody's"}
 # Words that may follow a reference turned around a preposition and still close it: function words, and generic
@@ -116,7 +119,8 @@ _ACTS_ON = re.compile(r"[\s–—-]*(?:like|antagonists?|agonists?|inhibitors?|b
                       r"[-–](?:related|associated|induced|mediated|dependent|secreting|producing|binding|resistant|sensitive|"
                       r"responsive|refractory|deficient|exacerbated|provoked|triggered|intolerant)[\s-]+"
                       r"(?!(?:is|are|was|were|and|or|in|to|with|of|for|as|by|that|which)\b)[a-z]+)\b|"
-                      r"\s+[a-z]+(?:ans|ens|osum|osa|osus|iforme|formis|aris|oides)\b", re.IGNORECASE)  # "… obliterans"
+                      r"\s+(?:[a-z]+(?:ans|ens|osum|osa|osus|iforme|formis|aris|oides)|pernio)\b",  # "… obliterans"
+                      re.IGNORECASE)
 
 
 def subtype(lead: str) -> bool:
@@ -185,4 +189,5 @@ def _another_kind(word: str, raw: str, ref_words: set[str]) -> bool:
             and not set(word.split("-")) & ref_words):
         return True  # "white-coat hypertension", "T-cell lymphoma"; not "right-sided", "long-standing"
     # a possessive name: "Ludwig's angina" is not "angina", "Hashimoto's thyroiditis" not "thyroiditis"
-    return bool(_EPONYM.fullmatch(raw) and word not in _NOT_EPONYMS and stem(word[:-2]) not in ref_words)
+    return bool(_EPONYM.fullmatch(raw) and word not in _NOT_EPONYMS and stem(word[:-2]) not in ref_words
+                or word in _BARE_EPONYMS and word not in ref_words)

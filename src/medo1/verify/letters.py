@@ -29,7 +29,8 @@ def option_letter(text: str) -> str | None:
 
 
 # the letter between an answer statement and its option text: "The answer is B, right coronary artery occlusion"
-_STATED_LETTER = re.compile(r"\b((?:answer|option|choice)\s*(?:is|would\s+be|:)?\s*)(?:\*\*|__)?[\(\[]?[A-J][\)\]]?\s*[,:—–]\s*"
+_STATED_LETTER = re.compile(r"\b((?:answer|option|choice)\s*(?:is|would\s+be|:)?\s*)(?:\*\*|__)?"  # "is **C, X**"
+                            r"[\(\[]?[A-J][\)\]]?\s*[,:—–]\s*"
                             r"(?!(?:which|that|because|since|as|but|and|or|not|so|since|though|although|while|if)\b)"
                             r"(?=[A-Za-z(])", re.IGNORECASE)
 

@@ -211,7 +211,7 @@ class MatchVerifier:
             if len(steps) > 2 and bare(steps[-1]) and not self._names(steps[-1].strip(" .*_"), refs):
                 return True
         # "Step 1: metformin. Step 2: … So the answer is empagliflozin": where steps end is the answer
-        if (concluded := conclusion(found)) is not None and not self._names(concluded.text, refs):
+        if (concluded := conclusion(found)) is not None and not self._names(concluded, refs):
             return True
         # "That is, a beta-blocker — …, specifically bisoprolol": a refinement of what is not the reference is another
         # answer ("Non-small cell lung cancer, specifically adenocarcinoma" refines the reference itself)

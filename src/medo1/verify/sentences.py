@@ -61,7 +61,7 @@ EXPLICIT = re.compile(
     r"(?:(?!confirm|establish|support|rule|exclud|reach|clinch|secur|mak|narrow|refin|trigger|prompt|suggest|rais|"
     r"lead|help|guid|that\b|which\b|should\b|would\b|could\b|might\b|may\b|not\b)\S+\s+){0,6}?(?<!\bnot\s)the\s+"
     r"(?:(?:most|more|single)\s+)?(?:(?:likely|probable|best|better|correct|final|right|unifying|definitive|"
-    rf"underlying|leading|working)\s+)*{ANSWER_WORD}\b|"
+    rf"underlying|leading|working)\s+)*{ANSWER_WORD}\b(?!\s+(?:here\s+)?(?:rests|depends|relies|hinges|turns)\b)|"
     r"\b(?:correct|best|right|better|preferred|safest|safer)\s+(?:option|choice)\s*(?:is|:)|"
     r"^\W*(?:final\s+)?(?:conclusion|impression|verdict|bottom\s+line)\s*[:：]\s*\S|"  # "Conclusion: X."
     r"\b(?:i'd|i\s+would|i'll|i\s+will|we'd|we'll)\s+(?:go\s+with|choose|pick|opt\s+for|settle\s+on)\b|"
@@ -88,7 +88,8 @@ CONCLUSION = re.compile(
     r"best\s+(?:initial\s+|next\s+)?(?:step|test|treatment|management)|treatment\s+is|management\s+is|"
     r"the\s+(?:likely\s+|underlying\s+|most\s+likely\s+)?cause\s+is|suggestive\s+of|characteristic\s+of|"
     r"culprit|causative|responsible|criteria\s+for|classic\s+for|typical\s+of|diagnostic\s+of|hallmark\s+of|"
-    r"confident|suggests?|is\s+that\s+of|(?:together\s+)?identif(?:y|ies))\b|,\s*so\s+(?!(?:no|not)\b|" + _DISMISSED + ")|"
+    r"confident|suggests?|is\s+that\s+of|(?:together\s+)?identif(?:y|ies))\b|"
+    r",\s*so\s+(?!(?:no|not)\b|" + _DISMISSED + ")|"
     r"\bmeets?\s+(?:the\s+)?(?:[\w'-]+\s+){0,2}criteria\b|^\W*so\b(?!\s+(?:far|much|many|that|long|is|are|does)\b)|"
     r"因此|所以|综上|考虑为|首先考虑|(?<!不)符合|提示|最(?:有)?可能|诊断", re.IGNORECASE)
 # A line in bold as a whole: "**Fragile X syndrome**"
@@ -193,10 +194,14 @@ def committed_sentences(final: str) -> tuple[Sentence, ...]:
         under = found[labelled[-1] + 1:]
         end = next((i for i, s in enumerate(under) if s.heading), len(under))
         return under[:end] or under[:1]
-    stated = [i for i, s in enumerate(found) if explicit(s.text)]
+    stated = [i for i, s in enumerate(found) if explicit(s.text) and not s.question]  # "… — what is the diagnosis?"
     if stated:
         last = stated[-1]
         return (found[last],) + tuple(s for s in found[last + 1:] if CONCLUSION.search(s.text))
+    asked = [i + 1 for i, s in enumerate(found[:-1])
+             if s.question and _WH.search(s.text) and _bare_answer(found[i + 1])]
+    if asked:  # "… who's the usual suspect? *Streptococcus pneumoniae*. Klebsiella? …": the last question's answer
+        return (found[asked[-1]],) + tuple(s for s in found[asked[-1] + 1:] if CONCLUSION.search(s.text))
     bold = BOLD_LINE.match(final.rstrip().rsplit("\n", 1)[-1])
     if bold and len(found) > (closing := len(sentences(bold.group("np")))) > 0:
         # "…reasoning…\n\n**Fragile X syndrome**": a closing line in bold as a whole answers
@@ -220,6 +225,10 @@ def committed_sentences(final: str) -> tuple[Sentence, ...]:
     cued = tuple(s for i, s in enumerate(found)
                  if CONCLUSION.search(s.text) or WEAK_CONCLUSION.search(s.text) or states(s.text) or i in late)
     return cued or found
+
+
+_WH = re.compile(r"(?:^|[—–,;:]\s*)(?:so\s+|and\s+|then\s+)?(?:what|which|who|whom|whose|why|how|where)\b|那么是什么|是什么",
+                 re.IGNORECASE)
 
 
 # a first sentence that says what the case is and no more: "This is lithium toxicity."

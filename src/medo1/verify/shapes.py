@@ -98,9 +98,10 @@ def _comma_and(joiner: str) -> bool:
 
 def _item_after(text: str, joiner: str) -> bool:
     """Does a list item (a short noun phrase) start the text after a joiner?"""
-    if joiner.strip() in (",", "，") and (re.match(r"\s*(?:a|an|the|of|on|at|involving|affecting)\s", text, re.IGNORECASE)
+    if joiner.strip() in (",", "，") and (re.match(r"\s*(?:a|an|the|of|on|at|involving|affecting)\s", text,
+                                                 re.IGNORECASE)
                                         or cues.REFINES.search(_ITEM_END.split(text, 1)[0])):
-        return False  # ", a loop diuretic,": an apposition; ", of the tricuspid valve", ", Mobitz type II": a refinement
+        return False  # ", a loop diuretic,": an apposition; ", of the tricuspid valve", ", Mobitz type II": refinements
     if re.match(r"\s*the\s", text, re.IGNORECASE) and "plus" not in joiner:
         return False  # "and the troponin is high": a new clause
     text = ADVERB.sub("", text)
@@ -194,6 +195,9 @@ _PLAN_OR_RESULT = re.compile(r"^\W*(?:stage|induction|anticoagulate|stabili[sz]e
                              r"start|give|stop|treat|offer|check|repeat|send|book|continue|escalate)\b|"
                              r"\b(?:positive|negative|high|low|raised|elevated|normal|reduced)\s*(?:[,;]|$)",
                              re.IGNORECASE)
+# a step of care after the answer, not a second answer: "surgical referral for pyloromyotomy", "gynaecology informed"
+_ACTED = re.compile(r"\b(?:referral|referred|informed|notified|aware|contacted|discussed|advised|recommended|"
+                    r"follow-?up|review\s+in)\b", re.IGNORECASE)
 _FINDINGS_WORDS = (r"^\W*(?:(?:key|main|clinical|supporting|relevant|pertinent|salient|positive)\s+)?"
                    r"(?:findings|features|"
                    r"clues|evidence|history|examination|exam|labs?|results|observations|data|why|reasoning|rationale|"
@@ -212,6 +216,7 @@ def inline_list(sentence: str) -> bool:
     """A sentence of several bare parts by semicolons ("MI; PE; dissection") naming different things."""
     sentence = _IN_BRACKETS.sub("", sentence)  # "finasteride (5-ARI; shrinks the gland)": an aside, no list
     parts = [re.split(r"[:：]", p)[-1] for p in re.split(r"[;；]", sentence) if p.strip()]
+    parts = [p for p in parts if not (_PLAN_OR_RESULT.search(p) or _ACTED.search(p))]  # "X; surgical referral"
     return len(parts) >= 2 and sum(bare(p) for p in parts) >= 2 and len({words_of(p) for p in parts if bare(p)}) >= 2
 
 

@@ -92,7 +92,10 @@ REVISE = (r"on\s+(?:further\s+)?(?:second\s+thoughts?|reflection|reconsideration
           r"having\s+reconsidered|"
           r"wait|hold\s+on|correction|actually|in\s+(?:real\s+life|practice|reality)|clinically,?\s+though|realistically|"
           r"in\s+truth|truth\s+be\s+told|really,?\s+though|to\s+be\s+honest|hmm+|"
-          r"thinking\s+(?:about\s+it\s+)?again|come\s+to\s+think\s+of\s+it|scratch\s+that|转念一想|再三考虑")
+          r"thinking\s+(?:about\s+it\s+)?again|come\s+to\s+think\s+of\s+it|scratch\s+that|转念一想|再三考虑|"
+          # a report revised: "Addendum (after the IHC): …", "Revised impression: Y", "Comment (amended): …"
+          r"addendum(?:\s*\([^()]*\))?|revised\s+(?:\w+\s+)?(?:impression|comment|conclusion|diagnosis|answer|report|"
+          r"opinion)|(?:impression|comment|conclusion|diagnosis|report)\s*\((?:amended|revised|corrected|updated)\)")
 # a revision that keeps the answer says so: "On reflection, warfarin remains right"
 AFFIRMS = re.compile(r"\b(?:remains?|still|stands?|holds?|stick|keep|stays?|confirm\w*|indeed)\b|仍然|仍是|不变",
                      re.IGNORECASE)
