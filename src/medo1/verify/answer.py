@@ -146,7 +146,9 @@ def uncommitted(final_response: str | None) -> str | None:
     if any(inline_list(s.text) and any(words <= words_of(s.text) for words in said) for s in found[first + 1:]):
         return "list"  # the answer listed again with others: "Answer: X\n\nX; Y; adenovirus."
     asked = _HEADING.sub("", final)
-    if any(not _answered(asked, m.end()) for m in _ASKED.finditer(asked, _where(asked, found[first].text))):
+    if any(found[first].question and not _RHETORICAL.search(found[first].text)  # "MI? No.": the answer itself asked
+           or not _answered(asked, m.end())
+           for m in _ASKED.finditer(asked, _where(asked, found[first].text))):
         return "question"  # "The answer is X. Before I lock that in, could you tell me …?"
     if found[-1].question and OR_INSIDE.search(found[-1].text):
         return "hedge"  # it ends asking which of two it is

@@ -199,7 +199,7 @@ def committed_sentences(final: str) -> tuple[Sentence, ...]:
         last = stated[-1]
         return (found[last],) + tuple(s for s in found[last + 1:] if CONCLUSION.search(s.text))
     asked = [i + 1 for i, s in enumerate(found[:-1])
-             if s.question and _WH.search(s.text) and _bare_answer(found[i + 1])]
+             if s.question and not s.heading and _WH.search(s.text) and _bare_answer(found[i + 1])]
     if asked:  # "… who's the usual suspect? *Streptococcus pneumoniae*. Klebsiella? …": the last question's answer
         return (found[asked[-1]],) + tuple(s for s in found[asked[-1] + 1:] if CONCLUSION.search(s.text))
     bold = BOLD_LINE.match(final.rstrip().rsplit("\n", 1)[-1])
