@@ -53,6 +53,7 @@ ALONE = [  # the reference said with the idiom and nothing else
     "Conclusion: {x}.\n\nAddendum (after the CT): the preliminary impression above is withdrawn.",
     "**{x}**\n\nIs that really it, though? The D-dimer is normal.", "{x}.\n\nSo is it? The calf is not swollen.",
     "Step 1 – hypoxia, so {x}.\nStep 2 – CT clear, so not that.\nStep 3 – a collapsed lung on the film → {y}.",
+    "A: {x}\nNo evidence of a clot though — the CT pulmonary angiogram is clear.",
 ]
 AFTER = [  # the reference given as the answer, then taken back, doubted or widened
     "Equally, {y} fits.", "Might be {y} though.", "{y} can't be excluded either.", "Unless it's {y}.",
@@ -122,12 +123,18 @@ STILL_CORRECT = [
     "Which diagnosis fits a swollen calf and hypoxia? **{x}**.", "Why? A swollen calf. So what is it? {x}.",
     "Findings: a filling defect. Impression: {x}; respiratory team informed.",
     "Conclusion: {x}. The filling defect is diagnostic; {y} does not apply, as the diagnosis here rests on the CT.",
+    "Working diagnosis: **{xl}** — hypoxia after a long flight. {Y} doesn't fit.\n- CT pulmonary angiogram now\n"
+    "- Call the medical registrar",
+    "Massive {xl} until proven otherwise.\n• Two large-bore cannulae, O-negative blood\n• Call the registrar",
 ]
 OTHER_ENTITY = [  # a longer entity around the reference's words: another answer
     ("Therefore: acquired haemophilia A (an autoantibody to factor VIII), not the congenital disease.", "Hemophilia A"),
     ("So the answer is constrictive pericarditis — a pericardial knock and calcification.", "Pericarditis"),
     ("Findings: cellulitis of the floor of the mouth. Impression: Ludwig angina.", "Angina"),
     ("Lupus pernio — violaceous plaques on the nose with hilar nodes.", "Lupus"),
+    ("A: Hypertension\n↳ *portal* hypertension, that is — caput medusae, splenomegaly, varices.", "Hypertension"),
+    ("**Cholangitis**\n→ primary sclerosing cholangitis: UC, a raised ALP and beaded ducts.", "Cholangitis"),
+    ("Answer: German measles (rubella) — post-auricular nodes, no Koplik spots.", "Measles"),
 ]
 NAMED_OTHERWISE = [  # the reference by another spelling, name or a value with a decimal point
     ("Answer: 0.5 mL/kg/h (the minimum adequate adult urine output)", "0.5 mL/kg/h"),
@@ -143,6 +150,13 @@ NAMED_OTHERWISE = [  # the reference by another spelling, name or a value with a
     ("Findings: a target lesion. Impression: Ileocolic intussusception — not malrotation.", "Intussusception"),
     ("Impression: Acute DVT, left leg.", "Deep vein thrombosis"),
     ("Impression: Neuroblastoma, left adrenal.", "Neuroblastoma"),
+    ("Q: Eclamptic fit at 36/40 — first-line drug? A: MgSO4 (magnesium sulphate), 4 g IV, then an infusion.",
+     "Magnesium sulfate"),
+    ("问：梅毒首选药？答：青霉素（苄星青霉素G）。青霉素过敏者才考虑多西环素。", "青霉素"),
+    ("Testicular torsion → theatre, now. Epididymo-orchitis doesn't give a high-riding testis.", "Testicular torsion"),
+    ("→ **Anti-D immunoglobulin**, within 72 hours.", "Anti-D immunoglobulin"),
+    ("过敏性休克。静脉注射头孢后出现喉鸣、风团、低血压。\n- 立即肌注肾上腺素0.5 mg\n- 停药、平卧、补液\n- 呼叫麻醉科",
+     "过敏性休克"),
 ]
 
 

@@ -265,6 +265,8 @@ def _progression(text: str) -> bool:
         return False
     if PROGRESSION.search(text, found.end()) or not cues.ARROW.fullmatch(found.group()):
         return True  # two steps or more, or "evolving into"
+    if cues.TO_CARE.match(text[found.end():]):
+        return False  # "Testicular torsion → theatre, now": the answer and what to do about it
     return bare(text[:found.start()]) and not _FROM_FINDINGS.search(text[:found.start()])
 
 

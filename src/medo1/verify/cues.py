@@ -116,6 +116,9 @@ CONTRAST = re.compile(r"\b(?:but|however|although|though|yet|not|no|never|unlike
 
 # the arrow between the steps of a course of conditions ("A → X → C")
 ARROW = re.compile(r"→|⟶|⇒|\s->\s|\s=>\s")
+# where an arrow after the answer leads to what is done about it: "torsion → theatre, now", "→ needle decompression"
+TO_CARE = re.compile(r"\W*(?:(?:urgent|emergency|immediate)\s+)?(?:theatre|surgery|resus|icu|itu|"
+                     r"needle\s+decompression|(?:iv|im)\s+\w+|give|start|call|admit|refer|treat)\b", re.IGNORECASE)
 
 # A list item follows a joiner; "or" / "vs" / "/" join alternatives (hedges) and the others join a list.
 OR = (r"(?:\bor\b|\bvs\b\.?|\bversus\b|\band/or\b|±|\+/-|\s\|\s|或者?|还是|"

@@ -37,9 +37,10 @@ from __future__ import annotations
 
 import re
 
+from medo1.verify.confusables import confused
 from medo1.verify.tokens import OPPOSITE_OF, OPPOSITE_WORDS, normalize_tokens, stem
 
-__all__ = ["MODIFIERS", "ZH_MODIFIERS", "extends", "other_name", "subtype"]
+__all__ = ["MODIFIERS", "ZH_MODIFIERS", "another_entity", "extends", "other_name", "subtype"]
 
 _ADJECTIVE = re.compile(r"(?:al|ar|ary|ic|ac|ous|oid|ive|ile|ory)$")
 MODIFIERS = set("""
@@ -99,8 +100,10 @@ _QUALIFYING_COMPOUND = re.compile(r"(?:right|left|one|two|three|four|five|six|\d
                                   r"threatening|stage|limiting|dose|line)$")
 # A possessive name before the reference makes an eponymous entity of it: "Ludwig's angina"
 _EPONYM = re.compile(r"[A-Z][a-zà-ÿ]+(?:[-–][A-Z][a-zà-ÿ]+)?'s")
-# names written without a possessive that make another entity of the word after them ("Ludwig angina")
-_BARE_EPONYMS = {"ludwig", "vincent", "prinzmetal"}
+# names written without a possessive, and places, that make another entity of the word after them ("Ludwig angina",
+# "German measles", "Japanese encephalitis")
+_BARE_EPONYMS = {"ludwig", "vincent", "prinzmetal", "german", "spanish", "japanese", "mediterranean", "african",
+                 "egyptian", "brazilian", "russian"}
 _NOT_EPONYMS = {"it's", "that's", "what's", "there's", "here's", "he's", "she's", "let's", "who's", "today's",
                 "one's", "everyone's", "nobody's"}
 # Words that may follow a reference turned around a preposition and still close it: function words, and generic
@@ -138,6 +141,12 @@ _RESTATING = re.compile(r"^\W*(?:(?:i\.e\.?|namely|specifically|more\s+precisely
 def other_name(text: str, wanted: set[str]) -> bool:
     """A second name joined by a hyphen or dash to a word ("Sjögren–Larsson") that the reference does not have."""
     return any(not set(normalize_tokens(name, expand=False)) <= wanted for name in _JOINED_NAME.findall(text))
+
+
+def another_entity(text: str, start: int, end: int, ref_words: set[str], reference: str, cjk: bool) -> bool:
+    """The reference at text[start:end] is part of another entity: a longer one (`extends`) or a confusable name
+    (`confusables.confused`)."""
+    return extends(text, start, end, ref_words, cjk=cjk) or confused(text, start, end, reference)
 
 
 def extends(text: str, start: int, end: int, ref_words: set[str], cjk: bool = False) -> bool:

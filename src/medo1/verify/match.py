@@ -55,8 +55,7 @@ from medo1.thinking import final_answer_text
 from medo1.verify import cues, doubts
 from medo1.verify.answer import uncommitted
 from medo1.verify.chains import conclusion
-from medo1.verify.confusables import confused
-from medo1.verify.entities import extends, other_name, subtype
+from medo1.verify.entities import another_entity, other_name, subtype
 from medo1.verify.letters import committed_letters, option_letter, stated_letter_dropped, strip_letter
 from medo1.verify.opposites import opposite_stated
 from medo1.verify.sentences import Segment, committed_sentences, explicit, segments, sentences, states
@@ -103,6 +102,7 @@ _EXAMPLE = re.compile(r"(?<!look\s)(?<!looks\s)(?<!sounds\s)(?<!seems\s)\b(?:lik
 # the reference joined to another name by or / "/" / vs ("Gout / pseudogout"; not "L5/S1", "1 g/hour")
 _OR = r"\s*(?:/|\b(?:or|vs\.?|versus)\b|或者?|还是)\s*"
 _NAME = r"(?:[A-Za-z\u4e00-\u9fff]{3,}|\b[A-Z]\b)"  # a word, or a letter ("haemophilia A or B")
+_LED = re.compile(r"^[^\w→↳⟶⇒]*(?:→|↳|⟶|⇒)\s*([^:：—–,(.;]+)")
 _OR_NEXT = re.compile(_OR + _NAME)
 _OR_PREVIOUS = re.compile(_NAME + _OR + "$")
 _OR_JOINED = re.compile(_NAME + _OR + _NAME)
@@ -210,6 +210,9 @@ class MatchVerifier:
             steps = cues.ARROW.split(sentence.text)
             if len(steps) > 2 and bare(steps[-1]) and not self._names(steps[-1].strip(" .*_"), refs):
                 return True
+            led = _LED.match(sentence.text)  # "**Cholangitis**\n→ primary sclerosing cholangitis: …": a kind of it
+            if led and self._find(tokens(led[1]), refs[0][1], led[1], refs[0][0]) and not self._names(led[1], refs):
+                return True
         # "Step 1: metformin. Step 2: … So the answer is empagliflozin": where steps end is the answer
         if (concluded := conclusion(found)) is not None and not self._names(concluded, refs):
             return True
@@ -230,7 +233,7 @@ class MatchVerifier:
             window = self._find(seg, ref, np, variant)
             if window is not None:
                 start, end = seg[window[0]].start, seg[window[1] - 1].end
-                if not _another_entity(np, start, end, {t.word for t in ref}, variant, is_cjk(seg[window[0]].word)):
+                if not another_entity(np, start, end, {t.word for t in ref}, variant, is_cjk(seg[window[0]].word)):
                     return True
         return False
 
@@ -260,7 +263,7 @@ class MatchVerifier:
                 if (stance or sentence.question or sentence.text in items or inline_list(text) or _EXAMPLE.search(
                         segment.text[:start]) or again and bare(segment.text[:end]) and subtype(segment.text[:start])
                         or hedged(segment.text, start, end, reference) or listed(segment.text, start, end, reference)
-                        or _another_entity(segment.text, start, end, ref_words, reference,
+                        or another_entity(segment.text, start, end, ref_words, reference,
                                            is_cjk(seg[window[0]].word))):
                     return False
                 named = again = True
@@ -271,7 +274,7 @@ class MatchVerifier:
             np = answer_np(committed[0].text, concluded=True).strip(" .,;:*_")
             if bare(np) and not NOT_NAMING.match(np) and not FINDINGS_LABEL.match(committed[0].text):
                 return False
-        if named and any(len(steps := cues.ARROW.split(s.text)) > 2 and any(
+        if named and any(len(steps := cues.ARROW.split(s.text)) > 2 and not cues.TO_CARE.match(steps[-1]) and any(
                 self._find(tokens(step), ref, step, reference) for step in steps[:-1]) for s in found):
             return False  # "A → X → C" anywhere: X is a step of a course, not its end
         if named and not inverted:  # the reference negated or made only possible after the answer: "… 可以排除X"
@@ -285,7 +288,7 @@ class MatchVerifier:
                     if window is None:
                         continue
                     start, end = seg[window[0]].start, seg[window[1] - 1].end
-                    if is_cjk(seg[window[0]].word) and _another_entity(segment.text, start, end, ref_words, reference,
+                    if is_cjk(seg[window[0]].word) and another_entity(segment.text, start, end, ref_words, reference,
                                                                         True):
                         continue  # "…，不是非结核分枝杆菌" after "病原体是结核分枝杆菌": another thing negated
                     if segment.role in ("main", "rejected", "concession") and segment.stance(start, end) in (
@@ -354,12 +357,6 @@ class MatchVerifier:
                     return False
         return not contradicts(near_words, ref_words)
 
-
-
-def _another_entity(text: str, start: int, end: int, ref_words: set[str], reference: str, cjk: bool) -> bool:
-    """The reference at text[start:end] is part of another entity: a longer one (`entities.extends`) or a
-    confusable name (`confusables.confused`)."""
-    return extends(text, start, end, ref_words, cjk=cjk) or confused(text, start, end, reference)
 
 
 def _first_statement(parts: tuple[Segment, ...]) -> int:

@@ -195,6 +195,8 @@ def committed_sentences(final: str) -> tuple[Sentence, ...]:
         end = next((i for i, s in enumerate(under) if s.heading), len(under))
         return under[:end] or under[:1]
     stated = [i for i, s in enumerate(found) if explicit(s.text) and not s.question]  # "… — what is the diagnosis?"
+    asked = next((i for i, s in enumerate(found) if _Q_LABEL.match(s.text)), len(found))
+    stated = sorted({*stated, *(i for i in range(asked + 1, len(found)) if _a_labelled(found[i].text))})  # "Q: … A: X"
     if stated:
         last = stated[-1]
         return (found[last],) + tuple(s for s in found[last + 1:] if CONCLUSION.search(s.text))
@@ -227,6 +229,17 @@ def committed_sentences(final: str) -> tuple[Sentence, ...]:
     return cued or found
 
 
+_Q_LABEL = re.compile(r"^\W*(?:q|question|问)\s*[:：]", re.IGNORECASE)  # a flashcard: "Q: … A: X", 问：…答：X
+_A_LABEL = re.compile(r"^\W*(?:a|ans|答)\s*[:：]\s*\S", re.IGNORECASE)
+def _a_labelled(text: str) -> bool:
+    """"A: MgSO4 (magnesium sulphate), 4 g IV": a short answer after an answer label, not "A: Rule out the mimics …"."""
+    found = _A_LABEL.match(text)
+    head = re.split(r"[,(（—–:：;；]|\s-\s|→", text[found.end() - 1:] if found else "", maxsplit=1)[0].split()
+    return (bool(found) and 0 < len(head) <= 6 and not cues.VERB.search(" ".join(head))
+            and not _REASONING.match(head[0]) and not re.search(r"['‘\"“]", " ".join(head)))  # "A: The '5 Ps' — …"
+
+
+_REASONING = re.compile(r"(?:rule|let|let's|consider|think|first|start|look|weigh|run|check|work|go)\b", re.IGNORECASE)
 _WH = re.compile(r"(?:^|[—–,;:]\s*)(?:so\s+|and\s+|then\s+)?(?:what|which|who|whom|whose|why|how|where)\b|那么是什么|是什么",
                  re.IGNORECASE)
 

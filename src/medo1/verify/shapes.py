@@ -131,7 +131,7 @@ _HOW_MUCH = re.compile(r"(?:(?:" + "|".join(sorted((MODIFIERS - _CERTAINTY) | {"
                                                                  "subcutaneously"},
                                                                 key=len, reverse=True)) + r")\b\s*)+", re.IGNORECASE)
 _WHEN = re.compile(r"(?:right\s+)?now|immediately|urgently|stat|today|tonight|asap|at\s+once|right\s+away|promptly|"
-                   r"without\s+delay|first", re.IGNORECASE)
+                   r"without\s+delay|first|within\s+\d+\s*(?:hours?|h|minutes?|min|days?)", re.IGNORECASE)
 
 
 def _item_before(text: str) -> bool:
@@ -192,7 +192,11 @@ def listed_sentences(found: tuple[Sentence, ...]) -> set[int]:
 # a line of a plan or a result, not a candidate: "Stage with CT chest/abdo/pelvis", "Induction with steroids and
 # rituximab", "c-ANCA positive, PR3 high"
 _PLAN_OR_RESULT = re.compile(r"^\W*(?:stage|induction|anticoagulate|stabili[sz]e|resuscitate|refer|admit|arrange|"
-                             r"start|give|stop|treat|offer|check|repeat|send|book|continue|escalate)\b|"
+                             r"start|give|stop|treat|offer|check|repeat|send|book|continue|escalate|call|monitor|"
+                             r"prepare|target|aim|keep|catheteri[sz]e|two\s+large-bore|iv|im)\b|"
+                             # an order on a bullet of an emergency plan: "- CT aortogram now", "- 立即吸氧", "- 停药"
+                             r"\b(?:now|stat|immediately|urgently|asap)\W*$|^\W*(?:立即|停药|停用|呼叫|评估|复查|禁食|给予|"
+                             r"吸氧|补液|准备|监测|平卧|建立|查)|"
                              r"\b(?:positive|negative|high|low|raised|elevated|normal|reduced)\s*(?:[,;]|$)",
                              re.IGNORECASE)
 # a step of care after the answer, not a second answer: "surgical referral for pyloromyotomy", "gynaecology informed"
@@ -350,8 +354,8 @@ def np_list(np: str) -> bool:
         # tricuspid valve": one answer
     for part in parts:  # the leading run of bare parts: "MI, PE and X" but not "MI, and it …"
         part = ADVERB.sub("", part or "")
-        if _HOW_MUCH.fullmatch(part.strip()):
-            continue  # "Vitamin B1, IV, before any glucose", "Mitral stenosis, severe": how, not another item
+        if _HOW_MUCH.fullmatch(part.strip()) or _WHEN.fullmatch(part.strip(" .!")):
+            continue  # "Vitamin B1, IV, before any glucose", "Mitral stenosis, severe", "…, now": not another item
         # "地西泮，静脉缓慢推注": how it is given, not a second drug; "…，立即高流量吸氧": a step of care
         if not bare(part) or _GIVEN_HOW.search(part) or _ZH_PLAN.match(part):
             break
