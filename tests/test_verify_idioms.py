@@ -54,6 +54,9 @@ ALONE = [  # the reference said with the idiom and nothing else
     "**{x}**\n\nIs that really it, though? The D-dimer is normal.", "{x}.\n\nSo is it? The calf is not swollen.",
     "Step 1 – hypoxia, so {x}.\nStep 2 – CT clear, so not that.\nStep 3 – a collapsed lung on the film → {y}.",
     "A: {x}\nNo evidence of a clot though — the CT pulmonary angiogram is clear.",
+    "Answer: {x}\n\nSituation: breathless after a long flight.\nAssessment: {y}.\nRecommendation: chest drain.",
+    "Answer: {x}\n\nAssessment: differential is {x}, {y} and pneumonia.",
+    "Model answer: {x}\nExaminer's correction: {x} is excluded by the clear CT.", "{x} is a front-runner here.",
 ]
 AFTER = [  # the reference given as the answer, then taken back, doubted or widened
     "Equally, {y} fits.", "Might be {y} though.", "{y} can't be excluded either.", "Unless it's {y}.",
@@ -126,6 +129,10 @@ STILL_CORRECT = [
     "Working diagnosis: **{xl}** — hypoxia after a long flight. {Y} doesn't fit.\n- CT pulmonary angiogram now\n"
     "- Call the medical registrar",
     "Massive {xl} until proven otherwise.\n• Two large-bore cannulae, O-negative blood\n• Call the registrar",
+    "Situation: hypoxic after a long flight.\nAssessment: the diagnosis is {xl} — the CT shows a saddle embolus.\n"
+    "Recommendation: Wells score 7, so heparin per local guideline.",
+    "Situation: hypoxic after surgery.\nAssessment: I weighed up {y} first, but the film is clear. This is {xl}.\n"
+    "Recommendation: anticoagulate.",
 ]
 OTHER_ENTITY = [  # a longer entity around the reference's words: another answer
     ("Therefore: acquired haemophilia A (an autoantibody to factor VIII), not the congenital disease.", "Hemophilia A"),

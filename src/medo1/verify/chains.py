@@ -59,6 +59,7 @@ def statement(sentence: Sentence) -> Statement | None:
 _STEP_TASK = re.compile(r"^\W*step\s+\d+\W+(?:confirm|exclude|establish|determine|identify|assess|decide|distinguish|"
                         r"locali[sz]e|find|work\s+out|check)\b", re.IGNORECASE)
 _STEP_LABEL = re.compile(r"^\W*step\s+\d+\s*(?:[:.)]|\s[-–—])\s*", re.IGNORECASE)
+_PLAN_LABEL = re.compile(r"^\W*(?:recommendations?|plan|management|tx|rx|treatment)\s*[:：]", re.IGNORECASE)
 _NOT = re.compile(r"n't\b|\b(?:not|never|no|neither|nor)\b", re.IGNORECASE)
 _PLAN = re.compile(r"^\W*(?:replace|give|start|begin|stop|treat|repeat|continue|add|check|monitor|refer|admit|order|"
                    r"send|withhold|hold)\b", re.IGNORECASE)
@@ -70,11 +71,14 @@ def chain(found: tuple[Sentence, ...]) -> bool:
     A. Thus B.", "thus A; thus B", "…, so A. Therefore B."). A statement that revises ("actually, …") sets aside all before it; a bare "thus X" answers
     whatever was asked; one answer may restate another in fewer words."""
     live: list[Statement] = []
-    clauses = (Sentence(part.strip(), s.question, s.heading) for s in found for part in _CLAUSES.split(s.text))
-    for s in clauses:  # "thus X; thus Y" and "…, so X. Therefore Y." chain as "Thus X. Thus Y." does
+    clauses = ((Sentence(part.strip(), s.question, s.heading), bool(_PLAN_LABEL.match(s.text)))
+               for s in found for part in _CLAUSES.split(s.text))
+    for s, planned in clauses:  # "thus X; thus Y" and "…, so X. Therefore Y." chain as "Thus X. Thus Y." does
         said = statement(s) if s.text else None
         if said is None or not said.words:
             continue
+        if planned and said.slot == "so":  # "Recommendation: CURB-65 is 2, so amoxicillin": what to give
+            said = Statement("treatment", said.words, said.revises, said.superseded)
         if said.revises:
             live = []
         for before in live:

@@ -268,7 +268,13 @@ def _bare_answer(sentence: Sentence) -> bool:
     """A first sentence that is a short noun phrase, no verb: the answer given before its explanation."""
     words = sentence.text.split()
     return (not sentence.heading and not sentence.question and 0 < len(words) <= 8
-            and not cues.VERB.search(sentence.text) and not any(w.endswith("ed") for w in words[1:]))
+            and not _CASE_LABEL.match(sentence.text) and not cues.VERB.search(sentence.text)
+            and not any(w.endswith("ed") for w in words[1:]))
+
+
+# a line that gives the case, not the answer: "Situation: hypoxic after surgery", "Findings: a target lesion"
+_CASE_LABEL = re.compile(r"^\W*(?:situation|background|history|findings|presentation|examination|exam|obs|vitals|labs|"
+                         r"bloods|ecg|cxr|ct|mri|us|stem|case|patient|pt)\s*[:：]", re.IGNORECASE)
 
 
 def states(text: str) -> bool:

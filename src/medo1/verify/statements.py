@@ -51,6 +51,9 @@ _SAID_BEFORE = (
     # a label that gives the final word: "Final: septic shock", "Final interpretation: a mixed disorder"
     r"^\W*(?:final(?:\s+(?:interpretation|impression|verdict|conclusion|call|read(?:ing)?|assessment|word|pick|ruling))?|"
     r"tl;?dr|in\s+short|net|(?:in\s+)?summary|bottom\s+line)\s*[:：]\s*(?P<lnp>[^.;,:]+)|"  # "TL;DR: Y"
+    # what a report or a handover assesses the case as: "Assessment: Y", "Impression: Y" (a short name, not reasoning)
+    r"^\W*(?:assessment|impression)\s*[:：]\s*(?![\s*_])(?!(?:i|we|it|this|there|the\s+triad|an?\s)\b)"
+    r"(?P<anp>[^.;,:]+)(?![^.]*;)|"
     # "So the direct cause of her weakness, which is what's asked, is Y"
     # … and "what we are actually treating is Y", "the lesion asked about is Y"
     r"(?:\bwhat(?:(?:'s|\s+is|\s+was)\s+(?:being\s+)?asked(?:\s+for)?|\s+(?:we|you|i)(?:'re|\s+are|\s+am)\s+(?:actually\s+|"
@@ -169,14 +172,17 @@ def stated_answers(final: str) -> list[Stated]:
                 g["zh"] is not None and g["zslot"] != "答案")) and not (
                 (g["slot"] or g["zslot"]) and _FINAL_BEFORE.search(sentence.text, 0, m.start()))  # "final diagnosis: Y"
             g["vnp"] = g["vnp"] or g["vnp2"]
-            np = (g["np"] or g["lnp"] or g["qnp"] or g["rnp"] or g["vnp"] or g["tnp"] or g["snp"] or g["cnp"]
-                  or g["gnp"] or g["zh"] or g["fnp"] or g["wnp"]
+            if g["anp"] is not None and len(g["anp"].split()) > 8:
+                continue  # "Assessment: appendicitis tends to build gradually with …": reasoning
+            np = (g["np"] or g["lnp"] or g["anp"] or g["qnp"] or g["rnp"] or g["vnp"] or g["tnp"] or g["snp"]
+                  or g["cnp"] or g["gnp"] or g["zh"] or g["fnp"] or g["wnp"]
                   or _POINTED.split(g.get("bnp") or "")[-1])
             np = _ADVERB.sub("", np.strip(" *_`"))  # "the diagnosis is therefore Y"
             np = _ASIDE.split(np, 1)[0] or np  # "Answer: Y (the steroid-resistant cousin of X)": Y is what it names
             restated = g["rnp"] is not None or g["vnp"] is not None
             if restated:  # "Summing up: this is Y"
                 np = _POINTER_IS.sub("", np)
-            case = g["snp"] is not None or g["cnp"] is not None  # "Overall this is Y" names what the case is
-            out.append(Stated("diagnosis" if diagnosis or case else "answer", np, restated, case, g["vnp"] is not None))
+            case = g["snp"] is not None or g["cnp"] is not None or g["anp"] is not None  # "Overall this is Y": the case
+            slot = "diagnosis" if (diagnosis or case) and g["anp"] is None else "answer"  # "Assessment: Y" answers
+            out.append(Stated(slot, np, restated, case, g["vnp"] is not None))
     return out
