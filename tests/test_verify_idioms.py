@@ -57,6 +57,12 @@ ALONE = [  # the reference said with the idiom and nothing else
     "Answer: {x}\n\nSituation: breathless after a long flight.\nAssessment: {y}.\nRecommendation: chest drain.",
     "Answer: {x}\n\nAssessment: differential is {x}, {y} and pneumonia.",
     "Model answer: {x}\nExaminer's correction: {x} is excluded by the clear CT.", "{x} is a front-runner here.",
+    # a question asked after the answer and "answered" without dismissing what it asks about
+    "Answer: {x}. What about {y}? Also possible.", "Answer: {x}. Why not {y}? No reason.",
+    "Answer: {x}. {Y}? It remains on the list.", "Answer: {x}. {Y}? Cannot say.",
+    "Answer: {x}. {Y}? The film will tell.",
+    "The answer is {x}. Or is it {y}? The film will tell.", "Answer: {x}. {Y}? Would fit as well.",
+    "Answer: {x}. {Y}? Same picture.",
 ]
 AFTER = [  # the reference given as the answer, then taken back, doubted or widened
     "Equally, {y} fits.", "Might be {y} though.", "{y} can't be excluded either.", "Unless it's {y}.",

@@ -230,8 +230,27 @@ def _answered(text: str, end: int) -> bool:
     They come later.", "Why? An opening snap …", "Previa or abruption? Previa is painless — so this is abruption")."""
     after = re.split(r"[?？.!。\n]", text[end:].strip(), 1)[0]
     asked = re.split(r"[.!。\n]", text[:end].rstrip("?？ "))[-1]
-    return (bool(re.search(r"\w", after)) and not _COURTESY.match(after) and not _DOUBTS_ITSELF.search(asked)
-            and bool(_RHETORICAL.search(asked) or bare(asked)))
+    if (not re.search(r"\w", after) or _COURTESY.match(after) or _DOUBTS_ITSELF.search(asked)
+            or not (_RHETORICAL.search(asked) or bare(asked)) or _STILL_OPEN.search(after)):
+        return False  # "Pneumothorax? Also possible.", "What about Y? It remains on the list."
+    if bare(asked) and not _WH_WORD.match(asked) or _CANDIDATE_ASKED.search(asked):  # a candidate asked about: it
+        return bool(_DISMISSES.search(after))  # is answered by dismissing it: "Klebsiella? …; it doesn't fit here."
+    return True  # "Why? An opening snap …", "What explains the alkalosis? The vomiting."
+
+
+# what leaves a candidate asked about open, and what dismisses it
+_STILL_OPEN = re.compile(r"\balso\s+(?:possible|likely|plausible|fits?)\b|"
+                         r"\b(?:fits?|works?|explains?\s+it)\s+(?:too|as\s+well)\b|"
+                         r"\b(?:equally|possible|possibly|maybe|perhaps|(?<!less\s)(?<!un)likely|on\s+the\s+(?:list|table|cards)|"
+                         r"cannot\s+say|can't\s+say|unsure|uncertain|no\s+reason|consider|we(?:'ll|\s+will)\s+see|will\s+tell|"
+                         r"can(?:not|'t)\s+(?:be\s+)?(?:excluded|ruled\s+out))\b", re.IGNORECASE)
+_WH_WORD = re.compile(r"\W*(?:so\s+|and\s+)?(?:what|which|who|whom|whose|why|how|where|when)\b", re.IGNORECASE)
+_CANDIDATE_ASKED = re.compile(r"\bwhat\s+about\b|\bcould\s+(?:it|this)\s+be\b|\bwhy\s+not\b|\bis\s+it\b|"
+                              r"(?:^|\s)(?:or|vs\.?|versus)\s", re.IGNORECASE)
+_DISMISSES = re.compile(r"^\W*no\b|\b(?:not|doesn't|does\s+not|isn't|is\s+not|wouldn't|would|unlikely|less\s+likely|"
+                        r"excluded?|ruled?\s+out|wrong|never|lacks?|without|absent|instead|rather|later|second-line|"
+                        r"rarely|but|so\s+(?:this|it)\s+is|therefore|thus|too\s+\w+|normal|negative|clear|spared|preserved)\b|"
+                        r"\bno\s+[—–-]", re.IGNORECASE)
 
 
 # the questions a tutor asks on the way and answers: "What explains the alkalosis?", "Why?", "So which …?"
