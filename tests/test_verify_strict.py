@@ -170,6 +170,7 @@ def _final_parts(response: str) -> tuple[str, str]:
     return head + sep, final.strip()
 
 
+@pytest.mark.slow  # about 60,000 verdicts: three minutes on 2 cores, run by `pytest -m slow` in .ci/run
 def test_no_response_is_paid_for_two_different_answers():
     """The property that makes the reward hard to game: only the answer line decides, so a response earns 1.0
     for at most one answer (and its other names). A list, a hedge or a second answer elsewhere in it earns
