@@ -28,6 +28,11 @@ ALONE = [  # the reference said with the idiom and nothing else
     "{x} lacks support.", "{x} evolved into {y}.", "{x} gave way to {y}.", "First {x}, then {y}.", "{x}-ish.",
     "{x} (probable).", "{x} (likely).", "{x}, likely.", "{x} (query).", "{x}, I guess.", "Some kind of {x}.",
     "{x}-type picture.", "{x} mimic.", "{x} variant.", "{x} look-alike.", "Answer: {x} (draft)",
+    "{x}, which leads to hypoxia — so the collapse is ultimately due to {y}.",
+    "Answer: {x}\n\n{x}, which strains the right heart — so the collapse is due to {y}.",
+    "{x}; {y}; haemothorax — can't narrow it down from the film.",
+    "Sequence agreed at M&M: {y} came first, then {x}, then the arrest. Consensus on the cause of death: asystole.",
+    "Answer: {x}\n\nThe diagnoses to code are {x}, the {y} and the haemothorax, all three.",
     "Answer, for now: {x}.",
     "Answer for the exam: {x}. In real life: {y}.", "Answer: {x}. In practice, {y}.",
     "Answer: {x}. Clinically, though, {y}.", "Answer: {x}. Realistically, {y}.",
@@ -79,6 +84,11 @@ AFTER = [  # the reference given as the answer, then taken back, doubted or wide
     "The examiner wants {y}.", "Really, though, {y}.", "In truth, {y}.", "TL;DR: {y}.", "In short: {y}.",
     "The picture is undifferentiated at this point.", "On further reflection this conclusion cannot be sustained.",
     "Final classification is deferred.",
+    "That's what the question bank wants you to pick — and it's wrong.", "Excluded.", "Ruled out.", "Unlikely.",
+    "Consensus: excluded.", "That was the referring diagnosis, but the CT shows {y}.",
+    "— well, it may be considered alongside {y} and a haemothorax.",
+    "So what the question is really asking about is {y}.", "{y} fits too.", "{y} also fits.",
+    "{y} is also consistent.", "{y} explains it too.",
 ]
 ZH = ["答案：肺栓塞。不确定。", "答案：肺栓塞。两者皆可。", "答案：肺栓塞。以上仅供参考。",
       "答案：肺栓塞。不对，是气胸。", "答案：肺栓塞。其实是气胸。", "答案：肺栓塞。把握不大。", "疑诊肺栓塞。",
@@ -92,11 +102,13 @@ ZH = ["答案：肺栓塞。不确定。", "答案：肺栓塞。两者皆可。
       "答案：肺栓塞。也许是气胸。", "答案：肺栓塞。存疑。", "答案：肺栓塞。需进一步检查确认。",
       "**肺栓塞**\n\n……可能吧，心电图还看不出来。", "答案：肺栓塞。不敢确定。", "肺栓塞：不考虑。", "肺栓塞：不支持。",
       "**肺栓塞**：可以排除。", "**肺栓塞**：已排除——CTPA未见充盈缺损。", "肺栓塞\n\n——不考虑。",
-      "结论：倾向肺栓塞，但也可能为气胸，暂无法肯定。"]
+      "结论：倾向肺栓塞，但也可能为气胸，暂无法肯定。", "出院诊断：肺栓塞（待定）\nD-二聚体尚未回报，暂不能肯定。",
+      "答案：肺栓塞。不能肯定。"]
 ZH_STILL_CORRECT = ["答案：肺栓塞。D-二聚体升高，CTPA示肺动脉充盈缺损。", "答案：肺栓塞（多见于术后或长途飞行后）。",
                     "术后卧床、呼吸困难、低氧——肺栓塞，而不是气胸。",
                     "诊断为肺栓塞，不是气胸：双肺呼吸音对称。",
-                    "肺栓塞。应立即抗凝治疗。", "本例为肺栓塞，而非急性心肌梗死。", "最可能的诊断是肺栓塞。"]
+                    "肺栓塞。应立即抗凝治疗。", "本例为肺栓塞，而非急性心肌梗死。", "最可能的诊断是肺栓塞。",
+                    "术后突发呼吸困难、低氧，CTPA示充盈缺损。综合考虑，诊断为肺栓塞，可先予低分子肝素抗凝。"]
 STILL_CORRECT = [
     "Answer: {x}. {Y} is excluded by the normal chest film.",
     "Answer: {x}. The CT pulmonary angiogram will confirm it.",
@@ -139,6 +151,13 @@ STILL_CORRECT = [
     "Recommendation: Wells score 7, so heparin per local guideline.",
     "Situation: hypoxic after surgery.\nAssessment: I weighed up {y} first, but the film is clear. This is {xl}.\n"
     "Recommendation: anticoagulate.",
+    "{x}. That is my answer.", "It is classic for {xl}. That is the answer, and anticoagulation is the treatment.",
+    "Answer's {xl} — a swollen calf after a long flight.",
+    "M&M consensus: delayed recognition of {xl}. The swollen calf was documented at 02:00.",
+    "Consensus (majority): the primary event was {xl}, and the collapse was its first sign.",
+    "Answer: {x}. The swollen calf fits too.",
+    "Diagnosis on discharge: {x}, post-operative aetiology (D-dimer 4,000). {Y} was considered, but the film was "
+    "clear.",
 ]
 OTHER_ENTITY = [  # a longer entity around the reference's words: another answer
     ("Therefore: acquired haemophilia A (an autoantibody to factor VIII), not the congenital disease.", "Hemophilia A"),
@@ -148,11 +167,19 @@ OTHER_ENTITY = [  # a longer entity around the reference's words: another answer
     ("A: Hypertension\n↳ *portal* hypertension, that is — caput medusae, splenomegaly, varices.", "Hypertension"),
     ("**Cholangitis**\n→ primary sclerosing cholangitis: UC, a raised ALP and beaded ducts.", "Cholangitis"),
     ("Answer: German measles (rubella) — post-auricular nodes, no Koplik spots.", "Measles"),
+    ("Final answer: NSTEMI — ST depression, no ST elevation.", "ST-elevation myocardial infarction"),
+    ("Final answer: STEMI.", "Non-ST-elevation myocardial infarction"),
+    ("Answer: angina, specifically Ludwig's angina. Secure the airway first.", "Angina"),
 ]
 NAMED_OTHERWISE = [  # the reference by another spelling, name or a value with a decimal point
     ("Answer: 0.5 mL/kg/h (the minimum adequate adult urine output)", "0.5 mL/kg/h"),
     ("So the answer is pseudotumour cerebri: headache and papilloedema in a young woman.",
      "Idiopathic intracranial hypertension"),
+    ("Diagnosis on discharge: NSTEMI — troponin rise with ST depression in V4–V6.",
+     "Non-ST-elevation myocardial infarction"),
+    ("本题病原体为结核分枝杆菌。患者低热、盗汗、咳嗽3个月，胸片示右上肺空洞，痰抗酸染色阳性。肺炎克雷伯菌虽可形成空洞，"
+     "但起病急，与本例不符。", "结核分枝杆菌"),
+    ("Necrotising fasciitis — pain out of proportion to the signs, and crepitus.", "Necrotizing fasciitis"),
     ("Musty odour and fair hair — that's PKU. Alkaptonuria would darken the urine instead.", "Phenylketonuria"),
     ("Hyperammonaemia with raised urinary orotic acid → OTC deficiency.", "Ornithine transcarbamylase deficiency"),
     ("Tic douloureux: electric-shock pain in V2 on chewing; carbamazepine is first line.", "Trigeminal neuralgia"),

@@ -375,4 +375,4 @@ _POSSIBLE_INSIDE = re.compile(
     r"unclear|undetermined|not\s+(?:yet\s+)?(?:clear|certain|known)|"
     r"consider(?!\s+(?:[\w'-]+\s+){0,5}?(?:as\s+|to\s+be\s+)?the\s+(?:most|answer|diagnosis|best)))\b|"
     r"leans?\s+(?:\w+\s+)?toward|leaning\s+(?:\w+\s+)?toward|slightly\s+favou?rs?|favou?rs?\s+slightly|倾向于?|"
-    r"(?<![最很极更])(?<!最有)(?<!很有)(?<!极有)可能|或许|也许|疑似|不除外|(?<!首先)考虑(?!为)|不确定|待定", re.IGNORECASE)
+    r"(?<![最很极更])(?<!最有)(?<!很有)(?<!极有)可能|或许|也许|疑似|不除外|(?<!首先)(?<!综合)考虑(?!为)|不确定|待定", re.IGNORECASE)

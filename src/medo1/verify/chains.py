@@ -43,6 +43,8 @@ def statement(sentence: Sentence) -> Statement | None:
     found = cues.STATEMENT_FIRST.match(text) or cues.STATEMENT_ZH.match(text)
     if found:
         slot, np = found.group("slot").lower(), _NP_END.split(found.group("np"), 1)[0]
+    elif (found := cues.STATEMENT_DUE.match(text)) is not None:
+        slot, np = "so" if found.group("so") else "cause", _NP_END.split(found.group("np"), 1)[0]
     elif (found := cues.STATEMENT_LAST.match(text)) is not None:
         slot, np = found.group("slot").lower(), re.split(r"[,;:，；：]", found.group("np"))[-1]
     elif ((found := cues.STATEMENT_SO.match(text)) is not None and bare(found.group("np"))
@@ -63,7 +65,8 @@ _PLAN_LABEL = re.compile(r"^\W*(?:recommendations?|plan|management|tx|rx|treatme
 _NOT = re.compile(r"n't\b|\b(?:not|never|no|neither|nor)\b", re.IGNORECASE)
 _PLAN = re.compile(r"^\W*(?:replace|give|start|begin|stop|treat|repeat|continue|add|check|monitor|refer|admit|order|"
                    r"send|withhold|hold)\b", re.IGNORECASE)
-_CLAUSES = re.compile(r"[;；]|,\s*(?=(?:so|therefore|thus|hence)\s)", re.IGNORECASE)
+_CLAUSES = re.compile(r"[;；]|,\s*(?=(?:so|therefore|thus|hence)\s)|"
+                      r"\s[—–]\s*(?=(?:so|therefore|thus|hence)\s+(?:the|his|her|this|its|their)\s)", re.IGNORECASE)
 
 
 def chain(found: tuple[Sentence, ...]) -> bool:

@@ -131,7 +131,7 @@ OR = (r"(?:\bor\b|\bvs\b\.?|\bversus\b|\band/or\b|±|\+/-|\s\|\s|或者?|还是|
 REFINES = re.compile(r"\b(?:right|left)-sided\b|^\s*(?:left|right|bilateral)\s+[a-z]+\s*$|"  # ", left leg"
                      r"\bin\s+this\s+(?:case|patient)\b|\b(?:type|subtype|variant|form|pole|"
                      r"limb|segment|stage|grade|class|pattern|lobe|branch|division|side|leg|arm|eye|"
-                     r"portion|part|region|phase|variety|kind)\b|型|期|级", I)
+                     r"portion|part|region|phase|variety|kind|a?etiology|episode|origin|onset)\b|型|期|级", I)
 _JOINERS = (r"\s*(?:,|;|&|、|，|；)\s*(?:and\s+|or\s+|plus\s+|和|与|或者?)?|\s+\+\s+|\s+(?:and|plus|or|and/or|vs\.?|"
             r"versus|as\s+well\s+as|along\s+with|together\s+with|in\s+addition\s+to|combined\s+with)\s+|\s*/\s*|"
             r"\s*(?:和|与|及|以及|或者?|还是|加)\s*")
@@ -208,6 +208,10 @@ STATEMENT_MAKES = re.compile(r"\bmak(?:e|es|ing)\s+(?P<np>.+?)\s+the\s+" + _GRAD
 STATEMENT_SO = re.compile(r"^\W*(?:(?:so|thus|therefore|hence|ergo|in\s+conclusion|in\s+summary|to\s+conclude|"
                           r"ultimately|finally|overall)[\s,:]+|(?:因此|所以|故|综上(?:所述)?|总之)[，,：:\s]*(?:是|为)?)"
                           r"(?P<np>.+)$", I)
+# "so the polyuria is due to nephrogenic DI": the cause a conclusion names
+STATEMENT_DUE = re.compile(r"^\W*(?P<so>(?:so|thus|therefore|hence)[\s,:]+)?(?:the|his|her|this|its|their)\s+"
+                           r"(?:[\w'-]+\s+){1,3}(?:is|are|was|were)\s+(?:(?:ultimately|therefore|thus|probably|mainly)\s+)?"
+                           r"(?:due\s+to|caused\s+by|secondary\s+to|(?:the|a)\s+result\s+of)\s+(?P<np>.+)$", I)
 # "X is the most likely diagnosis"
 STATEMENT_LAST = re.compile(
     r"^(?P<np>.+?)\s+(?:is|would\s+be|remains|seems\s+to\s+be|appears\s+to\s+be|must\s+be)\s+"

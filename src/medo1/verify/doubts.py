@@ -31,6 +31,7 @@ I = re.IGNORECASE
 DOUBT = re.compile(
     r"\b(?:cannot|can't|could\s+not|not)\b[^.;]{0,30}\bwith\s+(?:any\s+|full\s+|real\s+)?(?:confidence|certainty)\b|"
     r"\b50\s*/\s*50\b|\bfifty[- ]fifty\b|\bcoin[- ](?:toss|flip)\b|"  # a tie: none of 2,131 correct responses says so
+    r"\b(?:cannot|can't|can\s+not|could\s+not|couldn't|unable\s+to)\s+narrow\s+(?:it|this|them|things)\s+down\b|"
     # "… is possibly what's going on": none of 2,008 correct
     r"\b(?:is|are)\s+(?:possibly|perhaps|maybe|conceivably)\b|"
     # none of these in the 2,008 correct tuned responses either: a question left open, "'No' is just as defensible",
@@ -82,7 +83,7 @@ DOUBT = re.compile(
     r"拟诊|待[^。；;]{1,24}?(?:后再|再)(?:确定|确诊|明确|诊断)|究竟是|到底是|"
     r"\b(?:will\s+not|won't|cannot|can't|would\s+not|wouldn't)\s+(?:give|make|commit\s+to|offer)\s+(?:a\s+)?"
     r"(?:final|definitive|firm)\s+(?:diagnosis|answer)\b|"
-    r"无法(?:确定|区分|判断|鉴别)|不能确定|难以(?:确定|区分|鉴别|取舍)|[均都皆]有可能|不好说|说不准|难分主次|"
+    r"无法(?:确定|区分|判断|鉴别|肯定)|不能(?:确定|肯定)|难以(?:确定|区分|鉴别|取舍)|[均都皆]有可能|不好说|说不准|难分主次|"
     r"不(?:会|能|宜)(?:给出|下)(?:最终)?(?:诊断|结论)|"
     # a figure or a tie put on the answer: "confidence about 55%", "60% HUS and 40% TTP", "I'm split evenly between",
     # "Y fits almost as well", "both deserve equal weight", 把握大约六成, 两种都说得通
@@ -146,14 +147,16 @@ STANDS_BY = re.compile(r"\b(?:I\s+am|I'm)\s+(?:\w+\s+)?(?:confident|certain|sure
                        r"arrange|admit|check|repeat|monitor|recommend|suggest|add|stop|continue|begin|avoid|request|"
                        r"send|book|offer|counsel|advise|reassure|follow|not\s+exceed|aim|target|correct|limit|keep)\b"
                        r"(?![^.;]*\b(?:answer|diagnos\w*|both|either|"
-                       r"or)\b)|我(?:会|将)?(?:建议|给予|开始|安排)")
+                       r"or)\b)|我(?:会|将)?(?:建议|给予|开始|安排)|"
+                       r"(?i:^\W*(?:and\s+)?(?:that|this|it)(?:'s|\s+is)\s+my\s+(?:final\s+)?(?:answer|diagnosis)\W*$)")
 # Candidates left undecided after the answer, with nothing to settle it in the same sentence: "Without a biopsy,
 # the two cannot be told apart" (but not "… cannot be told apart on CT, but the biopsy shows X")
 UNDECIDED = re.compile(r"\b(?:cannot|can't|can\s+not|could\s+not|couldn't)\s+(?:yet\s+|reliably\s+|really\s+)?be\s+"
                        r"(?:told\s+apart|separated|distinguished|differentiated)\b(?!\s+from\b)", I)
 SETTLED = re.compile(r"\b(?:but|however|although|though|yet|so|therefore|thus|until|which\s+is\s+why)\b|但|然而", I)
 # Several answers given together after the answer: "I'm submitting all three", 三者都符合，我一并作为答案
-TOGETHER = re.compile(r"\bsubmit\w*\s+(?:all|both)\b|\b(?:report|list|give|record|code)\w*\s+alongside\b|"
+TOGETHER = re.compile(r"\bsubmit\w*\s+(?:all|both)\b|"
+                      r",\s*(?:all\s+(?:three|four|five|of\s+them)|both(?:\s+of\s+them)?)\W*$|\b(?:report|list|give|record|code)\w*\s+alongside\b|"
                       r"\bother\s+diagnos[ei]s\s+to\s+(?:report|list|include|add|record)\b|\bsame\s+answer\s+line\b|"
                       # "X ✔️ Y ✔️", "Also likely: Y", "Secondary: Y" (none in correct responses)
                       r"(?:✔|✅)[^\n]*(?:✔|✅)|[、,，][^。；;]{1,20}均可|[\u4e00-\u9fff]等(?:疾病|病|情况)?\W*$|诸如|之类|"
@@ -185,6 +188,10 @@ ALTERNATIVE = re.compile(
     r"plausible|likely|option|candidate|consideration|contender)\b|"
     r"\b(?:could|might|may)\s+(?:also|equally|just\s+as\s+well)\s+(?:\w+\s+)?(?:be|fit|explain|account|cause|"
     r"produce|give)\b|\b(?:would|could|might|may)\s+(?:fit|work|explain\s+(?:this|it|the\s+\w+))\s+(?:too|as\s+well)\b|"
+    # "Y fits too", "Y also works", "Y is equally consistent" (a short name, not a finding: "the rash fits as well")
+    r"^\W*(?!(?:the|his|her|this|that|these|those|its|it|their)\b)[a-z][\w'-]*(?:\s+[\w'-]+){0,3}\s+(?:also\s+"
+    r"(?:fits|works)|(?:fits|works)\s+(?:too|as\s+well)|(?:is|are)\s+(?:also|equally)\s+(?:consistent|compatible)"
+    r"(?:\s+with\s+(?:it|this|the\s+picture))?|explains\s+(?:this|it|the\s+\w+)\s+(?:too|as\s+well))\W*$|"
     r"\banother\s+(?:option|possibility|candidate|contender)\b|也(?:有)?可能|亦可能|也(?:需|要|应)考虑|亦可(?:为|是)|也符合|亦符合|也可以解释|亦有可能|也许是|或许是|"
     r"也可(?:为|以是)", I)
 # A turn after the answer that dismisses nothing: "But cyclothymia is also possible …", "However, the scan is
@@ -210,9 +217,11 @@ BACKS_OFF = re.compile(r"^\W*(?:equally|unless|except|failing\s+that|otherwise|t
                        r"目前|需要|请先|或者?)|"
                        r"^\s*(?:[¹²³⁴⁵†‡]|\[\^\d+\])", I)  # … or a footnote to it
 # A sentence after the answer that is only a word or two taking it back or widening it: "No.", "Sort of.", "Both."
-FRAGMENT = re.compile(r"^\W*(?:no|nope|false|incorrect|wrong|not\s+really|not\s+quite|(?:well,?\s*)?not\s+exactly|"
-                      r"just\s+"
-                      r"kidding|sort\s+of|kind\s+of|more\s+or\s+less|partly|in\s+part|among\s+other\s+things|both|neither|"
+FRAGMENT = re.compile(r"^\W*(?:(?:consensus|verdict|status|outcome|conclusion)\s*[:：]\s*)?"  # "Consensus: excluded."
+                      r"(?:no|nope|false|incorrect|wrong|not\s+really|not\s+quite|(?:well,?\s*)?not\s+exactly|"
+                      r"excluded|ruled\s+out|(?:highly\s+|very\s+)?unlikely|improbable|doubtful|rejected|dismissed|"
+                      r"discounted|not\s+it|just\s+kidding|sort\s+of|kind\s+of|more\s+or\s+less|partly|in\s+part|"
+                      r"among\s+other\s+things|both|neither|"
                       r"either|none\s+of\s+(?:these|them|the\s+above)|all\s+of\s+the\s+above|"
                       r"any\s+of\s+(?:these|them)|不考虑|可以?排除|已排除|不支持|不成立|予以排除)\W*$", I)
 # Withdrawing an answer: "I withdraw that conclusion", "scratch that", "Correction: …", 收回上述结论
@@ -231,6 +240,14 @@ WITHDRAWN = re.compile(r"(?:…|\.\.\.)\s*(?:well|or\s+rather|i\s+mean)\b|"  # "
                        # "Answer: X\n\nis wrong; …", "…is what most people say, but …"
                        r"^\W*(?:is|was)\s+(?:wrong|incorrect|not\s+(?:it|right|correct)|a\s+trap|the\s+wrong\s+answer)\b|"
                        r"^\W*is\s+what\s+(?:most\s+people|everyone|many|most|students|people|most\s+candidates)\b|"
+                       # "That's what the question bank wants you to pick — and it's wrong.", "That was the referring
+                       # diagnosis, but …", "X\n— well, …"
+                       r"^\W*(?:at\s+least,?\s+)?(?:that|this|it)\s+was\s+(?:only\s+|just\s+)?the\s+(?:referring|referral|"
+                       r"initial|admitting|original|provisional|presumed|working)\s+(?:diagnosis|label|impression)\b|"
+                       r"^\W*[—–]+\s*well\b|"
+                       r"\b(?:and|but)\s+(?:it|that|this)(?:'s|\s+is)\s+(?:wrong|incorrect|a\s+trap)\b|"
+                       r"\b(?:that|this|it)(?:'s|\s+is)\s+what\s+the\s+(?:question(?:\s+bank)?|exam|examiners?|stem|setters?)\s+"
+                       r"(?:wants?|expects?|invites?)\s+you\s+to\s+(?:pick|think|choose|say|answer)\b|"
                        # "**X**\n\nNot quite — …", "X — correction, Y"
                        r"^\W*not\s+quite\b|[—–;,]\s*correction\s*[,:]|"
                        # "Update: Y", "Make that Y", "I meant Y", 不对，是Y

@@ -217,10 +217,13 @@ class MatchVerifier:
         if (concluded := conclusion(found)) is not None and not self._names(concluded, refs):
             return True
         # "That is, a beta-blocker — …, specifically bisoprolol": a refinement of what is not the reference is another
-        # answer ("Non-small cell lung cancer, specifically adenocarcinoma" refines the reference itself)
+        # answer ("Non-small cell lung cancer, specifically adenocarcinoma" refines the reference itself), and so is
+        # a longer entity around the reference ("angina, specifically Ludwig's angina")
         for sentence in sentences(final):
             for m in REFINED_INSIDE.finditer(sentence.text):
-                if not self._names(m.group("np"), refs) and not self._names(sentence.text[:m.start()], refs):
+                np = m.group("np")
+                if not self._names(np, refs) and (not self._names(sentence.text[:m.start()], refs)
+                                                  or any(self._find(tokens(np), r, np, v) for v, r in refs)):
                     return True
         return False
 

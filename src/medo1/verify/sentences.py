@@ -34,7 +34,8 @@ _LETTER_DOT = re.compile(r"(?:^|[\s(])[A-Za-z]$")
 _MARKUP = re.compile(r"[*_`#>]+")
 _GLUED = re.compile(r"(?<=\w)[*_`]+(?=-\w)|(?<=\w-)[*_`]+(?=\w)")  # markup inside a hyphenated word
 # a copula written short: "It's X" reads as "It is X"
-_SHORT_IS = re.compile(r"\b(it|that|this|what|here|there)'s\b", re.IGNORECASE)
+_SHORT_IS = re.compile(r"\b(it|that|this|what|here|there)'s\b|(?<![\w'])(?<!the\s)(answer|diagnosis|dx)'s\b(?=\s+\w)",
+                       re.IGNORECASE)
 _COMMENT = re.compile(r"<!--(.*?)-->", re.DOTALL)
 # a short line in bold as a whole, a label when bullets follow it: "**Key findings**\n- Glucose 28 mmol/L"
 _BOLD_LABEL = re.compile(r"^\s*(?:\*\*|__)[^*_\n]{1,40}(?:\*\*|__)\s*$")
@@ -54,7 +55,7 @@ ANSWER_WORD = r"(?:answer|diagnosis|dx)"
 ANSWER_GIVEN = r"\s+(?:i|we)\s+(?:would|'d|will|'ll)\s+(?:give|choose|pick|put\s+down|write)"
 # "the answer is X", "final answer: X", "X is the most likely diagnosis", "the correct option is", 答案是
 EXPLICIT = re.compile(
-    rf"\b{ANSWER_WORD}(?:{ANSWER_GIVEN})?\s*"
+    rf"\b{ANSWER_WORD}(?:\s+(?:on|at)\s+discharge)?(?:{ANSWER_GIVEN})?\s*"
     r"(?:is|would be|will be|remains|:|=|-)(?!\s+(?:made|established|confirmed|reached|"
     r"clear|unclear|uncertain|pending|unknown|not|yet|still|open)\b)|"
     r"\b(?!mak(?:e|es|ing)\s+the\s+diagnosis\b)(?:is|are|as|makes?|making|remains?|be|being)\s+"
@@ -64,13 +65,16 @@ EXPLICIT = re.compile(
     rf"underlying|leading|working)\s+)*{ANSWER_WORD}\b(?!\s+(?:here\s+)?(?:rests|depends|relies|hinges|turns)\b)|"
     r"\b(?:correct|best|right|better|preferred|safest|safer)\s+(?:option|choice)\s*(?:is|:)|"
     r"^\W*(?:final\s+)?(?:conclusion|impression|verdict|bottom\s+line)\s*[:：]\s*\S|"  # "Conclusion: X."
+    # "Consensus (majority): X", "M&M consensus on the cause of death: X"
+    r"^\W*(?:m&m\s+)?consensus(?:\s*\([^)]{1,20}\))?(?:\s+(?:on|about)\s+[^:：]{1,40})?\s*[:：]\s*\S|"
+    r"\bwhat\s+the\s+question\s+is\s+(?:really\s+)?(?:asking(?:\s+(?:about|for))?|after|getting\s+at)\s+is\b|"
     r"\b(?:i'd|i\s+would|i'll|i\s+will|we'd|we'll)\s+(?:go\s+with|choose|pick|opt\s+for|settle\s+on)\b|"
     r"\bis\s+what\s+(?:i|we)(?:'d|\s+would|'ll|\s+will)\s+(?:put\s+down|go\s+with|choose|pick|answer)\b|"
     r"\b(?:i'm|i\s+am)\s+calling\s+(?:this|it)\b|\b(?:i'd|i\s+would|we'd|we\s+would)\s+call\s+(?:this|it)\b|"
     # "Y is where I land", "I settle on Y", "…, which is my answer"
     r"\bis\s+where\s+(?:i|we)\s+(?:land|come\s+down|end\s+up|settle)\b|\b(?:i|we)\s+(?:land|settle|come\s+down)\s+on\b|"
     r"\b(?:is|as)\s+my\s+(?:final\s+|definitive\s+|one\s+|only\s+|working\s+)?(?:answer|diagnosis)\b(?!\s+(?:is|of))|"
-    r"(?:答案|诊断|结论)(?:应|可)?(?:是|为|：|:)|(?:主要|根本|直接)?(?:病因|原因)(?:是|为)|最(?:有)?可能的?(?:诊断|是|为)|首选(?:的?治疗)?(?:药物|药|方法|"
+    r"(?:答案|诊断|结论|致病菌|病原体|病原菌)(?:应|可)?(?:是|为|：|:)|(?:主要|根本|直接)?(?:病因|原因)(?:是|为)|最(?:有)?可能的?(?:诊断|是|为)|首选(?:的?治疗)?(?:药物|药|方法|"
     r"措施|检查)?(?:是|为)|^\W*(?:本例|此例)(?:应)?(?:为|是)(?!否)",
     re.IGNORECASE)
 # "…, so I'd rule it out", "…, so it doesn't fit here": a conclusion about another candidate, not the answer
@@ -152,8 +156,8 @@ def sentences(text: str) -> tuple[Sentence, ...]:
     """The sentences of a text, line by line, with list markers and markdown emphasis removed ("It's" read as
     "It is")."""
     out: list[Sentence] = []
-    text = _SHORT_IS.sub(r"\1 is", (text or "").replace("\u2019", "'").replace("👉", " — ")  # "X 👉 findings"
-                        .replace("➡️", "→").replace("➡", "→"))
+    text = (text or "").replace("\u2019", "'").replace("👉", " — ").replace("➡️", "→").replace("➡", "→")  # "X 👉 …"
+    text = _SHORT_IS.sub(lambda m: f"{m.group(1) or m.group(2)} is", text)
     text = _COMMENT.sub(r"\n\1\n", text)  # a hidden comment is read as text: "**X** <!-- provisional … -->"
     text = _HYPHEN_RUNS_ON.sub("", _RUNS_ON.sub(" ", text))
     lines = text.split("\n")
@@ -199,7 +203,8 @@ def committed_sentences(final: str) -> tuple[Sentence, ...]:
     stated = sorted({*stated, *(i for i in range(asked + 1, len(found)) if _a_labelled(found[i].text))})  # "Q: … A: X"
     if stated:
         last = stated[-1]
-        return (found[last],) + tuple(s for s in found[last + 1:] if CONCLUSION.search(s.text))
+        first = last - 1 if last and _POINTS_BACK.match(found[last].text) else last  # "X. That is my answer."
+        return found[first:last + 1] + tuple(s for s in found[last + 1:] if CONCLUSION.search(s.text))
     asked = [i + 1 for i, s in enumerate(found[:-1])
              if s.question and not s.heading and _WH.search(s.text) and _bare_answer(found[i + 1])]
     if asked:  # "… who's the usual suspect? *Streptococcus pneumoniae*. Klebsiella? …": the last question's answer
@@ -244,6 +249,9 @@ _WH = re.compile(r"(?:^|[—–,;:]\s*)(?:so\s+|and\s+|then\s+)?(?:what|which|wh
                  re.IGNORECASE)
 
 
+# an answer statement that names nothing but the sentence before it: "That is the answer, and …"
+_POINTS_BACK = re.compile(r"^\W*(?:and\s+)?(?:that|this|it)\s+is\s+(?:the|my|our)\s+(?:final\s+|correct\s+)?"
+                          r"(?:answer|diagnosis)\s*(?:$|[,;—–]\s*(?:and|so|which|but)\b)", re.IGNORECASE)
 # a first sentence that says what the case is and no more: "This is lithium toxicity."
 _THIS_IS = re.compile(r"^\W*(?:this|it)\s+is\s+(?!not\b|no\b|un\w+\b|less\b|also\b|(?:likely|possibly|probably)\b)"
                       r"[\w'()-]+(?:\s+[\w'()-]+){0,5}$", re.IGNORECASE)
@@ -279,7 +287,8 @@ _CASE_LABEL = re.compile(r"^\W*(?:situation|background|history|findings|presenta
 
 def states(text: str) -> bool:
     """An answer statement that names what it answers: "the first-line therapy is X", "X is the culprit"."""
-    return bool(cues.STATEMENT_FIRST.match(text) or cues.STATEMENT_LAST.match(text) or cues.STATEMENT_ZH.match(text))
+    return bool(cues.STATEMENT_FIRST.match(text) or cues.STATEMENT_LAST.match(text) or cues.STATEMENT_ZH.match(text)
+                or cues.STATEMENT_DUE.match(text))
 
 
 # ---------------------------------------------------------------- segments

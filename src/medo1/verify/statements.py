@@ -50,7 +50,7 @@ RESTATE = (r"(?:more\s+)?specifically|more\s+precisely|more\s+exactly|to\s+be\s+
 _SAID_BEFORE = (
     # a label that gives the final word: "Final: septic shock", "Final interpretation: a mixed disorder"
     r"^\W*(?:final(?:\s+(?:interpretation|impression|verdict|conclusion|call|read(?:ing)?|assessment|word|pick|ruling))?|"
-    r"tl;?dr|in\s+short|net|(?:in\s+)?summary|bottom\s+line)\s*[:：]\s*(?P<lnp>[^.;,:]+)|"  # "TL;DR: Y"
+    r"tl;?dr|in\s+short|net|(?:in\s+)?summary|bottom\s+line)\s*[:：]\s*(?!\W*an?\s+\d)(?P<lnp>[^.;,:]+)|"  # "TL;DR: Y"
     # what a report or a handover assesses the case as: "Assessment: Y", "Impression: Y" (a short name, not reasoning)
     r"^\W*(?:assessment|impression)\s*[:：]\s*(?![\s*_])(?!(?:i|we|it|this|there|the\s+triad|an?\s)\b)"
     r"(?P<anp>[^.;,:]+)(?![^.]*;)|"

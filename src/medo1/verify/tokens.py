@@ -24,7 +24,9 @@ FILLER = _ARTICLES | {"of", "and", "or", "to", "in", "with", "for", "on", "by", 
 _GREEK = {"α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "κ": "kappa", "μ": "micro"}
 # Common clinical abbreviations, expanded on both sides before comparing.
 ABBREVIATIONS = {
-    "mi": "myocardial infarction", "copd": "chronic obstructive pulmonary disease", "dm": "diabetes mellitus",
+    "mi": "myocardial infarction", "stemi": "st elevation myocardial infarction",
+    "nstemi": "non st elevation myocardial infarction", "copd": "chronic obstructive pulmonary disease",
+    "dm": "diabetes mellitus",
     "htn": "hypertension", "tb": "tuberculosis", "uti": "urinary tract infection", "dvt": "deep vein thrombosis",
     "chf": "congestive heart failure", "ckd": "chronic kidney disease", "aki": "acute kidney injury",
     "ards": "acute respiratory distress syndrome", "hcm": "hypertrophic cardiomyopathy",
@@ -66,6 +68,7 @@ _BRITISH = [(re.compile(p), r) for p, r in [
     (r"^faec", "fec"), (r"anaesth", "anesth"), (r"gynaec", "gynec"), (r"amoeb", "ameb"),
     (r"^phaeo", "pheo"), (r"^manoeuvre", "maneuver"), (r"^praevia$", "previa"),
     (r"(?<=\w)tumour", "tumor"), (r"(?<=\w)oedem", "edem"),  # pseudotumour cerebri, papilloedema, lymphoedema
+    (r"(?<=[a-z]{3})is(e|es|ed|ing|ation|ations)$", r"iz\1"),  # necrotising, immunisation, hospitalised
 ]]
 # A number or letter after these words names a subtype that must match exactly (type II, hepatitis B).
 QUALIFIERS = {"type", "grade", "stage", "class", "phase", "factor", "nerve", "cn", "mobitz", "group", "hepatitis",
