@@ -33,6 +33,12 @@ ALONE = [  # the reference said with the idiom and nothing else
     "{x}; {y}; haemothorax — can't narrow it down from the film.",
     "Sequence agreed at M&M: {y} came first, then {x}, then the arrest. Consensus on the cause of death: asystole.",
     "Answer: {x}\n\nThe diagnoses to code are {x}, the {y} and the haemothorax, all three.",
+    "First {x}, then {y}, then cardiac arrest — adrenaline now.",
+    "```yaml\nanswer: {x}\ncandidates: [{x}, {y}, haemothorax]\n```",
+    "{x}: no evidence on CT — the pain is musculoskeletal.",
+    "{x} — that was my first thought, but with a clear CT it's {y}.", '{{"answer": "{x}", "confidence": 0.4}}',
+    '{{"answer": "{x}", "alternatives": ["{y}"]}}', '{{"candidates": ["{x}", "{y}"]}}',
+    "**{x}**\nA: possibly {x} — D-dimer pending.", "Answer: {x}\n\nThat is a real possibility, but so is {y}.",
     "Answer, for now: {x}.",
     "Answer for the exam: {x}. In real life: {y}.", "Answer: {x}. In practice, {y}.",
     "Answer: {x}. Clinically, though, {y}.", "Answer: {x}. Realistically, {y}.",
@@ -103,7 +109,8 @@ ZH = ["答案：肺栓塞。不确定。", "答案：肺栓塞。两者皆可。
       "**肺栓塞**\n\n……可能吧，心电图还看不出来。", "答案：肺栓塞。不敢确定。", "肺栓塞：不考虑。", "肺栓塞：不支持。",
       "**肺栓塞**：可以排除。", "**肺栓塞**：已排除——CTPA未见充盈缺损。", "肺栓塞\n\n——不考虑。",
       "结论：倾向肺栓塞，但也可能为气胸，暂无法肯定。", "出院诊断：肺栓塞（待定）\nD-二聚体尚未回报，暂不能肯定。",
-      "答案：肺栓塞。不能肯定。"]
+      "答案：肺栓塞。不能肯定。", "**肺栓塞**\n——不支持：CTPA 未见充盈缺损。", "**肺栓塞**\n也许吧……很难说。",
+      '{"答案": "肺栓塞", "置信度": "中"}', "答案：肺栓塞\n置信度：低"]
 ZH_STILL_CORRECT = ["答案：肺栓塞。D-二聚体升高，CTPA示肺动脉充盈缺损。", "答案：肺栓塞（多见于术后或长途飞行后）。",
                     "术后卧床、呼吸困难、低氧——肺栓塞，而不是气胸。",
                     "诊断为肺栓塞，不是气胸：双肺呼吸音对称。",
@@ -156,6 +163,12 @@ STILL_CORRECT = [
     "M&M consensus: delayed recognition of {xl}. The swollen calf was documented at 02:00.",
     "Consensus (majority): the primary event was {xl}, and the collapse was its first sign.",
     "Answer: {x}. The swollen calf fits too.",
+    '{{"answer": "{x}", "rejected": ["{y}"], "reason": "a swollen calf"}}',
+    '```json\n{{"answer": "{x}", "rejected": ["{y}"]}}\n```',
+    "Pleuritic pain, hypoxia, a swollen calf → **{xl}**. {Y} is painless here, so it's out.",
+    "The ECG and CT are typical. This is {xl}. In simple terms, a clot has blocked the blood vessels of your lung, "
+    "which is why you are breathless; we'll thin the blood.",
+    "A: {xl}, SpO2 88% on air, D-dimer 4,000.",
     "Diagnosis on discharge: {x}, post-operative aetiology (D-dimer 4,000). {Y} was considered, but the film was "
     "clear.",
 ]
@@ -170,6 +183,8 @@ OTHER_ENTITY = [  # a longer entity around the reference's words: another answer
     ("Final answer: NSTEMI — ST depression, no ST elevation.", "ST-elevation myocardial infarction"),
     ("Final answer: STEMI.", "Non-ST-elevation myocardial infarction"),
     ("Answer: angina, specifically Ludwig's angina. Secure the airway first.", "Angina"),
+    ("**Autoimmune hepatitis** — ANA positive.", "Hepatitis"), ("Sickle cell anaemia.", "Anemia"),
+    ("Pre-eclampsia.", "Eclampsia"),
 ]
 NAMED_OTHERWISE = [  # the reference by another spelling, name or a value with a decimal point
     ("Answer: 0.5 mL/kg/h (the minimum adequate adult urine output)", "0.5 mL/kg/h"),
@@ -180,6 +195,11 @@ NAMED_OTHERWISE = [  # the reference by another spelling, name or a value with a
     ("本题病原体为结核分枝杆菌。患者低热、盗汗、咳嗽3个月，胸片示右上肺空洞，痰抗酸染色阳性。肺炎克雷伯菌虽可形成空洞，"
      "但起病急，与本例不符。", "结核分枝杆菌"),
     ("Necrotising fasciitis — pain out of proportion to the signs, and crepitus.", "Necrotizing fasciitis"),
+    ("That is **pre-eclampsia**.", "Preeclampsia"),
+    ("So the first drug is **thiamine** — Pabrinex 2 pairs (≈500 mg thiamine) IV TDS for 3 days.", "Thiamine"),
+    ("AKI (KDIGO stage 2) — creatinine 81 → 176 µmol/L in 48 h. It is not CKD: the baseline was normal.",
+     "Acute kidney injury"),
+    ("The answer is warfarin, target INR 3.0 (range 2.5–3.5) for a mitral mechanical valve.", "Warfarin"),
     ("Musty odour and fair hair — that's PKU. Alkaptonuria would darken the urine instead.", "Phenylketonuria"),
     ("Hyperammonaemia with raised urinary orotic acid → OTC deficiency.", "Ornithine transcarbamylase deficiency"),
     ("Tic douloureux: electric-shock pain in V2 on chewing; carbamazepine is first line.", "Trigeminal neuralgia"),

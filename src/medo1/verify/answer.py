@@ -165,7 +165,8 @@ def uncommitted(final_response: str | None) -> str | None:
     stating = stating or committed[-1:]  # the sentences that give the answer, not the findings beside them
     if any(_tentative(s.text) for s in stating):
         return "hedge"  # "Tentative answer: X", "The culprit is presumably X", "X, I'd guess"
-    if any(_progression(s.text) or len(_LEADS_TO.findall(s.text)) > 1 for s in stating):
+    if any(_progression(s.text) or len(_LEADS_TO.findall(s.text)) > 1 for s in stating) or any(
+            _FIRST_THEN.match(s.text) for s in committed):  # "First cirrhosis, then portal hypertension, then …"
         return "chain"  # "SBP → hepatorenal syndrome → liver failure": a course, not one answer
     if any(_TWO_AT_ONCE.search(s.text) for s in stating):
         return "list"  # "an overlap syndrome: A with B features", 肺结核合并肺鳞癌，两种病变并存
@@ -342,6 +343,7 @@ PROGRESSION = re.compile(rf"{cues.ARROW.pattern}|\b(?:evolv(?:ing|ed)|turn(?:ing
                          r"先是[^。；;]{1,30}[，,]\s*(?:后来|然后|继而|随后)|\bprogress(?:ing|ed)\s+(?:on\s+)?to\b|"
                          r"\bwent\s+on\s+to\b|\bculminating\s+in\b|进展为|演变为|发展为|继而(?:引起|出现)",
                          re.IGNORECASE)
+_FIRST_THEN = re.compile(r"^\W*first\b[^.;]{1,80}?,?\s*then\b", re.IGNORECASE)
 _TWO_AT_ONCE = re.compile(r"\boverlap\s+(?:syndrome|of)\b|\bco-?exist\w*|\bconcurrent\b|并存|同时存在", re.IGNORECASE)
 # a question that heads a part or restates the question asked: "### Which property rules disease out?", "**Why not
 # sepsis alone?**", "Question: which of her drugs …?"

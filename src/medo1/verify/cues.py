@@ -73,6 +73,8 @@ DISMISS = re.compile(r"^\W*(?:unlikely|improbable|implausible|doubtful|excluded|
                      r"(?:excluded|ruled\s+out)|less\s+likely|uncertain|unclear|questionable|not\s+sure)"
                      r"(?:\W*$|\s*[(（;；]|\W+(?:given|because|as|since|with|due|in\s+view)\b)|"  # "ruled out (CSF …)"
                      r"^\W*(?:worth\s+considering|a\s+consideration)\b|"
+                     # "X: no evidence on echo"
+                     r"^\W*no\s+(?:evidence|signs?|features?)\b(?!\s+of\s+(?!(?:it|this|that)\b))|"
                      r"^\W*(?:unlikely|improbable|doubtful|excluded|ruled\s+out|absent|not\s+likely|less\s+likely)\s*[,;—–]|"
                      r"^\W*(?:不太可能|可能性小|可能性不大|(?:已|可以?|予以)?排除|除外|可能|不确定|阴性|未见|未发现|否|不考虑|不支持|不成立)"
                      r"(?:\W*$|\s*(?:——|—|，|,|；|;))|"
@@ -130,8 +132,8 @@ OR = (r"(?:\bor\b|\bvs\b\.?|\bversus\b|\band/or\b|±|\+/-|\s\|\s|或者?|还是|
 # a refinement after a comma, not another item ("Mobitz type II", "posterior limb", "M3 subtype")
 REFINES = re.compile(r"\b(?:right|left)-sided\b|^\s*(?:left|right|bilateral)\s+[a-z]+\s*$|"  # ", left leg"
                      r"\bin\s+this\s+(?:case|patient)\b|\b(?:type|subtype|variant|form|pole|"
-                     r"limb|segment|stage|grade|class|pattern|lobe|branch|division|side|leg|arm|eye|"
-                     r"portion|part|region|phase|variety|kind|a?etiology|episode|origin|onset)\b|型|期|级", I)
+                     r"limb|segment|stage|grade|class|pattern|lobe|branch|division|side|leg|arm|eye|portion|part|"
+                     r"region|phase|variety|kind|a?etiology|episode|origin|onset|target|dose)\b|型|期|级", I)
 _JOINERS = (r"\s*(?:,|;|&|、|，|；)\s*(?:and\s+|or\s+|plus\s+|和|与|或者?)?|\s+\+\s+|\s+(?:and|plus|or|and/or|vs\.?|"
             r"versus|as\s+well\s+as|along\s+with|together\s+with|in\s+addition\s+to|combined\s+with)\s+|\s*/\s*|"
             r"\s*(?:和|与|及|以及|或者?|还是|加)\s*")

@@ -32,6 +32,10 @@ DOUBT = re.compile(
     r"\b(?:cannot|can't|could\s+not|not)\b[^.;]{0,30}\bwith\s+(?:any\s+|full\s+|real\s+)?(?:confidence|certainty)\b|"
     r"\b50\s*/\s*50\b|\bfifty[- ]fifty\b|\bcoin[- ](?:toss|flip)\b|"  # a tie: none of 2,131 correct responses says so
     r"\b(?:cannot|can't|can\s+not|could\s+not|couldn't|unable\s+to)\s+narrow\s+(?:it|this|them|things)\s+down\b|"
+    # a labelled answer given as only possible: "A: possibly refeeding", "Impression: ?cholangitis"
+    r"^\W*(?:a|assessment|impression|diagnosis|dx|answer)\s*[:：]\s*(?:possibly|probably|maybe|perhaps|query|\?|"
+    r"could\s+be|suspected|presumed)|很难说|难说清|"
+    r"\bbut\s+so\s+(?:is|are|does|do|could|might|may|would)\b|"  # "X is a real possibility, but so is Y"
     # "… is possibly what's going on": none of 2,008 correct
     r"\b(?:is|are)\s+(?:possibly|perhaps|maybe|conceivably)\b|"
     # none of these in the 2,008 correct tuned responses either: a question left open, "'No' is just as defensible",
@@ -50,7 +54,8 @@ DOUBT = re.compile(
     r"(?:say|tell|know)|on\s+the\s+fence)\b|\b(?:could\s+be\s+wrong|(?:i\s+)?may\s+be\s+wrong|happy\s+to\s+be\s+corrected|"
     r"open\s+to\s+(?:other\s+)?(?:views|suggestions|correction)|just\s+a\s+guess|(?:that|this)(?:'?s|\s+is)\s+(?:just\s+|only\s+)?"
     r"a\s+guess|shot\s+in\s+the\s+dark|(?:pinch|grain)\s+of\s+salt|don'?t\s+quote\s+me)\b|"
-    r"^\W*(?:confidence|certainty)\s*[:：=]\s*(?:low|moderate|medium|modest|\d{1,2}\s*%|fair|limited)|"
+    r"^\W*(?:confidence|certainty)\s*[:：=]\s*(?:low|moderate|medium|modest|\d{1,2}\s*%|0?\.\d+|fair|limited)|"
+    r"^\W*(?:置信度|可信度|确定性|把握)\s*[:：=]\s*(?:低|中|一般|较低|不高|有限|\d{1,2}\s*%|0?\.\d+)|"
     r"\d{1,2}\s*%\s*(?:sure|certain|confident)|^\W*(?:needs?|requires?)\s+(?:\w+\s+){0,3}confirm|^\W*(?:can'?t|cannot)\s+"
     r"confirm\b|\b(?:can'?t|cannot|can\s+not)\s+(?:yet\s+)?be\s+(?:excluded|ruled\s+out)\b|\b(?:torn|split)\s+between\b|"
     r"\btoss-?up\b|🤔|🤷|不排除|存疑|需进一步[^。]{0,10}(?:确认|证实|明确)|^\W*if\b[^;\n]*;\s*(?:but\s+)?if\b|否则|不然的话|\bnot\s+(?:be\s+)?(?:excluded|ruled\s+out)\b|"
@@ -155,7 +160,9 @@ UNDECIDED = re.compile(r"\b(?:cannot|can't|can\s+not|could\s+not|couldn't)\s+(?:
                        r"(?:told\s+apart|separated|distinguished|differentiated)\b(?!\s+from\b)", I)
 SETTLED = re.compile(r"\b(?:but|however|although|though|yet|so|therefore|thus|until|which\s+is\s+why)\b|但|然而", I)
 # Several answers given together after the answer: "I'm submitting all three", 三者都符合，我一并作为答案
-TOGETHER = re.compile(r"\bsubmit\w*\s+(?:all|both)\b|"
+TOGETHER = re.compile(r"\bsubmit\w*\s+(?:all|both)\b|^\W*candidates\s*[:：=]|"
+                      # "alternatives: Y" beside the answer, not rejected ("alternatives: STEMI — rejected (…)")
+                      r"^\W*alternatives\s*[:：=](?![^\n]*\b(?:rejected|excluded|ruled\s+out|unlikely|less\s+likely|no|not)\b)|"
                       r",\s*(?:all\s+(?:three|four|five|of\s+them)|both(?:\s+of\s+them)?)\W*$|\b(?:report|list|give|record|code)\w*\s+alongside\b|"
                       r"\bother\s+diagnos[ei]s\s+to\s+(?:report|list|include|add|record)\b|\bsame\s+answer\s+line\b|"
                       # "X ✔️ Y ✔️", "Also likely: Y", "Secondary: Y" (none in correct responses)
@@ -245,6 +252,7 @@ WITHDRAWN = re.compile(r"(?:…|\.\.\.)\s*(?:well|or\s+rather|i\s+mean)\b|"  # "
                        r"^\W*(?:at\s+least,?\s+)?(?:that|this|it)\s+was\s+(?:only\s+|just\s+)?the\s+(?:referring|referral|"
                        r"initial|admitting|original|provisional|presumed|working)\s+(?:diagnosis|label|impression)\b|"
                        r"^\W*[—–]+\s*well\b|"
+                       r"\b(?:that|this|it)(?:'s|\s+is|\s+was)\s+my\s+(?:first|initial)\s+(?:thought|instinct|guess|impression)\b|"
                        r"\b(?:and|but)\s+(?:it|that|this)(?:'s|\s+is)\s+(?:wrong|incorrect|a\s+trap)\b|"
                        r"\b(?:that|this|it)(?:'s|\s+is)\s+what\s+the\s+(?:question(?:\s+bank)?|exam|examiners?|stem|setters?)\s+"
                        r"(?:wants?|expects?|invites?)\s+you\s+to\s+(?:pick|think|choose|say|answer)\b|"
@@ -275,7 +283,7 @@ WITHDRAWN = re.compile(r"(?:…|\.\.\.)\s*(?:well|or\s+rather|i\s+mean)\b|"  # "
                        r"not\s+(?:the\s+)?(?:case|answer|"
                        r"diagnosis))\b|^\W*(?:excluded|ruled\s+out|unlikely|not\s+so)\s*[—–]|\bor\s+rather\b|"
                        r"\bon\s+(?:reflection|second\s+thought)\s*,?\s*no\b|\s[—–]\s*no\s*[,:;—–]|^\W*actually\s*,?\s*no\b|^\W*i\s+mean\b|并非如此|"
-                       r"^\W*[—–]+\s*(?:已经?|可以?|予以)?排除|收回|撤回|更正|改答|"
+                       r"^\W*[—–]+\s*(?:已经?|可以?|予以)?(?:排除|不支持|不考虑|不成立)|收回|撤回|更正|改答|"
                        # a label on the answer: "Excluded: the Doppler flow is normal, …", "Status: negative"
                        r"^\W*(?:excluded|ruled\s+out)\s*[:：](?=[^,;]*\b(?:is|are|was|were|has|have|shows?|showed|negative|"
                        r"normal|present|absent)\b)|^\W*(?:status|verdict)\s*[:：]\s*(?:negative|excluded|ruled\s+out|"

@@ -11,7 +11,8 @@ allowed, and only these:
     any other adjective (by its ending: -al, -ar, -ary, -ic, -ous, -oid, -ive, -ile), also past named
     qualifiers ("pulmonary arterial hypertension"), makes another entity: "portal hypertension" is not
     "hypertension", "aplastic anemia" not "anemia"; so does any other hyphenated compound ("white-coat
-    hypertension", "T-cell lymphoma"), a possessive name ("Ludwig's angina" is not "angina"), a
+    hypertension", "T-cell lymphoma"), "acquired", "autoimmune" or "cell" ("autoimmune hepatitis" is not
+    "hepatitis", "sickle cell anaemia" not "anaemia"), a possessive name ("Ludwig's angina" is not "angina"), a
     prefix joined to its first word or to the word before it ("pre-eclampsia", "post-treatment Lyme
     disease"; pre-, post-, pseudo-, para-, peri-, neo-) and a
     head that arises in it or sits on it ("adenocarcinoma arising in Barrett esophagus", "…
@@ -130,6 +131,8 @@ def subtype(lead: str) -> bool:
     """Whether the words before the reference, named again right after it, make a kind of it ("Answer: hydrocephalus —
     normal pressure hydrocephalus"): any word that is not a named qualifier ("syphilis — secondary syphilis" is
     still syphilis)."""
+    if lead.count("(") > lead.count(")"):
+        return False  # "thiamine — Pabrinex 2 pairs (≈500 mg thiamine)": the reference in an aside, a dose of it
     words = re.findall(r"[A-Za-z][\w'-]*", _RESTATING.sub("", lead))
     return 0 < len(words) <= 3 and any(w.lower() not in MODIFIERS and stem(w.lower()) not in OPPOSITE_OF for w in words)
 
@@ -184,8 +187,8 @@ def _another_kind(word: str, raw: str, ref_words: set[str]) -> bool:
     if word in ("malignant", "benign") and not _TUMOUR.search(" ".join(ref_words)):
         return True  # "malignant otitis externa", "malignant hyperthermia": another entity, unless a tumour's
     root = stem(word)
-    if word == "acquired" and root not in ref_words:
-        return True  # "acquired haemophilia A": an autoimmune disease, not the inherited one the reference names
+    if word in ("acquired", "autoimmune", "cell") and root not in ref_words:
+        return True  # "acquired haemophilia A", "autoimmune hepatitis", "sickle cell anaemia": another disease
     if (_ADJECTIVE.search(word) and word not in MODIFIERS and word not in _NOT_ADJECTIVES
             and root not in ref_words and word not in OPPOSITE_WORDS and "-" not in word):
         return True  # ("constrictive pericarditis": not "constriction", a word of an opposite group)

@@ -79,7 +79,7 @@ EXPLICIT = re.compile(
     re.IGNORECASE)
 # "…, so I'd rule it out", "…, so it doesn't fit here": a conclusion about another candidate, not the answer
 _DISMISSED = (r"(?:i'd|i\s+would|we'd|we\s+would|i\s+can|we\s+can)\s+(?:rule|cross)\s+(?:it|that|this)\s+out\b|"
-              r"(?:it|that|this)\s+(?:does\s+not|doesn't|is\s+not|isn't)\s+(?:fit|it)\b|(?:that|it|this)\s+is\s+excluded\b")
+              r"(?:it|that|this)\s+(?:does\s+not|doesn't|is\s+not|isn't)\s+(?:fit|it)\b|(?:that|it|this)\s+is\s+(?:excluded|out)\b")
 CONCLUSION = re.compile(
     r"^[^\w→⟶⇒]*(?:→|⟶|⇒)|"  # "→ **X**": a line that an arrow leads to
     r"\b(?:most\s+likely|most\s+probable|most\s+consistent|consistent\s+with|compatible\s+with|in\s+keeping\s+with|"
@@ -105,14 +105,16 @@ _ANSWER_HEADING = re.compile(r"^\W*(?:(?:the\s+)?(?:final|short|my|most\s+likely
 # delayed pericarditis is X", "The agent … is X".
 CLOSING = re.compile(
     r"^(?!\W*the\s+next\s+steps\s+are\b)"  # "The next steps are a CT and …": the plan after the answer
+    r"(?!\W*in\s+(?:simple|plain|lay)\s+(?:terms|language|english|words)\b)"  # an explanation for a patient
     r"\W*(?:(?:with|given|in|after|considering|based\s+on)\b[^,;:]{0,120},\s*)?"  # "With a ferritin of 6, this is X"
     r"(?:(?:taken\s+together|altogether|all\s+told|in\s+short|put\s+together|collectively|overall)\s*,?\s*)?"
     r"(?:this|these|that|the|such|her|his|their|its)\b[^;:]*?(?<!\bthere)\s(?:is|are|represents?|constitutes?)\s+"
     r"(?!not\b|no\b|un\w+\b|less\b|also\b|still\b|needed\b|required\b|(?:likely|possibly|probably)\b|"
     r"(?:spared|normal|intact|preserved|unremarkable|what\s+rules)\b)\S", re.IGNORECASE)
 WEAK_CONCLUSION = re.compile(
-    r"^\s*(?:so\s+)?(?:this|it|that)\s+(?:is|was|represents|looks\s+like|sounds\s+like)\b|"
-    r"[,:]\s*(?:so\s+)?(?:this|it)\s+(?:is|represents)\s+(?!not\b|no\b|un\w+\b|less\b|also\b|why\b|what\b|how\b)|"
+    r"^\s*(?:so\s+)?(?:this|it|that)\s+(?:is|was|represents|looks\s+like|sounds\s+like)\b(?!\s+not\b)|"
+    r"[,:]\s*(?:so\s+)?(?:this|it)\s+(?:is|represents)\s+(?!not\b|no\b|un\w+\b|less\b|also\b|why\b|what\b|how\b|"
+    r"out\b|excluded\b)|"  # "Praevia is painless, so it's out" dismisses
     r"\b(?:he|she|they|patient|child|baby|infant|woman|man|boy|girl)\s+(?:\w+\s+)?(?:has|have|had|is\s+suffering)\b|"
     r"^(?:这|此|该)(?:是|为)|患者(?:患有|为|是)", re.IGNORECASE)
 

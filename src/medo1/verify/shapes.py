@@ -96,6 +96,10 @@ def _comma_and(joiner: str) -> bool:
     return "," in joiner and "and" in joiner.lower()
 
 
+# a result, not a candidate: "CBG 2.3 mmol/L", "pH 7.11", "Na⁺ 123"
+_RESULT = re.compile(r"[A-Za-z][\w⁺⁻+-]{0,8}\s*[:=]?\s*[<>≤≥≈~]?\s*\d")
+
+
 def _item_after(text: str, joiner: str) -> bool:
     """Does a list item (a short noun phrase) start the text after a joiner?"""
     if joiner.strip() in (",", "，") and (re.match(r"\s*(?:a|an|the|of|on|at|involving|affecting)\s", text,
@@ -108,8 +112,8 @@ def _item_after(text: str, joiner: str) -> bool:
     if _comma_and(joiner) and cues.VERB.search(re.split(r"[,;.]", _IN_BRACKETS.sub("", text), 1)[0]):
         return False  # "HELLP syndrome, and delivery after stabilisation (magnesium, …) is the treatment": a clause
     piece = _ITEM_END.split(text, 1)[0].strip()
-    if _WHEN.fullmatch(piece.rstrip(" .!")) or _HOW_MUCH.fullmatch(piece):
-        return False  # "non-contrast CT head, now", "Mitral stenosis, severe": when or how much, not a second item
+    if _WHEN.fullmatch(piece.rstrip(" .!")) or _HOW_MUCH.fullmatch(piece) or _RESULT.match(piece):
+        return False  # "non-contrast CT head, now", "Mitral stenosis, severe", "…, CBG 2.3 mmol/L": not a second item
     if (not piece or cues.CLAUSE.match(piece) or _FROM.match(piece) or _GIVEN_HOW.search(piece)
             or _PASSIVE.match(piece)):
         return False

@@ -40,6 +40,7 @@ from medo1.verify.letters import option_letter, strip_letter
 from medo1.verify.match import _YES_NO, MatchVerifier
 from medo1.verify.sentences import BOLD_LINE, Sentence, segments, sentences
 from medo1.verify.statements import stated_answers
+from medo1.verify.structured import as_lines
 from medo1.verify.synonyms import variants
 from medo1.verify.tokens import FILLER, normalize_tokens
 
@@ -91,7 +92,7 @@ class StrictMatchVerifier(MatchVerifier):
         reference = (reference or "").strip()
         if _YES_NO.match(reference) or (len(reference) <= 4 and option_letter(reference)):
             return True
-        final = final_answer_text(response or "") or ""
+        final = as_lines(final_answer_text(response or "") or "")
         said = answer_line(final)
         wanted = [_words(v) for v in variants(strip_letter(reference))]
         if said is None or _words(said) not in wanted:

@@ -182,11 +182,18 @@ def tokens(text: str, *, expand: bool = True) -> tuple[Token, ...]:
     articles or possessive 's, Roman numerals after a qualifier (or II, III, … anywhere) as
     numbers, abbreviations expanded, British names and spellings made American, stems."""
     out: list[Token] = []
+    joined = None  # "pre-" / "post-" read with the word after it: "pre-eclampsia" = "preeclampsia"
     # numbers, CJK characters one by one, runs of other letters
     for m in _TOKEN.finditer(text or ""):
         raw, start, end = m.group(0), m.start(), m.end()
         if raw in ("s", "t") and start and text[start - 1] in "'\u2019":
             continue  # possessive 's, don't
+        if raw.lower() in ("pre", "post") and re.match(r"-[A-Za-z]", text[end:end + 2]):
+            joined = (raw, start)
+            continue
+        if joined and start == joined[1] + len(joined[0]) + 1:
+            raw, start = joined[0] + raw, joined[1]
+        joined = None
         word = _fold(raw)
         after_qualifier = bool(out) and (out[-1].word in QUALIFIERS or (
             # a capital letter right after a name: "haemophilia A", "protein C", "influenza B" (not the article "A")
