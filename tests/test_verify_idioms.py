@@ -39,6 +39,9 @@ ALONE = [  # the reference said with the idiom and nothing else
     "{x} — that was my first thought, but with a clear CT it's {y}.", '{{"answer": "{x}", "confidence": 0.4}}',
     '{{"answer": "{x}", "alternatives": ["{y}"]}}', '{{"candidates": ["{x}", "{y}"]}}',
     "**{x}**\nA: possibly {x} — D-dimer pending.", "Answer: {x}\n\nThat is a real possibility, but so is {y}.",
+    "{x} = {y}.", "{x} = ✗", "**{x}**\n\nNo — on re-reading, it is {y}.",
+    "Answer: {x}\n\n…which causes right heart strain, then shock.", "Answer: {x}\n\n…no, redoing it, it is {y}.",
+    "{x}\n— fat, that is: after the femoral fracture.", "**{x}**\n\n{y}; {x}; haemothorax — depending on the film.",
     "Answer, for now: {x}.",
     "Answer for the exam: {x}. In real life: {y}.", "Answer: {x}. In practice, {y}.",
     "Answer: {x}. Clinically, though, {y}.", "Answer: {x}. Realistically, {y}.",
@@ -110,12 +113,15 @@ ZH = ["答案：肺栓塞。不确定。", "答案：肺栓塞。两者皆可。
       "**肺栓塞**：可以排除。", "**肺栓塞**：已排除——CTPA未见充盈缺损。", "肺栓塞\n\n——不考虑。",
       "结论：倾向肺栓塞，但也可能为气胸，暂无法肯定。", "出院诊断：肺栓塞（待定）\nD-二聚体尚未回报，暂不能肯定。",
       "答案：肺栓塞。不能肯定。", "**肺栓塞**\n——不支持：CTPA 未见充盈缺损。", "**肺栓塞**\n也许吧……很难说。",
-      '{"答案": "肺栓塞", "置信度": "中"}', "答案：肺栓塞\n置信度：低"]
+      '{"答案": "肺栓塞", "置信度": "中"}', "答案：肺栓塞\n置信度：低", "1）肺栓塞 2）气胸 3）心肌梗死，都可用于解释。",
+      "肺栓塞：\n不支持——CTPA 未见充盈缺损。", "肺栓塞，继而引起右心衰竭。∴ 右心衰竭"]
 ZH_STILL_CORRECT = ["答案：肺栓塞。D-二聚体升高，CTPA示肺动脉充盈缺损。", "答案：肺栓塞（多见于术后或长途飞行后）。",
                     "术后卧床、呼吸困难、低氧——肺栓塞，而不是气胸。",
                     "诊断为肺栓塞，不是气胸：双肺呼吸音对称。",
                     "肺栓塞。应立即抗凝治疗。", "本例为肺栓塞，而非急性心肌梗死。", "最可能的诊断是肺栓塞。",
-                    "术后突发呼吸困难、低氧，CTPA示充盈缺损。综合考虑，诊断为肺栓塞，可先予低分子肝素抗凝。"]
+                    "术后突发呼吸困难、低氧，CTPA示充盈缺损。综合考虑，诊断为肺栓塞，可先予低分子肝素抗凝。",
+                    "抓住“D-二聚体升高”这个关键词，答案就是肺栓塞。\n\n把握程度：★★★★★",
+                    "气胸应有患侧呼吸音消失，均不符合。∴ 肺栓塞"]
 STILL_CORRECT = [
     "Answer: {x}. {Y} is excluded by the normal chest film.",
     "Answer: {x}. The CT pulmonary angiogram will confirm it.",
@@ -169,6 +175,8 @@ STILL_CORRECT = [
     "The ECG and CT are typical. This is {xl}. In simple terms, a clot has blocked the blood vessels of your lung, "
     "which is why you are breathless; we'll thin the blood.",
     "A: {xl}, SpO2 88% on air, D-dimer 4,000.",
+    "Hypoxia, a swollen calf, a raised D-dimer. ∴ {x}",
+    "{Y} would show on the film, so cross it off. Go with {xl}.", "diagnosis = {xl}",
     "Diagnosis on discharge: {x}, post-operative aetiology (D-dimer 4,000). {Y} was considered, but the film was "
     "clear.",
 ]
@@ -185,6 +193,7 @@ OTHER_ENTITY = [  # a longer entity around the reference's words: another answer
     ("Answer: angina, specifically Ludwig's angina. Secure the airway first.", "Angina"),
     ("**Autoimmune hepatitis** — ANA positive.", "Hepatitis"), ("Sickle cell anaemia.", "Anemia"),
     ("Pre-eclampsia.", "Eclampsia"),
+    ("This is a sensitivity analysis: the result held after excluding trials at high risk of bias.", "Sensitivity"),
 ]
 NAMED_OTHERWISE = [  # the reference by another spelling, name or a value with a decimal point
     ("Answer: 0.5 mL/kg/h (the minimum adequate adult urine output)", "0.5 mL/kg/h"),
@@ -196,6 +205,8 @@ NAMED_OTHERWISE = [  # the reference by another spelling, name or a value with a
      "但起病急，与本例不符。", "结核分枝杆菌"),
     ("Necrotising fasciitis — pain out of proportion to the signs, and crepitus.", "Necrotizing fasciitis"),
     ("That is **pre-eclampsia**.", "Preeclampsia"),
+    ("NNT = 1/ARR = 1/(0.08 − 0.04) = 1/0.04 = **25**.", "25"),
+    ("Answer: Type I error (false positive — rejecting a true null hypothesis)", "Type I error"),
     ("So the first drug is **thiamine** — Pabrinex 2 pairs (≈500 mg thiamine) IV TDS for 3 days.", "Thiamine"),
     ("AKI (KDIGO stage 2) — creatinine 81 → 176 µmol/L in 48 h. It is not CKD: the baseline was normal.",
      "Acute kidney injury"),

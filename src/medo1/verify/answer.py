@@ -74,6 +74,7 @@ from functools import lru_cache
 from medo1.thinking import final_answer_text
 from medo1.verify import cues, doubts
 from medo1.verify.chains import chain, statement
+from medo1.verify.tokens import initials
 from medo1.verify.sentences import (
     CONCLUSION,
     WEAK_CONCLUSION,
@@ -143,8 +144,9 @@ def uncommitted(final_response: str | None) -> str | None:
         return "list"  # "The answer is X.\n\nLikely organisms: X, Y, Z." (but not "Excluded diagnoses: Y, Z")
     if any(doubts.TOGETHER.search(s.text) for s in found[first:]):
         return "list"  # "The answer is X. Y and Z go on the same answer line; I'm submitting all three."
-    if any(inline_list(s.text) and any(words <= words_of(s.text) for words in said) for s in found[first + 1:]):
-        return "list"  # the answer listed again with others: "Answer: X\n\nX; Y; adenovirus."
+    given = said + [words_of(found[first].text)] * bare(found[first].text)  # "**X**" given bare counts too
+    if any(inline_list(s.text) and any(words <= words_of(s.text) for words in given) for s in found[first + 1:]):
+        return "list"  # the answer listed again with others: "Answer: X\n\nX; Y; adenovirus.", "**X**\n\nY; X; Z"
     asked = _HEADING.sub("", final)
     if any(found[first].question and not _RHETORICAL.search(found[first].text)  # "MI? No.": the answer itself asked
            or not _answered(asked, m.end())
@@ -159,6 +161,8 @@ def uncommitted(final_response: str | None) -> str | None:
         return "hedge"  # "The answer is X. … But cyclothymia is also possible if …"
     if any(doubts.BACKS_OFF.match(s.text) or doubts.FRAGMENT.match(s.text) for s in found[first + 1:]):
         return "hedge"  # "The answer is X. Without the biopsy …", "… Until the CT is back …", "… Sort of."
+    if first + 1 < len(found) and _NO_DASH.match(found[first + 1].text) and not found[first].question:
+        return "hedge"  # "X\n\nNo — on re-reading, …" right after the answer takes it back (not "Y? No — …")
     if any(_ALSO.search(s.text) and bare(_ALSO.sub("", s.text)) for s in found[first + 1:]):
         return "list"  # "The answer is X. Y too.", "… And Y."
     stating = tuple(s for s in committed if explicit(s.text) or CONCLUSION.search(s.text) or states(s.text))
@@ -280,6 +284,13 @@ def _progression(text: str) -> bool:
     """A course of conditions named as the answer (`PROGRESSION`): not one arrow from the findings, or from a label,
     to the answer ("Halos and bradycardia after verapamil → digoxin toxicity", "Bottom line → X", "→ **X**")."""
     text = _ARROW_LABEL.sub("", text)
+    if (equals := _EQUALS.search(text)) and not re.search(r"\d", text):
+        # "X = Y": one name set equal to another is a course (not "findings + more findings = X", "X = a clot …")
+        left, right = text[:equals.start()], text[equals.end():]
+        return (bare(left) and bare(right) and not re.search(r"[+,&]|\b(?:plus|and|with)\b", left, re.IGNORECASE)
+                and not re.match(r"\W*(?:an?|the)\b", right, re.IGNORECASE) and not _FROM_FINDINGS.search(left)
+                and not _SLOT_ONLY.fullmatch(left) and not initials(right.strip(" .*_"), left)
+                and not initials(left.strip(" .*_"), right))  # "organism = X", "X = its initials"
     found = PROGRESSION.search(text)
     if found is None:
         return False
@@ -343,6 +354,9 @@ PROGRESSION = re.compile(rf"{cues.ARROW.pattern}|\b(?:evolv(?:ing|ed)|turn(?:ing
                          r"先是[^。；;]{1,30}[，,]\s*(?:后来|然后|继而|随后)|\bprogress(?:ing|ed)\s+(?:on\s+)?to\b|"
                          r"\bwent\s+on\s+to\b|\bculminating\s+in\b|进展为|演变为|发展为|继而(?:引起|出现)",
                          re.IGNORECASE)
+_EQUALS = re.compile(r"\s=\s")
+_SLOT_ONLY = re.compile(rf"\W*(?:the\s+)?(?:(?:{cues.GRADE_WORDS})\s+)*(?:{cues.SLOT})s?\W*", re.IGNORECASE)
+_NO_DASH = re.compile(r"^\W*no\s*[—–]\s", re.IGNORECASE)
 _FIRST_THEN = re.compile(r"^\W*first\b[^.;]{1,80}?,?\s*then\b", re.IGNORECASE)
 _TWO_AT_ONCE = re.compile(r"\boverlap\s+(?:syndrome|of)\b|\bco-?exist\w*|\bconcurrent\b|并存|同时存在", re.IGNORECASE)
 # a question that heads a part or restates the question asked: "### Which property rules disease out?", "**Why not

@@ -33,7 +33,7 @@ NEGATION_WORDS = (
     r"less\s+(?:likely|probable|plausible)|against|exclud\w*|ruled?\s+out|rules\s+out|ruling\s+out|contraindicated|"
     r"avoid\w*|inappropriate(?!\s+(?!(?:to|for|here|in|as|because|since|given|and|or|at|now|there|this|that|with|"
     r"unless|if|when|during|until)\b)[a-z])|incorrect|wrong|doubtful|" + _DOUBT +
-    r"(?:s|ed|ing)?|false|untrue|discard\w*|"
+    r"(?:s|ed|ing)?|false(?![\s-]+(?:positive|negative)s?\b)|untrue|discard\w*|"
     r"dismiss\w*|eliminat\w*|inconsistent|rejected|refut\w*|disprov\w*")
 NEGATION_ZH = r"不是|并非|并不是|不像|不考虑|排除|没有|否认|不支持|不符合|不太可能|不可能|未见|而非|而不是|不应|不宜|禁用|忌用"
 NEGATION = re.compile(rf"\b(?:{NEGATION_WORDS})\b|{NEGATION_ZH}", I)
@@ -54,7 +54,7 @@ NEGATED_BEFORE = re.compile(
 NEGATED_AFTER = re.compile(
     rf"^\W*(?:(?:{AUX})\s+){{0,4}}(?:{NEGATION_WORDS}|absent|lacking|negative\s+for|"
     r"negative(?!\s+(?:predictive|pressure|feedback|inotrop\w*|symptoms|selection)))\b|"
-    r"^\W*off\s+the\s+table\b|^[\s:：(（—–-]*[✗✘❌✕×]|"
+    r"^\W*off\s+the\s+table\b|^[\s:：(（—–=-]*[✗✘❌✕×]|"
     # "X is a red herring", "X can be crossed off", "X — nope"
     r"^\W*(?:(?:is|was|would\s+be|looks\s+like)\s+)?(?:(?:a|an|the|just)\s+)?(?:red\s+herring|distractor|decoy|"
     r"trap(?:\s+answer)?|non-?starter|(?:bit\s+of\s+a\s+)?stretch|mistake|wrong\s+answer|far-?fetched)\b|"
@@ -208,7 +208,7 @@ STATEMENT_FIRST = re.compile(
 STATEMENT_MAKES = re.compile(r"\bmak(?:e|es|ing)\s+(?P<np>.+?)\s+the\s+" + _GRADE + rf"(?:{SLOT})\b", I)
 # "thus X", "therefore, X" (a bare conclusion)
 STATEMENT_SO = re.compile(r"^\W*(?:(?:so|thus|therefore|hence|ergo|in\s+conclusion|in\s+summary|to\s+conclude|"
-                          r"ultimately|finally|overall)[\s,:]+|(?:因此|所以|故|综上(?:所述)?|总之)[，,：:\s]*(?:是|为)?)"
+                          r"ultimately|finally|overall)[\s,:]+|∴\s*|(?:因此|所以|故|综上(?:所述)?|总之)[，,：:\s]*(?:是|为)?)"
                           r"(?P<np>.+)$", I)
 # "so the polyuria is due to nephrogenic DI": the cause a conclusion names
 STATEMENT_DUE = re.compile(r"^\W*(?P<so>(?:so|thus|therefore|hence)[\s,:]+)?(?:the|his|her|this|its|their)\s+"

@@ -107,7 +107,7 @@ DOUBT = re.compile(
     r"\bleave\s+(?:the\s+answer|it)\s+open\b|\b(?:i|we)\s+(?:can't|cannot|couldn't|could\s+not)\s+(?:settle|separate|"
     r"distinguish|decide)\b|^\W*suspect\s|\b(?:can't|cannot|couldn't)\s+give\s+(?:a\s+)?(?:single|one|definitive|final)\s+answer\b|"
     r"初步判断|只是初步|待[^。；;]{1,30}?才能(?:确定|明确|诊断|定)|\bfinali[sz]e\s+(?:once|when|after)\b|\b(?:stays?|remains?)\s+live\b|"
-    r"把握|再定|可能吧|不敢(?:确定|肯定|下结论)|(?:后|才能|再下)(?:定论|结论)|倾向性|很难区分|难以区分|都说得通|前提是|"
+    r"把握(?!程度?\s*[:：]\s*(?:★{5}|很?高|充分|100\s*%))|再定|可能吧|不敢(?:确定|肯定|下结论)|(?:后|才能|再下)(?:定论|结论)|倾向性|很难区分|难以区分|都说得通|前提是|"
     # the answer only as far as it goes: "the most I can commit to is …", "I would keep both diagnoses open"
     r"\b(?:the\s+most|all)\s+(?:that\s+)?(?:i|we)\s+(?:can|could|would|will)\s+(?:commit\s+to|say|conclude|offer)\b|"
     r"\bkeep\s+(?:both|the\s+two|them\s+both|all\s+(?:two|three)|these|them)(?:\s+[\w-]+){0,2}\s+open\b|"
@@ -160,7 +160,7 @@ UNDECIDED = re.compile(r"\b(?:cannot|can't|can\s+not|could\s+not|couldn't)\s+(?:
                        r"(?:told\s+apart|separated|distinguished|differentiated)\b(?!\s+from\b)", I)
 SETTLED = re.compile(r"\b(?:but|however|although|though|yet|so|therefore|thus|until|which\s+is\s+why)\b|但|然而", I)
 # Several answers given together after the answer: "I'm submitting all three", 三者都符合，我一并作为答案
-TOGETHER = re.compile(r"\bsubmit\w*\s+(?:all|both)\b|^\W*candidates\s*[:：=]|"
+TOGETHER = re.compile(r"\bsubmit\w*\s+(?:all|both)\b|^\W*candidates\s*[:：=]|[都均皆]可(?:用于|使用|选用|作为)|"
                       # "alternatives: Y" beside the answer, not rejected ("alternatives: STEMI — rejected (…)")
                       r"^\W*alternatives\s*[:：=](?![^\n]*\b(?:rejected|excluded|ruled\s+out|unlikely|less\s+likely|no|not)\b)|"
                       r",\s*(?:all\s+(?:three|four|five|of\s+them)|both(?:\s+of\s+them)?)\W*$|\b(?:report|list|give|record|code)\w*\s+alongside\b|"
@@ -234,7 +234,11 @@ FRAGMENT = re.compile(r"^\W*(?:(?:consensus|verdict|status|outcome|conclusion)\s
 # Withdrawing an answer: "I withdraw that conclusion", "scratch that", "Correction: …", 收回上述结论
 WITHDRAWN = re.compile(r"(?:…|\.\.\.)\s*(?:well|or\s+rather|i\s+mean)\b|"  # "Insulin… well, an insulinoma"
                        # "Answer: X\n\n…is the adult dose, but …": the answer line only opens a sentence about it
-                       r"^[^\w…]*(?:…|\.\.\.)\s*(?:is|was|would|could|might|may|are|isn't)\b|"
+                       r"^[^\w…]*(?:…|\.\.\.)\s*(?:is|was|would|could|might|may|are|isn't|which|that|causing|leading|"
+                       r"then|no)\b|"  # "Answer: X\n\n…which causes Y, then Z": a course from it; "…no, redoing it, …"
+                       # "X\n— portal, that is", "X\n— circumscripta, to be precise": a longer name for it; 不支持——…
+                       r"^\W*[—–]+\s*[\w-]+(?:\s+[\w-]+)?,\s*(?:to\s+be\s+precise|strictly|more\s+precisely|that\s+is)\b|"
+                       r"^\W*(?:不支持|不成立)(?:——|[—–，,：:])|"
                        # "The preliminary impression above is withdrawn", "… cannot be sustained", "… is deferred"
                        r"\b(?:is|was|has\s+been)\s+withdrawn\b|\bcannot\s+be\s+sustained\b|\b(?:is|are|remains?)\s+deferred\b|"
                        r"无法肯定|暂无法|也可能为|"

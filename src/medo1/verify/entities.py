@@ -118,7 +118,7 @@ _NOT_ADJECTIVES = {"reveal", "mimic", "receive", "involve", "deal", "appeal", "h
 # so does a participle joined to it ("prolactin-inhibiting factor", "steroid-sparing agent")
 _ACTS_ON = re.compile(r"[\s–—-]*(?:like|antagonists?|agonists?|inhibitors?|blockers?|antibod(?:y|ies)|analogu?es?|"
                       r"mimetics?|mimics?|look-?alikes?|toxoids?|antitoxins?|boosters?|unawareness|carriage|vaccines?|vaccination|immunoglobulins?|"
-                      r"antiser(?:um|a)|antivenoms?|variants?|spectrum|-type|receptors?|anticoagulants?|transporters?|carriers?|precursors?|metabolites?|resistance|-class|-family|"
+                      r"antiser(?:um|a)|antivenoms?|variants?|spectrum|-type|receptors?|analys[ie]s|anticoagulants?|transporters?|carriers?|precursors?|metabolites?|resistance|-class|-family|"
                       r"\s+(?:[a-z]+-)?[a-z]*(?:kinase|ylase|tase|rase|nase|dase|pase|xase|synthase|lyase)|[\s–—-]*releasing|-[a-z]{3,}ing|\s+by\s+proxy|[\s-]+gene[\s-]related|"
                       r"[-–](?:related|associated|induced|mediated|dependent|secreting|producing|binding|resistant|sensitive|"
                       r"responsive|refractory|deficient|exacerbated|provoked|triggered|intolerant)[\s-]+"

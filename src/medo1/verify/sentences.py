@@ -65,6 +65,7 @@ EXPLICIT = re.compile(
     rf"underlying|leading|working)\s+)*{ANSWER_WORD}\b(?!\s+(?:here\s+)?(?:rests|depends|relies|hinges|turns)\b)|"
     r"\b(?:correct|best|right|better|preferred|safest|safer)\s+(?:option|choice)\s*(?:is|:)|"
     r"^\W*(?:final\s+)?(?:conclusion|impression|verdict|bottom\s+line)\s*[:：]\s*\S|"  # "Conclusion: X."
+    r"^[^\w∴]*∴\s*\S|^\W*go\s+with\b|"  # "∴ X": therefore X; "Go with X", "Go with your gut: X"
     # "Consensus (majority): X", "M&M consensus on the cause of death: X"
     r"^\W*(?:m&m\s+)?consensus(?:\s*\([^)]{1,20}\))?(?:\s+(?:on|about)\s+[^:：]{1,40})?\s*[:：]\s*\S|"
     r"\bwhat\s+the\s+question\s+is\s+(?:really\s+)?(?:asking(?:\s+(?:about|for))?|after|getting\s+at)\s+is\b|"
@@ -315,7 +316,7 @@ _JOINT = re.compile(
     r"\s+(?:given|because|since)\s+|[，,]\s*(?:因为|由于|鉴于))|"
     r"(?P<so>,\s*(?:so|therefore|thus|hence)\s+|[，,]\s*(?:所以|因此|故|而是)|而是)",
     re.IGNORECASE)
-_SPLIT = re.compile(r"\s*[;:]\s+|\s+[-–—]\s+|[；：]")
+_SPLIT = re.compile(r"\s*[;:]\s+|\s+[-–—=]\s+|[；：]")  # "NNT = 1/ARR = 1/0.04 = 25": each side apart
 
 
 @lru_cache(maxsize=8192)
