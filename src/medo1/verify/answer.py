@@ -249,7 +249,7 @@ _STILL_OPEN = re.compile(r"\balso\s+(?:possible|likely|plausible|fits?)\b|"
                          r"\b(?:equally|possible|possibly|maybe|perhaps|(?<!less\s)(?<!un)likely|on\s+the\s+(?:list|table|cards)|"
                          r"cannot\s+say|can't\s+say|unsure|uncertain|no\s+reason|consider|we(?:'ll|\s+will)\s+see|will\s+tell|"
                          r"can(?:not|'t)\s+(?:be\s+)?(?:excluded|ruled\s+out))\b", re.IGNORECASE)
-_WH_WORD = re.compile(r"\W*(?:so\s+|and\s+)?(?:what|which|who|whom|whose|why|how|where|when)\b", re.IGNORECASE)
+_WH_WORD = re.compile(rf"\W*(?:so\s+|and\s+)?{cues.WH_WORDS}\b", re.IGNORECASE)
 _CANDIDATE_ASKED = re.compile(r"\bwhat\s+about\b|\bcould\s+(?:it|this)\s+be\b|\bwhy\s+not\b|\bis\s+it\b|"
                               r"(?:^|\s)(?:or|vs\.?|versus)\s", re.IGNORECASE)
 _DISMISSES = re.compile(r"^\W*no\b|\b(?:not|doesn't|does\s+not|isn't|is\s+not|wouldn't|would|unlikely|less\s+likely|"
@@ -259,7 +259,7 @@ _DISMISSES = re.compile(r"^\W*no\b|\b(?:not|doesn't|does\s+not|isn't|is\s+not|wo
 
 
 # the questions a tutor asks on the way and answers: "What explains the alkalosis?", "Why?", "So which …?"
-_RHETORICAL = re.compile(r"(?:^|[—–,;:]\s*)(?:so\s+|and\s+|but\s+)?(?:what|which|who|whom|whose|why|how|where|when)\b|"
+_RHETORICAL = re.compile(rf"(?:^|[—–,;:]\s*)(?:so\s+|and\s+|but\s+)?{cues.WH_WORDS}\b|"
                          r"(?:^|\s)(?:or|vs\.?|versus)\s|\bwhat\s+about\b|\bcould\s+(?:it|this)\s+be\s+(?!(?:it|that|this)\b)\w",
                          re.IGNORECASE)
 

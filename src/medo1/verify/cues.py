@@ -187,6 +187,8 @@ CANDIDATES_LABEL = re.compile(r"\b(?:diagnoses|causes|options|organisms|possibil
 
 # ---------------------------------------------------------------- answer statements and chains
 
+# the words that open a question about the answer: "What is it?", "— so which drug?"
+WH_WORDS = r"(?:what|which|who|whom|whose|why|how|where|when)"
 SLOT = (r"answer|diagnosis|dx|course|approach|principle|option|choice|cause|etiology|aetiology|organism|"
         r"pathogen|culprit|treatment|management|(?:pharmaco)?therapy|drug|medication|test|investigation|step(?!s?\s*\d)|"
         r"mechanism|finding|lesion|site|location|structure|nerve|artery|enzyme|agent|vessel|type|condition|disease|"

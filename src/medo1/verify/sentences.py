@@ -248,7 +248,7 @@ def _a_labelled(text: str) -> bool:
 
 
 _REASONING = re.compile(r"(?:rule|let|let's|consider|think|first|start|look|weigh|run|check|work|go)\b", re.IGNORECASE)
-_WH = re.compile(r"(?:^|[—–,;:]\s*)(?:so\s+|and\s+|then\s+)?(?:what|which|who|whom|whose|why|how|where)\b|那么是什么|是什么",
+_WH = re.compile(rf"(?:^|[—–,;:]\s*)(?:so\s+|and\s+|then\s+)?{cues.WH_WORDS}\b|那么是什么|是什么",
                  re.IGNORECASE)
 
 
