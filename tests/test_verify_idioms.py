@@ -42,6 +42,13 @@ ALONE = [  # the reference said with the idiom and nothing else
     "{x} = {y}.", "{x} = ✗", "**{x}**\n\nNo — on re-reading, it is {y}.",
     "Answer: {x}\n\n…which causes right heart strain, then shock.", "Answer: {x}\n\n…no, redoing it, it is {y}.",
     "{x}\n— fat, that is: after the femoral fracture.", "**{x}**\n\n{y}; {x}; haemothorax — depending on the film.",
+    "Answer: {x}. A swollen calf — possibly that, though {y} may be considered as well.",
+    "{x}. Thus the right ventricle fails. Hence the collapse: final answer, {y}.",
+    "{x} three weeks ago, which led to infarction — so what we're looking at now is {y}.",
+    "**{x}**\n\n— the septic form, strictly: tricuspid vegetations.",
+    "Answer: {x}\n\n…fat embolism, that is — after the femoral fracture.",
+    "{x}\n\n— is absent here: the CTPA is clear.",
+    "{x}\n\n— could be, at least.",
     "Answer, for now: {x}.",
     "Answer for the exam: {x}. In real life: {y}.", "Answer: {x}. In practice, {y}.",
     "Answer: {x}. Clinically, though, {y}.", "Answer: {x}. Realistically, {y}.",
@@ -114,7 +121,8 @@ ZH = ["答案：肺栓塞。不确定。", "答案：肺栓塞。两者皆可。
       "结论：倾向肺栓塞，但也可能为气胸，暂无法肯定。", "出院诊断：肺栓塞（待定）\nD-二聚体尚未回报，暂不能肯定。",
       "答案：肺栓塞。不能肯定。", "**肺栓塞**\n——不支持：CTPA 未见充盈缺损。", "**肺栓塞**\n也许吧……很难说。",
       '{"答案": "肺栓塞", "置信度": "中"}', "答案：肺栓塞\n置信度：低", "1）肺栓塞 2）气胸 3）心肌梗死，都可用于解释。",
-      "肺栓塞：\n不支持——CTPA 未见充盈缺损。", "肺栓塞，继而引起右心衰竭。∴ 右心衰竭"]
+      "肺栓塞：\n不支持——CTPA 未见充盈缺损。", "肺栓塞，继而引起右心衰竭。∴ 右心衰竭",
+      "答案：肺栓塞后肺动脉高压。"]
 ZH_STILL_CORRECT = ["答案：肺栓塞。D-二聚体升高，CTPA示肺动脉充盈缺损。", "答案：肺栓塞（多见于术后或长途飞行后）。",
                     "术后卧床、呼吸困难、低氧——肺栓塞，而不是气胸。",
                     "诊断为肺栓塞，不是气胸：双肺呼吸音对称。",
@@ -177,6 +185,8 @@ STILL_CORRECT = [
     "A: {xl}, SpO2 88% on air, D-dimer 4,000.",
     "Hypoxia, a swollen calf, a raised D-dimer. ∴ {x}",
     "{Y} would show on the film, so cross it off. Go with {xl}.", "diagnosis = {xl}",
+    "Hypoxia and a swollen calf after a long flight? {x}. {Y} would show on the film.",
+    "A swollen calf, hypoxia, a raised D-dimer. Hence the collapse: final answer, {xl}.",
     "Diagnosis on discharge: {x}, post-operative aetiology (D-dimer 4,000). {Y} was considered, but the film was "
     "clear.",
 ]
@@ -206,6 +216,7 @@ NAMED_OTHERWISE = [  # the reference by another spelling, name or a value with a
     ("Necrotising fasciitis — pain out of proportion to the signs, and crepitus.", "Necrotizing fasciitis"),
     ("That is **pre-eclampsia**.", "Preeclampsia"),
     ("NNT = 1/ARR = 1/(0.08 − 0.04) = 1/0.04 = **25**.", "25"),
+    ("**Answer:** 135–145 mmol/L (normal serum sodium)", "135-145 mmol/L"), ("Answer: 135 mmol/L", "135 mmol/L"),
     ("Answer: Type I error (false positive — rejecting a true null hypothesis)", "Type I error"),
     ("So the first drug is **thiamine** — Pabrinex 2 pairs (≈500 mg thiamine) IV TDS for 3 days.", "Thiamine"),
     ("AKI (KDIGO stage 2) — creatinine 81 → 176 µmol/L in 48 h. It is not CKD: the baseline was normal.",

@@ -36,6 +36,7 @@ DOUBT = re.compile(
     r"^\W*(?:a|assessment|impression|diagnosis|dx|answer)\s*[:：]\s*(?:possibly|probably|maybe|perhaps|query|\?|"
     r"could\s+be|suspected|presumed)|很难说|难说清|"
     r"\bbut\s+so\s+(?:is|are|does|do|could|might|may|would)\b|"  # "X is a real possibility, but so is Y"
+    r"\bpossibly\s+(?:that|this|it)\b|\bmay\s+be\s+considered\s+(?:as\s+well|too)\b|"  # "— possibly that, though …"
     # "… is possibly what's going on": none of 2,008 correct
     r"\b(?:is|are)\s+(?:possibly|perhaps|maybe|conceivably)\b|"
     # none of these in the 2,008 correct tuned responses either: a question left open, "'No' is just as defensible",
@@ -237,7 +238,8 @@ WITHDRAWN = re.compile(r"(?:…|\.\.\.)\s*(?:well|or\s+rather|i\s+mean)\b|"  # "
                        r"^[^\w…]*(?:…|\.\.\.)\s*(?:is|was|would|could|might|may|are|isn't|which|that|causing|leading|"
                        r"then|no)\b|"  # "Answer: X\n\n…which causes Y, then Z": a course from it; "…no, redoing it, …"
                        # "X\n— portal, that is", "X\n— circumscripta, to be precise": a longer name for it; 不支持——…
-                       r"^\W*[—–]+\s*[\w-]+(?:\s+[\w-]+)?,\s*(?:to\s+be\s+precise|strictly|more\s+precisely|that\s+is)\b|"
+                       r"^[^\w…]*(?:[—–]+|…|\.\.\.)\s*[\w-]+(?:\s+[\w-]+){0,2},\s*(?:to\s+be\s+precise|strictly|more\s+precisely|"
+                       r"that\s+is)\b|^\W*[—–]+\s*(?:is|was|are|isn't|would|could|might|may)\b|"  # "X\n— is absent here"
                        r"^\W*(?:不支持|不成立)(?:——|[—–，,：:])|"
                        # "The preliminary impression above is withdrawn", "… cannot be sustained", "… is deferred"
                        r"\b(?:is|was|has\s+been)\s+withdrawn\b|\bcannot\s+be\s+sustained\b|\b(?:is|are|remains?)\s+deferred\b|"

@@ -69,7 +69,7 @@ _ZH_BEFORE = re.compile(r"(?:无症状|[\u4e00-\u9fff]{1,2})性$|(?:先兆|假|�
 # Chinese heads after the reference that make it the cause of another entity: 糖尿病肾病 is not 糖尿病
 _ZH_AFTER = re.compile(r"^(?:(?:(?![伴并合及和与或的])[\u4e00-\u9fff]){0,4}病变|肾病|肾损害|足|酮症|"
                        r"(?:(?![伴并合及和与或的])[\u4e00-\u9fff]){0,2}综合征|性(?=[\u4e00-\u9fff])|样|相关|"
-                       r"所致的?[\u4e00-\u9fff])")
+                       r"所致的?[\u4e00-\u9fff]|后(?=[\u4e00-\u9fff]))")  # 链球菌感染后肾小球肾炎 is not 链球菌感染
 # -ing words before the reference that act (a verb) rather than name a kind: "suggesting MI", "a bleeding ulcer"
 _VERB_ING = re.compile(r"(?:suggest|indicat|confirm|caus|explain|show|represent|includ|follow|dur|hav|be|mak|leav|mean|"
                        r"reflect|favou?r|support|point|consider|exclud|rul|requir|need|treat|giv|us|start|"

@@ -101,7 +101,7 @@ _CORRECT_HEAD = re.compile(r"\bthe\s+(?:correct|right|appropriate|proper|preferr
 _EXAMPLE = re.compile(r"(?<!look\s)(?<!looks\s)(?<!sounds\s)(?<!seems\s)\b(?:like|such\s+as|e\.g\.,?|for\s+example,?|"
                       r"for\s+instance,?)\s*$", re.IGNORECASE)
 # the reference joined to another name by or / "/" / vs ("Gout / pseudogout"; not "L5/S1", "1 g/hour")
-_OR = r"\s*(?:/|\b(?:or|vs\.?|versus)\b|或者?|还是)\s*"
+_OR = r"\s*(?:/(?!(?:L|dL|mL|kg|h|min|day|m2|m²)\b)|\b(?:or|vs\.?|versus)\b|或者?|还是)\s*"  # not "mmol/L"
 _NAME = r"(?:[A-Za-z\u4e00-\u9fff]{3,}|\b[A-Z]\b)"  # a word, or a letter ("haemophilia A or B")
 _LED = re.compile(r"^[^\w→↳⟶⇒]*(?:→|↳|⟶|⇒)\s*([^:：—–,(.;]+)")
 _OR_NEXT = re.compile(_OR + _NAME)

@@ -65,7 +65,7 @@ EXPLICIT = re.compile(
     rf"underlying|leading|working)\s+)*{ANSWER_WORD}\b(?!\s+(?:here\s+)?(?:rests|depends|relies|hinges|turns)\b)|"
     r"\b(?:correct|best|right|better|preferred|safest|safer)\s+(?:option|choice)\s*(?:is|:)|"
     r"^\W*(?:final\s+)?(?:conclusion|impression|verdict|bottom\s+line)\s*[:：]\s*\S|"  # "Conclusion: X."
-    r"^[^\w∴]*∴\s*\S|^\W*go\s+with\b|"  # "∴ X": therefore X; "Go with X", "Go with your gut: X"
+    r"^[^\w∴]*∴\s*\S|^\W*go\s+with\b|\bfinal\s+answer\s*,\s*\S|"  # "∴ X"; "Go with X"; "…: final answer, X"
     # "Consensus (majority): X", "M&M consensus on the cause of death: X"
     r"^\W*(?:m&m\s+)?consensus(?:\s*\([^)]{1,20}\))?(?:\s+(?:on|about)\s+[^:：]{1,40})?\s*[:：]\s*\S|"
     r"\bwhat\s+the\s+question\s+is\s+(?:really\s+)?(?:asking(?:\s+(?:about|for))?|after|getting\s+at)\s+is\b|"
@@ -209,7 +209,8 @@ def committed_sentences(final: str) -> tuple[Sentence, ...]:
         first = last - 1 if last and _POINTS_BACK.match(found[last].text) else last  # "X. That is my answer."
         return found[first:last + 1] + tuple(s for s in found[last + 1:] if CONCLUSION.search(s.text))
     asked = [i + 1 for i, s in enumerate(found[:-1])
-             if s.question and not s.heading and _WH.search(s.text) and _bare_answer(found[i + 1])]
+             if s.question and not s.heading and _bare_answer(found[i + 1]) and (_WH.search(s.text) or (
+                 not _ASKS.search(s.text) and s.text.isascii() and len(s.text.split()) > 3))]  # "…, plus X? Y."
     if asked:  # "… who's the usual suspect? *Streptococcus pneumoniae*. Klebsiella? …": the last question's answer
         return (found[asked[-1]],) + tuple(s for s in found[asked[-1] + 1:] if CONCLUSION.search(s.text))
     bold = BOLD_LINE.match(final.rstrip().rsplit("\n", 1)[-1])

@@ -57,7 +57,7 @@ _SAID_BEFORE = (
     # "So the direct cause of her weakness, which is what's asked, is Y"
     # … and "what we are actually treating is Y", "the lesion asked about is Y"
     r"(?:\bwhat(?:(?:'s|\s+is|\s+was)\s+(?:being\s+)?asked(?:\s+for)?|\s+(?:we|you|i)(?:'re|\s+are|\s+am)\s+(?:actually\s+|"
-    r"really\s+|now\s+)?(?:treating|dealing\s+with|looking\s+at|managing)(?:\s+here)?)|"
+    r"really\s+|now\s+)?(?:treating|dealing\s+with|looking\s+at|managing)(?:\s+(?:here|now))?)|"
     r"\bthe\s+[\w-]+\s+(?:asked\s+about|in\s+question|being\s+asked\s+about)|"
     r"\bthat\s+is\s+what\s+(?:this|the)\s+[\w-]+\s+(?:actually\s+|really\s+)?has)\s*(?:,?\s*(?:is|are)\s+|[:：]\s*)"
     r"(?P<qnp>[^.;,:]+)|"
