@@ -48,7 +48,8 @@ ALONE = [  # the reference said with the idiom and nothing else
     "**{x}**\n\n— the septic form, strictly: tricuspid vegetations.",
     "Answer: {x}\n\n…fat embolism, that is — after the femoral fracture.",
     "{x}\n\n— is absent here: the CTPA is clear.",
-    "{x}\n\n— could be, at least.",
+    "{x}\n\n— could be, at least.", "Answer: {x}\nAlso reasonable: {y}.",
+    "Answer: {x}\nAlso reasonable: {y} / haemothorax — any of these would cover it.",
     "Answer, for now: {x}.",
     "Answer for the exam: {x}. In real life: {y}.", "Answer: {x}. In practice, {y}.",
     "Answer: {x}. Clinically, though, {y}.", "Answer: {x}. Realistically, {y}.",
@@ -122,7 +123,7 @@ ZH = ["答案：肺栓塞。不确定。", "答案：肺栓塞。两者皆可。
       "答案：肺栓塞。不能肯定。", "**肺栓塞**\n——不支持：CTPA 未见充盈缺损。", "**肺栓塞**\n也许吧……很难说。",
       '{"答案": "肺栓塞", "置信度": "中"}', "答案：肺栓塞\n置信度：低", "1）肺栓塞 2）气胸 3）心肌梗死，都可用于解释。",
       "肺栓塞：\n不支持——CTPA 未见充盈缺损。", "肺栓塞，继而引起右心衰竭。∴ 右心衰竭",
-      "答案：肺栓塞后肺动脉高压。"]
+      "答案：肺栓塞后肺动脉高压。", "肺栓塞\n\n已排除：CTPA未见充盈缺损。", "肺栓塞\n\n不太可能：D-二聚体正常。"]
 ZH_STILL_CORRECT = ["答案：肺栓塞。D-二聚体升高，CTPA示肺动脉充盈缺损。", "答案：肺栓塞（多见于术后或长途飞行后）。",
                     "术后卧床、呼吸困难、低氧——肺栓塞，而不是气胸。",
                     "诊断为肺栓塞，不是气胸：双肺呼吸音对称。",

@@ -161,7 +161,9 @@ UNDECIDED = re.compile(r"\b(?:cannot|can't|can\s+not|could\s+not|couldn't)\s+(?:
                        r"(?:told\s+apart|separated|distinguished|differentiated)\b(?!\s+from\b)", I)
 SETTLED = re.compile(r"\b(?:but|however|although|though|yet|so|therefore|thus|until|which\s+is\s+why)\b|但|然而", I)
 # Several answers given together after the answer: "I'm submitting all three", 三者都符合，我一并作为答案
-TOGETHER = re.compile(r"\bsubmit\w*\s+(?:all|both)\b|^\W*candidates\s*[:：=]|[都均皆]可(?:用于|使用|选用|作为)|"
+TOGETHER = re.compile(r"\bsubmit\w*\s+(?:all|both)\b|^\W*candidates\s*[:：=]|"
+                      r"\bany\s+of\s+(?:these|them|those)\s+would\b|"
+                      r"^\W*also\s+(?:reasonable|acceptable|correct|fine|valid)\s*[:：]|[都均皆]可(?:用于|使用|选用|作为)|"
                       # "alternatives: Y" beside the answer, not rejected ("alternatives: STEMI — rejected (…)")
                       r"^\W*alternatives\s*[:：=](?![^\n]*\b(?:rejected|excluded|ruled\s+out|unlikely|less\s+likely|no|not)\b)|"
                       r",\s*(?:all\s+(?:three|four|five|of\s+them)|both(?:\s+of\s+them)?)\W*$|\b(?:report|list|give|record|code)\w*\s+alongside\b|"
@@ -239,8 +241,9 @@ WITHDRAWN = re.compile(r"(?:…|\.\.\.)\s*(?:well|or\s+rather|i\s+mean)\b|"  # "
                        r"then|no)\b|"  # "Answer: X\n\n…which causes Y, then Z": a course from it; "…no, redoing it, …"
                        # "X\n— portal, that is", "X\n— circumscripta, to be precise": a longer name for it; 不支持——…
                        r"^[^\w…]*(?:[—–]+|…|\.\.\.)\s*[\w-]+(?:\s+[\w-]+){0,2},\s*(?:to\s+be\s+precise|strictly|more\s+precisely|"
-                       r"that\s+is)\b|^\W*[—–]+\s*(?:is|was|are|isn't|would|could|might|may)\b|"  # "X\n— is absent here"
-                       r"^\W*(?:不支持|不成立)(?:——|[—–，,：:])|"
+                       # "X\n— is absent here"
+                       r"that\s+is)\b|^\W*[—–]+\s*(?:is|was|are|isn't|would|could|might|may)\b|"
+                       r"^\W*(?:不支持|不成立|已排除|可以?排除|不考虑|不太可能)(?:——|[—–，,：:])|"
                        # "The preliminary impression above is withdrawn", "… cannot be sustained", "… is deferred"
                        r"\b(?:is|was|has\s+been)\s+withdrawn\b|\bcannot\s+be\s+sustained\b|\b(?:is|are|remains?)\s+deferred\b|"
                        r"无法肯定|暂无法|也可能为|"
