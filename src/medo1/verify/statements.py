@@ -58,7 +58,8 @@ _SAID_BEFORE = (
     # … and "what we are actually treating is Y", "the lesion asked about is Y"
     r"(?:\bwhat(?:(?:'s|\s+is|\s+was)\s+(?:being\s+)?asked(?:\s+for)?|\s+(?:we|you|i)(?:'re|\s+are|\s+am)\s+(?:actually\s+|"
     r"really\s+|now\s+)?(?:treating|dealing\s+with|looking\s+at|managing)(?:\s+(?:here|now))?)|"
-    r"\bthe\s+[\w-]+\s+(?:asked\s+about|in\s+question|being\s+asked\s+about)|"
+    r"\bthe\s+(?:[\w–-]+\s+){0,2}[\w–-]+\s+(?:asked\s+(?:about|for)|in\s+question|being\s+asked\s+about|"
+    r"to\s+name(?:\s+here)?)|"  # "the laboratory abnormality asked for is Y", "the disturbance to name here is Y"
     r"\bthat\s+is\s+what\s+(?:this|the)\s+[\w-]+\s+(?:actually\s+|really\s+)?has)\s*(?:,?\s*(?:is|are)\s+|[:：]\s*)"
     r"(?P<qnp>[^.;,:]+)|"
     # "… the diagnosis is X", "answer: X", "the answer I would give is X", 诊断为X — anywhere in a sentence
