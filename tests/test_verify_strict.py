@@ -221,9 +221,10 @@ def test_no_response_is_paid_for_two_different_answers():
 
 
 def _same_answer(paid: set[str]) -> bool:
-    """Several references that are names of one answer ("Adrenaline", "Epinephrine"): each confirms the other."""
+    """Several references that are names of one answer ("Adrenaline", "Epinephrine"), or one answer and what it is a
+    kind of ("Hepatitis A", "Hepatitis"): one of them, stated alone, is paid for every other."""
     verifier = StrictMatchVerifier()
-    return all(verifier.check(f"The answer is {a}.", b) for a in paid for b in paid)
+    return any(all(verifier.check(f"The answer is {a}.", b) for b in paid) for a in paid)
 
 
 @pytest.mark.parametrize("response, reference, expected", [
