@@ -347,17 +347,18 @@ _STATED_INSIDE = re.compile(rf",\s*(?=(?:so\s+|thus\s+|therefore\s+)?(?:the|my|o
                             r"\b(?:indicates|points\s+(?:to|toward)|(?:is|are)\s+(?:most\s+)?consistent\s+with|"
                             r"confirms|"
                             r"establishes|(?:is|are)\s+(?:diagnostic|characteristic|typical)\s+of)\s+", re.IGNORECASE)
+# "First cirrhosis, then portal hypertension, then …": a course, in any committed sentence too
+_FIRST_THEN = re.compile(r"^\W*first\b[^.;]{1,80}?,?\s*then\b", re.IGNORECASE)
 # A course of several conditions named as the answer: "A → B → C", "A evolving into B", "A, leading on to B and
 # then C" (one "leading to" alone explains a cause: "thiamine deficiency, leading to Wernicke encephalopathy")
 PROGRESSION = re.compile(rf"{cues.ARROW.pattern}|\b(?:evolv(?:ing|ed)|turn(?:ing|ed)|transform(?:ing|ed))\s+into\b|"
-                         r"\bgave\s+way\s+to\b|^\W*first\b[^.;]{1,80}?,?\s*then\b|"
+                         r"\bgave\s+way\s+to\b|" + _FIRST_THEN.pattern + "|"
                          r"先是[^。；;]{1,30}[，,]\s*(?:后来|然后|继而|随后)|\bprogress(?:ing|ed)\s+(?:on\s+)?to\b|"
                          r"\bwent\s+on\s+to\b|\bculminating\s+in\b|进展为|演变为|发展为|继而(?:引起|出现)",
                          re.IGNORECASE)
 _EQUALS = re.compile(r"\s=\s")
 _SLOT_ONLY = re.compile(rf"\W*(?:the\s+)?(?:(?:{cues.GRADE_WORDS})\s+)*(?:{cues.SLOT})s?\W*", re.IGNORECASE)
 _NO_DASH = re.compile(r"^\W*no\s*[—–]\s", re.IGNORECASE)
-_FIRST_THEN = re.compile(r"^\W*first\b[^.;]{1,80}?,?\s*then\b", re.IGNORECASE)
 _TWO_AT_ONCE = re.compile(r"\boverlap\s+(?:syndrome|of)\b|\bco-?exist\w*|\bconcurrent\b|并存|同时存在", re.IGNORECASE)
 # a question that heads a part or restates the question asked: "### Which property rules disease out?", "**Why not
 # sepsis alone?**", "Question: which of her drugs …?"
