@@ -58,3 +58,23 @@ def cpu_of_kind(monkeypatch):
 
     yield force
     choose_bf16.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def bundled_report():
+    """`bundled_report("match")`: a rule verifier ("match" or "match:strict") scored by `evaluate_verifier` on every
+    row of the bundled labelled set, once per test session (17,000 verdicts, about half a minute each)."""
+    import asyncio
+    import functools
+
+    from medo1.data import VERIFIER_LABELS
+    from medo1.jsonl import read_jsonl
+    from medo1.verify import LabeledVerdict, MatchVerifier, evaluate_verifier
+    from medo1.verify.strict import StrictMatchVerifier
+
+    @functools.cache
+    def report(spec: str):
+        verifier = {"match": MatchVerifier, "match:strict": StrictMatchVerifier}[spec]()
+        return asyncio.run(evaluate_verifier(verifier, read_jsonl(VERIFIER_LABELS, LabeledVerdict)))
+
+    return report

@@ -264,20 +264,15 @@ async def test_the_browser_check_finds_broken_images_and_links(run_dir, tmp_path
     assert any(f.startswith("request failed:") and "missing.png" in f for f in found)
 
 
-def test_the_report_says_which_verifier_scored_the_run_and_what_match_measures(tmp_path):
-    """The figures of `match` are measured when the report is built, on the bundled labelled set."""
-    import asyncio
-
-    from medo1.data import VERIFIER_LABELS
-    from medo1.jsonl import read_jsonl
+def test_the_report_says_which_verifier_scored_the_run_and_what_match_measures(tmp_path, bundled_report):
+    """The figures of `match` are measured on the bundled labelled set (or read back from the cache of that
+    measurement, tests/test_verify_measured.py) when the report is built."""
     from medo1.report.story import caveats
-    from medo1.verify import LabeledVerdict, MatchVerifier, evaluate_verifier
     from medo1.verify.evaluation import GROUPS, Agreement
-    from medo1.verify.strict import StrictMatchVerifier
 
     (tmp_path / "recipe.yaml").write_text("models:\n  verifier: match\n")
     said = next(s for s in caveats(tmp_path) if s.startswith("Verdicts came from"))
-    report = asyncio.run(evaluate_verifier(MatchVerifier(), read_jsonl(VERIFIER_LABELS, LabeledVerdict)))
+    report = bundled_report("match")
     long = sum((report.by_kind[k] for k in GROUPS["long correct"]), Agreement())
     short = sum((report.by_kind[k] for k in GROUPS["short correct"]), Agreement())
     assert "the verifier `match` (search, synthesis, the RL reward)" in said
@@ -290,7 +285,7 @@ def test_the_report_says_which_verifier_scored_the_run_and_what_match_measures(t
            "trained classifier is the better verifier" in said
     (tmp_path / "recipe.yaml").write_text("models:\n  verifier: match\n  reward: match:strict\n")
     said = next(s for s in caveats(tmp_path) if s.startswith("Verdicts came from"))
-    strict = asyncio.run(evaluate_verifier(StrictMatchVerifier(), read_jsonl(VERIFIER_LABELS, LabeledVerdict)))
+    strict = bundled_report("match:strict")
     assert "the verifier `match` (search, synthesis); the RL reward from `match:strict`." in said
     assert f"`match:strict` decides by rules, without a model. Measured on the bundled labelled set ({strict.n} " \
            f"answers), its precision is {100 * strict.precision:.1f}%" in said

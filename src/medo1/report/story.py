@@ -152,8 +152,8 @@ def caveats(root: Path) -> list[str]:
 
 
 def verifier_note(recipe: dict[str, Any]) -> str | None:
-    """Which verifiers scored the run and, for `match` and `match:strict`, their figures measured now on the
-    bundled labelled set."""
+    """Which verifiers scored the run and, for `match` and `match:strict`, their figures on the bundled
+    labelled set (measured with the rules of the day, or read back from `verify.measured`'s cache of that)."""
     models = recipe.get("models", {})
     spec = models.get("verifier")
     if not spec:
@@ -176,7 +176,7 @@ def verifier_note(recipe: dict[str, Any]) -> str | None:
         text += (f" `{joined}` counts a response as correct only when each of "
                  + ", ".join(f"`{part}`" for part in split_spec(joined)) + " accepts it.")
     for used in dict.fromkeys(s for s in (spec, reward) if s in ("match", "match:strict")):
-        from medo1.verify.evaluation import measured_match
+        from medo1.verify.measured import measured_match
 
         f = measured_match(strict=used == "match:strict")
         text += (" `match:strict` reads one answer line, a sentence that states the answer alone ('The answer is "

@@ -281,24 +281,3 @@ def _no_nan(value: Any) -> Any:
         return [_no_nan(v) for v in value]
     return value
 
-
-def measured_match(strict: bool = False) -> dict[str, Any]:
-    """The `match` verifier (`match:strict` with `strict`) measured now on the bundled labelled set
-    (`medo1.data.VERIFIER_LABELS`, every row, held-out ones included): n, precision, the share of uncommitted
-    answers and of near misses it accepts, its recall of short and of long free-text correct answers; and its
-    precision on the held-out rows alone (`HELD_OUT`: written after the rules, never tuned on). Rules, no
-    model: about a second."""
-    from medo1.data import VERIFIER_LABELS
-    from medo1.jsonl import read_jsonl
-    from medo1.verify.match import MatchVerifier
-    from medo1.verify.strict import StrictMatchVerifier
-
-    verifier = StrictMatchVerifier() if strict else MatchVerifier()
-    report = asyncio.run(evaluate_verifier(verifier, read_jsonl(VERIFIER_LABELS, LabeledVerdict)))
-    groups = {name: sum((report.by_kind[k] for k in kinds if k in report.by_kind), Agreement())
-              for name, kinds in GROUPS.items()}
-    held = sum(report.heldout_by_kind.values(), Agreement())
-    return {"n": report.n, "precision": report.precision, "uncommitted_accepted": groups["uncommitted"].accept_rate,
-            "near_miss_accepted": groups["near miss"].accept_rate, "short_recall": groups["short correct"].recall,
-            "long_recall": groups["long correct"].recall, "long_n": groups["long correct"].n,
-            "heldout_n": held.n, "heldout_precision": held.precision}
