@@ -209,6 +209,10 @@ OTHER_ENTITY = [  # a longer entity around the reference's words: another answer
     ("**Autoimmune hepatitis** — ANA positive.", "Hepatitis"), ("Sickle cell anaemia.", "Anemia"),
     ("Pre-eclampsia.", "Eclampsia"),
     ("This is a sensitivity analysis: the result held after excluding trials at high risk of bias.", "Sensitivity"),
+    ("**Neutropenic sepsis** — start piperacillin-tazobactam within the hour.", "Neutropenia"),
+    ("Final answer: hypoxic-ischaemic encephalopathy.", "Hypoxia"),
+    ("Radial nerve — the deep branch, since the wrist extensors work and sensation is intact.", "Superficial radial "
+     "nerve"),
 ]
 NAMED_OTHERWISE = [  # the reference by another spelling, name or a value with a decimal point
     ("Answer: 0.5 mL/kg/h (the minimum adequate adult urine output)", "0.5 mL/kg/h"),
@@ -236,6 +240,20 @@ NAMED_OTHERWISE = [  # the reference by another spelling, name or a value with a
     ("Impression: Left tubal ectopic pregnancy with haemoperitoneum; gynaecology informed.", "Ectopic pregnancy"),
     ("Findings: a target lesion. Impression: Ileocolic intussusception — not malrotation.", "Intussusception"),
     ("Impression: Acute DVT, left leg.", "Deep vein thrombosis"),
+    ("Answer: a hypoglycaemic episode, from the gliclazide.", "Hypoglycaemia"),
+    ("He has a fracture of the scaphoid bone.", "Scaphoid fracture"),
+    ("Deep peroneal nerve — not the superficial branch: the first web space is numb.", "Deep peroneal nerve"),
+    ("Hi, thanks for the photos. A red ring that keeps spreading after a tick bite on a hike is erythema migrans, "
+     "so this is Lyme disease. The good news is that doxycycline for two weeks treats it.", "Lyme disease"),
+    ("Your son's cough worries me. Barking cough, a hoarse voice and noisy breathing in a toddler: putting that "
+     "together, this is croup. I would give one dose of oral dexamethasone.", "Croup"),
+    ("Trachea deviated away, silent hemithorax, hypotension: tension pneumothorax. I would decompress first and "
+     "image later.", "Tension pneumothorax"),
+    ("Peaked T waves after suxamethonium in a burns patient — hyperkalaemia. My management starts with calcium "
+     "chloride, then insulin-dextrose.", "Hyperkalaemia"),
+    ("Can't ventilate after rocuronium — I would reverse with sugammadex 16 mg/kg.", "Sugammadex"),
+    ("I would attribute the slow recovery from suxamethonium to butyrylcholinesterase deficiency, not residual "
+     "block — the train-of-four shows no fade.", "Butyrylcholinesterase deficiency"),
     ("Impression: Neuroblastoma, left adrenal.", "Neuroblastoma"),
     ("Q: Eclamptic fit at 36/40 — first-line drug? A: MgSO4 (magnesium sulphate), 4 g IV, then an infusion.",
      "Magnesium sulfate"),

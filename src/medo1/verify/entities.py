@@ -28,7 +28,10 @@ allowed, and only these:
     are often answered;
   - inside it, at most two words, no "and" / comma between its words, and its words in order (with no
     "with", "plus", "versus", "after", … joining two things between them) or turned around a preposition ("deficiency of vitamin B12"): "anemia of chronic disease with folate
-    deficiency and iron overload" does not name "iron deficiency anemia".
+    deficiency and iron overload" does not name "iron deficiency anemia";
+  - read from an adjective made from it (by the same endings) that qualifies another noun: "neutropenic sepsis"
+    does not name "neutropenia", nor "hypoxic(-ischaemic) encephalopathy" "hypoxia" (`adjective_of`); a head that
+    is the thing itself (episode, attack, state, reaction, …: "a hypoglycaemic episode") still names it.
 A noun before it is not caught ("gallstone pancreatitis" names "pancreatitis"): rules cannot tell a
 subtype from another disease without a vocabulary; but the reference named again right after it with such words before
 it is a kind of it, another answer (`subtype`: "Answer: hydrocephalus — normal pressure hydrocephalus").
@@ -149,7 +152,31 @@ def other_name(text: str, wanted: set[str]) -> bool:
 def another_entity(text: str, start: int, end: int, ref_words: set[str], reference: str, cjk: bool) -> bool:
     """The reference at text[start:end] is part of another entity: a longer one (`extends`) or a confusable name
     (`confusables.confused`)."""
-    return extends(text, start, end, ref_words, cjk=cjk) or confused(text, start, end, reference)
+    return (extends(text, start, end, ref_words, cjk=cjk) or confused(text, start, end, reference)
+            or (not cjk and adjective_of(text, start, end, reference)))
+
+
+# an adjective made from a noun: "neutropenic" (neutropenia), "hypoxic" (hypoxia), "diabetic" (diabetes)
+_ADJECTIVE_FORM = re.compile(r"(?:ic|ous|al|ive|oid)$")
+# heads that make the adjective mean the noun itself ("a hypoglycaemic episode" is hypoglycaemia), and words that
+# are no head at all
+_SAME_THING = frozenset("""episode episodes attack attacks event events state picture presentation process reaction
+    reactions condition pattern phase features changes component form type origin cause""".split())
+_NO_HEAD = frozenset("""and or but nor with without within in on of is are was were be been being due secondary from to
+    at by as for which that who the a an not vs versus than than so then if when while because since here there this
+    it its he she they we you i""".split())
+
+
+def adjective_of(text: str, start: int, end: int, reference: str) -> bool:
+    """The reference read from an adjective made from it that qualifies another noun: "neutropenic sepsis" for
+    "Neutropenia", "hypoxic(-ischaemic) encephalopathy" for "Hypoxia" (another entity), but not "a hypoglycaemic
+    episode"."""
+    said = re.findall(r"[A-Za-z]+", text[start:end])
+    words = re.findall(r"[A-Za-z]+", reference)
+    if not said or said[-1].lower() in {w.lower() for w in words} or not _ADJECTIVE_FORM.search(said[-1].lower()):
+        return False
+    head = re.match(r"(?:[ \t]+|-)([A-Za-z][\w-]*)", text[end:])  # "hypoxic encephalopathy", "hypoxic-ischaemic …"
+    return bool(head) and head.group(1).lower() not in _SAME_THING | _NO_HEAD
 
 
 def extends(text: str, start: int, end: int, ref_words: set[str], cjk: bool = False) -> bool:

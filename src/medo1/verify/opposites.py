@@ -31,8 +31,9 @@ def opposite_stated(final: str, ref: tuple[Token, ...]) -> bool:
     for sentence in found[found.index(committed[0]) if committed else 0:]:
         if _DISMISSED.search(sentence.text):
             continue
-        for segment in segments(sentence.text):
-            words = {t.word for t in tokens(segment.text)}
-            if segment.role == "main" and any(words.issuperset(t) and not words & was for t, was in turned):
-                return True  # "… so the weakness is distal" for "Proximal weakness" (not "acute on chronic")
+        main = [segment.text for segment in segments(sentence.text) if segment.role == "main"]
+        for words in [{t.word for t in tokens(text)} for text in main] + [{t.word for t in tokens(" ".join(main))}]:
+            if any(words.issuperset(t) and not words & was for t, was in turned):
+                return True  # "… so the weakness is distal" for "Proximal weakness" (not "acute on chronic"); its
+                # words across the sentence: "Peroneal nerve — the superficial branch" for "Deep peroneal nerve"
     return False

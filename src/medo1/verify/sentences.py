@@ -86,7 +86,7 @@ CONCLUSION = re.compile(
     r"\b(?:most\s+likely|most\s+probable|most\s+consistent|consistent\s+with|compatible\s+with|in\s+keeping\s+with|"
     r"best\s+explain\w*|points?\s+(?:\w+\s+)?(?:to|toward)|pointing\s+(?:\w+\s+)?to|indicat(?:e|es|ing)\b|"
     r"confirms|seals\s+it|clinch(?:es)?|settles?\s+it\s+as|makes?\s+this|for\s+what\s+is|"
-    r"putting\s+(?:it|this|these|them|everything|the\s+\w+)\s+(?:all\s+)?together|"
+    r"putting\s+(?:it|this|that|these|them|everything|the\s+\w+)\s+(?:all\s+)?together|"
     r"taken\s+together|all\s+told|"
     r"therefore|thus|hence|"
     r"in\s+conclusion|in\s+summary|overall|of\s+choice|next\s+(?:best\s+)?step|least\s+likely|"
@@ -107,6 +107,7 @@ _ANSWER_HEADING = re.compile(r"^\W*(?:(?:the\s+)?(?:final|short|my|most\s+likely
 CLOSING = re.compile(
     r"^(?!\W*the\s+next\s+steps\s+are\b)"  # "The next steps are a CT and …": the plan after the answer
     r"(?!\W*in\s+(?:simple|plain|lay)\s+(?:terms|language|english|words)\b)"  # an explanation for a patient
+    r"(?!\W*the\s+(?:good|bad|reassuring)\s+(?:news|thing|part)\b)"  # "The good news is it's very treatable"
     r"\W*(?:(?:with|given|in|after|considering|based\s+on)\b[^,;:]{0,120},\s*)?"  # "With a ferritin of 6, this is X"
     r"(?:(?:taken\s+together|altogether|all\s+told|in\s+short|put\s+together|collectively|overall)\s*,?\s*)?"
     r"(?:this|these|that|the|such|her|his|their|its)\b[^;:]*?(?<!\bthere)\s(?:is|are|represents?|constitutes?)\s+"
@@ -280,13 +281,19 @@ def _bare_answer(sentence: Sentence) -> bool:
     """A first sentence that is a short noun phrase, no verb: the answer given before its explanation."""
     words = sentence.text.split()
     return (not sentence.heading and not sentence.question and 0 < len(words) <= 8
-            and not _CASE_LABEL.match(sentence.text) and not cues.VERB.search(sentence.text)
+            and not _CASE_LABEL.match(sentence.text) and not _ADDRESSED.match(sentence.text)
+            and not cues.VERB.search(sentence.text)
             and not any(w.endswith("ed") for w in words[1:]))
 
 
-# a line that gives the case, not the answer: "Situation: hypoxic after surgery", "Findings: a target lesion"
-_CASE_LABEL = re.compile(r"^\W*(?:situation|background|history|findings|presentation|examination|exam|obs|vitals|labs|"
-                         r"bloods|ecg|cxr|ct|mri|us|stem|case|patient|pt)\s*[:：]", re.IGNORECASE)
+# a sentence about the one asking, not an answer: "Your daughter's message worries me."
+_ADDRESSED = re.compile(r"^\W*(?:your|you|we|our)\b", re.IGNORECASE)
+# a line that gives the case, not the answer: "Situation: hypoxic after surgery", "Findings: a target lesion"; or
+# greets: "Thanks for sending your headache diary.", "Dear Dr Okafor,"
+_CASE_LABEL = re.compile(r"^\W*(?:(?:situation|background|history|findings|presentation|examination|exam|obs|vitals|"
+                         r"labs|bloods|ecg|cxr|ct|mri|us|stem|case|patient|pt)\s*[:：]|(?:many\s+)?thanks\b|"
+                         r"thank\s+you\b|hi\b|hello\b|dear\b|good\s+(?:morning|afternoon|evening)\b)",
+                         re.IGNORECASE)
 
 
 def states(text: str) -> bool:

@@ -270,14 +270,15 @@ _NP_STRONG = re.compile(
     r"seals\s+it|makes?\s+this|for\s+what\s+is|(?<!\bthe\s)(?<!\ba\s)means?(?!\s+(?:of|arterial|age|value|score|"
     r"difference|that|it|this))|spells?|add(?:s)?\s+up\s+to|(?:i'd|i\s+would)\s+call\s+(?:this|it)|"
     r"suffering\s+from|criteria\s+for|classic\s+for|typical\s+of|(?:best|better|most\s+likely)\s+explained\s+by|"
-    r"(?:i'd|i\s+would|i'll|i\s+will|we'd)\s+go\s+with|lines?\s+up\s+with|clinch(?:es|ing)?|settles?\s+it\s+as|"
+    r"(?:i'd|i\s+would|i'll|i\s+will|we'd)\s+go\s+with|(?:i'd|i\s+would)\s+attribute\s+[^;]{1,150}?\s+to|lines?\s+up\s+with|clinch(?:es|ing)?|settles?\s+it\s+as|"
     r"(?:is|are)\s+(?:most\s+likely\s+|probably\s+)?(?:due\s+to|caused\s+by)|is\s+(?:most\s+)?(?:likely|probably))\s+|"
     r"(?:考虑为|符合|提示|诊断为)", re.IGNORECASE)
 # a Chinese finding, not a name: 小细胞低色素，血清铁蛋白降低
 _ZH_FINDING = re.compile(r"(?:升高|降低|增高|减低|减少|增多)(?![症性])|阳性|阴性|提示|可见")  # not 红细胞增多症
 _EQUALS = re.compile(r"\s[=＝]\s(?=[^\W\d_])")  # not a sum: "d/(c+d) = 380/400 = 95%"
-_NP_DO = re.compile(r"^\W*(?:give|start|begin|administer|use|prescribe|treat\s+with|perform|order|obtain|refer|"
-                    r"increase|admit)\s+",
+_NP_DO = re.compile(r"^\W*(?:(?:I\s+would|I'd|I\s+will|I'll|we\s+would|we'd)\s+)?"  # "I would reverse with X"
+                    r"(?:give|start|begin|administer|use|prescribe|(?:treat|reverse|manage)\s+(?:\w+\s+)?with|"
+                    r"perform|order|obtain|refer|increase|admit)\s+(?!(?:both|either|all|neither|them)\b)",
                     re.IGNORECASE)
 _NP_WEAK = re.compile(r"\b(?:has|have|had|is|was|are|represents)\s+|(?:患有|为|是)", re.IGNORECASE)
 # where the answer ends and its explanation starts: "…, which / given / treated …", "; …", " (…"

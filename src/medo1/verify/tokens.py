@@ -100,7 +100,7 @@ _OPPOSITES_RAW = [
     {"ipsilateral", "contralateral"}, {"sympathetic", "parasympathetic"}, {"excitatory", "inhibitory"},
     {"vasodilation", "vasoconstriction"}, {"dilation", "constriction"}, {"acidosis", "alkalosis"},
     {"intracellular", "extracellular"}, {"homozygous", "heterozygous"}, [{"arterial", "artery"}, {"venous", "vein"}],
-    {"before", "after"}, {"inspiration", "expiration"}, {"early", "late"},
+    {"before", "after"}, {"inspiration", "expiration"}, {"early", "late"}, {"deep", "superficial"},
 ]
 
 
