@@ -63,7 +63,7 @@ def cpu_of_kind(monkeypatch):
 @pytest.fixture(scope="session")
 def bundled_report():
     """`bundled_report("match")`: a rule verifier ("match" or "match:strict") scored by `evaluate_verifier` on every
-    row of the bundled labelled set, once per test session (17,000 verdicts, about half a minute each)."""
+    row of the bundled labelled set, once per test session (some 18,000 verdicts, about half a minute each)."""
     import asyncio
     import functools
 

@@ -528,7 +528,7 @@ def test_compare_table_on_the_labelled_set(openai_server, tmp_path, official_dir
     judge = f"openai:judge@{openai_server.url}"
     recipe.write_text(f"report:\n  prices:\n    \"{judge}\": [2.5, 10.0]\n")
     out = tmp_path / "compare.json"
-    labeled = tmp_path / "labels.jsonl"  # every 20th bundled row, held-out ones among them: 860 rows, not 17,000
+    labeled = tmp_path / "labels.jsonl"  # every 20th bundled row, held-out ones among them
     labeled.write_text("".join(LABELS.read_text(encoding="utf-8").splitlines(keepends=True)[::20]), encoding="utf-8")
     result = CliRunner().invoke(app, ["verifier-eval", "--labeled", str(labeled), "--compare",
                                       f"match,judge:{judge},classifier:official:{official_dir}",

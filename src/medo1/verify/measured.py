@@ -1,7 +1,7 @@
 """The rule verifiers measured on the bundled labelled set, for the report to quote.
 
 `measured_match()` scores `match` (or `match:strict`) on every row of `medo1.data.VERIFIER_LABELS`:
-17,000 verdicts, about half a minute on two cores. The figures depend only on that file and on the
+some 18,000 verdicts, about half a minute on two cores. The figures depend only on that file and on the
 rules, so they are kept in `$MEDO1_HOME/measured/` under a hash of the labelled file and of every
 module of `medo1.verify`: the next report (or the next process) reads them back, and a change to a rule
 or to the labels scores afresh. A damaged cache file is scored afresh too, never trusted.
