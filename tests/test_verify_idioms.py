@@ -109,9 +109,11 @@ AFTER = [  # the reference given as the answer, then taken back, doubted or wide
     "Consensus: excluded.", "That was the referring diagnosis, but the CT shows {y}.",
     "— well, it may be considered alongside {y} and a haemothorax.",
     "So what the question is really asking about is {y}.", "{y} fits too.", "{y} also fits.",
-    "{y} is also consistent.", "{y} explains it too.",
+    "{y} is also consistent.", "{y} explains it too.", "Consider {y} too.", "I'd keep all three in mind for now.",
+    "Also on the table: {y}; pneumonia.", "The CT will settle it.", "The CT will tell us which.",
 ]
-ZH = ["答案：肺栓塞。不确定。", "答案：肺栓塞。两者皆可。", "答案：肺栓塞。以上仅供参考。",
+ZH = ["答案：肺栓塞\n\n肺栓塞／气胸——这两个都要考虑，先做CT。",
+      "答案：肺栓塞。不确定。", "答案：肺栓塞。两者皆可。", "答案：肺栓塞。以上仅供参考。",
       "答案：肺栓塞。不对，是气胸。", "答案：肺栓塞。其实是气胸。", "答案：肺栓塞。把握不大。", "疑诊肺栓塞。",
       "首先考虑肺栓塞，其次气胸。", "肺栓塞：阴性。",
       "先是肺栓塞，后来是气胸。", "大概是肺栓塞。", "肺栓塞吧。", "答案：肺栓塞（初步）。", "肺栓塞，亦可为气胸。",
@@ -209,6 +211,7 @@ OTHER_ENTITY = [  # a longer entity around the reference's words: another answer
     ("**Autoimmune hepatitis** — ANA positive.", "Hepatitis"), ("Sickle cell anaemia.", "Anemia"),
     ("Pre-eclampsia.", "Eclampsia"),
     ("This is a sensitivity analysis: the result held after excluding trials at high risk of bias.", "Sensitivity"),
+    ("**Pseudo**hypoparathyroidism — the PTH is high.", "Hypoparathyroidism"),
     ("**Neutropenic sepsis** — start piperacillin-tazobactam within the hour.", "Neutropenia"),
     ("Final answer: hypoxic-ischaemic encephalopathy.", "Hypoxia"),
     ("Radial nerve — the deep branch, since the wrist extensors work and sensation is intact.", "Superficial radial "
@@ -240,6 +243,9 @@ NAMED_OTHERWISE = [  # the reference by another spelling, name or a value with a
     ("Impression: Left tubal ectopic pregnancy with haemoperitoneum; gynaecology informed.", "Ectopic pregnancy"),
     ("Findings: a target lesion. Impression: Ileocolic intussusception — not malrotation.", "Intussusception"),
     ("Impression: Acute DVT, left leg.", "Deep vein thrombosis"),
+    ("S: 60M, swollen calf after a long-haul flight.\nO: SpO2 91%, HR 112, D-dimer raised.\nA: Pulmonary embolism.\n"
+     "P: CTPA today, start apixaban.", "Pulmonary embolism"),
+    ("A: Pulmonary embolism\n→ revised after the CT.\nFinal A: pneumothorax.", "Pneumothorax"),
     ("Answer: a hypoglycaemic episode, from the gliclazide.", "Hypoglycaemia"),
     ("He has a fracture of the scaphoid bone.", "Scaphoid fracture"),
     ("Deep peroneal nerve — not the superficial branch: the first web space is numb.", "Deep peroneal nerve"),

@@ -31,6 +31,7 @@ I = re.IGNORECASE
 DOUBT = re.compile(
     r"\b(?:cannot|can't|could\s+not|not)\b[^.;]{0,30}\bwith\s+(?:any\s+|full\s+|real\s+)?(?:confidence|certainty)\b|"
     r"\b50\s*/\s*50\b|\bfifty[- ]fifty\b|\bcoin[- ](?:toss|flip)\b|"  # a tie: none of 2,131 correct responses says so
+    r"\b(?:will|would|should)\s+(?:settle|decide)\s+(?:it|this|which)\b|\bwill\s+tell\s+(?:us\s+)?which\b|"  # left to a test
     r"\b(?:cannot|can't|can\s+not|could\s+not|couldn't|unable\s+to)\s+narrow\s+(?:it|this|them|things)\s+down\b|"
     # a labelled answer given as only possible: "A: possibly refeeding", "Impression: ?cholangitis"
     r"^\W*(?:a|assessment|impression|diagnosis|dx|answer)\s*[:：]\s*(?:possibly|probably|maybe|perhaps|query|\?|"
@@ -173,6 +174,9 @@ TOGETHER = re.compile(r"\bsubmit\w*\s+(?:all|both)\b|^\W*candidates\s*[:：=]|"
                       r"^\W*alternatives\s*[:：=](?![^\n]*\b(?:rejected|excluded|ruled\s+out|unlikely|less\s+likely|no|not)\b)|"
                       r",\s*(?:all\s+(?:three|four|five|of\s+them)|both(?:\s+of\s+them)?)\W*$|\b(?:report|list|give|record|code)\w*\s+alongside\b|"
                       r"\bother\s+diagnos[ei]s\s+to\s+(?:report|list|include|add|record)\b|\bsame\s+answer\s+line\b|"
+                      # "I'd keep all four in mind", "Also on the table: Y; Z", 这三个都要考虑
+                      r"\bkeep\s+(?:all|both)\s+(?:\w+\s+)?(?:in\s+mind|open|on\s+the\s+(?:list|table))\b|"
+                      r"^\W*also\s+on\s+the\s+(?:table|list|cards)\s*[:：]|[两三四几]个都要考虑|都要考虑|均需考虑|都需要?考虑|"
                       # "X ✔️ Y ✔️", "Also likely: Y", "Secondary: Y" (none in correct responses)
                       r"(?:✔|✅)[^\n]*(?:✔|✅)|[、,，][^。；;]{1,20}均可|[\u4e00-\u9fff]等(?:疾病|病|情况)?\W*$|诸如|之类|"
                       r"^\W*(?:also(?:\s+(?:likely|possible|considered?))?|secondary)\s*[:：]|"
@@ -207,6 +211,7 @@ ALTERNATIVE = re.compile(
     r"^\W*(?!(?:the|his|her|this|that|these|those|its|it|their)\b)[a-z][\w'-]*(?:\s+[\w'-]+){0,3}\s+(?:also\s+"
     r"(?:fits|works)|(?:fits|works)\s+(?:too|as\s+well)|(?:is|are)\s+(?:also|equally)\s+(?:consistent|compatible)"
     r"(?:\s+with\s+(?:it|this|the\s+picture))?|explains\s+(?:this|it|the\s+\w+)\s+(?:too|as\s+well))\W*$|"
+    r"^\W*(?:also\s+)?consider\s+[^.;]{1,60}?\s+(?:too|as\s+well|also)\W*$|"  # "Consider vestibular migraine too."
     r"\banother\s+(?:option|possibility|candidate|contender)\b|也(?:有)?可能|亦可能|也(?:需|要|应)考虑|亦可(?:为|是)|也符合|亦符合|也可以解释|亦有可能|也许是|或许是|"
     r"也可(?:为|以是)", I)
 # A turn after the answer that dismisses nothing: "But cyclothymia is also possible …", "However, the scan is

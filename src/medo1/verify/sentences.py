@@ -32,7 +32,8 @@ from medo1.verify import cues
 _SENTENCE_END = re.compile(r"(?<!\bvs)(?<!\be\.g)(?<!\bi\.e)\.(?!\d)|[!。！？]|\?(?!\w)")  # "?acute X": a query mark
 _LETTER_DOT = re.compile(r"(?:^|[\s(])[A-Za-z]$")
 _MARKUP = re.compile(r"[*_`#>]+")
-_GLUED = re.compile(r"(?<=\w)[*_`]+(?=-\w)|(?<=\w-)[*_`]+(?=\w)")  # markup inside a hyphenated word
+# markup inside a word: "**Vitamin D**-resistant", "*pseudo*hypoparathyroidism"
+_GLUED = re.compile(r"(?<=\w)[*_`]+(?=-\w)|(?<=\w-)[*_`]+(?=\w)|(?<=[A-Za-z])\*+(?=[a-z])")
 # a copula written short: "It's X" reads as "It is X"
 _SHORT_IS = re.compile(r"\b(it|that|this|what|here|there)'s\b|(?<![\w'])(?<!the\s)(answer|diagnosis|dx)'s\b(?=\s+\w)",
                        re.IGNORECASE)
@@ -65,6 +66,7 @@ EXPLICIT = re.compile(
     rf"underlying|leading|working)\s+)*{ANSWER_WORD}\b(?!\s+(?:here\s+)?(?:rests|depends|relies|hinges|turns)\b)|"
     r"\b(?:correct|best|right|better|preferred|safest|safer)\s+(?:option|choice)\s*(?:is|:)|"
     r"^\W*(?:final\s+)?(?:conclusion|impression|verdict|bottom\s+line)\s*[:：]\s*\S|"  # "Conclusion: X."
+    r"^\W*final\s+a\s*[:：]\s*\S|"  # "Final A: X" (a SOAP note's assessment, a flashcard's answer)
     r"^[^\w∴]*∴\s*\S|^\W*go\s+with\b|\bfinal\s+answer\s*,\s*\S|"  # "∴ X"; "Go with X"; "…: final answer, X"
     # "Consensus (majority): X", "M&M consensus on the cause of death: X"
     r"^\W*(?:m&m\s+)?consensus(?:\s*\([^)]{1,20}\))?(?:\s+(?:on|about)\s+[^:：]{1,40})?\s*[:：]\s*\S|"
@@ -281,17 +283,15 @@ def _bare_answer(sentence: Sentence) -> bool:
     """A first sentence that is a short noun phrase, no verb: the answer given before its explanation."""
     words = sentence.text.split()
     return (not sentence.heading and not sentence.question and 0 < len(words) <= 8
-            and not _CASE_LABEL.match(sentence.text) and not _ADDRESSED.match(sentence.text)
-            and not cues.VERB.search(sentence.text)
+            and not _CASE_LABEL.match(sentence.text) and not cues.VERB.search(sentence.text)
             and not any(w.endswith("ed") for w in words[1:]))
 
 
-# a sentence about the one asking, not an answer: "Your daughter's message worries me."
-_ADDRESSED = re.compile(r"^\W*(?:your|you|we|our)\b", re.IGNORECASE)
-# a line that gives the case, not the answer: "Situation: hypoxic after surgery", "Findings: a target lesion"; or
-# greets: "Thanks for sending your headache diary.", "Dear Dr Okafor,"
+# a line that gives the case, not the answer ("Findings: a target lesion", a SOAP note's "S: 46M, bipolar"), speaks
+# of the one asking ("Your daughter's message worries me.") or greets ("Thanks for sending your diary.", "Dear Dr O,")
 _CASE_LABEL = re.compile(r"^\W*(?:(?:situation|background|history|findings|presentation|examination|exam|obs|vitals|"
-                         r"labs|bloods|ecg|cxr|ct|mri|us|stem|case|patient|pt)\s*[:：]|(?:many\s+)?thanks\b|"
+                         r"labs|bloods|ecg|cxr|ct|mri|us|stem|case|patient|pt|s|o|subjective|objective)\s*[:：]|"
+                         r"(?:many\s+)?thanks\b|your\b|you\b|we\b|our\b|"
                          r"thank\s+you\b|hi\b|hello\b|dear\b|good\s+(?:morning|afternoon|evening)\b)",
                          re.IGNORECASE)
 
