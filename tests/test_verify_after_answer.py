@@ -318,6 +318,8 @@ def test_what_follows_the_answer_can_take_it_back(response, reference, reason):
     ("The answer is left ventricular failure. The oedema, raised JVP and tender liver point to right ventricular "
      "failure.", "Left ventricular failure"),
     ("答案是急性胰腺炎——可以排除。\n脂肪酶正常，上腹痛为胆囊炎所致。", "急性胰腺炎"),
+    ("**Decreased**\n\n— no, on reflection: with the bile duct blocked, urinary urobilinogen is increased.",
+     "Decreased"),  # a revision's "no" sets the answer aside, not the opposite
     # round 16: a "Final:" label, the reference as the first step of a course, a bare answer set aside by a dash or a
     # colon, a statement naming another answer with the reference only in its aside, a compound made of it, "is
     # possibly"

@@ -111,6 +111,7 @@ AFTER = [  # the reference given as the answer, then taken back, doubted or wide
     "So what the question is really asking about is {y}.", "{y} fits too.", "{y} also fits.",
     "{y} is also consistent.", "{y} explains it too.", "Consider {y} too.", "I'd keep all three in mind for now.",
     "Also on the table: {y}; pneumonia.", "The CT will settle it.", "The CT will tell us which.",
+    "We can't tell them apart on this film.", "We can't differentiate between the two.",
 ]
 ZH = ["答案：肺栓塞\n\n肺栓塞／气胸——这两个都要考虑，先做CT。",
       "答案：肺栓塞。不确定。", "答案：肺栓塞。两者皆可。", "答案：肺栓塞。以上仅供参考。",
@@ -212,6 +213,7 @@ OTHER_ENTITY = [  # a longer entity around the reference's words: another answer
     ("Pre-eclampsia.", "Eclampsia"),
     ("This is a sensitivity analysis: the result held after excluding trials at high risk of bias.", "Sensitivity"),
     ("**Pseudo**hypoparathyroidism — the PTH is high.", "Hypoparathyroidism"),
+    ("**Hypoxic–ischaemic encephalopathy**, Sarnat stage II.", "Hypoxia"),
     ("**Neutropenic sepsis** — start piperacillin-tazobactam within the hour.", "Neutropenia"),
     ("Final answer: hypoxic-ischaemic encephalopathy.", "Hypoxia"),
     ("Radial nerve — the deep branch, since the wrist extensors work and sensation is intact.", "Superficial radial "

@@ -163,8 +163,11 @@ STANDS_BY = re.compile(r"\b(?:I\s+am|I'm)\s+(?:\w+\s+)?(?:confident|certain|sure
                        r"(?i:^\W*(?:and\s+)?(?:that|this|it)(?:'s|\s+is)\s+my\s+(?:final\s+)?(?:answer|diagnosis)\W*$)")
 # Candidates left undecided after the answer, with nothing to settle it in the same sentence: "Without a biopsy,
 # the two cannot be told apart" (but not "… cannot be told apart on CT, but the biopsy shows X")
-UNDECIDED = re.compile(r"\b(?:cannot|can't|can\s+not|could\s+not|couldn't)\s+(?:yet\s+|reliably\s+|really\s+)?be\s+"
-                       r"(?:told\s+apart|separated|distinguished|differentiated)\b(?!\s+from\b)", I)
+UNDECIDED = re.compile(r"\b(?:cannot|can't|can\s+not|could\s+not|couldn't)\s+(?:yet\s+|reliably\s+|really\s+)?(?:be\s+"
+                       r"(?:told\s+apart|separated|distinguished|differentiated)\b(?!\s+from\b)|"
+                       # "can't distinguish yet", "can't tell which" (not "pulse oximetry can't distinguish COHb")
+                       r"(?:distinguish|differentiate)\s+(?:yet|between\s+(?:them|these|the\s+two)|them|the\s+two)\b|"
+                       r"tell\s+(?:them\s+apart|which)\b)", I)
 SETTLED = re.compile(r"\b(?:but|however|although|though|yet|so|therefore|thus|until|which\s+is\s+why)\b|但|然而", I)
 # Several answers given together after the answer: "I'm submitting all three", 三者都符合，我一并作为答案
 TOGETHER = re.compile(r"\bsubmit\w*\s+(?:all|both)\b|^\W*candidates\s*[:：=]|"
@@ -177,6 +180,7 @@ TOGETHER = re.compile(r"\bsubmit\w*\s+(?:all|both)\b|^\W*candidates\s*[:：=]|"
                       # "I'd keep all four in mind", "Also on the table: Y; Z", 这三个都要考虑
                       r"\bkeep\s+(?:all|both)\s+(?:\w+\s+)?(?:in\s+mind|open|on\s+the\s+(?:list|table))\b|"
                       r"^\W*also\s+on\s+the\s+(?:table|list|cards)\s*[:：]|[两三四几]个都要考虑|都要考虑|均需考虑|都需要?考虑|"
+                      r"都可能(?:由|是|引起)|这几种|"
                       # "X ✔️ Y ✔️", "Also likely: Y", "Secondary: Y" (none in correct responses)
                       r"(?:✔|✅)[^\n]*(?:✔|✅)|[、,，][^。；;]{1,20}均可|[\u4e00-\u9fff]等(?:疾病|病|情况)?\W*$|诸如|之类|"
                       r"^\W*(?:also(?:\s+(?:likely|possible|considered?))?|secondary)\s*[:：]|"

@@ -175,7 +175,7 @@ def adjective_of(text: str, start: int, end: int, reference: str) -> bool:
     words = re.findall(r"[A-Za-z]+", reference)
     if not said or said[-1].lower() in {w.lower() for w in words} or not _ADJECTIVE_FORM.search(said[-1].lower()):
         return False
-    head = re.match(r"(?:[ \t]+|-)([A-Za-z][\w-]*)", text[end:])  # "hypoxic encephalopathy", "hypoxic-ischaemic …"
+    head = re.match(r"(?:[ \t]+|[-–])([A-Za-z][\w-]*)", text[end:])  # "hypoxic encephalopathy", "hypoxic-ischaemic …"
     return bool(head) and head.group(1).lower() not in _SAME_THING | _NO_HEAD
 
 

@@ -29,8 +29,8 @@ def opposite_stated(final: str, ref: tuple[Token, ...]) -> bool:
         return False
     found, committed = sentences(final), committed_sentences(final)
     for sentence in found[found.index(committed[0]) if committed else 0:]:
-        if _DISMISSED.search(sentence.text):
-            continue
+        if _DISMISSED.search(cues.REVISION.sub("", cues.REVISION.sub("", sentence.text, 1), 1)):
+            continue  # (a revision's "No, on reflection: …" dismisses the answer before it, not the opposite)
         main = [segment.text for segment in segments(sentence.text) if segment.role == "main"]
         for words in [{t.word for t in tokens(text)} for text in main] + [{t.word for t in tokens(" ".join(main))}]:
             if any(words.issuperset(t) and not words & was for t, was in turned):
