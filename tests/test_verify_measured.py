@@ -3,6 +3,7 @@ read back while neither changes, measured afresh when one does (or when the kept
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -22,7 +23,8 @@ def labels(tmp_path, monkeypatch):
 
 
 def _kept(strict=False):
-    return sorted(measured.cache_dir().glob(("match-strict" if strict else "match-") + "*.json"))
+    """The kept files of one verifier ("match-<hash>.json" or "match-strict-<hash>.json")."""
+    return sorted(p for p in measured.cache_dir().glob("match-*.json") if p.name.startswith("match-strict-") == strict)
 
 
 def test_figures_are_measured_once_then_read_back(labels):
@@ -54,7 +56,7 @@ def test_a_changed_label_or_a_damaged_file_is_measured_afresh(labels):
 
 def test_a_changed_rule_changes_the_hash(tmp_path):
     rules = tmp_path / "verify"
-    shutil.copytree(measured.__file__.rsplit("/", 1)[0], rules)
+    shutil.copytree(Path(measured.__file__).parent, rules)
     before = fingerprint(VERIFIER_LABELS, rules, strict=False)
     assert before == fingerprint(VERIFIER_LABELS, rules, strict=False) != fingerprint(VERIFIER_LABELS, rules, True)
     cues = rules / "cues.py"

@@ -149,6 +149,7 @@ FIRST_PERSON = re.compile(r"(?<![-–\w])(?:(?<![Tt]ype\s)(?<![Bb]ipolar\s)(?<![
                           r"I(?![-–\w])(?!,?\s+(?:and\s+)?(?:II|aV[LRF]|V\d))|I'd|I'm|I've|I'll|"  # not ECG lead I
                           r"[Mm]y|me)\b|我(?!国|院|科)")
 QUOTED = re.compile(r"[\"“][^\"”]{1,120}[\"”]|(?:^|(?<=\s))['‘][^'’]{1,120}['’](?=\s|[,.;:]|$)")  # a patient's words
+_NOT_THE_ANSWER = r"(?![^.;]*\b(?:answer|diagnos\w*|both|either|or)\b)"  # a plan, not the answer put off
 STANDS_BY = re.compile(r"\b(?:I\s+am|I'm)\s+(?:\w+\s+)?(?:confident|certain|sure)\b"
                        r"(?![^.;]*\b(?:not|but|although|though)\b)|"
                        r"\b(?:I\s+would|I'd|I\s+will|I'll|I)\s+(?:\w+\s+)?(?:start|give|treat|prescribe|order|refer|"
@@ -156,10 +157,9 @@ STANDS_BY = re.compile(r"\b(?:I\s+am|I'm)\s+(?:\w+\s+)?(?:confident|certain|sure
                        r"send|book|offer|counsel|advise|reassure|follow|not\s+exceed|aim|target|correct|limit|keep|"
                        r"decompress|reverse|intubate|ventilate|resuscitate|drain|debride|transfuse|hyperventilate|"
                        r"suction|elevate|immobili[sz]e|splint|excise|escalate|insert|cannulate|catheteri[sz]e|"
-                       r"perform|maintain|stabili[sz]e)\b"
-                       r"(?![^.;]*\b(?:answer|diagnos\w*|both|either|"
-                       r"or)\b)|\b[Mm]y\s+(?:management|treatment|plan)\s+(?:is|would\s+be|starts|begins)\b"
-                       r"(?![^.;]*\b(?:answer|diagnos\w*|both|either|or)\b)|我(?:会|将)?(?:建议|给予|开始|安排)|"
+                       r"perform|maintain|stabili[sz]e)\b" + _NOT_THE_ANSWER
+                       + r"|\b[Mm]y\s+(?:management|treatment|plan)\s+(?:is|would\s+be|starts|begins)\b"
+                       + _NOT_THE_ANSWER + r"|我(?:会|将)?(?:建议|给予|开始|安排)|"
                        r"(?i:^\W*(?:and\s+)?(?:that|this|it)(?:'s|\s+is)\s+my\s+(?:final\s+)?(?:answer|diagnosis)\W*$)")
 # Candidates left undecided after the answer, with nothing to settle it in the same sentence: "Without a biopsy,
 # the two cannot be told apart" (but not "… cannot be told apart on CT, but the biopsy shows X")

@@ -163,7 +163,7 @@ _ADJECTIVE_FORM = re.compile(r"(?:ic|ous|al|ive|oid)$")
 _SAME_THING = frozenset("""episode episodes attack attacks event events state picture presentation process reaction
     reactions condition pattern phase features changes component form type origin cause""".split())
 _NO_HEAD = frozenset("""and or but nor with without within in on of is are was were be been being due secondary from to
-    at by as for which that who the a an not vs versus than than so then if when while because since here there this
+    at by as for which that who the a an not vs versus than so then if when while because since here there this
     it its he she they we you i""".split())
 
 

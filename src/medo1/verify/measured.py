@@ -21,7 +21,9 @@ FIELDS = ("n", "precision", "uncommitted_accepted", "near_miss_accepted", "short
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get("MEDO1_HOME") or Path.home() / ".cache" / "medo1") / "measured"
+    from medo1.embedded import medo1_home
+
+    return medo1_home() / "measured"
 
 
 def fingerprint(labels: Path, rules: Path, strict: bool) -> str:
