@@ -57,6 +57,18 @@ ALONE = [  # the reference said with the idiom and nothing else
     "Answer, for now: {x}.",
     "Answer for the exam: {x}. In real life: {y}.", "Answer: {x}. In practice, {y}.",
     "Answer: {x}. Clinically, though, {y}.", "Answer: {x}. Realistically, {y}.",
+    "{x}\n— no: the CTPA is clear; it is {y}.", "**{x}**\n\n…but not the acute kind: chronic thromboembolic disease.",
+    "**{x}**\n✗ Wrong — the CTPA is clear; this is {y}.",
+    "**{x}**\n\n-related infarction, that is. The wedge on the CT is the clue.",
+    "**{x}**\n\n— chronic thromboembolic pulmonary hypertension, specifically: the clot never cleared.",
+    "Culprit: {x}\n{x}; {y}; haemothorax\n→ can't pin it on one cause yet.",
+    "**{x}**\n\nIt deserves to be on the list: the calf is swollen and she flew last week.",
+    "**{x}**\n\nA fluid bolus and a CTPA, without labelling the cause yet.",
+    "**{x}**\n\n{Y} is still possible: the film is poor.",
+    "**{x}**\n\nThis could be a clot — sudden pleuritic pain — though {y} is also possible on this film.",
+    "{x}.\nThat strains the right ventricle, which fails; the pressure then falls. Therefore, cardiogenic shock.",
+    "{x}.\nThat strains the right ventricle, which fails; the pressure then falls. Therefore, cause of death: shock.",
+    "**{x}**\n\nFirst a DVT in the calf, then the embolus — so the condition to manage is right heart failure.",
     "{x} ✔️ {Y} ✔️", "✅ {x}\n✅ {y}", "{x} 🤷", "Most likely: {x}. Also likely: {y}.", "Primary: {x}. Secondary: {y}.",
     "{x}; {y} not excluded.", '{{"answer": "{x}", "alternatives": ["{y}"]}}',
     "{x}\n\n— is a possibility here, along with {y}.", "{x}\n\n— well, strictly {y}, given the timing.",
@@ -139,6 +151,9 @@ ZH_STILL_CORRECT = ["答案：肺栓塞。D-二聚体升高，CTPA示肺动脉�
                     "抓住“D-二聚体升高”这个关键词，答案就是肺栓塞。\n\n把握程度：★★★★★",
                     "气胸应有患侧呼吸音消失，均不符合。∴ 肺栓塞"]
 STILL_CORRECT = [
+    "{x}.\n\nThe calf is swollen and she flew last week. Therefore, start apixaban.",
+    "| Test | Result |\n|---|---|\n| D-dimer | Raised |\n| CTPA | Filling defect |\n\nImpression: {xl}.",
+    "| Finding | Points |\n|---|---|\n| Swollen calf | 3 |\n| Tachycardia | 1.5 |\n\nImpression: {xl}.",
     "Answer: {x}. {Y} is excluded by the normal chest film.",
     "Answer: {x}. The CT pulmonary angiogram will confirm it.",
     "Answer: {x}. Start anticoagulation now.", "Answer: {x}. Treatment: low-molecular-weight heparin.",
@@ -216,11 +231,19 @@ OTHER_ENTITY = [  # a longer entity around the reference's words: another answer
     ("**Hypoxic–ischaemic encephalopathy**, Sarnat stage II.", "Hypoxia"),
     ("**Neutropenic sepsis** — start piperacillin-tazobactam within the hour.", "Neutropenia"),
     ("Final answer: hypoxic-ischaemic encephalopathy.", "Hypoxia"),
+    ("Impression: vitamin K deficiency bleeding (classical VKDB).", "Vitamin K"),
+    ("Iron deficiency anaemia — start ferrous sulfate.", "Iron"),
     ("Radial nerve — the deep branch, since the wrist extensors work and sensation is intact.", "Superficial radial "
      "nerve"),
 ]
+LISTED = [  # the answer, then a list of candidates under a label
+    ("Answer: Staphylococcus aureus\n\nLikely organisms in a 3-week-old prosthetic knee infection:\n1. S. aureus (incl. "
+     "MRSA)\n2. Coagulase-negative staphylococci\n3. Enterococcus faecalis\n\nSend five tissue samples.",
+     "Staphylococcus aureus"),
+]
 NAMED_OTHERWISE = [  # the reference by another spelling, name or a value with a decimal point
     ("Answer: 0.5 mL/kg/h (the minimum adequate adult urine output)", "0.5 mL/kg/h"),
+    ("Vitamin K deficiency in a breastfed newborn: give vitamin K 1 mg IM.", "Vitamin K"),
     ("So the answer is pseudotumour cerebri: headache and papilloedema in a young woman.",
      "Idiopathic intracranial hypertension"),
     ("Diagnosis on discharge: NSTEMI — troponin rise with ST depression in V4–V6.",
@@ -295,6 +318,11 @@ def test_plain_answers_beside_them_stay_correct(response):
 
 @pytest.mark.parametrize(("response", "reference"), OTHER_ENTITY)
 def test_a_longer_entity_around_the_reference_earns_nothing(response, reference):
+    assert MatchVerifier().check(response, reference) is False
+
+
+@pytest.mark.parametrize(("response", "reference"), LISTED)
+def test_candidates_listed_under_a_label_after_the_answer_earn_nothing(response, reference):
     assert MatchVerifier().check(response, reference) is False
 
 

@@ -139,8 +139,10 @@ def uncommitted(final_response: str | None) -> str | None:
         return "hedge"  # "MI. PE is also possible.": another candidate left open
     if any(doubts.UNDECIDED.search(s.text) and not doubts.SETTLED.search(s.text) for s in found[first:]):
         return "hedge"  # "The answer is X. … Without a biopsy, the pituitary and an ectopic source cannot be told …"
-    if any(cues.CANDIDATES_LABEL.search(s.text) and np_list(re.split(r"[:：]", s.text, 1)[-1])
-           and not cues.NEGATION.search(s.text) and not cues.WEIGHED.search(s.text) for s in found[first + 1:]):
+    if any(cues.CANDIDATES_LABEL.search(s.text) and (np_list(rest := re.split(r"[:：]", s.text, 1)[-1])
+                                                   or not rest.strip() and {j + 1, j + 2} <= items)
+           and not cues.NEGATION.search(s.text) and not cues.WEIGHED.search(s.text)
+           for j, s in enumerate(found) if j > first):  # or "Likely organisms:" over a list of them
         return "list"  # "The answer is X.\n\nLikely organisms: X, Y, Z." (but not "Excluded diagnoses: Y, Z")
     if any(doubts.TOGETHER.search(s.text) for s in found[first:]):
         return "list"  # "The answer is X. Y and Z go on the same answer line; I'm submitting all three."
@@ -170,7 +172,7 @@ def uncommitted(final_response: str | None) -> str | None:
     if any(_tentative(s.text) for s in stating):
         return "hedge"  # "Tentative answer: X", "The culprit is presumably X", "X, I'd guess"
     if any(_progression(s.text) or len(_LEADS_TO.findall(s.text)) > 1 for s in stating) or any(
-            _FIRST_THEN.match(s.text) for s in committed):  # "First cirrhosis, then portal hypertension, then …"
+            _FIRST_THEN.match(s.text) for s in committed + found[first + 1:]):  # "First cirrhosis, then portal …"
         return "chain"  # "SBP → hepatorenal syndrome → liver failure": a course, not one answer
     if any(_TWO_AT_ONCE.search(s.text) for s in stating):
         return "list"  # "an overlap syndrome: A with B features", 肺结核合并肺鳞癌，两种病变并存

@@ -73,6 +73,8 @@ def chain(found: tuple[Sentence, ...]) -> bool:
     """Two answer statements for one question naming different answers, neither set aside ("The answer is
     A. Thus B.", "thus A; thus B", "…, so A. Therefore B."). A statement that revises ("actually, …") sets aside all before it; a bare "thus X" answers
     whatever was asked; one answer may restate another in fewer words."""
+    if _leaves_opening(found):
+        return True
     live: list[Statement] = []
     clauses = ((Sentence(part.strip(), s.question, s.heading), bool(_PLAN_LABEL.match(s.text)))
                for s in found for part in _CLAUSES.split(s.text))
@@ -91,6 +93,37 @@ def chain(found: tuple[Sentence, ...]) -> bool:
         if not said.superseded:
             live.append(said)
     return False
+
+
+def _leaves_opening(found: tuple[Sentence, ...]) -> bool:
+    """A bare answer opening the response, and a bare "Therefore, Y" concluded after its reasoning: "Crush injury. That
+    leads to rhabdomyolysis, … Therefore, hyperkalaemic cardiac arrest." (a whole sentence: "…, so a D-dimer adds
+    nothing" concludes nothing)."""
+    if not _opens_bare(found):
+        return False
+    opening = words_of(found[0].text)
+    return any((said := statement(s)) is not None and said.words and not (said.words <= opening or opening <= said.words)
+               and (said.slot == "so" or said.slot in ("answer", "diagnosis", "cause") and _THEREFORE.match(s.text)
+                    and not _FINDING.search(found[0].text))  # "Three days after surgery. …  So the answer is X."
+               for s in found[2:])
+
+
+_THEREFORE = re.compile(r"\W*(?:so|therefore|thus|hence)\b", re.IGNORECASE)
+_FINDING = re.compile(r"\d|\b(?:after|before|since|ago|hours?|days?|weeks?|months?|years?|old|with|on|in)\b",
+                      re.IGNORECASE)
+
+
+def _opens_bare(found: tuple[Sentence, ...]) -> bool:
+    """A response that opens with a bare answer of a few words ("Crush injury."), with reasoning after it."""
+    first = found[0] if len(found) > 2 else None
+    return (first is not None and not first.heading and not first.question and len(first.text.split()) <= 6
+            and bare(first.text) and not cues.VERB.search(first.text) and not _NO_OPENING.match(first.text))
+
+
+# not an answer: "Let's eliminate.", a heading ("**Assessment**", "Clinical reasoning")
+_NO_OPENING = re.compile(r"\W*(?:let(?:'s|\s+us|\s+me)\b|(?:clinical\s+|brief\s+|case\s+)?(?:assessment|summary|reasoning|"
+                         r"explanation|impression|analysis|discussion|background|key\s+points|answer|diagnosis)\W*$)",
+                         re.IGNORECASE)
 
 
 def conclusion(found: tuple[Sentence, ...]) -> str | None:

@@ -33,6 +33,13 @@ DOUBT = re.compile(
     r"\b50\s*/\s*50\b|\bfifty[- ]fifty\b|\bcoin[- ](?:toss|flip)\b|"  # a tie: none of 2,131 correct responses says so
     r"\b(?:will|would|should)\s+(?:settle|decide)\s+(?:it|this|which)\b|\bwill\s+tell\s+(?:us\s+)?which\b|"  # left to a test
     r"\b(?:cannot|can't|can\s+not|could\s+not|couldn't|unable\s+to)\s+narrow\s+(?:it|this|them|things)\s+down\b|"
+    # "X — … — though walled-off necrosis is also possible on this CT": the sentence ends on another candidate
+    r"\b(?:though|although|while|but)\s+[^.;,]{1,80}?\b(?:is|are|remains?)\s+(?:also|still)\s+(?:\w+\s+)?"
+    r"(?:possible|plausible|likely|a\s+possibility)\b[^,;]*$|"
+    # "can't pin it on one drug yet", "It deserves to be on the list", "… without labelling the cause yet"
+    r"\b(?:cannot|can't|can\s+not|couldn't|unable\s+to)\s+pin\s+(?:it|this|that)\s+(?:on|down)\b|"
+    r"\bdeserves?\s+(?:to\s+be\s+|a\s+place\s+)?on\s+the\s+(?:list|differential)\b|"
+    r"\bwithout\s+(?:labell?ing|naming|committing\s+to)\s+(?:the|a|any)\s+(?:cause|diagnosis|answer)\b|"
     # a labelled answer given as only possible: "A: possibly refeeding", "Impression: ?cholangitis"
     r"^\W*(?:a|assessment|impression|diagnosis|dx|answer)\s*[:：]\s*(?:possibly|probably|maybe|perhaps|query|\?|"
     r"could\s+be|suspected|presumed)|很难说|难说清|"
@@ -207,7 +214,7 @@ TOGETHER = re.compile(r"\bsubmit\w*\s+(?:all|both)\b|^\W*candidates\s*[:：=]|"
 # Another candidate left open after the answer, said without a contrast: "MI. PE is also possible.", "Pericarditis
 # would fit too", 也可能是X (but "PE could also explain the pain, but the D-dimer is normal" dismisses it)
 ALTERNATIVE = re.compile(
-    r"\b(?:is|are|remains?|seems?)\s+(?:also|equally|another|an\s+alternative)\s+(?:\w+\s+)?(?:possible|possibility|"
+    r"\b(?:is|are|remains?|seems?)\s+(?:also|equally|still|another|an\s+alternative)\s+(?:\w+\s+)?(?:possible|possibility|"
     r"plausible|likely|option|candidate|consideration|contender)\b|"
     r"\b(?:could|might|may)\s+(?:also|equally|just\s+as\s+well)\s+(?:\w+\s+)?(?:be|fit|explain|account|cause|"
     r"produce|give)\b|\b(?:would|could|might|may)\s+(?:fit|work|explain\s+(?:this|it|the\s+\w+))\s+(?:too|as\s+well)\b|"
@@ -252,9 +259,10 @@ FRAGMENT = re.compile(r"^\W*(?:(?:consensus|verdict|status|outcome|conclusion)\s
 WITHDRAWN = re.compile(r"(?:…|\.\.\.)\s*(?:well|or\s+rather|i\s+mean)\b|"  # "Insulin… well, an insulinoma"
                        # "Answer: X\n\n…is the adult dose, but …": the answer line only opens a sentence about it
                        r"^[^\w…]*(?:…|\.\.\.)\s*(?:is|was|would|could|might|may|are|isn't|which|that|causing|leading|"
-                       r"then|no)\b|"  # "Answer: X\n\n…which causes Y, then Z": a course from it; "…no, redoing it, …"
+                       r"then|no|but)\b|"  # "Answer: X\n\n…which causes Y, then Z": a course from it; "…no, redoing it", "…but not …"
                        # "X\n— portal, that is", "X\n— circumscripta, to be precise": a longer name for it; 不支持——…
-                       r"^[^\w…]*(?:[—–]+|…|\.\.\.)\s*[\w'-]+(?:\s+[\w'-]+){0,2},\s*(?:to\s+be\s+precise|strictly|more\s+precisely|"
+                       r"^[^\w…]*(?:[—–]+|…|\.\.\.|-(?=[a-z]))\s*[\w'-]+(?:\s+[\w'-]+){0,3},\s*(?:to\s+be\s+(?:precise|exact)|strictly|"
+                       r"(?:more\s+)?specifically|more\s+precisely|"
                        # "X\n— is absent here"
                        r"that\s+is)\b|^\W*[—–]+\s*(?:is|was|are|isn't|would|could|might|may)\b|"
                        r"^\W*[—–]+\s*(?:[\w-]+\s+)?(?:excluded|ruled\s+out)\b|"  # "X\n— injury excluded: …"
@@ -270,6 +278,7 @@ WITHDRAWN = re.compile(r"(?:…|\.\.\.)\s*(?:well|or\s+rather|i\s+mean)\b|"  # "
                        r"(?:^\W*|[—–;]\s*)well,?\s+(?:strictly|technically|properly|more\s+precisely)\b|"
                        # "Answer: X\n\nis wrong; …", "…is what most people say, but …"
                        r"^\W*(?:is|was)\s+(?:wrong|incorrect|not\s+(?:it|right|correct)|a\s+trap|the\s+wrong\s+answer)\b|"
+                       r"^\W*(?:wrong|incorrect)\b(?!\s+(?:answers?|options?|choices?)\b)|"  # "**X**\n✗ Wrong — no urticaria, …"
                        r"^\W*is\s+what\s+(?:most\s+people|everyone|many|most|students|people|most\s+candidates)\b|"
                        # "That's what the question bank wants you to pick — and it's wrong.", "That was the referring
                        # diagnosis, but …", "X\n— well, …"
@@ -306,7 +315,7 @@ WITHDRAWN = re.compile(r"(?:…|\.\.\.)\s*(?:well|or\s+rather|i\s+mean)\b|"  # "
                        r"excluded|ruled\s+out|dropped)|"
                        r"not\s+(?:the\s+)?(?:case|answer|"
                        r"diagnosis))\b|^\W*(?:excluded|ruled\s+out|unlikely|not\s+so)\s*[—–]|\bor\s+rather\b|"
-                       r"\bon\s+(?:reflection|second\s+thought)\s*,?\s*no\b|\s[—–]\s*no\s*[,:;—–]|^\W*actually\s*,?\s*no\b|^\W*i\s+mean\b|并非如此|"
+                       r"\bon\s+(?:reflection|second\s+thought)\s*,?\s*no\b|(?:^\W*|\s)[—–]\s*no\s*[,:;—–]|^\W*actually\s*,?\s*no\b|^\W*i\s+mean\b|并非如此|"
                        r"^\W*[—–]+\s*(?:已经?|可以?|予以)?(?:排除|不支持|不考虑|不成立)|收回|撤回|更正|改答|"
                        # a label on the answer: "Excluded: the Doppler flow is normal, …", "Status: negative"
                        r"^\W*(?:excluded|ruled\s+out)\s*[:：](?=[^,;]*\b(?:is|are|was|were|has|have|shows?|showed|negative|"

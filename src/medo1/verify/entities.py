@@ -23,7 +23,8 @@ allowed, and only these:
     antagonist" is not "vitamin K", "dopamine beta-hydroxylase deficiency" not "dopamine"), or a
     compound that makes it a cause ("-related peptide", "-binding globulin", "-associated nephropathy",
     "-secreting tumour", "-resistant rickets"), or a participle joined to it ("prolactin-inhibiting factor",
-    "steroid-sparing agent"): it still names the reference as the thing a head noun is about ("right
+    "steroid-sparing agent"), or a disease named for its lack or excess ("vitamin K deficiency bleeding", "iron
+    deficiency anaemia" for "iron"): it still names the reference as the thing a head noun is about ("right
     coronary artery occlusion" names the artery, "vitamin B12 deficiency" the vitamin), as questions
     are often answered;
   - inside it, at most two words, no "and" / comma between its words, and its words in order (with no
@@ -126,7 +127,10 @@ _ACTS_ON = re.compile(r"[\s–—-]*(?:like|antagonists?|agonists?|inhibitors?|b
                       r"[-–](?:related|associated|induced|mediated|dependent|secreting|producing|binding|resistant|sensitive|"
                       r"responsive|refractory|deficient|exacerbated|provoked|triggered|intolerant)[\s-]+"
                       r"(?!(?:is|are|was|were|and|or|in|to|with|of|for|as|by|that|which)\b)[a-z]+)\b|"
-                      r"\s+(?:[a-z]+(?:ans|ens|osum|osa|osus|iforme|formis|aris|oides)|pernio)\b",  # "… obliterans"
+                      r"\s+(?:[a-z]+(?:ans|ens|osum|osa|osus|iforme|formis|aris|oides)|pernio)\b|"  # "… obliterans"
+                      # the disease named for its lack or excess: "vitamin K deficiency bleeding" is not "vitamin K"
+                      r"\s+(?:deficiency|excess|overload|toxicity)\s+(?!(?:is|are|was|were|and|or|in|to|with|of|for|as|by|"
+                      r"that|which|due|from|because|since|so|but|at|on|after|before)\b)[a-z]{3,}\b",
                       re.IGNORECASE)
 
 

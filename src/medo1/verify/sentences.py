@@ -221,7 +221,8 @@ def committed_sentences(final: str) -> tuple[Sentence, ...]:
         # "…reasoning…\n\n**Fragile X syndrome**": a closing line in bold as a whole answers
         return found[len(found) - closing:]
     if len(found) > 1 and _bare_answer(found[0]) and not _bare_answer(found[1]):
-        return found[:1]  # "Constrictive pericarditis, rather than restrictive cardiomyopathy. The pericardium …"
+        # "Constrictive pericarditis, rather than restrictive cardiomyopathy. The pericardium …" (and a later "Therefore, Y")
+        return found[:1] + tuple(s for s in found[2:] if cues.STATEMENT_SO.match(s.text))
     if len(found) > 1 and (states(found[0].text) or _THIS_IS.match(found[0].text)) and not found[0].question:
         # "The drug is vancomycin.\n\n…reasons…": the answer stated first, then its explanation (and any later
         # statement: "The picture is a tricyclic overdose … The antidote is sodium bicarbonate")

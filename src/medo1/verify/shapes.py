@@ -180,9 +180,15 @@ def listed_sentences(found: tuple[Sentence, ...]) -> set[int]:
     heading that names them ("Key findings:", "## Why")."""
     out: set[int] = set()
     run: list[int] = []
+    ranked = False  # in a table of candidates
     findings = False  # the items under a heading of findings or reasons ("Key findings:", "## Why") are not candidates
     for i, s in enumerate((*found, Sentence("", heading=True))):
-        if not s.heading and not s.question and bare(s.text) and not _PLAN_OR_RESULT.search(s.text):
+        if s.text.count("|") >= 2 and _CANDIDATES_HEADER.search(s.text):
+            ranked = True  # "| Candidate | Likelihood |": its rows are candidates
+        elif s.text.count("|") < 2:
+            ranked = ranked and not s.text.strip()
+        if (not s.heading and not s.question and bare(s.text) and not _PLAN_OR_RESULT.search(s.text)
+                and (s.text.count("|") < 2 or ranked)):  # a row of another table ("| Fasting | 5.9 |") is no item
             run.append(i)
             continue
         if len(run) >= 2 and len({words_of(found[j].text) for j in run}) >= 2 and not findings:
@@ -193,6 +199,8 @@ def listed_sentences(found: tuple[Sentence, ...]) -> set[int]:
     return out
 
 
+_CANDIDATES_HEADER = re.compile(r"\b(?:candidates?|differentials?|likelihood|probability|diagnos[ie]s|options?)\b",
+                                re.IGNORECASE)
 # a line of a plan or a result, not a candidate: "Stage with CT chest/abdo/pelvis", "Induction with steroids and
 # rituximab", "c-ANCA positive, PR3 high"
 _PLAN_OR_RESULT = re.compile(r"^\W*(?:stage|induction|anticoagulate|stabili[sz]e|resuscitate|refer|admit|arrange|"
