@@ -431,6 +431,8 @@ def test_match_does_not_reward_answers_that_do_not_commit(response, reference, r
     ("The distal tubule.", "Proximal tubule"),
     ("Medial epicondyle.", "Lateral epicondyle"),
     ("Gram-negative cocci.", "Gram-positive cocci"),
+    ("**Cutaneous systemic sclerosis**\n\nOpinion: skin thickening onto the trunk — diffuse cutaneous systemic "
+     "sclerosis.", "Limited cutaneous systemic sclerosis"),
     ("The upper lobe of the right lung.", "Lower lobe of the right lung"),
     ("梗死心肌", MI_ZH),  # the characters in another order
     ("非霍奇金淋巴瘤", "霍奇金淋巴瘤"),

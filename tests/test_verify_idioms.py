@@ -69,6 +69,8 @@ ALONE = [  # the reference said with the idiom and nothing else
     "{x}.\nThat strains the right ventricle, which fails; the pressure then falls. Therefore, cardiogenic shock.",
     "{x}.\nThat strains the right ventricle, which fails; the pressure then falls. Therefore, cause of death: shock.",
     "**{x}**\n\nFirst a DVT in the calf, then the embolus — so the condition to manage is right heart failure.",
+    "**{x}**\n\nSummary: the working picture — {x} plus {y}, with a haemothorax to be excluded later.",
+    "## Answer\n{x}\n\n## Why — and why not yet\nSo the honest answer is: a clot is likely, the type can't be called.",
     "{x} ✔️ {Y} ✔️", "✅ {x}\n✅ {y}", "{x} 🤷", "Most likely: {x}. Also likely: {y}.", "Primary: {x}. Secondary: {y}.",
     "{x}; {y} not excluded.", '{{"answer": "{x}", "alternatives": ["{y}"]}}',
     "{x}\n\n— is a possibility here, along with {y}.", "{x}\n\n— well, strictly {y}, given the timing.",
@@ -142,7 +144,8 @@ ZH = ["答案：肺栓塞\n\n肺栓塞／气胸——这两个都要考虑，先
       "答案：肺栓塞。不能肯定。", "**肺栓塞**\n——不支持：CTPA 未见充盈缺损。", "**肺栓塞**\n也许吧……很难说。",
       '{"答案": "肺栓塞", "置信度": "中"}', "答案：肺栓塞\n置信度：低", "1）肺栓塞 2）气胸 3）心肌梗死，都可用于解释。",
       "肺栓塞：\n不支持——CTPA 未见充盈缺损。", "肺栓塞，继而引起右心衰竭。∴ 右心衰竭",
-      "答案：肺栓塞后肺动脉高压。", "肺栓塞\n\n已排除：CTPA未见充盈缺损。", "肺栓塞\n\n不太可能：D-二聚体正常。"]
+      "答案：肺栓塞后肺动脉高压。", "肺栓塞\n\n已排除：CTPA未见充盈缺损。", "肺栓塞\n\n不太可能：D-二聚体正常。",
+      "CTPA未见充盈缺损，因此不存在肺栓塞。"]
 ZH_STILL_CORRECT = ["答案：肺栓塞。D-二聚体升高，CTPA示肺动脉充盈缺损。", "答案：肺栓塞（多见于术后或长途飞行后）。",
                     "术后卧床、呼吸困难、低氧——肺栓塞，而不是气胸。",
                     "诊断为肺栓塞，不是气胸：双肺呼吸音对称。",
@@ -240,6 +243,7 @@ LISTED = [  # the answer, then a list of candidates under a label
     ("Answer: Staphylococcus aureus\n\nLikely organisms in a 3-week-old prosthetic knee infection:\n1. S. aureus (incl. "
      "MRSA)\n2. Coagulase-negative staphylococci\n3. Enterococcus faecalis\n\nSend five tissue samples.",
      "Staphylococcus aureus"),
+    ("不完全外显；表现度差异；新发突变——这三种机制都能解释为何父母均正常却生出患儿。", "不完全外显"),
 ]
 NAMED_OTHERWISE = [  # the reference by another spelling, name or a value with a decimal point
     ("Answer: 0.5 mL/kg/h (the minimum adequate adult urine output)", "0.5 mL/kg/h"),

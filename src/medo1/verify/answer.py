@@ -93,10 +93,12 @@ from medo1.verify.shapes import (
     inline_list,
     listed_sentences,
     np_list,
+    paired,
     polarity,
     struck,
     words_of,
 )
+from medo1.verify.structured import without_offer
 
 __all__ = ["uncommitted"]
 
@@ -113,6 +115,7 @@ def uncommitted(final_response: str | None) -> str | None:
     final = final_answer_text(final_response or "")
     if final is None or not final.strip():
         return "no_answer"
+    final = without_offer(final)  # "…\n\nWant me to walk through the Wells score?": no doubt of the answer
     if struck(final):
         return "strikethrough"
     polar = polarity(final)
@@ -147,7 +150,8 @@ def uncommitted(final_response: str | None) -> str | None:
     if any(doubts.TOGETHER.search(s.text) for s in found[first:]):
         return "list"  # "The answer is X. Y and Z go on the same answer line; I'm submitting all three."
     given = said + [words_of(found[first].text)] * bare(found[first].text)  # "**X**" given bare counts too
-    if any(inline_list(s.text) and any(words <= words_of(s.text) for words in given) for s in found[first + 1:]):
+    if any((inline_list(s.text) or paired(s.text, given)) and any(words <= words_of(s.text) for words in given)
+           for s in found[first + 1:]):
         return "list"  # the answer listed again with others: "Answer: X\n\nX; Y; adenovirus.", "**X**\n\nY; X; Z"
     asked = _HEADING.sub("", final)
     if any(found[first].question and not _RHETORICAL.search(found[first].text)  # "MI? No.": the answer itself asked

@@ -35,7 +35,7 @@ NEGATION_WORDS = (
     r"unless|if|when|during|until)\b)[a-z])|incorrect|wrong|doubtful|" + _DOUBT +
     r"(?:s|ed|ing)?|false(?![\s-]+(?:positive|negative)s?\b)|untrue|discard\w*|"
     r"dismiss\w*|eliminat\w*|inconsistent|rejected|refut\w*|disprov\w*")
-NEGATION_ZH = r"不是|并非|并不是|不像|不考虑|排除|没有|否认|不支持|不符合|不太可能|不可能|未见|而非|而不是|不应|不宜|禁用|忌用"
+NEGATION_ZH = r"不是|并非|并不是|不像|不考虑|排除|没有|否认|不支持|不符合|不太可能|不可能|未见|而非|而不是|不应|不宜|禁用|忌用|不存在"
 NEGATION = re.compile(rf"\b(?:{NEGATION_WORDS})\b|{NEGATION_ZH}", I)
 _NEAR = r"(?:\W+\w+){0,6}\W*$"  # the rest of the clause, up to six words
 # before what it negates: "no evidence of X", "I doubt it is X", "not X"; 不是X, 非X (a prefix)
@@ -44,7 +44,8 @@ NEGATED_BEFORE = re.compile(
     r"(?:\b(?:not|n't)\s+(?:true|the\s+case|correct|right|accurate)|\bfalse|\buntrue|\bincorrect|\bwrong|"
     r"\bunlikely|\bimprobable|" + _DOUBT + r"\w*)\s+(?:to\s+say\s+)?(?:that|whether|if)\b" + _NEAR + "|"
     r"\bno\s+(?:evidence|sign|signs|indication|suggestion|features?|reason)\s+(?:of|for|that|to)\b" + _NEAR + "|"
-    r"(?:不是|并非|并不是|不像|不考虑|排除了?|无|没有|否认|不支持|不符合|不太可能是?|不可能是?|未见|而非|而不是|不应|不宜|禁用|忌用)"
+    r"(?:不是|并非|并不是|不像|不考虑|排除了?|无|没有|否认|不支持|不符合|不太可能是?|不可能是?|未见|而非|而不是|不应|不宜|禁用|忌用|"
+    r"不存在)"
     r"[^，,。；;]{0,4}$|非$|"
     r"\b(?:anything\s+but|hardly|(?:chosen\s+)?over|beats?|trumps?|edges?\s+out|as\s+opposed\s+to|less)\s+$|"
     r"\b(?:zero|little|scant)\s+(?:evidence|support)\s+(?:for|of)\s+$|\bnothing\s+(?:suggests|supports|points\s+to|"

@@ -36,6 +36,9 @@ DOUBT = re.compile(
     # "X — … — though walled-off necrosis is also possible on this CT": the sentence ends on another candidate
     r"\b(?:though|although|while|but)\s+[^.;,]{1,80}?\b(?:is|are|remains?)\s+(?:also|still)\s+(?:\w+\s+)?"
     r"(?:possible|plausible|likely|a\s+possibility)\b[^,;]*$|"
+    # "lymphoma is likely, the type can't be called"
+    r"\b(?:type|cause|diagnosis|organism|subtype|answer|lesion|drug)\s+(?:can't|cannot|can\s+not|couldn't)\s+(?:yet\s+)?"
+    r"be\s+(?:called|named|pinned\s+down|determined|said|given|specified)\b|"
     # "can't pin it on one drug yet", "It deserves to be on the list", "… without labelling the cause yet"
     r"\b(?:cannot|can't|can\s+not|couldn't|unable\s+to)\s+pin\s+(?:it|this|that)\s+(?:on|down)\b|"
     r"\bdeserves?\s+(?:to\s+be\s+|a\s+place\s+)?on\s+the\s+(?:list|differential)\b|"
@@ -187,7 +190,7 @@ TOGETHER = re.compile(r"\bsubmit\w*\s+(?:all|both)\b|^\W*candidates\s*[:：=]|"
                       # "I'd keep all four in mind", "Also on the table: Y; Z", 这三个都要考虑
                       r"\bkeep\s+(?:all|both)\s+(?:\w+\s+)?(?:in\s+mind|open|on\s+the\s+(?:list|table))\b|"
                       r"^\W*also\s+on\s+the\s+(?:table|list|cards)\s*[:：]|[两三四几]个都要考虑|都要考虑|均需考虑|都需要?考虑|"
-                      r"都可能(?:由|是|引起)|这几种|"
+                      r"都可能(?:由|是|引起)|这[两三四五几]种|[都均]能解释|[都均]可(?:以)?解释|"
                       # "X ✔️ Y ✔️", "Also likely: Y", "Secondary: Y" (none in correct responses)
                       r"(?:✔|✅)[^\n]*(?:✔|✅)|[、,，][^。；;]{1,20}均可|[\u4e00-\u9fff]等(?:疾病|病|情况)?\W*$|诸如|之类|"
                       r"^\W*(?:also(?:\s+(?:likely|possible|considered?))?|secondary)\s*[:：]|"

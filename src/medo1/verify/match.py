@@ -68,7 +68,7 @@ from medo1.verify.shapes import (
     struck,
 )
 from medo1.verify.statements import NOT_NAMING, REFINED_INSIDE, stated_answers
-from medo1.verify.structured import as_lines
+from medo1.verify.structured import as_lines, without_offer
 from medo1.verify.synonyms import variants
 from medo1.verify.tokens import (
     ABBREVIATIONS,
@@ -134,7 +134,8 @@ class MatchVerifier:
         reference = (reference or "").strip()
         if final is None or not final.strip() or not reference or struck(final):
             return False
-        final = as_lines(final)  # {"answer": "X", "rejected": ["Y"]} read as "answer: X" / "rejected: Y"
+        # {"answer": "X", "rejected": ["Y"]} read as "answer: X" / "rejected: Y"; a closing offer of help left out
+        final = without_offer(as_lines(final))
         yes_no = _YES_NO.match(reference)
         if yes_no:
             word = yes_no.group(1).lower()

@@ -236,6 +236,16 @@ def inline_list(sentence: str) -> bool:
     return len(parts) >= 2 and sum(bare(p) for p in parts) >= 2 and len({words_of(p) for p in parts if bare(p)}) >= 2
 
 
+def paired(text: str, given: list[frozenset[str]]) -> bool:
+    """An answer (its words among `given`) joined to another by "plus": "… initial therapy — prednisolone plus
+    methotrexate"."""
+    return any(words and words <= words_of(text[max(0, m.start() - 60):m.start()]) and bare(text[m.end():].split(",")[0])
+               for m in _PLUS.finditer(text) for words in given)
+
+
+_PLUS = re.compile(r"\s(?:plus|\+|combined\s+with|together\s+with)\s", re.IGNORECASE)
+
+
 # ---------------------------------------------------------------- yes / no
 
 _POLAR = re.compile(r"(?:^|(?<=[\s,;:(—–/-]))(?P<word>no|maybe)"

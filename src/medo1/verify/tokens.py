@@ -100,7 +100,7 @@ _OPPOSITES_RAW = [
     {"ipsilateral", "contralateral"}, {"sympathetic", "parasympathetic"}, {"excitatory", "inhibitory"},
     {"vasodilation", "vasoconstriction"}, {"dilation", "constriction"}, {"acidosis", "alkalosis"},
     {"intracellular", "extracellular"}, {"homozygous", "heterozygous"}, [{"arterial", "artery"}, {"venous", "vein"}],
-    {"before", "after"}, {"inspiration", "expiration"}, {"early", "late"}, {"deep", "superficial"},
+    {"before", "after"}, {"inspiration", "expiration"}, {"early", "late"}, {"deep", "superficial"}, {"limited", "diffuse"},
 ]
 
 
