@@ -71,6 +71,8 @@ ALONE = [  # the reference said with the idiom and nothing else
     "**{x}**\n\nFirst a DVT in the calf, then the embolus — so the condition to manage is right heart failure.",
     "**{x}**\n\nSummary: the working picture — {x} plus {y}, with a haemothorax to be excluded later.",
     "## Answer\n{x}\n\n## Why — and why not yet\nSo the honest answer is: a clot is likely, the type can't be called.",
+    "{x}\n\n— considered and excluded: the CTPA is clear; this is {y}.",
+    "Verdict: {x}.\n\n**What would change my mind:** a clear CTPA, which is still pending — I'd hold off until then.",
     "{x} ✔️ {Y} ✔️", "✅ {x}\n✅ {y}", "{x} 🤷", "Most likely: {x}. Also likely: {y}.", "Primary: {x}. Secondary: {y}.",
     "{x}; {y} not excluded.", '{{"answer": "{x}", "alternatives": ["{y}"]}}',
     "{x}\n\n— is a possibility here, along with {y}.", "{x}\n\n— well, strictly {y}, given the timing.",
@@ -145,8 +147,9 @@ ZH = ["答案：肺栓塞\n\n肺栓塞／气胸——这两个都要考虑，先
       '{"答案": "肺栓塞", "置信度": "中"}', "答案：肺栓塞\n置信度：低", "1）肺栓塞 2）气胸 3）心肌梗死，都可用于解释。",
       "肺栓塞：\n不支持——CTPA 未见充盈缺损。", "肺栓塞，继而引起右心衰竭。∴ 右心衰竭",
       "答案：肺栓塞后肺动脉高压。", "肺栓塞\n\n已排除：CTPA未见充盈缺损。", "肺栓塞\n\n不太可能：D-二聚体正常。",
-      "CTPA未见充盈缺损，因此不存在肺栓塞。"]
-ZH_STILL_CORRECT = ["答案：肺栓塞。D-二聚体升高，CTPA示肺动脉充盈缺损。", "答案：肺栓塞（多见于术后或长途飞行后）。",
+      "CTPA未见充盈缺损，因此不存在肺栓塞。", "肺栓塞\n\n——CTPA已排除，胸痛考虑气胸。"]
+ZH_STILL_CORRECT = ["**结论：肺栓塞。**\n\n**什么情况会改变我的判断**：CTPA 完全正常——可能性极小。",
+                    "答案：肺栓塞。D-二聚体升高，CTPA示肺动脉充盈缺损。", "答案：肺栓塞（多见于术后或长途飞行后）。",
                     "术后卧床、呼吸困难、低氧——肺栓塞，而不是气胸。",
                     "诊断为肺栓塞，不是气胸：双肺呼吸音对称。",
                     "肺栓塞。应立即抗凝治疗。", "本例为肺栓塞，而非急性心肌梗死。", "最可能的诊断是肺栓塞。",
@@ -154,6 +157,12 @@ ZH_STILL_CORRECT = ["答案：肺栓塞。D-二聚体升高，CTPA示肺动脉�
                     "抓住“D-二聚体升高”这个关键词，答案就是肺栓塞。\n\n把握程度：★★★★★",
                     "气胸应有患侧呼吸音消失，均不符合。∴ 肺栓塞"]
 STILL_CORRECT = [
+    "Verdict: {xl}.\n\n**Reasoning:** a swollen calf after a long flight and a filling defect on CTPA.\n\n"
+    "**What would change my mind:** a clear CTPA, which I don't expect.",
+    "**{x}**\n\nThe CTPA shows a filling defect. {Y} was my other thought, but the lung edge is not seen.",
+    "Verdict: {xl}.\n\n**Next steps:** anticoagulate. I can draft the discharge letter if that helps.",
+    "{x} — a filling defect on the CTPA. Let me know if you'd like the Wells score explained.",
+    "The CTPA shows a saddle clot: {xl}. Ventilator: I:E 1:3.",
     "{x}.\n\nThe calf is swollen and she flew last week. Therefore, start apixaban.",
     "| Test | Result |\n|---|---|\n| D-dimer | Raised |\n| CTPA | Filling defect |\n\nImpression: {xl}.",
     "| Finding | Points |\n|---|---|\n| Swollen calf | 3 |\n| Tachycardia | 1.5 |\n\nImpression: {xl}.",

@@ -36,6 +36,8 @@ DOUBT = re.compile(
     # "X — … — though walled-off necrosis is also possible on this CT": the sentence ends on another candidate
     r"\b(?:though|although|while|but)\s+[^.;,]{1,80}?\b(?:is|are|remains?)\s+(?:also|still)\s+(?:\w+\s+)?"
     r"(?:possible|plausible|likely|a\s+possibility)\b[^,;]*$|"
+    # "SAH is the one not to miss and sits high on the DDx" (not "… the one not to miss, but it causes …")
+    r"\bsits?\s+high\s+on\s+the\s+(?:ddx|differential|list)\b|\bthe\s+one\s+not\s+to\s+miss\b(?![^.;]*\bbut\b)|"
     # "lymphoma is likely, the type can't be called"
     r"\b(?:type|cause|diagnosis|organism|subtype|answer|lesion|drug)\s+(?:can't|cannot|can\s+not|couldn't)\s+(?:yet\s+)?"
     r"be\s+(?:called|named|pinned\s+down|determined|said|given|specified)\b|"
@@ -156,12 +158,16 @@ DOUBT = re.compile(
 FIRST_PERSON = re.compile(r"(?<![-–\w])(?:(?<![Tt]ype\s)(?<![Bb]ipolar\s)(?<![Cc]lass\s)(?<![Gg]rade\s)(?<![Ss]tage\s)"
                           r"(?<![Pp]hase\s)(?<![Mm]obitz\s)(?<![Cc]ategory\s)(?<![Ss]chedule\s)(?<![Ff]actor\s)"
                           r"(?<![Tt]ier\s)(?<![Ll]evel\s)(?<![Zz]one\s)(?<![Gg]roup\s)(?<!II,\s)(?<![Ll]ead\s)(?<![Ll]eads\s)"
-                          r"I(?![-–\w])(?!,?\s+(?:and\s+)?(?:II|aV[LRF]|V\d))|I'd|I'm|I've|I'll|"  # not ECG lead I
-                          r"[Mm]y|me)\b|我(?!国|院|科)")
+                          r"(?<![A-Z][A-Z]\s)(?<![Cc]omplex\s)"  # "CPS I deficiency", "complex I"
+                          r"I(?![-–\w])(?![,、]?\s*(?:and\s+)?(?:II|aV[LRF]|V\d))(?!:[A-Z])|I'd|I'm|I've|I'll|"  # not lead I, I:E
+                          r"(?<!change\s)[Mm]y|me)\b|(?<!改变)我(?!国|院|科)")  # "What would change my mind:" heads a section
 QUOTED = re.compile(r"[\"“][^\"”]{1,120}[\"”]|(?:^|(?<=\s))['‘][^'’]{1,120}['’](?=\s|[,.;:]|$)")  # a patient's words
 _NOT_THE_ANSWER = r"(?![^.;]*\b(?:answer|diagnos\w*|both|either|or)\b)"  # a plan, not the answer put off
 STANDS_BY = re.compile(r"\b(?:I\s+am|I'm)\s+(?:\w+\s+)?(?:confident|certain|sure)\b"
                        r"(?![^.;]*\b(?:not|but|although|though)\b)|"
+                       # what would change it, "which I don't expect", "I don't expect it"
+                       r"\bwhich\s+I\s+(?:don't|do\s+not)\s+expect\b|\bI\s+(?:don't|do\s+not)\s+expect\s+(?:it|that|this|one)\b|"
+                       r"\bwas\s+my\s+other\s+thought\b[^.;]*\bbut\b|"  # "Y was my other thought, but …"
                        r"\b(?:I\s+would|I'd|I\s+will|I'll|I)\s+(?:\w+\s+)?(?:start|give|treat|prescribe|order|refer|"
                        r"arrange|admit|check|repeat|monitor|recommend|suggest|add|stop|continue|begin|avoid|request|"
                        r"send|book|offer|counsel|advise|reassure|follow|not\s+exceed|aim|target|correct|limit|keep|"
@@ -268,7 +274,7 @@ WITHDRAWN = re.compile(r"(?:…|\.\.\.)\s*(?:well|or\s+rather|i\s+mean)\b|"  # "
                        r"(?:more\s+)?specifically|more\s+precisely|"
                        # "X\n— is absent here"
                        r"that\s+is)\b|^\W*[—–]+\s*(?:is|was|are|isn't|would|could|might|may)\b|"
-                       r"^\W*[—–]+\s*(?:[\w-]+\s+)?(?:excluded|ruled\s+out)\b|"  # "X\n— injury excluded: …"
+                       r"^\W*[—–]+\s*(?:[\w-]+\s+){0,2}(?:excluded|ruled\s+out)\b|"  # "X\n— injury excluded: …"
                        r"^\W*(?:不支持|不成立|已排除|可以?排除|不考虑|不太可能)(?:——|[—–，,：:])|"
                        # "The preliminary impression above is withdrawn", "… cannot be sustained", "… is deferred"
                        r"\b(?:is|was|has\s+been)\s+withdrawn\b|\bcannot\s+be\s+sustained\b|\b(?:is|are|remains?)\s+deferred\b|"
@@ -319,7 +325,7 @@ WITHDRAWN = re.compile(r"(?:…|\.\.\.)\s*(?:well|or\s+rather|i\s+mean)\b|"  # "
                        r"not\s+(?:the\s+)?(?:case|answer|"
                        r"diagnosis))\b|^\W*(?:excluded|ruled\s+out|unlikely|not\s+so)\s*[—–]|\bor\s+rather\b|"
                        r"\bon\s+(?:reflection|second\s+thought)\s*,?\s*no\b|(?:^\W*|\s)[—–]\s*no\s*[,:;—–]|^\W*actually\s*,?\s*no\b|^\W*i\s+mean\b|并非如此|"
-                       r"^\W*[—–]+\s*(?:已经?|可以?|予以)?(?:排除|不支持|不考虑|不成立)|收回|撤回|更正|改答|"
+                       r"^\W*[—–]+[^，,。；;]{0,8}?(?:已经?|可以?|予以)?(?:排除|不支持|不考虑|不成立)|收回|撤回|更正|改答|"
                        # a label on the answer: "Excluded: the Doppler flow is normal, …", "Status: negative"
                        r"^\W*(?:excluded|ruled\s+out)\s*[:：](?=[^,;]*\b(?:is|are|was|were|has|have|shows?|showed|negative|"
                        r"normal|present|absent)\b)|^\W*(?:status|verdict)\s*[:：]\s*(?:negative|excluded|ruled\s+out|"

@@ -54,9 +54,10 @@ def without_offer(final: str) -> str:
     return final[:found.start()]
 
 
-_OFFER = re.compile(r"\n\s*(?P<offer>(?:want|would\s+you\s+like|shall\s+i|should\s+i|would\s+(?:a|an|it)\b[^\n?]{0,80}?\bhelp|"
-                    r"let\s+me\s+know\s+if|happy\s+to|if\s+you(?:'d|\s+would)\s+like|需要的话|如果需要|如需|要不要我)"
-                    r"[^\n]*)\s*\Z", re.IGNORECASE)
+_OFFER = re.compile(r"(?:\n\s*|(?<=[.!。！])[ \t]*)(?P<offer>(?:want|would\s+you\s+like|shall\s+i|should\s+i|"
+                    r"would\s+(?:a|an|it)\b[^\n?]{0,80}?\bhelp|let\s+me\s+know\s+if|happy\s+to|"
+                    r"if\s+you(?:'d|\s+would)\s+like|i\s+can\s+[^.\n]{0,60}\bif\s+(?:helpful|that\s+helps|useful|you(?:'d|\s+would)?"
+                    r"\s+(?:like|want))|需要的话|如果需要|如需|要不要我)[^\n]*)\s*\Z", re.IGNORECASE)
 # an offer that doubts or widens the answer is kept: "… why Y is also possible?", "… the other causes too?"
 _OFFER_DOUBTS = re.compile(r"\b(?:also|too|alternatives?|instead|other|others|either|or|possib\w*|likel\w*|differential|"
                            r"consider\w*|rule\s+out|exclud\w*|sure|confiden\w*|certain\w*|uncertain\w*|wrong|another|"
