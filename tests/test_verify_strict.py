@@ -114,23 +114,23 @@ def test_strict_precision_on_the_labelled_set():
     now), held59 at 0.94, held61 at 0.82, held63 at 1.0, held65 at 0.90, held67 at 0.95, held69 at 0.86, held71 at
     0.89, held73 at 0.96 (1.0 now), held75 at 0.94 (0.97 now), held77 at 0.94 (1.0 now), held79 at 0.85 (0.87 now),
     held81 at 0.87 (0.96 now), held83 at 1.0, held85 at 1.0, held87 at 0.67 (1.0 now), held89 at 0.77 (0.83 now),
-    held91 at 0.97 and held93 at 0.96 (1.0 now), held95 at 0.80, held97 at 0.64, held99 at 0.92 and held101 at 1.0 (1.0
-    now).
+    held91 at 0.97 and held93 at 0.96 (1.0 now), held95 at 0.80, held97 at 0.64, held99 at 0.92, held101 at 1.0, held103 at
+    0.92 and held105 at 0.96 (1.0 now).
     held21, held22, held24, held26, held28, held30, held32, held34, held36, held38, held40, held42, held44, held46,
     held48, held50, held52, held54, held56, held58, held60, held62, held64, held66, held68, held70, held72, held74,
-    held76, held78, held80, held82, held84, held86, held88, held90, held92, held94, held96, held98, held100 and held102,
-    written after all of them and never tuned on: 0.90, 0.97, 0.93, 0.97, 0.93, 0.91, 0.94, 0.92, 0.92, 0.86, 0.91, 0.93, 0.93, 0.85, 0.81, 0.81,
+    held76, held78, held80, held82, held84, held86, held88, held90, held92, held94, held96, held98, held100, held102,
+    held104 and held106, written after all of them and never tuned on: 0.90, 0.97, 0.93, 0.97, 0.93, 0.91, 0.94, 0.92, 0.92, 0.86, 0.91, 0.93, 0.93, 0.85, 0.81, 0.81,
     0.92, 0.91, 0.73, 0.95, 0.90, 0.90, 1.0, 0.91, 0.89, 0.90, 0.81, 0.90, 0.88, 0.89, 0.87, 0.94, 0.95, 0.92, 0.79,
-    0.94, 0.93, 0.85, 0.94, 1.0, 0.80 and 0.95 precision, 0.38, 0.35, 0.46, 0.40, 0.41, 0.41, 0.32, 0.36, 0.36, 0.38, 0.34, 0.27, 0.30, 0.30,
+    0.94, 0.93, 0.85, 0.94, 1.0, 0.80, 0.95, 0.88 and 0.87 precision, 0.38, 0.35, 0.46, 0.40, 0.41, 0.41, 0.32, 0.36, 0.36, 0.38, 0.34, 0.27, 0.30, 0.30,
     0.27, 0.28, 0.23, 0.21, 0.20, 0.21, 0.29, 0.20, 0.21, 0.31, 0.18, 0.28, 0.22, 0.28, 0.30, 0.17, 0.21, 0.32, 0.20,
-    0.12, 0.20, 0.31, 0.30, 0.36, 0.17, 0.23, 0.17 and 0.20 recall, at most two near misses accepted each but held48's four and held50's
+    0.12, 0.20, 0.31, 0.30, 0.36, 0.17, 0.23, 0.17, 0.20, 0.23 and 0.21 recall, at most two near misses accepted each but held48's four and held50's
     three.
     These are floors."""
     rows = [json.loads(line) for line in VERIFIER_LABELS.read_text(encoding="utf-8").splitlines()]
     verifier = StrictMatchVerifier()
     said = [(verifier.check(r["response"], r["reference"]), r["label"], r["id"], r["kind"]) for r in rows]
     before = [label for verdict, label, id_, _ in said
-              if verdict and not id_.startswith(tuple(f"held{n}" for n in range(12, 103)))]
+              if verdict and not id_.startswith(tuple(f"held{n}" for n in range(12, 107)))]
     assert len(before) >= 400 and all(before)
     rounds = (("held12", 0.98, 0), ("held13", 0.99, 0), ("held14", 0.97, 0), ("held15", 0.99, 0), ("held16", 0.94, 2),
               ("held17", 0.99, 0), ("held18", 0.99, 0), ("held19", 0.97, 1), ("held20", 0.99, 0),
@@ -166,7 +166,9 @@ def test_strict_precision_on_the_labelled_set():
               ("held95", 0.99, 0), ("held96", 0.94, 1),
               ("held97", 0.99, 0), ("held98", 0.99, 0),
               ("held99", 0.99, 0), ("held100", 0.80, 1),
-              ("held101", 0.99, 0), ("held102", 0.95, 0))
+              ("held101", 0.99, 0), ("held102", 0.95, 0),
+              ("held103", 0.99, 0), ("held104", 0.88, 1),
+              ("held105", 0.99, 0), ("held106", 0.86, 1))
     for round_, floor, near_misses in rounds:
         held = [(verdict, label, kind) for verdict, label, id_, kind in said if id_.startswith(round_)]
         accepted = [label for verdict, label, _ in held if verdict]
@@ -183,7 +185,7 @@ def test_strict_precision_on_the_labelled_set():
                           ("held78", 0.17), ("held80", 0.21), ("held82", 0.31), ("held84", 0.20),
                           ("held86", 0.11), ("held88", 0.20), ("held90", 0.30),
                           ("held92", 0.29), ("held94", 0.36), ("held96", 0.17), ("held98", 0.23),
-                          ("held100", 0.17), ("held102", 0.20)):
+                          ("held100", 0.17), ("held102", 0.20), ("held104", 0.23), ("held106", 0.21)):
         held = [(verdict, label) for verdict, label, id_, _ in said if id_.startswith(round_)]
         assert sum(verdict for verdict, label in held if label) / sum(label for _, label in held) >= floor, round_
 

@@ -35,7 +35,7 @@ HELD_OUT = ("held11", "held21", "held22", "held24", "held26", "held28", "held30"
             "held36", "held38", "held40", "held42", "held44", "held46", "held48", "held50", "held52",
             "held54", "held56", "held58", "held60", "held62", "held64", "held66", "held68", "held70",
             "held72", "held74", "held76", "held78", "held80", "held82", "held84", "held86", "held88", "held90",
-            "held92", "held94", "held96", "held98", "held100", "held102")
+            "held92", "held94", "held96", "held98", "held100", "held102", "held104", "held106")
 _TRUE = {"true", "1", "yes", "correct", "y", "t"}
 _FALSE = {"false", "0", "no", "incorrect", "wrong", "n", "f"}
 
