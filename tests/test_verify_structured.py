@@ -53,6 +53,8 @@ def test_a_closing_offer_of_help_is_no_doubt_of_the_answer(response):
     "Answer: Ulnar nerve\n\nLet me know if you'd like me to consider the median nerve instead.",
     "Answer: Ulnar nerve\n\nWould you like me to go over whether that's the right answer?",
     "答案：尺神经\n\n需要的话，我可以再讲讲正中神经也可能的原因。",
+    "Answer: Ulnar nerve\n\nWant me to explain? The median nerve fits equally.",  # nothing may follow the offer
+    "Answer: Ulnar nerve. Let me know if you'd like more. The median nerve works just as well.",
 ])
 def test_an_offer_that_doubts_or_widens_the_answer_is_kept_and_earns_nothing(response):
     assert without_offer(response) == response

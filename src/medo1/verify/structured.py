@@ -47,7 +47,8 @@ def _value(value: object) -> str:
 
 
 def without_offer(final: str) -> str:
-    """The final response without a closing offer of more help on its last line (see the module docstring)."""
+    """The final response without a closing offer of more help: one sentence that ends it (see the module
+    docstring). Nothing may follow the offer ("Want me to explain? Y fits equally." keeps both)."""
     found = _OFFER.search(final)
     if found is None or _OFFER_DOUBTS.search(found.group("offer")):
         return final
@@ -57,9 +58,10 @@ def without_offer(final: str) -> str:
 _OFFER = re.compile(r"(?:\n\s*|(?<=[.!。！])[ \t]*)(?P<offer>(?:want|would\s+you\s+like|shall\s+i|should\s+i|"
                     r"would\s+(?:a|an|it)\b[^\n?]{0,80}?\bhelp|let\s+me\s+know\s+if|happy\s+to|"
                     r"if\s+you(?:'d|\s+would)\s+like|i\s+can\s+[^.\n]{0,60}\bif\s+(?:helpful|that\s+helps|useful|you(?:'d|\s+would)?"
-                    r"\s+(?:like|want))|需要的话|如果需要|如需|要不要我)[^\n]*)\s*\Z", re.IGNORECASE)
+                    r"\s+(?:like|want))|需要的话|如果需要|如需|要不要我)[^.?!。？！\n]*[.?!。？！]?)\s*\Z", re.IGNORECASE)
 # an offer that doubts or widens the answer is kept: "… why Y is also possible?", "… the other causes too?"
 _OFFER_DOUBTS = re.compile(r"\b(?:also|too|alternatives?|instead|other|others|either|or|possib\w*|likel\w*|differential|"
                            r"consider\w*|rule\s+out|exclud\w*|sure|confiden\w*|certain\w*|uncertain\w*|wrong|another|"
-                           r"second|diagnos\w*|right|correct|answer|unless|if\s+(?:it|this)\b)|也|或|可能|其他|其它|别的|鉴别|排除|"
+                           r"second|diagnos\w*|right|correct|answer|unless|if\s+(?:it|this)\b|maybe|perhaps|might|could|"
+                           r"fits?|equally|backup|fallback)|也|或|可能|其他|其它|别的|鉴别|排除|"
                            r"不确定|答案", re.IGNORECASE)
